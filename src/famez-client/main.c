@@ -1,0 +1,750 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * famez-client: an ivshmem peer without a VM. It connects to famezd (or QEMU's ivshmem-server),
+ * keeps every peer's eventfds, maps the shared memory, reports the interrupts it receives and
+ * runs commands from --exec or standard input.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-event.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client-proto.h"
+#include "log.h"
+#include "macro.h"
+#include "size.h"
+#include "wire.h"
+
+/* Exit codes a script can rely on (see famez-client(1)). */
+enum {
+	EXIT_OK = 0,
+	EXIT_COMMAND_FAILED = 1,
+	EXIT_USAGE = 2,
+	EXIT_CONNECTION = 3,
+	EXIT_REFUSED = 4,
+};
+
+typedef enum WaitKind {
+	WAIT_NONE,
+	WAIT_PEERS,     /* until at least `target` other peers are known */
+	WAIT_INTERRUPT, /* until `target` interrupts arrived on `vector` */
+	WAIT_SLEEP,     /* until the timer fires */
+} WaitKind;
+
+typedef struct Client {
+	sd_event *event;
+	const char *socket_path;
+	int fd;
+	sd_event_source *socket_source;
+	WireReader reader;
+	ClientState state;
+	bool settled; /* the handshake burst has been read */
+
+	void *shm;
+	uint64_t shm_size;
+
+	sd_event_source **vector_sources;
+	uint64_t *received; /* interrupts per own vector */
+	uint64_t *consumed; /* of those, taken by wait-int */
+	unsigned n_vector_sources;
+
+	char **commands; /* pending commands, oldest first */
+	size_t n_commands, first_command;
+	bool from_exec;
+	bool stdin_done;
+	sd_event_source *stdin_source;
+	char *stdin_buf;
+	size_t stdin_len;
+
+	WaitKind wait;
+	uint64_t wait_target;
+	unsigned wait_vector;
+	sd_event_source *wait_timer;
+
+	bool command_failed;
+	int exit_code;
+} Client;
+
+static void client_continue(Client *c);
+
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void client_exit(Client *c, int code)
+{
+	c->exit_code = code;
+	sd_event_exit(c->event, code);
+}
+
+/* Commands print their results on stdout; diagnostics go to stderr. */
+static void say(const char *fmt, ...) _printf_(1, 2);
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+static int command_error(Client *c, const char *fmt, ...) _printf_(2, 3);
+static int command_error(Client *c, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_error("%s", buf);
+	c->command_failed = true;
+	return -EINVAL;
+}
+
+/* ---- interrupts ---- */
+
+static int on_vector(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+	Client *c = userdata;
+	unsigned vector = 0;
+	uint64_t count;
+
+	(void)revents;
+	for (unsigned i = 0; i < c->n_vector_sources; i++)
+		if (c->vector_sources[i] == source)
+			vector = i;
+	if (read(fd, &count, sizeof(count)) != sizeof(count))
+		return 0;
+	c->received[vector] += count;
+	say("interrupt vector %u count %" PRIu64, vector, c->received[vector]);
+	client_continue(c);
+	return 0;
+}
+
+static int watch_own_vector(Client *c, unsigned vector)
+{
+	unsigned n = vector + 1;
+	void *p;
+	int r;
+
+	if (n > c->n_vector_sources) {
+		p = realloc(c->vector_sources, n * sizeof(*c->vector_sources));
+		if (!p)
+			return -ENOMEM;
+		c->vector_sources = p;
+		p = realloc(c->received, n * sizeof(*c->received));
+		if (!p)
+			return -ENOMEM;
+		c->received = p;
+		p = realloc(c->consumed, n * sizeof(*c->consumed));
+		if (!p)
+			return -ENOMEM;
+		c->consumed = p;
+		for (unsigned i = c->n_vector_sources; i < n; i++) {
+			c->vector_sources[i] = NULL;
+			c->received[i] = c->consumed[i] = 0;
+		}
+		c->n_vector_sources = n;
+	}
+	r = sd_event_add_io(c->event, &c->vector_sources[vector], c->state.self.fds[vector], EPOLLIN,
+			    on_vector, c);
+	return r;
+}
+
+static int ring(Client *c, const ClientPeer *p, unsigned vector)
+{
+	uint64_t one = 1;
+
+	if (vector >= p->n_vectors)
+		return command_error(c, "peer %u has %u vectors; there is no vector %u", p->id,
+				     p->n_vectors, vector);
+	if (write(p->fds[vector], &one, sizeof(one)) != sizeof(one))
+		return command_error(c, "cannot ring peer %u vector %u: %m", p->id, vector);
+	return 0;
+}
+
+static bool ring_all_vectors(const ClientPeer *p, void *data)
+{
+	Client *c = data;
+
+	for (unsigned v = 0; v < p->n_vectors; v++)
+		ring(c, p, v);
+	return true;
+}
+
+/* ---- shared memory ---- */
+
+static void map_shm(Client *c)
+{
+	struct stat st;
+	void *p;
+
+	if (fstat(c->state.shm_fd, &st) < 0 || st.st_size <= 0) {
+		log_warning("the shared memory fd has no size; read and write are unavailable");
+		return;
+	}
+	c->shm_size = (uint64_t)st.st_size;
+	p = mmap(NULL, c->shm_size, PROT_READ | PROT_WRITE, MAP_SHARED, c->state.shm_fd, 0);
+	if (p == MAP_FAILED) {
+		log_warning_errno(errno, "cannot map the shared memory: %m; read and write are "
+					 "unavailable");
+		return;
+	}
+	c->shm = p;
+}
+
+/* ---- the server connection ---- */
+
+static void on_settled(Client *c)
+{
+	char size[SIZE_STR_MAX];
+
+	c->settled = true;
+	say("connected id %u vectors %u shm %s peers %u", c->state.own_id, c->state.self.n_vectors,
+	    format_size(c->shm_size, size), c->state.n_peers);
+	client_continue(c);
+}
+
+static int handle_message(Client *c, int64_t value, int fd)
+{
+	ClientEvent ev;
+	int r;
+
+	r = client_state_feed(&c->state, value, fd, &ev);
+	if (r == -ECONNREFUSED) {
+		log_error("the server refused us (version %" PRId64 "); it may be full", value);
+		client_exit(c, EXIT_REFUSED);
+		return r;
+	}
+	if (r < 0) {
+		log_error_errno(r, "protocol error from the server (message %" PRId64 "): %m", value);
+		client_exit(c, EXIT_CONNECTION);
+		return r;
+	}
+
+	switch (ev.type) {
+	case CLIENT_EVENT_SHM:
+		map_shm(c);
+		break;
+	case CLIENT_EVENT_OWN_VECTOR:
+		r = watch_own_vector(c, ev.vector);
+		if (r < 0) {
+			log_error_errno(r, "cannot watch vector %u: %m", ev.vector);
+			client_exit(c, EXIT_CONNECTION);
+			return r;
+		}
+		break;
+	case CLIENT_EVENT_PEER_VECTOR:
+		if (c->settled && ev.vector == 0)
+			say("peer %u joined", ev.id);
+		break;
+	case CLIENT_EVENT_PEER_LEFT:
+		if (c->settled)
+			say("peer %u left", ev.id);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static int on_socket(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+	Client *c = userdata;
+
+	(void)source;
+	(void)revents;
+	for (;;) {
+		int64_t value;
+		int msg_fd;
+		int r = wire_read(fd, &c->reader, &value, &msg_fd);
+
+		if (r == 0)
+			break;
+		if (r < 0) {
+			if (r == -EPIPE)
+				log_error("the server closed the connection");
+			else
+				log_error_errno(r, "reading from the server failed: %m");
+			client_exit(c, EXIT_CONNECTION);
+			return 0;
+		}
+		if (handle_message(c, value, msg_fd) < 0)
+			return 0;
+	}
+
+	/* Our own eventfds come last in the handshake: once they are in, the burst is read. */
+	if (!c->settled && c->state.phase == CLIENT_PHASE_PEERS && c->state.self.n_vectors > 0)
+		on_settled(c);
+	else
+		client_continue(c);
+	return 0;
+}
+
+static int connect_server(Client *c, uint64_t wait_usec)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	uint64_t deadline = wait_usec ? now_usec() + wait_usec : UINT64_MAX;
+	bool told = false;
+
+	if (strlen(c->socket_path) >= sizeof(sa.sun_path))
+		return log_error_errno(ENAMETOOLONG, "socket path %s is too long", c->socket_path);
+	strcpy(sa.sun_path, c->socket_path);
+
+	for (;;) {
+		_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (fd < 0)
+			return log_error_errno(errno, "cannot create a socket: %m");
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			c->fd = TAKE_FD(fd);
+			return 0;
+		}
+		if (errno != ENOENT && errno != ECONNREFUSED)
+			return log_error_errno(errno, "cannot connect to %s: %m", c->socket_path);
+		if (now_usec() >= deadline)
+			return log_error_errno(errno, "no server on %s (waited %" PRIu64 " s)",
+					       c->socket_path, wait_usec / 1000000);
+		if (!told) {
+			log_info("waiting for a server on %s", c->socket_path);
+			told = true;
+		}
+		usleep(100 * 1000);
+	}
+}
+
+/* ---- commands ---- */
+
+static int on_wait_timer(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	Client *c = userdata;
+
+	(void)source;
+	(void)usec;
+	if (c->wait != WAIT_SLEEP) {
+		if (c->wait == WAIT_PEERS)
+			command_error(c, "wait-peers: timed out with %u of %" PRIu64 " peers",
+				      c->state.n_peers, c->wait_target);
+		else
+			command_error(c, "wait-int: timed out with %" PRIu64 " of %" PRIu64
+					 " interrupts on vector %u",
+				      c->received[c->wait_vector] - c->consumed[c->wait_vector],
+				      c->wait_target, c->wait_vector);
+	}
+	c->wait = WAIT_NONE;
+	client_continue(c);
+	return 0;
+}
+
+static int start_wait(Client *c, WaitKind kind, const char *seconds)
+{
+	uint64_t s = 0;
+
+	if (seconds && parse_uint(seconds, 0, 86400 * 365, &s) < 0)
+		return command_error(c, "'%s' is not a number of seconds", seconds);
+	c->wait = kind;
+	if (s == 0)
+		return 0;
+	c->wait_timer = sd_event_source_disable_unref(c->wait_timer);
+	return sd_event_add_time_relative(c->event, &c->wait_timer, CLOCK_MONOTONIC, s * 1000000,
+					  1000, on_wait_timer, c);
+}
+
+static bool wait_satisfied(Client *c)
+{
+	switch (c->wait) {
+	case WAIT_NONE:
+		return true;
+	case WAIT_PEERS:
+		return c->state.n_peers >= c->wait_target;
+	case WAIT_INTERRUPT:
+		if (c->wait_vector < c->n_vector_sources &&
+		    c->received[c->wait_vector] - c->consumed[c->wait_vector] >= c->wait_target) {
+			c->consumed[c->wait_vector] += c->wait_target;
+			return true;
+		}
+		return false;
+	case WAIT_SLEEP:
+		return false;
+	}
+	return true;
+}
+
+static bool dump_peer(const ClientPeer *p, void *data)
+{
+	(void)data;
+	say("peer %u vectors %u", p->id, p->n_vectors);
+	return true;
+}
+
+static const ClientPeer *lookup_peer(Client *c, const char *arg)
+{
+	uint64_t id;
+
+	if (parse_uint(arg, 0, WIRE_ID_MAX, &id) < 0) {
+		command_error(c, "'%s' is not a peer ID (0..%d)", arg, WIRE_ID_MAX);
+		return NULL;
+	}
+	if (id == c->state.own_id)
+		return &c->state.self;
+	if (!client_state_peer(&c->state, (uint16_t)id)) {
+		command_error(c, "no peer %" PRIu64 "; 'dump' lists the peers", id);
+		return NULL;
+	}
+	return client_state_peer(&c->state, (uint16_t)id);
+}
+
+static void command_help(void)
+{
+	say("commands (separate several with ';'):\n"
+	    "  help                      this list\n"
+	    "  dump                      own ID, vectors, shared memory size and peers\n"
+	    "  int PEER VECTOR           ring a vector of a peer\n"
+	    "  int PEER all              ring every vector of a peer\n"
+	    "  int all                   ring every vector of every other peer\n"
+	    "  wait-peers N [SECONDS]    wait until N other peers are connected\n"
+	    "  wait-int VECTOR [N [SECONDS]]  wait for N (default 1) interrupts on own VECTOR\n"
+	    "  sleep SECONDS             keep serving events for SECONDS\n"
+	    "  read OFFSET               print the 64-bit word at OFFSET of the shared memory\n"
+	    "  write OFFSET VALUE        store a 64-bit word at OFFSET of the shared memory\n"
+	    "  quit                      disconnect and exit");
+}
+
+static int shm_offset(Client *c, const char *arg, uint64_t *offset)
+{
+	char *end;
+
+	if (!c->shm)
+		return command_error(c, "the shared memory is not mapped");
+	errno = 0;
+	*offset = strtoull(arg, &end, 0);
+	if (errno || *end || !*arg || *offset > c->shm_size - 8 || *offset % 8)
+		return command_error(c, "'%s' is not an 8-byte aligned offset below %" PRIu64, arg,
+				     c->shm_size);
+	return 0;
+}
+
+static void run_command(Client *c, char *line)
+{
+	char *argv[8];
+	int argc = 0;
+	char *save = NULL;
+	uint64_t n, off;
+
+	for (char *tok = strtok_r(line, " \t\r\n", &save); tok && argc < (int)ELEMENTSOF(argv);
+	     tok = strtok_r(NULL, " \t\r\n", &save))
+		argv[argc++] = tok;
+	if (argc == 0)
+		return;
+
+	if (strcmp(argv[0], "help") == 0) {
+		command_help();
+	} else if (strcmp(argv[0], "dump") == 0) {
+		char size[SIZE_STR_MAX];
+
+		say("own id %u vectors %u shm %s (%" PRIu64 " bytes) peers %u", c->state.own_id,
+		    c->state.self.n_vectors, format_size(c->shm_size, size), c->shm_size,
+		    c->state.n_peers);
+		client_state_foreach_peer(&c->state, dump_peer, NULL);
+	} else if (strcmp(argv[0], "int") == 0 && argc == 2 && strcmp(argv[1], "all") == 0) {
+		client_state_foreach_peer(&c->state, ring_all_vectors, c);
+	} else if (strcmp(argv[0], "int") == 0 && argc == 3) {
+		const ClientPeer *p = lookup_peer(c, argv[1]);
+
+		if (!p)
+			return;
+		if (strcmp(argv[2], "all") == 0)
+			ring_all_vectors(p, c);
+		else if (parse_uint(argv[2], 0, CLIENT_VECTORS_MAX - 1, &n) < 0)
+			command_error(c, "'%s' is not a vector number", argv[2]);
+		else
+			ring(c, p, (unsigned)n);
+	} else if (strcmp(argv[0], "wait-peers") == 0 && (argc == 2 || argc == 3)) {
+		if (parse_uint(argv[1], 0, WIRE_ID_MAX, &n) < 0) {
+			command_error(c, "'%s' is not a peer count", argv[1]);
+			return;
+		}
+		c->wait_target = n;
+		start_wait(c, WAIT_PEERS, argc == 3 ? argv[2] : NULL);
+	} else if (strcmp(argv[0], "wait-int") == 0 && argc >= 2 && argc <= 4) {
+		uint64_t vector, count = 1;
+
+		if (parse_uint(argv[1], 0, CLIENT_VECTORS_MAX - 1, &vector) < 0 ||
+		    (argc >= 3 && parse_uint(argv[2], 1, UINT32_MAX, &count) < 0)) {
+			command_error(c, "usage: wait-int VECTOR [COUNT [SECONDS]]");
+			return;
+		}
+		c->wait_vector = (unsigned)vector;
+		c->wait_target = count;
+		start_wait(c, WAIT_INTERRUPT, argc == 4 ? argv[3] : NULL);
+	} else if (strcmp(argv[0], "sleep") == 0 && argc == 2) {
+		if (parse_uint(argv[1], 1, 86400 * 365, &n) < 0) {
+			command_error(c, "'%s' is not a number of seconds", argv[1]);
+			return;
+		}
+		start_wait(c, WAIT_SLEEP, argv[1]);
+	} else if (strcmp(argv[0], "read") == 0 && argc == 2) {
+		if (shm_offset(c, argv[1], &off) == 0) {
+			uint64_t v;
+
+			memcpy(&v, (uint8_t *)c->shm + off, sizeof(v));
+			say("read %" PRIu64 " 0x%" PRIx64, off, v);
+		}
+	} else if (strcmp(argv[0], "write") == 0 && argc == 3) {
+		char *end;
+		uint64_t v;
+
+		if (shm_offset(c, argv[1], &off) < 0)
+			return;
+		errno = 0;
+		v = strtoull(argv[2], &end, 0);
+		if (errno || *end)
+			command_error(c, "'%s' is not a 64-bit value", argv[2]);
+		else
+			memcpy((uint8_t *)c->shm + off, &v, sizeof(v));
+	} else if (strcmp(argv[0], "quit") == 0 || strcmp(argv[0], "exit") == 0) {
+		client_exit(c, c->command_failed ? EXIT_COMMAND_FAILED : EXIT_OK);
+	} else {
+		command_error(c, "unknown command or wrong arguments: '%s'; try 'help'", argv[0]);
+	}
+}
+
+static int queue_commands(Client *c, const char *text)
+{
+	_cleanup_free_ char *copy = strdup(text);
+	char *save = NULL;
+
+	if (!copy)
+		return -ENOMEM;
+	for (char *cmd = strtok_r(copy, ";\n", &save); cmd; cmd = strtok_r(NULL, ";\n", &save)) {
+		char **p = realloc(c->commands, (c->n_commands + 1) * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		c->commands = p;
+		c->commands[c->n_commands] = strdup(cmd);
+		if (!c->commands[c->n_commands])
+			return -ENOMEM;
+		c->n_commands++;
+	}
+	return 0;
+}
+
+/* Runs queued commands until one waits or none is left. */
+static void client_continue(Client *c)
+{
+	if (!c->settled || sd_event_get_state(c->event) == SD_EVENT_FINISHED)
+		return;
+	if (c->wait != WAIT_NONE) {
+		if (!wait_satisfied(c))
+			return;
+		c->wait = WAIT_NONE;
+		c->wait_timer = sd_event_source_disable_unref(c->wait_timer);
+	}
+	while (c->first_command < c->n_commands && c->wait == WAIT_NONE) {
+		char *cmd = c->commands[c->first_command++];
+
+		run_command(c, cmd);
+		free(cmd);
+		if (sd_event_get_state(c->event) == SD_EVENT_EXITING)
+			return;
+		if (c->wait != WAIT_NONE && wait_satisfied(c))
+			c->wait = WAIT_NONE, c->wait_timer = sd_event_source_disable_unref(c->wait_timer);
+	}
+	if (c->wait == WAIT_NONE && c->first_command == c->n_commands &&
+	    (c->from_exec || c->stdin_done))
+		client_exit(c, c->command_failed ? EXIT_COMMAND_FAILED : EXIT_OK);
+}
+
+static int on_stdin(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+	Client *c = userdata;
+	char buf[4096];
+	ssize_t n;
+
+	(void)revents;
+	n = read(fd, buf, sizeof(buf));
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0) {
+		c->stdin_done = true;
+		sd_event_source_set_enabled(source, SD_EVENT_OFF);
+		if (c->stdin_len) {
+			c->stdin_buf[c->stdin_len] = '\0';
+			queue_commands(c, c->stdin_buf);
+			c->stdin_len = 0;
+		}
+		client_continue(c);
+		return 0;
+	}
+	c->stdin_buf = realloc(c->stdin_buf, c->stdin_len + (size_t)n + 1);
+	if (!c->stdin_buf)
+		return -ENOMEM;
+	memcpy(c->stdin_buf + c->stdin_len, buf, (size_t)n);
+	c->stdin_len += (size_t)n;
+
+	/* Queue every complete line; keep a partial one for later. */
+	for (char *nl; (nl = memchr(c->stdin_buf, '\n', c->stdin_len));) {
+		size_t line = (size_t)(nl - c->stdin_buf) + 1;
+
+		*nl = '\0';
+		queue_commands(c, c->stdin_buf);
+		memmove(c->stdin_buf, c->stdin_buf + line, c->stdin_len - line);
+		c->stdin_len -= line;
+	}
+	client_continue(c);
+	return 0;
+}
+
+static void help(void)
+{
+	printf("Usage: famez-client [OPTIONS]\n"
+	       "\n"
+	       "Join an ivshmem fabric (famezd or QEMU's ivshmem-server) as a peer without a VM:\n"
+	       "report the peers and interrupts seen, ring doorbells, read and write the memory.\n"
+	       "Commands come from --exec, else from standard input ('help' lists them).\n"
+	       "\n"
+	       "  -S, --socket=PATH     server socket (default /run/famez/famez.sock)\n"
+	       "  -e, --exec=COMMANDS   run COMMANDS (separated by ';') and exit\n"
+	       "  -w, --wait=SECONDS    retry connecting for at most SECONDS while no server\n"
+	       "                        listens (default: keep retrying)\n"
+	       "  -v, --verbose         log debug messages\n"
+	       "  -h, --help            show this help\n"
+	       "      --version         show the version\n"
+	       "\n"
+	       "Exit status: 0 success, 1 a command failed, 2 bad usage, 3 no server or the\n"
+	       "connection was lost, 4 the server refused us (full). See famez-client(1).\n");
+}
+
+static void client_done(Client *c)
+{
+	for (unsigned i = 0; i < c->n_vector_sources; i++)
+		sd_event_source_disable_unref(c->vector_sources[i]);
+	free(c->vector_sources);
+	free(c->received);
+	free(c->consumed);
+	sd_event_source_disable_unref(c->socket_source);
+	sd_event_source_disable_unref(c->stdin_source);
+	sd_event_source_disable_unref(c->wait_timer);
+	for (size_t i = c->first_command; i < c->n_commands; i++)
+		free(c->commands[i]);
+	free(c->commands);
+	free(c->stdin_buf);
+	if (c->shm)
+		munmap(c->shm, c->shm_size);
+	wire_reader_reset(&c->reader);
+	client_state_done(&c->state);
+	safe_close(c->fd);
+	sd_event_unref(c->event);
+}
+
+int main(int argc, char *argv[])
+{
+	static const struct option options[] = {
+		{ "socket", required_argument, NULL, 'S' },
+		{ "exec", required_argument, NULL, 'e' },
+		{ "wait", required_argument, NULL, 'w' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 0x100 },
+		{}
+	};
+	Client c = { .fd = -1, .reader = WIRE_READER_INIT, .exit_code = EXIT_OK };
+	const char *exec = NULL;
+	uint64_t wait_seconds = 0;
+	int opt, r;
+
+	log_open("famez-client");
+	c.socket_path = "/run/famez/famez.sock";
+	client_state_init(&c.state);
+	while ((opt = getopt_long(argc, argv, "S:e:w:vh", options, NULL)) >= 0) {
+		switch (opt) {
+		case 'S':
+			c.socket_path = optarg;
+			break;
+		case 'e':
+			exec = optarg;
+			break;
+		case 'w':
+			if (parse_uint(optarg, 0, 86400 * 365, &wait_seconds) < 0) {
+				log_error("--wait %s is not a number of seconds", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'v':
+			log_set_max_level(LOG_DEBUG);
+			break;
+		case 'h':
+			help();
+			return EXIT_OK;
+		case 0x100:
+			printf("famez-client %s\n", FAMEZ_VERSION);
+			return EXIT_OK;
+		default:
+			log_error("try 'famez-client --help' for the options");
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		log_error("unexpected argument '%s'; commands go in --exec or on standard input",
+			  argv[optind]);
+		return EXIT_USAGE;
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	r = sd_event_new(&c.event);
+	if (r < 0) {
+		log_error_errno(r, "cannot create the event loop: %m");
+		return EXIT_CONNECTION;
+	}
+	if (exec) {
+		c.from_exec = true;
+		if (queue_commands(&c, exec) < 0)
+			return EXIT_USAGE;
+	}
+
+	if (connect_server(&c, wait_seconds * 1000000) < 0) {
+		client_done(&c);
+		return EXIT_CONNECTION;
+	}
+	r = sd_event_add_io(c.event, &c.socket_source, c.fd, EPOLLIN, on_socket, &c);
+	if (r >= 0 && !exec) {
+		r = sd_event_add_io(c.event, &c.stdin_source, STDIN_FILENO, EPOLLIN, on_stdin, &c);
+		if (r == -EPERM) {
+			/* A regular file or /dev/null cannot be polled: it is read at once, in full. */
+			c.stdin_source = NULL;
+			on_stdin(NULL, STDIN_FILENO, EPOLLIN, &c);
+			while (!c.stdin_done)
+				on_stdin(NULL, STDIN_FILENO, EPOLLIN, &c);
+			r = 0;
+		}
+	}
+	if (r < 0) {
+		log_error_errno(r, "cannot set up the event loop: %m");
+		client_done(&c);
+		return EXIT_CONNECTION;
+	}
+
+	sd_event_loop(c.event);
+	r = c.exit_code;
+	client_done(&c);
+	return r;
+}

@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: MIT */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "log.h"
+#include "macro.h"
+#include "server.h"
+#include "size.h"
+#include "wire.h"
+
+#define DEFAULT_SHM_SIZE (UINT64_C(4) << 20)
+#define DEFAULT_VECTORS 1
+/* A guest's doorbell write carries the vector in its low 8 bits (QEMU 7.2 masks it so). */
+#define MAX_VECTORS 256
+#define DEFAULT_MAX_QUEUE (1u << 20)
+
+static const char *arg_pid_file;
+
+static void help(void)
+{
+	printf("Usage: famezd [OPTIONS]\n"
+	       "\n"
+	       "Serve the ivshmem protocol on a UNIX socket: QEMU ivshmem-doorbell devices and\n"
+	       "other clients connected to it share memory and ring each other's doorbells.\n"
+	       "\n"
+	       "  -S, --socket=PATH       listen on PATH (default %s,\n"
+	       "                          unless systemd passes a socket)\n"
+	       "  -l, --shm-size=SIZE     shared memory size, a power of two with an optional\n"
+	       "                          K/M/G/T suffix (default 4M)\n"
+	       "  -n, --vectors=N         interrupt vectors per peer, 1..%d (default %d)\n"
+	       "      --max-peers=N       refuse clients beyond N connected peers (default %u)\n"
+	       "      --shm-file=PATH     keep the memory in a regular file (created if missing)\n"
+	       "      --shm-truncate      resize an existing --shm-file/--shm-name of another size\n"
+	       "  -M, --shm-name=NAME     use the POSIX shared memory object NAME\n"
+	       "  -m, --hugetlbfs=DIR     use an unlinked file in the hugetlbfs mount DIR\n"
+	       "      --max-queue=N       messages waiting for one peer before it is disconnected\n"
+	       "                          as not reading (default %u)\n"
+	       "  -p, --pid-file=PATH     write the process ID to PATH\n"
+	       "  -F, --foreground        accepted for ivshmem-server compatibility (famezd\n"
+	       "                          always runs in the foreground)\n"
+	       "  -v, --verbose           log debug messages\n"
+	       "  -h, --help              show this help\n"
+	       "      --version           show the version\n"
+	       "\n"
+	       "The memory is an anonymous memfd unless --shm-file, --shm-name or --hugetlbfs\n"
+	       "is given. See famezd(8).\n",
+	       server_default_socket_path(), MAX_VECTORS, DEFAULT_VECTORS, WIRE_ID_MAX + 1,
+	       DEFAULT_MAX_QUEUE);
+}
+
+enum {
+	ARG_VERSION = 0x100,
+	ARG_MAX_PEERS,
+	ARG_SHM_FILE,
+	ARG_SHM_TRUNCATE,
+	ARG_MAX_QUEUE,
+};
+
+static int set_backing(ServerConfig *c, ShmBacking backing, const char *location)
+{
+	if (c->shm.backing != SHM_BACKING_MEMFD && c->shm.backing != backing)
+		return log_error_errno(EINVAL,
+				       "--shm-file, --shm-name and --hugetlbfs exclude each other; "
+				       "give one");
+	c->shm.backing = backing;
+	c->shm.location = location;
+	return 0;
+}
+
+static int size_error(const char *arg, uint64_t size)
+{
+	char below[SIZE_STR_MAX], above[SIZE_STR_MAX];
+	uint64_t up = size_pow2_above(size);
+
+	if (up == 0)
+		return log_error_errno(EINVAL, "--shm-size %s is not a power of two; try %s", arg,
+				       format_size(size_pow2_below(size), below));
+	return log_error_errno(EINVAL, "--shm-size %s is not a power of two; try %s or %s", arg,
+			       format_size(size_pow2_below(size), below), format_size(up, above));
+}
+
+/* Returns 1 to run, 0 to exit successfully (help, version), -errno on a bad option. */
+static int parse_argv(int argc, char *argv[], ServerConfig *c)
+{
+	static const struct option options[] = {
+		{ "socket", required_argument, NULL, 'S' },
+		{ "shm-size", required_argument, NULL, 'l' },
+		{ "vectors", required_argument, NULL, 'n' },
+		{ "shm-name", required_argument, NULL, 'M' },
+		{ "hugetlbfs", required_argument, NULL, 'm' },
+		{ "pid-file", required_argument, NULL, 'p' },
+		{ "foreground", no_argument, NULL, 'F' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, ARG_VERSION },
+		{ "max-peers", required_argument, NULL, ARG_MAX_PEERS },
+		{ "shm-file", required_argument, NULL, ARG_SHM_FILE },
+		{ "shm-truncate", no_argument, NULL, ARG_SHM_TRUNCATE },
+		{ "max-queue", required_argument, NULL, ARG_MAX_QUEUE },
+		{}
+	};
+	uint64_t v;
+	int opt, r;
+
+	while ((opt = getopt_long(argc, argv, "S:l:n:M:m:p:Fvh", options, NULL)) >= 0) {
+		switch (opt) {
+		case 'S':
+			if (!optarg[0])
+				return log_error_errno(EINVAL, "--socket needs a path");
+			c->socket_path = optarg;
+			break;
+		case 'l':
+			r = parse_size(optarg, &v);
+			if (r == -ERANGE)
+				return log_error_errno(r, "--shm-size %s is too large", optarg);
+			if (r < 0)
+				return log_error_errno(r,
+						       "--shm-size %s is not a size; give bytes or a "
+						       "number with K, M, G or T, like 4M",
+						       optarg);
+			if (!size_is_pow2(v))
+				return size_error(optarg, v);
+			c->shm.size = v;
+			break;
+		case 'n':
+			r = parse_uint(optarg, 1, MAX_VECTORS, &v);
+			if (r < 0)
+				return log_error_errno(r,
+						       "--vectors %s is not a number from 1 to %d "
+						       "(a guest's doorbell write addresses at most %d "
+						       "vectors)",
+						       optarg, MAX_VECTORS, MAX_VECTORS);
+			c->vectors = (unsigned)v;
+			break;
+		case ARG_MAX_PEERS:
+			r = parse_uint(optarg, 1, WIRE_ID_MAX + 1, &v);
+			if (r < 0)
+				return log_error_errno(r,
+						       "--max-peers %s is not a number from 1 to %d "
+						       "(peer IDs are 16 bits)",
+						       optarg, WIRE_ID_MAX + 1);
+			c->max_peers = (unsigned)v;
+			break;
+		case ARG_MAX_QUEUE:
+			r = parse_uint(optarg, 64, UINT32_MAX, &v);
+			if (r < 0)
+				return log_error_errno(r, "--max-queue %s is not a number from 64 to %u",
+						       optarg, UINT32_MAX);
+			c->max_queue = (size_t)v;
+			break;
+		case 'M':
+			r = set_backing(c, SHM_BACKING_POSIX, optarg);
+			if (r < 0)
+				return r;
+			break;
+		case 'm':
+			r = set_backing(c, SHM_BACKING_HUGETLBFS, optarg);
+			if (r < 0)
+				return r;
+			break;
+		case ARG_SHM_FILE:
+			r = set_backing(c, SHM_BACKING_FILE, optarg);
+			if (r < 0)
+				return r;
+			break;
+		case ARG_SHM_TRUNCATE:
+			c->shm.truncate = true;
+			break;
+		case 'p':
+			arg_pid_file = optarg;
+			break;
+		case 'F':
+			break;
+		case 'v':
+			log_set_max_level(LOG_DEBUG);
+			break;
+		case 'h':
+			help();
+			return 0;
+		case ARG_VERSION:
+			printf("famezd %s\n", FAMEZ_VERSION);
+			return 0;
+		default:
+			return log_error_errno(EINVAL, "try 'famezd --help' for the options");
+		}
+	}
+	if (optind < argc)
+		return log_error_errno(EINVAL, "unexpected argument '%s'; try 'famezd --help'",
+				       argv[optind]);
+	return 1;
+}
+
+/* Every peer needs its socket and its eventfds: take all the fds the hard limit allows. */
+static void raise_nofile_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_warning_errno(errno, "cannot raise the open-file limit: %m");
+}
+
+static int write_pid_file(const char *path)
+{
+	FILE *f = fopen(path, "we");
+
+	if (!f)
+		return log_error_errno(errno, "cannot write --pid-file %s: %m", path);
+	fprintf(f, "%d\n", (int)getpid());
+	if (fclose(f) != 0)
+		return log_error_errno(errno, "cannot write --pid-file %s: %m", path);
+	return 0;
+}
+
+static int on_exit_signal(sd_event_source *source, const struct signalfd_siginfo *si, void *data)
+{
+	(void)data;
+	log_info("received %s, exiting", strsignal((int)si->ssi_signo));
+	return sd_event_exit(sd_event_source_get_event(source), 0);
+}
+
+static int run(int argc, char *argv[])
+{
+	ServerConfig config = {
+		.shm = { .backing = SHM_BACKING_MEMFD, .size = DEFAULT_SHM_SIZE },
+		.vectors = DEFAULT_VECTORS,
+		.max_peers = WIRE_ID_MAX + 1,
+		.max_queue = DEFAULT_MAX_QUEUE,
+	};
+	_cleanup_(sd_event_unrefp) sd_event *event = NULL;
+	_cleanup_(server_freep) Server *server = NULL;
+	char size[SIZE_STR_MAX];
+	sigset_t mask;
+	int r;
+
+	log_open("famezd");
+	r = parse_argv(argc, argv, &config);
+	if (r <= 0)
+		return r;
+	if (config.shm.truncate && config.shm.backing != SHM_BACKING_FILE &&
+	    config.shm.backing != SHM_BACKING_POSIX)
+		return log_error_errno(EINVAL, "--shm-truncate applies to --shm-file or --shm-name");
+
+	raise_nofile_limit();
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+
+	r = sd_event_default(&event);
+	if (r < 0)
+		return log_error_errno(r, "cannot create the event loop: %m");
+	(void)sd_event_add_signal(event, NULL, SIGTERM, on_exit_signal, NULL);
+	(void)sd_event_add_signal(event, NULL, SIGINT, on_exit_signal, NULL);
+	(void)sd_event_set_watchdog(event, true);
+
+	r = server_new(&server, event, &config);
+	if (r < 0)
+		return r == -ENOMEM ? log_error_errno(r, "out of memory") : r;
+	r = server_start(server);
+	if (r < 0)
+		return r;
+	if (arg_pid_file) {
+		r = write_pid_file(arg_pid_file);
+		if (r < 0)
+			return r;
+	}
+
+	log_info("listening on %s: %s shared memory of %s, %u vector%s per peer, at most %u peers",
+		 server->socket_path, shm_backing_to_string(config.shm.backing),
+		 format_size(config.shm.size, size), config.vectors,
+		 config.vectors == 1 ? "" : "s", config.max_peers);
+	sd_notifyf(false, "READY=1\nSTATUS=listening on %s, 0 peers connected",
+		   server->socket_path);
+
+	r = sd_event_loop(event);
+	sd_notify(false, "STOPPING=1");
+	log_info("served %llu peers, refused %llu, %llu left, %llu protocol errors",
+		 (unsigned long long)server->counters.peers_accepted,
+		 (unsigned long long)server->counters.peers_rejected,
+		 (unsigned long long)server->counters.peers_disconnected,
+		 (unsigned long long)server->counters.protocol_errors);
+	if (arg_pid_file)
+		unlink(arg_pid_file);
+	return r;
+}
+
+int main(int argc, char *argv[])
+{
+	return run(argc, argv) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "log.h"
+#include "peer.h"
+#include "server.h"
+#include "wire.h"
+
+/* Peers are served before the listening socket, so departures free room before admissions. */
+#define PEER_PRIORITY SD_EVENT_PRIORITY_NORMAL
+
+const char *peer_depart_reason_to_string(PeerDepartReason reason)
+{
+	switch (reason) {
+	case PEER_DEPART_CLOSED:
+		return "closed the connection";
+	case PEER_DEPART_PROTOCOL:
+		return "sent data, but ivshmem clients only listen";
+	case PEER_DEPART_SEND_FAILED:
+		return "could not be sent to";
+	case PEER_DEPART_NOT_READING:
+		return "stopped reading its socket";
+	case PEER_DEPART_SHUTDOWN:
+		return "server shutting down";
+	}
+	return "unknown";
+}
+
+static uint64_t now_realtime_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/*
+ * A peer that cannot be sent to any more is disconnected by the server's reaper rather than at
+ * once: this may run in the middle of a loop over the peer list.
+ */
+static void peer_mark_broken(Peer *p, PeerDepartReason reason)
+{
+	if (p->broken)
+		return;
+	p->broken = true;
+	p->broken_reason = reason;
+	outq_clear(&p->outq);
+	server_schedule_reap(p->server, p);
+}
+
+static void peer_set_want_write(Peer *p, bool want)
+{
+	if (p->want_write == want)
+		return;
+	p->want_write = want;
+	sd_event_source_set_io_events(p->io, EPOLLIN | (want ? EPOLLOUT : 0));
+}
+
+/* Sends what the socket takes now; the rest waits for EPOLLOUT. */
+static void peer_flush(Peer *p)
+{
+	int r = outq_drain(&p->outq, p->fd, &p->server->counters.wire_messages_sent);
+
+	if (r == -EAGAIN) {
+		peer_set_want_write(p, true);
+		return;
+	}
+	if (r < 0) {
+		log_debug_errno(r, "peer %u: send failed: %m", p->id);
+		peer_mark_broken(p, PEER_DEPART_SEND_FAILED);
+		return;
+	}
+	peer_set_want_write(p, false);
+}
+
+/* Queues one message. Messages only ever leave through the queue, in order. */
+static void peer_queue(Peer *p, int64_t value, FdRef *fd)
+{
+	Server *s = p->server;
+	bool was_empty = outq_is_empty(&p->outq);
+
+	if (p->broken)
+		return;
+	if (outq_length(&p->outq) >= s->config.max_queue) {
+		log_warning("peer %u (pid %d) has %zu messages waiting and reads none; disconnecting it",
+			    p->id, (int)p->pid, outq_length(&p->outq));
+		s->counters.protocol_errors++;
+		peer_mark_broken(p, PEER_DEPART_NOT_READING);
+		return;
+	}
+	if (outq_push(&p->outq, value, fd) < 0) {
+		log_error("peer %u: out of memory queueing a message; disconnecting it", p->id);
+		peer_mark_broken(p, PEER_DEPART_SEND_FAILED);
+		return;
+	}
+	/* A queue that already waits for EPOLLOUT must not be overtaken. */
+	if (was_empty)
+		peer_flush(p);
+}
+
+static int peer_io(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+	Peer *p = userdata;
+	char buf[64];
+	ssize_t n;
+
+	(void)source;
+	if (revents & EPOLLOUT)
+		peer_flush(p);
+	if (p->broken)
+		return 0;
+
+	if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n > 0) {
+			log_warning("peer %u (pid %d) sent %zd bytes, but ivshmem clients only listen; "
+				    "disconnecting it",
+				    p->id, (int)p->pid, n);
+			p->server->counters.protocol_errors++;
+			peer_depart(p, PEER_DEPART_PROTOCOL);
+		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			peer_depart(p, PEER_DEPART_CLOSED);
+		}
+	}
+	return 0;
+}
+
+static void peer_free(Peer *p)
+{
+	for (unsigned v = 0; v < p->n_vectors; v++)
+		fdref_unref(p->vectors[v]);
+	free(p->vectors);
+	outq_clear(&p->outq);
+	sd_event_source_disable_unref(p->io);
+	safe_close(p->fd);
+	free(p);
+}
+
+static int peer_create_vectors(Peer *p, unsigned n)
+{
+	p->vectors = calloc(n, sizeof(*p->vectors));
+	if (!p->vectors)
+		return -ENOMEM;
+	for (; p->n_vectors < n; p->n_vectors++) {
+		int efd = eventfd(0, EFD_CLOEXEC);
+
+		if (efd < 0)
+			return negative_errno();
+		p->vectors[p->n_vectors] = fdref_new(efd);
+		if (!p->vectors[p->n_vectors])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void peer_read_credentials(Peer *p)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	p->pid = 0;
+	p->uid = (uid_t)-1;
+	p->gid = (gid_t)-1;
+	if (getsockopt(p->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+		p->pid = cred.pid;
+		p->uid = cred.uid;
+		p->gid = cred.gid;
+	}
+}
+
+/* Tells the newcomer about itself and everyone else, and everyone else about the newcomer. */
+static void peer_announce(Peer *p)
+{
+	Server *s = p->server;
+
+	peer_queue(p, WIRE_PROTOCOL_VERSION, NULL);
+	peer_queue(p, p->id, NULL);
+	peer_queue(p, WIRE_SHM_ID, s->shm);
+
+	for (Peer *other = s->oldest; other; other = other->newer) {
+		if (other == p)
+			continue;
+		for (unsigned v = 0; v < other->n_vectors; v++)
+			peer_queue(p, other->id, other->vectors[v]);
+		for (unsigned v = 0; v < p->n_vectors; v++)
+			peer_queue(other, p->id, p->vectors[v]);
+	}
+
+	for (unsigned v = 0; v < p->n_vectors; v++)
+		peer_queue(p, p->id, p->vectors[v]);
+}
+
+int peer_admit(Server *s, int fd, Peer **ret)
+{
+	uint64_t oldest_seq = s->oldest ? s->oldest->join_seq : IDALLOC_NO_PEERS;
+	Peer *p;
+	int r, id;
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->server = s;
+	p->fd = -1;
+
+	/* Resources first, so a refused client never costs an ID. */
+	r = peer_create_vectors(p, s->config.vectors);
+	if (r < 0)
+		goto fail;
+	r = sd_event_add_io(s->event, &p->io, fd, EPOLLIN, peer_io, p);
+	if (r < 0)
+		goto fail;
+	(void)sd_event_source_set_priority(p->io, PEER_PRIORITY);
+	(void)sd_event_source_set_description(p->io, "peer");
+
+	id = idalloc_take(s->ids, oldest_seq, &p->join_seq);
+	if (id < 0) {
+		r = id;
+		goto fail;
+	}
+
+	p->id = (uint16_t)id;
+	p->fd = fd;
+	p->connected_at = now_realtime_usec();
+	peer_read_credentials(p);
+
+	p->older = s->newest;
+	if (s->newest)
+		s->newest->newer = p;
+	else
+		s->oldest = p;
+	s->newest = p;
+	s->peers_by_id[p->id] = p;
+	s->n_peers++;
+	s->counters.peers_accepted++;
+
+	peer_announce(p);
+	server_status_changed(s);
+	log_info("peer %u connected (pid %d, uid %d), %u peers", p->id, (int)p->pid, (int)p->uid,
+		 s->n_peers);
+	if (ret)
+		*ret = p;
+	return 0;
+
+fail:
+	p->fd = -1; /* the caller keeps the connection to refuse it */
+	peer_free(p);
+	return r;
+}
+
+void peer_depart(Peer *p, PeerDepartReason reason)
+{
+	Server *s = p->server;
+
+	if (p->older)
+		p->older->newer = p->newer;
+	else
+		s->oldest = p->newer;
+	if (p->newer)
+		p->newer->older = p->older;
+	else
+		s->newest = p->older;
+	s->peers_by_id[p->id] = NULL;
+	s->n_peers--;
+	idalloc_release(s->ids, p->id);
+
+	if (reason != PEER_DEPART_SHUTDOWN) {
+		s->counters.peers_disconnected++;
+		for (Peer *other = s->oldest; other; other = other->newer)
+			peer_queue(other, p->id, NULL);
+		log_full(reason == PEER_DEPART_CLOSED ? LOG_INFO : LOG_WARNING,
+			 "peer %u (pid %d) left: %s; %u peers", p->id, (int)p->pid,
+			 peer_depart_reason_to_string(reason), s->n_peers);
+	}
+
+	server_status_changed(s);
+	peer_free(p);
+}

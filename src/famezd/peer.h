@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#include "fdref.h"
+#include "outq.h"
+
+typedef struct Server Server;
+typedef struct Peer Peer;
+
+/* One connected client (a QEMU ivshmem-doorbell device or any other ivshmem client). */
+struct Peer {
+	Server *server;
+	uint16_t id;
+	int fd;
+	sd_event_source *io;
+	bool want_write;  /* EPOLLOUT armed because the socket was full */
+	bool broken;      /* a send failed: no more queueing, disconnected by the reaper */
+	int broken_reason; /* a PeerDepartReason */
+
+	FdRef **vectors;  /* this peer's own eventfds, one per vector */
+	unsigned n_vectors;
+	OutQueue outq;
+
+	uint64_t join_seq; /* see idalloc.h */
+	uint64_t connected_at; /* CLOCK_REALTIME, µs */
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+
+	Peer *older, *newer; /* Server's join-order list */
+	Peer *next_broken;
+};
+
+/* Why a peer leaves, for the log and later for the management API. */
+typedef enum PeerDepartReason {
+	PEER_DEPART_CLOSED,     /* the client closed or half-closed its end */
+	PEER_DEPART_PROTOCOL,   /* it wrote to a socket it may only read */
+	PEER_DEPART_SEND_FAILED,
+	PEER_DEPART_NOT_READING, /* its queue passed --max-queue */
+	PEER_DEPART_SHUTDOWN,
+} PeerDepartReason;
+
+const char *peer_depart_reason_to_string(PeerDepartReason reason);
+
+/*
+ * Admits a freshly accepted connection: takes an ID, creates its eventfds, queues its handshake
+ * and announces it to every other peer. Takes ownership of fd on success; on failure (-ENOSPC no
+ * ID may be given, -EMFILE/-ENFILE/-ENOMEM out of resources) the caller refuses the client.
+ */
+int peer_admit(Server *s, int fd, Peer **ret);
+
+/* Announces the departure to everyone else, releases the ID and frees the peer. */
+void peer_depart(Peer *p, PeerDepartReason reason);

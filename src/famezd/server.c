@@ -1,0 +1,407 @@
+/* SPDX-License-Identifier: MIT */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+
+#include "peer.h"
+#include "server.h"
+#include "wire.h"
+
+/* Below the peers: departures already seen are handled before a newcomer is judged. */
+#define LISTEN_PRIORITY (SD_EVENT_PRIORITY_NORMAL + 10)
+/* How many connections one wake-up accepts while there is room. */
+#define ACCEPT_BATCH 32
+
+static uint64_t now_monotonic_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+const char *server_default_socket_path(void)
+{
+	static char path[PATH_MAX];
+	const char *runtime = getenv("XDG_RUNTIME_DIR");
+
+	if (geteuid() == 0 || !runtime || runtime[0] != '/')
+		return "/run/famez/famez.sock";
+	snprintf(path, sizeof(path), "%s/famez/famez.sock", runtime);
+	return path;
+}
+
+static int reap_peers(sd_event_source *source, void *userdata)
+{
+	Server *s = userdata;
+
+	(void)source;
+	while (s->broken) {
+		Peer *p = s->broken;
+
+		s->broken = p->next_broken;
+		peer_depart(p, p->broken_reason);
+	}
+	return 0;
+}
+
+void server_schedule_reap(Server *s, Peer *p)
+{
+	p->next_broken = s->broken;
+	s->broken = p;
+	sd_event_source_set_enabled(s->reap_source, SD_EVENT_ONESHOT);
+}
+
+static int send_status(sd_event_source *source, void *userdata)
+{
+	Server *s = userdata;
+
+	(void)source;
+	sd_notifyf(false, "STATUS=%u peer%s connected", s->n_peers, s->n_peers == 1 ? "" : "s");
+	return 0;
+}
+
+void server_status_changed(Server *s)
+{
+	sd_event_source_set_enabled(s->status_source, SD_EVENT_ONESHOT);
+}
+
+int server_new(Server **ret, sd_event *event, const ServerConfig *config)
+{
+	_cleanup_(server_freep) Server *s = NULL;
+	int r;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->event = sd_event_ref(event);
+	s->config = *config;
+	s->listen_fd = -1;
+	s->reserve_fd = -1;
+	s->refuse_ratelimit = RATELIMIT_INIT(10 * 1000000ULL, 5);
+
+	s->peers_by_id = calloc(WIRE_ID_MAX + 1, sizeof(*s->peers_by_id));
+	if (!s->peers_by_id)
+		return -ENOMEM;
+	r = idalloc_new(&s->ids, 0, WIRE_ID_MAX);
+	if (r < 0)
+		return r;
+
+	r = sd_event_add_defer(event, &s->reap_source, reap_peers, s);
+	if (r < 0)
+		return r;
+	(void)sd_event_source_set_priority(s->reap_source, SD_EVENT_PRIORITY_IMPORTANT);
+	(void)sd_event_source_set_enabled(s->reap_source, SD_EVENT_OFF);
+
+	/* Idle priority: one STATUS= line after a burst of joins, not one per join. */
+	r = sd_event_add_defer(event, &s->status_source, send_status, s);
+	if (r < 0)
+		return r;
+	(void)sd_event_source_set_priority(s->status_source, SD_EVENT_PRIORITY_IDLE);
+	(void)sd_event_source_set_enabled(s->status_source, SD_EVENT_OFF);
+
+	r = shm_open_backing(&config->shm);
+	if (r < 0)
+		return r;
+	s->shm = fdref_new(r);
+	if (!s->shm)
+		return -ENOMEM;
+
+	/* A spare fd, so that a client can still be told "no" when we run out of them. */
+	s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	*ret = TAKE_PTR(s);
+	return 0;
+}
+
+static void server_remove_socket(Server *s)
+{
+	struct stat st;
+
+	if (!s->socket_bound || !s->socket_path)
+		return;
+	/* Only the file we bound: a successor may have replaced it already. */
+	if (lstat(s->socket_path, &st) == 0 && st.st_dev == s->socket_dev &&
+	    st.st_ino == s->socket_ino)
+		unlink(s->socket_path);
+	s->socket_bound = false;
+}
+
+Server *server_free(Server *s)
+{
+	if (!s)
+		return NULL;
+	while (s->oldest)
+		peer_depart(s->oldest, PEER_DEPART_SHUTDOWN);
+	s->broken = NULL;
+	sd_event_source_disable_unref(s->listen_source);
+	sd_event_source_disable_unref(s->reap_source);
+	sd_event_source_disable_unref(s->status_source);
+	server_remove_socket(s);
+	safe_close(s->listen_fd);
+	safe_close(s->reserve_fd);
+	free(s->socket_path);
+	fdref_unref(s->shm);
+	idalloc_free(s->ids);
+	free(s->peers_by_id);
+	sd_event_unref(s->event);
+	free(s);
+	return NULL;
+}
+
+/* Tells a client "no" the way QEMU understands: a version it does not speak, then close. */
+static void refuse_client(Server *s, int fd, const char *why)
+{
+	unsigned long long suppressed;
+	struct ucred cred = { .pid = 0 };
+	socklen_t len = sizeof(cred);
+
+	(void)getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+	(void)wire_send(fd, WIRE_VERSION_REFUSED, -1, 0);
+	safe_close(fd);
+	s->counters.peers_rejected++;
+
+	if (ratelimit_below(&s->refuse_ratelimit, now_monotonic_usec(), &suppressed)) {
+		if (suppressed)
+			log_warning("%llu more clients were refused", suppressed);
+		log_warning("refused client pid %d: %s", (int)cred.pid, why);
+	}
+}
+
+/* Out of fds: free the spare one to accept and refuse the client, then take it back. */
+static void refuse_without_fds(Server *s)
+{
+	int fd;
+
+	s->reserve_fd = safe_close(s->reserve_fd);
+	fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd >= 0)
+		refuse_client(s, fd, "out of file descriptors (raise LimitNOFILE=)");
+	s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+static void admit_client(Server *s, int fd)
+{
+	char why[128];
+	int r;
+
+	if (s->n_peers >= s->config.max_peers) {
+		snprintf(why, sizeof(why), "the fabric is full (%u peers, --max-peers %u)",
+			 s->n_peers, s->config.max_peers);
+		refuse_client(s, fd, why);
+		return;
+	}
+	r = peer_admit(s, fd, NULL);
+	if (r == -ENOSPC)
+		refuse_client(s, fd, "no peer ID may be given now: every free ID was seen leaving by "
+				     "a connected peer");
+	else if (r < 0) {
+		snprintf(why, sizeof(why), "cannot set the peer up: %s", strerror(-r));
+		refuse_client(s, fd, why);
+	}
+}
+
+static int on_listen(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+	Server *s = userdata;
+
+	(void)source;
+	(void)fd;
+	(void)revents;
+	for (unsigned i = 0; i < ACCEPT_BATCH; i++) {
+		int cfd;
+
+		/*
+		 * When full, judge one newcomer per wake-up: the event loop then sees any peer
+		 * that left before the next one connected, and that one gets its place back.
+		 */
+		if (i > 0 && s->n_peers >= s->config.max_peers)
+			break;
+
+		cfd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (cfd < 0) {
+			if (errno == EMFILE || errno == ENFILE)
+				refuse_without_fds(s);
+			else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				log_warning_errno(errno, "accept failed: %m");
+			return 0;
+		}
+		admit_client(s, cfd);
+	}
+	return 0;
+}
+
+/* sd_listen_fds: the first listening AF_UNIX stream socket is ours. */
+static int take_activated_socket(Server *s)
+{
+	char **names = NULL;
+	int n, r = 0;
+
+	n = sd_listen_fds_with_names(true, &names);
+	if (n <= 0) {
+		free(names);
+		return n;
+	}
+	for (int i = 0; i < n; i++) {
+		int fd = SD_LISTEN_FDS_START + i;
+
+		if (s->listen_fd < 0 && sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) > 0) {
+			s->listen_fd = fd;
+			(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+			r = 1;
+		} else {
+			log_warning("ignoring passed fd %d (%s): not a listening AF_UNIX stream socket",
+				    fd, names && names[i] ? names[i] : "unnamed");
+			safe_close(fd);
+		}
+		if (names)
+			free(names[i]);
+	}
+	free(names);
+	if (r == 0)
+		return log_error_errno(EBADF, "systemd passed %d fds, none a listening AF_UNIX "
+					      "stream socket; check ListenStream= in famez.socket", n);
+	return r;
+}
+
+/* Whether a server is accepting on path. Refused means a stale file left by a dead server. */
+static bool socket_is_live(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	if (fd < 0)
+		return true; /* cannot tell: do not remove anything */
+	strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		return true;
+	return errno != ECONNREFUSED;
+}
+
+static int ensure_parent_dir(const char *path, bool create)
+{
+	_cleanup_free_ char *dir = strdup(path);
+	char *slash;
+	struct stat st;
+
+	if (!dir)
+		return -ENOMEM;
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (stat(dir, &st) == 0)
+		return 0;
+	if (!create || errno != ENOENT)
+		return log_error_errno(errno, "cannot listen on %s: directory %s: %m", path, dir);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return log_error_errno(errno, "cannot create %s for the socket: %m", dir);
+	return 0;
+}
+
+static int bind_socket(Server *s, const char *path, bool is_default)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return log_error_errno(ENAMETOOLONG,
+				       "socket path %s is longer than %zu bytes; choose a shorter "
+				       "--socket",
+				       path, sizeof(sa.sun_path) - 1);
+	memcpy(sa.sun_path, path, strlen(path));
+
+	r = ensure_parent_dir(path, is_default);
+	if (r < 0)
+		return r;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return log_error_errno(errno, "cannot create a socket: %m");
+	s->listen_fd = fd;
+
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (errno != EADDRINUSE)
+			return log_error_errno(errno, "cannot bind %s: %m", path);
+		if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
+			return log_error_errno(EEXIST,
+					       "%s exists and is not a socket; remove it or choose "
+					       "another --socket",
+					       path);
+		if (socket_is_live(path))
+			return log_error_errno(EADDRINUSE,
+					       "another server is listening on %s; stop it or choose "
+					       "another --socket",
+					       path);
+		log_notice("removing stale socket %s left by a server that is gone", path);
+		if (unlink(path) < 0 && errno != ENOENT)
+			return log_error_errno(errno, "cannot remove stale socket %s: %m", path);
+		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			return log_error_errno(errno, "cannot bind %s: %m", path);
+	}
+	if (lstat(path, &st) == 0) {
+		s->socket_dev = st.st_dev;
+		s->socket_ino = st.st_ino;
+	}
+	s->socket_bound = true;
+	if (listen(fd, SOMAXCONN) < 0)
+		return log_error_errno(errno, "cannot listen on %s: %m", path);
+	return 0;
+}
+
+static char *socket_name(int fd)
+{
+	struct sockaddr_un sa;
+	socklen_t len = sizeof(sa);
+
+	memset(&sa, 0, sizeof(sa));
+	if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0 || len <= sizeof(sa_family_t))
+		return strdup("(unnamed)");
+	if (sa.sun_path[0] == '\0')
+		return strdup("(abstract)");
+	return strndup(sa.sun_path, sizeof(sa.sun_path));
+}
+
+int server_start(Server *s)
+{
+	int r;
+
+	r = take_activated_socket(s);
+	if (r < 0)
+		return r;
+	if (r > 0) {
+		if (s->config.socket_path)
+			log_notice("using the socket passed by systemd; --socket %s is ignored",
+				   s->config.socket_path);
+		s->socket_path = socket_name(s->listen_fd);
+	} else {
+		const char *path = s->config.socket_path;
+		bool is_default = !path;
+
+		if (is_default)
+			path = server_default_socket_path();
+		s->socket_path = strdup(path);
+		if (!s->socket_path)
+			return -ENOMEM;
+		r = bind_socket(s, path, is_default);
+		if (r < 0)
+			return r;
+	}
+	if (!s->socket_path)
+		return -ENOMEM;
+
+	r = sd_event_add_io(s->event, &s->listen_source, s->listen_fd, EPOLLIN, on_listen, s);
+	if (r < 0)
+		return log_error_errno(r, "cannot watch the listening socket: %m");
+	(void)sd_event_source_set_priority(s->listen_source, LISTEN_PRIORITY);
+	(void)sd_event_source_set_description(s->listen_source, "listen");
+	return 0;
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#include "fdref.h"
+#include "idalloc.h"
+#include "log.h"
+#include "shm.h"
+
+typedef struct Peer Peer;
+
+typedef struct ServerConfig {
+	const char *socket_path; /* NULL: the default path, unless socket-activated */
+	ShmConfig shm;
+	unsigned vectors;
+	unsigned max_peers;
+	size_t max_queue; /* messages queued to one peer before it counts as not reading */
+} ServerConfig;
+
+/* Counted since start; read by the management API later, logged at exit. */
+typedef struct ServerCounters {
+	uint64_t peers_accepted;
+	uint64_t peers_rejected;
+	uint64_t peers_disconnected;
+	uint64_t protocol_errors;
+	uint64_t wire_messages_sent;
+} ServerCounters;
+
+typedef struct Server {
+	sd_event *event;
+	ServerConfig config;
+
+	int listen_fd;
+	char *socket_path;     /* what we listen on, for logs */
+	bool socket_bound;     /* we bound it ourselves, so we remove it at exit */
+	dev_t socket_dev;      /* identity of the file we bound, so we never remove another's */
+	ino_t socket_ino;
+	sd_event_source *listen_source;
+	int reserve_fd;        /* released to accept and refuse a client when out of fds */
+
+	FdRef *shm;
+	IdAllocator *ids;
+	Peer **peers_by_id;    /* WIRE_ID_MAX + 1 entries */
+	Peer *oldest, *newest; /* connected peers in join order */
+	unsigned n_peers;
+
+	Peer *broken;                   /* peers waiting for the reaper */
+	sd_event_source *reap_source;   /* disconnects peers whose sends failed */
+	sd_event_source *status_source; /* coalesces STATUS= updates */
+
+	ServerCounters counters;
+	RateLimit refuse_ratelimit;
+} Server;
+
+int server_new(Server **ret, sd_event *event, const ServerConfig *config);
+Server *server_free(Server *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Server *, server_free);
+
+/* Takes a socket from systemd or binds config->socket_path, and starts accepting. */
+int server_start(Server *s);
+
+/* Called by peers when something worth a STATUS= line changed. */
+void server_status_changed(Server *s);
+
+/* Called for a peer whose socket failed in the middle of other work: disconnected soon. */
+void server_schedule_reap(Server *s, Peer *p);
+
+/* The default socket path: /run/famez/famez.sock for root, else under $XDG_RUNTIME_DIR. */
+const char *server_default_socket_path(void);

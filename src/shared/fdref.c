@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdlib.h>
+
+#include "fdref.h"
+#include "macro.h"
+
+FdRef *fdref_new(int fd)
+{
+	FdRef *ref = malloc(sizeof(*ref));
+
+	if (!ref) {
+		safe_close(fd);
+		return NULL;
+	}
+	*ref = (FdRef){ .fd = fd, .n_ref = 1 };
+	return ref;
+}
+
+FdRef *fdref_ref(FdRef *ref)
+{
+	if (ref)
+		ref->n_ref++;
+	return ref;
+}
+
+FdRef *fdref_unref(FdRef *ref)
+{
+	if (ref && --ref->n_ref == 0) {
+		safe_close(ref->fd);
+		free(ref);
+	}
+	return NULL;
+}

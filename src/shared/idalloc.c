@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "idalloc.h"
+
+struct IdAllocator {
+	uint32_t first, last;
+	uint32_t next;   /* where the monotonic search resumes */
+	uint32_t n_used;
+	uint64_t seq;    /* last sequence number given to a join or a departure */
+	bool *in_use;    /* indexed by id - first */
+	uint64_t *departed_at; /* sequence number of the last departure, 0 if never */
+};
+
+int idalloc_new(IdAllocator **ret, uint32_t first, uint32_t last)
+{
+	IdAllocator *a;
+	size_t n;
+
+	if (first > last)
+		return -EINVAL;
+	n = (size_t)last - first + 1;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	a->in_use = calloc(n, sizeof(*a->in_use));
+	a->departed_at = calloc(n, sizeof(*a->departed_at));
+	if (!a->in_use || !a->departed_at) {
+		idalloc_free(a);
+		return -ENOMEM;
+	}
+	a->first = first;
+	a->last = last;
+	a->next = first;
+	*ret = a;
+	return 0;
+}
+
+IdAllocator *idalloc_free(IdAllocator *a)
+{
+	if (a) {
+		free(a->in_use);
+		free(a->departed_at);
+		free(a);
+	}
+	return NULL;
+}
+
+int idalloc_take(IdAllocator *a, uint64_t oldest_join_seq, uint64_t *join_seq)
+{
+	uint64_t n = (uint64_t)a->last - a->first + 1;
+	uint32_t id = a->next;
+
+	/*
+	 * Until the IDs wrap once the first candidate is fresh, so a join costs O(1); afterwards
+	 * the search skips IDs in use and IDs a connected peer saw leave.
+	 */
+	for (uint64_t tries = 0; tries < n; tries++) {
+		uint32_t i = id - a->first;
+
+		if (!a->in_use[i] && a->departed_at[i] < oldest_join_seq) {
+			a->in_use[i] = true;
+			a->n_used++;
+			a->next = id == a->last ? a->first : id + 1;
+			*join_seq = ++a->seq;
+			return (int)id;
+		}
+		id = id == a->last ? a->first : id + 1;
+	}
+	return -ENOSPC;
+}
+
+void idalloc_release(IdAllocator *a, uint32_t id)
+{
+	uint32_t i;
+
+	if (id < a->first || id > a->last)
+		return;
+	i = id - a->first;
+	if (!a->in_use[i])
+		return;
+	a->in_use[i] = false;
+	a->n_used--;
+	a->departed_at[i] = ++a->seq;
+}
+
+bool idalloc_in_use(const IdAllocator *a, uint32_t id)
+{
+	return id >= a->first && id <= a->last && a->in_use[id - a->first];
+}
+
+uint32_t idalloc_count(const IdAllocator *a)
+{
+	return a->n_used;
+}

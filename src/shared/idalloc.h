@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/*
+ * Peer-ID policy of the ivshmem mode.
+ *
+ * QEMU 7.2 frees a peer's eventfd array when told that the peer left and never reallocates it,
+ * so announcing that ID again to a QEMU that saw it leave makes QEMU write into freed memory.
+ * IDs are therefore handed out monotonically (as QEMU's ivshmem-server does), and once they wrap
+ * an ID is only given again when no connected peer has seen it leave, that is when every
+ * connected peer joined after the ID's last departure.
+ *
+ * Joins and departures are numbered by one event sequence; the caller keeps its connected peers
+ * in join order and passes the sequence number of the oldest one.
+ */
+
+#define IDALLOC_NO_PEERS UINT64_MAX
+
+typedef struct IdAllocator IdAllocator;
+
+/* IDs first..last inclusive. 0 or -errno. */
+int idalloc_new(IdAllocator **ret, uint32_t first, uint32_t last);
+IdAllocator *idalloc_free(IdAllocator *a);
+
+/*
+ * Takes the next ID that may be announced, given the join sequence number of the oldest
+ * connected peer (IDALLOC_NO_PEERS when none). Returns the ID with *join_seq set to the new
+ * peer's sequence number, or -ENOSPC when no ID may be given now.
+ */
+int idalloc_take(IdAllocator *a, uint64_t oldest_join_seq, uint64_t *join_seq);
+
+/* Gives an ID back when its peer departs; announcing the departure makes the ID "seen". */
+void idalloc_release(IdAllocator *a, uint32_t id);
+
+bool idalloc_in_use(const IdAllocator *a, uint32_t id);
+uint32_t idalloc_count(const IdAllocator *a);

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "log.h"
+
+static const char *log_program = "famez";
+static int log_max_level = LOG_INFO;
+static bool log_to_journal;
+
+/* JOURNAL_STREAM names the device and inode of the stream systemd connected to stderr. */
+static bool stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2)
+		return false;
+	if (fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return st.st_dev == dev && st.st_ino == ino;
+}
+
+void log_open(const char *program)
+{
+	log_program = program;
+	log_to_journal = stderr_is_journal();
+}
+
+void log_set_max_level(int level)
+{
+	log_max_level = level;
+}
+
+int log_get_max_level(void)
+{
+	return log_max_level;
+}
+
+int log_internal(int level, int error, const char *fmt, ...)
+{
+	int saved = errno;
+	char buf[2048];
+	va_list ap;
+
+	if (error < 0)
+		error = -error;
+	if (level > log_max_level)
+		return -error;
+
+	/* Let "%m" in the format refer to the error being reported. */
+	errno = error;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+
+	if (log_to_journal)
+		fprintf(stderr, "<%d>%s\n", level, buf);
+	else
+		fprintf(stderr, "%s: %s\n", log_program, buf);
+
+	errno = saved;
+	return -error;
+}
+
+bool ratelimit_below(RateLimit *rl, unsigned long long now_usec, unsigned long long *suppressed)
+{
+	*suppressed = 0;
+	if (rl->begin == 0 || now_usec - rl->begin >= rl->interval_usec) {
+		*suppressed = rl->suppressed;
+		rl->begin = now_usec;
+		rl->count = 0;
+		rl->suppressed = 0;
+	}
+	if (rl->count < rl->burst) {
+		rl->count++;
+		return true;
+	}
+	rl->suppressed++;
+	return false;
+}

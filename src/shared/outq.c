@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "outq.h"
+#include "wire.h"
+
+static int outq_grow(OutQueue *q)
+{
+	size_t capacity = q->capacity ? q->capacity * 2 : 16;
+	OutQueueEntry *items;
+
+	if (capacity < q->capacity)
+		return -ENOMEM;
+	items = malloc(capacity * sizeof(*items));
+	if (!items)
+		return -ENOMEM;
+
+	/* Unwrap the ring into the new array so the head is at index 0. */
+	for (size_t i = 0; i < q->length; i++)
+		items[i] = q->items[(q->head + i) & (q->capacity - 1)];
+	free(q->items);
+	q->items = items;
+	q->capacity = capacity;
+	q->head = 0;
+	return 0;
+}
+
+int outq_push(OutQueue *q, int64_t value, FdRef *fd)
+{
+	if (q->length == q->capacity) {
+		int r = outq_grow(q);
+		if (r < 0)
+			return r;
+	}
+	q->items[(q->head + q->length) & (q->capacity - 1)] = (OutQueueEntry){
+		.value = value,
+		.fd = fdref_ref(fd),
+	};
+	q->length++;
+	return 0;
+}
+
+const OutQueueEntry *outq_peek(const OutQueue *q)
+{
+	return q->length ? &q->items[q->head] : NULL;
+}
+
+void outq_pop(OutQueue *q)
+{
+	if (!q->length)
+		return;
+	fdref_unref(q->items[q->head].fd);
+	q->head = (q->head + 1) & (q->capacity - 1);
+	q->length--;
+	q->head_sent = 0;
+}
+
+void outq_clear(OutQueue *q)
+{
+	while (q->length)
+		outq_pop(q);
+	free(q->items);
+	*q = OUTQ_INIT;
+}
+
+int outq_drain(OutQueue *q, int sockfd, uint64_t *n_sent)
+{
+	const OutQueueEntry *e;
+
+	while ((e = outq_peek(q))) {
+		ssize_t n = wire_send(sockfd, e->value, e->fd ? e->fd->fd : -1, q->head_sent);
+
+		if (n < 0)
+			return (int)n;
+		q->head_sent += (size_t)n;
+		if (q->head_sent < WIRE_MSG_SIZE)
+			continue;
+		outq_pop(q);
+		if (n_sent)
+			(*n_sent)++;
+	}
+	return 0;
+}
