@@ -39,6 +39,7 @@ typedef enum WaitKind {
 	WAIT_NONE,
 	WAIT_PEERS,     /* until at least `target` other peers are known */
 	WAIT_INTERRUPT, /* until `target` interrupts arrived on `vector` */
+	WAIT_LEFT,      /* until peer `target` is gone */
 	WAIT_SLEEP,     /* until the timer fires */
 } WaitKind;
 
@@ -343,6 +344,9 @@ static int on_wait_timer(sd_event_source *source, uint64_t usec, void *userdata)
 		if (c->wait == WAIT_PEERS)
 			command_error(c, "wait-peers: timed out with %u of %" PRIu64 " peers",
 				      c->state.n_peers, c->wait_target);
+		else if (c->wait == WAIT_LEFT)
+			command_error(c, "wait-left: timed out; peer %" PRIu64 " is still there",
+				      c->wait_target);
 		else
 			command_error(c, "wait-int: timed out with %" PRIu64 " of %" PRIu64
 					 " interrupts on vector %u",
@@ -382,6 +386,8 @@ static bool wait_satisfied(Client *c)
 			return true;
 		}
 		return false;
+	case WAIT_LEFT:
+		return !client_state_peer(&c->state, (uint16_t)c->wait_target);
 	case WAIT_SLEEP:
 		return false;
 	}
@@ -421,6 +427,7 @@ static void command_help(void)
 	    "  int PEER all              ring every vector of a peer\n"
 	    "  int all                   ring every vector of every other peer\n"
 	    "  wait-peers N [SECONDS]    wait until N other peers are connected\n"
+	    "  wait-left PEER [SECONDS]  wait until PEER has left\n"
 	    "  wait-int VECTOR [N [SECONDS]]  wait for N (default 1) interrupts on own VECTOR\n"
 	    "  sleep SECONDS             keep serving events for SECONDS\n"
 	    "  read OFFSET               print the 64-bit word at OFFSET of the shared memory\n"
@@ -484,6 +491,13 @@ static void run_command(Client *c, char *line)
 		}
 		c->wait_target = n;
 		start_wait(c, WAIT_PEERS, argc == 3 ? argv[2] : NULL);
+	} else if (strcmp(argv[0], "wait-left") == 0 && (argc == 2 || argc == 3)) {
+		if (parse_uint(argv[1], 0, WIRE_ID_MAX, &n) < 0) {
+			command_error(c, "'%s' is not a peer ID", argv[1]);
+			return;
+		}
+		c->wait_target = n;
+		start_wait(c, WAIT_LEFT, argc == 3 ? argv[2] : NULL);
 	} else if (strcmp(argv[0], "wait-int") == 0 && argc >= 2 && argc <= 4) {
 		uint64_t vector, count = 1;
 

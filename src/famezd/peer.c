@@ -60,12 +60,22 @@ static void peer_set_want_write(Peer *p, bool want)
 }
 
 /* Sends what the socket takes now; the rest waits for EPOLLOUT. */
-static void peer_flush(Peer *p)
+void peer_flush(Peer *p)
 {
+	p->flush_later = false;
 	int r = outq_drain(&p->outq, p->fd, &p->server->counters.wire_messages_sent);
 
 	if (r == -EAGAIN) {
 		peer_set_want_write(p, true);
+		return;
+	}
+	if (r == -ETOOMANYREFS) {
+		/*
+		 * Too many fds of this user are in flight in socket buffers: no EPOLLOUT will
+		 * say when that changes, so try again shortly.
+		 */
+		p->flush_later = true;
+		server_schedule_flush(p->server);
 		return;
 	}
 	if (r < 0) {
@@ -97,7 +107,7 @@ static void peer_queue(Peer *p, int64_t value, FdRef *fd)
 		return;
 	}
 	/* A queue that already waits for EPOLLOUT must not be overtaken. */
-	if (was_empty)
+	if (was_empty && !p->flush_later)
 		peer_flush(p);
 }
 

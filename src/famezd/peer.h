@@ -21,6 +21,7 @@ struct Peer {
 	bool want_write;  /* EPOLLOUT armed because the socket was full */
 	bool broken;      /* a send failed: no more queueing, disconnected by the reaper */
 	int broken_reason; /* a PeerDepartReason */
+	bool flush_later;  /* sending waits for the server's flush timer */
 
 	FdRef **vectors;  /* this peer's own eventfds, one per vector */
 	unsigned n_vectors;
@@ -53,6 +54,9 @@ const char *peer_depart_reason_to_string(PeerDepartReason reason);
  * ID may be given, -EMFILE/-ENFILE/-ENOMEM out of resources) the caller refuses the client.
  */
 int peer_admit(Server *s, int fd, Peer **ret);
+
+/* Sends what the socket takes now; the rest waits for EPOLLOUT. */
+void peer_flush(Peer *p);
 
 /* Announces the departure to everyone else, releases the ID and frees the peer. */
 void peer_depart(Peer *p, PeerDepartReason reason);

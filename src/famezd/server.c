@@ -18,6 +18,8 @@
 #define LISTEN_PRIORITY (SD_EVENT_PRIORITY_NORMAL + 10)
 /* How many connections one wake-up accepts while there is room. */
 #define ACCEPT_BATCH 32
+/* How soon sends refused for too many fds in flight are tried again. */
+#define FLUSH_RETRY_USEC (10 * 1000)
 
 static uint64_t now_monotonic_usec(void)
 {
@@ -57,6 +59,37 @@ void server_schedule_reap(Server *s, Peer *p)
 	p->next_broken = s->broken;
 	s->broken = p;
 	sd_event_source_set_enabled(s->reap_source, SD_EVENT_ONESHOT);
+}
+
+static int flush_peers(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	Server *s = userdata;
+
+	(void)source;
+	(void)usec;
+	for (Peer *p = s->oldest; p; p = p->newer)
+		if (p->flush_later && !p->broken)
+			peer_flush(p);
+	return 0;
+}
+
+void server_schedule_flush(Server *s)
+{
+	uint64_t now;
+
+	if (s->flush_timer &&
+	    sd_event_source_get_enabled(s->flush_timer, NULL) > 0)
+		return;
+	if (sd_event_now(s->event, CLOCK_MONOTONIC, &now) < 0)
+		return;
+	if (s->flush_timer) {
+		sd_event_source_set_time(s->flush_timer, now + FLUSH_RETRY_USEC);
+		sd_event_source_set_enabled(s->flush_timer, SD_EVENT_ONESHOT);
+		return;
+	}
+	if (sd_event_add_time(s->event, &s->flush_timer, CLOCK_MONOTONIC, now + FLUSH_RETRY_USEC,
+			      1000, flush_peers, s) >= 0)
+		(void)sd_event_source_set_enabled(s->flush_timer, SD_EVENT_ONESHOT);
 }
 
 static int send_status(sd_event_source *source, void *userdata)
@@ -144,6 +177,7 @@ Server *server_free(Server *s)
 	sd_event_source_disable_unref(s->listen_source);
 	sd_event_source_disable_unref(s->reap_source);
 	sd_event_source_disable_unref(s->status_source);
+	sd_event_source_disable_unref(s->flush_timer);
 	server_remove_socket(s);
 	safe_close(s->listen_fd);
 	safe_close(s->reserve_fd);

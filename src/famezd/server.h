@@ -51,6 +51,7 @@ typedef struct Server {
 	Peer *broken;                   /* peers waiting for the reaper */
 	sd_event_source *reap_source;   /* disconnects peers whose sends failed */
 	sd_event_source *status_source; /* coalesces STATUS= updates */
+	sd_event_source *flush_timer;   /* retries sends that failed with ETOOMANYREFS */
 
 	ServerCounters counters;
 	RateLimit refuse_ratelimit;
@@ -68,6 +69,9 @@ void server_status_changed(Server *s);
 
 /* Called for a peer whose socket failed in the middle of other work: disconnected soon. */
 void server_schedule_reap(Server *s, Peer *p);
+
+/* Arms a short timer that flushes every peer with flush_later set. */
+void server_schedule_flush(Server *s);
 
 /* The default socket path: /run/famez/famez.sock for root, else under $XDG_RUNTIME_DIR. */
 const char *server_default_socket_path(void);

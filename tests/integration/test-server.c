@@ -1,0 +1,433 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * famezd against in-process raw clients and famez-client processes: the exact message sequence
+ * the protocol promises, at scale, with slow readers and with misbehaving clients.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "testlib.h"
+
+static Famezd famezd;
+
+static void setup(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	famezd.pid = 0;
+}
+
+static void teardown(void)
+{
+	if (famezd.pid)
+		testlib_stop(famezd.pid, 5000);
+	testlib_tmpdir_done();
+}
+
+/* The expected stream: a list of (value, has_fd) built up per client. */
+typedef struct Expect {
+	RawMessage *m;
+	size_t n, cap;
+} Expect;
+
+static void expect_push(Expect *e, int64_t value, bool has_fd, unsigned times)
+{
+	for (unsigned i = 0; i < times; i++) {
+		if (e->n == e->cap) {
+			e->cap = e->cap ? e->cap * 2 : 256;
+			e->m = realloc(e->m, e->cap * sizeof(*e->m));
+		}
+		e->m[e->n++] = (RawMessage){ .value = value, .has_fd = has_fd };
+	}
+}
+
+static void assert_log_equals(const RawClient *c, const Expect *e, const char *who)
+{
+	size_t n = MIN(c->n_log, e->n);
+
+	for (size_t i = 0; i < n; i++)
+		ck_assert_msg(c->log[i].value == e->m[i].value && c->log[i].has_fd == e->m[i].has_fd,
+			      "%s: message %zu is %lld%s, expected %lld%s", who, i,
+			      (long long)c->log[i].value, c->log[i].has_fd ? "+fd" : "",
+			      (long long)e->m[i].value, e->m[i].has_fd ? "+fd" : "");
+	ck_assert_msg(c->n_log == e->n, "%s: received %zu messages, expected %zu", who, c->n_log,
+		      e->n);
+}
+
+/* The handshake of client `id` among `n` initial clients that joined in ID order. */
+static void expect_handshake(Expect *e, unsigned id, unsigned n, unsigned vectors)
+{
+	expect_push(e, 0, false, 1);
+	expect_push(e, id, false, 1);
+	expect_push(e, -1, true, 1);
+	for (unsigned j = 0; j < id; j++)
+		expect_push(e, j, true, vectors);
+	expect_push(e, id, true, vectors);
+	for (unsigned j = id + 1; j < n; j++)
+		expect_push(e, j, true, vectors);
+}
+
+static void read_all_slowly(RawClient *c, unsigned n, const size_t *want, size_t chunk,
+			    int timeout_ms)
+{
+	uint64_t deadline = testlib_now_usec() + (uint64_t)timeout_ms * 1000;
+	bool done;
+
+	do {
+		done = true;
+		for (unsigned i = 0; i < n; i++) {
+			if (c[i].n_log < want[i]) {
+				raw_client_read(&c[i], chunk);
+				ck_assert_msg(!c[i].eof && !c[i].error, "client %u lost its connection",
+					      i);
+				done = false;
+			}
+		}
+		ck_assert_msg(testlib_now_usec() < deadline, "clients did not receive everything");
+		if (!done)
+			usleep(200);
+	} while (!done);
+}
+
+/* Reads a misbehaving client's socket until famezd closes it. */
+static void wait_closed(RawClient *m, int timeout_ms)
+{
+	uint64_t deadline = testlib_now_usec() + (uint64_t)timeout_ms * 1000;
+
+	while (!m->eof && !m->error) {
+		struct pollfd p = { .fd = m->fd, .events = POLLIN };
+
+		ck_assert_msg(testlib_now_usec() < deadline, "famezd did not disconnect the client");
+		poll(&p, 1, 20);
+		raw_client_read(m, SIZE_MAX);
+	}
+}
+
+typedef enum Misbehaviour {
+	WRITES_BYTES,
+	HALF_CLOSES,
+	FLOODS,
+	VANISHES,
+} Misbehaviour;
+
+static void misbehave(Misbehaviour how, unsigned *next_id, Expect *expect, unsigned n,
+		      unsigned vectors)
+{
+	static char junk[65536];
+	RawClient m;
+	unsigned id = (*next_id)++;
+
+	ck_assert_int_eq(raw_client_connect(&m, famezd.socket_path, false), 0);
+	switch (how) {
+	case WRITES_BYTES:
+		ck_assert_int_eq(send(m.fd, "hello", 5, MSG_NOSIGNAL), 5);
+		break;
+	case HALF_CLOSES:
+		ck_assert_int_eq(shutdown(m.fd, SHUT_WR), 0);
+		break;
+	case FLOODS:
+		for (int i = 0; i < 64; i++)
+			if (send(m.fd, junk, sizeof(junk), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+				break;
+		break;
+	case VANISHES:
+		break;
+	}
+	if (how == VANISHES) {
+		close(m.fd);
+		m.fd = -1;
+		/* Nothing to wait on from here: the others' streams show the departure. */
+	} else {
+		wait_closed(&m, 10000);
+	}
+	raw_client_close(&m);
+	for (unsigned i = 0; i < n; i++) {
+		expect_push(&expect[i], id, true, vectors);
+		expect_push(&expect[i], id, false, 1);
+	}
+}
+
+static void run_scale(unsigned n, unsigned vectors)
+{
+	char vec[16];
+	const char *args[] = { "--vectors", vec, NULL };
+	RawClient *c = calloc(n, sizeof(*c));
+	Expect *expect = calloc(n, sizeof(*expect));
+	size_t *want = calloc(n, sizeof(*want));
+	unsigned next_id = n;
+
+	snprintf(vec, sizeof(vec), "%u", vectors);
+	famezd_start(&famezd, args);
+
+	/* Everyone connects and nobody reads: famezd's sends to early peers hit full sockets. */
+	for (unsigned i = 0; i < n; i++) {
+		ck_assert_int_eq(raw_client_connect(&c[i], famezd.socket_path, false), 0);
+		expect_handshake(&expect[i], i, n, vectors);
+	}
+
+	/* Misbehaving clients come and go while the good ones still read nothing. */
+	misbehave(WRITES_BYTES, &next_id, expect, n, vectors);
+	misbehave(HALF_CLOSES, &next_id, expect, n, vectors);
+	misbehave(FLOODS, &next_id, expect, n, vectors);
+	misbehave(VANISHES, &next_id, expect, n, vectors);
+
+	for (unsigned i = 0; i < n; i++)
+		want[i] = expect[i].n;
+	read_all_slowly(c, n, want, 16, 120000);
+
+	/* Nothing more than promised arrives either. */
+	usleep(100000);
+	for (unsigned i = 0; i < n; i++) {
+		char who[32];
+
+		raw_client_read(&c[i], SIZE_MAX);
+		snprintf(who, sizeof(who), "client %u", i);
+		assert_log_equals(&c[i], &expect[i], who);
+	}
+
+	for (unsigned i = 0; i < n; i++) {
+		raw_client_close(&c[i]);
+		free(expect[i].m);
+	}
+	famezd_stop(&famezd);
+	ck_assert_msg(testlib_file_contains(famezd.log_path, "2 protocol errors"),
+		      "famezd counted other than 2 protocol errors: %s",
+		      testlib_read_file(famezd.log_path));
+	free(c);
+	free(expect);
+	free(want);
+}
+
+START_TEST(test_scale_500_peers_1_vector)
+{
+	run_scale(500, 1);
+}
+END_TEST
+
+START_TEST(test_scale_150_peers_4_vectors)
+{
+	run_scale(150, 4);
+}
+END_TEST
+
+static bool has_messages(RawClient *c, void *data)
+{
+	return c->n_log >= *(size_t *)data;
+}
+
+START_TEST(test_eventfds_are_shared)
+{
+	const char *args[] = { "--vectors", "3", NULL };
+	RawClient c[3];
+	uint64_t v;
+
+	famezd_start(&famezd, args);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(raw_client_connect(&c[i], famezd.socket_path, true), 0);
+	for (int i = 0; i < 3; i++) {
+		size_t want = 3 + 3 * 3;
+
+		ck_assert(raw_client_read_until(&c[i], has_messages, &want, 5000));
+		ck_assert_int_eq(c[i].state.own_id, i);
+		ck_assert_uint_eq(c[i].state.n_peers, 2);
+	}
+	/* Ringing peer 2's vector 1 through client 0's copy wakes client 2's own eventfd. */
+	for (int from = 0; from < 3; from++)
+		for (int to = 0; to < 3; to++) {
+			if (from == to)
+				continue;
+			for (unsigned vec = 0; vec < 3; vec++) {
+				const ClientPeer *p = client_state_peer(&c[from].state, (uint16_t)to);
+
+				v = 1;
+				ck_assert_int_eq(write(p->fds[vec], &v, 8), 8);
+				ck_assert_int_eq(read(c[to].state.self.fds[vec], &v, 8), 8);
+				ck_assert_uint_eq(v, 1);
+			}
+		}
+	/* And the shared memory is one object. */
+	{
+		struct stat a, b;
+
+		ck_assert_int_eq(fstat(c[0].state.shm_fd, &a), 0);
+		ck_assert_int_eq(fstat(c[2].state.shm_fd, &b), 0);
+		ck_assert_uint_eq(a.st_ino, b.st_ino);
+		ck_assert_int_eq(a.st_size, 4 << 20);
+	}
+	for (int i = 0; i < 3; i++)
+		raw_client_close(&c[i]);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+static bool got_version(RawClient *c, void *data)
+{
+	(void)data;
+	return c->n_log >= 1;
+}
+
+START_TEST(test_full_fabric_refuses_and_returning_peer_gets_its_place)
+{
+	const char *args[] = { "--max-peers", "2", NULL };
+	RawClient a, b, x;
+
+	famezd_start(&famezd, args);
+	ck_assert_int_eq(raw_client_connect(&a, famezd.socket_path, false), 0);
+	ck_assert_int_eq(raw_client_connect(&b, famezd.socket_path, false), 0);
+
+	/* A third is refused with version -1 and closed. */
+	ck_assert_int_eq(raw_client_connect(&x, famezd.socket_path, false), 0);
+	ck_assert(raw_client_read_until(&x, got_version, NULL, 5000));
+	ck_assert_int_eq(x.log[0].value, -1);
+	wait_closed(&x, 5000);
+	ck_assert_uint_eq(x.n_log, 1);
+	raw_client_close(&x);
+
+	/* A peer that leaves and reconnects at once, while full, is admitted every time. */
+	for (int i = 0; i < 50; i++) {
+		raw_client_close(&b);
+		ck_assert_int_eq(raw_client_connect(&b, famezd.socket_path, false), 0);
+		ck_assert(raw_client_read_until(&b, got_version, NULL, 5000));
+		ck_assert_msg(b.log[0].value == 0, "reconnect %d was refused", i);
+	}
+	raw_client_close(&a);
+	raw_client_close(&b);
+	famezd_stop(&famezd);
+	ck_assert(testlib_file_contains(famezd.log_path, "refused 1,"));
+}
+END_TEST
+
+/* Runs famez-client with --exec; its stdout goes to <tmpdir>/<name>.out. */
+static pid_t client_start(const char *name, const char *commands, char *out, size_t out_size)
+{
+	const char *argv[] = { testlib_client_path(), "--socket", famezd.socket_path, "--wait", "5",
+			       "--exec", commands, NULL };
+
+	snprintf(out, out_size, "%s/%s.out", testlib_tmpdir(), name);
+	return testlib_spawn((char *const *)argv, out, NULL);
+}
+
+static void wait_for_output(const char *path, const char *needle, int timeout_ms)
+{
+	uint64_t deadline = testlib_now_usec() + (uint64_t)timeout_ms * 1000;
+
+	while (!testlib_file_contains(path, needle)) {
+		ck_assert_msg(testlib_now_usec() < deadline, "%s never showed '%s': %s", path, needle,
+			      testlib_read_file(path));
+		usleep(5000);
+	}
+}
+
+START_TEST(test_famez_client_interrupts_and_departures)
+{
+	const char *args[] = { "--vectors", "2", NULL };
+	char out_a[256], out_b[256];
+	pid_t a, b;
+	int status;
+
+	famezd_start(&famezd, args);
+	a = client_start("a", "wait-peers 1 10; int 1 1; wait-int 0 1 10; dump; wait-left 1 10",
+			 out_a, sizeof(out_a));
+	wait_for_output(out_a, "connected id 0", 5000);
+	b = client_start("b", "wait-peers 1 10; wait-int 1 1 10; int 0 0; dump", out_b,
+			 sizeof(out_b));
+
+	status = testlib_wait(b, 15000);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "client b failed: %s",
+		      testlib_read_file(out_b));
+	status = testlib_wait(a, 15000);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "client a failed: %s",
+		      testlib_read_file(out_a));
+
+	ck_assert(testlib_file_contains(out_b, "connected id 1 vectors 2 shm 4M peers 1"));
+	ck_assert(testlib_file_contains(out_b, "interrupt vector 1 count 1"));
+	ck_assert(testlib_file_contains(out_b, "peer 0 vectors 2"));
+	ck_assert(testlib_file_contains(out_a, "peer 1 joined"));
+	ck_assert(testlib_file_contains(out_a, "interrupt vector 0 count 1"));
+	ck_assert(testlib_file_contains(out_a, "peer 1 vectors 2"));
+	ck_assert(testlib_file_contains(out_a, "peer 1 left"));
+	famezd_stop(&famezd);
+}
+END_TEST
+
+START_TEST(test_famez_client_errors)
+{
+	char out[256];
+	pid_t p;
+	int status;
+
+	famezd_start(&famezd, NULL);
+	/* A command that fails gives exit status 1 and says why. */
+	p = client_start("bad", "int 7 0", out, sizeof(out));
+	status = testlib_wait(p, 5000);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 1);
+
+	/* A timed out wait fails too. */
+	p = client_start("timeout", "wait-peers 3 1", out, sizeof(out));
+	status = testlib_wait(p, 5000);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 1);
+
+	/* Shared memory reads and writes between two clients. */
+	p = client_start("w", "write 64 0x1234", out, sizeof(out));
+	status = testlib_wait(p, 5000);
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	p = client_start("r", "read 64", out, sizeof(out));
+	status = testlib_wait(p, 5000);
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	ck_assert_msg(testlib_file_contains(out, "read 64 0x1234"), "%s", testlib_read_file(out));
+	famezd_stop(&famezd);
+
+	/* No server: exit status 3 after --wait. */
+	p = client_start("none", "dump", out, sizeof(out));
+	status = testlib_wait(p, 10000);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 3);
+}
+END_TEST
+
+START_TEST(test_famez_client_refused_when_full)
+{
+	const char *args[] = { "--max-peers", "1", NULL };
+	char out[256];
+	RawClient a;
+	pid_t p;
+	int status;
+
+	famezd_start(&famezd, args);
+	ck_assert_int_eq(raw_client_connect(&a, famezd.socket_path, false), 0);
+	p = client_start("full", "dump", out, sizeof(out));
+	status = testlib_wait(p, 5000);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 4);
+	raw_client_close(&a);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("server");
+	TCase *tc = tcase_create("server");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, test_eventfds_are_shared);
+	tcase_add_test(tc, test_full_fabric_refuses_and_returning_peer_gets_its_place);
+	tcase_add_test(tc, test_famez_client_interrupts_and_departures);
+	tcase_add_test(tc, test_famez_client_errors);
+	tcase_add_test(tc, test_famez_client_refused_when_full);
+	tcase_add_test(tc, test_scale_500_peers_1_vector);
+	tcase_add_test(tc, test_scale_150_peers_4_vectors);
+	suite_add_tcase(s, tc);
+	return testlib_run_suite(s);
+}

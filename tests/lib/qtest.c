@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: MIT */
+#include <check.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "qtest.h"
+#include "testlib.h"
+
+#define PCI_DEVFN 0x20 /* addr=04.0 */
+#define BAR0_ADDR 0xfe000000ULL
+#define BAR1_ADDR 0xfe001000ULL
+#define BAR2_ADDR 0xe0000000ULL
+
+const char *testlib_qemu_path(void)
+{
+	const char *p = getenv("QEMU");
+
+	return p && p[0] ? p : "/usr/bin/qemu-system-x86_64";
+}
+
+static int listen_unix(const char *path)
+{
+	struct sockaddr_un sa;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	testlib_sockaddr(&sa, path);
+	unlink(path);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(fd, 1), 0);
+	return fd;
+}
+
+/* Reads one line into line (without the newline); false on timeout or EOF. */
+static bool read_line(QVm *vm, int fd, char *line, size_t size, int timeout_ms)
+{
+	uint64_t deadline = testlib_now_usec() + (uint64_t)timeout_ms * 1000;
+
+	for (;;) {
+		char *nl = memchr(vm->buf, '\n', vm->buf_len);
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (nl) {
+			size_t len = (size_t)(nl - vm->buf);
+
+			snprintf(line, size, "%.*s", (int)len, vm->buf);
+			memmove(vm->buf, nl + 1, vm->buf_len - len - 1);
+			vm->buf_len -= len + 1;
+			return true;
+		}
+		if (testlib_now_usec() >= deadline)
+			return false;
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		n = read(fd, vm->buf + vm->buf_len, sizeof(vm->buf) - vm->buf_len - 1);
+		if (n <= 0)
+			return false;
+		vm->buf_len += (size_t)n;
+	}
+}
+
+static void qmp_sync(QVm *vm, const char *qmp_path)
+{
+	struct sockaddr_un sa;
+	uint64_t deadline = testlib_now_usec() + 10000000;
+	char line[1024];
+
+	testlib_sockaddr(&sa, qmp_path);
+	for (;;) {
+		vm->qmp_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (connect(vm->qmp_fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			break;
+		close(vm->qmp_fd);
+		vm->qmp_fd = -1;
+		ck_assert_msg(testlib_now_usec() < deadline, "no QMP socket from QEMU");
+		usleep(10000);
+	}
+	/* The greeting, then the capabilities negotiation: after it the machine is reset. */
+	vm->buf_len = 0;
+	ck_assert(read_line(vm, vm->qmp_fd, line, sizeof(line), 10000));
+	ck_assert_ptr_nonnull(strstr(line, "QMP"));
+	ck_assert_int_gt(write(vm->qmp_fd, "{\"execute\":\"qmp_capabilities\"}\n", 31), 0);
+	ck_assert(read_line(vm, vm->qmp_fd, line, sizeof(line), 10000));
+	ck_assert_ptr_nonnull(strstr(line, "return"));
+	vm->buf_len = 0;
+}
+
+uint64_t qvm_cmd(QVm *vm, const char *fmt, ...)
+{
+	char cmd[256], line[512];
+	va_list ap;
+	int len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(cmd, sizeof(cmd) - 1, fmt, ap);
+	va_end(ap);
+	cmd[len++] = '\n';
+	ck_assert_int_eq(write(vm->qtest_fd, cmd, (size_t)len), len);
+	for (;;) {
+		ck_assert_msg(read_line(vm, vm->qtest_fd, line, sizeof(line), 10000),
+			      "no qtest reply to %.*s", len - 1, cmd);
+		if (strncmp(line, "IRQ", 3) == 0)
+			continue;
+		ck_assert_msg(strncmp(line, "OK", 2) == 0, "qtest: %.*s -> %s", len - 1, cmd, line);
+		return line[2] == ' ' ? strtoull(line + 3, NULL, 0) : 0;
+	}
+}
+
+static void cfg_addr(QVm *vm, unsigned off)
+{
+	qvm_cmd(vm, "outl 0xcf8 0x%x", 0x80000000u | (PCI_DEVFN << 8) | (off & ~3u));
+}
+
+static uint32_t cfg_readl(QVm *vm, unsigned off)
+{
+	cfg_addr(vm, off);
+	return (uint32_t)qvm_cmd(vm, "inl 0xcfc");
+}
+
+static uint16_t cfg_readw(QVm *vm, unsigned off)
+{
+	cfg_addr(vm, off);
+	return (uint16_t)qvm_cmd(vm, "inw 0x%x", 0xcfc + (off & 3));
+}
+
+static uint8_t cfg_readb(QVm *vm, unsigned off)
+{
+	cfg_addr(vm, off);
+	return (uint8_t)qvm_cmd(vm, "inb 0x%x", 0xcfc + (off & 3));
+}
+
+static void cfg_writel(QVm *vm, unsigned off, uint32_t v)
+{
+	cfg_addr(vm, off);
+	qvm_cmd(vm, "outl 0xcfc 0x%x", v);
+}
+
+static void cfg_writew(QVm *vm, unsigned off, uint16_t v)
+{
+	cfg_addr(vm, off);
+	qvm_cmd(vm, "outw 0x%x 0x%x", 0xcfc + (off & 3), v);
+}
+
+static void setup_pci(QVm *vm)
+{
+	unsigned cap;
+
+	ck_assert_uint_eq(cfg_readl(vm, 0), 0x11101af4); /* ivshmem 1af4:1110 */
+	cfg_writel(vm, 0x10, (uint32_t)BAR0_ADDR);
+	cfg_writel(vm, 0x14, (uint32_t)BAR1_ADDR);
+	cfg_writel(vm, 0x18, (uint32_t)BAR2_ADDR);
+	cfg_writel(vm, 0x1c, (uint32_t)(BAR2_ADDR >> 32));
+	cfg_writew(vm, 0x04, 0x7); /* I/O, memory, bus master */
+	vm->bar0 = BAR0_ADDR;
+	vm->bar1 = BAR1_ADDR;
+	vm->bar2 = BAR2_ADDR;
+
+	for (cap = cfg_readb(vm, 0x34); cap; cap = cfg_readb(vm, cap + 1))
+		if (cfg_readb(vm, cap) == 0x11)
+			break;
+	ck_assert_msg(cap, "no MSI-X capability on the ivshmem device");
+	cfg_writew(vm, cap + 2, cfg_readw(vm, cap + 2) | 0x8000);
+}
+
+int qvm_start(QVm *vm, const char *name, const char *famez_socket, unsigned vectors)
+{
+	char qtest_path[256], qmp_path[256], qtest_arg[300], qmp_arg[300], chardev[300],
+		device[128];
+	struct pollfd p;
+	int lfd;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->qtest_fd = vm->qmp_fd = -1;
+	snprintf(qtest_path, sizeof(qtest_path), "%s/%s.qtest", testlib_tmpdir(), name);
+	snprintf(qmp_path, sizeof(qmp_path), "%s/%s.qmp", testlib_tmpdir(), name);
+	snprintf(vm->log_path, sizeof(vm->log_path), "%s/%s.log", testlib_tmpdir(), name);
+	snprintf(qtest_arg, sizeof(qtest_arg), "unix:%s", qtest_path);
+	snprintf(qmp_arg, sizeof(qmp_arg), "unix:%s,server=on,wait=off", qmp_path);
+	snprintf(chardev, sizeof(chardev), "socket,id=iv,path=%s", famez_socket);
+	snprintf(device, sizeof(device), "ivshmem-doorbell,chardev=iv,vectors=%u,addr=04.0",
+		 vectors);
+
+	lfd = listen_unix(qtest_path);
+	{
+		const char *argv[] = { testlib_qemu_path(), "-M", "pc", "-S", "-nodefaults",
+				       "-display", "none", "-qtest", qtest_arg, "-qtest-log",
+				       "/dev/null", "-qmp", qmp_arg, "-chardev", chardev,
+				       "-device", device, "-name", name, NULL };
+
+		vm->pid = testlib_spawn((char *const *)argv, vm->log_path, vm->log_path);
+	}
+
+	/* QEMU connects to the qtest socket once the machine is built, or exits if it fails. */
+	p = (struct pollfd){ .fd = lfd, .events = POLLIN };
+	for (uint64_t deadline = testlib_now_usec() + 20000000;;) {
+		if (poll(&p, 1, 20) > 0)
+			break;
+		if (testlib_wait(vm->pid, 0) != -ETIMEDOUT) {
+			close(lfd);
+			vm->pid = 0;
+			return -1;
+		}
+		ck_assert_msg(testlib_now_usec() < deadline, "QEMU did not start in 20 s");
+	}
+	vm->qtest_fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	close(lfd);
+	unlink(qtest_path);
+	ck_assert_int_ge(vm->qtest_fd, 0);
+
+	qmp_sync(vm, qmp_path);
+	setup_pci(vm);
+	return 0;
+}
+
+void qvm_stop(QVm *vm)
+{
+	if (vm->qtest_fd >= 0)
+		close(vm->qtest_fd);
+	if (vm->qmp_fd >= 0)
+		close(vm->qmp_fd);
+	vm->qtest_fd = vm->qmp_fd = -1;
+	if (vm->pid > 0)
+		testlib_stop(vm->pid, 5000);
+	vm->pid = 0;
+}
+
+uint32_t qvm_ivposition(QVm *vm)
+{
+	return (uint32_t)qvm_cmd(vm, "readl 0x%llx", (unsigned long long)vm->bar0 + 8);
+}
+
+void qvm_ring(QVm *vm, uint32_t peer, uint32_t vector)
+{
+	qvm_cmd(vm, "writel 0x%llx 0x%x", (unsigned long long)vm->bar0 + 12, (peer << 16) | vector);
+}
+
+uint32_t qvm_pending(QVm *vm)
+{
+	return (uint32_t)qvm_cmd(vm, "readl 0x%llx", (unsigned long long)vm->bar1 + 0x800);
+}
+
+void qvm_clear_pending(QVm *vm, unsigned vector)
+{
+	unsigned long long ctrl = vm->bar1 + vector * 16 + 12;
+
+	/* Unmasking delivers the pending message and clears the bit; then mask again. */
+	qvm_cmd(vm, "writel 0x%llx 0x0", ctrl);
+	qvm_cmd(vm, "writel 0x%llx 0x1", ctrl);
+}
+
+bool qvm_wait_pending(QVm *vm, unsigned vector, int timeout_ms)
+{
+	uint64_t deadline = testlib_now_usec() + (uint64_t)timeout_ms * 1000;
+
+	while (!(qvm_pending(vm) & (1u << vector))) {
+		if (testlib_now_usec() >= deadline)
+			return false;
+		usleep(1000);
+	}
+	qvm_clear_pending(vm, vector);
+	return true;
+}
+
+void qvm_shm_write(QVm *vm, uint64_t offset, uint64_t value)
+{
+	qvm_cmd(vm, "writeq 0x%llx 0x%llx", (unsigned long long)(vm->bar2 + offset),
+		(unsigned long long)value);
+}
+
+uint64_t qvm_shm_read(QVm *vm, uint64_t offset)
+{
+	return qvm_cmd(vm, "readq 0x%llx", (unsigned long long)(vm->bar2 + offset));
+}

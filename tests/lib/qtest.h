@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/*
+ * A real QEMU with an ivshmem-doorbell device, paused (-S) and driven through the qtest
+ * protocol: we program the PCI BARs ourselves, ring doorbells through BAR0, watch MSI-X pending
+ * bits in BAR1 and read and write the shared memory in BAR2.
+ */
+typedef struct QVm {
+	pid_t pid;
+	int qtest_fd;
+	int qmp_fd;
+	char log_path[256];
+	char buf[4096];
+	size_t buf_len;
+	uint64_t bar0, bar1, bar2;
+} QVm;
+
+/*
+ * Starts QEMU connected to the famez socket with `vectors` vectors. Returns 0 when the device is
+ * set up and MSI-X enabled, or -1 if QEMU exited (its stderr is in vm->log_path).
+ */
+int qvm_start(QVm *vm, const char *name, const char *famez_socket, unsigned vectors);
+void qvm_stop(QVm *vm);
+
+/* One qtest command; returns the reply's value after "OK" (0 if none). Fails the test on error. */
+uint64_t qvm_cmd(QVm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+uint32_t qvm_ivposition(QVm *vm);
+void qvm_ring(QVm *vm, uint32_t peer, uint32_t vector);
+uint32_t qvm_pending(QVm *vm);
+/* Waits until the pending bit of vector is set; unmasks and re-masks it to clear it. */
+bool qvm_wait_pending(QVm *vm, unsigned vector, int timeout_ms);
+void qvm_clear_pending(QVm *vm, unsigned vector);
+void qvm_shm_write(QVm *vm, uint64_t offset, uint64_t value);
+uint64_t qvm_shm_read(QVm *vm, uint64_t offset);
+const char *testlib_qemu_path(void);

@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+int testlib_run_suite(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
+
+uint64_t testlib_now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static char tmpdir[128];
+
+const char *testlib_tmpdir(void)
+{
+	if (!tmpdir[0]) {
+		snprintf(tmpdir, sizeof(tmpdir), "/tmp/famez-test.XXXXXX");
+		ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	}
+	return tmpdir;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void testlib_tmpdir_done(void)
+{
+	if (tmpdir[0] && !getenv("FAMEZ_TEST_KEEP"))
+		nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir[0] = '\0';
+}
+
+static void redirect(int target, const char *path)
+{
+	int fd;
+
+	if (!path)
+		return;
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		dup2(fd, target);
+		close(fd);
+	}
+}
+
+pid_t testlib_spawn(char *const argv[], const char *stdout_path, const char *stderr_path)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDONLY);
+
+		dup2(null, STDIN_FILENO);
+		redirect(STDOUT_FILENO, stdout_path);
+		redirect(STDERR_FILENO, stderr_path);
+		/* Die with the test, so no process outlives a failed or killed test. */
+		setpgid(0, 0);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+int testlib_wait(pid_t pid, int timeout_ms)
+{
+	uint64_t deadline = testlib_now_usec() + (uint64_t)timeout_ms * 1000;
+	int status;
+
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			return status;
+		if (r < 0)
+			return -errno;
+		if (testlib_now_usec() >= deadline)
+			return -ETIMEDOUT;
+		usleep(2000);
+	}
+}
+
+int testlib_stop(pid_t pid, int timeout_ms)
+{
+	int status;
+
+	if (pid <= 0)
+		return 0;
+	kill(pid, SIGTERM);
+	status = testlib_wait(pid, timeout_ms);
+	if (status == -ETIMEDOUT) {
+		kill(pid, SIGKILL);
+		status = testlib_wait(pid, 5000);
+	}
+	return status;
+}
+
+char *testlib_read_file(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	size_t len = 0;
+
+	if (!f)
+		return NULL;
+	if (getdelim(&buf, &len, '\0', f) < 0) {
+		free(buf);
+		buf = strdup("");
+	}
+	fclose(f);
+	return buf;
+}
+
+bool testlib_file_contains(const char *path, const char *needle)
+{
+	char *s = testlib_read_file(path);
+	bool found = s && strstr(s, needle);
+
+	free(s);
+	return found;
+}
+
+static const char *env_path(const char *name)
+{
+	const char *p = getenv(name);
+
+	ck_assert_msg(p && p[0], "%s is not set; run the tests through meson test", name);
+	return p;
+}
+
+const char *testlib_famezd_path(void)
+{
+	return env_path("FAMEZD");
+}
+
+const char *testlib_client_path(void)
+{
+	return env_path("FAMEZ_CLIENT");
+}
+
+void testlib_sockaddr(struct sockaddr_un *sa, const char *path)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	ck_assert_uint_lt(strlen(path), sizeof(sa->sun_path));
+	memcpy(sa->sun_path, path, strlen(path));
+}
+
+int testlib_connect(const char *path)
+{
+	struct sockaddr_un sa;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	testlib_sockaddr(&sa, path);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	return fd;
+}
+
+void famezd_start(Famezd *f, const char *const extra[])
+{
+	const char *argv[64];
+	size_t n = 0;
+	uint64_t deadline;
+
+	snprintf(f->socket_path, sizeof(f->socket_path), "%s/famez.sock", testlib_tmpdir());
+	snprintf(f->log_path, sizeof(f->log_path), "%s/famezd.log", testlib_tmpdir());
+	argv[n++] = testlib_famezd_path();
+	argv[n++] = "--socket";
+	argv[n++] = f->socket_path;
+	for (size_t i = 0; extra && extra[i] && n < 62; i++)
+		argv[n++] = extra[i];
+	argv[n] = NULL;
+	f->pid = testlib_spawn((char *const *)argv, f->log_path, f->log_path);
+
+	/* Ready once it logs that it listens; a probe connection would become a peer. */
+	deadline = testlib_now_usec() + 5000000;
+	for (;;) {
+		if (testlib_file_contains(f->log_path, "listening on"))
+			break;
+		ck_assert_msg(testlib_wait(f->pid, 0) == -ETIMEDOUT, "famezd exited early: %s",
+			      testlib_read_file(f->log_path));
+		ck_assert_msg(testlib_now_usec() < deadline, "famezd did not listen in 5 s");
+		usleep(5000);
+	}
+}
+
+void famezd_stop(Famezd *f)
+{
+	int status = testlib_stop(f->pid, 5000);
+
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "famezd did not exit cleanly (status 0x%x): %s", status,
+		      testlib_read_file(f->log_path));
+	f->pid = 0;
+}
+
+int famezd_run(const char *const args[], const char *log_path, int timeout_ms)
+{
+	const char *argv[64];
+	size_t n = 0;
+	pid_t pid;
+	int status;
+
+	argv[n++] = testlib_famezd_path();
+	for (size_t i = 0; args[i] && n < 63; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	unlink(log_path);
+	pid = testlib_spawn((char *const *)argv, log_path, log_path);
+	status = testlib_wait(pid, timeout_ms);
+	if (status == -ETIMEDOUT)
+		status = testlib_stop(pid, 2000) | 0x10000;
+	return status;
+}
+
+int raw_client_connect(RawClient *c, const char *path, bool keep_fds)
+{
+	memset(c, 0, sizeof(*c));
+	c->reader = WIRE_READER_INIT;
+	client_state_init(&c->state);
+	c->keep_fds = keep_fds;
+	c->fd = testlib_connect(path);
+	return c->fd < 0 ? c->fd : 0;
+}
+
+static void raw_client_log(RawClient *c, int64_t value, bool has_fd)
+{
+	if (c->n_log == c->cap_log) {
+		c->cap_log = c->cap_log ? c->cap_log * 2 : 64;
+		c->log = realloc(c->log, c->cap_log * sizeof(*c->log));
+		ck_assert_ptr_nonnull(c->log);
+	}
+	c->log[c->n_log++] = (RawMessage){ .value = value, .has_fd = has_fd };
+}
+
+size_t raw_client_read(RawClient *c, size_t max)
+{
+	size_t n = 0;
+
+	while (n < max && !c->eof && !c->error) {
+		int64_t value;
+		int fd;
+		int r = wire_read(c->fd, &c->reader, &value, &fd);
+
+		if (r == 0)
+			break;
+		if (r < 0) {
+			if (r == -EPIPE)
+				c->eof = true;
+			else
+				c->error = r;
+			break;
+		}
+		raw_client_log(c, value, fd >= 0);
+		n++;
+		if (c->keep_fds) {
+			ClientEvent ev;
+
+			if (client_state_feed(&c->state, value, fd, &ev) < 0)
+				c->error = -EPROTO;
+		} else if (fd >= 0) {
+			close(fd);
+		}
+	}
+	return n;
+}
+
+bool raw_client_read_until(RawClient *c, bool (*pred)(RawClient *c, void *data), void *data,
+			   int timeout_ms)
+{
+	uint64_t deadline = testlib_now_usec() + (uint64_t)timeout_ms * 1000;
+
+	while (!pred(c, data)) {
+		struct pollfd p = { .fd = c->fd, .events = POLLIN };
+
+		if (c->eof || c->error || testlib_now_usec() >= deadline)
+			return false;
+		poll(&p, 1, 10);
+		raw_client_read(c, SIZE_MAX);
+	}
+	return true;
+}
+
+void raw_client_close(RawClient *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	wire_reader_reset(&c->reader);
+	client_state_done(&c->state);
+	free(c->log);
+	c->log = NULL;
+	c->n_log = c->cap_log = 0;
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <check.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "client-proto.h"
+#include "wire.h"
+
+/* Runs one suite, prints Check's summary and returns the exit status for meson. */
+int testlib_run_suite(Suite *s);
+
+uint64_t testlib_now_usec(void);
+
+/* A temporary directory for one test, removed with its content by testlib_tmpdir_done(). */
+const char *testlib_tmpdir(void);
+void testlib_tmpdir_done(void);
+
+/* Starts argv[0] with stdout and stderr going to the given files (NULL: inherited). */
+pid_t testlib_spawn(char *const argv[], const char *stdout_path, const char *stderr_path);
+/* Waits at most timeout_ms; returns the wait status, or -ETIMEDOUT (the process is left). */
+int testlib_wait(pid_t pid, int timeout_ms);
+/* SIGTERM, then SIGKILL after timeout_ms; returns the wait status. */
+int testlib_stop(pid_t pid, int timeout_ms);
+
+/* Reads a whole (small) file into a malloc'ed string; NULL if it cannot be read. */
+char *testlib_read_file(const char *path);
+bool testlib_file_contains(const char *path, const char *needle);
+
+/* A famezd started for one test, listening on <tmpdir>/famez.sock. */
+typedef struct Famezd {
+	pid_t pid;
+	char socket_path[256];
+	char log_path[256];
+} Famezd;
+
+/* Starts famezd with the extra options (NULL-terminated) and waits until it accepts. */
+void famezd_start(Famezd *f, const char *const extra[]);
+/* Stops it with SIGTERM and asserts a clean exit. */
+void famezd_stop(Famezd *f);
+/* Runs famezd to completion (for option errors) and returns its exit status; stderr in log. */
+int famezd_run(const char *const args[], const char *log_path, int timeout_ms);
+
+/* The program paths meson passes in the environment. */
+const char *testlib_famezd_path(void);
+const char *testlib_client_path(void);
+
+struct sockaddr_un;
+/* Fills a sockaddr_un for path (asserts that it fits). */
+void testlib_sockaddr(struct sockaddr_un *sa, const char *path);
+
+/* Connects a non-blocking socket to path; -errno on failure. */
+int testlib_connect(const char *path);
+
+/* An in-process ivshmem client that logs every message it receives. */
+typedef struct RawMessage {
+	int64_t value;
+	bool has_fd;
+} RawMessage;
+
+typedef struct RawClient {
+	int fd;
+	WireReader reader;
+	ClientState state;
+	RawMessage *log;
+	size_t n_log, cap_log;
+	bool keep_fds; /* keep eventfds in ClientState (else each fd is checked and closed) */
+	bool eof;
+	int error;
+} RawClient;
+
+int raw_client_connect(RawClient *c, const char *path, bool keep_fds);
+/* Reads at most max messages without blocking; returns how many were read. */
+size_t raw_client_read(RawClient *c, size_t max);
+/* Reads until pred(c, data) holds or timeout_ms passes; returns whether it held. */
+bool raw_client_read_until(RawClient *c, bool (*pred)(RawClient *c, void *data), void *data,
+			   int timeout_ms);
+void raw_client_close(RawClient *c);

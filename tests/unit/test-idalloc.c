@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT */
+#include <check.h>
+#include <errno.h>
+
+#include "idalloc.h"
+
+static IdAllocator *a;
+
+static void setup(void)
+{
+	ck_assert_int_eq(idalloc_new(&a, 0, 65535), 0);
+}
+
+static void teardown(void)
+{
+	a = idalloc_free(a);
+}
+
+START_TEST(test_monotonic_from_zero)
+{
+	uint64_t seq, prev = 0;
+
+	for (int i = 0; i < 10; i++) {
+		ck_assert_int_eq(idalloc_take(a, IDALLOC_NO_PEERS, &seq), i);
+		ck_assert_uint_gt(seq, prev);
+		prev = seq;
+	}
+	ck_assert_uint_eq(idalloc_count(a), 10);
+	ck_assert(idalloc_in_use(a, 9));
+	ck_assert(!idalloc_in_use(a, 10));
+}
+END_TEST
+
+START_TEST(test_released_ids_are_not_reused_before_wrap)
+{
+	uint64_t seq0, seq;
+
+	ck_assert_int_eq(idalloc_take(a, IDALLOC_NO_PEERS, &seq0), 0);
+	ck_assert_int_eq(idalloc_take(a, seq0, &seq), 1);
+	idalloc_release(a, 0);
+	/* Even with nobody who saw it, the cursor moves on like ivshmem-server. */
+	ck_assert_int_eq(idalloc_take(a, seq, &seq), 2);
+}
+END_TEST
+
+/* Runs the cursor to the end of the range, leaving `keep` IDs connected. */
+static void exhaust(uint64_t *keep_seq)
+{
+	uint64_t seq;
+
+	ck_assert_int_eq(idalloc_take(a, IDALLOC_NO_PEERS, keep_seq), 0); /* stays connected */
+	for (int i = 1; i <= 65535; i++) {
+		ck_assert_int_eq(idalloc_take(a, *keep_seq, &seq), i);
+		idalloc_release(a, (uint32_t)i);
+	}
+}
+
+START_TEST(test_wrap_skips_ids_a_connected_peer_saw_leave)
+{
+	uint64_t seq0, seq;
+
+	/* Peer 0 stays connected and sees IDs 1..65535 come and go. */
+	exhaust(&seq0);
+	ck_assert_int_eq(idalloc_take(a, seq0, &seq), -ENOSPC);
+	ck_assert_uint_eq(idalloc_count(a), 1);
+}
+END_TEST
+
+START_TEST(test_wrap_reuses_ids_no_connected_peer_saw)
+{
+	uint64_t seq0, seq_new, seq;
+	int id;
+
+	exhaust(&seq0);
+	/* Peer 0 leaves; a newcomer has seen nothing, so any free ID is safe for it. */
+	idalloc_release(a, 0);
+	id = idalloc_take(a, IDALLOC_NO_PEERS, &seq_new);
+	ck_assert_int_ge(id, 0);
+	/* Every ID that left before the newcomer joined is unseen by connected peers too. */
+	ck_assert_int_ge(idalloc_take(a, seq_new, &seq), 0);
+}
+END_TEST
+
+START_TEST(test_wrap_only_to_ids_departed_before_oldest_join)
+{
+	uint64_t seq0, seq_b, seq;
+	int b;
+
+	exhaust(&seq0);
+	idalloc_release(a, 0);
+	/* B joins after everything left, then C (ID x) comes and goes while B watches. */
+	b = idalloc_take(a, IDALLOC_NO_PEERS, &seq_b);
+	ck_assert_int_ge(b, 0);
+	for (int i = 0; i < 65535; i++) {
+		int x = idalloc_take(a, seq_b, &seq);
+
+		ck_assert_int_ge(x, 0);
+		ck_assert_int_ne(x, b);
+		idalloc_release(a, (uint32_t)x);
+	}
+	/* All others were seen leaving by B now. */
+	ck_assert_int_eq(idalloc_take(a, seq_b, &seq), -ENOSPC);
+}
+END_TEST
+
+START_TEST(test_release_twice_and_out_of_range_are_harmless)
+{
+	uint64_t seq;
+
+	ck_assert_int_eq(idalloc_take(a, IDALLOC_NO_PEERS, &seq), 0);
+	idalloc_release(a, 0);
+	idalloc_release(a, 0);
+	idalloc_release(a, 70000);
+	ck_assert_uint_eq(idalloc_count(a), 0);
+}
+END_TEST
+
+START_TEST(test_small_range)
+{
+	IdAllocator *b;
+	uint64_t seq;
+
+	ck_assert_int_eq(idalloc_new(&b, 5, 6), 0);
+	ck_assert_int_eq(idalloc_take(b, IDALLOC_NO_PEERS, &seq), 5);
+	ck_assert_int_eq(idalloc_take(b, IDALLOC_NO_PEERS, &seq), 6);
+	ck_assert_int_eq(idalloc_take(b, IDALLOC_NO_PEERS, &seq), -ENOSPC);
+	ck_assert_int_eq(idalloc_new(&b, 7, 6), -EINVAL);
+	idalloc_free(b);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("idalloc");
+	TCase *tc = tcase_create("idalloc");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_monotonic_from_zero);
+	tcase_add_test(tc, test_released_ids_are_not_reused_before_wrap);
+	tcase_add_test(tc, test_wrap_skips_ids_a_connected_peer_saw_leave);
+	tcase_add_test(tc, test_wrap_reuses_ids_no_connected_peer_saw);
+	tcase_add_test(tc, test_wrap_only_to_ids_departed_before_oldest_join);
+	tcase_add_test(tc, test_release_twice_and_out_of_range_are_harmless);
+	tcase_add_test(tc, test_small_range);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
