@@ -68,7 +68,8 @@ static bool read_line(QVm *vm, int fd, char *line, size_t size, int timeout_ms)
 	}
 }
 
-static void qmp_sync(QVm *vm, const char *qmp_path)
+/* False when QEMU went away before answering (it connects qtest before building devices). */
+static bool qmp_sync(QVm *vm, const char *qmp_path)
 {
 	struct sockaddr_un sa;
 	uint64_t deadline = testlib_now_usec() + 10000000;
@@ -81,17 +82,22 @@ static void qmp_sync(QVm *vm, const char *qmp_path)
 			break;
 		close(vm->qmp_fd);
 		vm->qmp_fd = -1;
+		if (testlib_wait(vm->pid, 0) != -ETIMEDOUT)
+			return false;
 		ck_assert_msg(testlib_now_usec() < deadline, "no QMP socket from QEMU");
 		usleep(10000);
 	}
 	/* The greeting, then the capabilities negotiation: after it the machine is reset. */
 	vm->buf_len = 0;
-	ck_assert(read_line(vm, vm->qmp_fd, line, sizeof(line), 10000));
+	if (!read_line(vm, vm->qmp_fd, line, sizeof(line), 10000))
+		return false;
 	ck_assert_ptr_nonnull(strstr(line, "QMP"));
 	ck_assert_int_gt(write(vm->qmp_fd, "{\"execute\":\"qmp_capabilities\"}\n", 31), 0);
-	ck_assert(read_line(vm, vm->qmp_fd, line, sizeof(line), 10000));
+	if (!read_line(vm, vm->qmp_fd, line, sizeof(line), 10000))
+		return false;
 	ck_assert_ptr_nonnull(strstr(line, "return"));
 	vm->buf_len = 0;
+	return true;
 }
 
 uint64_t qvm_cmd(QVm *vm, const char *fmt, ...)
@@ -216,7 +222,13 @@ int qvm_start(QVm *vm, const char *name, const char *famez_socket, unsigned vect
 	unlink(qtest_path);
 	ck_assert_int_ge(vm->qtest_fd, 0);
 
-	qmp_sync(vm, qmp_path);
+	if (!qmp_sync(vm, qmp_path)) {
+		ck_assert_msg(testlib_wait(vm->pid, 5000) != -ETIMEDOUT, "QMP of QEMU is silent");
+		close(vm->qtest_fd);
+		vm->qtest_fd = -1;
+		vm->pid = 0;
+		return -1;
+	}
 	setup_pci(vm);
 	return 0;
 }
