@@ -689,7 +689,8 @@ int main(int argc, char *argv[])
 	log_open("famez-client");
 	c.socket_path = "/run/famez/famez.sock";
 	client_state_init(&c.state);
-	while ((opt = getopt_long(argc, argv, "S:e:w:vh", options, NULL)) >= 0) {
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":S:e:w:vh", options, NULL)) >= 0) {
 		switch (opt) {
 		case 'S':
 			c.socket_path = optarg;
@@ -712,8 +713,12 @@ int main(int argc, char *argv[])
 		case 0x100:
 			printf("famez-client %s\n", FAMEZ_VERSION);
 			return EXIT_OK;
+		case ':':
+			log_error("option '%s' needs an argument; try 'famez-client --help'",
+				  argv[optind - 1]);
+			return EXIT_USAGE;
 		default:
-			log_error("try 'famez-client --help' for the options");
+			log_error("unknown option '%s'; try 'famez-client --help'", argv[optind - 1]);
 			return EXIT_USAGE;
 		}
 	}

@@ -108,7 +108,8 @@ static int parse_argv(int argc, char *argv[], ServerConfig *c)
 	uint64_t v;
 	int opt, r;
 
-	while ((opt = getopt_long(argc, argv, "S:l:n:M:m:p:Fvh", options, NULL)) >= 0) {
+	opterr = 0; /* one message of our own per error */
+	while ((opt = getopt_long(argc, argv, ":S:l:n:M:m:p:Fvh", options, NULL)) >= 0) {
 		switch (opt) {
 		case 'S':
 			if (!optarg[0])
@@ -186,8 +187,12 @@ static int parse_argv(int argc, char *argv[], ServerConfig *c)
 		case ARG_VERSION:
 			printf("famezd %s\n", FAMEZ_VERSION);
 			return 0;
+		case ':':
+			return log_error_errno(EINVAL, "option '%s' needs an argument; try 'famezd --help'",
+					       argv[optind - 1]);
 		default:
-			return log_error_errno(EINVAL, "try 'famezd --help' for the options");
+			return log_error_errno(EINVAL, "unknown option '%s'; try 'famezd --help'",
+					       argv[optind - 1]);
 		}
 	}
 	if (optind < argc)

@@ -209,6 +209,7 @@ void famezd_start(Famezd *f, const char *const extra[])
 	for (size_t i = 0; extra && extra[i] && n < 62; i++)
 		argv[n++] = extra[i];
 	argv[n] = NULL;
+	unlink(f->log_path);
 	f->pid = testlib_spawn((char *const *)argv, f->log_path, f->log_path);
 
 	/* Ready once it logs that it listens; a probe connection would become a peer. */

@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * famezd's command line, shared-memory backings and socket handling: clear one-line errors with
+ * a failing exit status, and the behaviour each option promises.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+static Famezd famezd;
+
+static void setup(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	famezd.pid = 0;
+}
+
+static void teardown(void)
+{
+	if (famezd.pid)
+		testlib_stop(famezd.pid, 5000);
+	testlib_tmpdir_done();
+}
+
+static char log_path[256];
+
+/* Runs famezd with args and asserts it fails with exactly one line containing `message`. */
+static void assert_fails(const char *const args[], const char *message)
+{
+	char *log;
+	int status;
+
+	snprintf(log_path, sizeof(log_path), "%s/run.log", testlib_tmpdir());
+	status = famezd_run(args, log_path, 5000);
+	log = testlib_read_file(log_path);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1,
+		      "famezd %s: status 0x%x, expected exit 1", args[0], status);
+	ck_assert_msg(strstr(log, message), "famezd %s said '%s', expected '%s'", args[0], log,
+		      message);
+	ck_assert_msg(strchr(log, '\n') == log + strlen(log) - 1, "more than one line: %s", log);
+	free(log);
+}
+
+static const char *sock(void)
+{
+	static char path[256];
+
+	snprintf(path, sizeof(path), "%s/s.sock", testlib_tmpdir());
+	return path;
+}
+
+START_TEST(test_bad_options)
+{
+	const char *const size[] = { "-S", sock(), "--shm-size", "3M", NULL };
+	const char *const garbage[] = { "-S", sock(), "-l", "lots", NULL };
+	const char *const vectors[] = { "-S", sock(), "--vectors", "300", NULL };
+	const char *const peers[] = { "-S", sock(), "--max-peers", "0", NULL };
+	const char *const unknown[] = { "--frobnicate", NULL };
+	const char *const extra[] = { "-S", sock(), "stray", NULL };
+	const char *const two_backings[] = { "-M", "x", "--shm-file", "/tmp/y", NULL };
+	const char *const truncate[] = { "-S", sock(), "--shm-truncate", NULL };
+
+	assert_fails(size, "--shm-size 3M is not a power of two; try 2M or 4M");
+	assert_fails(garbage, "--shm-size lots is not a size");
+	assert_fails(vectors, "--vectors 300 is not a number from 1 to 256");
+	assert_fails(peers, "--max-peers 0 is not a number from 1 to 65536");
+	assert_fails(unknown, "try 'famezd --help'");
+	assert_fails(extra, "unexpected argument 'stray'");
+	assert_fails(two_backings, "exclude each other");
+	assert_fails(truncate, "--shm-truncate applies to --shm-file or --shm-name");
+}
+END_TEST
+
+START_TEST(test_help_and_version)
+{
+	const char *const help[] = { "--help", NULL };
+	const char *const version[] = { "--version", NULL };
+	int status;
+
+	snprintf(log_path, sizeof(log_path), "%s/help.log", testlib_tmpdir());
+	status = famezd_run(help, log_path, 5000);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert(testlib_file_contains(log_path, "--shm-size=SIZE"));
+	ck_assert(testlib_file_contains(log_path, "--max-peers=N"));
+	status = famezd_run(version, log_path, 5000);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert(testlib_file_contains(log_path, "famezd "));
+}
+END_TEST
+
+START_TEST(test_socket_path_errors)
+{
+	const char *const missing_dir[] = { "-S", "/nonexistent-dir/famez.sock", NULL };
+	char path[256], longpath[300];
+	const char *const not_socket[] = { "-S", path, NULL };
+	const char *const too_long[] = { "-S", longpath, NULL };
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/regular", testlib_tmpdir());
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	close(fd);
+	memset(longpath, 'x', sizeof(longpath) - 1);
+	longpath[0] = '/';
+	longpath[sizeof(longpath) - 1] = '\0';
+
+	assert_fails(missing_dir, "directory /nonexistent-dir");
+	assert_fails(not_socket, "exists and is not a socket");
+	assert_fails(too_long, "is longer than 107 bytes");
+}
+END_TEST
+
+START_TEST(test_stale_socket_replaced_live_socket_refused)
+{
+	struct sockaddr_un sa;
+	const char *const second[] = { "--socket", NULL, NULL };
+	char second_path[256];
+	RawClient c;
+	int fd;
+
+	/* A socket file nobody accepts on, as a crashed server leaves it. */
+	snprintf(second_path, sizeof(second_path), "%s/famez.sock", testlib_tmpdir());
+	testlib_sockaddr(&sa, second_path);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);
+
+	famezd_start(&famezd, NULL);
+	ck_assert(testlib_file_contains(famezd.log_path, "removing stale socket"));
+	ck_assert_int_eq(raw_client_connect(&c, famezd.socket_path, false), 0);
+
+	/* A second server on the same path is refused and leaves the first one alone. */
+	((const char **)second)[1] = famezd.socket_path;
+	assert_fails(second, "another server is listening on");
+	raw_client_close(&c);
+	ck_assert_int_eq(raw_client_connect(&c, famezd.socket_path, false), 0);
+	raw_client_close(&c);
+
+	/* On SIGTERM famezd exits 0 and removes the socket it bound. */
+	famezd_stop(&famezd);
+	ck_assert_int_lt(access(famezd.socket_path, F_OK), 0);
+}
+END_TEST
+
+static bool have_shm(RawClient *c, void *data)
+{
+	(void)data;
+	return c->state.phase == CLIENT_PHASE_PEERS;
+}
+
+/* Connects, maps the shared memory and returns its size; the mapping is left to the caller. */
+static uint64_t *map_shm(RawClient *c, uint64_t *size)
+{
+	struct stat st;
+	void *p;
+
+	ck_assert_int_eq(raw_client_connect(c, famezd.socket_path, true), 0);
+	ck_assert(raw_client_read_until(c, have_shm, NULL, 5000));
+	ck_assert_int_eq(fstat(c->state.shm_fd, &st), 0);
+	*size = (uint64_t)st.st_size;
+	p = mmap(NULL, *size, PROT_READ | PROT_WRITE, MAP_SHARED, c->state.shm_fd, 0);
+	ck_assert_ptr_ne(p, MAP_FAILED);
+	return p;
+}
+
+START_TEST(test_sizes_of_4g_and_more)
+{
+	const char *const args[] = { "--shm-size", "8G", NULL };
+	RawClient c;
+	uint64_t size, *mem;
+
+	famezd_start(&famezd, args);
+	mem = map_shm(&c, &size);
+	ck_assert_uint_eq(size, UINT64_C(8) << 30);
+	/* The last word, past 4 GiB, is there. */
+	mem[size / 8 - 1] = 7;
+	ck_assert_uint_eq(mem[size / 8 - 1], 7);
+	munmap(mem, size);
+	raw_client_close(&c);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+START_TEST(test_memfd_is_sealed)
+{
+	RawClient c;
+	uint64_t size, *mem;
+
+	famezd_start(&famezd, NULL);
+	mem = map_shm(&c, &size);
+	ck_assert_uint_eq(size, 4 << 20);
+	ck_assert_int_lt(ftruncate(c.state.shm_fd, 4096), 0);
+	ck_assert_int_eq(errno, EPERM);
+	munmap(mem, size);
+	raw_client_close(&c);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+START_TEST(test_shm_file_persists_and_checks_size)
+{
+	char file[256];
+	const char *const args[] = { "--shm-file", file, "--shm-size", "1M", NULL };
+	const char *const other_size[] = { "-S", sock(), "--shm-file", file, "--shm-size", "2M",
+					   NULL };
+	const char *const resize[] = { "--shm-file", file, "--shm-size", "2M", "--shm-truncate",
+				       NULL };
+	RawClient c;
+	uint64_t size, *mem;
+	struct stat st;
+
+	snprintf(file, sizeof(file), "%s/fam", testlib_tmpdir());
+	famezd_start(&famezd, args);
+	mem = map_shm(&c, &size);
+	ck_assert_uint_eq(size, 1 << 20);
+	mem[10] = 0xfeedULL;
+	munmap(mem, size);
+	raw_client_close(&c);
+	famezd_stop(&famezd);
+
+	/* The next run finds the memory as it was left: fabric-attached memory persists. */
+	famezd_start(&famezd, args);
+	mem = map_shm(&c, &size);
+	ck_assert_uint_eq(mem[10], 0xfeedULL);
+	munmap(mem, size);
+	raw_client_close(&c);
+	famezd_stop(&famezd);
+
+	/* Another size is refused, naming the way out; --shm-truncate resizes. */
+	assert_fails(other_size, "has 1M, not the 2M asked for");
+	ck_assert(testlib_file_contains(log_path, "--shm-truncate"));
+	famezd_start(&famezd, resize);
+	ck_assert_int_eq(stat(file, &st), 0);
+	ck_assert_int_eq(st.st_size, 2 << 20);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+START_TEST(test_posix_shm)
+{
+	char name[64];
+	const char *const args[] = { "-M", name, "-l", "64K", NULL };
+	RawClient c;
+	uint64_t size, *mem;
+	int fd;
+
+	snprintf(name, sizeof(name), "/famez-test-%d", (int)getpid());
+	famezd_start(&famezd, args);
+	mem = map_shm(&c, &size);
+	ck_assert_uint_eq(size, 64 << 10);
+	mem[0] = 99;
+	/* It is the named object. */
+	fd = shm_open(name, O_RDONLY, 0);
+	ck_assert_int_ge(fd, 0);
+	{
+		uint64_t *again = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+
+		ck_assert_uint_eq(again[0], 99);
+		munmap(again, size);
+	}
+	close(fd);
+	shm_unlink(name);
+	munmap(mem, size);
+	raw_client_close(&c);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+START_TEST(test_hugetlbfs_checks_the_mount)
+{
+	const char *const args[] = { "-S", sock(), "-m", "/tmp", NULL };
+
+	assert_fails(args, "--hugetlbfs /tmp is not a hugetlbfs mount");
+}
+END_TEST
+
+START_TEST(test_socket_activation_and_pid_file)
+{
+	char path[256], pidfile[256], out[256];
+	const char *argv[] = { "/usr/bin/systemd-socket-activate", "-l", path,
+			       testlib_famezd_path(), "--pid-file", pidfile, NULL };
+	const char *client[] = { testlib_client_path(), "-S", path, "-w", "5", "-e", "dump", NULL };
+	pid_t activator, c;
+	int status;
+	char *pid;
+
+	if (access(argv[0], X_OK) < 0)
+		argv[0] = "/lib/systemd/systemd-socket-activate";
+	snprintf(path, sizeof(path), "%s/activated.sock", testlib_tmpdir());
+	snprintf(pidfile, sizeof(pidfile), "%s/famezd.pid", testlib_tmpdir());
+	snprintf(log_path, sizeof(log_path), "%s/activate.log", testlib_tmpdir());
+	snprintf(out, sizeof(out), "%s/client.out", testlib_tmpdir());
+	activator = testlib_spawn((char *const *)argv, log_path, log_path);
+	for (int i = 0; i < 500 && access(path, F_OK) < 0; i++)
+		usleep(10000);
+
+	/* The first connection starts famezd on the passed socket and is served. */
+	c = testlib_spawn((char *const *)client, out, NULL);
+	status = testlib_wait(c, 10000);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "client: %s",
+		      testlib_read_file(out));
+	ck_assert(testlib_file_contains(out, "own id 0"));
+	pid = testlib_read_file(pidfile);
+	ck_assert_ptr_nonnull(pid);
+	ck_assert_int_eq(atoi(pid), activator); /* systemd-socket-activate execs famezd */
+	free(pid);
+
+	status = testlib_stop(activator, 5000);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* The socket belongs to whoever passed it; the pid file is ours to remove. */
+	ck_assert_int_eq(access(path, F_OK), 0);
+	ck_assert_int_lt(access(pidfile, F_OK), 0);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("options");
+	TCase *tc = tcase_create("options");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_bad_options);
+	tcase_add_test(tc, test_help_and_version);
+	tcase_add_test(tc, test_socket_path_errors);
+	tcase_add_test(tc, test_stale_socket_replaced_live_socket_refused);
+	tcase_add_test(tc, test_sizes_of_4g_and_more);
+	tcase_add_test(tc, test_memfd_is_sealed);
+	tcase_add_test(tc, test_shm_file_persists_and_checks_size);
+	tcase_add_test(tc, test_posix_shm);
+	tcase_add_test(tc, test_hugetlbfs_checks_the_mount);
+	tcase_add_test(tc, test_socket_activation_and_pid_file);
+	suite_add_tcase(s, tc);
+	return testlib_run_suite(s);
+}
