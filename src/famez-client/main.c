@@ -23,6 +23,7 @@
 #include "client-proto.h"
 #include "log.h"
 #include "macro.h"
+#include "paths.h"
 #include "size.h"
 #include "wire.h"
 
@@ -636,7 +637,7 @@ static void help(void)
 	       "report the peers and interrupts seen, ring doorbells, read and write the memory.\n"
 	       "Commands come from --exec, else from standard input ('help' lists them).\n"
 	       "\n"
-	       "  -S, --socket=PATH     server socket (default /run/famez/famez.sock)\n"
+	       "  -S, --socket=PATH     server socket (default %s)\n"
 	       "  -e, --exec=COMMANDS   run COMMANDS (separated by ';') and exit\n"
 	       "  -w, --wait=SECONDS    retry connecting for at most SECONDS while no server\n"
 	       "                        listens (default: keep retrying)\n"
@@ -645,7 +646,8 @@ static void help(void)
 	       "      --version         show the version\n"
 	       "\n"
 	       "Exit status: 0 success, 1 a command failed, 2 bad usage, 3 no server or the\n"
-	       "connection was lost, 4 the server refused us (full). See famez-client(1).\n");
+	       "connection was lost, 4 the server refused us (full). See famez-client(1).\n",
+	       famez_default_socket_path());
 }
 
 static void client_done(Client *c)
@@ -687,7 +689,7 @@ int main(int argc, char *argv[])
 	int opt, r;
 
 	log_open("famez-client");
-	c.socket_path = "/run/famez/famez.sock";
+	c.socket_path = famez_default_socket_path();
 	client_state_init(&c.state);
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":S:e:w:vh", options, NULL)) >= 0) {

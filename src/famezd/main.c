@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "macro.h"
+#include "paths.h"
 #include "server.h"
 #include "size.h"
 #include "wire.h"
@@ -50,7 +51,7 @@ static void help(void)
 	       "\n"
 	       "The memory is an anonymous memfd unless --shm-file, --shm-name or --hugetlbfs\n"
 	       "is given. See famezd(8).\n",
-	       server_default_socket_path(), MAX_VECTORS, DEFAULT_VECTORS, WIRE_ID_MAX + 1,
+	       famez_default_socket_path(), MAX_VECTORS, DEFAULT_VECTORS, WIRE_ID_MAX + 1,
 	       DEFAULT_MAX_QUEUE);
 }
 

@@ -10,6 +10,7 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
+#include "paths.h"
 #include "peer.h"
 #include "server.h"
 #include "wire.h"
@@ -27,17 +28,6 @@ static uint64_t now_monotonic_usec(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-const char *server_default_socket_path(void)
-{
-	static char path[PATH_MAX];
-	const char *runtime = getenv("XDG_RUNTIME_DIR");
-
-	if (geteuid() == 0 || !runtime || runtime[0] != '/')
-		return "/run/famez/famez.sock";
-	snprintf(path, sizeof(path), "%s/famez/famez.sock", runtime);
-	return path;
 }
 
 static int reap_peers(sd_event_source *source, void *userdata)
@@ -421,7 +411,7 @@ int server_start(Server *s)
 		bool is_default = !path;
 
 		if (is_default)
-			path = server_default_socket_path();
+			path = famez_default_socket_path();
 		s->socket_path = strdup(path);
 		if (!s->socket_path)
 			return -ENOMEM;

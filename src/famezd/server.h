@@ -72,6 +72,3 @@ void server_schedule_reap(Server *s, Peer *p);
 
 /* Arms a short timer that flushes every peer with flush_later set. */
 void server_schedule_flush(Server *s);
-
-/* The default socket path: /run/famez/famez.sock for root, else under $XDG_RUNTIME_DIR. */
-const char *server_default_socket_path(void);
