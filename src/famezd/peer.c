@@ -181,7 +181,11 @@ static void peer_read_credentials(Peer *p)
 	}
 }
 
-/* Tells the newcomer about itself and everyone else, and everyone else about the newcomer. */
+/*
+ * Tells the newcomer about everyone (itself last, as QEMU expects), then everyone else about the
+ * newcomer. The newcomer goes first because its handshake is what its QEMU waits for; the others
+ * need the newcomer's eventfds only to ring it, and it cannot be rung before it is set up anyway.
+ */
 static void peer_announce(Peer *p)
 {
 	Server *s = p->server;
@@ -189,18 +193,17 @@ static void peer_announce(Peer *p)
 	peer_queue(p, WIRE_PROTOCOL_VERSION, NULL);
 	peer_queue(p, p->id, NULL);
 	peer_queue(p, WIRE_SHM_ID, s->shm);
-
-	for (Peer *other = s->oldest; other; other = other->newer) {
-		if (other == p)
-			continue;
-		for (unsigned v = 0; v < other->n_vectors; v++)
-			peer_queue(p, other->id, other->vectors[v]);
-		for (unsigned v = 0; v < p->n_vectors; v++)
-			peer_queue(other, p->id, p->vectors[v]);
-	}
-
+	for (Peer *other = s->oldest; other; other = other->newer)
+		if (other != p)
+			for (unsigned v = 0; v < other->n_vectors; v++)
+				peer_queue(p, other->id, other->vectors[v]);
 	for (unsigned v = 0; v < p->n_vectors; v++)
 		peer_queue(p, p->id, p->vectors[v]);
+
+	for (Peer *other = s->oldest; other; other = other->newer)
+		if (other != p)
+			for (unsigned v = 0; v < p->n_vectors; v++)
+				peer_queue(other, p->id, p->vectors[v]);
 }
 
 int peer_admit(Server *s, int fd, Peer **ret)
