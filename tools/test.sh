@@ -11,6 +11,13 @@ if [ ! -f build/build.ninja ]; then
 fi
 ninja -C build || exit 1
 
+# QEMU's ivshmem-server, for the tests that check famez-client against it (cached).
+if ref=$(tools/build-ivshmem-server.sh); then
+	export IVSHMEM_SERVER=$ref/ivshmem-server
+else
+	echo "famez: could not build QEMU's ivshmem-server; the reference test will be skipped" >&2
+fi
+
 meson test -C build --print-errorlogs --no-rebuild "$@"
 status=$?
 

@@ -305,55 +305,12 @@ START_TEST(test_full_fabric_refuses_and_returning_peer_gets_its_place)
 }
 END_TEST
 
-/* Runs famez-client with --exec; its stdout goes to <tmpdir>/<name>.out. */
-static pid_t client_start(const char *name, const char *commands, char *out, size_t out_size)
-{
-	const char *argv[] = { testlib_client_path(), "--socket", famezd.socket_path, "--wait", "5",
-			       "--exec", commands, NULL };
-
-	snprintf(out, out_size, "%s/%s.out", testlib_tmpdir(), name);
-	return testlib_spawn((char *const *)argv, out, NULL);
-}
-
-static void wait_for_output(const char *path, const char *needle, int timeout_ms)
-{
-	uint64_t deadline = testlib_now_usec() + (uint64_t)timeout_ms * 1000;
-
-	while (!testlib_file_contains(path, needle)) {
-		ck_assert_msg(testlib_now_usec() < deadline, "%s never showed '%s': %s", path, needle,
-			      testlib_read_file(path));
-		usleep(5000);
-	}
-}
-
 START_TEST(test_famez_client_interrupts_and_departures)
 {
 	const char *args[] = { "--vectors", "2", NULL };
-	char out_a[256], out_b[256];
-	pid_t a, b;
-	int status;
 
 	famezd_start(&famezd, args);
-	a = client_start("a", "wait-peers 1 10; int 1 1; wait-int 0 1 10; dump; wait-left 1 10",
-			 out_a, sizeof(out_a));
-	wait_for_output(out_a, "connected id 0", 5000);
-	b = client_start("b", "wait-peers 1 10; wait-int 1 1 10; int 0 0; dump", out_b,
-			 sizeof(out_b));
-
-	status = testlib_wait(b, 15000);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "client b failed: %s",
-		      testlib_read_file(out_b));
-	status = testlib_wait(a, 15000);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "client a failed: %s",
-		      testlib_read_file(out_a));
-
-	ck_assert(testlib_file_contains(out_b, "connected id 1 vectors 2 shm 4M peers 1"));
-	ck_assert(testlib_file_contains(out_b, "interrupt vector 1 count 1"));
-	ck_assert(testlib_file_contains(out_b, "peer 0 vectors 2"));
-	ck_assert(testlib_file_contains(out_a, "peer 1 joined"));
-	ck_assert(testlib_file_contains(out_a, "interrupt vector 0 count 1"));
-	ck_assert(testlib_file_contains(out_a, "peer 1 vectors 2"));
-	ck_assert(testlib_file_contains(out_a, "peer 1 left"));
+	famez_client_pair_check(famezd.socket_path);
 	famezd_stop(&famezd);
 }
 END_TEST
@@ -366,29 +323,29 @@ START_TEST(test_famez_client_errors)
 
 	famezd_start(&famezd, NULL);
 	/* A command that fails gives exit status 1 and says why. */
-	p = client_start("bad", "int 7 0", out, sizeof(out));
+	p = famez_client_start(famezd.socket_path, "bad", "int 7 0", out, sizeof(out));
 	status = testlib_wait(p, 5000);
 	ck_assert(WIFEXITED(status));
 	ck_assert_int_eq(WEXITSTATUS(status), 1);
 
 	/* A timed out wait fails too. */
-	p = client_start("timeout", "wait-peers 3 1", out, sizeof(out));
+	p = famez_client_start(famezd.socket_path, "timeout", "wait-peers 3 1", out, sizeof(out));
 	status = testlib_wait(p, 5000);
 	ck_assert(WIFEXITED(status));
 	ck_assert_int_eq(WEXITSTATUS(status), 1);
 
 	/* Shared memory reads and writes between two clients. */
-	p = client_start("w", "write 64 0x1234", out, sizeof(out));
+	p = famez_client_start(famezd.socket_path, "w", "write 64 0x1234", out, sizeof(out));
 	status = testlib_wait(p, 5000);
 	ck_assert_int_eq(WEXITSTATUS(status), 0);
-	p = client_start("r", "read 64", out, sizeof(out));
+	p = famez_client_start(famezd.socket_path, "r", "read 64", out, sizeof(out));
 	status = testlib_wait(p, 5000);
 	ck_assert_int_eq(WEXITSTATUS(status), 0);
 	ck_assert_msg(testlib_file_contains(out, "read 64 0x1234"), "%s", testlib_read_file(out));
 	famezd_stop(&famezd);
 
 	/* No server: exit status 3 after --wait. */
-	p = client_start("none", "dump", out, sizeof(out));
+	p = famez_client_start(famezd.socket_path, "none", "dump", out, sizeof(out));
 	status = testlib_wait(p, 10000);
 	ck_assert(WIFEXITED(status));
 	ck_assert_int_eq(WEXITSTATUS(status), 3);
@@ -405,7 +362,7 @@ START_TEST(test_famez_client_refused_when_full)
 
 	famezd_start(&famezd, args);
 	ck_assert_int_eq(raw_client_connect(&a, famezd.socket_path, false), 0);
-	p = client_start("full", "dump", out, sizeof(out));
+	p = famez_client_start(famezd.socket_path, "full", "dump", out, sizeof(out));
 	status = testlib_wait(p, 5000);
 	ck_assert(WIFEXITED(status));
 	ck_assert_int_eq(WEXITSTATUS(status), 4);

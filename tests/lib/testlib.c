@@ -253,6 +253,56 @@ int famezd_run(const char *const args[], const char *log_path, int timeout_ms)
 	return status;
 }
 
+pid_t famez_client_start(const char *socket, const char *name, const char *commands, char *out,
+			 size_t out_size)
+{
+	const char *argv[] = { testlib_client_path(), "--socket", socket, "--wait", "5", "--exec",
+			       commands, NULL };
+
+	snprintf(out, out_size, "%s/%s.out", testlib_tmpdir(), name);
+	return testlib_spawn((char *const *)argv, out, NULL);
+}
+
+void testlib_wait_for_output(const char *path, const char *needle, int timeout_ms)
+{
+	uint64_t deadline = testlib_now_usec() + (uint64_t)timeout_ms * 1000;
+
+	while (!testlib_file_contains(path, needle)) {
+		ck_assert_msg(testlib_now_usec() < deadline, "%s never showed '%s': %s", path, needle,
+			      testlib_read_file(path));
+		usleep(5000);
+	}
+}
+
+void famez_client_pair_check(const char *socket)
+{
+	char out_a[256], out_b[256];
+	pid_t a, b;
+	int status;
+
+	a = famez_client_start(socket, "a",
+			       "wait-peers 1 10; int 1 1; wait-int 0 1 10; dump; wait-left 1 10", out_a,
+			       sizeof(out_a));
+	testlib_wait_for_output(out_a, "connected id 0", 5000);
+	b = famez_client_start(socket, "b", "wait-peers 1 10; wait-int 1 1 10; int 0 0; dump",
+			       out_b, sizeof(out_b));
+
+	status = testlib_wait(b, 15000);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "client b failed: %s",
+		      testlib_read_file(out_b));
+	status = testlib_wait(a, 15000);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "client a failed: %s",
+		      testlib_read_file(out_a));
+
+	ck_assert(testlib_file_contains(out_b, "connected id 1 vectors 2 shm 4M peers 1"));
+	ck_assert(testlib_file_contains(out_b, "interrupt vector 1 count 1"));
+	ck_assert(testlib_file_contains(out_b, "peer 0 vectors 2"));
+	ck_assert(testlib_file_contains(out_a, "peer 1 joined"));
+	ck_assert(testlib_file_contains(out_a, "interrupt vector 0 count 1"));
+	ck_assert(testlib_file_contains(out_a, "peer 1 vectors 2"));
+	ck_assert(testlib_file_contains(out_a, "peer 1 left"));
+}
+
 int raw_client_connect(RawClient *c, const char *path, bool keep_fds)
 {
 	memset(c, 0, sizeof(*c));

@@ -51,6 +51,19 @@ struct sockaddr_un;
 /* Fills a sockaddr_un for path (asserts that it fits). */
 void testlib_sockaddr(struct sockaddr_un *sa, const char *path);
 
+/* Runs famez-client --exec commands on socket; its stdout goes to <tmpdir>/<name>.out (in out). */
+pid_t famez_client_start(const char *socket, const char *name, const char *commands, char *out,
+			 size_t out_size);
+/* Waits until the file contains needle; fails the test after timeout_ms. */
+void testlib_wait_for_output(const char *path, const char *needle, int timeout_ms);
+
+/*
+ * Two famez-client processes on a fresh server with 2 vectors: they get IDs 0 and 1, learn of
+ * each other, ring each other (1 -> vector 1 of the second, the second -> vector 0 of the
+ * first), and the first sees the second leave. Fails the test otherwise.
+ */
+void famez_client_pair_check(const char *socket);
+
 /* Connects a non-blocking socket to path; -errno on failure. */
 int testlib_connect(const char *path);
 

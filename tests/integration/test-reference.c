@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * famez-client against QEMU's own ivshmem-server (built by tools/build-ivshmem-server.sh; the
+ * path comes in IVSHMEM_SERVER). Without it the test reports itself skipped (exit 77).
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+static pid_t server;
+
+static void teardown(void)
+{
+	if (server)
+		testlib_stop(server, 5000);
+	testlib_tmpdir_done();
+}
+
+START_TEST(test_famez_client_with_ivshmem_server)
+{
+	char sock[256], log[256], name[64];
+	const char *argv[] = { getenv("IVSHMEM_SERVER"), "-F", "-S", sock, "-l", "4M", "-n", "2",
+			       "-M", name, NULL };
+
+	snprintf(sock, sizeof(sock), "%s/ref.sock", testlib_tmpdir());
+	snprintf(log, sizeof(log), "%s/ref.log", testlib_tmpdir());
+	snprintf(name, sizeof(name), "/famez-ref-%d", (int)getpid());
+	server = testlib_spawn((char *const *)argv, log, log);
+	for (int i = 0; i < 500 && access(sock, F_OK) < 0; i++)
+		usleep(10000);
+
+	famez_client_pair_check(sock);
+	testlib_stop(server, 5000);
+	server = 0;
+	shm_unlink(name);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("reference");
+	TCase *tc = tcase_create("reference");
+	const char *ref = getenv("IVSHMEM_SERVER");
+
+	if (!ref || access(ref, X_OK) < 0) {
+		printf("IVSHMEM_SERVER is not set to QEMU's ivshmem-server; "
+		       "tools/build-ivshmem-server.sh builds it\n");
+		return 77;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_famez_client_with_ivshmem_server);
+	suite_add_tcase(s, tc);
+	return testlib_run_suite(s);
+}
