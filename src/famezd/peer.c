@@ -80,7 +80,9 @@ void peer_flush(Peer *p)
 	}
 	if (r < 0) {
 		log_debug_errno(r, "peer %u: send failed: %m", p->id);
-		peer_mark_broken(p, PEER_DEPART_SEND_FAILED);
+		/* A peer that closed its end before we noticed simply left. */
+		peer_mark_broken(p, r == -EPIPE || r == -ECONNRESET ? PEER_DEPART_CLOSED
+								   : PEER_DEPART_SEND_FAILED);
 		return;
 	}
 	peer_set_want_write(p, false);

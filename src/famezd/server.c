@@ -39,6 +39,8 @@ static int reap_peers(sd_event_source *source, void *userdata)
 		Peer *p = s->broken;
 
 		s->broken = p->next_broken;
+		if (!s->broken)
+			s->broken_tail = NULL;
 		peer_depart(p, p->broken_reason);
 	}
 	return 0;
@@ -46,8 +48,13 @@ static int reap_peers(sd_event_source *source, void *userdata)
 
 void server_schedule_reap(Server *s, Peer *p)
 {
-	p->next_broken = s->broken;
-	s->broken = p;
+	/* First broken, first reaped: departures are announced in the order they happened. */
+	p->next_broken = NULL;
+	if (s->broken_tail)
+		s->broken_tail->next_broken = p;
+	else
+		s->broken = p;
+	s->broken_tail = p;
 	sd_event_source_set_enabled(s->reap_source, SD_EVENT_ONESHOT);
 }
 
@@ -163,7 +170,7 @@ Server *server_free(Server *s)
 		return NULL;
 	while (s->oldest)
 		peer_depart(s->oldest, PEER_DEPART_SHUTDOWN);
-	s->broken = NULL;
+	s->broken = s->broken_tail = NULL;
 	sd_event_source_disable_unref(s->listen_source);
 	sd_event_source_disable_unref(s->reap_source);
 	sd_event_source_disable_unref(s->status_source);
@@ -226,6 +233,8 @@ static void admit_client(Server *s, int fd)
 	if (r == -ENOSPC)
 		refuse_client(s, fd, "no peer ID may be given now: every free ID was seen leaving by "
 				     "a connected peer");
+	else if (r == -EMFILE || r == -ENFILE)
+		refuse_client(s, fd, "out of file descriptors (raise LimitNOFILE=)");
 	else if (r < 0) {
 		snprintf(why, sizeof(why), "cannot set the peer up: %s", strerror(-r));
 		refuse_client(s, fd, why);

@@ -48,7 +48,7 @@ typedef struct Server {
 	Peer *oldest, *newest; /* connected peers in join order */
 	unsigned n_peers;
 
-	Peer *broken;                   /* peers waiting for the reaper */
+	Peer *broken, *broken_tail;     /* peers waiting for the reaper, oldest first */
 	sd_event_source *reap_source;   /* disconnects peers whose sends failed */
 	sd_event_source *status_source; /* coalesces STATUS= updates */
 	sd_event_source *flush_timer;   /* retries sends that failed with ETOOMANYREFS */

@@ -323,6 +323,124 @@ START_TEST(test_socket_activation_and_pid_file)
 }
 END_TEST
 
+START_TEST(test_sd_notify_ready_status_watchdog)
+{
+	struct sockaddr_un sa;
+	char path[256], buf[512], all[8192] = "";
+	int fd;
+	RawClient c;
+	uint64_t deadline;
+
+	snprintf(path, sizeof(path), "%s/notify", testlib_tmpdir());
+	testlib_sockaddr(&sa, path);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	setenv("NOTIFY_SOCKET", path, 1);
+	setenv("WATCHDOG_USEC", "200000", 1);
+	famezd_start(&famezd, NULL);
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("WATCHDOG_USEC");
+	ck_assert_int_eq(raw_client_connect(&c, famezd.socket_path, false), 0);
+
+	/* READY=1 once listening, STATUS= with the peer count, WATCHDOG=1 at half the interval. */
+	deadline = testlib_now_usec() + 3000000;
+	while (!(strstr(all, "READY=1") && strstr(all, "STATUS=1 peer connected") &&
+		 strstr(all, "WATCHDOG=1"))) {
+		ssize_t n = recv(fd, buf, sizeof(buf) - 1, 0);
+
+		if (n > 0) {
+			buf[n] = '\0';
+			strncat(all, buf, sizeof(all) - strlen(all) - 2);
+			strcat(all, "\n");
+		}
+		ck_assert_msg(testlib_now_usec() < deadline, "notifications so far: %s", all);
+		usleep(10000);
+	}
+	raw_client_close(&c);
+	famezd_stop(&famezd);
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_journal_priority_prefixes)
+{
+	const char *const args[] = { "-S", sock(), "--shm-size", "3M", NULL };
+	char env[64];
+	struct stat st;
+	int fd;
+	char *log;
+
+	/* With stderr being "the journal", lines carry <N> priority prefixes instead of a name. */
+	snprintf(log_path, sizeof(log_path), "%s/journal.log", testlib_tmpdir());
+	fd = open(log_path, O_CREAT | O_WRONLY, 0644);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	close(fd);
+	snprintf(env, sizeof(env), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	setenv("JOURNAL_STREAM", env, 1);
+	{
+		const char *argv[] = { testlib_famezd_path(), args[0], args[1], args[2], args[3],
+				       NULL };
+		pid_t pid = testlib_spawn((char *const *)argv, NULL, log_path);
+
+		ck_assert_int_eq(WEXITSTATUS(testlib_wait(pid, 5000)), 1);
+	}
+	unsetenv("JOURNAL_STREAM");
+	log = testlib_read_file(log_path);
+	ck_assert_msg(strncmp(log, "<3>--shm-size 3M is not a power of two", 38) == 0, "%s", log);
+	free(log);
+}
+END_TEST
+
+static bool got_first(RawClient *c, void *data)
+{
+	(void)data;
+	return c->n_log >= 1 || c->eof;
+}
+
+START_TEST(test_out_of_fds_refuses_newcomers_only)
+{
+	enum { N = 40 };
+	char shm_size[] = "64K";
+	const char *argv[] = { "/usr/bin/prlimit", "--nofile=40:40", testlib_famezd_path(), "-S",
+			       sock(), "-l", shm_size, NULL };
+	RawClient c[N];
+	unsigned accepted = 0, refused = 0;
+	pid_t pid;
+
+	snprintf(log_path, sizeof(log_path), "%s/fds.log", testlib_tmpdir());
+	pid = testlib_spawn((char *const *)argv, log_path, log_path);
+	for (int i = 0; i < 500 && !testlib_file_contains(log_path, "listening on"); i++)
+		usleep(10000);
+
+	/* Each peer costs famezd a socket and an eventfd: about 15 fit in 40 fds. */
+	for (int i = 0; i < N; i++) {
+		ck_assert_int_eq(raw_client_connect(&c[i], sock(), false), 0);
+		ck_assert(raw_client_read_until(&c[i], got_first, NULL, 5000));
+		if (c[i].log[0].value == 0)
+			accepted++;
+		else {
+			ck_assert_int_eq(c[i].log[0].value, -1);
+			refused++;
+		}
+	}
+	ck_assert_uint_gt(accepted, 5);
+	ck_assert_uint_gt(refused, 0);
+	ck_assert(testlib_file_contains(log_path, "out of file descriptors"));
+
+	/* Room again once peers leave, and famezd still serves. */
+	for (int i = 0; i < N; i++)
+		raw_client_close(&c[i]);
+	usleep(100000);
+	ck_assert_int_eq(raw_client_connect(&c[0], sock(), false), 0);
+	ck_assert(raw_client_read_until(&c[0], got_first, NULL, 5000));
+	ck_assert_int_eq(c[0].log[0].value, 0);
+	raw_client_close(&c[0]);
+
+	ck_assert_int_eq(WEXITSTATUS(testlib_stop(pid, 5000)), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("options");
@@ -340,6 +458,9 @@ int main(void)
 	tcase_add_test(tc, test_posix_shm);
 	tcase_add_test(tc, test_hugetlbfs_checks_the_mount);
 	tcase_add_test(tc, test_socket_activation_and_pid_file);
+	tcase_add_test(tc, test_sd_notify_ready_status_watchdog);
+	tcase_add_test(tc, test_journal_priority_prefixes);
+	tcase_add_test(tc, test_out_of_fds_refuses_newcomers_only);
 	suite_add_tcase(s, tc);
 	return testlib_run_suite(s);
 }
