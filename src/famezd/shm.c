@@ -75,36 +75,32 @@ static int adopt_size(int fd, const ShmConfig *c, const char *what)
 	return set_size(fd, c->size, what);
 }
 
-static int open_file(const ShmConfig *c)
+/* Takes the fd of a just opened --shm-file or --shm-name object and checks its size. */
+static int adopt_named(int fd, const ShmConfig *c, const char *option)
 {
-	_cleanup_close_ int fd = -1;
+	_cleanup_close_ int owned = fd;
 	char what[4096];
 	int r;
 
-	snprintf(what, sizeof(what), "--shm-file %s", c->location);
-	fd = open(c->location, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+	snprintf(what, sizeof(what), "%s %s", option, c->location);
 	if (fd < 0)
 		return log_error_errno(errno, "cannot open %s: %m", what);
 	r = adopt_size(fd, c, what);
 	if (r < 0)
 		return r;
-	return TAKE_FD(fd);
+	return TAKE_FD(owned);
+}
+
+static int open_file(const ShmConfig *c)
+{
+	return adopt_named(open(c->location, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600), c,
+			   "--shm-file");
 }
 
 static int open_posix(const ShmConfig *c)
 {
-	_cleanup_close_ int fd = -1;
-	char what[4096];
-	int r;
-
-	snprintf(what, sizeof(what), "--shm-name %s", c->location);
-	fd = shm_open(c->location, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return log_error_errno(errno, "cannot open %s: %m", what);
-	r = adopt_size(fd, c, what);
-	if (r < 0)
-		return r;
-	return TAKE_FD(fd);
+	return adopt_named(shm_open(c->location, O_RDWR | O_CREAT | O_CLOEXEC, 0600), c,
+			   "--shm-name");
 }
 
 static int open_hugetlbfs(const ShmConfig *c)

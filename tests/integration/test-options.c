@@ -20,18 +20,6 @@
 
 static Famezd famezd;
 
-static void setup(void)
-{
-	signal(SIGPIPE, SIG_IGN);
-	famezd.pid = 0;
-}
-
-static void teardown(void)
-{
-	if (famezd.pid)
-		testlib_stop(famezd.pid, 5000);
-	testlib_tmpdir_done();
-}
 
 static char log_path[256];
 
@@ -446,7 +434,7 @@ int main(void)
 	Suite *s = suite_create("options");
 	TCase *tc = tcase_create("options");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, testlib_setup, testlib_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_bad_options);
 	tcase_add_test(tc, test_help_and_version);

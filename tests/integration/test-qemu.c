@@ -18,20 +18,11 @@
 static Famezd famezd;
 static QVm vms[MAX_VMS];
 
-static void setup(void)
-{
-	signal(SIGPIPE, SIG_IGN);
-	memset(vms, 0, sizeof(vms));
-	famezd.pid = 0;
-}
-
 static void teardown(void)
 {
 	for (int i = 0; i < MAX_VMS; i++)
 		qvm_stop(&vms[i]);
-	if (famezd.pid)
-		testlib_stop(famezd.pid, 5000);
-	testlib_tmpdir_done();
+	testlib_teardown();
 }
 
 static void start_vm(int i)
@@ -169,7 +160,7 @@ int main(void)
 	Suite *s = suite_create("qemu");
 	TCase *tc = tcase_create("qemu");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, testlib_setup, teardown);
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, test_vms_share_memory_and_ring_each_other);
 	tcase_add_test(tc, test_vm_over_the_limit_fails_with_version_error);

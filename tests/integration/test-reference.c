@@ -11,15 +11,6 @@
 
 #include "testlib.h"
 
-static pid_t server;
-
-static void teardown(void)
-{
-	if (server)
-		testlib_stop(server, 5000);
-	testlib_tmpdir_done();
-}
-
 START_TEST(test_famez_client_with_ivshmem_server)
 {
 	char sock[256], log[256], name[64];
@@ -29,13 +20,12 @@ START_TEST(test_famez_client_with_ivshmem_server)
 	snprintf(sock, sizeof(sock), "%s/ref.sock", testlib_tmpdir());
 	snprintf(log, sizeof(log), "%s/ref.log", testlib_tmpdir());
 	snprintf(name, sizeof(name), "/famez-ref-%d", (int)getpid());
-	server = testlib_spawn((char *const *)argv, log, log);
+	pid_t server = testlib_spawn((char *const *)argv, log, log);
 	for (int i = 0; i < 500 && access(sock, F_OK) < 0; i++)
 		usleep(10000);
 
 	famez_client_pair_check(sock);
 	testlib_stop(server, 5000);
-	server = 0;
 	shm_unlink(name);
 }
 END_TEST
@@ -51,8 +41,7 @@ int main(void)
 		       "tools/build-ivshmem-server.sh builds it\n");
 		return 77;
 	}
-	signal(SIGPIPE, SIG_IGN);
-	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_add_checked_fixture(tc, testlib_setup, testlib_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_famez_client_with_ivshmem_server);
 	suite_add_tcase(s, tc);

@@ -19,18 +19,6 @@
 
 static Famezd famezd;
 
-static void setup(void)
-{
-	signal(SIGPIPE, SIG_IGN);
-	famezd.pid = 0;
-}
-
-static void teardown(void)
-{
-	if (famezd.pid)
-		testlib_stop(famezd.pid, 5000);
-	testlib_tmpdir_done();
-}
 
 /* The expected stream: a list of (value, has_fd) built up per client. */
 typedef struct Expect {
@@ -376,7 +364,7 @@ int main(void)
 	Suite *s = suite_create("server");
 	TCase *tc = tcase_create("server");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, testlib_setup, testlib_teardown);
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, test_eventfds_are_shared);
 	tcase_add_test(tc, test_full_fabric_refuses_and_returning_peer_gets_its_place);

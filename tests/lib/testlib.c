@@ -35,6 +35,29 @@ uint64_t testlib_now_usec(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/* Processes started by this test and not yet reaped. */
+static pid_t spawned[256];
+
+static void forget_pid(pid_t pid)
+{
+	for (size_t i = 0; i < sizeof(spawned) / sizeof(spawned[0]); i++)
+		if (spawned[i] == pid)
+			spawned[i] = 0;
+}
+
+void testlib_setup(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+}
+
+void testlib_teardown(void)
+{
+	for (size_t i = 0; i < sizeof(spawned) / sizeof(spawned[0]); i++)
+		if (spawned[i])
+			testlib_stop(spawned[i], 5000);
+	testlib_tmpdir_done();
+}
+
 static char tmpdir[128];
 
 const char *testlib_tmpdir(void)
@@ -90,6 +113,11 @@ pid_t testlib_spawn(char *const argv[], const char *stdout_path, const char *std
 		execv(argv[0], argv);
 		_exit(127);
 	}
+	for (size_t i = 0; i < sizeof(spawned) / sizeof(spawned[0]); i++)
+		if (!spawned[i]) {
+			spawned[i] = pid;
+			break;
+		}
 	return pid;
 }
 
@@ -101,8 +129,10 @@ int testlib_wait(pid_t pid, int timeout_ms)
 	for (;;) {
 		pid_t r = waitpid(pid, &status, WNOHANG);
 
-		if (r == pid)
+		if (r == pid) {
+			forget_pid(pid);
 			return status;
+		}
 		if (r < 0)
 			return -errno;
 		if (testlib_now_usec() >= deadline)

@@ -14,6 +14,13 @@ int testlib_run_suite(Suite *s);
 
 uint64_t testlib_now_usec(void);
 
+/*
+ * The fixture of every integration test: ignores SIGPIPE; at the end stops every process the
+ * test started with testlib_spawn() and still running, and removes the temporary directory.
+ */
+void testlib_setup(void);
+void testlib_teardown(void);
+
 /* A temporary directory for one test, removed with its content by testlib_tmpdir_done(). */
 const char *testlib_tmpdir(void);
 void testlib_tmpdir_done(void);

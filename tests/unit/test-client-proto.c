@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "client-proto.h"
+#include "testlib.h"
 
 static ClientState s;
 static ClientEvent ev;
@@ -113,8 +114,6 @@ int main(void)
 {
 	Suite *su = suite_create("client-proto");
 	TCase *tc = tcase_create("client-proto");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_full_handshake);
@@ -122,9 +121,5 @@ int main(void)
 	tcase_add_test(tc, test_protocol_errors_close_fds);
 	tcase_add_test(tc, test_vector_limit);
 	suite_add_tcase(su, tc);
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return testlib_run_suite(su);
 }

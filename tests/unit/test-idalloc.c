@@ -3,6 +3,7 @@
 #include <errno.h>
 
 #include "idalloc.h"
+#include "testlib.h"
 
 static IdAllocator *a;
 
@@ -133,8 +134,6 @@ int main(void)
 {
 	Suite *s = suite_create("idalloc");
 	TCase *tc = tcase_create("idalloc");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_monotonic_from_zero);
@@ -145,9 +144,5 @@ int main(void)
 	tcase_add_test(tc, test_release_twice_and_out_of_range_are_harmless);
 	tcase_add_test(tc, test_small_range);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return testlib_run_suite(s);
 }

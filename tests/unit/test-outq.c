@@ -8,6 +8,7 @@
 
 #include "outq.h"
 #include "wire.h"
+#include "testlib.h"
 
 static bool fd_is_open(int fd)
 {
@@ -118,17 +119,11 @@ int main(void)
 {
 	Suite *s = suite_create("outq");
 	TCase *tc = tcase_create("outq");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_fifo_and_growth);
 	tcase_add_test(tc, test_fd_references);
 	tcase_add_test(tc, test_drain_backpressure_keeps_order);
 	tcase_add_test(tc, test_drain_reports_dead_peer);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return testlib_run_suite(s);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "size.h"
+#include "testlib.h"
 
 START_TEST(test_parse_suffixes)
 {
@@ -103,8 +104,6 @@ int main(void)
 {
 	Suite *s = suite_create("size");
 	TCase *tc = tcase_create("size");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_parse_suffixes);
 	tcase_add_test(tc, test_parse_rejects);
@@ -113,9 +112,5 @@ int main(void)
 	tcase_add_test(tc, test_format);
 	tcase_add_test(tc, test_parse_uint);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return testlib_run_suite(s);
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "wire.h"
+#include "testlib.h"
 
 START_TEST(test_encode_little_endian)
 {
@@ -159,8 +160,6 @@ int main(void)
 {
 	Suite *s = suite_create("wire");
 	TCase *tc = tcase_create("wire");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_encode_little_endian);
 	tcase_add_test(tc, test_roundtrip_values);
@@ -169,9 +168,5 @@ int main(void)
 	tcase_add_test(tc, test_partial_send_resumes_without_second_fd);
 	tcase_add_test(tc, test_two_fds_in_one_message_is_an_error);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return testlib_run_suite(s);
 }
