@@ -166,8 +166,8 @@ static int watch_own_vector(Client *c, unsigned vector)
 		}
 		c->n_vector_sources = n;
 	}
-	r = sd_event_add_io(c->event, &c->vector_sources[vector], c->state.self.fds[vector], EPOLLIN,
-			    on_vector, c);
+	r = sd_event_add_io(c->event, &c->vector_sources[vector], c->state.self.fds[vector],
+			    EPOLLIN, on_vector, c);
 	return r;
 }
 
@@ -237,7 +237,8 @@ static int handle_message(Client *c, int64_t value, int fd)
 		return r;
 	}
 	if (r < 0) {
-		log_error_errno(r, "protocol error from the server (message %" PRId64 "): %m", value);
+		log_error_errno(r, "protocol error from the server (message %" PRId64 "): %m",
+				value);
 		client_exit(c, EXIT_CONNECTION);
 		return r;
 	}
@@ -349,8 +350,9 @@ static int on_wait_timer(sd_event_source *source, uint64_t usec, void *userdata)
 			command_error(c, "wait-left: timed out; peer %" PRIu64 " is still there",
 				      c->wait_target);
 		else
-			command_error(c, "wait-int: timed out with %" PRIu64 " of %" PRIu64
-					 " interrupts on vector %u",
+			command_error(c,
+				      "wait-int: timed out with %" PRIu64 " of %" PRIu64
+				      " interrupts on vector %u",
 				      c->received[c->wait_vector] - c->consumed[c->wait_vector],
 				      c->wait_target, c->wait_vector);
 	}
@@ -563,6 +565,12 @@ static int queue_commands(Client *c, const char *text)
 	return 0;
 }
 
+static void wait_end(Client *c)
+{
+	c->wait = WAIT_NONE;
+	c->wait_timer = sd_event_source_disable_unref(c->wait_timer);
+}
+
 /* Runs queued commands until one waits or none is left. */
 static void client_continue(Client *c)
 {
@@ -571,8 +579,7 @@ static void client_continue(Client *c)
 	if (c->wait != WAIT_NONE) {
 		if (!wait_satisfied(c))
 			return;
-		c->wait = WAIT_NONE;
-		c->wait_timer = sd_event_source_disable_unref(c->wait_timer);
+		wait_end(c);
 	}
 	while (c->first_command < c->n_commands && c->wait == WAIT_NONE) {
 		char *cmd = c->commands[c->first_command++];
@@ -582,7 +589,7 @@ static void client_continue(Client *c)
 		if (sd_event_get_state(c->event) == SD_EVENT_EXITING)
 			return;
 		if (c->wait != WAIT_NONE && wait_satisfied(c))
-			c->wait = WAIT_NONE, c->wait_timer = sd_event_source_disable_unref(c->wait_timer);
+			wait_end(c);
 	}
 	if (c->wait == WAIT_NONE && c->first_command == c->n_commands &&
 	    (c->from_exec || c->stdin_done))
@@ -681,7 +688,7 @@ int main(int argc, char *argv[])
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 0x100 },
-		{}
+		{},
 	};
 	Client c = { .fd = -1, .reader = WIRE_READER_INIT, .exit_code = EXIT_OK };
 	const char *exec = NULL;
@@ -720,7 +727,8 @@ int main(int argc, char *argv[])
 				  argv[optind - 1]);
 			return EXIT_USAGE;
 		default:
-			log_error("unknown option '%s'; try 'famez-client --help'", argv[optind - 1]);
+			log_error("unknown option '%s'; try 'famez-client --help'",
+				  argv[optind - 1]);
 			return EXIT_USAGE;
 		}
 	}
@@ -750,7 +758,8 @@ int main(int argc, char *argv[])
 	if (r >= 0 && !exec) {
 		r = sd_event_add_io(c.event, &c.stdin_source, STDIN_FILENO, EPOLLIN, on_stdin, &c);
 		if (r == -EPERM) {
-			/* A regular file or /dev/null cannot be polled: it is read at once, in full. */
+			/* A regular file or /dev/null cannot be polled: it is read at once, in
+			 * full. */
 			c.stdin_source = NULL;
 			on_stdin(NULL, STDIN_FILENO, EPOLLIN, &c);
 			while (!c.stdin_done)

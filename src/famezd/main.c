@@ -37,7 +37,8 @@ static void help(void)
 	       "  -n, --vectors=N         interrupt vectors per peer, 1..%d (default %d)\n"
 	       "      --max-peers=N       refuse clients beyond N connected peers (default %u)\n"
 	       "      --shm-file=PATH     keep the memory in a regular file (created if missing)\n"
-	       "      --shm-truncate      resize an existing --shm-file/--shm-name of another size\n"
+	       "      --shm-truncate      resize an existing --shm-file/--shm-name of another "
+	       "size\n"
 	       "  -M, --shm-name=NAME     use the POSIX shared memory object NAME\n"
 	       "  -m, --hugetlbfs=DIR     use an unlinked file in the hugetlbfs mount DIR\n"
 	       "      --max-queue=N       messages waiting for one peer before it is disconnected\n"
@@ -104,7 +105,7 @@ static int parse_argv(int argc, char *argv[], ServerConfig *c)
 		{ "shm-file", required_argument, NULL, ARG_SHM_FILE },
 		{ "shm-truncate", no_argument, NULL, ARG_SHM_TRUNCATE },
 		{ "max-queue", required_argument, NULL, ARG_MAX_QUEUE },
-		{}
+		{},
 	};
 	uint64_t v;
 	int opt, r;
@@ -122,10 +123,11 @@ static int parse_argv(int argc, char *argv[], ServerConfig *c)
 			if (r == -ERANGE)
 				return log_error_errno(r, "--shm-size %s is too large", optarg);
 			if (r < 0)
-				return log_error_errno(r,
-						       "--shm-size %s is not a size; give bytes or a "
-						       "number with K, M, G or T, like 4M",
-						       optarg);
+				return log_error_errno(
+					r,
+					"--shm-size %s is not a size; give bytes or a "
+					"number with K, M, G or T, like 4M",
+					optarg);
 			if (!size_is_pow2(v))
 				return size_error(optarg, v);
 			c->shm.size = v;
@@ -133,27 +135,30 @@ static int parse_argv(int argc, char *argv[], ServerConfig *c)
 		case 'n':
 			r = parse_uint(optarg, 1, MAX_VECTORS, &v);
 			if (r < 0)
-				return log_error_errno(r,
-						       "--vectors %s is not a number from 1 to %d "
-						       "(a guest's doorbell write addresses at most %d "
-						       "vectors)",
-						       optarg, MAX_VECTORS, MAX_VECTORS);
+				return log_error_errno(
+					r,
+					"--vectors %s is not a number from 1 to %d "
+					"(a guest's doorbell write addresses at most %d "
+					"vectors)",
+					optarg, MAX_VECTORS, MAX_VECTORS);
 			c->vectors = (unsigned)v;
 			break;
 		case ARG_MAX_PEERS:
 			r = parse_uint(optarg, 1, WIRE_ID_MAX + 1, &v);
 			if (r < 0)
-				return log_error_errno(r,
-						       "--max-peers %s is not a number from 1 to %d "
-						       "(peer IDs are 16 bits)",
-						       optarg, WIRE_ID_MAX + 1);
+				return log_error_errno(
+					r,
+					"--max-peers %s is not a number from 1 to %d "
+					"(peer IDs are 16 bits)",
+					optarg, WIRE_ID_MAX + 1);
 			c->max_peers = (unsigned)v;
 			break;
 		case ARG_MAX_QUEUE:
 			r = parse_uint(optarg, 64, UINT32_MAX, &v);
 			if (r < 0)
-				return log_error_errno(r, "--max-queue %s is not a number from 64 to %u",
-						       optarg, UINT32_MAX);
+				return log_error_errno(
+					r, "--max-queue %s is not a number from 64 to %u", optarg,
+					UINT32_MAX);
 			c->max_queue = (size_t)v;
 			break;
 		case 'M':
@@ -189,7 +194,8 @@ static int parse_argv(int argc, char *argv[], ServerConfig *c)
 			printf("famezd %s\n", FAMEZ_VERSION);
 			return 0;
 		case ':':
-			return log_error_errno(EINVAL, "option '%s' needs an argument; try 'famezd --help'",
+			return log_error_errno(EINVAL,
+					       "option '%s' needs an argument; try 'famezd --help'",
 					       argv[optind - 1]);
 		default:
 			return log_error_errno(EINVAL, "unknown option '%s'; try 'famezd --help'",
@@ -253,7 +259,8 @@ static int run(int argc, char *argv[])
 		return r;
 	if (config.shm.truncate && config.shm.backing != SHM_BACKING_FILE &&
 	    config.shm.backing != SHM_BACKING_POSIX)
-		return log_error_errno(EINVAL, "--shm-truncate applies to --shm-file or --shm-name");
+		return log_error_errno(EINVAL,
+				       "--shm-truncate applies to --shm-file or --shm-name");
 
 	raise_nofile_limit();
 	signal(SIGPIPE, SIG_IGN);
@@ -283,8 +290,8 @@ static int run(int argc, char *argv[])
 
 	log_info("listening on %s: %s shared memory of %s, %u vector%s per peer, at most %u peers",
 		 server->socket_path, shm_backing_to_string(config.shm.backing),
-		 format_size(config.shm.size, size), config.vectors,
-		 config.vectors == 1 ? "" : "s", config.max_peers);
+		 format_size(config.shm.size, size), config.vectors, config.vectors == 1 ? "" : "s",
+		 config.max_peers);
 	sd_notifyf(false, "READY=1\nSTATUS=listening on %s, 0 peers connected",
 		   server->socket_path);
 

@@ -82,7 +82,7 @@ void peer_flush(Peer *p)
 		log_debug_errno(r, "peer %u: send failed: %m", p->id);
 		/* A peer that closed its end before we noticed simply left. */
 		peer_mark_broken(p, r == -EPIPE || r == -ECONNRESET ? PEER_DEPART_CLOSED
-								   : PEER_DEPART_SEND_FAILED);
+								    : PEER_DEPART_SEND_FAILED);
 		return;
 	}
 	peer_set_want_write(p, false);
@@ -97,7 +97,8 @@ static void peer_queue(Peer *p, int64_t value, FdRef *fd)
 	if (p->broken)
 		return;
 	if (outq_length(&p->outq) >= s->config.max_queue) {
-		log_warning("peer %u (pid %d) has %zu messages waiting and reads none; disconnecting it",
+		log_warning("peer %u (pid %d) has %zu messages waiting and reads none; "
+			    "disconnecting it",
 			    p->id, (int)p->pid, outq_length(&p->outq));
 		s->counters.protocol_errors++;
 		peer_mark_broken(p, PEER_DEPART_NOT_READING);
@@ -128,9 +129,10 @@ static int peer_io(sd_event_source *source, int fd, uint32_t revents, void *user
 	if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
 		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (n > 0) {
-			log_warning("peer %u (pid %d) sent %zd bytes, but ivshmem clients only listen; "
-				    "disconnecting it",
-				    p->id, (int)p->pid, n);
+			log_warning(
+				"peer %u (pid %d) sent %zd bytes, but ivshmem clients only listen; "
+				"disconnecting it",
+				p->id, (int)p->pid, n);
 			p->server->counters.protocol_errors++;
 			peer_depart(p, PEER_DEPART_PROTOCOL);
 		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {

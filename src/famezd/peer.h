@@ -18,16 +18,16 @@ struct Peer {
 	uint16_t id;
 	int fd;
 	sd_event_source *io;
-	bool want_write;  /* EPOLLOUT armed because the socket was full */
-	bool broken;      /* a send failed: no more queueing, disconnected by the reaper */
+	bool want_write;   /* EPOLLOUT armed because the socket was full */
+	bool broken;       /* a send failed: no more queueing, disconnected by the reaper */
 	int broken_reason; /* a PeerDepartReason */
 	bool flush_later;  /* sending waits for the server's flush timer */
 
-	FdRef **vectors;  /* this peer's own eventfds, one per vector */
+	FdRef **vectors; /* this peer's own eventfds, one per vector */
 	unsigned n_vectors;
 	OutQueue outq;
 
-	uint64_t join_seq; /* see idalloc.h */
+	uint64_t join_seq;     /* see idalloc.h */
 	uint64_t connected_at; /* CLOCK_REALTIME, µs */
 	pid_t pid;
 	uid_t uid;
@@ -39,8 +39,8 @@ struct Peer {
 
 /* Why a peer leaves, for the log and later for the management API. */
 typedef enum PeerDepartReason {
-	PEER_DEPART_CLOSED,     /* the client closed or half-closed its end */
-	PEER_DEPART_PROTOCOL,   /* it wrote to a socket it may only read */
+	PEER_DEPART_CLOSED,   /* the client closed or half-closed its end */
+	PEER_DEPART_PROTOCOL, /* it wrote to a socket it may only read */
 	PEER_DEPART_SEND_FAILED,
 	PEER_DEPART_NOT_READING, /* its queue passed --max-queue */
 	PEER_DEPART_SHUTDOWN,

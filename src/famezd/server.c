@@ -74,8 +74,7 @@ void server_schedule_flush(Server *s)
 {
 	uint64_t now;
 
-	if (s->flush_timer &&
-	    sd_event_source_get_enabled(s->flush_timer, NULL) > 0)
+	if (s->flush_timer && sd_event_source_get_enabled(s->flush_timer, NULL) > 0)
 		return;
 	if (sd_event_now(s->event, CLOCK_MONOTONIC, &now) < 0)
 		return;
@@ -231,8 +230,9 @@ static void admit_client(Server *s, int fd)
 	}
 	r = peer_admit(s, fd, NULL);
 	if (r == -ENOSPC)
-		refuse_client(s, fd, "no peer ID may be given now: every free ID was seen leaving by "
-				     "a connected peer");
+		refuse_client(s, fd,
+			      "no peer ID may be given now: every free ID was seen leaving by "
+			      "a connected peer");
 	else if (r == -EMFILE || r == -ENFILE)
 		refuse_client(s, fd, "out of file descriptors (raise LimitNOFILE=)");
 	else if (r < 0) {
@@ -290,8 +290,9 @@ static int take_activated_socket(Server *s)
 			(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 			r = 1;
 		} else {
-			log_warning("ignoring passed fd %d (%s): not a listening AF_UNIX stream socket",
-				    fd, names && names[i] ? names[i] : "unnamed");
+			log_warning(
+				"ignoring passed fd %d (%s): not a listening AF_UNIX stream socket",
+				fd, names && names[i] ? names[i] : "unnamed");
 			safe_close(fd);
 		}
 		if (names)
@@ -299,8 +300,10 @@ static int take_activated_socket(Server *s)
 	}
 	free(names);
 	if (r == 0)
-		return log_error_errno(EBADF, "systemd passed %d fds, none a listening AF_UNIX "
-					      "stream socket; check ListenStream= in famez.socket", n);
+		return log_error_errno(EBADF,
+				       "systemd passed %d fds, none a listening AF_UNIX "
+				       "stream socket; check ListenStream= in famez.socket",
+				       n);
 	return r;
 }
 
@@ -370,10 +373,11 @@ static int bind_socket(Server *s, const char *path, bool is_default)
 					       "another --socket",
 					       path);
 		if (socket_is_live(path))
-			return log_error_errno(EADDRINUSE,
-					       "another server is listening on %s; stop it or choose "
-					       "another --socket",
-					       path);
+			return log_error_errno(
+				EADDRINUSE,
+				"another server is listening on %s; stop it or choose "
+				"another --socket",
+				path);
 		log_notice("removing stale socket %s left by a server that is gone", path);
 		if (unlink(path) < 0 && errno != ENOENT)
 			return log_error_errno(errno, "cannot remove stale socket %s: %m", path);

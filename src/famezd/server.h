@@ -35,12 +35,12 @@ typedef struct Server {
 	ServerConfig config;
 
 	int listen_fd;
-	char *socket_path;     /* what we listen on, for logs */
-	bool socket_bound;     /* we bound it ourselves, so we remove it at exit */
-	dev_t socket_dev;      /* identity of the file we bound, so we never remove another's */
+	char *socket_path; /* what we listen on, for logs */
+	bool socket_bound; /* we bound it ourselves, so we remove it at exit */
+	dev_t socket_dev;  /* identity of the file we bound, so we never remove another's */
 	ino_t socket_ino;
 	sd_event_source *listen_source;
-	int reserve_fd;        /* released to accept and refuse a client when out of fds */
+	int reserve_fd; /* released to accept and refuse a client when out of fds */
 
 	FdRef *shm;
 	IdAllocator *ids;

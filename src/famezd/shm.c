@@ -67,11 +67,12 @@ static int adopt_size(int fd, const ShmConfig *c, const char *what)
 	if ((uint64_t)st.st_size == c->size)
 		return 0;
 	if (st.st_size != 0 && !c->truncate)
-		return log_error_errno(EEXIST,
-				       "%s has %s, not the %s asked for; pass --shm-size %s to use it "
-				       "as it is, or --shm-truncate to resize it",
-				       what, format_size((uint64_t)st.st_size, have),
-				       format_size(c->size, want), have);
+		return log_error_errno(
+			EEXIST,
+			"%s has %s, not the %s asked for; pass --shm-size %s to use it "
+			"as it is, or --shm-truncate to resize it",
+			what, format_size((uint64_t)st.st_size, have), format_size(c->size, want),
+			have);
 	return set_size(fd, c->size, what);
 }
 
@@ -112,12 +113,13 @@ static int open_hugetlbfs(const ShmConfig *c)
 	if (statfs(c->location, &fs) < 0)
 		return log_error_errno(errno, "cannot use --hugetlbfs %s: %m", c->location);
 	if (fs.f_type != HUGETLBFS_MAGIC)
-		return log_error_errno(EINVAL, "--hugetlbfs %s is not a hugetlbfs mount", c->location);
+		return log_error_errno(EINVAL, "--hugetlbfs %s is not a hugetlbfs mount",
+				       c->location);
 	if (fs.f_bsize <= 0 || c->size % (uint64_t)fs.f_bsize != 0)
-		return log_error_errno(EINVAL,
-				       "--shm-size %s is not a multiple of the huge page size %s of %s",
-				       format_size(c->size, size),
-				       format_size((uint64_t)fs.f_bsize, page), c->location);
+		return log_error_errno(
+			EINVAL, "--shm-size %s is not a multiple of the huge page size %s of %s",
+			format_size(c->size, size), format_size((uint64_t)fs.f_bsize, page),
+			c->location);
 
 	snprintf(path, sizeof(path), "%s/famez.XXXXXX", c->location);
 	fd = mkostemp(path, O_CLOEXEC);

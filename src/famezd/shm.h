@@ -16,7 +16,7 @@ typedef struct ShmConfig {
 	ShmBacking backing;
 	const char *location; /* file path, object name or directory; NULL for memfd */
 	uint64_t size;        /* a power of two */
-	bool truncate;        /* SHM_BACKING_FILE/POSIX: resize an existing object of another size */
+	bool truncate; /* SHM_BACKING_FILE/POSIX: resize an existing object of another size */
 } ShmConfig;
 
 const char *shm_backing_to_string(ShmBacking backing);

@@ -63,7 +63,8 @@ static int feed_peer_message(ClientState *s, int64_t value, int fd, ClientEvent 
 		r = peer_add_fd(&s->self, fd);
 		if (r < 0)
 			return r;
-		*ev = (ClientEvent){ .type = CLIENT_EVENT_OWN_VECTOR, .id = id,
+		*ev = (ClientEvent){ .type = CLIENT_EVENT_OWN_VECTOR,
+				     .id = id,
 				     .vector = s->self.n_vectors - 1 };
 		return 0;
 	}
@@ -99,7 +100,9 @@ static int feed_peer_message(ClientState *s, int64_t value, int fd, ClientEvent 
 	r = peer_add_fd(p, fd);
 	if (r < 0)
 		return r;
-	*ev = (ClientEvent){ .type = CLIENT_EVENT_PEER_VECTOR, .id = id, .vector = p->n_vectors - 1 };
+	*ev = (ClientEvent){ .type = CLIENT_EVENT_PEER_VECTOR,
+			     .id = id,
+			     .vector = p->n_vectors - 1 };
 	return 0;
 }
 

@@ -6,10 +6,10 @@
 
 struct IdAllocator {
 	uint32_t first, last;
-	uint32_t next;   /* where the monotonic search resumes */
+	uint32_t next; /* where the monotonic search resumes */
 	uint32_t n_used;
-	uint64_t seq;    /* last sequence number given to a join or a departure */
-	bool *in_use;    /* indexed by id - first */
+	uint64_t seq;          /* last sequence number given to a join or a departure */
+	bool *in_use;          /* indexed by id - first */
 	uint64_t *departed_at; /* sequence number of the last departure, 0 if never */
 };
 

@@ -152,7 +152,9 @@ static bool all_have(void *data)
 static int run_bringup(void)
 {
 	Conn *conns = calloc(arg_peers, sizeof(*conns));
-	Want want = { .conns = conns, .n = arg_peers, .each = 3 + (uint64_t)arg_peers * arg_vectors };
+	Want want = { .conns = conns,
+		      .n = arg_peers,
+		      .each = 3 + (uint64_t)arg_peers * arg_vectors };
 	uint64_t start = now_usec(), end, lost = 0, expected = 0, refused = 0;
 	bool complete;
 
@@ -182,8 +184,7 @@ static int run_bringup(void)
 	printf("bringup_usec %llu\n", (unsigned long long)(end - start));
 	printf("bringup_complete %s\n", complete ? "yes" : "no");
 	printf("messages_expected %llu\nmessages_lost %llu\npeers_refused %llu\n",
-	       (unsigned long long)expected, (unsigned long long)lost,
-	       (unsigned long long)refused);
+	       (unsigned long long)expected, (unsigned long long)lost, (unsigned long long)refused);
 	for (unsigned i = 0; i < arg_peers; i++)
 		conn_close(&conns[i]);
 	free(conns);
@@ -211,7 +212,8 @@ static int run_join(void)
 	}
 
 	for (unsigned round = 0; round < arg_rounds; round++) {
-		Want one = { .conns = newcomer, .n = 1,
+		Want one = { .conns = newcomer,
+			     .n = 1,
 			     .each = 3 + (uint64_t)(arg_peers + 1) * arg_vectors };
 		uint64_t start = now_usec();
 
@@ -221,8 +223,8 @@ static int run_join(void)
 		}
 		if (!pump(all_have, &one, start + (uint64_t)arg_timeout * 1000000) ||
 		    newcomer->closed) {
-			fprintf(stderr, "famez-load: newcomer %u got %llu of %llu messages\n", round,
-				(unsigned long long)newcomer->received,
+			fprintf(stderr, "famez-load: newcomer %u got %llu of %llu messages\n",
+				round, (unsigned long long)newcomer->received,
 				(unsigned long long)one.each);
 			return 1;
 		}
@@ -255,7 +257,7 @@ int main(int argc, char *argv[])
 		{ "rounds", required_argument, NULL, 'r' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
-		{}
+		{},
 	};
 	struct rlimit rl;
 	uint64_t v;

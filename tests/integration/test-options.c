@@ -20,7 +20,6 @@
 
 static Famezd famezd;
 
-
 static char log_path[256];
 
 /* Runs famezd with args and asserts it fails with exactly one line containing `message`. */
@@ -199,10 +198,10 @@ START_TEST(test_shm_file_persists_and_checks_size)
 {
 	char file[256];
 	const char *const args[] = { "--shm-file", file, "--shm-size", "1M", NULL };
-	const char *const other_size[] = { "-S", sock(), "--shm-file", file, "--shm-size", "2M",
-					   NULL };
-	const char *const resize[] = { "--shm-file", file, "--shm-size", "2M", "--shm-truncate",
-				       NULL };
+	const char *const other_size[] = { "-S",         sock(), "--shm-file", file,
+					   "--shm-size", "2M",   NULL };
+	const char *const resize[] = { "--shm-file",     file, "--shm-size", "2M",
+				       "--shm-truncate", NULL };
 	RawClient c;
 	uint64_t size, *mem;
 	struct stat st;
@@ -275,8 +274,13 @@ END_TEST
 START_TEST(test_socket_activation_and_pid_file)
 {
 	char path[256], pidfile[256], out[256];
-	const char *argv[] = { "/usr/bin/systemd-socket-activate", "-l", path,
-			       testlib_famezd_path(), "--pid-file", pidfile, NULL };
+	const char *argv[] = { "/usr/bin/systemd-socket-activate",
+			       "-l",
+			       path,
+			       testlib_famezd_path(),
+			       "--pid-file",
+			       pidfile,
+			       NULL };
 	const char *client[] = { testlib_client_path(), "-S", path, "-w", "5", "-e", "dump", NULL };
 	pid_t activator, c;
 	int status;
@@ -367,8 +371,9 @@ START_TEST(test_journal_priority_prefixes)
 		 (unsigned long long)st.st_ino);
 	setenv("JOURNAL_STREAM", env, 1);
 	{
-		const char *argv[] = { testlib_famezd_path(), args[0], args[1], args[2], args[3],
-				       NULL };
+		const char *argv[] = {
+			testlib_famezd_path(), args[0], args[1], args[2], args[3], NULL
+		};
 		pid_t pid = testlib_spawn((char *const *)argv, NULL, log_path);
 
 		ck_assert_int_eq(WEXITSTATUS(testlib_wait(pid, 5000)), 1);
@@ -390,8 +395,14 @@ START_TEST(test_out_of_fds_refuses_newcomers_only)
 {
 	enum { N = 40 };
 	char shm_size[] = "64K";
-	const char *argv[] = { "/usr/bin/prlimit", "--nofile=40:40", testlib_famezd_path(), "-S",
-			       sock(), "-l", shm_size, NULL };
+	const char *argv[] = { "/usr/bin/prlimit",
+			       "--nofile=40:40",
+			       testlib_famezd_path(),
+			       "-S",
+			       sock(),
+			       "-l",
+			       shm_size,
+			       NULL };
 	RawClient c[N];
 	unsigned accepted = 0, refused = 0;
 	pid_t pid;

@@ -14,8 +14,9 @@
 START_TEST(test_famez_client_with_ivshmem_server)
 {
 	char sock[256], log[256], name[64];
-	const char *argv[] = { getenv("IVSHMEM_SERVER"), "-F", "-S", sock, "-l", "4M", "-n", "2",
-			       "-M", name, NULL };
+	const char *argv[] = {
+		getenv("IVSHMEM_SERVER"), "-F", "-S", sock, "-l", "4M", "-n", "2", "-M", name, NULL
+	};
 
 	snprintf(sock, sizeof(sock), "%s/ref.sock", testlib_tmpdir());
 	snprintf(log, sizeof(log), "%s/ref.log", testlib_tmpdir());

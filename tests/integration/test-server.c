@@ -19,7 +19,6 @@
 
 static Famezd famezd;
 
-
 /* The expected stream: a list of (value, has_fd) built up per client. */
 typedef struct Expect {
 	RawMessage *m;
@@ -42,7 +41,8 @@ static void assert_log_equals(const RawClient *c, const Expect *e, const char *w
 	size_t n = MIN(c->n_log, e->n);
 
 	for (size_t i = 0; i < n; i++)
-		ck_assert_msg(c->log[i].value == e->m[i].value && c->log[i].has_fd == e->m[i].has_fd,
+		ck_assert_msg(c->log[i].value == e->m[i].value &&
+				      c->log[i].has_fd == e->m[i].has_fd,
 			      "%s: message %zu is %lld%s, expected %lld%s", who, i,
 			      (long long)c->log[i].value, c->log[i].has_fd ? "+fd" : "",
 			      (long long)e->m[i].value, e->m[i].has_fd ? "+fd" : "");
@@ -74,8 +74,8 @@ static void read_all_slowly(RawClient *c, unsigned n, const size_t *want, size_t
 		for (unsigned i = 0; i < n; i++) {
 			if (c[i].n_log < want[i]) {
 				raw_client_read(&c[i], chunk);
-				ck_assert_msg(!c[i].eof && !c[i].error, "client %u lost its connection",
-					      i);
+				ck_assert_msg(!c[i].eof && !c[i].error,
+					      "client %u lost its connection", i);
 				done = false;
 			}
 		}
@@ -93,7 +93,8 @@ static void wait_closed(RawClient *m, int timeout_ms)
 	while (!m->eof && !m->error) {
 		struct pollfd p = { .fd = m->fd, .events = POLLIN };
 
-		ck_assert_msg(testlib_now_usec() < deadline, "famezd did not disconnect the client");
+		ck_assert_msg(testlib_now_usec() < deadline,
+			      "famezd did not disconnect the client");
 		poll(&p, 1, 20);
 		raw_client_read(m, SIZE_MAX);
 	}
@@ -233,7 +234,8 @@ START_TEST(test_eventfds_are_shared)
 			if (from == to)
 				continue;
 			for (unsigned vec = 0; vec < 3; vec++) {
-				const ClientPeer *p = client_state_peer(&c[from].state, (uint16_t)to);
+				const ClientPeer *p =
+					client_state_peer(&c[from].state, (uint16_t)to);
 
 				v = 1;
 				ck_assert_int_eq(write(p->fds[vec], &v, 8), 8);

@@ -197,10 +197,12 @@ int qvm_start(QVm *vm, const char *name, const char *famez_socket, unsigned vect
 
 	lfd = listen_unix(qtest_path);
 	{
-		const char *argv[] = { testlib_qemu_path(), "-M", "pc", "-S", "-nodefaults",
-				       "-display", "none", "-qtest", qtest_arg, "-qtest-log",
-				       "/dev/null", "-qmp", qmp_arg, "-chardev", chardev,
-				       "-device", device, "-name", name, NULL };
+		const char *argv[] = {
+			testlib_qemu_path(), "-M",   "pc",     "-S",       "-nodefaults",
+			"-display",          "none", "-qtest", qtest_arg,  "-qtest-log",
+			"/dev/null",         "-qmp", qmp_arg,  "-chardev", chardev,
+			"-device",           device, "-name",  name,       NULL
+		};
 
 		vm->pid = testlib_spawn((char *const *)argv, vm->log_path, vm->log_path);
 	}

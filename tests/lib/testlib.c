@@ -286,8 +286,9 @@ int famezd_run(const char *const args[], const char *log_path, int timeout_ms)
 pid_t famez_client_start(const char *socket, const char *name, const char *commands, char *out,
 			 size_t out_size)
 {
-	const char *argv[] = { testlib_client_path(), "--socket", socket, "--wait", "5", "--exec",
-			       commands, NULL };
+	const char *argv[] = {
+		testlib_client_path(), "--socket", socket, "--wait", "5", "--exec", commands, NULL
+	};
 
 	snprintf(out, out_size, "%s/%s.out", testlib_tmpdir(), name);
 	return testlib_spawn((char *const *)argv, out, NULL);
@@ -298,8 +299,8 @@ void testlib_wait_for_output(const char *path, const char *needle, int timeout_m
 	uint64_t deadline = testlib_now_usec() + (uint64_t)timeout_ms * 1000;
 
 	while (!testlib_file_contains(path, needle)) {
-		ck_assert_msg(testlib_now_usec() < deadline, "%s never showed '%s': %s", path, needle,
-			      testlib_read_file(path));
+		ck_assert_msg(testlib_now_usec() < deadline, "%s never showed '%s': %s", path,
+			      needle, testlib_read_file(path));
 		usleep(5000);
 	}
 }
@@ -311,8 +312,8 @@ void famez_client_pair_check(const char *socket)
 	int status;
 
 	a = famez_client_start(socket, "a",
-			       "wait-peers 1 10; int 1 1; wait-int 0 1 10; dump; wait-left 1 10", out_a,
-			       sizeof(out_a));
+			       "wait-peers 1 10; int 1 1; wait-int 0 1 10; dump; wait-left 1 10",
+			       out_a, sizeof(out_a));
 	testlib_wait_for_output(out_a, "connected id 0", 5000);
 	b = famez_client_start(socket, "b", "wait-peers 1 10; wait-int 1 1 10; int 0 0; dump",
 			       out_b, sizeof(out_b));

@@ -130,7 +130,9 @@ START_TEST(test_two_fds_in_one_message_is_an_error)
 		uint8_t buf[CMSG_SPACE(2 * sizeof(int))];
 	} control;
 	struct iovec iov = { .iov_base = data, .iov_len = sizeof(data) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = control.buf,
 			      .msg_controllen = sizeof(control.buf) };
 	struct cmsghdr *c;
 	WireReader r = WIRE_READER_INIT;
