@@ -9,6 +9,7 @@
 #include <systemd/sd-event.h>
 
 #include "log.h"
+#include "mailbox.h"
 #include "macro.h"
 #include "paths.h"
 #include "server.h"
@@ -20,8 +21,11 @@
 /* A guest's doorbell write carries the vector in its low 8 bits (QEMU 7.2 masks it so). */
 #define MAX_VECTORS 256
 #define DEFAULT_MAX_QUEUE (1u << 20)
+#define DEFAULT_FABRIC_CLIENTS 14
+#define DEFAULT_ACK_TIMEOUT_MSEC 1000
 
 static const char *arg_pid_file;
+static bool arg_vectors_set, arg_max_peers_set, arg_shm_size_set;
 
 static void help(void)
 {
@@ -30,12 +34,19 @@ static void help(void)
 	       "Serve the ivshmem protocol on a UNIX socket: QEMU ivshmem-doorbell devices and\n"
 	       "other clients connected to it share memory and ring each other's doorbells.\n"
 	       "\n"
+	       "      --mode=MODE         fabric (default): famezd is a FAME-Z peer with a\n"
+	       "                          mailbox; ivshmem: exactly QEMU's ivshmem-server\n"
 	       "  -S, --socket=PATH       listen on PATH (default %s,\n"
 	       "                          unless systemd passes a socket)\n"
 	       "  -l, --shm-size=SIZE     shared memory size, a power of two with an optional\n"
 	       "                          K/M/G/T suffix (default 4M)\n"
-	       "  -n, --vectors=N         interrupt vectors per peer, 1..%d (default %d)\n"
-	       "      --max-peers=N       refuse clients beyond N connected peers (default %u)\n"
+	       "  -n, --vectors=N         ivshmem mode: interrupt vectors per peer, 1..%d\n"
+	       "                          (default %d; fabric mode: --max-peers + 2)\n"
+	       "      --max-peers=N       client slots: refuse clients beyond N connected\n"
+	       "                          peers (fabric mode 1..254, default %d; ivshmem mode\n"
+	       "                          up to %u, the default)\n"
+	       "      --ack-timeout=MSEC  fabric mode: how long a peer may leave the server's\n"
+	       "                          message unacknowledged (default %d)\n"
 	       "      --shm-file=PATH     keep the memory in a regular file (created if missing)\n"
 	       "      --shm-truncate      resize an existing --shm-file/--shm-name of another "
 	       "size\n"
@@ -52,8 +63,8 @@ static void help(void)
 	       "\n"
 	       "The memory is an anonymous memfd unless --shm-file, --shm-name or --hugetlbfs\n"
 	       "is given. See famezd(8).\n",
-	       famez_default_socket_path(), MAX_VECTORS, DEFAULT_VECTORS, WIRE_ID_MAX + 1,
-	       DEFAULT_MAX_QUEUE);
+	       famez_default_socket_path(), MAX_VECTORS, DEFAULT_VECTORS, DEFAULT_FABRIC_CLIENTS,
+	       WIRE_ID_MAX + 1, DEFAULT_ACK_TIMEOUT_MSEC, DEFAULT_MAX_QUEUE);
 }
 
 enum {
@@ -62,6 +73,8 @@ enum {
 	ARG_SHM_FILE,
 	ARG_SHM_TRUNCATE,
 	ARG_MAX_QUEUE,
+	ARG_MODE,
+	ARG_ACK_TIMEOUT,
 };
 
 static int set_backing(ServerConfig *c, ShmBacking backing, const char *location)
@@ -87,6 +100,41 @@ static int size_error(const char *arg, uint64_t size)
 			       format_size(size_pow2_below(size), below), format_size(up, above));
 }
 
+/*
+ * Fabric mode derives the vectors from the client slots (vector index = sender ID) and needs
+ * room for the mailbox at the start of the shared memory.
+ */
+static int fabric_config(ServerConfig *c)
+{
+	char have[SIZE_STR_MAX], need_str[SIZE_STR_MAX];
+	uint64_t need;
+
+	if (arg_vectors_set)
+		return log_error_errno(EINVAL,
+				       "--vectors applies to --mode ivshmem; in fabric mode every "
+				       "peer has --max-peers + 2 vectors");
+	if (!arg_max_peers_set)
+		c->max_peers = DEFAULT_FABRIC_CLIENTS;
+	if (c->max_peers > MAILBOX_CLIENTS_MAX)
+		return log_error_errno(EINVAL,
+				       "--max-peers %u is too many for fabric mode: at most %d, so "
+				       "that a guest can ring every vector; use --mode ivshmem for "
+				       "more",
+				       c->max_peers, MAILBOX_CLIENTS_MAX);
+	c->vectors = c->max_peers + 2;
+
+	need = size_pow2_above(mailbox_size(c->max_peers));
+	if (c->shm.size < need) {
+		if (arg_shm_size_set)
+			log_notice("--shm-size %s cannot hold the mailbox of %u client slots; "
+				   "using %s",
+				   format_size(c->shm.size, have), c->max_peers,
+				   format_size(need, need_str));
+		c->shm.size = need;
+	}
+	return 1;
+}
+
 /* Returns 1 to run, 0 to exit successfully (help, version), -errno on a bad option. */
 static int parse_argv(int argc, char *argv[], ServerConfig *c)
 {
@@ -105,6 +153,8 @@ static int parse_argv(int argc, char *argv[], ServerConfig *c)
 		{ "shm-file", required_argument, NULL, ARG_SHM_FILE },
 		{ "shm-truncate", no_argument, NULL, ARG_SHM_TRUNCATE },
 		{ "max-queue", required_argument, NULL, ARG_MAX_QUEUE },
+		{ "mode", required_argument, NULL, ARG_MODE },
+		{ "ack-timeout", required_argument, NULL, ARG_ACK_TIMEOUT },
 		{},
 	};
 	uint64_t v;
@@ -131,6 +181,7 @@ static int parse_argv(int argc, char *argv[], ServerConfig *c)
 			if (!size_is_pow2(v))
 				return size_error(optarg, v);
 			c->shm.size = v;
+			arg_shm_size_set = true;
 			break;
 		case 'n':
 			r = parse_uint(optarg, 1, MAX_VECTORS, &v);
@@ -142,6 +193,7 @@ static int parse_argv(int argc, char *argv[], ServerConfig *c)
 					"vectors)",
 					optarg, MAX_VECTORS, MAX_VECTORS);
 			c->vectors = (unsigned)v;
+			arg_vectors_set = true;
 			break;
 		case ARG_MAX_PEERS:
 			r = parse_uint(optarg, 1, WIRE_ID_MAX + 1, &v);
@@ -152,6 +204,26 @@ static int parse_argv(int argc, char *argv[], ServerConfig *c)
 					"(peer IDs are 16 bits)",
 					optarg, WIRE_ID_MAX + 1);
 			c->max_peers = (unsigned)v;
+			arg_max_peers_set = true;
+			break;
+		case ARG_MODE:
+			if (strcmp(optarg, "fabric") == 0)
+				c->mode = SERVER_MODE_FABRIC;
+			else if (strcmp(optarg, "ivshmem") == 0)
+				c->mode = SERVER_MODE_IVSHMEM;
+			else
+				return log_error_errno(EINVAL,
+						       "--mode %s is not a mode; give fabric or ivshmem",
+						       optarg);
+			break;
+		case ARG_ACK_TIMEOUT:
+			r = parse_uint(optarg, 1, 3600 * 1000, &v);
+			if (r < 0)
+				return log_error_errno(r,
+						       "--ack-timeout %s is not a number of milliseconds "
+						       "from 1 to 3600000",
+						       optarg);
+			c->ack_timeout_usec = v * 1000;
 			break;
 		case ARG_MAX_QUEUE:
 			r = parse_uint(optarg, 64, UINT32_MAX, &v);
@@ -205,7 +277,7 @@ static int parse_argv(int argc, char *argv[], ServerConfig *c)
 	if (optind < argc)
 		return log_error_errno(EINVAL, "unexpected argument '%s'; try 'famezd --help'",
 				       argv[optind]);
-	return 1;
+	return c->mode == SERVER_MODE_FABRIC ? fabric_config(c) : 1;
 }
 
 /* Every peer needs its socket and its eventfds: take all the fds the hard limit allows. */
@@ -242,6 +314,8 @@ static int on_exit_signal(sd_event_source *source, const struct signalfd_siginfo
 static int run(int argc, char *argv[])
 {
 	ServerConfig config = {
+		.mode = SERVER_MODE_FABRIC,
+		.ack_timeout_usec = DEFAULT_ACK_TIMEOUT_MSEC * 1000ULL,
 		.shm = { .backing = SHM_BACKING_MEMFD, .size = DEFAULT_SHM_SIZE },
 		.vectors = DEFAULT_VECTORS,
 		.max_peers = WIRE_ID_MAX + 1,
@@ -288,8 +362,10 @@ static int run(int argc, char *argv[])
 			return r;
 	}
 
-	log_info("listening on %s: %s shared memory of %s, %u vector%s per peer, at most %u peers",
-		 server->socket_path, shm_backing_to_string(config.shm.backing),
+	log_info("listening on %s (%s mode): %s shared memory of %s, %u vector%s per peer, "
+		 "at most %u peers",
+		 server->socket_path, server_mode_to_string(config.mode),
+		 shm_backing_to_string(config.shm.backing),
 		 format_size(config.shm.size, size), config.vectors, config.vectors == 1 ? "" : "s",
 		 config.max_peers);
 	sd_notifyf(false, "READY=1\nSTATUS=listening on %s, 0 peers connected",

@@ -153,6 +153,7 @@ static void peer_free(Peer *p)
 	free(p);
 }
 
+/* ivshmem mode: every peer gets eventfds of its own. */
 static int peer_create_vectors(Peer *p, unsigned n)
 {
 	p->vectors = calloc(n, sizeof(*p->vectors));
@@ -167,6 +168,22 @@ static int peer_create_vectors(Peer *p, unsigned n)
 		if (!p->vectors[p->n_vectors])
 			return -ENOMEM;
 	}
+	return 0;
+}
+
+/* Fabric mode: the eventfds belong to the ID and pass from one holder to the next. */
+static int peer_borrow_vectors(Peer *p, unsigned id)
+{
+	FdRef **v = fabric_id_vectors(p->server->fabric, id);
+	unsigned n = p->server->config.vectors;
+
+	if (!v)
+		return negative_errno();
+	p->vectors = calloc(n, sizeof(*p->vectors));
+	if (!p->vectors)
+		return -ENOMEM;
+	for (; p->n_vectors < n; p->n_vectors++)
+		p->vectors[p->n_vectors] = fdref_ref(v[p->n_vectors]);
 	return 0;
 }
 
@@ -185,29 +202,48 @@ static void peer_read_credentials(Peer *p)
 	}
 }
 
+static void peer_queue_vectors(Peer *to, unsigned id, FdRef **vectors, unsigned n)
+{
+	for (unsigned v = 0; v < n; v++)
+		peer_queue(to, id, vectors[v]);
+}
+
 /*
  * Tells the newcomer about everyone (itself last, as QEMU expects), then everyone else about the
  * newcomer. The newcomer goes first because its handshake is what its QEMU waits for; the others
  * need the newcomer's eventfds only to ring it, and it cannot be rung before it is set up anyway.
+ *
+ * In fabric mode the server is announced as a peer too, and a peer is told of an ID only once:
+ * departures are not announced, so an ID it knows keeps its eventfds for the next holder.
  */
 static void peer_announce(Peer *p)
 {
 	Server *s = p->server;
+	unsigned n = p->n_vectors;
 
 	peer_queue(p, WIRE_PROTOCOL_VERSION, NULL);
 	peer_queue(p, p->id, NULL);
 	peer_queue(p, WIRE_SHM_ID, s->shm);
-	for (Peer *other = s->oldest; other; other = other->newer)
-		if (other != p)
-			for (unsigned v = 0; v < other->n_vectors; v++)
-				peer_queue(p, other->id, other->vectors[v]);
-	for (unsigned v = 0; v < p->n_vectors; v++)
-		peer_queue(p, p->id, p->vectors[v]);
+	if (s->fabric) {
+		unsigned server_id = fabric_server_id(s->fabric);
 
+		peer_queue_vectors(p, server_id, fabric_id_vectors(s->fabric, server_id), n);
+		fabric_peer_learn(&p->fabric, server_id);
+	}
 	for (Peer *other = s->oldest; other; other = other->newer)
-		if (other != p)
-			for (unsigned v = 0; v < p->n_vectors; v++)
-				peer_queue(other, p->id, p->vectors[v]);
+		if (other != p) {
+			peer_queue_vectors(p, other->id, other->vectors, other->n_vectors);
+			fabric_peer_learn(&p->fabric, other->id);
+		}
+	peer_queue_vectors(p, p->id, p->vectors, n);
+	fabric_peer_learn(&p->fabric, p->id);
+
+	for (Peer *other = s->oldest; other; other = other->newer) {
+		if (other == p || (s->fabric && fabric_peer_knows(&other->fabric, p->id)))
+			continue;
+		peer_queue_vectors(other, p->id, p->vectors, n);
+		fabric_peer_learn(&other->fabric, p->id);
+	}
 }
 
 int peer_admit(Server *s, int fd, Peer **ret)
@@ -222,20 +258,34 @@ int peer_admit(Server *s, int fd, Peer **ret)
 	p->server = s;
 	p->fd = -1;
 
-	/* Resources first, so a refused client never costs an ID. */
-	r = peer_create_vectors(p, s->config.vectors);
-	if (r < 0)
-		goto fail;
 	r = sd_event_add_io(s->event, &p->io, fd, EPOLLIN, peer_io, p);
 	if (r < 0)
 		goto fail;
 	(void)sd_event_source_set_priority(p->io, PEER_PRIORITY);
 	(void)sd_event_source_set_description(p->io, "peer");
 
-	id = idalloc_take(s->ids, oldest_seq, &p->join_seq);
-	if (id < 0) {
-		r = id;
-		goto fail;
+	if (s->fabric) {
+		/* The ID first: its eventfds come with it, and giving it back costs nothing. */
+		id = idalloc_take(s->ids, oldest_seq, &p->join_seq);
+		if (id < 0) {
+			r = id;
+			goto fail;
+		}
+		r = peer_borrow_vectors(p, (unsigned)id);
+		if (r < 0) {
+			idalloc_release(s->ids, (unsigned)id);
+			goto fail;
+		}
+	} else {
+		/* Resources first, so a refused client never costs an ID. */
+		r = peer_create_vectors(p, s->config.vectors);
+		if (r < 0)
+			goto fail;
+		id = idalloc_take(s->ids, oldest_seq, &p->join_seq);
+		if (id < 0) {
+			r = id;
+			goto fail;
+		}
 	}
 
 	p->id = (uint16_t)id;
@@ -253,6 +303,8 @@ int peer_admit(Server *s, int fd, Peer **ret)
 	s->n_peers++;
 	s->counters.peers_accepted++;
 
+	if (s->fabric)
+		fabric_peer_joined(s->fabric, p);
 	peer_announce(p);
 	server_status_changed(s);
 	log_info("peer %u connected (pid %d, uid %d), %u peers", p->id, (int)p->pid, (int)p->uid,
@@ -283,9 +335,12 @@ void peer_depart(Peer *p, PeerDepartReason reason)
 	s->n_peers--;
 	idalloc_release(s->ids, p->id);
 
+	if (s->fabric)
+		fabric_peer_left(s->fabric, p);
 	if (reason != PEER_DEPART_SHUTDOWN) {
 		s->counters.peers_disconnected++;
-		for (Peer *other = s->oldest; other; other = other->newer)
+		/* In fabric mode the ID stays announced, for its next holder (see fabric.h). */
+		for (Peer *other = s->oldest; other && !s->fabric; other = other->newer)
 			peer_queue(other, p->id, NULL);
 		log_full(reason == PEER_DEPART_CLOSED ? LOG_INFO : LOG_WARNING,
 			 "peer %u (pid %d) left: %s; %u peers", p->id, (int)p->pid,

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
+#include "fabric.h"
 #include "fdref.h"
 #include "outq.h"
 
@@ -32,6 +33,8 @@ struct Peer {
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
+
+	FabricPeer fabric; /* fabric mode */
 
 	Peer *older, *newer; /* Server's join-order list */
 	Peer *next_broken;

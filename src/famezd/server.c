@@ -4,12 +4,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
+#include "fabric.h"
+#include "mailbox.h"
 #include "paths.h"
 #include "peer.h"
 #include "server.h"
@@ -28,6 +31,30 @@ static uint64_t now_monotonic_usec(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+const char *server_mode_to_string(ServerMode mode)
+{
+	return mode == SERVER_MODE_FABRIC ? "fabric" : "ivshmem";
+}
+
+/* Maps the mailbox at the start of the shared memory and becomes a peer of the fabric. */
+static int server_setup_fabric(Server *s)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t size = mailbox_size(s->config.max_peers);
+	void *p;
+	int r;
+
+	s->mailbox_map_size = (size + (size_t)page - 1) / (size_t)page * (size_t)page;
+	p = mmap(NULL, s->mailbox_map_size, PROT_READ | PROT_WRITE, MAP_SHARED, s->shm->fd, 0);
+	if (p == MAP_FAILED)
+		return log_error_errno(errno, "cannot map the shared memory for the mailbox: %m");
+	s->mailbox = p;
+	r = fabric_new(&s->fabric, s, s->mailbox);
+	if (r < 0)
+		return log_error_errno(r, "cannot set the fabric up: %m");
+	return 0;
 }
 
 static int reap_peers(sd_event_source *source, void *userdata)
@@ -119,7 +146,10 @@ int server_new(Server **ret, sd_event *event, const ServerConfig *config)
 	s->peers_by_id = calloc(WIRE_ID_MAX + 1, sizeof(*s->peers_by_id));
 	if (!s->peers_by_id)
 		return -ENOMEM;
-	r = idalloc_new(&s->ids, 0, WIRE_ID_MAX);
+	if (config->mode == SERVER_MODE_FABRIC)
+		r = idalloc_new(&s->ids, 1, config->max_peers, IDALLOC_LOWEST_FREE);
+	else
+		r = idalloc_new(&s->ids, 0, WIRE_ID_MAX, IDALLOC_MONOTONIC);
 	if (r < 0)
 		return r;
 
@@ -142,6 +172,12 @@ int server_new(Server **ret, sd_event *event, const ServerConfig *config)
 	s->shm = fdref_new(r);
 	if (!s->shm)
 		return -ENOMEM;
+
+	if (config->mode == SERVER_MODE_FABRIC) {
+		r = server_setup_fabric(s);
+		if (r < 0)
+			return r;
+	}
 
 	/* A spare fd, so that a client can still be told "no" when we run out of them. */
 	s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -174,6 +210,9 @@ Server *server_free(Server *s)
 	sd_event_source_disable_unref(s->reap_source);
 	sd_event_source_disable_unref(s->status_source);
 	sd_event_source_disable_unref(s->flush_timer);
+	fabric_free(s->fabric);
+	if (s->mailbox)
+		munmap(s->mailbox, s->mailbox_map_size);
 	server_remove_socket(s);
 	safe_close(s->listen_fd);
 	safe_close(s->reserve_fd);

@@ -12,13 +12,23 @@
 #include "shm.h"
 
 typedef struct Peer Peer;
+typedef struct Fabric Fabric;
+
+typedef enum ServerMode {
+	SERVER_MODE_FABRIC,  /* famezd is a FAME-Z peer with a mailbox (the default) */
+	SERVER_MODE_IVSHMEM, /* exactly QEMU's ivshmem-server protocol */
+} ServerMode;
+
+const char *server_mode_to_string(ServerMode mode);
 
 typedef struct ServerConfig {
+	ServerMode mode;
 	const char *socket_path; /* NULL: the default path, unless socket-activated */
 	ShmConfig shm;
 	unsigned vectors;
 	unsigned max_peers;
 	size_t max_queue; /* messages queued to one peer before it counts as not reading */
+	uint64_t ack_timeout_usec; /* fabric mode: how long a receiver may hold the server's slot */
 } ServerConfig;
 
 /* Counted since start; read by the management API later, logged at exit. */
@@ -28,6 +38,13 @@ typedef struct ServerCounters {
 	uint64_t peers_disconnected;
 	uint64_t protocol_errors;
 	uint64_t wire_messages_sent;
+	/* Fabric mode. */
+	uint64_t messages_sent;           /* mailbox messages the receiver acknowledged */
+	uint64_t messages_received;
+	uint64_t messages_unacknowledged; /* timed out, or dropped for a silent receiver */
+	uint64_t messages_unknown;
+	uint64_t interrupts_sent;         /* rung by the server */
+	uint64_t interrupts_received;     /* rung at the server */
 } ServerCounters;
 
 typedef struct Server {
@@ -43,6 +60,9 @@ typedef struct Server {
 	int reserve_fd; /* released to accept and refuse a client when out of fds */
 
 	FdRef *shm;
+	uint8_t *mailbox; /* fabric mode: the start of the shared memory, mapped */
+	size_t mailbox_map_size;
+	Fabric *fabric;   /* fabric mode */
 	IdAllocator *ids;
 	Peer **peers_by_id;    /* WIRE_ID_MAX + 1 entries */
 	Peer *oldest, *newest; /* connected peers in join order */

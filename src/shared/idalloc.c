@@ -5,6 +5,7 @@
 #include "idalloc.h"
 
 struct IdAllocator {
+	IdPolicy policy;
 	uint32_t first, last;
 	uint32_t next; /* where the monotonic search resumes */
 	uint32_t n_used;
@@ -13,7 +14,7 @@ struct IdAllocator {
 	uint64_t *departed_at; /* sequence number of the last departure, 0 if never */
 };
 
-int idalloc_new(IdAllocator **ret, uint32_t first, uint32_t last)
+int idalloc_new(IdAllocator **ret, uint32_t first, uint32_t last, IdPolicy policy)
 {
 	IdAllocator *a;
 	size_t n;
@@ -30,6 +31,7 @@ int idalloc_new(IdAllocator **ret, uint32_t first, uint32_t last)
 		idalloc_free(a);
 		return -ENOMEM;
 	}
+	a->policy = policy;
 	a->first = first;
 	a->last = last;
 	a->next = first;
@@ -50,7 +52,10 @@ IdAllocator *idalloc_free(IdAllocator *a)
 int idalloc_take(IdAllocator *a, uint64_t oldest_join_seq, uint64_t *join_seq)
 {
 	uint64_t n = (uint64_t)a->last - a->first + 1;
-	uint32_t id = a->next;
+	uint32_t id = a->policy == IDALLOC_LOWEST_FREE ? a->first : a->next;
+
+	if (a->policy == IDALLOC_LOWEST_FREE)
+		oldest_join_seq = IDALLOC_NO_PEERS;
 
 	/*
 	 * Until the IDs wrap once the first candidate is fresh, so a join costs O(1); afterwards

@@ -19,10 +19,20 @@
 
 #define IDALLOC_NO_PEERS UINT64_MAX
 
+typedef enum IdPolicy {
+	/* ivshmem mode: monotonic, never an ID a connected peer saw leave (see above). */
+	IDALLOC_MONOTONIC,
+	/*
+	 * Fabric mode: the lowest free ID. Departures are never announced there (FAME-Z
+	 * "recycling"), so no peer ever sees an ID leave and any free ID is safe.
+	 */
+	IDALLOC_LOWEST_FREE,
+} IdPolicy;
+
 typedef struct IdAllocator IdAllocator;
 
 /* IDs first..last inclusive. 0 or -errno. */
-int idalloc_new(IdAllocator **ret, uint32_t first, uint32_t last);
+int idalloc_new(IdAllocator **ret, uint32_t first, uint32_t last, IdPolicy policy);
 IdAllocator *idalloc_free(IdAllocator *a);
 
 /*

@@ -197,7 +197,8 @@ END_TEST
 START_TEST(test_shm_file_persists_and_checks_size)
 {
 	char file[256];
-	const char *const args[] = { "--shm-file", file, "--shm-size", "1M", NULL };
+	const char *const args[] = { "--mode", "ivshmem", "--shm-file", file, "--shm-size", "1M",
+				     NULL };
 	const char *const other_size[] = { "-S",         sock(), "--shm-file", file,
 					   "--shm-size", "2M",   NULL };
 	const char *const resize[] = { "--shm-file",     file, "--shm-size", "2M",
@@ -301,7 +302,7 @@ START_TEST(test_socket_activation_and_pid_file)
 	status = testlib_wait(c, 10000);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "client: %s",
 		      testlib_read_file(out));
-	ck_assert(testlib_file_contains(out, "own id 0"));
+	ck_assert(testlib_file_contains(out, "own id 1")); /* fabric mode: IDs from 1 */
 	pid = testlib_read_file(pidfile);
 	ck_assert_ptr_nonnull(pid);
 	ck_assert_int_eq(atoi(pid), activator); /* systemd-socket-activate execs famezd */
@@ -395,14 +396,8 @@ START_TEST(test_out_of_fds_refuses_newcomers_only)
 {
 	enum { N = 40 };
 	char shm_size[] = "64K";
-	const char *argv[] = { "/usr/bin/prlimit",
-			       "--nofile=40:40",
-			       testlib_famezd_path(),
-			       "-S",
-			       sock(),
-			       "-l",
-			       shm_size,
-			       NULL };
+	const char *argv[] = { "/usr/bin/prlimit", "--nofile=40:40", testlib_famezd_path(),
+			       "--mode", "ivshmem", "-S", sock(), "-l", shm_size, NULL };
 	RawClient c[N];
 	unsigned accepted = 0, refused = 0;
 	pid_t pid;

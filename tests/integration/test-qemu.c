@@ -81,7 +81,7 @@ static bool peer_known(RawClient *c, void *data)
 
 START_TEST(test_vms_share_memory_and_ring_each_other)
 {
-	const char *args[] = { "--vectors", "2", NULL };
+	const char *args[] = { "--mode", "ivshmem", "--vectors", "2", NULL };
 	const int first[] = { 0, 1, 2 }, after[] = { 0, 2, 3 };
 	RawClient observer;
 	uint32_t ids[MAX_VMS];
@@ -136,7 +136,7 @@ END_TEST
 
 START_TEST(test_vm_over_the_limit_fails_with_version_error)
 {
-	const char *args[] = { "--vectors", "2", "--max-peers", "2", NULL };
+	const char *args[] = { "--mode", "ivshmem", "--vectors", "2", "--max-peers", "2", NULL };
 	const int both[] = { 0, 1 };
 
 	famezd_start(&famezd, args);

@@ -147,7 +147,7 @@ static void misbehave(Misbehaviour how, unsigned *next_id, Expect *expect, unsig
 static void run_scale(unsigned n, unsigned vectors)
 {
 	char vec[16];
-	const char *args[] = { "--vectors", vec, NULL };
+	const char *args[] = { "--mode", "ivshmem", "--vectors", vec, NULL };
 	RawClient *c = calloc(n, sizeof(*c));
 	Expect *expect = calloc(n, sizeof(*expect));
 	size_t *want = calloc(n, sizeof(*want));
@@ -207,6 +207,8 @@ START_TEST(test_scale_150_peers_4_vectors)
 }
 END_TEST
 
+static const char *const ivshmem_mode[] = { "--mode", "ivshmem", NULL };
+
 static bool has_messages(RawClient *c, void *data)
 {
 	return c->n_log >= *(size_t *)data;
@@ -214,7 +216,7 @@ static bool has_messages(RawClient *c, void *data)
 
 START_TEST(test_eventfds_are_shared)
 {
-	const char *args[] = { "--vectors", "3", NULL };
+	const char *args[] = { "--mode", "ivshmem", "--vectors", "3", NULL };
 	RawClient c[3];
 	uint64_t v;
 
@@ -266,7 +268,7 @@ static bool got_version(RawClient *c, void *data)
 
 START_TEST(test_full_fabric_refuses_and_returning_peer_gets_its_place)
 {
-	const char *args[] = { "--max-peers", "2", NULL };
+	const char *args[] = { "--mode", "ivshmem", "--max-peers", "2", NULL };
 	RawClient a, b, x;
 
 	famezd_start(&famezd, args);
@@ -297,7 +299,7 @@ END_TEST
 
 START_TEST(test_famez_client_interrupts_and_departures)
 {
-	const char *args[] = { "--vectors", "2", NULL };
+	const char *args[] = { "--mode", "ivshmem", "--vectors", "2", NULL };
 
 	famezd_start(&famezd, args);
 	famez_client_pair_check(famezd.socket_path);
@@ -311,7 +313,7 @@ START_TEST(test_famez_client_errors)
 	pid_t p;
 	int status;
 
-	famezd_start(&famezd, NULL);
+	famezd_start(&famezd, ivshmem_mode);
 	/* A command that fails gives exit status 1 and says why. */
 	p = famez_client_start(famezd.socket_path, "bad", "int 7 0", out, sizeof(out));
 	status = testlib_wait(p, 5000);
@@ -344,7 +346,7 @@ END_TEST
 
 START_TEST(test_famez_client_refused_when_full)
 {
-	const char *args[] = { "--max-peers", "1", NULL };
+	const char *args[] = { "--mode", "ivshmem", "--max-peers", "1", NULL };
 	char out[256];
 	RawClient a;
 	pid_t p;

@@ -9,7 +9,7 @@ static IdAllocator *a;
 
 static void setup(void)
 {
-	ck_assert_int_eq(idalloc_new(&a, 0, 65535), 0);
+	ck_assert_int_eq(idalloc_new(&a, 0, 65535, IDALLOC_MONOTONIC), 0);
 }
 
 static void teardown(void)
@@ -121,11 +121,32 @@ START_TEST(test_small_range)
 	IdAllocator *b;
 	uint64_t seq;
 
-	ck_assert_int_eq(idalloc_new(&b, 5, 6), 0);
+	ck_assert_int_eq(idalloc_new(&b, 5, 6, IDALLOC_MONOTONIC), 0);
 	ck_assert_int_eq(idalloc_take(b, IDALLOC_NO_PEERS, &seq), 5);
 	ck_assert_int_eq(idalloc_take(b, IDALLOC_NO_PEERS, &seq), 6);
 	ck_assert_int_eq(idalloc_take(b, IDALLOC_NO_PEERS, &seq), -ENOSPC);
-	ck_assert_int_eq(idalloc_new(&b, 7, 6), -EINVAL);
+	ck_assert_int_eq(idalloc_new(&b, 7, 6, IDALLOC_MONOTONIC), -EINVAL);
+	idalloc_free(b);
+}
+END_TEST
+
+START_TEST(test_lowest_free_recycles)
+{
+	IdAllocator *b;
+	uint64_t seq;
+
+	ck_assert_int_eq(idalloc_new(&b, 1, 14, IDALLOC_LOWEST_FREE), 0);
+	ck_assert_int_eq(idalloc_take(b, IDALLOC_NO_PEERS, &seq), 1);
+	ck_assert_int_eq(idalloc_take(b, seq, &seq), 2);
+	ck_assert_int_eq(idalloc_take(b, seq, &seq), 3);
+	idalloc_release(b, 2);
+	/* The same ID again at once, whoever is connected. */
+	ck_assert_int_eq(idalloc_take(b, 1, &seq), 2);
+	for (int i = 4; i <= 14; i++)
+		ck_assert_int_eq(idalloc_take(b, 1, &seq), i);
+	ck_assert_int_eq(idalloc_take(b, 1, &seq), -ENOSPC);
+	idalloc_release(b, 9);
+	ck_assert_int_eq(idalloc_take(b, 1, &seq), 9);
 	idalloc_free(b);
 }
 END_TEST
@@ -143,6 +164,7 @@ int main(void)
 	tcase_add_test(tc, test_wrap_only_to_ids_departed_before_oldest_join);
 	tcase_add_test(tc, test_release_twice_and_out_of_range_are_harmless);
 	tcase_add_test(tc, test_small_range);
+	tcase_add_test(tc, test_lowest_free_recycles);
 	suite_add_tcase(s, tc);
 	return testlib_run_suite(s);
 }

@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: MIT */
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fabric.h"
+#include "log.h"
+#include "mailbox.h"
+#include "mailsender.h"
+#include "peer.h"
+#include "server.h"
+
+/* A peer ringing the server faster than this is muted for a while, so it cannot starve others. */
+#define RING_RATE_BURST 20000
+#define RING_RATE_INTERVAL_USEC 1000000ULL
+#define RING_MUTE_USEC 100000ULL
+
+typedef struct FabricVector {
+	Fabric *fabric;
+	unsigned index; /* the ID of the peer that rings it */
+	sd_event_source *source;
+	sd_event_source *unmute_timer;
+	RateLimit rate;
+} FabricVector;
+
+struct Fabric {
+	Server *server;
+	uint8_t *mailbox;
+	unsigned n_clients;
+	unsigned server_id;
+	unsigned vectors;
+
+	FdRef **id_vectors[MAIL_DEST_MAX]; /* per ID, created on first use, kept for good */
+	FabricVector *server_vectors;      /* one per vector of the server's own ID */
+	MailSender *sender;
+	uint64_t next_tag;
+	RateLimit error_ratelimit;
+};
+
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+unsigned fabric_server_id(const Fabric *f)
+{
+	return f->server_id;
+}
+
+static Peer *fabric_peer(Fabric *f, unsigned id)
+{
+	if (id == 0 || id > f->n_clients)
+		return NULL;
+	return f->server->peers_by_id[id];
+}
+
+/* "nodename@id" of a peer, as its slot names it, for logs. */
+static const char *peer_name(Fabric *f, unsigned id, char buf[64])
+{
+	char nodename[MAILBOX_NODENAME_MAX];
+
+	mailbox_get_nodename(mailbox_slot(f->mailbox, id), nodename);
+	snprintf(buf, 64, "%s@%u", nodename[0] ? nodename : "?", id);
+	return buf;
+}
+
+static void protocol_error(Fabric *f, unsigned id, const char *fmt, const char *detail)
+{
+	unsigned long long suppressed;
+	char name[64];
+
+	f->server->counters.protocol_errors++;
+	if (!ratelimit_below(&f->error_ratelimit, now_usec(), &suppressed))
+		return;
+	if (suppressed)
+		log_warning("%llu more mailbox protocol errors", suppressed);
+	log_warning("%s: mailbox protocol error: %s%s", peer_name(f, id, name), fmt, detail);
+}
+
+FdRef **fabric_id_vectors(Fabric *f, unsigned id)
+{
+	FdRef **v;
+
+	if (id >= MAIL_DEST_MAX) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (f->id_vectors[id])
+		return f->id_vectors[id];
+	v = calloc(f->vectors, sizeof(*v));
+	if (!v)
+		return NULL;
+	for (unsigned i = 0; i < f->vectors; i++) {
+		int fd = eventfd(0, EFD_CLOEXEC);
+
+		if (fd < 0 || !(v[i] = fdref_new(fd))) {
+			int saved = fd < 0 ? errno : ENOMEM;
+
+			for (unsigned j = 0; j < i; j++)
+				fdref_unref(v[j]);
+			free(v);
+			errno = saved;
+			return NULL;
+		}
+	}
+	f->id_vectors[id] = v;
+	return v;
+}
+
+/* Clears rings left on an ID's eventfds while nobody held it, so its next holder starts quiet. */
+static void drain_id_vectors(Fabric *f, unsigned id)
+{
+	FdRef **v = f->id_vectors[id];
+
+	for (unsigned i = 0; v && i < f->vectors; i++) {
+		struct pollfd p = { .fd = v[i]->fd, .events = POLLIN };
+		uint64_t count;
+
+		if (poll(&p, 1, 0) == 1 && read(v[i]->fd, &count, sizeof(count)) < 0)
+			log_debug_errno(errno, "draining ID %u vector %u: %m", id, i);
+	}
+}
+
+static void send_text(Fabric *f, unsigned dest, const char *text)
+{
+	int r = mail_sender_send(f->sender, dest, text);
+
+	if (r < 0) {
+		Peer *p = fabric_peer(f, dest);
+
+		f->server->counters.messages_unacknowledged++;
+		if (p)
+			p->fabric.messages_unacknowledged++;
+		protocol_error(f, dest, "cannot queue a reply: ", strerror(-r));
+	}
+}
+
+static void send_msg(Fabric *f, unsigned dest, const FabricMsg *m)
+{
+	char text[MAILBOX_MSG_MAX];
+
+	if (fabric_msg_format(m, text, sizeof(text)) >= 0)
+		send_text(f, dest, text);
+}
+
+static void ask_attributes(Fabric *f, unsigned dest)
+{
+	send_msg(f, dest, &(FabricMsg){ .type = FABRIC_MSG_PEER_ATTRIBUTE });
+}
+
+static void dispatch(Fabric *f, Peer *p, const char *text)
+{
+	unsigned id = p->id;
+	FabricPeer *fp = &p->fabric;
+	char name[64];
+	FabricMsg m;
+
+	if (fabric_msg_parse(text, &m) < 0) {
+		protocol_error(f, id, "malformed message: ", text);
+		return;
+	}
+
+	switch (m.type) {
+	case FABRIC_MSG_PING:
+		send_msg(f, id, &(FabricMsg){ .type = FABRIC_MSG_PONG });
+		break;
+	case FABRIC_MSG_PEER_ATTRIBUTE: {
+		FabricMsg ack = { .type = FABRIC_MSG_ATTRIBUTE_ACK,
+				  .sid0 = FABRIC_SID,
+				  .cid0 = (uint64_t)f->server_id * 100 };
+
+		snprintf(ack.cclass, sizeof(ack.cclass), "Switch");
+		send_msg(f, id, &ack);
+		break;
+	}
+	case FABRIC_MSG_ATTRIBUTE_ACK:
+		memcpy(fp->cclass, m.cclass, sizeof(fp->cclass));
+		fp->sid0 = m.sid0;
+		fp->cid0 = m.cid0;
+		log_info("%s is a %s (SID0 %llu, CID0 %llu)", peer_name(f, id, name), fp->cclass,
+			 (unsigned long long)fp->sid0, (unsigned long long)fp->cid0);
+		break;
+	case FABRIC_MSG_LINK_RFC: {
+		FabricMsg w = { .type = FABRIC_MSG_CTL_WRITE,
+				.space = 0,
+				.pfmsid = FABRIC_SID,
+				.pfmcid = (uint64_t)f->server_id * 100,
+				.sid = FABRIC_SID,
+				.cid = (uint64_t)id * 100,
+				.tag = ++f->next_tag };
+
+		fp->rfc_tag = w.tag;
+		send_msg(f, id, &w);
+		break;
+	}
+	case FABRIC_MSG_STANDALONE_ACK:
+		if (!fp->rfc_tag || m.tag != fp->rfc_tag) {
+			protocol_error(f, id, "acknowledgment of an unknown tag: ", text);
+			break;
+		}
+		fp->rfc_tag = 0;
+		if (!m.reason_ok) {
+			log_warning("%s refused its configuration: %s", peer_name(f, id, name), text);
+			break;
+		}
+		fp->configured = true;
+		log_info("%s configured: SID %d, CID %llu", peer_name(f, id, name), FABRIC_SID,
+			 (unsigned long long)id * 100);
+		/* As FAME-Z does: learn what the freshly configured peer now says it is. */
+		ask_attributes(f, id);
+		break;
+	case FABRIC_MSG_PONG:
+		break;
+	case FABRIC_MSG_CTL_WRITE:
+	case FABRIC_MSG_UNKNOWN:
+		f->server->counters.messages_unknown++;
+		log_info("%s -> \"%s\"", peer_name(f, id, name), text);
+		break;
+	}
+}
+
+static int on_unmute(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	FabricVector *v = userdata;
+
+	(void)source;
+	(void)usec;
+	sd_event_source_set_enabled(v->source, SD_EVENT_ON);
+	return 0;
+}
+
+/* Mutes a vector rung faster than any driver would, for a moment. */
+static void mute(FabricVector *v)
+{
+	uint64_t now;
+
+	sd_event_source_set_enabled(v->source, SD_EVENT_OFF);
+	sd_event_now(v->fabric->server->event, CLOCK_MONOTONIC, &now);
+	if (!v->unmute_timer) {
+		if (sd_event_add_time(v->fabric->server->event, &v->unmute_timer, CLOCK_MONOTONIC,
+				      now + RING_MUTE_USEC, 1000, on_unmute, v) < 0)
+			sd_event_source_set_enabled(v->source, SD_EVENT_ON);
+		return;
+	}
+	sd_event_source_set_time(v->unmute_timer, now + RING_MUTE_USEC);
+	sd_event_source_set_enabled(v->unmute_timer, SD_EVENT_ONESHOT);
+}
+
+/* Vector S of the server's own ID rang: peer S has a message for us in slot S. */
+static int on_ring(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+	FabricVector *v = userdata;
+	Fabric *f = v->fabric;
+	char text[MAILBOX_MSG_MAX];
+	unsigned long long suppressed;
+	uint64_t count;
+	uint8_t *slot;
+	size_t len;
+	Peer *p;
+	int r;
+
+	(void)source;
+	(void)revents;
+	if (read(fd, &count, sizeof(count)) != sizeof(count))
+		return 0;
+	f->server->counters.interrupts_received += count;
+	/* Whoever rang, our own slot may have been acknowledged meanwhile. */
+	mail_sender_poke(f->sender);
+
+	if (!ratelimit_below(&v->rate, now_usec(), &suppressed)) {
+		protocol_error(f, v->index, "rings the server in a tight loop; muted for 100 ms", "");
+		mute(v);
+		return 0;
+	}
+
+	p = fabric_peer(f, v->index);
+	if (!p) {
+		protocol_error(f, v->index, "rang the server without holding that ID", "");
+		return 0;
+	}
+	slot = mailbox_slot(f->mailbox, v->index);
+	r = mailbox_read_message(slot, text, &len);
+	if (r == -ENOMSG)
+		return 0; /* nothing in its slot: a spurious ring, harmless */
+	/* Free the sender's slot whatever it held, so it can go on. */
+	mailbox_acknowledge(slot, f->server_id);
+	mail_sender_heard_from(f->sender, v->index);
+	if (r == -EMSGSIZE) {
+		protocol_error(f, v->index, "message length out of range", "");
+		return 0;
+	}
+	if (r < 0) {
+		protocol_error(f, v->index, "message not NUL-terminated printable ASCII", "");
+		return 0;
+	}
+	f->server->counters.messages_received++;
+	p->fabric.messages_received++;
+	dispatch(f, p, text);
+	return 0;
+}
+
+static void ring_peer(void *userdata, unsigned dest)
+{
+	Fabric *f = userdata;
+	FdRef **v = f->id_vectors[dest];
+	uint64_t one = 1;
+
+	if (!v)
+		return;
+	/* Vector index = sender ID: the receiver looks into our slot. */
+	if (write(v[f->server_id]->fd, &one, sizeof(one)) == sizeof(one))
+		f->server->counters.interrupts_sent++;
+}
+
+static void unacknowledged(void *userdata, unsigned dest, const char *text, bool timed_out)
+{
+	Fabric *f = userdata;
+	Peer *p = fabric_peer(f, dest);
+	char name[64];
+
+	f->server->counters.messages_unacknowledged++;
+	if (!p)
+		return;
+	p->fabric.messages_unacknowledged++;
+	if (timed_out)
+		log_notice("%s did not acknowledge \"%s\" in time; messages to it are dropped until "
+			   "it sends one",
+			   peer_name(f, dest, name), text);
+}
+
+static void delivered(void *userdata, unsigned dest, const char *text)
+{
+	Fabric *f = userdata;
+	Peer *p = fabric_peer(f, dest);
+
+	(void)text;
+	f->server->counters.messages_sent++;
+	if (p)
+		p->fabric.messages_sent++;
+}
+
+int fabric_new(Fabric **ret, Server *s, uint8_t *mailbox)
+{
+	static const MailSenderOps ops = {
+		.ring = ring_peer,
+		.unacknowledged = unacknowledged,
+		.delivered = delivered,
+	};
+	Fabric *f;
+	FdRef **own;
+	int r;
+
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->server = s;
+	f->mailbox = mailbox;
+	f->n_clients = s->config.max_peers;
+	f->server_id = f->n_clients + 1;
+	f->vectors = f->n_clients + 2;
+	f->error_ratelimit = RATELIMIT_INIT(10 * 1000000ULL, 10);
+
+	mailbox_init(mailbox, f->n_clients, FABRIC_SERVER_NODENAME, FABRIC_SID,
+		     (uint64_t)f->server_id * 100);
+
+	r = mail_sender_new(&f->sender, s->event, mailbox_slot(mailbox, f->server_id),
+			    s->config.ack_timeout_usec, &ops, f);
+	if (r < 0)
+		goto fail;
+
+	own = fabric_id_vectors(f, f->server_id);
+	f->server_vectors = calloc(f->vectors, sizeof(*f->server_vectors));
+	if (!own || !f->server_vectors) {
+		r = negative_errno();
+		goto fail;
+	}
+	for (unsigned i = 0; i < f->vectors; i++) {
+		FabricVector *v = &f->server_vectors[i];
+
+		v->fabric = f;
+		v->index = i;
+		v->rate = RATELIMIT_INIT(RING_RATE_INTERVAL_USEC, RING_RATE_BURST);
+		r = sd_event_add_io(s->event, &v->source, own[i]->fd, EPOLLIN, on_ring, v);
+		if (r < 0)
+			goto fail;
+		(void)sd_event_source_set_description(v->source, "fabric-vector");
+	}
+	*ret = f;
+	return 0;
+
+fail:
+	fabric_free(f);
+	return r;
+}
+
+Fabric *fabric_free(Fabric *f)
+{
+	if (!f)
+		return NULL;
+	for (unsigned i = 0; f->server_vectors && i < f->vectors; i++) {
+		sd_event_source_disable_unref(f->server_vectors[i].source);
+		sd_event_source_disable_unref(f->server_vectors[i].unmute_timer);
+	}
+	free(f->server_vectors);
+	mail_sender_free(f->sender);
+	for (unsigned id = 0; id < MAIL_DEST_MAX; id++) {
+		for (unsigned i = 0; f->id_vectors[id] && i < f->vectors; i++)
+			fdref_unref(f->id_vectors[id][i]);
+		free(f->id_vectors[id]);
+	}
+	free(f);
+	return NULL;
+}
+
+void fabric_peer_joined(Fabric *f, Peer *p)
+{
+	uint8_t *slot = mailbox_slot(f->mailbox, p->id);
+
+	drain_id_vectors(f, p->id);
+	mailbox_set_u64(slot, MAILBOX_SLOT_PEER_ID, p->id);
+	ask_attributes(f, p->id);
+}
+
+void fabric_peer_left(Fabric *f, Peer *p)
+{
+	uint8_t *slot = mailbox_slot(f->mailbox, p->id);
+
+	mail_sender_forget(f->sender, p->id);
+	mailbox_set_nodename(slot, NULL);
+	mailbox_reclaim(slot);
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fabric-msg.h"
+#include "fdref.h"
+
+/*
+ * Fabric mode: famezd is a FAME-Z peer itself. It owns the mailbox at the start of the shared
+ * memory and its own eventfds (ID n_clients + 1), answers link-level requests from the peers'
+ * slots, and sends its replies through its single slot (see mailsender.h).
+ *
+ * Peer IDs and their eventfds are recycled the FAME-Z way: a departure is never announced, and
+ * the next holder of an ID gets the same eventfds, because QEMU 7.2 cannot take back an ID it
+ * was told had left.
+ */
+
+typedef struct Server Server;
+typedef struct Peer Peer;
+typedef struct Fabric Fabric;
+
+#define FABRIC_SID 27 /* the subnet FAME-Z's fabric manager assigns */
+#define FABRIC_SERVER_NODENAME "Z-switch"
+
+/* What the server knows of one peer on the fabric. */
+typedef struct FabricPeer {
+	char cclass[FABRIC_CCLASS_MAX]; /* from its Link CTL ACK; "" until then */
+	uint64_t sid0, cid0;
+	uint64_t rfc_tag; /* the CTL-Write tag awaiting its Standalone Acknowledgment, or 0 */
+	bool configured;  /* it acknowledged a CTL-Write */
+	uint64_t known_ids[4]; /* IDs this peer has been given eventfds for (256 bits) */
+	uint64_t messages_received, messages_sent, messages_unacknowledged;
+} FabricPeer;
+
+int fabric_new(Fabric **ret, Server *s, uint8_t *mailbox);
+Fabric *fabric_free(Fabric *f);
+
+unsigned fabric_server_id(const Fabric *f);
+
+/* The eventfds of an ID, the same for every holder of it; NULL (errno set) when out of fds. */
+FdRef **fabric_id_vectors(Fabric *f, unsigned id);
+
+/* The peer took its ID and its handshake is queued: set its slot up and ask its attributes. */
+void fabric_peer_joined(Fabric *f, Peer *p);
+/* The peer is gone: drop what waits for it, free its slot for the next holder of the ID. */
+void fabric_peer_left(Fabric *f, Peer *p);
+
+/* Fabric IDs are below 256; anything else (an ivshmem-mode ID) is never "known". */
+static inline bool fabric_peer_knows(const FabricPeer *fp, unsigned id)
+{
+	return id < 256 && (fp->known_ids[id / 64] & (UINT64_C(1) << (id % 64)));
+}
+
+static inline void fabric_peer_learn(FabricPeer *fp, unsigned id)
+{
+	if (id < 256)
+		fp->known_ids[id / 64] |= UINT64_C(1) << (id % 64);
+}

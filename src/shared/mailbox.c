@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+#include <endian.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mailbox.h"
+
+/*
+ * Guests write the shared memory concurrently: each field is one aligned, ordered access, and
+ * a message is copied before it is looked at.
+ */
+uint64_t mailbox_get_u64(const uint8_t *slot, size_t offset)
+{
+	return le64toh(__atomic_load_n((const uint64_t *)(slot + offset), __ATOMIC_ACQUIRE));
+}
+
+void mailbox_set_u64(uint8_t *slot, size_t offset, uint64_t value)
+{
+	__atomic_store_n((uint64_t *)(slot + offset), htole64(value), __ATOMIC_RELEASE);
+}
+
+void mailbox_set_nodename(uint8_t *slot, const char *nodename)
+{
+	char buf[MAILBOX_NODENAME_MAX] = "";
+
+	if (nodename)
+		snprintf(buf, sizeof(buf), "%s", nodename);
+	memcpy(slot + MAILBOX_SLOT_NODENAME, buf, sizeof(buf));
+}
+
+void mailbox_get_nodename(const uint8_t *slot, char out[MAILBOX_NODENAME_MAX])
+{
+	size_t i;
+
+	memcpy(out, slot + MAILBOX_SLOT_NODENAME, MAILBOX_NODENAME_MAX);
+	out[MAILBOX_NODENAME_MAX - 1] = '\0';
+	for (i = 0; out[i]; i++)
+		if (out[i] < 0x20 || out[i] > 0x7e)
+			out[i] = '?';
+}
+
+void mailbox_init(uint8_t *base, unsigned n_clients, const char *server_nodename,
+		  uint64_t server_sid, uint64_t server_cid)
+{
+	unsigned server_id = n_clients + 1;
+
+	memset(base, 0, mailbox_size(n_clients));
+	mailbox_set_u64(base, MAILBOX_GLOBAL_SLOT_SIZE, MAILBOX_SLOT_SIZE);
+	mailbox_set_u64(base, MAILBOX_GLOBAL_MSG_OFFSET, MAILBOX_MSG_OFFSET);
+	mailbox_set_u64(base, MAILBOX_GLOBAL_CLIENTS, n_clients);
+	mailbox_set_u64(base, MAILBOX_GLOBAL_VECTORS, n_clients + 2);
+	mailbox_set_u64(base, MAILBOX_GLOBAL_SERVER_ID, server_id);
+	for (unsigned id = 1; id <= server_id; id++)
+		mailbox_set_u64(mailbox_slot(base, id), MAILBOX_SLOT_PEER_ID, id);
+
+	mailbox_set_nodename(mailbox_slot(base, server_id), server_nodename);
+	mailbox_set_u64(mailbox_slot(base, server_id), MAILBOX_SLOT_PEER_SID, server_sid);
+	mailbox_set_u64(mailbox_slot(base, server_id), MAILBOX_SLOT_PEER_CID, server_cid);
+}
+
+int mailbox_read_layout(const uint8_t *base, uint64_t size, MailboxLayout *layout)
+{
+	uint64_t clients, vectors, server_id;
+
+	if (size < MAILBOX_SLOT_SIZE)
+		return -ENOMSG;
+	clients = mailbox_get_u64(base, MAILBOX_GLOBAL_CLIENTS);
+	vectors = mailbox_get_u64(base, MAILBOX_GLOBAL_VECTORS);
+	server_id = mailbox_get_u64(base, MAILBOX_GLOBAL_SERVER_ID);
+	if (mailbox_get_u64(base, MAILBOX_GLOBAL_SLOT_SIZE) != MAILBOX_SLOT_SIZE ||
+	    mailbox_get_u64(base, MAILBOX_GLOBAL_MSG_OFFSET) != MAILBOX_MSG_OFFSET || clients == 0 ||
+	    clients > MAILBOX_CLIENTS_MAX || server_id != clients + 1 || vectors != clients + 2 ||
+	    mailbox_size((unsigned)clients) > size)
+		return -ENOMSG;
+	*layout = (MailboxLayout){
+		.n_clients = (unsigned)clients,
+		.vectors = (unsigned)vectors,
+		.server_id = (unsigned)server_id,
+	};
+	return 0;
+}
+
+bool mailbox_slot_is_free(const uint8_t *slot)
+{
+	return mailbox_get_u64(slot, MAILBOX_SLOT_MSG_LEN) == 0;
+}
+
+int mailbox_read_message(const uint8_t *slot, char out[MAILBOX_MSG_MAX], size_t *len)
+{
+	uint64_t n = mailbox_get_u64(slot, MAILBOX_SLOT_MSG_LEN);
+
+	if (n == 0)
+		return -ENOMSG;
+	if (n >= MAILBOX_MSG_MAX)
+		return -EMSGSIZE;
+	/* Copy first: the sender may change the slot while we look. */
+	memcpy(out, slot + MAILBOX_MSG_OFFSET, n + 1);
+	if (out[n] != '\0') {
+		out[0] = '\0';
+		return -EBADMSG;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (out[i] < 0x20 || out[i] > 0x7e) {
+			out[0] = '\0';
+			return -EBADMSG;
+		}
+	*len = (size_t)n;
+	return 0;
+}
+
+void mailbox_acknowledge(uint8_t *slot, unsigned responder_id)
+{
+	mailbox_set_u64(slot, MAILBOX_SLOT_LAST_RESPONDER, responder_id);
+	mailbox_set_u64(slot, MAILBOX_SLOT_MSG_LEN, 0);
+}
+
+int mailbox_write_message(uint8_t *slot, const char *text)
+{
+	size_t n = strlen(text);
+
+	if (n == 0 || n >= MAILBOX_MSG_MAX)
+		return -EMSGSIZE;
+	if (!mailbox_slot_is_free(slot))
+		return -EBUSY;
+	memcpy(slot + MAILBOX_MSG_OFFSET, text, n + 1);
+	mailbox_set_u64(slot, MAILBOX_SLOT_MSG_LEN, n);
+	return 0;
+}
+
+void mailbox_reclaim(uint8_t *slot)
+{
+	mailbox_set_u64(slot, MAILBOX_SLOT_MSG_LEN, 0);
+}

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The FAME-Z mailbox at the start of the shared memory, as the Python FAME-Z server laid it
+ * out, so guests' drivers written for it keep working.
+ *
+ * Slot 0 holds globals (little-endian u64); slots 1..server_id belong to one peer ID each, the
+ * last one to the server. A sender writes into its own slot and rings the receiver on the vector
+ * whose index is the sender's ID; the receiver reads the sender's slot and acknowledges by
+ * writing the length back to 0 (famez also writes its own ID in "last responder" first).
+ *
+ * Everything in the shared memory is untrusted: readers copy, then validate the copy.
+ */
+
+#define MAILBOX_SLOT_SIZE 512
+#define MAILBOX_MSG_OFFSET 128
+#define MAILBOX_MSG_MAX (MAILBOX_SLOT_SIZE - MAILBOX_MSG_OFFSET) /* including the NUL */
+#define MAILBOX_NODENAME_MAX 32                                  /* including the NUL */
+
+/* Globals, in slot 0. */
+#define MAILBOX_GLOBAL_SLOT_SIZE 0
+#define MAILBOX_GLOBAL_MSG_OFFSET 8
+#define MAILBOX_GLOBAL_CLIENTS 16
+#define MAILBOX_GLOBAL_VECTORS 24
+#define MAILBOX_GLOBAL_SERVER_ID 32
+
+/* Fields of slots 1..server_id. */
+#define MAILBOX_SLOT_NODENAME 0
+#define MAILBOX_SLOT_MSG_LEN 32
+#define MAILBOX_SLOT_PEER_ID 40
+#define MAILBOX_SLOT_LAST_RESPONDER 48
+#define MAILBOX_SLOT_PEER_SID 56
+#define MAILBOX_SLOT_PEER_CID 64
+
+#define MAILBOX_CLIENTS_MAX 254 /* a guest's doorbell reaches vectors 0..255 only */
+
+/* The bytes the mailbox of n_clients client slots occupies. */
+static inline size_t mailbox_size(unsigned n_clients)
+{
+	return ((size_t)n_clients + 2) * MAILBOX_SLOT_SIZE;
+}
+
+/* The layout a mapped shared memory advertises in slot 0. */
+typedef struct MailboxLayout {
+	unsigned n_clients;
+	unsigned vectors;
+	unsigned server_id;
+} MailboxLayout;
+
+/* Writes the globals and every slot's peer ID, and the server's nodename and SID/CID. */
+void mailbox_init(uint8_t *base, unsigned n_clients, const char *server_nodename,
+		  uint64_t server_sid, uint64_t server_cid);
+
+/*
+ * Reads slot 0 of a shared memory of `size` bytes: 0 with *layout when it holds a FAME-Z mailbox
+ * that fits, -ENOMSG when it does not (an ivshmem-mode server).
+ */
+int mailbox_read_layout(const uint8_t *base, uint64_t size, MailboxLayout *layout);
+
+static inline uint8_t *mailbox_slot(uint8_t *base, unsigned id)
+{
+	return base + (size_t)id * MAILBOX_SLOT_SIZE;
+}
+
+uint64_t mailbox_get_u64(const uint8_t *slot, size_t offset);
+void mailbox_set_u64(uint8_t *slot, size_t offset, uint64_t value);
+
+/* Copies the slot's nodename as printable ASCII ("?" for anything else); "" when unset. */
+void mailbox_get_nodename(const uint8_t *slot, char out[MAILBOX_NODENAME_MAX]);
+void mailbox_set_nodename(uint8_t *slot, const char *nodename);
+
+/* Whether the slot's message has been acknowledged (length 0). */
+bool mailbox_slot_is_free(const uint8_t *slot);
+
+/*
+ * Copies the message out of a sender's slot and validates the copy: 0 with a NUL-terminated
+ * text in out (length in *len); -ENOMSG when the length is 0 (nothing sent), -EMSGSIZE when it
+ * is out of range, -EBADMSG when the bytes lack their NUL or are not printable ASCII.
+ */
+int mailbox_read_message(const uint8_t *slot, char out[MAILBOX_MSG_MAX], size_t *len);
+
+/* Acknowledges the message in a sender's slot: records the responder, then frees it. */
+void mailbox_acknowledge(uint8_t *slot, unsigned responder_id);
+
+/*
+ * Writes a message into the sender's own slot: bytes, NUL, then the length, so a receiver that
+ * sees the length sees the bytes. -EMSGSIZE if it does not fit, -EBUSY if the slot is not free.
+ */
+int mailbox_write_message(uint8_t *slot, const char *text);
+
+/* Takes the slot back from a receiver that never acknowledged. */
+void mailbox_reclaim(uint8_t *slot);

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+/*
+ * Sends mailbox messages through a peer's single slot without ever blocking the event loop or
+ * overwriting an unacknowledged message.
+ *
+ * Messages wait in one queue per destination; destinations take turns. The slot is written
+ * when it is free, the receiver is rung, and the slot is watched with a backing-off timer (and
+ * on every mail_sender_poke()) until the receiver acknowledges. A receiver that does not within
+ * the acknowledgement timeout loses the slot: the message counts as unacknowledged, the
+ * destination is marked silent (further messages to it are not sent and count as
+ * unacknowledged at once) until it is heard from again.
+ */
+
+#define MAIL_DEST_MAX 256
+#define MAIL_QUEUE_MAX 64 /* messages waiting for one destination */
+
+typedef struct MailSender MailSender;
+
+typedef struct MailSenderOps {
+	/* Rings dest so that it reads our slot. */
+	void (*ring)(void *userdata, unsigned dest);
+	/*
+	 * A message that was not acknowledged in time (timed_out), or not sent because the
+	 * destination is silent.
+	 */
+	void (*unacknowledged)(void *userdata, unsigned dest, const char *text, bool timed_out);
+	/* A message the receiver acknowledged. */
+	void (*delivered)(void *userdata, unsigned dest, const char *text);
+} MailSenderOps;
+
+int mail_sender_new(MailSender **ret, sd_event *event, uint8_t *slot, uint64_t ack_timeout_usec,
+		    const MailSenderOps *ops, void *userdata);
+MailSender *mail_sender_free(MailSender *m);
+
+/* Queues text for dest: 0, -EMSGSIZE (too long), -ENOBUFS (queue full), -EINVAL, -ENOMEM. */
+int mail_sender_send(MailSender *m, unsigned dest, const char *text);
+
+/* The slot may have been acknowledged: check now rather than at the next timer. */
+void mail_sender_poke(MailSender *m);
+
+/* dest is gone: drop its queue, and take the slot back if it holds a message for dest. */
+void mail_sender_forget(MailSender *m, unsigned dest);
+
+/* dest showed that it reads its mailbox: it is no longer silent. */
+void mail_sender_heard_from(MailSender *m, unsigned dest);
+
+bool mail_sender_is_silent(const MailSender *m, unsigned dest);
+unsigned mail_sender_queued(const MailSender *m, unsigned dest);
+/* The destination of the message in the slot, or -1. */
+int mail_sender_in_flight(const MailSender *m);
