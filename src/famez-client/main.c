@@ -21,66 +21,16 @@
 #include <unistd.h>
 
 #include "client-proto.h"
+#include "client.h"
 #include "log.h"
 #include "macro.h"
 #include "paths.h"
 #include "size.h"
 #include "wire.h"
 
-/* Exit codes a script can rely on (see famez-client(1)). */
-enum {
-	EXIT_OK = 0,
-	EXIT_COMMAND_FAILED = 1,
-	EXIT_USAGE = 2,
-	EXIT_CONNECTION = 3,
-	EXIT_REFUSED = 4,
-};
+static const char *arg_nodename;
 
-typedef enum WaitKind {
-	WAIT_NONE,
-	WAIT_PEERS,     /* until at least `target` other peers are known */
-	WAIT_INTERRUPT, /* until `target` interrupts arrived on `vector` */
-	WAIT_LEFT,      /* until peer `target` is gone */
-	WAIT_SLEEP,     /* until the timer fires */
-} WaitKind;
-
-typedef struct Client {
-	sd_event *event;
-	const char *socket_path;
-	int fd;
-	sd_event_source *socket_source;
-	WireReader reader;
-	ClientState state;
-	bool settled; /* the handshake burst has been read */
-
-	void *shm;
-	uint64_t shm_size;
-
-	sd_event_source **vector_sources;
-	uint64_t *received; /* interrupts per own vector */
-	uint64_t *consumed; /* of those, taken by wait-int */
-	unsigned n_vector_sources;
-
-	char **commands; /* pending commands, oldest first */
-	size_t n_commands, first_command;
-	bool from_exec;
-	bool stdin_done;
-	sd_event_source *stdin_source;
-	char *stdin_buf;
-	size_t stdin_len;
-
-	WaitKind wait;
-	uint64_t wait_target;
-	unsigned wait_vector;
-	sd_event_source *wait_timer;
-
-	bool command_failed;
-	int exit_code;
-} Client;
-
-static void client_continue(Client *c);
-
-static uint64_t now_usec(void)
+uint64_t now_usec(void)
 {
 	struct timespec ts;
 
@@ -88,15 +38,14 @@ static uint64_t now_usec(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-static void client_exit(Client *c, int code)
+void client_exit(Client *c, int code)
 {
 	c->exit_code = code;
 	sd_event_exit(c->event, code);
 }
 
 /* Commands print their results on stdout; diagnostics go to stderr. */
-static void say(const char *fmt, ...) _printf_(1, 2);
-static void say(const char *fmt, ...)
+void say(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -107,8 +56,7 @@ static void say(const char *fmt, ...)
 	fflush(stdout);
 }
 
-static int command_error(Client *c, const char *fmt, ...) _printf_(2, 3);
-static int command_error(Client *c, const char *fmt, ...)
+int command_error(Client *c, const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;
@@ -136,7 +84,9 @@ static int on_vector(sd_event_source *source, int fd, uint32_t revents, void *us
 	if (read(fd, &count, sizeof(count)) != sizeof(count))
 		return 0;
 	c->received[vector] += count;
-	say("interrupt vector %u count %" PRIu64, vector, c->received[vector]);
+	/* In fabric mode a ring usually means a message in the ringing peer's slot. */
+	if (!client_fabric_on_interrupt(c, vector))
+		say("interrupt vector %u count %" PRIu64, vector, c->received[vector]);
 	client_continue(c);
 	return 0;
 }
@@ -222,6 +172,7 @@ static void on_settled(Client *c)
 	c->settled = true;
 	say("connected id %u vectors %u shm %s peers %u", c->state.own_id, c->state.self.n_vectors,
 	    format_size(c->shm_size, size), c->state.n_peers);
+	client_fabric_setup(c, arg_nodename);
 	client_continue(c);
 }
 
@@ -349,7 +300,11 @@ static int on_wait_timer(sd_event_source *source, uint64_t usec, void *userdata)
 		else if (c->wait == WAIT_LEFT)
 			command_error(c, "wait-left: timed out; peer %" PRIu64 " is still there",
 				      c->wait_target);
-		else
+		else if (c->wait == WAIT_PONG)
+			command_error(c, "ping: not every peer answered in time");
+		else if (c->wait == WAIT_CONFIGURED)
+			command_error(c, "rfc: the server did not configure us in time");
+		else if (c->wait == WAIT_INTERRUPT)
 			command_error(c,
 				      "wait-int: timed out with %" PRIu64 " of %" PRIu64
 				      " interrupts on vector %u",
@@ -361,7 +316,7 @@ static int on_wait_timer(sd_event_source *source, uint64_t usec, void *userdata)
 	return 0;
 }
 
-static int start_wait(Client *c, WaitKind kind, const char *seconds)
+int start_wait(Client *c, WaitKind kind, const char *seconds)
 {
 	uint64_t s = 0;
 
@@ -393,6 +348,10 @@ static bool wait_satisfied(Client *c)
 		return !client_state_peer(&c->state, (uint16_t)c->wait_target);
 	case WAIT_SLEEP:
 		return false;
+	case WAIT_PONG:
+	case WAIT_DELIVERED:
+	case WAIT_CONFIGURED:
+		return client_fabric_wait_satisfied(c);
 	}
 	return true;
 }
@@ -404,7 +363,7 @@ static bool dump_peer(const ClientPeer *p, void *data)
 	return true;
 }
 
-static const ClientPeer *lookup_peer(Client *c, const char *arg)
+const ClientPeer *lookup_peer(Client *c, const char *arg)
 {
 	uint64_t id;
 
@@ -467,6 +426,7 @@ static void run_command(Client *c, char *line)
 
 	if (strcmp(argv[0], "help") == 0) {
 		command_help();
+		client_fabric_help();
 	} else if (strcmp(argv[0], "dump") == 0) {
 		char size[SIZE_STR_MAX];
 
@@ -537,6 +497,8 @@ static void run_command(Client *c, char *line)
 			command_error(c, "'%s' is not a 64-bit value", argv[2]);
 		else
 			memcpy((uint8_t *)c->shm + off, &v, sizeof(v));
+	} else if (client_fabric_command(c, argc, argv)) {
+		/* done */
 	} else if (strcmp(argv[0], "quit") == 0 || strcmp(argv[0], "exit") == 0) {
 		client_exit(c, c->command_failed ? EXIT_COMMAND_FAILED : EXIT_OK);
 	} else {
@@ -572,7 +534,7 @@ static void wait_end(Client *c)
 }
 
 /* Runs queued commands until one waits or none is left. */
-static void client_continue(Client *c)
+void client_continue(Client *c)
 {
 	if (!c->settled || sd_event_get_state(c->event) == SD_EVENT_FINISHED)
 		return;
@@ -646,6 +608,7 @@ static void help(void)
 	       "\n"
 	       "  -S, --socket=PATH     server socket (default %s)\n"
 	       "  -e, --exec=COMMANDS   run COMMANDS (separated by ';') and exit\n"
+	       "  -N, --nodename=NAME   fabric mode: our name in the mailbox (default z<ID>)\n"
 	       "  -w, --wait=SECONDS    retry connecting for at most SECONDS while no server\n"
 	       "                        listens (default: keep retrying)\n"
 	       "  -v, --verbose         log debug messages\n"
@@ -659,6 +622,7 @@ static void help(void)
 
 static void client_done(Client *c)
 {
+	client_fabric_done(c);
 	for (unsigned i = 0; i < c->n_vector_sources; i++)
 		sd_event_source_disable_unref(c->vector_sources[i]);
 	free(c->vector_sources);
@@ -685,6 +649,7 @@ int main(int argc, char *argv[])
 		{ "socket", required_argument, NULL, 'S' },
 		{ "exec", required_argument, NULL, 'e' },
 		{ "wait", required_argument, NULL, 'w' },
+		{ "nodename", required_argument, NULL, 'N' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 0x100 },
@@ -699,13 +664,21 @@ int main(int argc, char *argv[])
 	c.socket_path = famez_default_socket_path();
 	client_state_init(&c.state);
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":S:e:w:vh", options, NULL)) >= 0) {
+	while ((opt = getopt_long(argc, argv, ":S:e:w:N:vh", options, NULL)) >= 0) {
 		switch (opt) {
 		case 'S':
 			c.socket_path = optarg;
 			break;
 		case 'e':
 			exec = optarg;
+			break;
+		case 'N':
+			if (!optarg[0] || strlen(optarg) >= MAILBOX_NODENAME_MAX) {
+				log_error("--nodename needs 1 to %d characters",
+					  MAILBOX_NODENAME_MAX - 1);
+				return EXIT_USAGE;
+			}
+			arg_nodename = optarg;
 			break;
 		case 'w':
 			if (parse_uint(optarg, 0, 86400 * 365, &wait_seconds) < 0) {

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "client-proto.h"
+#include "fabric-msg.h"
+#include "mailbox.h"
+#include "macro.h"
+#include "mailsender.h"
+#include "wire.h"
+
+/* Exit codes a script can rely on (see famez-client(1)). */
+enum {
+	EXIT_OK = 0,
+	EXIT_COMMAND_FAILED = 1,
+	EXIT_USAGE = 2,
+	EXIT_CONNECTION = 3,
+	EXIT_REFUSED = 4,
+};
+
+typedef enum WaitKind {
+	WAIT_NONE,
+	WAIT_PEERS,     /* until at least `target` other peers are known */
+	WAIT_INTERRUPT, /* until `target` interrupts arrived on `vector` */
+	WAIT_LEFT,      /* until peer `target` is gone */
+	WAIT_PONG,      /* fabric: until every peer in `fabric.ping_pending` answered */
+	WAIT_DELIVERED, /* fabric: until nothing we sent waits for an acknowledgement */
+	WAIT_CONFIGURED, /* fabric: until the server's CTL-Write configured us */
+	WAIT_SLEEP,     /* until the timer fires */
+} WaitKind;
+
+/* Fabric mode: the server put a FAME-Z mailbox at the start of the shared memory. */
+typedef struct ClientFabric {
+	bool enabled;
+	MailboxLayout layout;
+	char nodename[MAILBOX_NODENAME_MAX];
+	MailSender *sender;
+	unsigned in_flight; /* messages sent and not yet acknowledged or given up */
+	bool send_failed;   /* one of them was not acknowledged */
+	uint64_t ping_pending[4]; /* IDs we await a pong from */
+	uint64_t ping_sent_at[MAIL_DEST_MAX];
+	uint64_t sid, cid; /* assigned by the server's CTL-Write */
+	bool configured;
+} ClientFabric;
+
+typedef struct Client {
+	sd_event *event;
+	const char *socket_path;
+	int fd;
+	sd_event_source *socket_source;
+	WireReader reader;
+	ClientState state;
+	bool settled; /* the handshake burst has been read */
+
+	void *shm;
+	uint64_t shm_size;
+
+	sd_event_source **vector_sources;
+	uint64_t *received; /* interrupts per own vector */
+	uint64_t *consumed; /* of those, taken by wait-int */
+	unsigned n_vector_sources;
+
+	char **commands; /* pending commands, oldest first */
+	size_t n_commands, first_command;
+	bool from_exec;
+	bool stdin_done;
+	sd_event_source *stdin_source;
+	char *stdin_buf;
+	size_t stdin_len;
+
+	WaitKind wait;
+	uint64_t wait_target;
+	unsigned wait_vector;
+	sd_event_source *wait_timer;
+
+	bool command_failed;
+	int exit_code;
+
+	ClientFabric fabric;
+} Client;
+
+
+uint64_t now_usec(void);
+void client_exit(Client *c, int code);
+/* Prints a result line on stdout. */
+void say(const char *fmt, ...) _printf_(1, 2);
+/* Logs a failed command (the exit status becomes 1); returns -EINVAL. */
+int command_error(Client *c, const char *fmt, ...) _printf_(2, 3);
+/* Runs queued commands until one waits or none is left. */
+void client_continue(Client *c);
+int start_wait(Client *c, WaitKind kind, const char *seconds);
+const ClientPeer *lookup_peer(Client *c, const char *arg);
+
+/* fabric.c */
+void client_fabric_setup(Client *c, const char *nodename);
+void client_fabric_done(Client *c);
+/* An own vector rang: reads the ringing peer's slot. True when it held a message. */
+bool client_fabric_on_interrupt(Client *c, unsigned vector);
+/* Runs a fabric command; false if argv[0] is none. */
+bool client_fabric_command(Client *c, int argc, char *argv[]);
+bool client_fabric_wait_satisfied(Client *c);
+void client_fabric_help(void);

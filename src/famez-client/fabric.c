@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * famez-client in fabric mode: a FAME-Z peer with its own mailbox slot. It answers ping and
+ * Link CTL Peer-Attribute itself (as a C-Class Debugger), takes the configuration a CTL-Write
+ * gives it, and prints every message it receives as "nodename@id: text".
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "log.h"
+
+#define CLIENT_CCLASS "Debugger"
+#define CLIENT_ACK_TIMEOUT_USEC 1000000ULL
+
+static uint8_t *slot_of(Client *c, unsigned id)
+{
+	return mailbox_slot(c->shm, id);
+}
+
+static const char *peer_name(Client *c, unsigned id, char buf[64])
+{
+	char nodename[MAILBOX_NODENAME_MAX];
+
+	mailbox_get_nodename(slot_of(c, id), nodename);
+	snprintf(buf, 64, "%s@%u", nodename[0] ? nodename : "?", id);
+	return buf;
+}
+
+static void ring(void *userdata, unsigned dest)
+{
+	Client *c = userdata;
+	const ClientPeer *p = client_state_peer(&c->state, (uint16_t)dest);
+	uint64_t one = 1;
+
+	/* Vector index = sender ID: the receiver looks into our slot. */
+	if (p && c->state.own_id < p->n_vectors &&
+	    write(p->fds[c->state.own_id], &one, sizeof(one)) != sizeof(one))
+		log_warning_errno(errno, "cannot ring peer %u: %m", dest);
+}
+
+static void unacknowledged(void *userdata, unsigned dest, const char *text, bool timed_out)
+{
+	Client *c = userdata;
+	char name[64];
+
+	log_error("%s did not %s \"%s\"", peer_name(c, dest, name),
+		  timed_out ? "acknowledge" : "read its mailbox lately, so it was not sent",
+		  text);
+	c->fabric.send_failed = true;
+	if (c->fabric.in_flight)
+		c->fabric.in_flight--;
+	client_continue(c);
+}
+
+static void delivered(void *userdata, unsigned dest, const char *text)
+{
+	Client *c = userdata;
+
+	(void)dest;
+	(void)text;
+	if (c->fabric.in_flight)
+		c->fabric.in_flight--;
+	client_continue(c);
+}
+
+static int send_text(Client *c, unsigned dest, const char *text)
+{
+	int r;
+
+	/* Counted first: a silent destination reports the message unacknowledged at once. */
+	c->fabric.in_flight++;
+	r = mail_sender_send(c->fabric.sender, dest, text);
+	if (r < 0) {
+		c->fabric.in_flight--;
+		return command_error(c, "cannot send to peer %u: %s", dest, strerror(-r));
+	}
+	return 0;
+}
+
+static void send_msg(Client *c, unsigned dest, const FabricMsg *m)
+{
+	char text[MAILBOX_MSG_MAX];
+
+	if (fabric_msg_format(m, text, sizeof(text)) >= 0)
+		send_text(c, dest, text);
+}
+
+void client_fabric_setup(Client *c, const char *nodename)
+{
+	static const MailSenderOps ops = {
+		.ring = ring,
+		.unacknowledged = unacknowledged,
+		.delivered = delivered,
+	};
+	ClientFabric *f = &c->fabric;
+
+	if (!c->shm || mailbox_read_layout(c->shm, c->shm_size, &f->layout) < 0)
+		return;
+	if (c->state.own_id == 0 || c->state.own_id > f->layout.n_clients) {
+		log_warning("the shared memory has a FAME-Z mailbox, but our ID %u has no slot in "
+			    "it; fabric commands are unavailable",
+			    c->state.own_id);
+		return;
+	}
+	if (mail_sender_new(&f->sender, c->event, slot_of(c, c->state.own_id),
+			    CLIENT_ACK_TIMEOUT_USEC, &ops, c) < 0)
+		return;
+	if (nodename)
+		snprintf(f->nodename, sizeof(f->nodename), "%s", nodename);
+	else
+		snprintf(f->nodename, sizeof(f->nodename), "z%02u", c->state.own_id);
+	mailbox_set_nodename(slot_of(c, c->state.own_id), f->nodename);
+	f->enabled = true;
+	say("fabric nodename %s server %u clients %u", f->nodename, f->layout.server_id,
+	    f->layout.n_clients);
+}
+
+void client_fabric_done(Client *c)
+{
+	c->fabric.sender = mail_sender_free(c->fabric.sender);
+}
+
+static bool ping_pending(const ClientFabric *f, unsigned id)
+{
+	return f->ping_pending[id / 64] & (UINT64_C(1) << (id % 64));
+}
+
+static void set_ping_pending(ClientFabric *f, unsigned id, bool on)
+{
+	if (on)
+		f->ping_pending[id / 64] |= UINT64_C(1) << (id % 64);
+	else
+		f->ping_pending[id / 64] &= ~(UINT64_C(1) << (id % 64));
+}
+
+/* Answers what a peer asks of us, and takes what it tells us. */
+static void handle(Client *c, unsigned from, const char *text)
+{
+	ClientFabric *f = &c->fabric;
+	char name[64];
+	FabricMsg m;
+
+	say("%s: %s", peer_name(c, from, name), text);
+	if (fabric_msg_parse(text, &m) < 0)
+		return;
+	switch (m.type) {
+	case FABRIC_MSG_PING:
+		send_msg(c, from, &(FabricMsg){ .type = FABRIC_MSG_PONG });
+		break;
+	case FABRIC_MSG_PONG:
+		if (ping_pending(f, from)) {
+			set_ping_pending(f, from, false);
+			say("pong from %s in %" PRIu64 " us", name,
+			    now_usec() - f->ping_sent_at[from]);
+		}
+		break;
+	case FABRIC_MSG_PEER_ATTRIBUTE: {
+		FabricMsg ack = { .type = FABRIC_MSG_ATTRIBUTE_ACK, .sid0 = f->sid, .cid0 = f->cid };
+
+		snprintf(ack.cclass, sizeof(ack.cclass), CLIENT_CCLASS);
+		send_msg(c, from, &ack);
+		break;
+	}
+	case FABRIC_MSG_CTL_WRITE:
+		f->sid = m.sid;
+		f->cid = m.cid;
+		f->configured = true;
+		send_msg(c, from,
+			 &(FabricMsg){ .type = FABRIC_MSG_STANDALONE_ACK, .tag = m.tag,
+				       .reason_ok = true });
+		say("configured SID %" PRIu64 " CID %" PRIu64, f->sid, f->cid);
+		break;
+	default:
+		break;
+	}
+}
+
+bool client_fabric_on_interrupt(Client *c, unsigned vector)
+{
+	ClientFabric *f = &c->fabric;
+	char text[MAILBOX_MSG_MAX];
+	size_t len;
+	int r;
+
+	if (!f->enabled)
+		return false;
+	mail_sender_poke(f->sender);
+	if (vector == 0 || vector > f->layout.server_id || vector == c->state.own_id)
+		return false;
+	r = mailbox_read_message(slot_of(c, vector), text, &len);
+	if (r == -ENOMSG)
+		return false;
+	mailbox_acknowledge(slot_of(c, vector), c->state.own_id);
+	mail_sender_heard_from(f->sender, vector);
+	if (r < 0) {
+		char name[64];
+
+		log_warning("%s sent a malformed message", peer_name(c, vector, name));
+		return true;
+	}
+	handle(c, vector, text);
+	return true;
+}
+
+/* Resolves DEST (an ID, a nodename, server, all, others) into a set of IDs. */
+static int parse_dest(Client *c, const char *arg, uint64_t ids[4])
+{
+	ClientFabric *f = &c->fabric;
+	unsigned own = c->state.own_id;
+	bool all = strcmp(arg, "all") == 0, others = strcmp(arg, "others") == 0;
+	int n = 0;
+
+	memset(ids, 0, 4 * sizeof(uint64_t));
+	for (unsigned id = 1; id <= f->layout.server_id; id++) {
+		char nodename[MAILBOX_NODENAME_MAX], num[16];
+		bool present = id == f->layout.server_id || client_state_peer(&c->state, id);
+		bool match;
+
+		if (id == own || !present)
+			continue;
+		mailbox_get_nodename(slot_of(c, id), nodename);
+		snprintf(num, sizeof(num), "%u", id);
+		match = all || (others && id != f->layout.server_id) ||
+			(strcmp(arg, "server") == 0 && id == f->layout.server_id) ||
+			strcmp(arg, num) == 0 || (nodename[0] && strcmp(arg, nodename) == 0);
+		if (match) {
+			ids[id / 64] |= UINT64_C(1) << (id % 64);
+			n++;
+		}
+	}
+	if (n == 0 && !all && !others)
+		return command_error(c, "no peer '%s' on the fabric; 'who' lists them", arg);
+	return n;
+}
+
+#define FOR_EACH_ID(id, ids)                                                                       \
+	for (unsigned id = 0; id < MAIL_DEST_MAX; id++)                                            \
+		if ((ids)[id / 64] & (UINT64_C(1) << (id % 64)))
+
+static void command_who(Client *c)
+{
+	ClientFabric *f = &c->fabric;
+
+	for (unsigned id = 1; id <= f->layout.server_id; id++) {
+		char nodename[MAILBOX_NODENAME_MAX];
+
+		if (id != f->layout.server_id && id != c->state.own_id &&
+		    !client_state_peer(&c->state, id))
+			continue;
+		mailbox_get_nodename(slot_of(c, id), nodename);
+		say("id %u nodename %s%s", id, nodename[0] ? nodename : "-",
+		    id == c->state.own_id ? " (us)" : id == f->layout.server_id ? " (server)" : "");
+	}
+}
+
+/* Joins argv[from..] with spaces into buf. */
+static void join_words(char *buf, size_t size, const char *prefix, int argc, char *argv[],
+		       int from)
+{
+	size_t len = (size_t)snprintf(buf, size, "%s", prefix);
+
+	for (int i = from; i < argc && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%s", i > from ? " " : "", argv[i]);
+}
+
+bool client_fabric_command(Client *c, int argc, char *argv[])
+{
+	ClientFabric *f = &c->fabric;
+	char text[MAILBOX_MSG_MAX + 8];
+	uint64_t ids[4];
+
+	if (strcmp(argv[0], "who") && strcmp(argv[0], "ping") && strcmp(argv[0], "send") &&
+	    strcmp(argv[0], "link") && strcmp(argv[0], "rfc"))
+		return false;
+	if (!f->enabled) {
+		command_error(c, "'%s' needs a fabric: the server is not in fabric mode", argv[0]);
+		return true;
+	}
+
+	if (strcmp(argv[0], "who") == 0 && argc == 1) {
+		command_who(c);
+	} else if (strcmp(argv[0], "ping") == 0 && (argc == 2 || argc == 3)) {
+		if (parse_dest(c, argv[1], ids) < 0)
+			return true;
+		FOR_EACH_ID(id, ids)
+		{
+			f->ping_sent_at[id] = now_usec();
+			set_ping_pending(f, id, true);
+			send_text(c, id, "ping");
+		}
+		start_wait(c, WAIT_PONG, argc == 3 ? argv[2] : "5");
+	} else if (strcmp(argv[0], "send") == 0 && argc >= 3) {
+		if (parse_dest(c, argv[1], ids) < 0)
+			return true;
+		join_words(text, sizeof(text), "", argc, argv, 2);
+		FOR_EACH_ID(id, ids)
+		send_text(c, id, text);
+		f->send_failed = false;
+		start_wait(c, WAIT_DELIVERED, NULL);
+	} else if (strcmp(argv[0], "link") == 0 && argc >= 2) {
+		join_words(text, sizeof(text), "Link ", argc, argv, 1);
+		send_text(c, f->layout.server_id, text);
+		f->send_failed = false;
+		start_wait(c, WAIT_DELIVERED, NULL);
+	} else if (strcmp(argv[0], "rfc") == 0 && argc <= 2) {
+		f->configured = false;
+		send_msg(c, f->layout.server_id,
+			 &(FabricMsg){ .type = FABRIC_MSG_LINK_RFC, .ttc_usec = 27 });
+		start_wait(c, WAIT_CONFIGURED, argc == 2 ? argv[1] : "5");
+	} else {
+		command_error(c, "wrong arguments to '%s'; try 'help'", argv[0]);
+	}
+	return true;
+}
+
+bool client_fabric_wait_satisfied(Client *c)
+{
+	ClientFabric *f = &c->fabric;
+
+	switch (c->wait) {
+	case WAIT_PONG:
+		return !(f->ping_pending[0] | f->ping_pending[1] | f->ping_pending[2] |
+			 f->ping_pending[3]);
+	case WAIT_DELIVERED:
+		if (f->in_flight)
+			return false;
+		if (f->send_failed)
+			c->command_failed = true;
+		return true;
+	case WAIT_CONFIGURED:
+		return f->configured;
+	default:
+		return true;
+	}
+}
+
+void client_fabric_help(void)
+{
+	say("fabric commands (when the server is in fabric mode); DEST is an ID, a nodename,\n"
+	    "'server', 'all' or 'others':\n"
+	    "  who                       the peers on the fabric and their nodenames\n"
+	    "  ping DEST [SECONDS]       send ping and wait for the pongs (default 5 s)\n"
+	    "  send DEST TEXT            send a message and wait until it is acknowledged\n"
+	    "  link WORDS                send \"Link WORDS\" to the server\n"
+	    "  rfc [SECONDS]             ask the server to configure us (Link RFC)");
+}
