@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+#include <check.h>
+#include <errno.h>
+#include <string.h>
+
+#include "fabric-msg.h"
+#include "testlib.h"
+
+static FabricMsg m;
+
+START_TEST(test_simple_words)
+{
+	ck_assert_int_eq(fabric_msg_parse("ping", &m), 0);
+	ck_assert_int_eq(m.type, FABRIC_MSG_PING);
+	ck_assert_int_eq(fabric_msg_parse("pong", &m), 0);
+	ck_assert_int_eq(m.type, FABRIC_MSG_PONG);
+	ck_assert_int_eq(fabric_msg_parse("Link CTL Peer-Attribute", &m), 0);
+	ck_assert_int_eq(m.type, FABRIC_MSG_PEER_ATTRIBUTE);
+	/* Close is not equal. */
+	ck_assert_int_eq(fabric_msg_parse("ping ", &m), 0);
+	ck_assert_int_eq(m.type, FABRIC_MSG_UNKNOWN);
+	ck_assert_int_eq(fabric_msg_parse("PING", &m), 0);
+	ck_assert_int_eq(m.type, FABRIC_MSG_UNKNOWN);
+	ck_assert_int_eq(fabric_msg_parse("", &m), 0);
+	ck_assert_int_eq(m.type, FABRIC_MSG_UNKNOWN);
+}
+END_TEST
+
+START_TEST(test_attribute_ack)
+{
+	ck_assert_int_eq(fabric_msg_parse("Link CTL ACK C-Class=Switch,SID0=27,CID0=1500", &m), 0);
+	ck_assert_int_eq(m.type, FABRIC_MSG_ATTRIBUTE_ACK);
+	ck_assert_str_eq(m.cclass, "Switch");
+	ck_assert_uint_eq(m.sid0, 27);
+	ck_assert_uint_eq(m.cid0, 1500);
+	/* Unknown attributes are ignored; C-Class alone is enough. */
+	ck_assert_int_eq(fabric_msg_parse("Link CTL ACK Foo=bar,C-Class=Debugger", &m), 0);
+	ck_assert_str_eq(m.cclass, "Debugger");
+	ck_assert(!m.has_sid0);
+
+	ck_assert_int_eq(fabric_msg_parse("Link CTL ACK ", &m), -EBADMSG);
+	ck_assert_int_eq(fabric_msg_parse("Link CTL ACK SID0=27", &m), -EBADMSG);
+	ck_assert_int_eq(fabric_msg_parse("Link CTL ACK C-Class=Switch,SID0=x", &m), -EBADMSG);
+	ck_assert_int_eq(fabric_msg_parse("Link CTL ACK C-Class=Sw itch", &m), -EBADMSG);
+	ck_assert_int_eq(fabric_msg_parse("Link CTL ACK C-Class", &m), -EBADMSG);
+	ck_assert_int_eq(fabric_msg_parse("Link CTL ACK =x", &m), -EBADMSG);
+	ck_assert_int_eq(
+		fabric_msg_parse("Link CTL ACK C-Class=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", &m),
+		-EBADMSG);
+	ck_assert_int_eq(fabric_msg_parse("Link CTL ACK C-Class=Switch,SID0=99999999999999999999",
+					  &m),
+			 -EBADMSG);
+}
+END_TEST
+
+START_TEST(test_rfc)
+{
+	ck_assert_int_eq(fabric_msg_parse("Link RFC TTC=27us", &m), 0);
+	ck_assert_int_eq(m.type, FABRIC_MSG_LINK_RFC);
+	ck_assert_uint_eq(m.ttc_usec, 27);
+	ck_assert_int_eq(fabric_msg_parse("Link RFC TTC=us", &m), -EBADMSG);
+	ck_assert_int_eq(fabric_msg_parse("Link RFC TTC=27", &m), -EBADMSG);
+	ck_assert_int_eq(fabric_msg_parse("Link RFC TTC=-1us", &m), -EBADMSG);
+	ck_assert_int_eq(fabric_msg_parse("Link RFC ", &m), -EBADMSG);
+}
+END_TEST
+
+START_TEST(test_ctl_write_and_standalone_ack)
+{
+	ck_assert_int_eq(
+		fabric_msg_parse("CTL-Write Space=0,PFMSID=27,PFMCID=1500,SID=27,CID=300,Tag=7", &m),
+		0);
+	ck_assert_int_eq(m.type, FABRIC_MSG_CTL_WRITE);
+	ck_assert_uint_eq(m.pfmcid, 1500);
+	ck_assert_uint_eq(m.cid, 300);
+	ck_assert_uint_eq(m.tag, 7);
+	ck_assert_int_eq(fabric_msg_parse("CTL-Write Space=0,SID=27", &m), -EBADMSG);
+
+	ck_assert_int_eq(fabric_msg_parse("Standalone Acknowledgment Tag=7,Reason=OK", &m), 0);
+	ck_assert_int_eq(m.type, FABRIC_MSG_STANDALONE_ACK);
+	ck_assert_uint_eq(m.tag, 7);
+	ck_assert(m.reason_ok);
+	ck_assert_int_eq(fabric_msg_parse("Standalone Acknowledgment Tag=7,Reason=Busy", &m), 0);
+	ck_assert(!m.reason_ok);
+	ck_assert_int_eq(fabric_msg_parse("Standalone Acknowledgment Reason=OK", &m), -EBADMSG);
+	ck_assert_int_eq(fabric_msg_parse("Standalone Acknowledgment Tag=,Reason=OK", &m),
+			 -EBADMSG);
+	ck_assert_int_eq(fabric_msg_parse("Standalone Acknowledgment Tag=1,,", &m), -EBADMSG);
+}
+END_TEST
+
+START_TEST(test_format_roundtrips)
+{
+	FabricMsg in[] = {
+		{ .type = FABRIC_MSG_PING },
+		{ .type = FABRIC_MSG_PONG },
+		{ .type = FABRIC_MSG_PEER_ATTRIBUTE },
+		{ .type = FABRIC_MSG_ATTRIBUTE_ACK, .cclass = "Switch", .sid0 = 27, .cid0 = 1500 },
+		{ .type = FABRIC_MSG_LINK_RFC, .ttc_usec = 27 },
+		{ .type = FABRIC_MSG_CTL_WRITE, .pfmsid = 27, .pfmcid = 1500, .sid = 27, .cid = 300,
+		  .tag = 9 },
+		{ .type = FABRIC_MSG_STANDALONE_ACK, .tag = 9, .reason_ok = true },
+	};
+	char buf[384];
+
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		ck_assert_int_gt(fabric_msg_format(&in[i], buf, sizeof(buf)), 0);
+		ck_assert_int_eq(fabric_msg_parse(buf, &m), 0);
+		ck_assert_int_eq(m.type, in[i].type);
+		ck_assert_uint_eq(m.tag, in[i].tag);
+		ck_assert_uint_eq(m.cid, in[i].cid);
+		ck_assert_uint_eq(m.cid0, in[i].cid0);
+	}
+	ck_assert_int_gt(fabric_msg_format(&in[3], buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "Link CTL ACK C-Class=Switch,SID0=27,CID0=1500");
+	ck_assert_int_gt(fabric_msg_format(&in[5], buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "CTL-Write Space=0,PFMSID=27,PFMCID=1500,SID=27,CID=300,Tag=9");
+	ck_assert_int_gt(fabric_msg_format(&in[6], buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "Standalone Acknowledgment Tag=9,Reason=OK");
+	ck_assert_int_eq(fabric_msg_format(&in[5], buf, 10), -ENOSPC);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("fabric-msg");
+	TCase *tc = tcase_create("fabric-msg");
+
+	tcase_add_test(tc, test_simple_words);
+	tcase_add_test(tc, test_attribute_ack);
+	tcase_add_test(tc, test_rfc);
+	tcase_add_test(tc, test_ctl_write_and_standalone_ack);
+	tcase_add_test(tc, test_format_roundtrips);
+	suite_add_tcase(s, tc);
+	return testlib_run_suite(s);
+}

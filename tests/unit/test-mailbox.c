@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+#include <check.h>
+#include <errno.h>
+#include <string.h>
+
+#include "mailbox.h"
+#include "testlib.h"
+
+static uint8_t mem[64 * 1024] __attribute__((aligned(4096)));
+
+static uint64_t raw_u64(size_t offset)
+{
+	uint64_t v = 0;
+
+	/* Little-endian, read byte by byte so the test does not trust the code under test. */
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | mem[offset + (size_t)i];
+	return v;
+}
+
+START_TEST(test_layout_matches_fame_z)
+{
+	memset(mem, 0xaa, sizeof(mem));
+	mailbox_init(mem, 14, "Z-switch", 27, 1500);
+
+	/* Globals in slot 0. */
+	ck_assert_uint_eq(raw_u64(0), 512);
+	ck_assert_uint_eq(raw_u64(8), 128);
+	ck_assert_uint_eq(raw_u64(16), 14);
+	ck_assert_uint_eq(raw_u64(24), 16);
+	ck_assert_uint_eq(raw_u64(32), 15);
+
+	/* Every slot N carries its peer ID at 40; messages are empty. */
+	for (unsigned id = 1; id <= 15; id++) {
+		ck_assert_uint_eq(raw_u64(id * 512 + 40), id);
+		ck_assert_uint_eq(raw_u64(id * 512 + 32), 0);
+	}
+	/* The server's slot: nodename at 0, SID at 56, CID at 64. */
+	ck_assert_str_eq((char *)mem + 15 * 512, "Z-switch");
+	ck_assert_uint_eq(raw_u64(15 * 512 + 56), 27);
+	ck_assert_uint_eq(raw_u64(15 * 512 + 64), 1500);
+	/* Nothing past the mailbox is touched. */
+	ck_assert_uint_eq(mem[16 * 512], 0xaa);
+	ck_assert_uint_eq(mailbox_size(14), 16 * 512);
+}
+END_TEST
+
+START_TEST(test_read_layout)
+{
+	MailboxLayout l;
+
+	mailbox_init(mem, 3, "Z-switch", 27, 400);
+	ck_assert_int_eq(mailbox_read_layout(mem, sizeof(mem), &l), 0);
+	ck_assert_uint_eq(l.n_clients, 3);
+	ck_assert_uint_eq(l.vectors, 5);
+	ck_assert_uint_eq(l.server_id, 4);
+	/* Too small a memory for the slots it claims. */
+	ck_assert_int_eq(mailbox_read_layout(mem, 4 * 512, &l), -ENOMSG);
+	/* Not a mailbox. */
+	memset(mem, 0, 512);
+	ck_assert_int_eq(mailbox_read_layout(mem, sizeof(mem), &l), -ENOMSG);
+	mailbox_init(mem, 3, "Z-switch", 27, 400);
+	mailbox_set_u64(mem, MAILBOX_GLOBAL_VECTORS, 9);
+	ck_assert_int_eq(mailbox_read_layout(mem, sizeof(mem), &l), -ENOMSG);
+}
+END_TEST
+
+START_TEST(test_message_roundtrip_and_ack)
+{
+	uint8_t *slot;
+	char out[MAILBOX_MSG_MAX];
+	size_t len;
+
+	mailbox_init(mem, 14, "Z-switch", 27, 1500);
+	slot = mailbox_slot(mem, 3);
+	ck_assert(mailbox_slot_is_free(slot));
+	ck_assert_int_eq(mailbox_read_message(slot, out, &len), -ENOMSG);
+	ck_assert_int_eq(mailbox_write_message(slot, "ping"), 0);
+	ck_assert_uint_eq(raw_u64(3 * 512 + 32), 4);
+	ck_assert_str_eq((char *)mem + 3 * 512 + 128, "ping");
+	ck_assert_int_eq(mailbox_write_message(slot, "again"), -EBUSY);
+	ck_assert_int_eq(mailbox_read_message(slot, out, &len), 0);
+	ck_assert_str_eq(out, "ping");
+	ck_assert_uint_eq(len, 4);
+	mailbox_acknowledge(slot, 15);
+	ck_assert_uint_eq(raw_u64(3 * 512 + 32), 0);
+	ck_assert_uint_eq(raw_u64(3 * 512 + 48), 15);
+	ck_assert(mailbox_slot_is_free(slot));
+}
+END_TEST
+
+START_TEST(test_message_limits)
+{
+	char text[MAILBOX_MSG_MAX + 1];
+	uint8_t *slot = mailbox_slot(mem, 2);
+
+	mailbox_init(mem, 14, "Z-switch", 27, 1500);
+	memset(text, 'x', sizeof(text));
+	text[MAILBOX_MSG_MAX - 1] = '\0'; /* 383 characters and the NUL: the most that fits */
+	ck_assert_int_eq(mailbox_write_message(slot, text), 0);
+	mailbox_reclaim(slot);
+	text[MAILBOX_MSG_MAX - 1] = 'x';
+	text[MAILBOX_MSG_MAX] = '\0';
+	ck_assert_int_eq(mailbox_write_message(slot, text), -EMSGSIZE);
+	ck_assert_int_eq(mailbox_write_message(slot, ""), -EMSGSIZE);
+}
+END_TEST
+
+START_TEST(test_hostile_slots)
+{
+	uint8_t *slot = mailbox_slot(mem, 5);
+	char out[MAILBOX_MSG_MAX];
+	size_t len;
+
+	mailbox_init(mem, 14, "Z-switch", 27, 1500);
+	/* A length past the slot. */
+	mailbox_set_u64(slot, MAILBOX_SLOT_MSG_LEN, 384);
+	ck_assert_int_eq(mailbox_read_message(slot, out, &len), -EMSGSIZE);
+	mailbox_set_u64(slot, MAILBOX_SLOT_MSG_LEN, UINT64_MAX);
+	ck_assert_int_eq(mailbox_read_message(slot, out, &len), -EMSGSIZE);
+	/* No NUL where the length says. */
+	memcpy(slot + 128, "pingX", 5);
+	mailbox_set_u64(slot, MAILBOX_SLOT_MSG_LEN, 4);
+	ck_assert_int_eq(mailbox_read_message(slot, out, &len), -EBADMSG);
+	/* Bytes that are not printable ASCII. */
+	memcpy(slot + 128, "p\xffng", 5);
+	ck_assert_int_eq(mailbox_read_message(slot, out, &len), -EBADMSG);
+	memcpy(slot + 128, "p\nng", 5);
+	ck_assert_int_eq(mailbox_read_message(slot, out, &len), -EBADMSG);
+	/* An embedded NUL before the length. */
+	memcpy(slot + 128, "p\0ng", 5);
+	ck_assert_int_eq(mailbox_read_message(slot, out, &len), -EBADMSG);
+}
+END_TEST
+
+START_TEST(test_nodename)
+{
+	uint8_t *slot = mailbox_slot(mem, 1);
+	char out[MAILBOX_NODENAME_MAX];
+
+	mailbox_set_nodename(slot, "z01");
+	mailbox_get_nodename(slot, out);
+	ck_assert_str_eq(out, "z01");
+	/* Over-long names are cut, control bytes shown as '?', no NUL is still terminated. */
+	mailbox_set_nodename(slot, "abcdefghijklmnopqrstuvwxyz0123456789");
+	mailbox_get_nodename(slot, out);
+	ck_assert_uint_eq(strlen(out), MAILBOX_NODENAME_MAX - 1);
+	memset(slot, 0x01, MAILBOX_NODENAME_MAX);
+	mailbox_get_nodename(slot, out);
+	ck_assert_uint_eq(strlen(out), MAILBOX_NODENAME_MAX - 1);
+	ck_assert_int_eq(out[0], '?');
+	mailbox_set_nodename(slot, NULL);
+	mailbox_get_nodename(slot, out);
+	ck_assert_str_eq(out, "");
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("mailbox");
+	TCase *tc = tcase_create("mailbox");
+
+	tcase_add_test(tc, test_layout_matches_fame_z);
+	tcase_add_test(tc, test_read_layout);
+	tcase_add_test(tc, test_message_roundtrip_and_ack);
+	tcase_add_test(tc, test_message_limits);
+	tcase_add_test(tc, test_hostile_slots);
+	tcase_add_test(tc, test_nodename);
+	suite_add_tcase(s, tc);
+	return testlib_run_suite(s);
+}
