@@ -29,6 +29,7 @@ typedef enum WaitKind {
 	WAIT_PONG,      /* fabric: until every peer in `fabric.ping_pending` answered */
 	WAIT_DELIVERED, /* fabric: until nothing we sent waits for an acknowledgement */
 	WAIT_CONFIGURED, /* fabric: until the server's CTL-Write configured us */
+	WAIT_DRAIN,     /* fabric, before exiting: until our last messages were read */
 	WAIT_SLEEP,     /* until the timer fires */
 } WaitKind;
 
@@ -62,6 +63,7 @@ typedef struct Client {
 	uint64_t *received; /* interrupts per own vector */
 	uint64_t *consumed; /* of those, taken by wait-int */
 	unsigned n_vector_sources;
+	uint64_t early_rings[4]; /* vectors rung before the handshake was read */
 
 	char **commands; /* pending commands, oldest first */
 	size_t n_commands, first_command;

@@ -84,6 +84,11 @@ static int on_vector(sd_event_source *source, int fd, uint32_t revents, void *us
 	if (read(fd, &count, sizeof(count)) != sizeof(count))
 		return 0;
 	c->received[vector] += count;
+	if (!c->settled) {
+		/* The mailbox is looked at once the handshake is read (see on_settled). */
+		c->early_rings[vector / 64] |= UINT64_C(1) << (vector % 64);
+		return 0;
+	}
 	/* In fabric mode a ring usually means a message in the ringing peer's slot. */
 	if (!client_fabric_on_interrupt(c, vector))
 		say("interrupt vector %u count %" PRIu64, vector, c->received[vector]);
@@ -173,6 +178,11 @@ static void on_settled(Client *c)
 	say("connected id %u vectors %u shm %s peers %u", c->state.own_id, c->state.self.n_vectors,
 	    format_size(c->shm_size, size), c->state.n_peers);
 	client_fabric_setup(c, arg_nodename);
+	/* Messages that arrived with the handshake, such as the server's Peer-Attribute. */
+	for (unsigned v = 0; v < MIN(c->n_vector_sources, 256u); v++)
+		if ((c->early_rings[v / 64] & (UINT64_C(1) << (v % 64))) &&
+		    !client_fabric_on_interrupt(c, v))
+			say("interrupt vector %u count %" PRIu64, v, c->received[v]);
 	client_continue(c);
 }
 
@@ -352,6 +362,8 @@ static bool wait_satisfied(Client *c)
 	case WAIT_DELIVERED:
 	case WAIT_CONFIGURED:
 		return client_fabric_wait_satisfied(c);
+	case WAIT_DRAIN:
+		return c->fabric.in_flight == 0;
 	}
 	return true;
 }
@@ -554,8 +566,14 @@ void client_continue(Client *c)
 			wait_end(c);
 	}
 	if (c->wait == WAIT_NONE && c->first_command == c->n_commands &&
-	    (c->from_exec || c->stdin_done))
+	    (c->from_exec || c->stdin_done)) {
+		/* Our own answers may still sit in our slot: let them be read first. */
+		if (c->fabric.in_flight) {
+			c->wait = WAIT_DRAIN;
+			return;
+		}
 		client_exit(c, c->command_failed ? EXIT_COMMAND_FAILED : EXIT_OK);
+	}
 }
 
 static int on_stdin(sd_event_source *source, int fd, uint32_t revents, void *userdata)

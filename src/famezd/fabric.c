@@ -303,6 +303,11 @@ static int on_ring(sd_event_source *source, int fd, uint32_t revents, void *user
 	f->server->counters.messages_received++;
 	p->fabric.messages_received++;
 	dispatch(f, p, text);
+	/* A guest asked at join time, before its driver listened, is asked again now. */
+	if (p->fabric.attributes_lost && !p->fabric.cclass[0]) {
+		p->fabric.attributes_lost = false;
+		ask_attributes(f, p->id);
+	}
 	return 0;
 }
 
@@ -329,6 +334,8 @@ static void unacknowledged(void *userdata, unsigned dest, const char *text, bool
 	if (!p)
 		return;
 	p->fabric.messages_unacknowledged++;
+	if (strcmp(text, "Link CTL Peer-Attribute") == 0)
+		p->fabric.attributes_lost = true;
 	if (timed_out)
 		log_notice("%s did not acknowledge \"%s\" in time; messages to it are dropped until "
 			   "it sends one",

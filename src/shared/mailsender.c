@@ -252,8 +252,15 @@ void mail_sender_forget(MailSender *m, unsigned dest)
 
 void mail_sender_heard_from(MailSender *m, unsigned dest)
 {
-	if (dest < MAIL_DEST_MAX)
-		m->queues[dest].silent = false;
+	if (dest >= MAIL_DEST_MAX)
+		return;
+	m->queues[dest].silent = false;
+	/*
+	 * A receiver that talks to us while our message to it waits has a driver now: the ring
+	 * may have come before it was listening (a guest still booting), so ring again.
+	 */
+	if (m->in_flight == (int)dest && !mailbox_slot_is_free(m->slot))
+		m->ops.ring(m->userdata, dest);
 }
 
 bool mail_sender_is_silent(const MailSender *m, unsigned dest)

@@ -47,7 +47,10 @@ void mail_sender_poke(MailSender *m);
 /* dest is gone: drop its queue, and take the slot back if it holds a message for dest. */
 void mail_sender_forget(MailSender *m, unsigned dest);
 
-/* dest showed that it reads its mailbox: it is no longer silent. */
+/*
+ * dest showed that it reads its mailbox: it is no longer silent, and if our slot holds a message
+ * for it, it is rung again (its first ring may have come before it listened).
+ */
 void mail_sender_heard_from(MailSender *m, unsigned dest);
 
 bool mail_sender_is_silent(const MailSender *m, unsigned dest);

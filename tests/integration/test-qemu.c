@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "qtest.h"
@@ -155,6 +157,146 @@ START_TEST(test_vm_over_the_limit_fails_with_version_error)
 }
 END_TEST
 
+/* Fabric mode: 14 client slots, 16 vectors, the server is ID 15. */
+#define FABRIC_VECTORS 16
+#define SERVER_ID 15
+#define SLOT(id) ((uint64_t)(id) * 512)
+
+static void start_fabric_vm(int i)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "vm%d", i);
+	ck_assert_msg(qvm_start(&vms[i], name, famezd.socket_path, FABRIC_VECTORS) == 0,
+		      "QEMU %s failed: %s", name, testlib_read_file(vms[i].log_path));
+}
+
+/* Waits for the server's ring, reads its slot and acknowledges, as a guest driver would. */
+static void vm_receive(QVm *vm, char *text, size_t size)
+{
+	ck_assert_msg(qvm_wait_pending(vm, SERVER_ID, 5000), "no ring from the server");
+	ck_assert_uint_gt(qvm_shm_read(vm, SLOT(SERVER_ID) + 32), 0);
+	qvm_shm_read_string(vm, SLOT(SERVER_ID) + 128, text, size);
+	qvm_shm_write(vm, SLOT(SERVER_ID) + 32, 0);
+}
+
+static void vm_send(QVm *vm, const char *text)
+{
+	uint32_t own = qvm_ivposition(vm);
+
+	ck_assert_uint_eq(qvm_shm_read(vm, SLOT(own) + 32), 0);
+	qvm_shm_write_string(vm, SLOT(own) + 128, text);
+	qvm_shm_write(vm, SLOT(own) + 32, strlen(text));
+	qvm_ring(vm, SERVER_ID, own);
+}
+
+START_TEST(test_vm_talks_to_the_server_through_the_mailbox)
+{
+	char text[64];
+	uint32_t own;
+
+	famezd_start(&famezd, NULL);
+	start_fabric_vm(0);
+	own = qvm_ivposition(&vms[0]);
+	ck_assert_uint_eq(own, 1);
+
+	/* The globals in slot 0, as FAME-Z lays them out. */
+	ck_assert_uint_eq(qvm_shm_read(&vms[0], 0), 512);
+	ck_assert_uint_eq(qvm_shm_read(&vms[0], 8), 128);
+	ck_assert_uint_eq(qvm_shm_read(&vms[0], 16), 14);
+	ck_assert_uint_eq(qvm_shm_read(&vms[0], 24), 16);
+	ck_assert_uint_eq(qvm_shm_read(&vms[0], 32), SERVER_ID);
+	ck_assert_uint_eq(qvm_shm_read(&vms[0], SLOT(own) + 40), own);
+
+	/*
+	 * ping -> pong, with our slot acknowledged by the server. The server asked for our
+	 * attributes when we joined, before MSI-X was on to take the ring: hearing from us, it
+	 * rings again, and that question comes first.
+	 */
+	vm_send(&vms[0], "ping");
+	vm_receive(&vms[0], text, 24);
+	ck_assert_str_eq(text, "Link CTL Peer-Attribute");
+	vm_receive(&vms[0], text, 5);
+	ck_assert_str_eq(text, "pong");
+	ck_assert_uint_eq(qvm_shm_read(&vms[0], SLOT(own) + 32), 0);
+	ck_assert_uint_eq(qvm_shm_read(&vms[0], SLOT(own) + 48), SERVER_ID);
+
+	/* We answer as a bridge; the server records it. */
+	qvm_shm_write_string(&vms[0], SLOT(own), "vm0");
+	vm_send(&vms[0], "Link CTL ACK C-Class=Bridge,SID0=0,CID0=0");
+	qvm_stop(&vms[0]);
+	famezd_stop(&famezd);
+	ck_assert(testlib_file_contains(famezd.log_path, "vm0@1 is a Bridge"));
+}
+END_TEST
+
+START_TEST(test_vm_without_driver_does_not_stall_others)
+{
+	char out[256], *text, *p;
+	pid_t c;
+	int status;
+
+	famezd_start(&famezd, NULL);
+	start_fabric_vm(0); /* never reads its mailbox */
+	c = famez_client_start(famezd.socket_path, "client", "ping server 5", out, sizeof(out));
+	status = testlib_wait(c, 10000);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s",
+		      testlib_read_file(out));
+	text = testlib_read_file(out);
+	p = strstr(text, "pong from Z-switch@15 in ");
+	ck_assert_msg(p, "%s", text);
+	ck_assert_uint_lt(strtoull(p + strlen("pong from Z-switch@15 in "), NULL, 10), 1500000);
+	free(text);
+	qvm_stop(&vms[0]);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+/* A client takes ID 2, and the VM (ID 1, connected throughout) and it ring each other. */
+static void vm_and_client_ring(const char *name)
+{
+	char out[256];
+	uint64_t deadline = testlib_now_usec() + 10000000;
+	pid_t c = famez_client_start(famezd.socket_path, name, "wait-int 1 1 10; int 1 2", out,
+				     sizeof(out));
+	int status;
+
+	testlib_wait_for_output(out, "connected id 2", 5000);
+	/* Ring until the client has set its vector up and seen it. */
+	while ((status = testlib_wait(c, 50)) == -ETIMEDOUT) {
+		qvm_ring(&vms[0], 2, 1);
+		ck_assert_msg(testlib_now_usec() < deadline, "%s never saw the VM's ring: %s", name,
+			      testlib_read_file(out));
+	}
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: %s", name,
+		      testlib_read_file(out));
+	ck_assert(testlib_file_contains(out, "interrupt vector 1"));
+	ck_assert(qvm_wait_pending(&vms[0], 2, 5000));
+}
+
+START_TEST(test_recycled_id_reaches_and_is_reached_by_a_vm)
+{
+	famezd_start(&famezd, NULL);
+	start_fabric_vm(0);
+	ck_assert_uint_eq(qvm_ivposition(&vms[0]), 1);
+	/* The old holder of ID 2, then the new one: the VM was never told the ID left. */
+	vm_and_client_ring("old");
+	vm_and_client_ring("new");
+	/* The VM still talks to the server (which also asks for its attributes again). */
+	{
+		char text[64] = "";
+
+		vm_send(&vms[0], "ping");
+		for (int i = 0; i < 3 && strcmp(text, "pong") != 0; i++)
+			vm_receive(&vms[0], text, 24);
+		ck_assert_str_eq(text, "pong");
+	}
+	qvm_stop(&vms[0]);
+	famezd_stop(&famezd);
+	ck_assert(testlib_file_contains(famezd.log_path, "peer 2 connected"));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("qemu");
@@ -164,6 +306,9 @@ int main(void)
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, test_vms_share_memory_and_ring_each_other);
 	tcase_add_test(tc, test_vm_over_the_limit_fails_with_version_error);
+	tcase_add_test(tc, test_vm_talks_to_the_server_through_the_mailbox);
+	tcase_add_test(tc, test_vm_without_driver_does_not_stall_others);
+	tcase_add_test(tc, test_recycled_id_reaches_and_is_reached_by_a_vm);
 	suite_add_tcase(s, tc);
 	return testlib_run_suite(s);
 }

@@ -100,15 +100,14 @@ static bool qmp_sync(QVm *vm, const char *qmp_path)
 	return true;
 }
 
-uint64_t qvm_cmd(QVm *vm, const char *fmt, ...)
+/* Sends one qtest command and returns its reply after "OK" ("" if none); fails on errors. */
+static void command_v(QVm *vm, char *reply, size_t size, const char *fmt, va_list ap)
 {
-	char cmd[256], line[512];
-	va_list ap;
+	char cmd[2048], line[2048];
 	int len;
 
-	va_start(ap, fmt);
 	len = vsnprintf(cmd, sizeof(cmd) - 1, fmt, ap);
-	va_end(ap);
+	ck_assert_int_lt(len, (int)sizeof(cmd) - 1);
 	cmd[len++] = '\n';
 	ck_assert_int_eq(write(vm->qtest_fd, cmd, (size_t)len), len);
 	for (;;) {
@@ -117,8 +116,31 @@ uint64_t qvm_cmd(QVm *vm, const char *fmt, ...)
 		if (strncmp(line, "IRQ", 3) == 0)
 			continue;
 		ck_assert_msg(strncmp(line, "OK", 2) == 0, "qtest: %.*s -> %s", len - 1, cmd, line);
-		return line[2] == ' ' ? strtoull(line + 3, NULL, 0) : 0;
+		snprintf(reply, size, "%s", line[2] ? line + 3 : "");
+		return;
 	}
+}
+
+static void command(QVm *vm, char *reply, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void command(QVm *vm, char *reply, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	command_v(vm, reply, size, fmt, ap);
+	va_end(ap);
+}
+
+uint64_t qvm_cmd(QVm *vm, const char *fmt, ...)
+{
+	char reply[128];
+	va_list ap;
+
+	va_start(ap, fmt);
+	command_v(vm, reply, sizeof(reply), fmt, ap);
+	va_end(ap);
+	return strtoull(reply, NULL, 0);
 }
 
 static void cfg_addr(QVm *vm, unsigned off)
@@ -293,4 +315,36 @@ void qvm_shm_write(QVm *vm, uint64_t offset, uint64_t value)
 uint64_t qvm_shm_read(QVm *vm, uint64_t offset)
 {
 	return qvm_cmd(vm, "readq 0x%llx", (unsigned long long)(vm->bar2 + offset));
+}
+
+void qvm_shm_read_string(QVm *vm, uint64_t offset, char *buf, size_t size)
+{
+	char reply[2048];
+	size_t n = size - 1;
+
+	ck_assert_uint_lt(n, 512);
+	command(vm, reply, sizeof(reply), "read 0x%llx %zu",
+		      (unsigned long long)(vm->bar2 + offset), n);
+	ck_assert(strncmp(reply, "0x", 2) == 0);
+	for (size_t i = 0; i < n; i++) {
+		unsigned byte;
+
+		ck_assert_int_eq(sscanf(reply + 2 + 2 * i, "%2x", &byte), 1);
+		buf[i] = (char)byte;
+	}
+	buf[n] = '\0';
+}
+
+void qvm_shm_write_string(QVm *vm, uint64_t offset, const char *text)
+{
+	char hex[1024] = "0x";
+	size_t n = strlen(text) + 1;
+
+	ck_assert_uint_lt(n, 500);
+	for (size_t i = 0; i < n; i++)
+		snprintf(hex + 2 + 2 * i, 3, "%02x", (unsigned char)text[i]);
+	char reply[16];
+
+	command(vm, reply, sizeof(reply), "write 0x%llx %zu %s",
+		(unsigned long long)(vm->bar2 + offset), n, hex);
 }

@@ -38,4 +38,8 @@ bool qvm_wait_pending(QVm *vm, unsigned vector, int timeout_ms);
 void qvm_clear_pending(QVm *vm, unsigned vector);
 void qvm_shm_write(QVm *vm, uint64_t offset, uint64_t value);
 uint64_t qvm_shm_read(QVm *vm, uint64_t offset);
+/* Reads a NUL-terminated string of at most size - 1 bytes from the shared memory. */
+void qvm_shm_read_string(QVm *vm, uint64_t offset, char *buf, size_t size);
+/* Writes a string and its NUL into the shared memory. */
+void qvm_shm_write_string(QVm *vm, uint64_t offset, const char *text);
 const char *testlib_qemu_path(void);

@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Fabric mode with famez-client processes and in-process raw peers: the server answers in the
+ * mailbox, two clients talk through their slots, a peer that never acknowledges stalls nobody
+ * beyond the bound, hostile slots cost only protocol errors, and IDs are recycled.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mailbox.h"
+#include "testlib.h"
+
+#define SERVER_ID 15 /* the default 14 client slots + 1 */
+
+static Famezd famezd;
+
+static void run_client(const char *name, const char *commands, char *out, size_t size)
+{
+	pid_t p = famez_client_start(famezd.socket_path, name, commands, out, size);
+	int status = testlib_wait(p, 20000);
+
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s failed (0x%x): %s", name,
+		      status, testlib_read_file(out));
+}
+
+/* Parses "pong from NAME in N us" from a client's output. */
+static uint64_t pong_usec(const char *out, const char *from)
+{
+	char *text = testlib_read_file(out), needle[64], *p;
+	uint64_t usec;
+
+	snprintf(needle, sizeof(needle), "pong from %s in ", from);
+	p = strstr(text, needle);
+	ck_assert_msg(p, "no pong from %s: %s", from, text);
+	usec = strtoull(p + strlen(needle), NULL, 10);
+	free(text);
+	return usec;
+}
+
+START_TEST(test_server_answers_in_the_mailbox)
+{
+	char out[256];
+
+	famezd_start(&famezd, NULL);
+	run_client("z", "ping server 5; link CTL Peer-Attribute; rfc 5; ping Z-switch; who", out,
+		   sizeof(out));
+
+	pong_usec(out, "Z-switch@15");
+	/* The server asked for our attributes when we joined, and again once configured. */
+	ck_assert(testlib_file_contains(out, "Z-switch@15: Link CTL Peer-Attribute"));
+	ck_assert(testlib_file_contains(out,
+					"Z-switch@15: Link CTL ACK C-Class=Switch,SID0=27,CID0=1500"));
+	ck_assert(testlib_file_contains(
+		out, "Z-switch@15: CTL-Write Space=0,PFMSID=27,PFMCID=1500,SID=27,CID=100,Tag=1"));
+	ck_assert(testlib_file_contains(out, "configured SID 27 CID 100"));
+	ck_assert(testlib_file_contains(out, "id 1 nodename z01 (us)"));
+	ck_assert(testlib_file_contains(out, "id 15 nodename Z-switch (server)"));
+	famezd_stop(&famezd);
+
+	/* The server took our answers: Debugger first, then with the configured SID/CID. */
+	ck_assert(testlib_file_contains(famezd.log_path, "z01@1 is a Debugger (SID0 0, CID0 0)"));
+	ck_assert(testlib_file_contains(famezd.log_path, "z01@1 configured: SID 27, CID 100"));
+	ck_assert(testlib_file_contains(famezd.log_path,
+					"z01@1 is a Debugger (SID0 27, CID0 100)"));
+	ck_assert(testlib_file_contains(famezd.log_path, "0 protocol errors"));
+}
+END_TEST
+
+START_TEST(test_two_clients_talk_through_their_slots)
+{
+	char out_a[256], out_b[256];
+	pid_t a;
+	int status;
+
+	famezd_start(&famezd, NULL);
+	{
+		const char *argv[] = { testlib_client_path(), "-S", famezd.socket_path, "-N",
+				       "alpha", "-w", "5", "-e", "wait-int 2 2 10; sleep 1", NULL };
+
+		snprintf(out_a, sizeof(out_a), "%s/alpha.out", testlib_tmpdir());
+		a = testlib_spawn((char *const *)argv, out_a, NULL);
+	}
+	testlib_wait_for_output(out_a, "fabric nodename alpha", 5000);
+	{
+		const char *argv[] = { testlib_client_path(), "-S", famezd.socket_path, "-N", "beta",
+				       "-w", "5", "-e", "send alpha hello there; ping alpha", NULL };
+		pid_t b;
+
+		snprintf(out_b, sizeof(out_b), "%s/beta.out", testlib_tmpdir());
+		b = testlib_spawn((char *const *)argv, out_b, NULL);
+		status = testlib_wait(b, 15000);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "beta: %s",
+			      testlib_read_file(out_b));
+	}
+	status = testlib_wait(a, 15000);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "alpha: %s",
+		      testlib_read_file(out_a));
+	ck_assert(testlib_file_contains(out_a, "beta@2: hello there"));
+	ck_assert(testlib_file_contains(out_a, "beta@2: ping"));
+	ck_assert(testlib_file_contains(out_b, "alpha@1: pong"));
+	pong_usec(out_b, "alpha@1");
+	famezd_stop(&famezd);
+}
+END_TEST
+
+static bool has_server(RawClient *c, void *data)
+{
+	const ClientPeer *p = client_state_peer(&c->state, SERVER_ID);
+
+	(void)data;
+	return p && p->n_vectors == SERVER_ID + 1 && c->state.self.n_vectors == SERVER_ID + 1;
+}
+
+START_TEST(test_silent_peer_stalls_nobody_beyond_the_bound)
+{
+	RawClient silent;
+	char out[256];
+
+	famezd_start(&famezd, NULL);
+	/* A peer with no driver: it never reads its mailbox. */
+	ck_assert_int_eq(raw_client_connect(&silent, famezd.socket_path, true), 0);
+	ck_assert(raw_client_read_until(&silent, has_server, NULL, 5000));
+
+	/* The server's slot holds its question to the silent peer; a ping waits at most 1 s. */
+	run_client("first", "ping server 5", out, sizeof(out));
+	ck_assert_uint_lt(pong_usec(out, "Z-switch@15"), 1500000);
+	/* Once the silent peer has been given up on, it costs nothing. */
+	run_client("second", "ping server 5", out, sizeof(out));
+	ck_assert_uint_lt(pong_usec(out, "Z-switch@15"), 100000);
+	raw_client_close(&silent);
+	famezd_stop(&famezd);
+	ck_assert(testlib_file_contains(famezd.log_path, "did not acknowledge"));
+}
+END_TEST
+
+/* Maps a raw peer's shared memory. */
+static uint8_t *map(RawClient *c)
+{
+	void *p = mmap(NULL, 4 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, c->state.shm_fd, 0);
+
+	ck_assert_ptr_ne(p, MAP_FAILED);
+	return p;
+}
+
+static void ring_server(RawClient *c, uint64_t times)
+{
+	const ClientPeer *server = client_state_peer(&c->state, SERVER_ID);
+
+	ck_assert_int_eq(write(server->fds[c->state.own_id], &times, 8), 8);
+}
+
+static void ping_ok(const char *name)
+{
+	char out[256];
+
+	run_client(name, "ping server 5", out, sizeof(out));
+	ck_assert_uint_lt(pong_usec(out, "Z-switch@15"), 1500000);
+}
+
+START_TEST(test_hostile_slots_cost_protocol_errors_only)
+{
+	RawClient h;
+	uint8_t *mem, *slot;
+	char *log, *p;
+
+	famezd_start(&famezd, NULL);
+	ck_assert_int_eq(raw_client_connect(&h, famezd.socket_path, true), 0);
+	ck_assert(raw_client_read_until(&h, has_server, NULL, 5000));
+	mem = map(&h);
+	slot = mailbox_slot(mem, h.state.own_id);
+
+	/* A length past the slot. */
+	mailbox_set_u64(slot, MAILBOX_SLOT_MSG_LEN, 100000);
+	ring_server(&h, 1);
+	ping_ok("after-length");
+	/* The server freed the slot for us to go on. */
+	ck_assert_uint_eq(mailbox_get_u64(slot, MAILBOX_SLOT_MSG_LEN), 0);
+
+	/* No NUL after the message. */
+	memcpy(slot + MAILBOX_MSG_OFFSET, "pingpong", 8);
+	mailbox_set_u64(slot, MAILBOX_SLOT_MSG_LEN, 4);
+	ring_server(&h, 1);
+	ping_ok("after-nul");
+
+	/* Bytes that are not ASCII. */
+	memcpy(slot + MAILBOX_MSG_OFFSET, "p\xc3\xafng", 6);
+	mailbox_set_u64(slot, MAILBOX_SLOT_MSG_LEN, 5);
+	ring_server(&h, 1);
+	ping_ok("after-ascii");
+
+	/* Malformed arguments to a known message. */
+	ck_assert_int_eq(mailbox_write_message(slot, "Link RFC TTC=soonus"), 0);
+	ring_server(&h, 1);
+	ping_ok("after-rfc");
+
+	/* Ringing in a tight loop: the server mutes the ringer, others still get answers. */
+	for (int i = 0; i < 300000; i++)
+		ring_server(&h, 1);
+	ping_ok("after-flood");
+
+	munmap(mem, 4 << 20);
+	raw_client_close(&h);
+	famezd_stop(&famezd);
+
+	log = testlib_read_file(famezd.log_path);
+	ck_assert_ptr_nonnull(strstr(log, "message length out of range"));
+	ck_assert_ptr_nonnull(strstr(log, "not NUL-terminated printable ASCII"));
+	ck_assert_ptr_nonnull(strstr(log, "malformed message: Link RFC TTC=soonus"));
+	ck_assert_ptr_nonnull(strstr(log, "tight loop"));
+	p = strstr(log, " protocol errors");
+	ck_assert_ptr_nonnull(p);
+	while (p > log && p[-1] != ' ')
+		p--;
+	ck_assert_int_ge(atoi(p), 5);
+	free(log);
+}
+END_TEST
+
+static bool knows(RawClient *c, void *data)
+{
+	const ClientPeer *p = client_state_peer(&c->state, (uint16_t)(uintptr_t)data);
+
+	return p && p->n_vectors == SERVER_ID + 1;
+}
+
+START_TEST(test_ids_and_eventfds_are_recycled)
+{
+	RawClient a, b, c;
+	size_t b_messages;
+	uint64_t v = 1;
+
+	famezd_start(&famezd, NULL);
+	ck_assert_int_eq(raw_client_connect(&a, famezd.socket_path, true), 0);
+	ck_assert(raw_client_read_until(&a, has_server, NULL, 5000));
+	ck_assert_int_eq(a.state.own_id, 1);
+	ck_assert_int_eq(raw_client_connect(&b, famezd.socket_path, true), 0);
+	ck_assert(raw_client_read_until(&b, knows, (void *)1, 5000));
+	ck_assert_int_eq(b.state.own_id, 2);
+
+	/* A leaves: nobody is told (QEMU could not take the ID back). */
+	raw_client_close(&a);
+	usleep(200000);
+	b_messages = b.n_log;
+	raw_client_read(&b, SIZE_MAX);
+	ck_assert_uint_eq(b.n_log, b_messages);
+	ck_assert_ptr_nonnull(client_state_peer(&b.state, 1));
+
+	/* C takes ID 1 and its eventfds: B, told nothing new, reaches C through what it has. */
+	ck_assert_int_eq(raw_client_connect(&c, famezd.socket_path, true), 0);
+	ck_assert(raw_client_read_until(&c, knows, (void *)2, 5000));
+	ck_assert_int_eq(c.state.own_id, 1);
+	usleep(100000);
+	raw_client_read(&b, SIZE_MAX);
+	ck_assert_uint_eq(b.n_log, b_messages);
+	ck_assert_int_eq(write(client_state_peer(&b.state, 1)->fds[2], &v, 8), 8);
+	ck_assert_int_eq(read(c.state.self.fds[2], &v, 8), 8);
+	ck_assert_uint_eq(v, 1);
+	/* And C reaches B. */
+	ck_assert_int_eq(write(client_state_peer(&c.state, 2)->fds[1], &v, 8), 8);
+	ck_assert_int_eq(read(b.state.self.fds[1], &v, 8), 8);
+
+	raw_client_close(&b);
+	raw_client_close(&c);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+START_TEST(test_fabric_options)
+{
+	char log[256];
+	const char *const too_many[] = { "-S", "/tmp/x", "--max-peers", "255", NULL };
+	const char *const vectors[] = { "-S", "/tmp/x", "--vectors", "4", NULL };
+	const char *const mode[] = { "-S", "/tmp/x", "--mode", "switch", NULL };
+
+	snprintf(log, sizeof(log), "%s/opt.log", testlib_tmpdir());
+	ck_assert_int_eq(WEXITSTATUS(famezd_run(too_many, log, 5000)), 1);
+	ck_assert(testlib_file_contains(log, "--max-peers 255 is too many for fabric mode"));
+	ck_assert_int_eq(WEXITSTATUS(famezd_run(vectors, log, 5000)), 1);
+	ck_assert(testlib_file_contains(log, "--vectors applies to --mode ivshmem"));
+	ck_assert_int_eq(WEXITSTATUS(famezd_run(mode, log, 5000)), 1);
+	ck_assert(testlib_file_contains(log, "--mode switch is not a mode"));
+}
+END_TEST
+
+static bool has_vectors(RawClient *c, void *data)
+{
+	return c->state.self.n_vectors == (unsigned)(uintptr_t)data;
+}
+
+START_TEST(test_small_memory_is_grown_to_hold_the_mailbox)
+{
+	const char *const args[] = { "--max-peers", "200", "--shm-size", "4K", NULL };
+	RawClient c;
+	struct stat st;
+
+	famezd_start(&famezd, args);
+	ck_assert(testlib_file_contains(famezd.log_path, "cannot hold the mailbox"));
+	ck_assert_int_eq(raw_client_connect(&c, famezd.socket_path, true), 0);
+	ck_assert(raw_client_read_until(&c, has_vectors, (void *)202, 5000));
+	ck_assert_int_eq(fstat(c.state.shm_fd, &st), 0);
+	ck_assert_int_eq(st.st_size, 128 << 10); /* 202 slots of 512 bytes: 101K -> 128K */
+	raw_client_close(&c);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("fabric");
+	TCase *tc = tcase_create("fabric");
+
+	tcase_add_checked_fixture(tc, testlib_setup, testlib_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_server_answers_in_the_mailbox);
+	tcase_add_test(tc, test_two_clients_talk_through_their_slots);
+	tcase_add_test(tc, test_silent_peer_stalls_nobody_beyond_the_bound);
+	tcase_add_test(tc, test_hostile_slots_cost_protocol_errors_only);
+	tcase_add_test(tc, test_ids_and_eventfds_are_recycled);
+	tcase_add_test(tc, test_fabric_options);
+	tcase_add_test(tc, test_small_memory_is_grown_to_hold_the_mailbox);
+	suite_add_tcase(s, tc);
+	return testlib_run_suite(s);
+}
