@@ -79,6 +79,7 @@ typedef struct Client {
 	sd_event_source *wait_timer;
 
 	bool command_failed;
+	bool continuing; /* inside client_continue() */
 	int exit_code;
 
 	ClientFabric fabric;

@@ -36,6 +36,7 @@ static void ring(void *userdata, unsigned dest)
 	const ClientPeer *p = client_state_peer(&c->state, (uint16_t)dest);
 	uint64_t one = 1;
 
+	log_debug("ringing %u", dest);
 	/* Vector index = sender ID: the receiver looks into our slot. */
 	if (p && c->state.own_id < p->n_vectors &&
 	    write(p->fds[c->state.own_id], &one, sizeof(one)) != sizeof(one))
@@ -72,6 +73,7 @@ static int send_text(Client *c, unsigned dest, const char *text)
 	int r;
 
 	/* Counted first: a silent destination reports the message unacknowledged at once. */
+	log_debug("queue to %u: %s", dest, text);
 	c->fabric.in_flight++;
 	r = mail_sender_send(c->fabric.sender, dest, text);
 	if (r < 0) {
@@ -192,6 +194,7 @@ bool client_fabric_on_interrupt(Client *c, unsigned vector)
 	if (vector == 0 || vector > f->layout.server_id || vector == c->state.own_id)
 		return false;
 	r = mailbox_read_message(slot_of(c, vector), text, &len);
+	log_debug("ring from %u: %s", vector, r == 0 ? text : strerror(-r));
 	if (r == -ENOMSG)
 		return false;
 	mailbox_acknowledge(slot_of(c, vector), c->state.own_id);

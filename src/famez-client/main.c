@@ -539,6 +539,8 @@ static int queue_commands(Client *c, const char *text)
 	return 0;
 }
 
+static void client_continue_commands(Client *c);
+
 static void wait_end(Client *c)
 {
 	c->wait = WAIT_NONE;
@@ -548,8 +550,19 @@ static void wait_end(Client *c)
 /* Runs queued commands until one waits or none is left. */
 void client_continue(Client *c)
 {
-	if (!c->settled || sd_event_get_state(c->event) == SD_EVENT_FINISHED)
+	/*
+	 * Commands call into the mailbox sender, whose callbacks call back here: the outer call
+	 * goes on where it is, a nested one would run the next command too early.
+	 */
+	if (!c->settled || c->continuing || sd_event_get_state(c->event) == SD_EVENT_FINISHED)
 		return;
+	c->continuing = true;
+	client_continue_commands(c);
+	c->continuing = false;
+}
+
+static void client_continue_commands(Client *c)
+{
 	if (c->wait != WAIT_NONE) {
 		if (!wait_satisfied(c))
 			return;

@@ -378,6 +378,15 @@ static int run(int argc, char *argv[])
 		 (unsigned long long)server->counters.peers_rejected,
 		 (unsigned long long)server->counters.peers_disconnected,
 		 (unsigned long long)server->counters.protocol_errors);
+	if (config.mode == SERVER_MODE_FABRIC)
+		log_info("mailbox: %llu messages received, %llu sent, %llu unacknowledged, "
+			 "%llu unknown; %llu interrupts received, %llu sent",
+			 (unsigned long long)server->counters.messages_received,
+			 (unsigned long long)server->counters.messages_sent,
+			 (unsigned long long)server->counters.messages_unacknowledged,
+			 (unsigned long long)server->counters.messages_unknown,
+			 (unsigned long long)server->counters.interrupts_received,
+			 (unsigned long long)server->counters.interrupts_sent);
 	if (arg_pid_file)
 		unlink(arg_pid_file);
 	return r;

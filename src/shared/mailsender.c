@@ -96,14 +96,27 @@ static void queue_clear(MailQueue *q)
 
 static int on_timer(sd_event_source *source, uint64_t usec, void *userdata);
 
+/*
+ * Makes sure the slot gets looked at by `when` at the latest. An armed timer is left alone when
+ * it fires sooner: re-arming for every message would cost a timerfd update per message on the
+ * fast path, where the acknowledgement is seen by mail_sender_poke() anyway.
+ */
 static void arm_timer(MailSender *m, uint64_t when)
 {
+	uint64_t armed;
+	int enabled = 0;
+
 	if (!m->timer) {
 		if (sd_event_add_time(m->event, &m->timer, CLOCK_MONOTONIC, when, 1, on_timer, m) <
 		    0)
 			return;
-	} else
-		sd_event_source_set_time(m->timer, when);
+		sd_event_source_set_enabled(m->timer, SD_EVENT_ONESHOT);
+		return;
+	}
+	sd_event_source_get_enabled(m->timer, &enabled);
+	if (enabled && sd_event_source_get_time(m->timer, &armed) >= 0 && armed <= when)
+		return;
+	sd_event_source_set_time(m->timer, when);
 	sd_event_source_set_enabled(m->timer, SD_EVENT_ONESHOT);
 }
 

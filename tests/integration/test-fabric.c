@@ -110,6 +110,39 @@ START_TEST(test_two_clients_talk_through_their_slots)
 }
 END_TEST
 
+static unsigned count_lines(const char *path, const char *needle)
+{
+	char *text = testlib_read_file(path), *p = text;
+	unsigned n = 0;
+
+	while ((p = strstr(p, needle))) {
+		n++;
+		p += strlen(needle);
+	}
+	free(text);
+	return n;
+}
+
+START_TEST(test_many_pings_one_at_a_time)
+{
+	char cmds[200 * 16] = "", out[256];
+
+	for (int i = 0; i < 200; i++)
+		strcat(cmds, "ping server 5;");
+	famezd_start(&famezd, NULL);
+	run_client("pinger", cmds, out, sizeof(out));
+	/* Every ping answered once, each pong matched to its own ping: no pipelining. */
+	ck_assert_uint_eq(count_lines(out, "pong from Z-switch@15"), 200);
+	ck_assert_uint_eq(count_lines(out, "Z-switch@15: pong"), 200);
+	ck_assert_uint_eq(count_lines(out, "interrupt vector"), 0);
+	famezd_stop(&famezd);
+	/* 200 pings and the answer to the join-time Peer-Attribute. */
+	ck_assert_msg(testlib_file_contains(famezd.log_path, "201 messages received, 201 sent, "
+							     "0 unacknowledged"),
+		      "%s", testlib_read_file(famezd.log_path));
+}
+END_TEST
+
 static bool has_server(RawClient *c, void *data)
 {
 	const ClientPeer *p = client_state_peer(&c->state, SERVER_ID);
@@ -320,6 +353,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_server_answers_in_the_mailbox);
 	tcase_add_test(tc, test_two_clients_talk_through_their_slots);
+	tcase_add_test(tc, test_many_pings_one_at_a_time);
 	tcase_add_test(tc, test_silent_peer_stalls_nobody_beyond_the_bound);
 	tcase_add_test(tc, test_hostile_slots_cost_protocol_errors_only);
 	tcase_add_test(tc, test_ids_and_eventfds_are_recycled);
