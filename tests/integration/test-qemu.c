@@ -27,13 +27,18 @@ static void teardown(void)
 	testlib_teardown();
 }
 
-static void start_vm(int i)
+static void start_vm_with(int i, unsigned vectors)
 {
 	char name[16];
 
 	snprintf(name, sizeof(name), "vm%d", i);
-	ck_assert_msg(qvm_start(&vms[i], name, famezd.socket_path, VECTORS) == 0,
+	ck_assert_msg(qvm_start(&vms[i], name, famezd.socket_path, vectors) == 0,
 		      "QEMU %s failed: %s", name, testlib_read_file(vms[i].log_path));
+}
+
+static void start_vm(int i)
+{
+	start_vm_with(i, VECTORS);
 }
 
 /*
@@ -164,11 +169,7 @@ END_TEST
 
 static void start_fabric_vm(int i)
 {
-	char name[16];
-
-	snprintf(name, sizeof(name), "vm%d", i);
-	ck_assert_msg(qvm_start(&vms[i], name, famezd.socket_path, FABRIC_VECTORS) == 0,
-		      "QEMU %s failed: %s", name, testlib_read_file(vms[i].log_path));
+	start_vm_with(i, FABRIC_VECTORS);
 }
 
 /* Waits for the server's ring, reads its slot and acknowledges, as a guest driver would. */
