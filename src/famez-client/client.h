@@ -10,6 +10,7 @@
 #include "mailbox.h"
 #include "macro.h"
 #include "mailsender.h"
+#include "time-util.h"
 #include "wire.h"
 
 /* Exit codes a script can rely on (see famez-client(1)). */
@@ -86,7 +87,6 @@ typedef struct Client {
 } Client;
 
 
-uint64_t now_usec(void);
 void client_exit(Client *c, int code);
 /* Prints a result line on stdout. */
 void say(const char *fmt, ...) _printf_(1, 2);

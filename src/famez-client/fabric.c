@@ -157,7 +157,7 @@ static void handle(Client *c, unsigned from, const char *text)
 		if (ping_pending(f, from)) {
 			set_ping_pending(f, from, false);
 			say("pong from %s in %" PRIu64 " us", name,
-			    now_usec() - f->ping_sent_at[from]);
+			    now_usec(CLOCK_MONOTONIC) - f->ping_sent_at[from]);
 		}
 		break;
 	case FABRIC_MSG_PEER_ATTRIBUTE: {
@@ -291,7 +291,7 @@ bool client_fabric_command(Client *c, int argc, char *argv[])
 			return true;
 		FOR_EACH_ID(id, ids)
 		{
-			f->ping_sent_at[id] = now_usec();
+			f->ping_sent_at[id] = now_usec(CLOCK_MONOTONIC);
 			set_ping_pending(f, id, true);
 			send_text(c, id, "ping");
 		}

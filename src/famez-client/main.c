@@ -30,14 +30,6 @@
 
 static const char *arg_nodename;
 
-uint64_t now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 void client_exit(Client *c, int code)
 {
 	c->exit_code = code;
@@ -266,7 +258,7 @@ static int on_socket(sd_event_source *source, int fd, uint32_t revents, void *us
 static int connect_server(Client *c, uint64_t wait_usec)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	uint64_t deadline = wait_usec ? now_usec() + wait_usec : UINT64_MAX;
+	uint64_t deadline = wait_usec ? now_usec(CLOCK_MONOTONIC) + wait_usec : UINT64_MAX;
 	bool told = false;
 
 	if (strlen(c->socket_path) >= sizeof(sa.sun_path))
@@ -284,7 +276,7 @@ static int connect_server(Client *c, uint64_t wait_usec)
 		}
 		if (errno != ENOENT && errno != ECONNREFUSED)
 			return log_error_errno(errno, "cannot connect to %s: %m", c->socket_path);
-		if (now_usec() >= deadline)
+		if (now_usec(CLOCK_MONOTONIC) >= deadline)
 			return log_error_errno(errno, "no server on %s (waited %" PRIu64 " s)",
 					       c->socket_path, wait_usec / 1000000);
 		if (!told) {

@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "time-util.h"
+#include "bus.h"
 #include "fabric.h"
 #include "log.h"
 #include "mailbox.h"
@@ -41,14 +43,6 @@ struct Fabric {
 	RateLimit error_ratelimit;
 };
 
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 unsigned fabric_server_id(const Fabric *f)
 {
 	return f->server_id;
@@ -77,7 +71,7 @@ static void protocol_error(Fabric *f, unsigned id, const char *fmt, const char *
 	char name[64];
 
 	f->server->counters.protocol_errors++;
-	if (!ratelimit_below(&f->error_ratelimit, now_usec(), &suppressed))
+	if (!ratelimit_below(&f->error_ratelimit, now_usec(CLOCK_MONOTONIC), &suppressed))
 		return;
 	if (suppressed)
 		log_warning("%llu more mailbox protocol errors", suppressed);
@@ -128,9 +122,14 @@ static void drain_id_vectors(Fabric *f, unsigned id)
 	}
 }
 
+int fabric_send(Fabric *f, unsigned dest, const char *text)
+{
+	return mail_sender_send(f->sender, dest, text);
+}
+
 static void send_text(Fabric *f, unsigned dest, const char *text)
 {
-	int r = mail_sender_send(f->sender, dest, text);
+	int r = fabric_send(f, dest, text);
 
 	if (r < 0) {
 		Peer *p = fabric_peer(f, dest);
@@ -217,6 +216,7 @@ static void dispatch(Fabric *f, Peer *p, const char *text)
 		ask_attributes(f, id);
 		break;
 	case FABRIC_MSG_PONG:
+		bus_pong(f->server, p);
 		break;
 	case FABRIC_MSG_CTL_WRITE:
 	case FABRIC_MSG_UNKNOWN:
@@ -288,7 +288,7 @@ static int on_ring(sd_event_source *source, int fd, uint32_t revents, void *user
 		 * Nothing in its slot: a spurious ring. A driver's rings each carry a message,
 		 * so only a peer ringing in a loop gets here often; it is muted for a moment.
 		 */
-		if (!ratelimit_below(&v->rate, now_usec(), &suppressed)) {
+		if (!ratelimit_below(&v->rate, now_usec(CLOCK_MONOTONIC), &suppressed)) {
 			protocol_error(f, v->index, "rings the server in a tight loop; muted for a "
 						    "moment", "");
 			mute(v);
@@ -308,6 +308,7 @@ static int on_ring(sd_event_source *source, int fd, uint32_t revents, void *user
 	}
 	f->server->counters.messages_received++;
 	p->fabric.messages_received++;
+	bus_message_received(f->server, p, text);
 	dispatch(f, p, text);
 	/* A guest asked at join time, before its driver listened, is asked again now. */
 	if (p->fabric.attributes_lost && !p->fabric.cclass[0]) {
@@ -343,6 +344,8 @@ static void unacknowledged(void *userdata, unsigned dest, const char *text, bool
 	p->fabric.messages_unacknowledged++;
 	if (strcmp(text, "Link CTL Peer-Attribute") == 0)
 		p->fabric.attributes_lost = true;
+	else if (strcmp(text, "ping") == 0)
+		bus_ping_lost(f->server, p);
 	if (timed_out)
 		log_notice("%s did not acknowledge \"%s\" in time; messages to it are dropped until "
 			   "it sends one",

@@ -43,6 +43,9 @@ unsigned fabric_server_id(const Fabric *f);
 /* The eventfds of an ID, the same for every holder of it; NULL (errno set) when out of fds. */
 FdRef **fabric_id_vectors(Fabric *f, unsigned id);
 
+/* Queues a message from the server to a peer: 0, -ENOBUFS (its queue is full), -EMSGSIZE. */
+int fabric_send(Fabric *f, unsigned dest, const char *text);
+
 /* The peer took its ID and its handshake is queued: set its slot up and ask its attributes. */
 void fabric_peer_joined(Fabric *f, Peer *p);
 /* The peer is gone: drop what waits for it, free its slot for the next holder of the ID. */

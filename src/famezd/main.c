@@ -8,6 +8,7 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "bus.h"
 #include "log.h"
 #include "mailbox.h"
 #include "macro.h"
@@ -25,6 +26,8 @@
 #define DEFAULT_ACK_TIMEOUT_MSEC 1000
 
 static const char *arg_pid_file;
+static BusKind arg_bus = BUS_SYSTEM;
+static bool arg_bus_set;
 static bool arg_vectors_set, arg_max_peers_set, arg_shm_size_set;
 
 static void help(void)
@@ -45,6 +48,8 @@ static void help(void)
 	       "      --max-peers=N       client slots: refuse clients beyond N connected\n"
 	       "                          peers (fabric mode 1..254, default %d; ivshmem mode\n"
 	       "                          up to %u, the default)\n"
+	       "      --bus=BUS           publish the org.famez API on the system bus (default),\n"
+	       "                          the user bus, or none\n"
 	       "      --ack-timeout=MSEC  fabric mode: how long a peer may leave the server's\n"
 	       "                          message unacknowledged (default %d)\n"
 	       "      --shm-file=PATH     keep the memory in a regular file (created if missing)\n"
@@ -75,6 +80,7 @@ enum {
 	ARG_MAX_QUEUE,
 	ARG_MODE,
 	ARG_ACK_TIMEOUT,
+	ARG_BUS,
 };
 
 static int set_backing(ServerConfig *c, ShmBacking backing, const char *location)
@@ -155,6 +161,7 @@ static int parse_argv(int argc, char *argv[], ServerConfig *c)
 		{ "max-queue", required_argument, NULL, ARG_MAX_QUEUE },
 		{ "mode", required_argument, NULL, ARG_MODE },
 		{ "ack-timeout", required_argument, NULL, ARG_ACK_TIMEOUT },
+		{ "bus", required_argument, NULL, ARG_BUS },
 		{},
 	};
 	uint64_t v;
@@ -215,6 +222,20 @@ static int parse_argv(int argc, char *argv[], ServerConfig *c)
 				return log_error_errno(EINVAL,
 						       "--mode %s is not a mode; give fabric or ivshmem",
 						       optarg);
+			break;
+		case ARG_BUS:
+			if (strcmp(optarg, "system") == 0)
+				arg_bus = BUS_SYSTEM;
+			else if (strcmp(optarg, "user") == 0)
+				arg_bus = BUS_USER;
+			else if (strcmp(optarg, "none") == 0)
+				arg_bus = BUS_NONE;
+			else
+				return log_error_errno(EINVAL,
+						       "--bus %s is not a bus; give system, user or "
+						       "none",
+						       optarg);
+			arg_bus_set = true;
 			break;
 		case ARG_ACK_TIMEOUT:
 			r = parse_uint(optarg, 1, 3600 * 1000, &v);
@@ -356,6 +377,12 @@ static int run(int argc, char *argv[])
 	r = server_start(server);
 	if (r < 0)
 		return r;
+	if (arg_bus != BUS_NONE) {
+		/* Without --bus, a machine without a system bus still serves peers. */
+		r = bus_service_new(&server->bus, server, arg_bus, arg_bus_set);
+		if (r < 0)
+			return r;
+	}
 	if (arg_pid_file) {
 		r = write_pid_file(arg_pid_file);
 		if (r < 0)

@@ -4,8 +4,11 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "time-util.h"
+#include "bus.h"
 #include "log.h"
 #include "peer.h"
+#include "vmname.h"
 #include "server.h"
 #include "wire.h"
 
@@ -23,18 +26,12 @@ const char *peer_depart_reason_to_string(PeerDepartReason reason)
 		return "could not be sent to";
 	case PEER_DEPART_NOT_READING:
 		return "stopped reading its socket";
+	case PEER_DEPART_ADMIN:
+		return "disconnected by an administrator";
 	case PEER_DEPART_SHUTDOWN:
 		return "server shutting down";
 	}
 	return "unknown";
-}
-
-static uint64_t now_realtime_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 /*
@@ -150,6 +147,7 @@ static void peer_free(Peer *p)
 	outq_clear(&p->outq);
 	sd_event_source_disable_unref(p->io);
 	safe_close(p->fd);
+	free(p->vm_name);
 	free(p);
 }
 
@@ -290,8 +288,9 @@ int peer_admit(Server *s, int fd, Peer **ret)
 
 	p->id = (uint16_t)id;
 	p->fd = fd;
-	p->connected_at = now_realtime_usec();
+	p->connected_at = now_usec(CLOCK_REALTIME);
 	peer_read_credentials(p);
+	p->vm_name = vm_name_of_pid(p->pid);
 
 	p->older = s->newest;
 	if (s->newest)
@@ -306,6 +305,7 @@ int peer_admit(Server *s, int fd, Peer **ret)
 	if (s->fabric)
 		fabric_peer_joined(s->fabric, p);
 	peer_announce(p);
+	bus_peer_connected(s, p);
 	server_status_changed(s);
 	log_info("peer %u connected (pid %d, uid %d), %u peers", p->id, (int)p->pid, (int)p->uid,
 		 s->n_peers);
@@ -337,6 +337,7 @@ void peer_depart(Peer *p, PeerDepartReason reason)
 
 	if (s->fabric)
 		fabric_peer_left(s->fabric, p);
+	bus_peer_disconnected(s, p, peer_depart_reason_to_string(reason));
 	if (reason != PEER_DEPART_SHUTDOWN) {
 		s->counters.peers_disconnected++;
 		/* In fabric mode the ID stays announced, for its next holder (see fabric.h). */

@@ -12,6 +12,7 @@
 
 typedef struct Server Server;
 typedef struct Peer Peer;
+typedef struct BusPing BusPing;
 
 /* One connected client (a QEMU ivshmem-doorbell device or any other ivshmem client). */
 struct Peer {
@@ -33,6 +34,9 @@ struct Peer {
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
+	char *vm_name; /* from the QEMU process's -name, or NULL */
+	uint64_t interrupts_sent; /* rung through the management API */
+	BusPing *pings; /* Ping() calls waiting for this peer's pong, oldest first */
 
 	FabricPeer fabric; /* fabric mode */
 
@@ -46,6 +50,7 @@ typedef enum PeerDepartReason {
 	PEER_DEPART_PROTOCOL, /* it wrote to a socket it may only read */
 	PEER_DEPART_SEND_FAILED,
 	PEER_DEPART_NOT_READING, /* its queue passed --max-queue */
+	PEER_DEPART_ADMIN,       /* DisconnectPeer() */
 	PEER_DEPART_SHUTDOWN,
 } PeerDepartReason;
 

@@ -11,6 +11,8 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
+#include "time-util.h"
+#include "bus.h"
 #include "fabric.h"
 #include "mailbox.h"
 #include "paths.h"
@@ -24,14 +26,6 @@
 #define ACCEPT_BATCH 32
 /* How soon sends refused for too many fds in flight are tried again. */
 #define FLUSH_RETRY_USEC (10 * 1000)
-
-static uint64_t now_monotonic_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 const char *server_mode_to_string(ServerMode mode)
 {
@@ -121,6 +115,7 @@ static int send_status(sd_event_source *source, void *userdata)
 
 	(void)source;
 	sd_notifyf(false, "STATUS=%u peer%s connected", s->n_peers, s->n_peers == 1 ? "" : "s");
+	bus_peer_count_changed(s);
 	return 0;
 }
 
@@ -141,6 +136,7 @@ int server_new(Server **ret, sd_event *event, const ServerConfig *config)
 	s->config = *config;
 	s->listen_fd = -1;
 	s->reserve_fd = -1;
+	s->started_at = now_usec(CLOCK_REALTIME);
 	s->refuse_ratelimit = RATELIMIT_INIT(10 * 1000000ULL, 5);
 
 	s->peers_by_id = calloc(WIRE_ID_MAX + 1, sizeof(*s->peers_by_id));
@@ -206,6 +202,7 @@ Server *server_free(Server *s)
 	while (s->oldest)
 		peer_depart(s->oldest, PEER_DEPART_SHUTDOWN);
 	s->broken = s->broken_tail = NULL;
+	bus_service_free(s->bus);
 	sd_event_source_disable_unref(s->listen_source);
 	sd_event_source_disable_unref(s->reap_source);
 	sd_event_source_disable_unref(s->status_source);
@@ -237,7 +234,7 @@ static void refuse_client(Server *s, int fd, const char *why)
 	safe_close(fd);
 	s->counters.peers_rejected++;
 
-	if (ratelimit_below(&s->refuse_ratelimit, now_monotonic_usec(), &suppressed)) {
+	if (ratelimit_below(&s->refuse_ratelimit, now_usec(CLOCK_MONOTONIC), &suppressed)) {
 		if (suppressed)
 			log_warning("%llu more clients were refused", suppressed);
 		log_warning("refused client pid %d: %s", (int)cred.pid, why);

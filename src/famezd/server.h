@@ -13,6 +13,7 @@
 
 typedef struct Peer Peer;
 typedef struct Fabric Fabric;
+typedef struct BusService BusService;
 
 typedef enum ServerMode {
 	SERVER_MODE_FABRIC,  /* famezd is a FAME-Z peer with a mailbox (the default) */
@@ -63,6 +64,8 @@ typedef struct Server {
 	uint8_t *mailbox; /* fabric mode: the start of the shared memory, mapped */
 	size_t mailbox_map_size;
 	Fabric *fabric;   /* fabric mode */
+	BusService *bus;  /* the D-Bus API, or NULL (owned: freed with the server) */
+	uint64_t started_at; /* CLOCK_REALTIME, µs */
 	IdAllocator *ids;
 	Peer **peers_by_id;    /* WIRE_ID_MAX + 1 entries */
 	Peer *oldest, *newest; /* connected peers in join order */

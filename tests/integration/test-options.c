@@ -281,6 +281,8 @@ START_TEST(test_socket_activation_and_pid_file)
 			       testlib_famezd_path(),
 			       "--pid-file",
 			       pidfile,
+			       "--bus",
+			       "none",
 			       NULL };
 	const char *client[] = { testlib_client_path(), "-S", path, "-w", "5", "-e", "dump", NULL };
 	pid_t activator, c;

@@ -236,8 +236,17 @@ void famezd_start(Famezd *f, const char *const extra[])
 	argv[n++] = testlib_famezd_path();
 	argv[n++] = "--socket";
 	argv[n++] = f->socket_path;
-	for (size_t i = 0; extra && extra[i] && n < 62; i++)
+	bool bus_given = false;
+
+	for (size_t i = 0; extra && extra[i] && n < 60; i++) {
+		bus_given |= strcmp(extra[i], "--bus") == 0;
 		argv[n++] = extra[i];
+	}
+	/* Never the machine's own system bus, unless a test asks for a bus. */
+	if (!bus_given) {
+		argv[n++] = "--bus";
+		argv[n++] = "none";
+	}
 	argv[n] = NULL;
 	unlink(f->log_path);
 	f->pid = testlib_spawn((char *const *)argv, f->log_path, f->log_path);

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/* org.famez.Peer1 at /org/famez/peer/<id>: one fallback vtable serves every peer. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus.h"
+#include "fabric.h"
+#include "mailbox.h"
+#include "peer.h"
+#include "server.h"
+#include "wire.h"
+
+int bus_peer_path(const Peer *p, char **ret)
+{
+	return asprintf(ret, BUS_PEER_PATH "/%u", p->id) < 0 ? -ENOMEM : 0;
+}
+
+void bus_peer_nodename(Server *s, const Peer *p, char out[MAILBOX_NODENAME_MAX])
+{
+	out[0] = '\0';
+	if (s->mailbox)
+		mailbox_get_nodename(mailbox_slot(s->mailbox, p->id), out);
+}
+
+int bus_peer_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
+		  void **found, sd_bus_error *error)
+{
+	Server *s = userdata;
+	const char *id_str;
+	char *end;
+	unsigned long id;
+
+	(void)bus, (void)interface, (void)error;
+	if (strncmp(path, BUS_PEER_PATH "/", strlen(BUS_PEER_PATH) + 1) != 0)
+		return 0;
+	id_str = path + strlen(BUS_PEER_PATH) + 1;
+	if (!*id_str || (id_str[0] == '0' && id_str[1]))
+		return 0;
+	errno = 0;
+	id = strtoul(id_str, &end, 10);
+	if (errno || *end || id > WIRE_ID_MAX || !s->peers_by_id[id])
+		return 0;
+	*found = s->peers_by_id[id];
+	return 1;
+}
+
+int bus_peer_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes,
+		       sd_bus_error *error)
+{
+	Server *s = userdata;
+	char **list;
+	size_t n = 0;
+
+	(void)bus, (void)path, (void)error;
+	list = calloc(s->n_peers + 1, sizeof(*list));
+	if (!list)
+		return -ENOMEM;
+	for (Peer *p = s->oldest; p && n < s->n_peers; p = p->newer)
+		if (bus_peer_path(p, &list[n++]) < 0) {
+			for (size_t i = 0; i + 1 < n; i++)
+				free(list[i]);
+			free(list);
+			return -ENOMEM;
+		}
+	*nodes = list;
+	return 1;
+}
+
+static int prop_nodename(sd_bus *bus, const char *path, const char *interface,
+			 const char *property, sd_bus_message *reply, void *userdata,
+			 sd_bus_error *error)
+{
+	Peer *p = userdata;
+	char nodename[MAILBOX_NODENAME_MAX];
+
+	(void)bus, (void)path, (void)interface, (void)property, (void)error;
+	bus_peer_nodename(p->server, p, nodename);
+	return sd_bus_message_append(reply, "s", nodename);
+}
+
+static int prop_string(sd_bus *bus, const char *path, const char *interface,
+		       const char *property, sd_bus_message *reply, void *userdata,
+		       sd_bus_error *error)
+{
+	Peer *p = userdata;
+	const char *v = strcmp(property, "CClass") == 0 ? p->fabric.cclass : p->vm_name;
+
+	(void)bus, (void)path, (void)interface, (void)error;
+	return sd_bus_message_append(reply, "s", v ? v : "");
+}
+
+static int method_send_interrupt(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	Peer *p = userdata;
+	uint32_t vector;
+	int interactive, r;
+
+	r = sd_bus_message_read(m, "ub", &vector, &interactive);
+	if (r < 0)
+		return r;
+	return bus_send_interrupt(p->server, m, p, vector, interactive, error);
+}
+
+static int method_send_message(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	Peer *p = userdata;
+	const char *text;
+	int interactive, r;
+
+	r = sd_bus_message_read(m, "sb", &text, &interactive);
+	if (r < 0)
+		return r;
+	return bus_send_message(p->server, m, p, text, interactive, error);
+}
+
+static int method_disconnect(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	Peer *p = userdata;
+	int interactive, r;
+
+	r = sd_bus_message_read(m, "b", &interactive);
+	if (r < 0)
+		return r;
+	return bus_disconnect_peer(p->server, m, p, interactive, error);
+}
+
+const sd_bus_vtable bus_peer_vtable[] = {
+	SD_BUS_VTABLE_START(0),
+	SD_BUS_PROPERTY("Id", "q", NULL, offsetof(Peer, id), SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("Pid", "u", NULL, offsetof(Peer, pid), SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("Uid", "u", NULL, offsetof(Peer, uid), SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("Gid", "u", NULL, offsetof(Peer, gid), SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("ConnectedAt", "t", NULL, offsetof(Peer, connected_at),
+			SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("Nodename", "s", prop_nodename, 0, 0),
+	SD_BUS_PROPERTY("CClass", "s", prop_string, 0, 0),
+	SD_BUS_PROPERTY("VmName", "s", prop_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("Vectors", "u", NULL, offsetof(Peer, n_vectors),
+			SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("MessagesSent", "t", NULL, offsetof(Peer, fabric.messages_sent), 0),
+	SD_BUS_PROPERTY("MessagesReceived", "t", NULL, offsetof(Peer, fabric.messages_received),
+			0),
+	SD_BUS_PROPERTY("MessagesUnacknowledged", "t", NULL,
+			offsetof(Peer, fabric.messages_unacknowledged), 0),
+	SD_BUS_PROPERTY("InterruptsSent", "t", NULL, offsetof(Peer, interrupts_sent), 0),
+	SD_BUS_METHOD_WITH_ARGS("SendInterrupt", SD_BUS_ARGS("u", vector, "b", interactive),
+				SD_BUS_NO_RESULT, method_send_interrupt, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("SendMessage", SD_BUS_ARGS("s", text, "b", interactive),
+				SD_BUS_NO_RESULT, method_send_message, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("Disconnect", SD_BUS_ARGS("b", interactive), SD_BUS_NO_RESULT,
+				method_disconnect, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_VTABLE_END,
+};

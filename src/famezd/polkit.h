@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+
+/*
+ * Asynchronous polkit authorization of D-Bus method calls.
+ *
+ * A method handler calls polkit_authorize() before changing anything:
+ *   > 0  allowed: go on;
+ *   = 0  the question went to polkit: return 1 from the handler without replying; when polkit
+ *        answers, the call is put back in the bus's read queue and the handler runs again,
+ *        and this time polkit_authorize() has the answer;
+ *   < 0  denied or failed, with *error set: return it.
+ * Root is allowed without asking. Without polkit on the bus every other caller is denied.
+ */
+
+typedef struct PolkitRegistry PolkitRegistry;
+
+int polkit_registry_new(PolkitRegistry **ret);
+PolkitRegistry *polkit_registry_free(PolkitRegistry *r);
+
+int polkit_authorize(PolkitRegistry *r, sd_bus_message *call, const char *action,
+		     bool interactive, sd_bus_error *error);
