@@ -1,0 +1,816 @@
+/* SPDX-License-Identifier: MIT */
+/* famezctl: the command line over famezd's org.famez D-Bus API. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <systemd/sd-bus.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "macro.h"
+#include "size.h"
+#include "time-util.h"
+
+#define BUS_NAME "org.famez"
+#define BUS_PATH "/org/famez"
+#define SERVER_INTERFACE "org.famez.Server1"
+#define PEER_INTERFACE "org.famez.Peer1"
+
+/* Exit codes a script can rely on (see famezctl(1)). */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAILED = 1,
+	EXIT_USAGE = 2,
+	EXIT_NOT_RUNNING = 3,
+	EXIT_DENIED = 4,
+	EXIT_NO_SUCH_PEER = 5,
+};
+
+static bool arg_user, arg_json, arg_no_ask_password;
+static unsigned arg_count = 1;
+static pid_t agent_pid;
+
+typedef struct ServerInfo {
+	char *version, *mode, *socket_path, *backing;
+	uint64_t shm_size, started_at;
+	uint32_t vectors, max_peers, peer_count;
+	int32_t server_peer_id;
+	uint64_t accepted, rejected, disconnected, interrupts_sent, interrupts_received,
+		messages_sent, messages_received, protocol_errors;
+} ServerInfo;
+
+typedef struct PeerInfo {
+	uint16_t id;
+	char *path;
+	uint32_t pid, uid, vectors;
+	uint64_t connected_at;
+	char *nodename, *cclass, *vm_name;
+} PeerInfo;
+
+/* Maps a D-Bus error to our exit code and prints it as one line. */
+static int fail(const sd_bus_error *e, int r, const char *what)
+{
+	if (e && sd_bus_error_is_set(e)) {
+		fprintf(stderr, "famezctl: %s\n", e->message ? e->message : e->name);
+		if (sd_bus_error_has_names(e, SD_BUS_ERROR_ACCESS_DENIED,
+					   SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED))
+			return EXIT_DENIED;
+		if (sd_bus_error_has_name(e, "org.famez.Error.NoSuchPeer"))
+			return EXIT_NO_SUCH_PEER;
+		if (sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN,
+					   SD_BUS_ERROR_NAME_HAS_NO_OWNER)) {
+			fprintf(stderr, "famezctl: famezd is not running on the %s bus\n",
+				arg_user ? "user" : "system");
+			return EXIT_NOT_RUNNING;
+		}
+		return EXIT_FAILED;
+	}
+	fprintf(stderr, "famezctl: %s: %s\n", what, strerror(-r));
+	return EXIT_FAILED;
+}
+
+/* ---- property maps ---- */
+
+typedef struct PropertyMap {
+	const char *name;
+	char type;
+	void *target;
+} PropertyMap;
+
+/* Reads an a{sv} of properties into the fields the map names; others are skipped. */
+static int read_properties(sd_bus_message *m, const PropertyMap *map)
+{
+	int r = sd_bus_message_enter_container(m, 'a', "{sv}");
+
+	if (r < 0)
+		return r;
+	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+		const PropertyMap *p;
+		const char *name;
+
+		r = sd_bus_message_read(m, "s", &name);
+		if (r < 0)
+			return r;
+		for (p = map; p->name && strcmp(p->name, name) != 0; p++)
+			;
+		if (p->name) {
+			char sig[2] = { p->type, 0 };
+
+			r = sd_bus_message_enter_container(m, 'v', sig);
+			if (r < 0)
+				return r;
+			if (p->type == 's') {
+				const char *s;
+
+				r = sd_bus_message_read(m, "s", &s);
+				if (r >= 0 && !(*(char **)p->target = strdup(s)))
+					r = -ENOMEM;
+			} else
+				r = sd_bus_message_read_basic(m, p->type, p->target);
+			if (r < 0)
+				return r;
+			r = sd_bus_message_exit_container(m);
+		} else
+			r = sd_bus_message_skip(m, "v");
+		if (r < 0)
+			return r;
+		r = sd_bus_message_exit_container(m);
+		if (r < 0)
+			return r;
+	}
+	if (r < 0)
+		return r;
+	return sd_bus_message_exit_container(m);
+}
+
+static int get_all(sd_bus *bus, const char *path, const char *interface, const PropertyMap *map,
+		   sd_bus_error *error)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	int r = sd_bus_call_method(bus, BUS_NAME, path, "org.freedesktop.DBus.Properties",
+				   "GetAll", error, &reply, "s", interface);
+
+	return r < 0 ? r : read_properties(reply, map);
+}
+
+static int get_server(sd_bus *bus, ServerInfo *i, sd_bus_error *error)
+{
+	const PropertyMap map[] = {
+		{ "Version", 's', &i->version },
+		{ "Mode", 's', &i->mode },
+		{ "SocketPath", 's', &i->socket_path },
+		{ "SharedMemoryBacking", 's', &i->backing },
+		{ "SharedMemorySize", 't', &i->shm_size },
+		{ "Vectors", 'u', &i->vectors },
+		{ "MaxPeers", 'u', &i->max_peers },
+		{ "ServerPeerId", 'i', &i->server_peer_id },
+		{ "PeerCount", 'u', &i->peer_count },
+		{ "StartedAt", 't', &i->started_at },
+		{ "PeersAccepted", 't', &i->accepted },
+		{ "PeersRejected", 't', &i->rejected },
+		{ "PeersDisconnected", 't', &i->disconnected },
+		{ "InterruptsSent", 't', &i->interrupts_sent },
+		{ "InterruptsReceived", 't', &i->interrupts_received },
+		{ "MessagesSent", 't', &i->messages_sent },
+		{ "MessagesReceived", 't', &i->messages_received },
+		{ "ProtocolErrors", 't', &i->protocol_errors },
+		{},
+	};
+
+	return get_all(bus, BUS_PATH, SERVER_INTERFACE, map, error);
+}
+
+static void server_info_done(ServerInfo *i)
+{
+	free(i->version);
+	free(i->mode);
+	free(i->socket_path);
+	free(i->backing);
+}
+
+static void peers_free(PeerInfo *peers, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(peers[i].path);
+		free(peers[i].nodename);
+		free(peers[i].cclass);
+		free(peers[i].vm_name);
+	}
+	free(peers);
+}
+
+static int get_peers(sd_bus *bus, PeerInfo **ret, size_t *n_ret, sd_bus_error *error)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	PeerInfo *peers = NULL;
+	size_t n = 0;
+	int r;
+
+	r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, SERVER_INTERFACE, "ListPeers", error,
+			       &reply, NULL);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_enter_container(reply, 'a', "(qouuts)");
+	if (r < 0)
+		return r;
+	for (;;) {
+		const char *path, *nodename;
+		PeerInfo *p;
+
+		p = realloc(peers, (n + 1) * sizeof(*peers));
+		if (!p) {
+			peers_free(peers, n);
+			return -ENOMEM;
+		}
+		peers = p;
+		p = &peers[n];
+		memset(p, 0, sizeof(*p));
+		r = sd_bus_message_read(reply, "(qouuts)", &p->id, &path, &p->pid, &p->uid,
+					&p->connected_at, &nodename);
+		if (r <= 0)
+			break;
+		p->path = strdup(path);
+		n++;
+		{
+			const PropertyMap map[] = {
+				{ "Nodename", 's', &p->nodename },
+				{ "CClass", 's', &p->cclass },
+				{ "VmName", 's', &p->vm_name },
+				{ "Vectors", 'u', &p->vectors },
+				{},
+			};
+			sd_bus_error e = SD_BUS_ERROR_NULL;
+
+			/* A peer that left meanwhile keeps what ListPeers said. */
+			if (get_all(bus, p->path, PEER_INTERFACE, map, &e) < 0 && !p->nodename)
+				p->nodename = strdup(nodename);
+			sd_bus_error_free(&e);
+		}
+	}
+	if (r < 0) {
+		peers_free(peers, n);
+		return r;
+	}
+	*ret = peers;
+	*n_ret = n;
+	return 0;
+}
+
+/* ---- output ---- */
+
+static const char *format_time(uint64_t usec, char buf[32])
+{
+	time_t t = (time_t)(usec / 1000000);
+	struct tm tm;
+
+	if (!usec || !localtime_r(&t, &tm) || !strftime(buf, 32, "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(buf, 32, "-");
+	return buf;
+}
+
+static const char *format_ago(uint64_t usec, char buf[32])
+{
+	uint64_t now = now_usec(CLOCK_REALTIME), s = now > usec ? (now - usec) / 1000000 : 0;
+
+	if (s < 120)
+		snprintf(buf, 32, "%" PRIu64 "s ago", s);
+	else if (s < 7200)
+		snprintf(buf, 32, "%" PRIu64 "min ago", s / 60);
+	else if (s < 172800)
+		snprintf(buf, 32, "%" PRIu64 "h ago", s / 3600);
+	else
+		snprintf(buf, 32, "%" PRIu64 " days ago", s / 86400);
+	return buf;
+}
+
+static const char *or_dash(const char *s)
+{
+	return s && *s ? s : "-";
+}
+
+static void print_peer_table(const PeerInfo *peers, size_t n)
+{
+	if (n == 0) {
+		printf("No peers connected.\n");
+		return;
+	}
+	printf("%5s  %-16s %-10s %-16s %8s  %s\n", "ID", "NODENAME", "C-CLASS", "VM", "PID",
+	       "CONNECTED");
+	for (size_t i = 0; i < n; i++) {
+		char when[32];
+
+		printf("%5u  %-16s %-10s %-16s %8" PRIu32 "  %s\n", peers[i].id,
+		       or_dash(peers[i].nodename), or_dash(peers[i].cclass),
+		       or_dash(peers[i].vm_name), peers[i].pid,
+		       format_time(peers[i].connected_at, when));
+	}
+}
+
+static void json_peer(Json *j, const PeerInfo *p)
+{
+	json_object_begin(j);
+	json_key_uint(j, "id", p->id);
+	json_key_string(j, "path", p->path);
+	json_key_string(j, "nodename", p->nodename ? p->nodename : "");
+	json_key_string(j, "cclass", p->cclass ? p->cclass : "");
+	json_key_string(j, "vm_name", p->vm_name ? p->vm_name : "");
+	json_key_uint(j, "pid", p->pid);
+	json_key_uint(j, "uid", p->uid);
+	json_key_uint(j, "vectors", p->vectors);
+	json_key_uint(j, "connected_at", p->connected_at);
+	json_object_end(j);
+}
+
+static void json_peers(Json *j, const PeerInfo *peers, size_t n)
+{
+	json_array_begin(j);
+	for (size_t i = 0; i < n; i++)
+		json_peer(j, &peers[i]);
+	json_array_end(j);
+}
+
+/* ---- commands ---- */
+
+static int cmd_status(sd_bus *bus)
+{
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	ServerInfo i = { 0 };
+	PeerInfo *peers = NULL;
+	size_t n = 0;
+	int r;
+
+	r = get_server(bus, &i, &error);
+	if (r >= 0)
+		r = get_peers(bus, &peers, &n, &error);
+	if (r < 0) {
+		r = fail(&error, r, "cannot read famezd's status");
+		goto out;
+	}
+
+	if (arg_json) {
+		Json j = JSON_INIT(stdout);
+
+		json_object_begin(&j);
+		json_key_string(&j, "version", i.version);
+		json_key_string(&j, "mode", i.mode);
+		json_key_string(&j, "socket_path", i.socket_path);
+		json_key_string(&j, "shared_memory_backing", i.backing);
+		json_key_uint(&j, "shared_memory_size", i.shm_size);
+		json_key_uint(&j, "vectors", i.vectors);
+		json_key_uint(&j, "max_peers", i.max_peers);
+		json_key_int(&j, "server_peer_id", i.server_peer_id);
+		json_key_uint(&j, "peer_count", i.peer_count);
+		json_key_uint(&j, "started_at", i.started_at);
+		json_key(&j, "counters");
+		json_object_begin(&j);
+		json_key_uint(&j, "peers_accepted", i.accepted);
+		json_key_uint(&j, "peers_rejected", i.rejected);
+		json_key_uint(&j, "peers_disconnected", i.disconnected);
+		json_key_uint(&j, "interrupts_sent", i.interrupts_sent);
+		json_key_uint(&j, "interrupts_received", i.interrupts_received);
+		json_key_uint(&j, "messages_sent", i.messages_sent);
+		json_key_uint(&j, "messages_received", i.messages_received);
+		json_key_uint(&j, "protocol_errors", i.protocol_errors);
+		json_object_end(&j);
+		json_key(&j, "peers");
+		json_peers(&j, peers, n);
+		json_object_end(&j);
+		json_end(&j);
+	} else {
+		char size[SIZE_STR_MAX], started[32], ago[32];
+
+		printf("famezd %s, %s mode\n", i.version, i.mode);
+		printf("     Socket: %s\n", i.socket_path);
+		printf("     Memory: %s, %s\n", i.backing, format_size(i.shm_size, size));
+		if (i.server_peer_id >= 0)
+			printf("    Vectors: %" PRIu32 " per peer; the server is peer %" PRIi32 "\n",
+			       i.vectors, i.server_peer_id);
+		else
+			printf("    Vectors: %" PRIu32 " per peer\n", i.vectors);
+		printf("      Peers: %" PRIu32 " of %" PRIu32 "\n", i.peer_count, i.max_peers);
+		printf("    Started: %s (%s)\n", format_time(i.started_at, started),
+		       format_ago(i.started_at, ago));
+		printf("   Counters: %" PRIu64 " accepted, %" PRIu64 " refused, %" PRIu64
+		       " disconnected, %" PRIu64 " protocol errors\n",
+		       i.accepted, i.rejected, i.disconnected, i.protocol_errors);
+		printf(" Interrupts: %" PRIu64 " received, %" PRIu64 " sent\n",
+		       i.interrupts_received, i.interrupts_sent);
+		if (i.server_peer_id >= 0)
+			printf("    Mailbox: %" PRIu64 " messages received, %" PRIu64 " sent\n",
+			       i.messages_received, i.messages_sent);
+		printf("\n");
+		print_peer_table(peers, n);
+	}
+	r = EXIT_OK;
+out:
+	server_info_done(&i);
+	peers_free(peers, n);
+	sd_bus_error_free(&error);
+	return r;
+}
+
+static int cmd_peers(sd_bus *bus)
+{
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	PeerInfo *peers = NULL;
+	size_t n = 0;
+	int r = get_peers(bus, &peers, &n, &error);
+
+	if (r < 0) {
+		r = fail(&error, r, "cannot list the peers");
+		sd_bus_error_free(&error);
+		return r;
+	}
+	if (arg_json) {
+		Json j = JSON_INIT(stdout);
+
+		json_peers(&j, peers, n);
+		json_end(&j);
+	} else
+		print_peer_table(peers, n);
+	peers_free(peers, n);
+	return EXIT_OK;
+}
+
+static int parse_peer(const char *arg, uint16_t *id)
+{
+	uint64_t v;
+
+	if (parse_uint(arg, 0, 65535, &v) < 0) {
+		fprintf(stderr, "famezctl: '%s' is not a peer ID (0..65535); 'famezctl peers' "
+				"lists them\n",
+			arg);
+		return -EINVAL;
+	}
+	*id = (uint16_t)v;
+	return 0;
+}
+
+/* Runs a polkit text agent for this call when a person may be asked. */
+static bool interactive(void)
+{
+	return !arg_no_ask_password && isatty(STDIN_FILENO);
+}
+
+static void agent_start(void)
+{
+	int pipefd[2];
+	char fdstr[16], pidstr[16], c;
+
+	if (!interactive() || access("/usr/bin/pkttyagent", X_OK) < 0 || geteuid() == 0)
+		return;
+	if (pipe2(pipefd, 0) < 0)
+		return;
+	snprintf(fdstr, sizeof(fdstr), "%d", pipefd[1]);
+	snprintf(pidstr, sizeof(pidstr), "%d", (int)getpid());
+	agent_pid = fork();
+	if (agent_pid == 0) {
+		close(pipefd[0]);
+		execl("/usr/bin/pkttyagent", "pkttyagent", "--notify-fd", fdstr, "--fallback",
+		      "--process", pidstr, (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	/* The agent closes the fd once it is registered. */
+	while (agent_pid > 0 && read(pipefd[0], &c, 1) > 0)
+		;
+	close(pipefd[0]);
+}
+
+static void agent_stop(void)
+{
+	if (agent_pid > 0) {
+		kill(agent_pid, SIGTERM);
+		waitpid(agent_pid, NULL, 0);
+		agent_pid = 0;
+	}
+}
+
+static int call_simple(sd_bus *bus, const char *method, const char *what, const char *types,
+		       ...)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	va_list ap;
+	int r;
+
+	r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, BUS_PATH, SERVER_INTERFACE, method);
+	if (r >= 0) {
+		va_start(ap, types);
+		r = sd_bus_message_appendv(m, types, ap);
+		va_end(ap);
+	}
+	if (r >= 0)
+		r = sd_bus_message_set_allow_interactive_authorization(m, interactive());
+	if (r < 0)
+		return fail(NULL, r, what);
+	agent_start();
+	r = sd_bus_call(bus, m, UINT64_MAX, &error, NULL);
+	agent_stop();
+	if (r < 0) {
+		r = fail(&error, r, what);
+		sd_bus_error_free(&error);
+		return r;
+	}
+	return EXIT_OK;
+}
+
+static int cmd_send_interrupt(sd_bus *bus, char **args, int n)
+{
+	uint16_t id;
+	uint64_t vector;
+
+	if (n != 2)
+		return fprintf(stderr, "famezctl: send-interrupt needs PEER VECTOR\n"), EXIT_USAGE;
+	if (parse_peer(args[0], &id) < 0)
+		return EXIT_USAGE;
+	if (parse_uint(args[1], 0, UINT32_MAX, &vector) < 0)
+		return fprintf(stderr, "famezctl: '%s' is not a vector number\n", args[1]),
+		       EXIT_USAGE;
+	return call_simple(bus, "SendInterrupt", "cannot send the interrupt", "qub", id,
+			   (uint32_t)vector, interactive());
+}
+
+static int cmd_send(sd_bus *bus, char **args, int n)
+{
+	char text[4096] = "";
+	uint16_t id;
+
+	if (n < 2)
+		return fprintf(stderr, "famezctl: send needs PEER TEXT\n"), EXIT_USAGE;
+	if (parse_peer(args[0], &id) < 0)
+		return EXIT_USAGE;
+	for (int i = 1; i < n; i++) {
+		if (i > 1)
+			strncat(text, " ", sizeof(text) - strlen(text) - 1);
+		strncat(text, args[i], sizeof(text) - strlen(text) - 1);
+	}
+	return call_simple(bus, "SendMessage", "cannot send the message", "qsb", id, text,
+			   interactive());
+}
+
+static int cmd_disconnect(sd_bus *bus, char **args, int n)
+{
+	uint16_t id;
+
+	if (n != 1)
+		return fprintf(stderr, "famezctl: disconnect needs PEER\n"), EXIT_USAGE;
+	if (parse_peer(args[0], &id) < 0)
+		return EXIT_USAGE;
+	return call_simple(bus, "DisconnectPeer", "cannot disconnect the peer", "qb", id,
+			   interactive());
+}
+
+static int cmd_ping(sd_bus *bus, char **args, int n)
+{
+	Json j = JSON_INIT(stdout);
+	uint64_t min = UINT64_MAX, max = 0, sum = 0;
+	unsigned answered = 0;
+	uint16_t id;
+	int status = EXIT_OK;
+
+	if (n != 1)
+		return fprintf(stderr, "famezctl: ping needs PEER\n"), EXIT_USAGE;
+	if (parse_peer(args[0], &id) < 0)
+		return EXIT_USAGE;
+	if (arg_json)
+		json_array_begin(&j);
+	for (unsigned i = 0; i < arg_count; i++) {
+		_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+		sd_bus_error error = SD_BUS_ERROR_NULL;
+		uint64_t usec;
+		int r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, SERVER_INTERFACE, "Ping",
+					   &error, &reply, "q", id);
+
+		if (r >= 0)
+			r = sd_bus_message_read(reply, "t", &usec);
+		if (r < 0) {
+			status = fail(&error, r, "ping failed");
+			sd_bus_error_free(&error);
+			if (status != EXIT_FAILED)
+				break; /* denied, no such peer, not running: no point going on */
+			continue;
+		}
+		answered++;
+		sum += usec;
+		min = MIN(min, usec);
+		max = MAX(max, usec);
+		if (arg_json) {
+			json_object_begin(&j);
+			json_key_uint(&j, "peer", id);
+			json_key_uint(&j, "usec", usec);
+			json_object_end(&j);
+		} else
+			printf("pong from peer %u: time=%" PRIu64 " us\n", id, usec);
+	}
+	if (arg_json) {
+		json_array_end(&j);
+		json_end(&j);
+	} else if (arg_count > 1 && answered)
+		printf("%u pings, %u answered, min/avg/max %" PRIu64 "/%" PRIu64 "/%" PRIu64
+		       " us\n",
+		       arg_count, answered, min, sum / answered, max);
+	return status;
+}
+
+static volatile sig_atomic_t stop;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	const char *member = sd_bus_message_get_member(m), *path = "", *text = "";
+	uint16_t id = 0;
+	int r;
+
+	(void)userdata, (void)error;
+	if (strcmp(member, "PeerConnected") == 0)
+		r = sd_bus_message_read(m, "qo", &id, &path);
+	else if (strcmp(member, "PeerDisconnected") == 0)
+		r = sd_bus_message_read(m, "qos", &id, &path, &text);
+	else if (strcmp(member, "MessageReceived") == 0)
+		r = sd_bus_message_read(m, "qs", &id, &text);
+	else
+		return 0;
+	if (r < 0)
+		return 0;
+	if (arg_json) {
+		Json j = JSON_INIT(stdout);
+
+		json_object_begin(&j);
+		json_key_string(&j, "event", member);
+		json_key_uint(&j, "peer", id);
+		if (*path)
+			json_key_string(&j, "path", path);
+		if (strcmp(member, "PeerDisconnected") == 0)
+			json_key_string(&j, "reason", text);
+		if (strcmp(member, "MessageReceived") == 0)
+			json_key_string(&j, "text", text);
+		json_object_end(&j);
+		json_end(&j);
+	} else if (strcmp(member, "PeerConnected") == 0)
+		printf("peer %u connected (%s)\n", id, path);
+	else if (strcmp(member, "PeerDisconnected") == 0)
+		printf("peer %u disconnected: %s\n", id, text);
+	else
+		printf("peer %u says: %s\n", id, text);
+	fflush(stdout);
+	return 0;
+}
+
+static int cmd_monitor(sd_bus *bus)
+{
+	struct sigaction sa = { .sa_handler = on_stop };
+	int r;
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	r = sd_bus_match_signal(bus, NULL, BUS_NAME, BUS_PATH, SERVER_INTERFACE, NULL, on_signal,
+				NULL);
+	if (r < 0)
+		return fail(NULL, r, "cannot watch famezd's signals");
+	fprintf(stderr, "famezctl: watching org.famez on the %s bus; Ctrl-C stops\n",
+		arg_user ? "user" : "system");
+	while (!stop) {
+		r = sd_bus_process(bus, NULL);
+		if (r < 0)
+			return fail(NULL, r, "lost the bus");
+		if (r > 0)
+			continue;
+		r = sd_bus_wait(bus, UINT64_MAX);
+		if (r < 0 && r != -EINTR)
+			return fail(NULL, r, "lost the bus");
+	}
+	return EXIT_OK;
+}
+
+static int parse_count(const char *arg)
+{
+	uint64_t v;
+
+	if (parse_uint(arg, 1, 1000000, &v) < 0) {
+		fprintf(stderr, "famezctl: --count %s is not a number from 1 to 1000000\n", arg);
+		return -EINVAL;
+	}
+	arg_count = (unsigned)v;
+	return 0;
+}
+
+static void help(void)
+{
+	printf("Usage: famezctl [OPTIONS] [COMMAND]\n"
+	       "\n"
+	       "Query and control famezd through its org.famez D-Bus API.\n"
+	       "\n"
+	       "Commands:\n"
+	       "  status                   the service and its peers (the default)\n"
+	       "  peers                    the connected peers\n"
+	       "  send-interrupt PEER VEC  ring vector VEC of a peer\n"
+	       "  send PEER TEXT           send a mailbox message (fabric mode)\n"
+	       "  ping PEER [-c N]         ping a peer through its mailbox (fabric mode)\n"
+	       "  disconnect PEER          disconnect a peer\n"
+	       "  monitor                  print peers coming and going, and messages, as they\n"
+	       "                           happen, until interrupted\n"
+	       "\n"
+	       "Options:\n"
+	       "      --system             talk to famezd on the system bus (default)\n"
+	       "      --user               talk to famezd on the user bus\n"
+	       "      --json               machine-readable output\n"
+	       "      --no-ask-password    never ask for authentication\n"
+	       "  -c, --count=N            ping: how many times (default 1)\n"
+	       "  -h, --help               show this help\n"
+	       "      --version            show the version\n"
+	       "\n"
+	       "Exit status: 0 success, 1 failure, 2 bad usage, 3 famezd is not running,\n"
+	       "4 not authorized, 5 no such peer. See famezctl(1).\n");
+}
+
+int main(int argc, char *argv[])
+{
+	enum { ARG_SYSTEM = 0x100, ARG_USER, ARG_JSON, ARG_NO_ASK, ARG_VERSION };
+	static const struct option options[] = {
+		{ "system", no_argument, NULL, ARG_SYSTEM },
+		{ "user", no_argument, NULL, ARG_USER },
+		{ "json", no_argument, NULL, ARG_JSON },
+		{ "no-ask-password", no_argument, NULL, ARG_NO_ASK },
+		{ "count", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, ARG_VERSION },
+		{},
+	};
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	const char *command;
+	int opt, r;
+
+	/* Options come before the command ("+"); ping's -c may also follow its PEER. */
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+:c:h", options, NULL)) >= 0) {
+		switch (opt) {
+		case ARG_SYSTEM:
+			arg_user = false;
+			break;
+		case ARG_USER:
+			arg_user = true;
+			break;
+		case ARG_JSON:
+			arg_json = true;
+			break;
+		case ARG_NO_ASK:
+			arg_no_ask_password = true;
+			break;
+		case 'c':
+			if (parse_count(optarg) < 0)
+				return EXIT_USAGE;
+			break;
+		case 'h':
+			help();
+			return EXIT_OK;
+		case ARG_VERSION:
+			printf("famezctl %s\n", FAMEZ_VERSION);
+			return EXIT_OK;
+		case ':':
+			fprintf(stderr, "famezctl: option '%s' needs an argument\n",
+				argv[optind - 1]);
+			return EXIT_USAGE;
+		default:
+			fprintf(stderr, "famezctl: unknown option '%s'; try 'famezctl --help'\n",
+				argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+
+	command = optind < argc ? argv[optind++] : "status";
+	r = arg_user ? sd_bus_open_user(&bus) : sd_bus_open_system(&bus);
+	if (r < 0) {
+		fprintf(stderr, "famezctl: cannot connect to the %s bus: %s\n",
+			arg_user ? "user" : "system", strerror(-r));
+		return EXIT_NOT_RUNNING;
+	}
+
+	if (strcmp(command, "status") == 0 && optind == argc)
+		return cmd_status(bus);
+	if (strcmp(command, "peers") == 0 && optind == argc)
+		return cmd_peers(bus);
+	if (strcmp(command, "send-interrupt") == 0)
+		return cmd_send_interrupt(bus, argv + optind, argc - optind);
+	if (strcmp(command, "send") == 0)
+		return cmd_send(bus, argv + optind, argc - optind);
+	if (strcmp(command, "ping") == 0) {
+		char *args[1];
+		int n = 0;
+
+		for (int i = optind; i < argc; i++) {
+			if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--count") == 0) {
+				if (i + 1 >= argc || parse_count(argv[++i]) < 0)
+					return EXIT_USAGE;
+			} else if (strncmp(argv[i], "--count=", 8) == 0) {
+				if (parse_count(argv[i] + 8) < 0)
+					return EXIT_USAGE;
+			} else if (n < 1)
+				args[n++] = argv[i];
+			else
+				return fprintf(stderr, "famezctl: ping takes PEER [-c N]\n"),
+				       EXIT_USAGE;
+		}
+		return cmd_ping(bus, args, n);
+	}
+	if (strcmp(command, "disconnect") == 0)
+		return cmd_disconnect(bus, argv + optind, argc - optind);
+	if (strcmp(command, "monitor") == 0 && optind == argc)
+		return cmd_monitor(bus);
+	fprintf(stderr, "famezctl: unknown command or extra arguments: '%s'; try 'famezctl --help'\n",
+		command);
+	return EXIT_USAGE;
+}
