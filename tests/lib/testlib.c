@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -108,8 +109,14 @@ pid_t testlib_spawn(char *const argv[], const char *stdout_path, const char *std
 		dup2(null, STDIN_FILENO);
 		redirect(STDOUT_FILENO, stdout_path);
 		redirect(STDERR_FILENO, stderr_path);
-		/* Die with the test, so no process outlives a failed or killed test. */
+		/*
+		 * Die with the test: a failed check ends the test process without its
+		 * teardown, and nothing it started may outlive it.
+		 */
 		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() == 1)
+			_exit(127);
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -421,4 +428,105 @@ void raw_client_close(RawClient *c)
 	free(c->log);
 	c->log = NULL;
 	c->n_log = c->cap_log = 0;
+}
+
+int testlib_run(char *const argv[], const char *stdout_path, const char *stderr_path,
+		int timeout_ms)
+{
+	pid_t pid;
+	int status;
+
+	if (stdout_path)
+		unlink(stdout_path);
+	if (stderr_path)
+		unlink(stderr_path);
+	pid = testlib_spawn(argv, stdout_path, stderr_path);
+	status = testlib_wait(pid, timeout_ms);
+	ck_assert_msg(status != -ETIMEDOUT, "%s did not finish in %d ms", argv[0], timeout_ms);
+	ck_assert_msg(WIFEXITED(status), "%s died (status 0x%x)", argv[0], status);
+	return WEXITSTATUS(status);
+}
+
+/* A recursive-descent check of JSON syntax, enough to tell machine-readable output is. */
+static const char *json_value(const char *p, int depth);
+
+static const char *json_space(const char *p)
+{
+	while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
+		p++;
+	return p;
+}
+
+static const char *json_string_end(const char *p)
+{
+	if (*p++ != '"')
+		return NULL;
+	for (; *p && *p != '"'; p++) {
+		if ((unsigned char)*p < 0x20)
+			return NULL;
+		if (*p == '\\' && !*++p)
+			return NULL;
+	}
+	return *p == '"' ? p + 1 : NULL;
+}
+
+static const char *json_container(const char *p, int depth, char close, bool object)
+{
+	p = json_space(p + 1);
+	if (*p == close)
+		return p + 1;
+	for (;;) {
+		if (object) {
+			p = json_string_end(json_space(p));
+			if (!p)
+				return NULL;
+			p = json_space(p);
+			if (*p++ != ':')
+				return NULL;
+		}
+		p = json_value(p, depth + 1);
+		if (!p)
+			return NULL;
+		p = json_space(p);
+		if (*p == close)
+			return p + 1;
+		if (*p++ != ',')
+			return NULL;
+	}
+}
+
+static const char *json_value(const char *p, int depth)
+{
+	if (depth > 64)
+		return NULL;
+	p = json_space(p);
+	switch (*p) {
+	case '{':
+		return json_container(p, depth, '}', true);
+	case '[':
+		return json_container(p, depth, ']', false);
+	case '"':
+		return json_string_end(p);
+	case 't':
+		return strncmp(p, "true", 4) == 0 ? p + 4 : NULL;
+	case 'f':
+		return strncmp(p, "false", 5) == 0 ? p + 5 : NULL;
+	case 'n':
+		return strncmp(p, "null", 4) == 0 ? p + 4 : NULL;
+	default:
+		if (*p == '-' || (*p >= '0' && *p <= '9')) {
+			char *end;
+
+			strtod(p, &end);
+			return end > p ? end : NULL;
+		}
+		return NULL;
+	}
+}
+
+bool testlib_json_valid(const char *s)
+{
+	const char *end = json_value(s, 0);
+
+	return end && *json_space(end) == '\0';
 }

@@ -71,6 +71,13 @@ void testlib_wait_for_output(const char *path, const char *needle, int timeout_m
  */
 void famez_client_pair_check(const char *socket);
 
+/* Runs argv to completion (at most timeout_ms) with output in files; returns its exit code. */
+int testlib_run(char *const argv[], const char *stdout_path, const char *stderr_path,
+		int timeout_ms);
+
+/* Whether s is one well-formed JSON value (with optional trailing whitespace). */
+bool testlib_json_valid(const char *s);
+
 /* Connects a non-blocking socket to path; -errno on failure. */
 int testlib_connect(const char *path);
 

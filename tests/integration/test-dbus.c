@@ -1,0 +1,391 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The org.famez API on a private system bus with the project's policy and the real polkitd
+ * (run through bus-env.sh): root may do everything, nobody may read but is denied every change,
+ * a polkit rule lets a group through, introspection matches the installed XML, famezctl's JSON
+ * carries what its tables show, and real QEMUs are rung, listed and watched.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "qtest.h"
+#include "testlib.h"
+
+typedef enum Caller {
+	ROOT,
+	NOBODY, /* uid 65534: no rule, no agent, no session */
+	DAEMON, /* uid 1, group daemon: the test rule lets it ring doorbells */
+} Caller;
+
+static Famezd famezd;
+static char out[256], err[256];
+
+static const char *famezctl_path(void)
+{
+	const char *p = getenv("FAMEZCTL");
+
+	ck_assert_msg(p, "FAMEZCTL is not set; run the tests through meson test");
+	return p;
+}
+
+/* Runs famezctl as caller; stdout in `out`, stderr in `err`; returns the exit status. */
+static int ctl(Caller caller, const char *a1, const char *a2, const char *a3, const char *a4)
+{
+	const char *argv[16];
+	int n = 0;
+
+	snprintf(out, sizeof(out), "%s/ctl.out", testlib_tmpdir());
+	snprintf(err, sizeof(err), "%s/ctl.err", testlib_tmpdir());
+	if (caller != ROOT) {
+		argv[n++] = "/usr/bin/setpriv";
+		argv[n++] = caller == NOBODY ? "--reuid=65534" : "--reuid=1";
+		argv[n++] = caller == NOBODY ? "--regid=65534" : "--regid=1";
+		argv[n++] = caller == NOBODY ? "--clear-groups" : "--init-groups";
+	}
+	argv[n++] = famezctl_path();
+	argv[n++] = "--no-ask-password";
+	if (a1)
+		argv[n++] = a1;
+	if (a2)
+		argv[n++] = a2;
+	if (a3)
+		argv[n++] = a3;
+	if (a4)
+		argv[n++] = a4;
+	argv[n] = NULL;
+	return testlib_run((char *const *)argv, out, err, 15000);
+}
+
+static void start_famezd(void)
+{
+	const char *args[] = { "--bus", "system", NULL };
+
+	famezd_start(&famezd, args);
+	ck_assert(testlib_file_contains(famezd.log_path, "owning org.famez on the system bus"));
+}
+
+/* A famez-client peer named alpha that runs commands; returns its pid. */
+static pid_t start_alpha(const char *commands, char *alpha_out)
+{
+	const char *argv[] = { testlib_client_path(), "-S", famezd.socket_path, "-N", "alpha",
+			       "-w", "5", "-e", commands, NULL };
+	pid_t pid;
+
+	snprintf(alpha_out, 256, "%s/alpha.out", testlib_tmpdir());
+	pid = testlib_spawn((char *const *)argv, alpha_out, NULL);
+	testlib_wait_for_output(alpha_out, "fabric nodename alpha", 5000);
+	return pid;
+}
+
+static void assert_ctl(int want, Caller caller, const char *a1, const char *a2, const char *a3,
+		       const char *a4)
+{
+	int r = ctl(caller, a1, a2, a3, a4);
+
+	ck_assert_msg(r == want, "famezctl %s %s: exit %d, expected %d: %s%s", a1, a2 ? a2 : "", r,
+		      want, testlib_read_file(out), testlib_read_file(err));
+}
+
+START_TEST(test_root_may_do_everything)
+{
+	char alpha_out[256];
+	pid_t alpha;
+	int status;
+
+	start_famezd();
+	alpha = start_alpha("wait-int 0 1 10; sleep 20", alpha_out);
+
+	assert_ctl(0, ROOT, "status", NULL, NULL, NULL);
+	ck_assert(testlib_file_contains(out, "alpha"));
+	ck_assert(testlib_file_contains(out, "Debugger"));
+
+	assert_ctl(0, ROOT, "send-interrupt", "1", "0", NULL);
+	testlib_wait_for_output(alpha_out, "interrupt vector 0 count 1", 5000);
+
+	assert_ctl(0, ROOT, "send", "1", "hello", "dbus");
+	testlib_wait_for_output(alpha_out, "Z-switch@15: hello dbus", 5000);
+
+	assert_ctl(0, ROOT, "ping", "1", NULL, NULL);
+	ck_assert(testlib_file_contains(out, "pong from peer 1: time="));
+
+	/* Invalid arguments are named errors and change nothing. */
+	assert_ctl(1, ROOT, "send-interrupt", "1", "99", NULL);
+	ck_assert(testlib_file_contains(err, "there is no vector 99"));
+
+	assert_ctl(0, ROOT, "disconnect", "1", NULL, NULL);
+	status = testlib_wait(alpha, 5000);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 3, "alpha: 0x%x", status);
+	ck_assert(testlib_file_contains(famezd.log_path, "disconnected by an administrator"));
+
+	assert_ctl(5, ROOT, "send-interrupt", "1", "0", NULL);
+	ck_assert(testlib_file_contains(err, "no peer 1 is connected"));
+	famezd_stop(&famezd);
+}
+END_TEST
+
+START_TEST(test_nobody_reads_but_is_denied_every_change)
+{
+	char alpha_out[256];
+
+	start_famezd();
+	start_alpha("sleep 20", alpha_out);
+
+	assert_ctl(0, NOBODY, "status", NULL, NULL, NULL);
+	ck_assert(testlib_file_contains(out, "alpha"));
+	assert_ctl(0, NOBODY, "--json", "peers", NULL, NULL);
+
+	/* auth_admin: denied, unless someone authenticates, which nobody can here. */
+	assert_ctl(4, NOBODY, "send-interrupt", "1", "0", NULL);
+	ck_assert_msg(testlib_file_contains(err, "org.famez.send-interrupt needs authentication"),
+		      "%s", testlib_read_file(err));
+	assert_ctl(4, NOBODY, "send", "1", "hello", NULL);
+	ck_assert(testlib_file_contains(err, "org.famez.send-message"));
+	assert_ctl(4, NOBODY, "ping", "1", NULL, NULL);
+	assert_ctl(4, NOBODY, "disconnect", "1", NULL, NULL);
+	ck_assert(testlib_file_contains(err, "org.famez.disconnect-peer"));
+
+	/* Nothing happened: alpha is still there and was neither rung nor written to. */
+	assert_ctl(0, ROOT, "peers", NULL, NULL, NULL);
+	ck_assert(testlib_file_contains(out, "alpha"));
+	usleep(200000);
+	ck_assert(!testlib_file_contains(alpha_out, "interrupt vector 0"));
+	ck_assert(!testlib_file_contains(alpha_out, "hello"));
+	famezd_stop(&famezd);
+}
+END_TEST
+
+START_TEST(test_polkit_rule_lets_a_group_through)
+{
+	char alpha_out[256];
+
+	start_famezd();
+	start_alpha("wait-int 0 1 10; sleep 20", alpha_out);
+	/* The rule grants send-interrupt to group daemon, and nothing else. */
+	assert_ctl(0, DAEMON, "send-interrupt", "1", "0", NULL);
+	testlib_wait_for_output(alpha_out, "interrupt vector 0 count 1", 5000);
+	assert_ctl(4, DAEMON, "send", "1", "hello", NULL);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+/* The <interface name="NAME">...</interface> element of an introspection document. */
+static char *interface_section(const char *xml, const char *name)
+{
+	char open[128];
+	const char *start, *end;
+
+	snprintf(open, sizeof(open), "<interface name=\"%s\">", name);
+	start = strstr(xml, open);
+	ck_assert_msg(start, "no interface %s in %s", name, xml);
+	end = strstr(start, "</interface>");
+	ck_assert_ptr_nonnull(end);
+	return strndup(start, (size_t)(end - start));
+}
+
+static void assert_introspection_matches(const char *path, const char *interface)
+{
+	const char *argv[] = { "/usr/bin/busctl", "--system", "introspect", "--xml-interface",
+			       "org.famez", path, NULL };
+	char installed[512];
+	char *live_xml, *file_xml, *live, *file;
+
+	snprintf(out, sizeof(out), "%s/introspect.xml", testlib_tmpdir());
+	ck_assert_int_eq(testlib_run((char *const *)argv, out, NULL, 10000), 0);
+	snprintf(installed, sizeof(installed), "%s/dbus/%s.xml", getenv("FAMEZ_SOURCE_ROOT"),
+		 interface);
+	live_xml = testlib_read_file(out);
+	file_xml = testlib_read_file(installed);
+	ck_assert_ptr_nonnull(file_xml);
+	live = interface_section(live_xml, interface);
+	file = interface_section(file_xml, interface);
+	ck_assert_msg(strcmp(live, file) == 0,
+		      "%s drifted from dbus/%s.xml; regenerate it from 'busctl introspect "
+		      "--xml-interface org.famez %s'",
+		      interface, interface, path);
+	free(live_xml);
+	free(file_xml);
+	free(live);
+	free(file);
+}
+
+START_TEST(test_introspection_matches_the_installed_xml)
+{
+	char alpha_out[256];
+
+	start_famezd();
+	start_alpha("sleep 20", alpha_out);
+	assert_introspection_matches("/org/famez", "org.famez.Server1");
+	assert_introspection_matches("/org/famez/peer/1", "org.famez.Peer1");
+	famezd_stop(&famezd);
+}
+END_TEST
+
+START_TEST(test_json_carries_the_table_values)
+{
+	char alpha_out[256], table[8192], pid_json[64], pid_text[32];
+	pid_t alpha;
+	char *json;
+
+	start_famezd();
+	alpha = start_alpha("sleep 20", alpha_out);
+	assert_ctl(0, ROOT, "status", NULL, NULL, NULL);
+	snprintf(table, sizeof(table), "%s", testlib_read_file(out));
+	assert_ctl(0, ROOT, "--json", "status", NULL, NULL);
+	json = testlib_read_file(out);
+	ck_assert_msg(testlib_json_valid(json), "not JSON: %s", json);
+
+	snprintf(pid_json, sizeof(pid_json), "\"pid\":%d,", (int)alpha);
+	snprintf(pid_text, sizeof(pid_text), " %d ", (int)alpha);
+	ck_assert(strstr(json, pid_json));
+	ck_assert(strstr(table, pid_text));
+	ck_assert(strstr(json, "\"nodename\":\"alpha\"") && strstr(table, " alpha "));
+	ck_assert(strstr(json, "\"cclass\":\"Debugger\"") && strstr(table, " Debugger "));
+	ck_assert(strstr(json, "\"mode\":\"fabric\"") && strstr(table, "fabric mode"));
+	ck_assert(strstr(json, "\"peer_count\":1,") && strstr(table, "Peers: 1 of 14"));
+	ck_assert(strstr(json, "\"server_peer_id\":15,") && strstr(table, "the server is peer 15"));
+	free(json);
+
+	assert_ctl(0, ROOT, "--json", "ping", "1", "--count=2");
+	json = testlib_read_file(out);
+	ck_assert_msg(testlib_json_valid(json), "not JSON: %s", json);
+	free(json);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+static QVm vms[3];
+
+static void teardown_vms(void)
+{
+	for (int i = 0; i < 3; i++)
+		qvm_stop(&vms[i]);
+	testlib_teardown();
+}
+
+START_TEST(test_qemu_rung_listed_and_watched)
+{
+	char mon_out[256], mon_err[256], pid_json[64], needle[128];
+	const char *mon_argv[] = { famezctl_path(), "--json", "monitor", NULL };
+	pid_t mon;
+	uint32_t id0, id2;
+	char *events, *connected, *disconnected;
+
+	start_famezd();
+	for (int i = 0; i < 2; i++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "vm%d", i);
+		ck_assert_msg(qvm_start(&vms[i], name, famezd.socket_path, 16) == 0, "QEMU: %s",
+			      testlib_read_file(vms[i].log_path));
+	}
+	id0 = qvm_ivposition(&vms[0]);
+
+	/* A server-originated interrupt reaches the guest as an MSI-X pending bit. */
+	snprintf(needle, sizeof(needle), "%u", id0);
+	assert_ctl(0, ROOT, "send-interrupt", needle, "1", NULL);
+	ck_assert(qvm_wait_pending(&vms[0], 1, 5000));
+
+	/* The peers are the VMs, with their pids and names. */
+	assert_ctl(0, ROOT, "--json", "peers", NULL, NULL);
+	ck_assert(testlib_json_valid(testlib_read_file(out)));
+	for (int i = 0; i < 2; i++) {
+		snprintf(pid_json, sizeof(pid_json), "\"vm_name\":\"vm%d\",\"pid\":%d,", i,
+			 (int)vms[i].pid);
+		ck_assert_msg(testlib_file_contains(out, pid_json), "%s not in %s", pid_json,
+			      testlib_read_file(out));
+	}
+	assert_ctl(0, ROOT, "status", NULL, NULL, NULL);
+	for (int i = 0; i < 2; i++) {
+		char name[8], *table = testlib_read_file(out), *line;
+
+		snprintf(name, sizeof(name), " vm%d ", i);
+		snprintf(needle, sizeof(needle), " %d ", (int)vms[i].pid);
+		line = strstr(table, name);
+		ck_assert_msg(line, "%s", table);
+		*strchrnul(line, '\n') = '\0';
+		ck_assert_msg(strstr(line, needle), "no pid %d in: %s", (int)vms[i].pid, line);
+		free(table);
+	}
+
+	/* Peers coming and going are seen in order. */
+	snprintf(mon_out, sizeof(mon_out), "%s/monitor.out", testlib_tmpdir());
+	snprintf(mon_err, sizeof(mon_err), "%s/monitor.err", testlib_tmpdir());
+	mon = testlib_spawn((char *const *)mon_argv, mon_out, mon_err);
+	testlib_wait_for_output(mon_err, "watching org.famez", 5000);
+	ck_assert_int_eq(qvm_start(&vms[2], "vm2", famezd.socket_path, 16), 0);
+	id2 = qvm_ivposition(&vms[2]);
+	qvm_stop(&vms[2]);
+	snprintf(needle, sizeof(needle), "{\"event\":\"PeerDisconnected\",\"peer\":%u,", id2);
+	testlib_wait_for_output(mon_out, needle, 5000);
+	testlib_stop(mon, 5000);
+	events = testlib_read_file(mon_out);
+	snprintf(needle, sizeof(needle), "{\"event\":\"PeerConnected\",\"peer\":%u,", id2);
+	connected = strstr(events, needle);
+	snprintf(needle, sizeof(needle), "{\"event\":\"PeerDisconnected\",\"peer\":%u,", id2);
+	disconnected = strstr(events, needle);
+	ck_assert_msg(connected && disconnected && connected < disconnected, "events: %s", events);
+	free(events);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+/* Runs last: it stops polkitd for good. */
+START_TEST(test_without_polkit_only_root_is_allowed)
+{
+	char alpha_out[256];
+
+	start_famezd();
+	start_alpha("wait-int 0 1 10; sleep 20", alpha_out);
+	kill(atoi(getenv("FAMEZ_POLKITD_PID")), SIGKILL);
+	/* Until polkit's name is gone from the bus. */
+	for (int i = 0; i < 250; i++) {
+		const char *argv[] = { "/usr/bin/busctl", "--system", "status",
+				       "org.freedesktop.PolicyKit1", NULL };
+
+		if (testlib_run((char *const *)argv, NULL, NULL, 5000) != 0)
+			break;
+		usleep(20000);
+	}
+	assert_ctl(4, NOBODY, "send-interrupt", "1", "0", NULL);
+	ck_assert_msg(testlib_file_contains(err, "cannot ask polkit"), "%s",
+		      testlib_read_file(err));
+	assert_ctl(0, ROOT, "send-interrupt", "1", "0", NULL);
+	testlib_wait_for_output(alpha_out, "interrupt vector 0 count 1", 5000);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("dbus");
+	TCase *tc = tcase_create("dbus");
+	TCase *qemu = tcase_create("dbus-qemu");
+	TCase *last = tcase_create("dbus-without-polkit");
+
+	if (!getenv("DBUS_SYSTEM_BUS_ADDRESS") || !getenv("FAMEZ_POLKITD_PID")) {
+		printf("run through bus-env.sh, which provides the bus and polkitd\n");
+		return 77;
+	}
+	tcase_add_checked_fixture(tc, testlib_setup, testlib_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_root_may_do_everything);
+	tcase_add_test(tc, test_nobody_reads_but_is_denied_every_change);
+	tcase_add_test(tc, test_polkit_rule_lets_a_group_through);
+	tcase_add_test(tc, test_introspection_matches_the_installed_xml);
+	tcase_add_test(tc, test_json_carries_the_table_values);
+	suite_add_tcase(s, tc);
+	tcase_add_checked_fixture(qemu, testlib_setup, teardown_vms);
+	tcase_set_timeout(qemu, 120);
+	tcase_add_test(qemu, test_qemu_rung_listed_and_watched);
+	suite_add_tcase(s, qemu);
+	tcase_add_checked_fixture(last, testlib_setup, testlib_teardown);
+	tcase_set_timeout(last, 60);
+	tcase_add_test(last, test_without_polkit_only_root_is_allowed);
+	suite_add_tcase(s, last);
+	return testlib_run_suite(s);
+}
