@@ -4,7 +4,7 @@
 set -euo pipefail
 
 build=(meson ninja-build pkg-config gcc libsystemd-dev check)
-test=(qemu-system-x86 systemd dbus-daemon)
+test=(qemu-system-x86 systemd dbus-daemon polkitd util-linux)
 
 want=("${build[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test[@]}")

@@ -153,7 +153,7 @@ int bus_send_interrupt(Server *s, sd_bus_message *m, Peer *p, uint32_t vector, i
 		return sd_bus_error_set_errno(error, errno);
 	s->counters.interrupts_sent++;
 	p->interrupts_sent++;
-	log_info("rang peer %u vector %u for a D-Bus caller", p->id, vector);
+	log_debug("rang peer %u vector %u for a D-Bus caller", p->id, vector);
 	return sd_bus_reply_method_return(m, NULL);
 }
 

@@ -23,14 +23,47 @@ typedef struct PolkitQuery {
 	struct PolkitQuery *next;
 	sd_bus_message *call; /* the method call waiting for the answer */
 	char *action;
+	bool interactive;
 	sd_bus_slot *slot;
 	Verdict verdict;
 	char *failure; /* for VERDICT_FAILED */
 } PolkitQuery;
 
+/*
+ * Callers' uids by unique bus name. The bus never gives a unique name twice, so an entry stays
+ * true; a small cache saves the bus a question on every call of the same client.
+ */
+#define UID_CACHE_SIZE 32
+
+typedef struct UidCacheEntry {
+	char *sender;
+	uid_t uid;
+} UidCacheEntry;
+
 struct PolkitRegistry {
 	PolkitQuery *queries; /* few at a time: a list is enough */
+	UidCacheEntry uids[UID_CACHE_SIZE];
+	unsigned next_uid;
 };
+
+static bool uid_cache_get(PolkitRegistry *r, const char *sender, uid_t *uid)
+{
+	for (unsigned i = 0; i < UID_CACHE_SIZE; i++)
+		if (r->uids[i].sender && strcmp(r->uids[i].sender, sender) == 0) {
+			*uid = r->uids[i].uid;
+			return true;
+		}
+	return false;
+}
+
+static void uid_cache_put(PolkitRegistry *r, const char *sender, uid_t uid)
+{
+	UidCacheEntry *e = &r->uids[r->next_uid++ % UID_CACHE_SIZE];
+
+	free(e->sender);
+	e->sender = strdup(sender);
+	e->uid = uid;
+}
 
 int polkit_registry_new(PolkitRegistry **ret)
 {
@@ -66,8 +99,29 @@ PolkitRegistry *polkit_registry_free(PolkitRegistry *r)
 		r->queries = q->next;
 		query_free(q);
 	}
+	for (unsigned i = 0; i < UID_CACHE_SIZE; i++)
+		free(r->uids[i].sender);
 	free(r);
 	return NULL;
+}
+
+/* Puts the waiting call back in the bus's read queue, so its handler runs again. */
+static void resume(PolkitQuery *q)
+{
+	int r = sd_bus_enqueue_for_read(sd_bus_message_get_bus(q->call), q->call);
+
+	if (r < 0) {
+		log_warning_errno(r, "cannot resume a method call after polkit answered: %m");
+		query_unlink(q);
+		query_free(q);
+	}
+}
+
+static void fail_query(PolkitQuery *q, const sd_bus_error *e, const char *fallback)
+{
+	q->verdict = VERDICT_FAILED;
+	q->failure = strdup(e && (e->message || e->name) ? (e->message ? e->message : e->name)
+							  : fallback);
 }
 
 static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
@@ -78,27 +132,70 @@ static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
 
 	(void)ret_error;
 	q->slot = sd_bus_slot_unref(q->slot);
-	if (e) {
-		q->verdict = VERDICT_FAILED;
-		q->failure = strdup(e->message ? e->message : e->name);
-	} else {
+	if (e)
+		fail_query(q, e, NULL);
+	else {
 		r = sd_bus_message_enter_container(reply, 'r', "bba{ss}");
 		if (r >= 0)
 			r = sd_bus_message_read(reply, "bb", &authorized, &challenge);
-		if (r < 0) {
-			q->verdict = VERDICT_FAILED;
-			q->failure = strdup("polkit sent an answer famezd cannot read");
-		} else
+		if (r < 0)
+			fail_query(q, NULL, "polkit sent an answer famezd cannot read");
+		else
 			q->verdict = authorized ? VERDICT_ALLOWED
 				     : challenge ? VERDICT_CHALLENGE
 						 : VERDICT_DENIED;
 	}
-	/* Run the method again: this time polkit_authorize() finds the verdict. */
-	r = sd_bus_enqueue_for_read(sd_bus_message_get_bus(q->call), q->call);
+	resume(q);
+	return 1;
+}
+
+static int ask_polkit(PolkitQuery *q)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *request = NULL;
+	sd_bus *bus = sd_bus_message_get_bus(q->call);
+	int r;
+
+	r = sd_bus_message_new_method_call(bus, &request, "org.freedesktop.PolicyKit1",
+					   "/org/freedesktop/PolicyKit1/Authority",
+					   "org.freedesktop.PolicyKit1.Authority",
+					   "CheckAuthorization");
+	if (r >= 0)
+		r = sd_bus_message_append(request, "(sa{sv})sa{ss}us", "system-bus-name", 1,
+					  "name", "s", sd_bus_message_get_sender(q->call),
+					  q->action, 0,
+					  q->interactive ? POLKIT_ALLOW_USER_INTERACTION : 0u, "");
+	/* Interactive authentication may take a person a while. */
+	if (r >= 0)
+		r = sd_bus_call_async(bus, &q->slot, request, on_polkit_reply, q,
+				      q->interactive ? UINT64_MAX : 0);
+	return r;
+}
+
+static int on_uid_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+	PolkitQuery *q = userdata;
+	const sd_bus_error *e = sd_bus_message_get_error(reply);
+	uint32_t uid;
+	int r;
+
+	(void)ret_error;
+	q->slot = sd_bus_slot_unref(q->slot);
+	r = e ? -EIO : sd_bus_message_read(reply, "u", &uid);
 	if (r < 0) {
-		log_warning_errno(r, "cannot resume a method call after polkit answered: %m");
-		query_unlink(q);
-		query_free(q);
+		fail_query(q, e, "cannot tell who is calling");
+		resume(q);
+		return 1;
+	}
+	uid_cache_put(q->registry, sd_bus_message_get_sender(q->call), uid);
+	if (uid == 0) {
+		q->verdict = VERDICT_ALLOWED;
+		resume(q);
+		return 1;
+	}
+	r = ask_polkit(q);
+	if (r < 0) {
+		fail_query(q, NULL, strerror(-r));
+		resume(q);
 	}
 	return 1;
 }
@@ -137,45 +234,28 @@ static int verdict_to_result(PolkitQuery *q, sd_bus_error *error)
 int polkit_authorize(PolkitRegistry *reg, sd_bus_message *call, const char *action,
 		     bool interactive, sd_bus_error *error)
 {
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *request = NULL;
-	_cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
 	sd_bus *bus = sd_bus_message_get_bus(call);
 	const char *sender = sd_bus_message_get_sender(call);
 	PolkitQuery *q = find(reg, call, action);
+	bool uid_known;
 	uid_t uid;
 	int r;
 
 	if (q) {
 		if (q->verdict == VERDICT_PENDING)
-			return 0; /* the same call, dispatched again before polkit answered */
+			return 0; /* the same call, dispatched again before the answer */
 		r = verdict_to_result(q, error);
 		query_unlink(q);
 		query_free(q);
 		return r;
 	}
 
-	r = sd_bus_query_sender_creds(call, SD_BUS_CREDS_EUID, &creds);
-	if (r >= 0)
-		r = sd_bus_creds_get_euid(creds, &uid);
-	if (r < 0)
-		return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-					 "cannot tell who is calling: %s", strerror(-r));
-	if (uid == 0)
-		return 1;
 	if (!sender)
 		return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED,
 					"a caller without a bus name cannot be authorized");
-
-	r = sd_bus_message_new_method_call(bus, &request, "org.freedesktop.PolicyKit1",
-					   "/org/freedesktop/PolicyKit1/Authority",
-					   "org.freedesktop.PolicyKit1.Authority",
-					   "CheckAuthorization");
-	if (r >= 0)
-		r = sd_bus_message_append(request, "(sa{sv})sa{ss}us", "system-bus-name", 1,
-					  "name", "s", sender, action, 0,
-					  interactive ? POLKIT_ALLOW_USER_INTERACTION : 0u, "");
-	if (r < 0)
-		return sd_bus_error_set_errno(error, r);
+	uid_known = uid_cache_get(reg, sender, &uid);
+	if (uid_known && uid == 0)
+		return 1;
 
 	q = calloc(1, sizeof(*q));
 	if (!q || !(q->action = strdup(action))) {
@@ -184,13 +264,18 @@ int polkit_authorize(PolkitRegistry *reg, sd_bus_message *call, const char *acti
 	}
 	q->registry = reg;
 	q->call = sd_bus_message_ref(call);
-	/* Interactive authentication may take a person a while. */
-	r = sd_bus_call_async(bus, &q->slot, request, on_polkit_reply, q,
-			      interactive ? UINT64_MAX : 0);
+	q->interactive = interactive;
+	/* Who is calling is a question to the bus, asked without waiting like polkit's. */
+	if (uid_known)
+		r = ask_polkit(q);
+	else
+		r = sd_bus_call_method_async(bus, &q->slot, "org.freedesktop.DBus",
+					     "/org/freedesktop/DBus", "org.freedesktop.DBus",
+					     "GetConnectionUnixUser", on_uid_reply, q, "s", sender);
 	if (r < 0) {
 		query_free(q);
 		return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-					 "cannot ask polkit about %s: %s", action, strerror(-r));
+					 "cannot authorize %s: %s", action, strerror(-r));
 	}
 	q->next = reg->queries;
 	reg->queries = q;

@@ -13,7 +13,8 @@
  *        answers, the call is put back in the bus's read queue and the handler runs again,
  *        and this time polkit_authorize() has the answer;
  *   < 0  denied or failed, with *error set: return it.
- * Root is allowed without asking. Without polkit on the bus every other caller is denied.
+ * Root is allowed without asking polkit; who is calling comes from the bus, asked asynchronously
+ * and cached by unique name. Without polkit on the bus every other caller is denied.
  */
 
 typedef struct PolkitRegistry PolkitRegistry;
