@@ -24,14 +24,14 @@ enum {
 
 typedef enum WaitKind {
 	WAIT_NONE,
-	WAIT_PEERS,     /* until at least `target` other peers are known */
-	WAIT_INTERRUPT, /* until `target` interrupts arrived on `vector` */
-	WAIT_LEFT,      /* until peer `target` is gone */
-	WAIT_PONG,      /* fabric: until every peer in `fabric.ping_pending` answered */
-	WAIT_DELIVERED, /* fabric: until nothing we sent waits for an acknowledgement */
+	WAIT_PEERS,      /* until at least `target` other peers are known */
+	WAIT_INTERRUPT,  /* until `target` interrupts arrived on `vector` */
+	WAIT_LEFT,       /* until peer `target` is gone */
+	WAIT_PONG,       /* fabric: until every peer in `fabric.ping_pending` answered */
+	WAIT_DELIVERED,  /* fabric: until nothing we sent waits for an acknowledgement */
 	WAIT_CONFIGURED, /* fabric: until the server's CTL-Write configured us */
-	WAIT_DRAIN,     /* fabric, before exiting: until our last messages were read */
-	WAIT_SLEEP,     /* until the timer fires */
+	WAIT_DRAIN,      /* fabric, before exiting: until our last messages were read */
+	WAIT_SLEEP,      /* until the timer fires */
 } WaitKind;
 
 /* Fabric mode: the server put a FAME-Z mailbox at the start of the shared memory. */
@@ -40,8 +40,8 @@ typedef struct ClientFabric {
 	MailboxLayout layout;
 	char nodename[MAILBOX_NODENAME_MAX];
 	MailSender *sender;
-	unsigned in_flight; /* messages sent and not yet acknowledged or given up */
-	bool send_failed;   /* one of them was not acknowledged */
+	unsigned in_flight;       /* messages sent and not yet acknowledged or given up */
+	bool send_failed;         /* one of them was not acknowledged */
 	uint64_t ping_pending[4]; /* IDs we await a pong from */
 	uint64_t ping_sent_at[MAIL_DEST_MAX];
 	uint64_t sid, cid; /* assigned by the server's CTL-Write */
@@ -85,7 +85,6 @@ typedef struct Client {
 
 	ClientFabric fabric;
 } Client;
-
 
 void client_exit(Client *c, int code);
 /* Prints a result line on stdout. */

@@ -49,8 +49,7 @@ static void unacknowledged(void *userdata, unsigned dest, const char *text, bool
 	char name[64];
 
 	log_error("%s did not %s \"%s\"", peer_name(c, dest, name),
-		  timed_out ? "acknowledge" : "read its mailbox lately, so it was not sent",
-		  text);
+		  timed_out ? "acknowledge" : "read its mailbox lately, so it was not sent", text);
 	c->fabric.send_failed = true;
 	if (c->fabric.in_flight)
 		c->fabric.in_flight--;
@@ -161,7 +160,9 @@ static void handle(Client *c, unsigned from, const char *text)
 		}
 		break;
 	case FABRIC_MSG_PEER_ATTRIBUTE: {
-		FabricMsg ack = { .type = FABRIC_MSG_ATTRIBUTE_ACK, .sid0 = f->sid, .cid0 = f->cid };
+		FabricMsg ack = { .type = FABRIC_MSG_ATTRIBUTE_ACK,
+				  .sid0 = f->sid,
+				  .cid0 = f->cid };
 
 		snprintf(ack.cclass, sizeof(ack.cclass), CLIENT_CCLASS);
 		send_msg(c, from, &ack);
@@ -172,7 +173,8 @@ static void handle(Client *c, unsigned from, const char *text)
 		f->cid = m.cid;
 		f->configured = true;
 		send_msg(c, from,
-			 &(FabricMsg){ .type = FABRIC_MSG_STANDALONE_ACK, .tag = m.tag,
+			 &(FabricMsg){ .type = FABRIC_MSG_STANDALONE_ACK,
+				       .tag = m.tag,
 				       .reason_ok = true });
 		say("configured SID %" PRIu64 " CID %" PRIu64, f->sid, f->cid);
 		break;
@@ -256,18 +258,20 @@ static void command_who(Client *c)
 			continue;
 		mailbox_get_nodename(slot_of(c, id), nodename);
 		say("id %u nodename %s%s", id, nodename[0] ? nodename : "-",
-		    id == c->state.own_id ? " (us)" : id == f->layout.server_id ? " (server)" : "");
+		    id == c->state.own_id       ? " (us)"
+		    : id == f->layout.server_id ? " (server)"
+						: "");
 	}
 }
 
 /* Joins argv[from..] with spaces into buf. */
-static void join_words(char *buf, size_t size, const char *prefix, int argc, char *argv[],
-		       int from)
+static void join_words(char *buf, size_t size, const char *prefix, int argc, char *argv[], int from)
 {
 	size_t len = (size_t)snprintf(buf, size, "%s", prefix);
 
 	for (int i = from; i < argc && len < size; i++)
-		len += (size_t)snprintf(buf + len, size - len, "%s%s", i > from ? " " : "", argv[i]);
+		len += (size_t)snprintf(buf + len, size - len, "%s%s", i > from ? " " : "",
+					argv[i]);
 }
 
 bool client_fabric_command(Client *c, int argc, char *argv[])

@@ -135,8 +135,8 @@ static int get_all(sd_bus *bus, const char *path, const char *interface, const P
 		   sd_bus_error *error)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-	int r = sd_bus_call_method(bus, BUS_NAME, path, "org.freedesktop.DBus.Properties",
-				   "GetAll", error, &reply, "s", interface);
+	int r = sd_bus_call_method(bus, BUS_NAME, path, "org.freedesktop.DBus.Properties", "GetAll",
+				   error, &reply, "s", interface);
 
 	return r < 0 ? r : read_properties(reply, map);
 }
@@ -371,7 +371,8 @@ static int cmd_status(sd_bus *bus)
 		printf("     Socket: %s\n", i.socket_path);
 		printf("     Memory: %s, %s\n", i.backing, format_size(i.shm_size, size));
 		if (i.server_peer_id >= 0)
-			printf("    Vectors: %" PRIu32 " per peer; the server is peer %" PRIi32 "\n",
+			printf("    Vectors: %" PRIu32 " per peer; the server is peer %" PRIi32
+			       "\n",
 			       i.vectors, i.server_peer_id);
 		else
 			printf("    Vectors: %" PRIu32 " per peer\n", i.vectors);
@@ -425,8 +426,9 @@ static int parse_peer(const char *arg, uint16_t *id)
 	uint64_t v;
 
 	if (parse_uint(arg, 0, 65535, &v) < 0) {
-		fprintf(stderr, "famezctl: '%s' is not a peer ID (0..65535); 'famezctl peers' "
-				"lists them\n",
+		fprintf(stderr,
+			"famezctl: '%s' is not a peer ID (0..65535); 'famezctl peers' "
+			"lists them\n",
 			arg);
 		return -EINVAL;
 	}
@@ -474,8 +476,7 @@ static void agent_stop(void)
 	}
 }
 
-static int call_simple(sd_bus *bus, const char *method, const char *what, const char *types,
-		       ...)
+static int call_simple(sd_bus *bus, const char *method, const char *what, const char *types, ...)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
 	sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -810,7 +811,8 @@ int main(int argc, char *argv[])
 		return cmd_disconnect(bus, argv + optind, argc - optind);
 	if (strcmp(command, "monitor") == 0 && optind == argc)
 		return cmd_monitor(bus);
-	fprintf(stderr, "famezctl: unknown command or extra arguments: '%s'; try 'famezctl --help'\n",
+	fprintf(stderr,
+		"famezctl: unknown command or extra arguments: '%s'; try 'famezctl --help'\n",
 		command);
 	return EXIT_USAGE;
 }

@@ -68,9 +68,8 @@ int bus_peer_enumerate(sd_bus *bus, const char *path, void *userdata, char ***no
 	return 1;
 }
 
-static int prop_nodename(sd_bus *bus, const char *path, const char *interface,
-			 const char *property, sd_bus_message *reply, void *userdata,
-			 sd_bus_error *error)
+static int prop_nodename(sd_bus *bus, const char *path, const char *interface, const char *property,
+			 sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
 	Peer *p = userdata;
 	char nodename[MAILBOX_NODENAME_MAX];
@@ -80,9 +79,8 @@ static int prop_nodename(sd_bus *bus, const char *path, const char *interface,
 	return sd_bus_message_append(reply, "s", nodename);
 }
 
-static int prop_string(sd_bus *bus, const char *path, const char *interface,
-		       const char *property, sd_bus_message *reply, void *userdata,
-		       sd_bus_error *error)
+static int prop_string(sd_bus *bus, const char *path, const char *interface, const char *property,
+		       sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
 	Peer *p = userdata;
 	const char *v = strcmp(property, "CClass") == 0 ? p->fabric.cclass : p->vm_name;
@@ -140,13 +138,13 @@ const sd_bus_vtable bus_peer_vtable[] = {
 	SD_BUS_PROPERTY("Vectors", "u", NULL, offsetof(Peer, n_vectors),
 			SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("MessagesSent", "t", NULL, offsetof(Peer, fabric.messages_sent), 0),
-	SD_BUS_PROPERTY("MessagesReceived", "t", NULL, offsetof(Peer, fabric.messages_received),
-			0),
+	SD_BUS_PROPERTY("MessagesReceived", "t", NULL, offsetof(Peer, fabric.messages_received), 0),
 	SD_BUS_PROPERTY("MessagesUnacknowledged", "t", NULL,
 			offsetof(Peer, fabric.messages_unacknowledged), 0),
 	SD_BUS_PROPERTY("InterruptsSent", "t", NULL, offsetof(Peer, interrupts_sent), 0),
 	SD_BUS_METHOD_WITH_ARGS("SendInterrupt", SD_BUS_ARGS("u", vector, "b", interactive),
-				SD_BUS_NO_RESULT, method_send_interrupt, SD_BUS_VTABLE_UNPRIVILEGED),
+				SD_BUS_NO_RESULT, method_send_interrupt,
+				SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("SendMessage", SD_BUS_ARGS("s", text, "b", interactive),
 				SD_BUS_NO_RESULT, method_send_message, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("Disconnect", SD_BUS_ARGS("b", interactive), SD_BUS_NO_RESULT,

@@ -41,9 +41,8 @@ struct BusPing {
 
 /* ---- properties ---- */
 
-static int prop_version(sd_bus *bus, const char *path, const char *interface,
-			const char *property, sd_bus_message *reply, void *userdata,
-			sd_bus_error *error)
+static int prop_version(sd_bus *bus, const char *path, const char *interface, const char *property,
+			sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
 	(void)bus, (void)path, (void)interface, (void)property, (void)userdata, (void)error;
 	return sd_bus_message_append(reply, "s", FAMEZ_VERSION);
@@ -68,9 +67,8 @@ static int prop_socket_path(sd_bus *bus, const char *path, const char *interface
 	return sd_bus_message_append(reply, "s", s->socket_path ? s->socket_path : "");
 }
 
-static int prop_backing(sd_bus *bus, const char *path, const char *interface,
-			const char *property, sd_bus_message *reply, void *userdata,
-			sd_bus_error *error)
+static int prop_backing(sd_bus *bus, const char *path, const char *interface, const char *property,
+			sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
 	Server *s = userdata;
 
@@ -204,8 +202,7 @@ int bus_send_message(Server *s, sd_bus_message *m, Peer *p, const char *text, in
 	return sd_bus_reply_method_return(m, NULL);
 }
 
-int bus_disconnect_peer(Server *s, sd_bus_message *m, Peer *p, int interactive,
-			sd_bus_error *error)
+int bus_disconnect_peer(Server *s, sd_bus_message *m, Peer *p, int interactive, sd_bus_error *error)
 {
 	int r = polkit_authorize(s->bus->polkit, m, "org.famez.disconnect-peer", interactive,
 				 error);
@@ -323,7 +320,9 @@ static int method_ping(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	ping = calloc(1, sizeof(*ping));
 	if (!ping)
 		return -ENOMEM;
-	*ping = (BusPing){ .server = s, .peer = p, .call = sd_bus_message_ref(m),
+	*ping = (BusPing){ .server = s,
+			   .peer = p,
+			   .call = sd_bus_message_ref(m),
 			   .sent_at = now_usec(CLOCK_MONOTONIC) };
 	r = sd_event_add_time_relative(s->event, &ping->timer, CLOCK_MONOTONIC, PING_TIMEOUT_USEC,
 				       0, on_ping_timeout, ping);
@@ -350,7 +349,8 @@ static int reply_ping(Peer *p, const char *error_message)
 		sd_bus_reply_method_errorf(ping->call, BUS_ERROR_TIMEOUT, "peer %u: %s", p->id,
 					   error_message);
 	else
-		sd_bus_reply_method_return(ping->call, "t", now_usec(CLOCK_MONOTONIC) - ping->sent_at);
+		sd_bus_reply_method_return(ping->call, "t",
+					   now_usec(CLOCK_MONOTONIC) - ping->sent_at);
 	ping_free(ping);
 	return 1;
 }
@@ -372,8 +372,7 @@ static const sd_bus_vtable server_vtable[] = {
 	SD_BUS_PROPERTY("Version", "s", prop_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("Mode", "s", prop_mode, 0, SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("SocketPath", "s", prop_socket_path, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-	SD_BUS_PROPERTY("SharedMemoryBacking", "s", prop_backing, 0,
-			SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("SharedMemoryBacking", "s", prop_backing, 0, SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("SharedMemorySize", "t", NULL, offsetof(Server, config.shm.size),
 			SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("Vectors", "u", NULL, offsetof(Server, config.vectors),
@@ -390,20 +389,18 @@ static const sd_bus_vtable server_vtable[] = {
 	SD_BUS_PROPERTY("PeersRejected", "t", NULL, offsetof(Server, counters.peers_rejected), 0),
 	SD_BUS_PROPERTY("PeersDisconnected", "t", NULL,
 			offsetof(Server, counters.peers_disconnected), 0),
-	SD_BUS_PROPERTY("InterruptsSent", "t", NULL, offsetof(Server, counters.interrupts_sent),
-			0),
+	SD_BUS_PROPERTY("InterruptsSent", "t", NULL, offsetof(Server, counters.interrupts_sent), 0),
 	SD_BUS_PROPERTY("InterruptsReceived", "t", NULL,
 			offsetof(Server, counters.interrupts_received), 0),
 	SD_BUS_PROPERTY("MessagesSent", "t", NULL, offsetof(Server, counters.messages_sent), 0),
 	SD_BUS_PROPERTY("MessagesReceived", "t", NULL, offsetof(Server, counters.messages_received),
 			0),
-	SD_BUS_PROPERTY("ProtocolErrors", "t", NULL, offsetof(Server, counters.protocol_errors),
-			0),
+	SD_BUS_PROPERTY("ProtocolErrors", "t", NULL, offsetof(Server, counters.protocol_errors), 0),
 	SD_BUS_METHOD_WITH_ARGS("ListPeers", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(qouuts)", peers),
 				method_list_peers, SD_BUS_VTABLE_UNPRIVILEGED),
-	SD_BUS_METHOD_WITH_ARGS("SendInterrupt",
-				SD_BUS_ARGS("q", peer, "u", vector, "b", interactive),
-				SD_BUS_NO_RESULT, method_send_interrupt, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS(
+		"SendInterrupt", SD_BUS_ARGS("q", peer, "u", vector, "b", interactive),
+		SD_BUS_NO_RESULT, method_send_interrupt, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("SendMessage", SD_BUS_ARGS("q", peer, "s", text, "b", interactive),
 				SD_BUS_NO_RESULT, method_send_message, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("Ping", SD_BUS_ARGS("q", peer), SD_BUS_RESULT("t", usec),
@@ -494,8 +491,9 @@ int bus_service_new(BusService **ret, Server *s, BusKind kind, bool required)
 	r = open_bus(kind, &b->bus);
 	if (r < 0) {
 		if (!required && (r == -ENOENT || r == -ECONNREFUSED || r == -ENOMEDIUM)) {
-			log_warning_errno(r, "no %s bus (%m): serving peers without the D-Bus API; "
-					     "--bus none says so without this warning",
+			log_warning_errno(r,
+					  "no %s bus (%m): serving peers without the D-Bus API; "
+					  "--bus none says so without this warning",
 					  which);
 			bus_service_free(b);
 			*ret = NULL;

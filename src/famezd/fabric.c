@@ -206,7 +206,8 @@ static void dispatch(Fabric *f, Peer *p, const char *text)
 		}
 		fp->rfc_tag = 0;
 		if (!m.reason_ok) {
-			log_warning("%s refused its configuration: %s", peer_name(f, id, name), text);
+			log_warning("%s refused its configuration: %s", peer_name(f, id, name),
+				    text);
 			break;
 		}
 		fp->configured = true;
@@ -289,8 +290,10 @@ static int on_ring(sd_event_source *source, int fd, uint32_t revents, void *user
 		 * so only a peer ringing in a loop gets here often; it is muted for a moment.
 		 */
 		if (!ratelimit_below(&v->rate, now_usec(CLOCK_MONOTONIC), &suppressed)) {
-			protocol_error(f, v->index, "rings the server in a tight loop; muted for a "
-						    "moment", "");
+			protocol_error(f, v->index,
+				       "rings the server in a tight loop; muted for a "
+				       "moment",
+				       "");
 			mute(v);
 		}
 		return 0;
@@ -347,9 +350,10 @@ static void unacknowledged(void *userdata, unsigned dest, const char *text, bool
 	else if (strcmp(text, "ping") == 0)
 		bus_ping_lost(f->server, p);
 	if (timed_out)
-		log_notice("%s did not acknowledge \"%s\" in time; messages to it are dropped until "
-			   "it sends one",
-			   peer_name(f, dest, name), text);
+		log_notice(
+			"%s did not acknowledge \"%s\" in time; messages to it are dropped until "
+			"it sends one",
+			peer_name(f, dest, name), text);
 }
 
 static void delivered(void *userdata, unsigned dest, const char *text)

@@ -28,9 +28,9 @@ typedef struct Fabric Fabric;
 typedef struct FabricPeer {
 	char cclass[FABRIC_CCLASS_MAX]; /* from its Link CTL ACK; "" until then */
 	uint64_t sid0, cid0;
-	uint64_t rfc_tag; /* the CTL-Write tag awaiting its Standalone Acknowledgment, or 0 */
-	bool configured;  /* it acknowledged a CTL-Write */
-	bool attributes_lost; /* our Peer-Attribute request to it went unacknowledged */
+	uint64_t rfc_tag;      /* the CTL-Write tag awaiting its Standalone Acknowledgment, or 0 */
+	bool configured;       /* it acknowledged a CTL-Write */
+	bool attributes_lost;  /* our Peer-Attribute request to it went unacknowledged */
 	uint64_t known_ids[4]; /* IDs this peer has been given eventfds for (256 bits) */
 	uint64_t messages_received, messages_sent, messages_unacknowledged;
 } FabricPeer;

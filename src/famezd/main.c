@@ -219,9 +219,9 @@ static int parse_argv(int argc, char *argv[], ServerConfig *c)
 			else if (strcmp(optarg, "ivshmem") == 0)
 				c->mode = SERVER_MODE_IVSHMEM;
 			else
-				return log_error_errno(EINVAL,
-						       "--mode %s is not a mode; give fabric or ivshmem",
-						       optarg);
+				return log_error_errno(
+					EINVAL, "--mode %s is not a mode; give fabric or ivshmem",
+					optarg);
 			break;
 		case ARG_BUS:
 			if (strcmp(optarg, "system") == 0)
@@ -231,19 +231,21 @@ static int parse_argv(int argc, char *argv[], ServerConfig *c)
 			else if (strcmp(optarg, "none") == 0)
 				arg_bus = BUS_NONE;
 			else
-				return log_error_errno(EINVAL,
-						       "--bus %s is not a bus; give system, user or "
-						       "none",
-						       optarg);
+				return log_error_errno(
+					EINVAL,
+					"--bus %s is not a bus; give system, user or "
+					"none",
+					optarg);
 			arg_bus_set = true;
 			break;
 		case ARG_ACK_TIMEOUT:
 			r = parse_uint(optarg, 1, 3600 * 1000, &v);
 			if (r < 0)
-				return log_error_errno(r,
-						       "--ack-timeout %s is not a number of milliseconds "
-						       "from 1 to 3600000",
-						       optarg);
+				return log_error_errno(
+					r,
+					"--ack-timeout %s is not a number of milliseconds "
+					"from 1 to 3600000",
+					optarg);
 			c->ack_timeout_usec = v * 1000;
 			break;
 		case ARG_MAX_QUEUE:
@@ -392,9 +394,8 @@ static int run(int argc, char *argv[])
 	log_info("listening on %s (%s mode): %s shared memory of %s, %u vector%s per peer, "
 		 "at most %u peers",
 		 server->socket_path, server_mode_to_string(config.mode),
-		 shm_backing_to_string(config.shm.backing),
-		 format_size(config.shm.size, size), config.vectors, config.vectors == 1 ? "" : "s",
-		 config.max_peers);
+		 shm_backing_to_string(config.shm.backing), format_size(config.shm.size, size),
+		 config.vectors, config.vectors == 1 ? "" : "s", config.max_peers);
 	sd_notifyf(false, "READY=1\nSTATUS=listening on %s, 0 peers connected",
 		   server->socket_path);
 

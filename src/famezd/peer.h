@@ -34,9 +34,9 @@ struct Peer {
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
-	char *vm_name; /* from the QEMU process's -name, or NULL */
+	char *vm_name;            /* from the QEMU process's -name, or NULL */
 	uint64_t interrupts_sent; /* rung through the management API */
-	BusPing *pings; /* Ping() calls waiting for this peer's pong, oldest first */
+	BusPing *pings;           /* Ping() calls waiting for this peer's pong, oldest first */
 
 	FabricPeer fabric; /* fabric mode */
 

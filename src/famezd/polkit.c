@@ -121,7 +121,7 @@ static void fail_query(PolkitQuery *q, const sd_bus_error *e, const char *fallba
 {
 	q->verdict = VERDICT_FAILED;
 	q->failure = strdup(e && (e->message || e->name) ? (e->message ? e->message : e->name)
-							  : fallback);
+							 : fallback);
 }
 
 static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
@@ -141,7 +141,7 @@ static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
 		if (r < 0)
 			fail_query(q, NULL, "polkit sent an answer famezd cannot read");
 		else
-			q->verdict = authorized ? VERDICT_ALLOWED
+			q->verdict = authorized  ? VERDICT_ALLOWED
 				     : challenge ? VERDICT_CHALLENGE
 						 : VERDICT_DENIED;
 	}
@@ -160,9 +160,8 @@ static int ask_polkit(PolkitQuery *q)
 					   "org.freedesktop.PolicyKit1.Authority",
 					   "CheckAuthorization");
 	if (r >= 0)
-		r = sd_bus_message_append(request, "(sa{sv})sa{ss}us", "system-bus-name", 1,
-					  "name", "s", sd_bus_message_get_sender(q->call),
-					  q->action, 0,
+		r = sd_bus_message_append(request, "(sa{sv})sa{ss}us", "system-bus-name", 1, "name",
+					  "s", sd_bus_message_get_sender(q->call), q->action, 0,
 					  q->interactive ? POLKIT_ALLOW_USER_INTERACTION : 0u, "");
 	/* Interactive authentication may take a person a while. */
 	if (r >= 0)
@@ -223,8 +222,8 @@ static int verdict_to_result(PolkitQuery *q, sd_bus_error *error)
 					 "not authorized for %s (polkit)", q->action);
 	case VERDICT_FAILED:
 		return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-					 "cannot ask polkit about %s, so it is denied: %s", q->action,
-					 q->failure ? q->failure : "unknown error");
+					 "cannot ask polkit about %s, so it is denied: %s",
+					 q->action, q->failure ? q->failure : "unknown error");
 	case VERDICT_PENDING:
 		break;
 	}

@@ -22,5 +22,5 @@ typedef struct PolkitRegistry PolkitRegistry;
 int polkit_registry_new(PolkitRegistry **ret);
 PolkitRegistry *polkit_registry_free(PolkitRegistry *r);
 
-int polkit_authorize(PolkitRegistry *r, sd_bus_message *call, const char *action,
-		     bool interactive, sd_bus_error *error);
+int polkit_authorize(PolkitRegistry *r, sd_bus_message *call, const char *action, bool interactive,
+		     sd_bus_error *error);

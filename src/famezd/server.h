@@ -28,7 +28,7 @@ typedef struct ServerConfig {
 	ShmConfig shm;
 	unsigned vectors;
 	unsigned max_peers;
-	size_t max_queue; /* messages queued to one peer before it counts as not reading */
+	size_t max_queue;          /* messages queued to one peer before it counts as not reading */
 	uint64_t ack_timeout_usec; /* fabric mode: how long a receiver may hold the server's slot */
 } ServerConfig;
 
@@ -40,12 +40,12 @@ typedef struct ServerCounters {
 	uint64_t protocol_errors;
 	uint64_t wire_messages_sent;
 	/* Fabric mode. */
-	uint64_t messages_sent;           /* mailbox messages the receiver acknowledged */
+	uint64_t messages_sent; /* mailbox messages the receiver acknowledged */
 	uint64_t messages_received;
 	uint64_t messages_unacknowledged; /* timed out, or dropped for a silent receiver */
 	uint64_t messages_unknown;
-	uint64_t interrupts_sent;         /* rung by the server */
-	uint64_t interrupts_received;     /* rung at the server */
+	uint64_t interrupts_sent;     /* rung by the server */
+	uint64_t interrupts_received; /* rung at the server */
 } ServerCounters;
 
 typedef struct Server {
@@ -63,8 +63,8 @@ typedef struct Server {
 	FdRef *shm;
 	uint8_t *mailbox; /* fabric mode: the start of the shared memory, mapped */
 	size_t mailbox_map_size;
-	Fabric *fabric;   /* fabric mode */
-	BusService *bus;  /* the D-Bus API, or NULL (owned: freed with the server) */
+	Fabric *fabric;      /* fabric mode */
+	BusService *bus;     /* the D-Bus API, or NULL (owned: freed with the server) */
 	uint64_t started_at; /* CLOCK_REALTIME, µs */
 	IdAllocator *ids;
 	Peer **peers_by_id;    /* WIRE_ID_MAX + 1 entries */

@@ -36,8 +36,9 @@ const char *fabric_msg_type_to_string(FabricMsgType type)
 }
 
 /* Calls f for every "Key=Value" of a comma-separated list; -EBADMSG for an item without '='. */
-static int for_each_pair(const char *args, int (*f)(FabricMsg *m, const char *key, size_t key_len,
-						    const char *value, size_t value_len),
+static int for_each_pair(const char *args,
+			 int (*f)(FabricMsg *m, const char *key, size_t key_len, const char *value,
+				  size_t value_len),
 			 FabricMsg *m)
 {
 	const char *p = args;
@@ -107,9 +108,12 @@ static int ctl_write_pair(FabricMsg *m, const char *key, size_t key_len, const c
 		const char *name;
 		size_t offset;
 	} fields[] = {
-		{ "Space", offsetof(FabricMsg, space) },   { "PFMSID", offsetof(FabricMsg, pfmsid) },
-		{ "PFMCID", offsetof(FabricMsg, pfmcid) }, { "SID", offsetof(FabricMsg, sid) },
-		{ "CID", offsetof(FabricMsg, cid) },       { "Tag", offsetof(FabricMsg, tag) },
+		{ "Space", offsetof(FabricMsg, space) },
+		{ "PFMSID", offsetof(FabricMsg, pfmsid) },
+		{ "PFMCID", offsetof(FabricMsg, pfmcid) },
+		{ "SID", offsetof(FabricMsg, sid) },
+		{ "CID", offsetof(FabricMsg, cid) },
+		{ "Tag", offsetof(FabricMsg, tag) },
 	};
 
 	if (key_is(key, key_len, "Tag"))
@@ -201,8 +205,9 @@ int fabric_msg_format(const FabricMsg *m, char *buf, size_t size)
 		break;
 	case FABRIC_MSG_CTL_WRITE:
 		n = snprintf(buf, size,
-			     PREFIX_CTL_WRITE "Space=%llu,PFMSID=%llu,PFMCID=%llu,SID=%llu,CID=%llu,"
-					      "Tag=%llu",
+			     PREFIX_CTL_WRITE
+			     "Space=%llu,PFMSID=%llu,PFMCID=%llu,SID=%llu,CID=%llu,"
+			     "Tag=%llu",
 			     (unsigned long long)m->space, (unsigned long long)m->pfmsid,
 			     (unsigned long long)m->pfmcid, (unsigned long long)m->sid,
 			     (unsigned long long)m->cid, (unsigned long long)m->tag);

@@ -17,7 +17,7 @@ typedef enum FabricMsgType {
 	FABRIC_MSG_PEER_ATTRIBUTE, /* "Link CTL Peer-Attribute": asks for the attributes */
 	FABRIC_MSG_ATTRIBUTE_ACK,  /* "Link CTL ACK C-Class=Switch,SID0=27,CID0=1500" */
 	FABRIC_MSG_LINK_RFC,       /* "Link RFC TTC=27us": ready for configuration */
-	FABRIC_MSG_CTL_WRITE,      /* "CTL-Write Space=0,PFMSID=..,PFMCID=..,SID=..,CID=..,Tag=.." */
+	FABRIC_MSG_CTL_WRITE, /* "CTL-Write Space=0,PFMSID=..,PFMCID=..,SID=..,CID=..,Tag=.." */
 	FABRIC_MSG_STANDALONE_ACK, /* "Standalone Acknowledgment Tag=5,Reason=OK" */
 } FabricMsgType;
 

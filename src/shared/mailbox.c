@@ -69,9 +69,9 @@ int mailbox_read_layout(const uint8_t *base, uint64_t size, MailboxLayout *layou
 	vectors = mailbox_get_u64(base, MAILBOX_GLOBAL_VECTORS);
 	server_id = mailbox_get_u64(base, MAILBOX_GLOBAL_SERVER_ID);
 	if (mailbox_get_u64(base, MAILBOX_GLOBAL_SLOT_SIZE) != MAILBOX_SLOT_SIZE ||
-	    mailbox_get_u64(base, MAILBOX_GLOBAL_MSG_OFFSET) != MAILBOX_MSG_OFFSET || clients == 0 ||
-	    clients > MAILBOX_CLIENTS_MAX || server_id != clients + 1 || vectors != clients + 2 ||
-	    mailbox_size((unsigned)clients) > size)
+	    mailbox_get_u64(base, MAILBOX_GLOBAL_MSG_OFFSET) != MAILBOX_MSG_OFFSET ||
+	    clients == 0 || clients > MAILBOX_CLIENTS_MAX || server_id != clients + 1 ||
+	    vectors != clients + 2 || mailbox_size((unsigned)clients) > size)
 		return -ENOMSG;
 	*layout = (MailboxLayout){
 		.n_clients = (unsigned)clients,

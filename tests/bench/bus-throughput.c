@@ -20,10 +20,11 @@ static double rate(sd_bus *bus, unsigned n, const char *interface, const char *m
 
 	for (unsigned i = 0; i < n; i++) {
 		sd_bus_error error = SD_BUS_ERROR_NULL;
-		int r = types ? sd_bus_call_method(bus, "org.famez", "/org/famez", interface, method,
-						   &error, NULL, types, (uint16_t)peer, 0u, 0)
-			      : sd_bus_call_method(bus, "org.famez", "/org/famez", interface, method,
-						   &error, NULL, NULL);
+		int r = types ? sd_bus_call_method(bus, "org.famez", "/org/famez", interface,
+						   method, &error, NULL, types, (uint16_t)peer, 0u,
+						   0)
+			      : sd_bus_call_method(bus, "org.famez", "/org/famez", interface,
+						   method, &error, NULL, NULL);
 
 		if (r < 0) {
 			fprintf(stderr, "bus-throughput: %s: %s\n", method,
@@ -56,9 +57,11 @@ int main(int argc, char *argv[])
 	rate(bus, n / 10 + 1, "org.freedesktop.DBus.Peer", "Ping", NULL, peer);
 	rate(bus, n / 10 + 1, "org.famez.Server1", "SendInterrupt", "qub", peer);
 	ping = (rate(bus, n / 2, "org.freedesktop.DBus.Peer", "Ping", NULL, peer) +
-		rate(bus, n / 2, "org.freedesktop.DBus.Peer", "Ping", NULL, peer)) / 2;
+		rate(bus, n / 2, "org.freedesktop.DBus.Peer", "Ping", NULL, peer)) /
+	       2;
 	interrupt = (rate(bus, n / 2, "org.famez.Server1", "SendInterrupt", "qub", peer) +
-		     rate(bus, n / 2, "org.famez.Server1", "SendInterrupt", "qub", peer)) / 2;
+		     rate(bus, n / 2, "org.famez.Server1", "SendInterrupt", "qub", peer)) /
+		    2;
 	printf("calls %u\nping_calls_per_sec %.0f\nsend_interrupt_calls_per_sec %.0f\n"
 	       "ratio_send_interrupt_to_ping %.2f\n",
 	       n, ping, interrupt, interrupt / ping);

@@ -72,8 +72,16 @@ static void start_famezd(void)
 /* A famez-client peer named alpha that runs commands; returns its pid. */
 static pid_t start_alpha(const char *commands, char *alpha_out)
 {
-	const char *argv[] = { testlib_client_path(), "-S", famezd.socket_path, "-N", "alpha",
-			       "-w", "5", "-e", commands, NULL };
+	const char *argv[] = { testlib_client_path(),
+			       "-S",
+			       famezd.socket_path,
+			       "-N",
+			       "alpha",
+			       "-w",
+			       "5",
+			       "-e",
+			       commands,
+			       NULL };
 	pid_t pid;
 
 	snprintf(alpha_out, 256, "%s/alpha.out", testlib_tmpdir());
@@ -190,7 +198,7 @@ static char *interface_section(const char *xml, const char *name)
 static void assert_introspection_matches(const char *path, const char *interface)
 {
 	const char *argv[] = { "/usr/bin/busctl", "--system", "introspect", "--xml-interface",
-			       "org.famez", path, NULL };
+			       "org.famez",       path,       NULL };
 	char installed[512];
 	char *live_xml, *file_xml, *live, *file;
 

@@ -55,8 +55,8 @@ START_TEST(test_server_answers_in_the_mailbox)
 	pong_usec(out, "Z-switch@15");
 	/* The server asked for our attributes when we joined, and again once configured. */
 	ck_assert(testlib_file_contains(out, "Z-switch@15: Link CTL Peer-Attribute"));
-	ck_assert(testlib_file_contains(out,
-					"Z-switch@15: Link CTL ACK C-Class=Switch,SID0=27,CID0=1500"));
+	ck_assert(testlib_file_contains(
+		out, "Z-switch@15: Link CTL ACK C-Class=Switch,SID0=27,CID0=1500"));
 	ck_assert(testlib_file_contains(
 		out, "Z-switch@15: CTL-Write Space=0,PFMSID=27,PFMCID=1500,SID=27,CID=100,Tag=1"));
 	ck_assert(testlib_file_contains(out, "configured SID 27 CID 100"));
@@ -67,8 +67,8 @@ START_TEST(test_server_answers_in_the_mailbox)
 	/* The server took our answers: Debugger first, then with the configured SID/CID. */
 	ck_assert(testlib_file_contains(famezd.log_path, "z01@1 is a Debugger (SID0 0, CID0 0)"));
 	ck_assert(testlib_file_contains(famezd.log_path, "z01@1 configured: SID 27, CID 100"));
-	ck_assert(testlib_file_contains(famezd.log_path,
-					"z01@1 is a Debugger (SID0 27, CID0 100)"));
+	ck_assert(
+		testlib_file_contains(famezd.log_path, "z01@1 is a Debugger (SID0 27, CID0 100)"));
 	ck_assert(testlib_file_contains(famezd.log_path, "0 protocol errors"));
 }
 END_TEST
@@ -81,16 +81,32 @@ START_TEST(test_two_clients_talk_through_their_slots)
 
 	famezd_start(&famezd, NULL);
 	{
-		const char *argv[] = { testlib_client_path(), "-S", famezd.socket_path, "-N",
-				       "alpha", "-w", "5", "-e", "wait-int 2 2 10; sleep 1", NULL };
+		const char *argv[] = { testlib_client_path(),
+				       "-S",
+				       famezd.socket_path,
+				       "-N",
+				       "alpha",
+				       "-w",
+				       "5",
+				       "-e",
+				       "wait-int 2 2 10; sleep 1",
+				       NULL };
 
 		snprintf(out_a, sizeof(out_a), "%s/alpha.out", testlib_tmpdir());
 		a = testlib_spawn((char *const *)argv, out_a, NULL);
 	}
 	testlib_wait_for_output(out_a, "fabric nodename alpha", 5000);
 	{
-		const char *argv[] = { testlib_client_path(), "-S", famezd.socket_path, "-N", "beta",
-				       "-w", "5", "-e", "send alpha hello there; ping alpha", NULL };
+		const char *argv[] = { testlib_client_path(),
+				       "-S",
+				       famezd.socket_path,
+				       "-N",
+				       "beta",
+				       "-w",
+				       "5",
+				       "-e",
+				       "send alpha hello there; ping alpha",
+				       NULL };
 		pid_t b;
 
 		snprintf(out_b, sizeof(out_b), "%s/beta.out", testlib_tmpdir());

@@ -197,8 +197,8 @@ END_TEST
 START_TEST(test_shm_file_persists_and_checks_size)
 {
 	char file[256];
-	const char *const args[] = { "--mode", "ivshmem", "--shm-file", file, "--shm-size", "1M",
-				     NULL };
+	const char *const args[] = { "--mode",     "ivshmem", "--shm-file", file,
+				     "--shm-size", "1M",      NULL };
 	const char *const other_size[] = { "-S",         sock(), "--shm-file", file,
 					   "--shm-size", "2M",   NULL };
 	const char *const resize[] = { "--shm-file",     file, "--shm-size", "2M",
@@ -398,8 +398,16 @@ START_TEST(test_out_of_fds_refuses_newcomers_only)
 {
 	enum { N = 40 };
 	char shm_size[] = "64K";
-	const char *argv[] = { "/usr/bin/prlimit", "--nofile=40:40", testlib_famezd_path(),
-			       "--mode", "ivshmem", "-S", sock(), "-l", shm_size, NULL };
+	const char *argv[] = { "/usr/bin/prlimit",
+			       "--nofile=40:40",
+			       testlib_famezd_path(),
+			       "--mode",
+			       "ivshmem",
+			       "-S",
+			       sock(),
+			       "-l",
+			       shm_size,
+			       NULL };
 	RawClient c[N];
 	unsigned accepted = 0, refused = 0;
 	pid_t pid;

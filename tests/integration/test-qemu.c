@@ -165,7 +165,7 @@ END_TEST
 /* Fabric mode: 14 client slots, 16 vectors, the server is ID 15. */
 #define FABRIC_VECTORS 16
 #define SERVER_ID 15
-#define SLOT(id) ((uint64_t)(id) * 512)
+#define SLOT(id) ((uint64_t)(id)*512)
 
 static void start_fabric_vm(int i)
 {
@@ -241,8 +241,7 @@ START_TEST(test_vm_without_driver_does_not_stall_others)
 	start_fabric_vm(0); /* never reads its mailbox */
 	c = famez_client_start(famezd.socket_path, "client", "ping server 5", out, sizeof(out));
 	status = testlib_wait(c, 10000);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s",
-		      testlib_read_file(out));
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", testlib_read_file(out));
 	text = testlib_read_file(out);
 	p = strstr(text, "pong from Z-switch@15 in ");
 	ck_assert_msg(p, "%s", text);

@@ -324,7 +324,7 @@ void qvm_shm_read_string(QVm *vm, uint64_t offset, char *buf, size_t size)
 
 	ck_assert_uint_lt(n, 512);
 	command(vm, reply, sizeof(reply), "read 0x%llx %zu",
-		      (unsigned long long)(vm->bar2 + offset), n);
+		(unsigned long long)(vm->bar2 + offset), n);
 	ck_assert(strncmp(reply, "0x", 2) == 0);
 	for (size_t i = 0; i < n; i++) {
 		unsigned byte;

@@ -47,9 +47,9 @@ START_TEST(test_attribute_ack)
 	ck_assert_int_eq(
 		fabric_msg_parse("Link CTL ACK C-Class=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", &m),
 		-EBADMSG);
-	ck_assert_int_eq(fabric_msg_parse("Link CTL ACK C-Class=Switch,SID0=99999999999999999999",
-					  &m),
-			 -EBADMSG);
+	ck_assert_int_eq(
+		fabric_msg_parse("Link CTL ACK C-Class=Switch,SID0=99999999999999999999", &m),
+		-EBADMSG);
 }
 END_TEST
 
@@ -68,7 +68,8 @@ END_TEST
 START_TEST(test_ctl_write_and_standalone_ack)
 {
 	ck_assert_int_eq(
-		fabric_msg_parse("CTL-Write Space=0,PFMSID=27,PFMCID=1500,SID=27,CID=300,Tag=7", &m),
+		fabric_msg_parse("CTL-Write Space=0,PFMSID=27,PFMCID=1500,SID=27,CID=300,Tag=7",
+				 &m),
 		0);
 	ck_assert_int_eq(m.type, FABRIC_MSG_CTL_WRITE);
 	ck_assert_uint_eq(m.pfmcid, 1500);
@@ -97,7 +98,11 @@ START_TEST(test_format_roundtrips)
 		{ .type = FABRIC_MSG_PEER_ATTRIBUTE },
 		{ .type = FABRIC_MSG_ATTRIBUTE_ACK, .cclass = "Switch", .sid0 = 27, .cid0 = 1500 },
 		{ .type = FABRIC_MSG_LINK_RFC, .ttc_usec = 27 },
-		{ .type = FABRIC_MSG_CTL_WRITE, .pfmsid = 27, .pfmcid = 1500, .sid = 27, .cid = 300,
+		{ .type = FABRIC_MSG_CTL_WRITE,
+		  .pfmsid = 27,
+		  .pfmcid = 1500,
+		  .sid = 27,
+		  .cid = 300,
 		  .tag = 9 },
 		{ .type = FABRIC_MSG_STANDALONE_ACK, .tag = 9, .reason_ok = true },
 	};
