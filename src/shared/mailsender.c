@@ -257,7 +257,12 @@ void mail_sender_forget(MailSender *m, unsigned dest)
 	queue_clear(&m->queues[dest]);
 	m->queues[dest].silent = false;
 	if (m->in_flight == (int)dest) {
-		mailbox_reclaim(m->slot);
+		/* It may have read the message just before it went: then it was delivered. */
+		if (mailbox_slot_is_free(m->slot)) {
+			if (m->ops.delivered)
+				m->ops.delivered(m->userdata, dest, m->in_flight_text);
+		} else
+			mailbox_reclaim(m->slot);
 		m->in_flight = -1;
 		send_next(m);
 	}

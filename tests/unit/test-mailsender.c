@@ -178,6 +178,16 @@ START_TEST(test_forget_reclaims)
 }
 END_TEST
 
+START_TEST(test_forget_counts_what_was_read)
+{
+	ck_assert_int_eq(mail_sender_send(sender, 7, "read just before leaving"), 0);
+	mailbox_acknowledge(slot, 7); /* nobody poked: the sender has not noticed yet */
+	mail_sender_forget(sender, 7);
+	ck_assert_uint_eq(n_delivered, 1);
+	ck_assert_uint_eq(n_unacked, 0);
+}
+END_TEST
+
 START_TEST(test_limits)
 {
 	char big[MAILBOX_MSG_MAX + 1];
@@ -204,6 +214,7 @@ int main(void)
 	tcase_add_test(tc, test_destinations_take_turns);
 	tcase_add_test(tc, test_timeout_takes_slot_back_and_silences);
 	tcase_add_test(tc, test_forget_reclaims);
+	tcase_add_test(tc, test_forget_counts_what_was_read);
 	tcase_add_test(tc, test_limits);
 	suite_add_tcase(s, tc);
 	return testlib_run_suite(s);
