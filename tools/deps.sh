@@ -4,7 +4,7 @@
 set -euo pipefail
 
 build=(meson ninja-build pkg-config gcc libsystemd-dev check)
-test=(qemu-system-x86 systemd dbus-daemon polkitd util-linux)
+test=(qemu-system-x86 systemd dbus-daemon dbus-user-session polkitd util-linux)
 
 want=("${build[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test[@]}")
