@@ -10,6 +10,7 @@
 #include "time-util.h"
 #include "bus.h"
 #include "fabric.h"
+#include "fdstore.h"
 #include "log.h"
 #include "mailbox.h"
 #include "mailsender.h"
@@ -46,6 +47,16 @@ struct Fabric {
 unsigned fabric_server_id(const Fabric *f)
 {
 	return f->server_id;
+}
+
+uint64_t fabric_next_tag(const Fabric *f)
+{
+	return f->next_tag;
+}
+
+void fabric_set_next_tag(Fabric *f, uint64_t tag)
+{
+	f->next_tag = tag;
 }
 
 static Peer *fabric_peer(Fabric *f, unsigned id)
@@ -105,7 +116,45 @@ FdRef **fabric_id_vectors(Fabric *f, unsigned id)
 		}
 	}
 	f->id_vectors[id] = v;
+	for (unsigned i = 0; i < f->vectors; i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "idvec-%u-%u", id, i);
+		fdstore_push(name, v[i]->fd);
+	}
 	return v;
+}
+
+/* After a restart: the eventfds of every ID that had them, from systemd's fd store. */
+static void adopt_id_vectors(Fabric *f, StoredFds *stored)
+{
+	for (unsigned id = 1; id <= f->server_id; id++) {
+		FdRef **v = calloc(f->vectors, sizeof(*v));
+		unsigned n = 0;
+
+		for (; v && n < f->vectors; n++) {
+			char name[64];
+			int fd;
+
+			snprintf(name, sizeof(name), "idvec-%u-%u", id, n);
+			fd = stored_fds_take(stored, name);
+			if (fd < 0 || !(v[n] = fdref_new(fd)))
+				break;
+		}
+		if (v && n == f->vectors) {
+			f->id_vectors[id] = v;
+			continue;
+		}
+		/* Not all of them: the ID gets fresh ones when next used. */
+		for (unsigned i = 0; v && i < n; i++) {
+			char name[64];
+
+			snprintf(name, sizeof(name), "idvec-%u-%u", id, i);
+			fdstore_remove(name);
+			fdref_unref(v[i]);
+		}
+		free(v);
+	}
 }
 
 /* Clears rings left on an ID's eventfds while nobody held it, so its next holder starts quiet. */
@@ -367,7 +416,7 @@ static void delivered(void *userdata, unsigned dest, const char *text)
 		p->fabric.messages_sent++;
 }
 
-int fabric_new(Fabric **ret, Server *s, uint8_t *mailbox)
+int fabric_new(Fabric **ret, Server *s, uint8_t *mailbox, StoredFds *restore)
 {
 	static const MailSenderOps ops = {
 		.ring = ring_peer,
@@ -388,8 +437,13 @@ int fabric_new(Fabric **ret, Server *s, uint8_t *mailbox)
 	f->vectors = f->n_clients + 2;
 	f->error_ratelimit = RATELIMIT_INIT(10 * 1000000ULL, 10);
 
-	mailbox_init(mailbox, f->n_clients, FABRIC_SERVER_NODENAME, FABRIC_SID,
-		     (uint64_t)f->server_id * 100);
+	if (restore) {
+		adopt_id_vectors(f, restore);
+		/* Whatever our slot held, nobody will be told again: take it back. */
+		mailbox_reclaim(mailbox_slot(mailbox, f->server_id));
+	} else
+		mailbox_init(mailbox, f->n_clients, FABRIC_SERVER_NODENAME, FABRIC_SID,
+			     (uint64_t)f->server_id * 100);
 
 	r = mail_sender_new(&f->sender, s->event, mailbox_slot(mailbox, f->server_id),
 			    s->config.ack_timeout_usec, &ops, f);

@@ -20,6 +20,7 @@
 typedef struct Server Server;
 typedef struct Peer Peer;
 typedef struct Fabric Fabric;
+typedef struct StoredFds StoredFds;
 
 #define FABRIC_SID 27 /* the subnet FAME-Z's fabric manager assigns */
 #define FABRIC_SERVER_NODENAME "Z-switch"
@@ -35,10 +36,16 @@ typedef struct FabricPeer {
 	uint64_t messages_received, messages_sent, messages_unacknowledged;
 } FabricPeer;
 
-int fabric_new(Fabric **ret, Server *s, uint8_t *mailbox);
+/*
+ * Becomes a fabric peer. With `restore`, after a restart: the mailbox is left as it is and the
+ * eventfds of the IDs come back from systemd's fd store.
+ */
+int fabric_new(Fabric **ret, Server *s, uint8_t *mailbox, StoredFds *restore);
 Fabric *fabric_free(Fabric *f);
 
 unsigned fabric_server_id(const Fabric *f);
+uint64_t fabric_next_tag(const Fabric *f);
+void fabric_set_next_tag(Fabric *f, uint64_t tag);
 
 /* The eventfds of an ID, the same for every holder of it; NULL (errno set) when out of fds. */
 FdRef **fabric_id_vectors(Fabric *f, unsigned id);

@@ -9,6 +9,7 @@
 #include <systemd/sd-event.h>
 
 #include "bus.h"
+#include "fdstore.h"
 #include "log.h"
 #include "mailbox.h"
 #include "macro.h"
@@ -28,7 +29,7 @@
 static const char *arg_pid_file;
 static BusKind arg_bus = BUS_SYSTEM;
 static bool arg_bus_set;
-static bool arg_vectors_set, arg_max_peers_set, arg_shm_size_set;
+static bool arg_vectors_set, arg_max_peers_set, arg_shm_size_set, arg_fd_store;
 
 static void help(void)
 {
@@ -50,6 +51,8 @@ static void help(void)
 	       "                          up to %u, the default)\n"
 	       "      --bus=BUS           publish the org.famez API on the system bus (default),\n"
 	       "                          the user bus, or none\n"
+	       "      --fd-store          keep peers connected across restarts in systemd's\n"
+	       "                          file descriptor store (FileDescriptorStoreMax=)\n"
 	       "      --ack-timeout=MSEC  fabric mode: how long a peer may leave the server's\n"
 	       "                          message unacknowledged (default %d)\n"
 	       "      --shm-file=PATH     keep the memory in a regular file (created if missing)\n"
@@ -81,6 +84,7 @@ enum {
 	ARG_MODE,
 	ARG_ACK_TIMEOUT,
 	ARG_BUS,
+	ARG_FD_STORE,
 };
 
 static int set_backing(ServerConfig *c, ShmBacking backing, const char *location)
@@ -162,6 +166,7 @@ static int parse_argv(int argc, char *argv[], ServerConfig *c)
 		{ "mode", required_argument, NULL, ARG_MODE },
 		{ "ack-timeout", required_argument, NULL, ARG_ACK_TIMEOUT },
 		{ "bus", required_argument, NULL, ARG_BUS },
+		{ "fd-store", no_argument, NULL, ARG_FD_STORE },
 		{},
 	};
 	uint64_t v;
@@ -222,6 +227,9 @@ static int parse_argv(int argc, char *argv[], ServerConfig *c)
 				return log_error_errno(
 					EINVAL, "--mode %s is not a mode; give fabric or ivshmem",
 					optarg);
+			break;
+		case ARG_FD_STORE:
+			arg_fd_store = true;
 			break;
 		case ARG_BUS:
 			if (strcmp(optarg, "system") == 0)
@@ -346,6 +354,7 @@ static int run(int argc, char *argv[])
 	};
 	_cleanup_(sd_event_unrefp) sd_event *event = NULL;
 	_cleanup_(server_freep) Server *server = NULL;
+	StoredFds stored = {};
 	char size[SIZE_STR_MAX];
 	sigset_t mask;
 	int r;
@@ -373,12 +382,24 @@ static int run(int argc, char *argv[])
 	(void)sd_event_add_signal(event, NULL, SIGINT, on_exit_signal, NULL);
 	(void)sd_event_set_watchdog(event, true);
 
-	r = server_new(&server, event, &config);
+	if (arg_fd_store)
+		fdstore_enable();
+	r = stored_fds_collect(&stored);
+	if (r < 0)
+		return log_error_errno(r, "cannot take the fds systemd passed: %m");
+	r = server_new(&server, event, &config, &stored);
 	if (r < 0)
 		return r == -ENOMEM ? log_error_errno(r, "out of memory") : r;
-	r = server_start(server);
+	r = server_start(server, &stored);
 	if (r < 0)
 		return r;
+	if (server->restoring) {
+		r = fdstore_restore_peers(server, &stored);
+		if (r < 0)
+			log_warning("starting without the peers of the previous famezd");
+	}
+	stored_fds_done(&stored);
+	(void)fdstore_save_state(server, false);
 	if (arg_bus != BUS_NONE) {
 		/* Without --bus, a machine without a system bus still serves peers. */
 		r = bus_service_new(&server->bus, server, arg_bus, arg_bus_set);
@@ -401,6 +422,8 @@ static int run(int argc, char *argv[])
 
 	r = sd_event_loop(event);
 	sd_notify(false, "STOPPING=1");
+	/* For the next famezd, if this is a restart: also what peers have not received yet. */
+	(void)fdstore_save_state(server, true);
 	log_info("served %llu peers, refused %llu, %llu left, %llu protocol errors",
 		 (unsigned long long)server->counters.peers_accepted,
 		 (unsigned long long)server->counters.peers_rejected,

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -6,6 +7,7 @@
 
 #include "time-util.h"
 #include "bus.h"
+#include "fdstore.h"
 #include "log.h"
 #include "peer.h"
 #include "vmname.h"
@@ -244,23 +246,125 @@ static void peer_announce(Peer *p)
 	}
 }
 
+/* Its connection and (ivshmem mode) eventfds go into systemd's fd store, to survive restarts. */
+static void peer_store_fds(Peer *p)
+{
+	char name[64];
+
+	if (!fdstore_enabled())
+		return;
+	snprintf(name, sizeof(name), "peer-%u", p->id);
+	fdstore_push(name, p->fd);
+	for (unsigned v = 0; !p->server->fabric && v < p->n_vectors; v++) {
+		snprintf(name, sizeof(name), "vec-%u-%u", p->id, v);
+		fdstore_push(name, p->vectors[v]->fd);
+	}
+}
+
+static void peer_unstore_fds(Peer *p)
+{
+	char name[64];
+
+	if (!fdstore_enabled())
+		return;
+	snprintf(name, sizeof(name), "peer-%u", p->id);
+	fdstore_remove(name);
+	for (unsigned v = 0; !p->server->fabric && v < p->n_vectors; v++) {
+		snprintf(name, sizeof(name), "vec-%u-%u", p->id, v);
+		fdstore_remove(name);
+	}
+}
+
+/* Puts a peer into the server's tables and join-order list. */
+static void peer_link(Server *s, Peer *p)
+{
+	Peer *after = s->newest;
+
+	/* Restored peers come in join order; keep the list sorted by join_seq anyway. */
+	while (after && after->join_seq > p->join_seq)
+		after = after->older;
+	p->older = after;
+	p->newer = after ? after->newer : s->oldest;
+	if (p->newer)
+		p->newer->older = p;
+	else
+		s->newest = p;
+	if (after)
+		after->newer = p;
+	else
+		s->oldest = p;
+	s->peers_by_id[p->id] = p;
+	s->n_peers++;
+}
+
+static int peer_new(Server *s, int fd, Peer **ret)
+{
+	Peer *p = calloc(1, sizeof(*p));
+	int r;
+
+	if (!p)
+		return -ENOMEM;
+	p->server = s;
+	p->fd = -1;
+	r = sd_event_add_io(s->event, &p->io, fd, EPOLLIN, peer_io, p);
+	if (r < 0) {
+		free(p);
+		return r;
+	}
+	(void)sd_event_source_set_priority(p->io, PEER_PRIORITY);
+	(void)sd_event_source_set_description(p->io, "peer");
+	*ret = p;
+	return 0;
+}
+
+int peer_restore(Server *s, int fd, unsigned id, uint64_t join_seq, FdRef **vectors, Peer **ret)
+{
+	Peer *p;
+	int r;
+
+	if (id > WIRE_ID_MAX || s->peers_by_id[id])
+		return -EEXIST;
+	r = peer_new(s, fd, &p);
+	if (r < 0)
+		return r;
+	if (s->fabric)
+		r = peer_borrow_vectors(p, id);
+	else {
+		p->vectors = vectors;
+		p->n_vectors = s->config.vectors;
+	}
+	if (r < 0 || idalloc_restore_id(s->ids, id, true, 0) < 0) {
+		peer_free(p);
+		return r < 0 ? r : -EINVAL;
+	}
+	p->id = (uint16_t)id;
+	p->fd = fd;
+	p->join_seq = join_seq;
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	peer_link(s, p);
+	*ret = p;
+	return 0;
+}
+
+void peer_restore_queue(Peer *p, int64_t value, FdRef *fd, size_t head_sent)
+{
+	if (outq_push(&p->outq, value, fd) < 0) {
+		peer_mark_broken(p, PEER_DEPART_SEND_FAILED);
+		return;
+	}
+	if (outq_length(&p->outq) == 1)
+		p->outq.head_sent = head_sent;
+}
+
 int peer_admit(Server *s, int fd, Peer **ret)
 {
 	uint64_t oldest_seq = s->oldest ? s->oldest->join_seq : IDALLOC_NO_PEERS;
 	Peer *p;
 	int r, id;
 
-	p = calloc(1, sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	p->server = s;
-	p->fd = -1;
-
-	r = sd_event_add_io(s->event, &p->io, fd, EPOLLIN, peer_io, p);
+	r = peer_new(s, fd, &p);
 	if (r < 0)
-		goto fail;
-	(void)sd_event_source_set_priority(p->io, PEER_PRIORITY);
-	(void)sd_event_source_set_description(p->io, "peer");
+		return r;
 
 	if (s->fabric) {
 		/* The ID first: its eventfds come with it, and giving it back costs nothing. */
@@ -292,18 +396,12 @@ int peer_admit(Server *s, int fd, Peer **ret)
 	peer_read_credentials(p);
 	p->vm_name = vm_name_of_pid(p->pid);
 
-	p->older = s->newest;
-	if (s->newest)
-		s->newest->newer = p;
-	else
-		s->oldest = p;
-	s->newest = p;
-	s->peers_by_id[p->id] = p;
-	s->n_peers++;
+	peer_link(s, p);
 	s->counters.peers_accepted++;
 
 	if (s->fabric)
 		fabric_peer_joined(s->fabric, p);
+	peer_store_fds(p);
 	peer_announce(p);
 	bus_peer_connected(s, p);
 	server_status_changed(s);
@@ -335,10 +433,19 @@ void peer_depart(Peer *p, PeerDepartReason reason)
 	s->n_peers--;
 	idalloc_release(s->ids, p->id);
 
+	/*
+	 * Stopping with the fd store: the peer stays connected through systemd for the next
+	 * famezd, so its slot and the API's view stay as they are.
+	 */
+	if (reason == PEER_DEPART_SHUTDOWN && fdstore_enabled()) {
+		peer_free(p);
+		return;
+	}
 	if (s->fabric)
 		fabric_peer_left(s->fabric, p);
 	bus_peer_disconnected(s, p, peer_depart_reason_to_string(reason));
 	if (reason != PEER_DEPART_SHUTDOWN) {
+		peer_unstore_fds(p);
 		s->counters.peers_disconnected++;
 		/* In fabric mode the ID stays announced, for its next holder (see fabric.h). */
 		for (Peer *other = s->oldest; other && !s->fabric; other = other->newer)

@@ -66,5 +66,13 @@ int peer_admit(Server *s, int fd, Peer **ret);
 /* Sends what the socket takes now; the rest waits for EPOLLOUT. */
 void peer_flush(Peer *p);
 
+/*
+ * After a restart: a peer that was connected before, with its connection, its ID and (ivshmem
+ * mode) its eventfds (ownership of the array and fd are taken), announced to nobody.
+ */
+int peer_restore(Server *s, int fd, unsigned id, uint64_t join_seq, FdRef **vectors, Peer **ret);
+/* Queues again a message it had not received yet when famezd stopped. */
+void peer_restore_queue(Peer *p, int64_t value, FdRef *fd, size_t head_sent);
+
 /* Announces the departure to everyone else, releases the ID and frees the peer. */
 void peer_depart(Peer *p, PeerDepartReason reason);

@@ -14,6 +14,7 @@
 #include "time-util.h"
 #include "bus.h"
 #include "fabric.h"
+#include "fdstore.h"
 #include "mailbox.h"
 #include "paths.h"
 #include "peer.h"
@@ -33,7 +34,7 @@ const char *server_mode_to_string(ServerMode mode)
 }
 
 /* Maps the mailbox at the start of the shared memory and becomes a peer of the fabric. */
-static int server_setup_fabric(Server *s)
+static int server_setup_fabric(Server *s, StoredFds *restore)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	size_t size = mailbox_size(s->config.max_peers);
@@ -45,7 +46,7 @@ static int server_setup_fabric(Server *s)
 	if (p == MAP_FAILED)
 		return log_error_errno(errno, "cannot map the shared memory for the mailbox: %m");
 	s->mailbox = p;
-	r = fabric_new(&s->fabric, s, s->mailbox);
+	r = fabric_new(&s->fabric, s, s->mailbox, restore);
 	if (r < 0)
 		return log_error_errno(r, "cannot set the fabric up: %m");
 	return 0;
@@ -116,6 +117,7 @@ static int send_status(sd_event_source *source, void *userdata)
 	(void)source;
 	sd_notifyf(false, "STATUS=%u peer%s connected", s->n_peers, s->n_peers == 1 ? "" : "s");
 	bus_peer_count_changed(s);
+	(void)fdstore_save_state(s, false);
 	return 0;
 }
 
@@ -124,7 +126,7 @@ void server_status_changed(Server *s)
 	sd_event_source_set_enabled(s->status_source, SD_EVENT_ONESHOT);
 }
 
-int server_new(Server **ret, sd_event *event, const ServerConfig *config)
+int server_new(Server **ret, sd_event *event, const ServerConfig *config, StoredFds *stored)
 {
 	_cleanup_(server_freep) Server *s = NULL;
 	int r;
@@ -162,15 +164,22 @@ int server_new(Server **ret, sd_event *event, const ServerConfig *config)
 	(void)sd_event_source_set_priority(s->status_source, SD_EVENT_PRIORITY_IDLE);
 	(void)sd_event_source_set_enabled(s->status_source, SD_EVENT_OFF);
 
-	r = shm_open_backing(&config->shm);
-	if (r < 0)
-		return r;
+	/* After a restart the peers are kept only if everything they depend on is stored. */
+	s->restoring = stored && fdstore_enabled() && fdstore_has_usable_state(s, stored);
+	r = s->restoring ? stored_fds_take(stored, "shm") : -1;
+	if (r < 0) {
+		s->restoring = false;
+		r = shm_open_backing(&config->shm);
+		if (r < 0)
+			return r;
+		fdstore_push("shm", r);
+	}
 	s->shm = fdref_new(r);
 	if (!s->shm)
 		return -ENOMEM;
 
 	if (config->mode == SERVER_MODE_FABRIC) {
-		r = server_setup_fabric(s);
+		r = server_setup_fabric(s, s->restoring ? stored : NULL);
 		if (r < 0)
 			return r;
 	}
@@ -307,40 +316,25 @@ static int on_listen(sd_event_source *source, int fd, uint32_t revents, void *us
 	return 0;
 }
 
-/* sd_listen_fds: the first listening AF_UNIX stream socket is ours. */
-static int take_activated_socket(Server *s)
+/* Of what systemd passed, the first listening AF_UNIX stream socket is ours. */
+static int take_activated_socket(Server *s, StoredFds *stored)
 {
-	char **names = NULL;
-	int n, r = 0;
+	for (size_t i = 0; i < stored->n; i++) {
+		int fd = stored->fds[i];
 
-	n = sd_listen_fds_with_names(true, &names);
-	if (n <= 0) {
-		free(names);
-		return n;
+		if (stored->taken[i] || sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0)
+			continue;
+		stored->taken[i] = true;
+		s->listen_fd = fd;
+		(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+		return 1;
 	}
-	for (int i = 0; i < n; i++) {
-		int fd = SD_LISTEN_FDS_START + i;
-
-		if (s->listen_fd < 0 && sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) > 0) {
-			s->listen_fd = fd;
-			(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-			r = 1;
-		} else {
-			log_warning(
-				"ignoring passed fd %d (%s): not a listening AF_UNIX stream socket",
-				fd, names && names[i] ? names[i] : "unnamed");
-			safe_close(fd);
-		}
-		if (names)
-			free(names[i]);
-	}
-	free(names);
-	if (r == 0)
+	if (getenv("LISTEN_FDS") && stored->n > 0 && !fdstore_enabled())
 		return log_error_errno(EBADF,
-				       "systemd passed %d fds, none a listening AF_UNIX "
-				       "stream socket; check ListenStream= in famez.socket",
-				       n);
-	return r;
+				       "systemd passed %zu fds, none a listening AF_UNIX stream "
+				       "socket; check ListenStream= in famez.socket",
+				       stored->n);
+	return 0;
 }
 
 /* Whether a server is accepting on path. Refused means a stale file left by a dead server. */
@@ -443,11 +437,11 @@ static char *socket_name(int fd)
 	return strndup(sa.sun_path, sizeof(sa.sun_path));
 }
 
-int server_start(Server *s)
+int server_start(Server *s, StoredFds *stored)
 {
 	int r;
 
-	r = take_activated_socket(s);
+	r = take_activated_socket(s, stored);
 	if (r < 0)
 		return r;
 	if (r > 0) {

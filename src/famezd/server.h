@@ -14,6 +14,7 @@
 typedef struct Peer Peer;
 typedef struct Fabric Fabric;
 typedef struct BusService BusService;
+typedef struct StoredFds StoredFds;
 
 typedef enum ServerMode {
 	SERVER_MODE_FABRIC,  /* famezd is a FAME-Z peer with a mailbox (the default) */
@@ -63,9 +64,11 @@ typedef struct Server {
 	FdRef *shm;
 	uint8_t *mailbox; /* fabric mode: the start of the shared memory, mapped */
 	size_t mailbox_map_size;
-	Fabric *fabric;      /* fabric mode */
-	BusService *bus;     /* the D-Bus API, or NULL (owned: freed with the server) */
-	uint64_t started_at; /* CLOCK_REALTIME, µs */
+	Fabric *fabric;            /* fabric mode */
+	BusService *bus;           /* the D-Bus API, or NULL (owned: freed with the server) */
+	uint64_t started_at;       /* CLOCK_REALTIME, µs */
+	bool restoring;            /* peers come back from systemd's fd store */
+	uint64_t state_generation; /* of the state in the fd store */
 	IdAllocator *ids;
 	Peer **peers_by_id;    /* WIRE_ID_MAX + 1 entries */
 	Peer *oldest, *newest; /* connected peers in join order */
@@ -80,12 +83,13 @@ typedef struct Server {
 	RateLimit refuse_ratelimit;
 } Server;
 
-int server_new(Server **ret, sd_event *event, const ServerConfig *config);
+/* stored: what systemd passed (socket activation, fd store), or NULL. */
+int server_new(Server **ret, sd_event *event, const ServerConfig *config, StoredFds *stored);
 Server *server_free(Server *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Server *, server_free);
 
 /* Takes a socket from systemd or binds config->socket_path, and starts accepting. */
-int server_start(Server *s);
+int server_start(Server *s, StoredFds *stored);
 
 /* Called by peers when something worth a STATUS= line changed. */
 void server_status_changed(Server *s);

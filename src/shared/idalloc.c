@@ -95,6 +95,40 @@ bool idalloc_in_use(const IdAllocator *a, uint32_t id)
 	return id >= a->first && id <= a->last && a->in_use[id - a->first];
 }
 
+void idalloc_get_cursor(const IdAllocator *a, uint32_t *next, uint64_t *seq)
+{
+	*next = a->next;
+	*seq = a->seq;
+}
+
+void idalloc_set_cursor(IdAllocator *a, uint32_t next, uint64_t seq)
+{
+	if (next >= a->first && next <= a->last)
+		a->next = next;
+	a->seq = seq;
+}
+
+uint64_t idalloc_departed_at(const IdAllocator *a, uint32_t id)
+{
+	return id >= a->first && id <= a->last ? a->departed_at[id - a->first] : 0;
+}
+
+int idalloc_restore_id(IdAllocator *a, uint32_t id, bool in_use, uint64_t departed_at)
+{
+	uint32_t i;
+
+	if (id < a->first || id > a->last)
+		return -EINVAL;
+	i = id - a->first;
+	if (in_use && !a->in_use[i])
+		a->n_used++;
+	else if (!in_use && a->in_use[i])
+		a->n_used--;
+	a->in_use[i] = in_use;
+	a->departed_at[i] = departed_at;
+	return 0;
+}
+
 uint32_t idalloc_count(const IdAllocator *a)
 {
 	return a->n_used;

@@ -46,4 +46,11 @@ int idalloc_take(IdAllocator *a, uint64_t oldest_join_seq, uint64_t *join_seq);
 void idalloc_release(IdAllocator *a, uint32_t id);
 
 bool idalloc_in_use(const IdAllocator *a, uint32_t id);
+
+/* For saving and restoring the allocator across a restart (fdstore). */
+void idalloc_get_cursor(const IdAllocator *a, uint32_t *next, uint64_t *seq);
+void idalloc_set_cursor(IdAllocator *a, uint32_t next, uint64_t seq);
+uint64_t idalloc_departed_at(const IdAllocator *a, uint32_t id);
+/* Marks id in use (taken by a restored peer) or records when it last departed. 0 or -EINVAL. */
+int idalloc_restore_id(IdAllocator *a, uint32_t id, bool in_use, uint64_t departed_at);
 uint32_t idalloc_count(const IdAllocator *a);

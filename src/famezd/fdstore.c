@@ -1,0 +1,631 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "fabric.h"
+#include "fdstore.h"
+#include "log.h"
+#include "macro.h"
+#include "peer.h"
+#include "server.h"
+#include "vmname.h"
+#include "wire.h"
+
+#define STATE_MAGIC "famez-state 1"
+
+static bool enabled;
+
+bool fdstore_enabled(void)
+{
+	return enabled;
+}
+
+void fdstore_enable(void)
+{
+	enabled = getenv("NOTIFY_SOCKET") != NULL;
+}
+
+void fdstore_push(const char *name, int fd)
+{
+	char msg[300];
+	int r;
+
+	if (!enabled || fd < 0)
+		return;
+	snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s", name);
+	r = sd_pid_notify_with_fds(0, false, msg, &fd, 1);
+	if (r <= 0)
+		log_warning_errno(r,
+				  "cannot store %s in systemd's fd store: %m; it will not survive "
+				  "a restart",
+				  name);
+}
+
+void fdstore_remove(const char *name)
+{
+	if (enabled)
+		sd_notifyf(false, "FDSTOREREMOVE=1\nFDNAME=%s", name);
+}
+
+/* ---- what systemd passed ---- */
+
+int stored_fds_collect(StoredFds *s)
+{
+	char **names = NULL;
+	int n = sd_listen_fds_with_names(true, &names);
+
+	memset(s, 0, sizeof(*s));
+	if (n <= 0) {
+		free(names);
+		return n;
+	}
+	s->n = (size_t)n;
+	s->fds = calloc(s->n, sizeof(*s->fds));
+	s->taken = calloc(s->n, sizeof(*s->taken));
+	s->names = names;
+	if (!s->fds || !s->taken)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n; i++) {
+		s->fds[i] = SD_LISTEN_FDS_START + (int)i;
+		if (!s->names[i])
+			s->names[i] = strdup("unknown");
+	}
+	return n;
+}
+
+int stored_fds_take(StoredFds *s, const char *name)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!s->taken[i] && s->names[i] && strcmp(s->names[i], name) == 0) {
+			s->taken[i] = true;
+			return s->fds[i];
+		}
+	return -1;
+}
+
+int stored_fds_take_prefix(StoredFds *s, const char *prefix, const char **name)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!s->taken[i] && s->names[i] &&
+		    strncmp(s->names[i], prefix, strlen(prefix)) == 0) {
+			s->taken[i] = true;
+			*name = s->names[i];
+			return s->fds[i];
+		}
+	return -1;
+}
+
+void stored_fds_done(StoredFds *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		if (!s->taken[i]) {
+			/* The old states are replaced by the next save; anything else is stale. */
+			if (strncmp(s->names[i], "state-", 6) != 0)
+				log_notice("dropping stored fd %s: nothing uses it now",
+					   s->names[i]);
+			fdstore_remove(s->names[i]);
+			safe_close(s->fds[i]);
+		}
+		free(s->names[i]);
+	}
+	free(s->names);
+	free(s->fds);
+	free(s->taken);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ---- the state ---- */
+
+static const char *vector_name(const Server *s, unsigned id, unsigned v, char buf[64])
+{
+	snprintf(buf, 64, "%s-%u-%u", s->fabric ? "idvec" : "vec", id, v);
+	return buf;
+}
+
+/* The stored name of an fd a queued message carries. */
+static const char *queued_fd_name(Server *s, const FdRef *ref, char buf[64])
+{
+	if (!ref)
+		return "-";
+	if (ref == s->shm)
+		return "shm";
+	for (Peer *p = s->oldest; p; p = p->newer)
+		for (unsigned v = 0; v < p->n_vectors; v++)
+			if (p->vectors[v] == ref)
+				return vector_name(s, p->id, v, buf);
+	return NULL; /* a departed peer's eventfd: not stored any more */
+}
+
+static void write_state(Server *s, FILE *f, bool with_queues)
+{
+	uint32_t next;
+	uint64_t seq;
+	const ServerCounters *c = &s->counters;
+
+	idalloc_get_cursor(s->ids, &next, &seq);
+	fprintf(f, STATE_MAGIC "\n");
+	fprintf(f, "generation %" PRIu64 "\n", s->state_generation);
+	fprintf(f, "config %s %u %u %" PRIu64 "\n", server_mode_to_string(s->config.mode),
+		s->config.vectors, s->config.max_peers, s->config.shm.size);
+	fprintf(f, "ids %" PRIu32 " %" PRIu64 "\n", next, seq);
+	for (uint32_t id = 0; id <= WIRE_ID_MAX; id++)
+		if (!idalloc_in_use(s->ids, id) && idalloc_departed_at(s->ids, id))
+			fprintf(f, "departed %" PRIu32 " %" PRIu64 "\n", id,
+				idalloc_departed_at(s->ids, id));
+	fprintf(f,
+		"counters %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+		" %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
+		c->peers_accepted, c->peers_rejected, c->peers_disconnected, c->protocol_errors,
+		c->wire_messages_sent, c->messages_sent, c->messages_received,
+		c->messages_unacknowledged, c->messages_unknown, c->interrupts_sent,
+		c->interrupts_received);
+	if (s->fabric)
+		fprintf(f, "next-tag %" PRIu64 "\n", fabric_next_tag(s->fabric));
+
+	for (Peer *p = s->oldest; p; p = p->newer) {
+		const FabricPeer *fp = &p->fabric;
+
+		fprintf(f, "peer %u %" PRIu64 " %d %u %u %" PRIu64 " %" PRIu64 "\n", p->id,
+			p->join_seq, (int)p->pid, (unsigned)p->uid, (unsigned)p->gid,
+			p->connected_at, p->interrupts_sent);
+		fprintf(f,
+			"fabric %u %s %" PRIu64 " %" PRIu64 " %" PRIu64 " %d %d %" PRIx64
+			" %" PRIx64 " %" PRIx64 " %" PRIx64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+			"\n",
+			p->id, fp->cclass[0] ? fp->cclass : "-", fp->sid0, fp->cid0, fp->rfc_tag,
+			fp->configured, fp->attributes_lost, fp->known_ids[0], fp->known_ids[1],
+			fp->known_ids[2], fp->known_ids[3], fp->messages_sent,
+			fp->messages_received, fp->messages_unacknowledged);
+		if (!with_queues)
+			continue;
+		/* What has not reached the peer yet, so it gets it after the restart. */
+		for (size_t i = 0; i < outq_length(&p->outq); i++) {
+			const OutQueueEntry *e =
+				&p->outq.items[(p->outq.head + i) & (p->outq.capacity - 1)];
+			char buf[64];
+			const char *name = queued_fd_name(s, e->fd, buf);
+
+			fprintf(f, "queue %u %zu %" PRId64 " %s\n", p->id,
+				i == 0 ? p->outq.head_sent : 0, e->value, name ? name : "?");
+		}
+	}
+	fprintf(f, "end\n");
+}
+
+int fdstore_save_state(Server *s, bool with_queues)
+{
+	_cleanup_close_ int fd = -1;
+	char *buf = NULL;
+	size_t size = 0;
+	const char *name, *old;
+	FILE *f;
+
+	if (!enabled)
+		return 0;
+	f = open_memstream(&buf, &size);
+	if (!f)
+		return -ENOMEM;
+	s->state_generation++;
+	write_state(s, f, with_queues);
+	if (fclose(f) != 0) {
+		free(buf);
+		return -ENOMEM;
+	}
+	fd = memfd_create("famez-state", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0 || write(fd, buf, size) != (ssize_t)size) {
+		free(buf);
+		return log_warning_errno(errno, "cannot write the state for the fd store: %m");
+	}
+	free(buf);
+	(void)fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL);
+
+	/* The new one first, then the old: a complete state is stored at every moment. */
+	name = s->state_generation % 2 ? "state-a" : "state-b";
+	old = s->state_generation % 2 ? "state-b" : "state-a";
+	fdstore_remove(name);
+	fdstore_push(name, fd);
+	fdstore_remove(old);
+	return 0;
+}
+
+/* ---- reading it back ---- */
+
+typedef struct SavedQueueEntry {
+	int64_t value;
+	char fd_name[64];
+	size_t head_sent;
+} SavedQueueEntry;
+
+typedef struct SavedPeer {
+	unsigned id;
+	uint64_t join_seq;
+	int pid;
+	unsigned uid, gid;
+	uint64_t connected_at, interrupts_sent;
+	FabricPeer fabric;
+	SavedQueueEntry *queue;
+	size_t n_queue;
+	bool has_queue;
+} SavedPeer;
+
+typedef struct SavedState {
+	uint64_t generation;
+	char mode[16];
+	unsigned vectors, max_peers;
+	uint64_t shm_size;
+	uint32_t next_id;
+	uint64_t seq;
+	uint32_t *departed_ids;
+	uint64_t *departed_seqs;
+	size_t n_departed;
+	ServerCounters counters;
+	uint64_t next_tag;
+	SavedPeer *peers;
+	size_t n_peers;
+	bool complete;
+} SavedState;
+
+static void saved_state_done(SavedState *st)
+{
+	for (size_t i = 0; i < st->n_peers; i++)
+		free(st->peers[i].queue);
+	free(st->peers);
+	free(st->departed_ids);
+	free(st->departed_seqs);
+	memset(st, 0, sizeof(*st));
+}
+
+static SavedPeer *saved_peer(SavedState *st, unsigned id)
+{
+	for (size_t i = 0; i < st->n_peers; i++)
+		if (st->peers[i].id == id)
+			return &st->peers[i];
+	return NULL;
+}
+
+static int parse_line(SavedState *st, char *line)
+{
+	char word[32];
+	int n;
+
+	if (sscanf(line, "%31s%n", word, &n) != 1)
+		return -EBADMSG;
+	line += n;
+	if (strcmp(word, "generation") == 0)
+		return sscanf(line, "%" SCNu64, &st->generation) == 1 ? 0 : -EBADMSG;
+	if (strcmp(word, "config") == 0)
+		return sscanf(line, "%15s %u %u %" SCNu64, st->mode, &st->vectors, &st->max_peers,
+			      &st->shm_size) == 4
+			       ? 0
+			       : -EBADMSG;
+	if (strcmp(word, "ids") == 0)
+		return sscanf(line, "%" SCNu32 " %" SCNu64, &st->next_id, &st->seq) == 2 ? 0
+											 : -EBADMSG;
+	if (strcmp(word, "departed") == 0) {
+		uint32_t id;
+		uint64_t seq;
+
+		if (sscanf(line, "%" SCNu32 " %" SCNu64, &id, &seq) != 2)
+			return -EBADMSG;
+		st->departed_ids =
+			realloc(st->departed_ids, (st->n_departed + 1) * sizeof(*st->departed_ids));
+		st->departed_seqs = realloc(st->departed_seqs,
+					    (st->n_departed + 1) * sizeof(*st->departed_seqs));
+		if (!st->departed_ids || !st->departed_seqs)
+			return -ENOMEM;
+		st->departed_ids[st->n_departed] = id;
+		st->departed_seqs[st->n_departed++] = seq;
+		return 0;
+	}
+	if (strcmp(word, "counters") == 0) {
+		ServerCounters *c = &st->counters;
+
+		return sscanf(line,
+			      "%" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
+			      " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64,
+			      &c->peers_accepted, &c->peers_rejected, &c->peers_disconnected,
+			      &c->protocol_errors, &c->wire_messages_sent, &c->messages_sent,
+			      &c->messages_received, &c->messages_unacknowledged,
+			      &c->messages_unknown, &c->interrupts_sent,
+			      &c->interrupts_received) == 11
+			       ? 0
+			       : -EBADMSG;
+	}
+	if (strcmp(word, "next-tag") == 0)
+		return sscanf(line, "%" SCNu64, &st->next_tag) == 1 ? 0 : -EBADMSG;
+	if (strcmp(word, "peer") == 0) {
+		SavedPeer *p;
+
+		st->peers = realloc(st->peers, (st->n_peers + 1) * sizeof(*st->peers));
+		if (!st->peers)
+			return -ENOMEM;
+		p = &st->peers[st->n_peers];
+		memset(p, 0, sizeof(*p));
+		if (sscanf(line, "%u %" SCNu64 " %d %u %u %" SCNu64 " %" SCNu64, &p->id,
+			   &p->join_seq, &p->pid, &p->uid, &p->gid, &p->connected_at,
+			   &p->interrupts_sent) != 7 ||
+		    p->id > WIRE_ID_MAX || saved_peer(st, p->id))
+			return -EBADMSG;
+		st->n_peers++;
+		return 0;
+	}
+	if (strcmp(word, "fabric") == 0) {
+		char cclass[FABRIC_CCLASS_MAX];
+		int configured, lost;
+		unsigned id;
+		SavedPeer *p;
+		FabricPeer *fp;
+
+		if (sscanf(line, "%u", &id) != 1 || !(p = saved_peer(st, id)))
+			return -EBADMSG;
+		fp = &p->fabric;
+		if (sscanf(line,
+			   "%u %31s %" SCNu64 " %" SCNu64 " %" SCNu64 " %d %d %" SCNx64 " %" SCNx64
+			   " %" SCNx64 " %" SCNx64 " %" SCNu64 " %" SCNu64 " %" SCNu64,
+			   &id, cclass, &fp->sid0, &fp->cid0, &fp->rfc_tag, &configured, &lost,
+			   &fp->known_ids[0], &fp->known_ids[1], &fp->known_ids[2],
+			   &fp->known_ids[3], &fp->messages_sent, &fp->messages_received,
+			   &fp->messages_unacknowledged) != 14)
+			return -EBADMSG;
+		snprintf(fp->cclass, sizeof(fp->cclass), "%s", strcmp(cclass, "-") ? cclass : "");
+		fp->configured = configured;
+		fp->attributes_lost = lost;
+		return 0;
+	}
+	if (strcmp(word, "queue") == 0) {
+		SavedQueueEntry e = { 0 };
+		unsigned id;
+		SavedPeer *p;
+
+		if (sscanf(line, "%u %zu %" SCNd64 " %63s", &id, &e.head_sent, &e.value,
+			   e.fd_name) != 4 ||
+		    !(p = saved_peer(st, id)))
+			return -EBADMSG;
+		p->queue = realloc(p->queue, (p->n_queue + 1) * sizeof(*p->queue));
+		if (!p->queue)
+			return -ENOMEM;
+		p->queue[p->n_queue++] = e;
+		p->has_queue = true;
+		return 0;
+	}
+	if (strcmp(word, "end") == 0) {
+		st->complete = true;
+		return 0;
+	}
+	return -EBADMSG;
+}
+
+static int parse_state(int fd, SavedState *st)
+{
+	_cleanup_close_ int copy = dup(fd);
+	char line[512];
+	FILE *f;
+	int r = 0;
+
+	memset(st, 0, sizeof(*st));
+	if (copy < 0 || lseek(copy, 0, SEEK_SET) < 0)
+		return -errno;
+	f = fdopen(TAKE_FD(copy), "r");
+	if (!f)
+		return -errno;
+	if (!fgets(line, sizeof(line), f) || strncmp(line, STATE_MAGIC, strlen(STATE_MAGIC)))
+		r = -EBADMSG;
+	while (r >= 0 && fgets(line, sizeof(line), f))
+		r = parse_line(st, line);
+	fclose(f);
+	if (r >= 0 && !st->complete)
+		r = -EBADMSG;
+	if (r < 0)
+		saved_state_done(st);
+	return r;
+}
+
+/* The newest complete state of the two kept. */
+static int read_state(StoredFds *stored, SavedState *st)
+{
+	SavedState a, b;
+	int fa = -1, fb = -1, ra = -ENOENT, rb = -ENOENT;
+
+	for (size_t i = 0; i < stored->n; i++) {
+		if (strcmp(stored->names[i], "state-a") == 0)
+			fa = stored->fds[i];
+		if (strcmp(stored->names[i], "state-b") == 0)
+			fb = stored->fds[i];
+	}
+	if (fa >= 0)
+		ra = parse_state(fa, &a);
+	if (fb >= 0)
+		rb = parse_state(fb, &b);
+	if (ra < 0 && rb < 0)
+		return fa < 0 && fb < 0 ? -ENOENT : -EBADMSG;
+	if (ra >= 0 && (rb < 0 || a.generation >= b.generation)) {
+		*st = a;
+		if (rb >= 0)
+			saved_state_done(&b);
+	} else {
+		*st = b;
+		if (ra >= 0)
+			saved_state_done(&a);
+	}
+	return 0;
+}
+
+bool fdstore_has_usable_state(Server *s, StoredFds *stored)
+{
+	SavedState st;
+	bool usable;
+
+	if (read_state(stored, &st) < 0)
+		return false;
+	usable = strcmp(st.mode, server_mode_to_string(s->config.mode)) == 0 &&
+		 st.vectors == s->config.vectors && st.max_peers == s->config.max_peers &&
+		 st.shm_size == s->config.shm.size;
+	for (size_t i = 0; usable && i < stored->n; i++)
+		if (strcmp(stored->names[i], "shm") == 0)
+			break;
+		else if (i + 1 == stored->n)
+			usable = false;
+	if (!usable)
+		log_warning("the stored state is for %s mode, %u vectors, %u peers, %" PRIu64
+			    " bytes; famezd now runs another configuration, so connected peers "
+			    "cannot be kept",
+			    st.mode, st.vectors, st.max_peers, st.shm_size);
+	saved_state_done(&st);
+	return usable;
+}
+
+/* The eventfds of a restored ivshmem-mode peer, from "vec-ID-V". */
+static FdRef **take_peer_vectors(Server *s, StoredFds *stored, unsigned id)
+{
+	FdRef **v = calloc(s->config.vectors, sizeof(*v));
+	char name[64];
+
+	if (!v)
+		return NULL;
+	for (unsigned i = 0; i < s->config.vectors; i++) {
+		int fd = stored_fds_take(stored, vector_name(s, id, i, name));
+
+		if (fd < 0 || !(v[i] = fdref_new(fd))) {
+			for (unsigned j = 0; j < i; j++)
+				fdref_unref(v[j]);
+			free(v);
+			return NULL;
+		}
+	}
+	return v;
+}
+
+/* An fd a saved queue entry names, among what was restored. */
+static FdRef *queued_fd(Server *s, const char *name)
+{
+	unsigned id, v;
+	Peer *p;
+
+	if (strcmp(name, "-") == 0)
+		return NULL;
+	if (strcmp(name, "shm") == 0)
+		return s->shm;
+	if (sscanf(name, "%*[a-z]-%u-%u", &id, &v) != 2 || id > WIRE_ID_MAX)
+		return NULL;
+	p = s->peers_by_id[id];
+	if (p && v < p->n_vectors)
+		return p->vectors[v];
+	if (s->fabric && v < s->config.vectors) {
+		FdRef **iv = fabric_id_vectors(s->fabric, id);
+
+		return iv ? iv[v] : NULL;
+	}
+	return NULL;
+}
+
+static void remove_peer_fds(Server *s, unsigned id)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "peer-%u", id);
+	fdstore_remove(name);
+	for (unsigned v = 0; !s->fabric && v < s->config.vectors; v++)
+		fdstore_remove(vector_name(s, id, v, name));
+}
+
+int fdstore_restore_peers(Server *s, StoredFds *stored)
+{
+	SavedState st;
+	unsigned restored = 0;
+	int r;
+
+	r = read_state(stored, &st);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return log_warning_errno(r, "the stored state cannot be read; starting afresh");
+
+	idalloc_set_cursor(s->ids, st.next_id, st.seq);
+	for (size_t i = 0; i < st.n_departed; i++)
+		(void)idalloc_restore_id(s->ids, st.departed_ids[i], false, st.departed_seqs[i]);
+	s->counters = st.counters;
+	if (s->fabric)
+		fabric_set_next_tag(s->fabric, st.next_tag);
+
+	for (size_t i = 0; i < st.n_peers; i++) {
+		SavedPeer *sp = &st.peers[i];
+		char name[64];
+		struct stat sb;
+		FdRef **vectors = NULL;
+		Peer *p;
+		int fd;
+
+		snprintf(name, sizeof(name), "peer-%u", sp->id);
+		fd = stored_fds_take(stored, name);
+		if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISSOCK(sb.st_mode)) {
+			log_warning("peer %u is in the stored state but its connection is not "
+				    "stored; dropping it",
+				    sp->id);
+			safe_close(fd);
+			remove_peer_fds(s, sp->id);
+			continue;
+		}
+		if (!s->fabric && !(vectors = take_peer_vectors(s, stored, sp->id))) {
+			log_warning("peer %u's eventfds are not all stored; disconnecting it",
+				    sp->id);
+			safe_close(fd);
+			remove_peer_fds(s, sp->id);
+			continue;
+		}
+		r = peer_restore(s, fd, sp->id, sp->join_seq, vectors, &p);
+		if (r < 0) {
+			log_warning_errno(r, "cannot restore peer %u: %m; disconnecting it",
+					  sp->id);
+			safe_close(fd);
+			remove_peer_fds(s, sp->id);
+			continue;
+		}
+		p->pid = sp->pid;
+		p->vm_name = vm_name_of_pid(p->pid);
+		p->uid = sp->uid;
+		p->gid = sp->gid;
+		p->connected_at = sp->connected_at;
+		p->interrupts_sent = sp->interrupts_sent;
+		p->fabric = sp->fabric;
+		restored++;
+	}
+
+	/* Second pass: what was queued refers to eventfds of peers restored above. */
+	for (size_t i = 0; i < st.n_peers; i++) {
+		SavedPeer *sp = &st.peers[i];
+		Peer *p = s->peers_by_id[sp->id];
+
+		if (!p || !sp->has_queue)
+			continue;
+		for (size_t k = 0; k < sp->n_queue; k++) {
+			FdRef *ref = queued_fd(s, sp->queue[k].fd_name);
+
+			if (strcmp(sp->queue[k].fd_name, "-") != 0 && !ref) {
+				log_warning(
+					"peer %u was still to receive a message with an fd that "
+					"is gone; disconnecting it so it starts over",
+					p->id);
+				peer_depart(p, PEER_DEPART_SEND_FAILED);
+				p = NULL;
+				break;
+			}
+			peer_restore_queue(p, sp->queue[k].value, ref,
+					   k == 0 ? sp->queue[k].head_sent : 0);
+		}
+		if (p)
+			peer_flush(p);
+	}
+
+	s->state_generation = st.generation;
+	log_info("restored %u of %zu peers from systemd's fd store", restored, st.n_peers);
+	saved_state_done(&st);
+	return restored > 0;
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * Keeping connected peers across restarts in systemd's file-descriptor store.
+ *
+ * With --fd-store under systemd, famezd hands systemd a copy of every fd the fabric depends on,
+ * each under a name: "shm", "peer-ID" (a peer's connection), "vec-ID-V" (ivshmem mode: a peer's
+ * eventfds), "idvec-ID-V" (fabric mode: the eventfds that belong to an ID) and "state-a"/"state-b"
+ * (a memfd describing the peer table, the ID allocator, counters and mailbox bookkeeping,
+ * written after every burst of changes, alternating so that one complete state always stays
+ * stored). A restarted famezd gets them back in LISTEN_FDS and carries on with the same IDs and
+ * eventfds; a stop releases the store and so disconnects every peer.
+ */
+
+typedef struct Server Server;
+
+typedef struct StoredFds {
+	size_t n;
+	int *fds;
+	char **names;
+	bool *taken;
+} StoredFds;
+
+/* Collects the fds systemd passed (socket activation and the store). */
+int stored_fds_collect(StoredFds *s);
+/* Takes the fd stored under name: its number, or -1 when there is none. */
+int stored_fds_take(StoredFds *s, const char *name);
+/* The first fd not taken yet whose name starts with prefix, or -1; *name is set. */
+int stored_fds_take_prefix(StoredFds *s, const char *prefix, const char **name);
+/* Closes what was not taken and removes it from the store, with a log line each. */
+void stored_fds_done(StoredFds *s);
+
+bool fdstore_enabled(void);
+void fdstore_enable(void);
+void fdstore_push(const char *name, int fd);
+void fdstore_remove(const char *name);
+
+/* Writes the state memfd and stores it; with_queues at a graceful stop (see fdstore.c). */
+int fdstore_save_state(Server *s, bool with_queues);
+
+/*
+ * Restores peers from the stored state: 1 when peers were restored, 0 when there was nothing to
+ * restore (a fresh start), -errno when the state cannot be used (the caller starts fresh).
+ * Run after the shared memory and the fabric are set up from the same store.
+ */
+int fdstore_restore_peers(Server *s, StoredFds *stored);
+
+/* Whether the store holds a state that matches this configuration (before anything is set up). */
+bool fdstore_has_usable_state(Server *s, StoredFds *stored);
