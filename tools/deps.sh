@@ -3,8 +3,9 @@
 # Only missing packages are installed; nothing is done when all are present.
 set -euo pipefail
 
-build=(meson ninja-build pkg-config gcc libsystemd-dev check)
-test=(qemu-system-x86 systemd dbus-daemon dbus-user-session polkitd util-linux)
+build=(meson ninja-build pkg-config gcc libsystemd-dev check libvirt-dev libxml2-dev)
+test=(qemu-system-x86 systemd dbus-daemon dbus-user-session polkitd util-linux
+	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients)
 
 want=("${build[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test[@]}")
