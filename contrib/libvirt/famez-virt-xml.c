@@ -48,7 +48,8 @@ static xmlDocPtr parse_domain(const char *xml, size_t len, char **error)
 		const xmlError *e = xmlGetLastError();
 
 		fail(error, "not XML: %s at line %d",
-		     e && e->message ? strtok(e->message, "\n") : "cannot parse it", e ? e->line : 0);
+		     e && e->message ? strtok(e->message, "\n") : "cannot parse it",
+		     e ? e->line : 0);
 		return NULL;
 	}
 	root = xmlDocGetRootElement(doc);
@@ -159,7 +160,8 @@ static unsigned remove_commandline_args(xmlNodePtr commandline)
 		flag = arg_value(n);
 		value = arg_value(next);
 		if (flag && value &&
-		    (!strcmp(flag, "-chardev") || !strcmp(flag, "-device") || !strcmp(flag, "-object")) &&
+		    (!strcmp(flag, "-chardev") || !strcmp(flag, "-device") ||
+		     !strcmp(flag, "-object")) &&
 		    option_is_ours(value)) {
 			xmlNodePtr after = next->next;
 
@@ -341,7 +343,8 @@ static int add_commandline(xmlNodePtr root, const FamezVirtConfig *c)
 	r = add_arg_pair(commandline, ns, "-chardev", value);
 	device_address(q35, false, &bus, &addr);
 	snprintf(value, sizeof(value),
-		 "ivshmem-doorbell,id=" DEVICE_ID ",chardev=" CHARDEV_ID ",vectors=%u,bus=%s,addr=%s",
+		 "ivshmem-doorbell,id=" DEVICE_ID ",chardev=" CHARDEV_ID
+		 ",vectors=%u,bus=%s,addr=%s",
 		 c->vectors, bus, addr);
 	if (r >= 0)
 		r = add_arg_pair(commandline, ns, "-device", value);

@@ -231,12 +231,12 @@ static int cmd_list(void)
 
 		if (xml && famez_virt_inspect(xml, strlen(xml), &info, &error) == 0) {
 			if (info.attached)
-				printf("%-24s %-9s %-8s %-40s %u\n", virDomainGetName(doms[i]), "yes",
-				       info.native ? "shmem" : "qemu-arg", info.socket_path,
+				printf("%-24s %-9s %-8s %-40s %u\n", virDomainGetName(doms[i]),
+				       "yes", info.native ? "shmem" : "qemu-arg", info.socket_path,
 				       info.vectors);
 			else
-				printf("%-24s %-9s %-8s %-40s %s\n", virDomainGetName(doms[i]), "no",
-				       "-", "-", "-");
+				printf("%-24s %-9s %-8s %-40s %s\n", virDomainGetName(doms[i]),
+				       "no", "-", "-", "-");
 		}
 		free(xml);
 		free(error);
@@ -266,7 +266,8 @@ static void help(void)
 	       "  -c, --connect=URI   libvirt connection (default qemu:///system)\n"
 	       "  -S, --socket=PATH   famezd's socket (default: the running famezd's, else\n"
 	       "                      " DEFAULT_SOCKET ")\n"
-	       "  -n, --vectors=N     the device's vectors (default: the running famezd's, else %d)\n"
+	       "  -n, --vectors=N     the device's vectors (default: the running famezd's, else "
+	       "%d)\n"
 	       "      --fam=PATH      also map PATH as fabric-attached memory (ivshmem-plain)\n"
 	       "      --fam-size=SIZE its size, a power of two (K/M/G/T)\n"
 	       "      --native        use libvirt's <shmem> element, not a qemu:commandline\n"
@@ -308,8 +309,9 @@ int main(int argc, char *argv[])
 			break;
 		case 'n':
 			if (parse_uint(optarg, 1, 2048, &v) < 0) {
-				fprintf(stderr, "famez-virt: --vectors %s is not a number from 1 to "
-						"2048\n",
+				fprintf(stderr,
+					"famez-virt: --vectors %s is not a number from 1 to "
+					"2048\n",
 					optarg);
 				return EXIT_USAGE;
 			}
@@ -351,7 +353,8 @@ int main(int argc, char *argv[])
 				argv[optind - 1]);
 			return EXIT_USAGE;
 		default:
-			fprintf(stderr, "famez-virt: unknown option '%s'; try 'famez-virt --help'\n",
+			fprintf(stderr,
+				"famez-virt: unknown option '%s'; try 'famez-virt --help'\n",
 				argv[optind - 1]);
 			return EXIT_USAGE;
 		}
@@ -366,15 +369,17 @@ int main(int argc, char *argv[])
 	}
 	virSetErrorFunc(NULL, die_quietly);
 	command = argv[optind++];
-	if ((strcmp(command, "inject") == 0 || strcmp(command, "remove") == 0) && argc - optind <= 1)
+	if ((strcmp(command, "inject") == 0 || strcmp(command, "remove") == 0) &&
+	    argc - optind <= 1)
 		return cmd_file(strcmp(command, "inject") == 0, optind < argc ? argv[optind] : "-");
 	if ((strcmp(command, "attach") == 0 || strcmp(command, "detach") == 0) &&
 	    argc - optind == 1)
 		return cmd_domain(strcmp(command, "attach") == 0, argv[optind]);
 	if (strcmp(command, "list") == 0 && optind == argc)
 		return cmd_list();
-	fprintf(stderr, "famez-virt: unknown command or wrong arguments: '%s'; try 'famez-virt "
-			"--help'\n",
+	fprintf(stderr,
+		"famez-virt: unknown command or wrong arguments: '%s'; try 'famez-virt "
+		"--help'\n",
 		command);
 	return EXIT_USAGE;
 }

@@ -298,7 +298,7 @@ static int on_wait_timer(sd_event_source *source, uint64_t usec, void *userdata)
 	if (c->wait != WAIT_SLEEP) {
 		if (c->wait == WAIT_PEERS)
 			command_error(c, "wait-peers: timed out with %u of %" PRIu64 " peers",
-				      c->state.n_peers, c->wait_target);
+				      complete_peers(c), c->wait_target);
 		else if (c->wait == WAIT_LEFT)
 			command_error(c, "wait-left: timed out; peer %" PRIu64 " is still there",
 				      c->wait_target);
@@ -332,13 +332,34 @@ int start_wait(Client *c, WaitKind kind, const char *seconds)
 					  1000, on_wait_timer, c);
 }
 
+static bool count_complete(const ClientPeer *p, void *data)
+{
+	unsigned *counts = data; /* [0]: vectors a peer needs, [1]: peers that have them */
+
+	if (p->n_vectors >= counts[0])
+		counts[1]++;
+	return true;
+}
+
+/*
+ * Peers whose eventfds have all arrived: as many as ours (every peer of famezd and
+ * ivshmem-server has the same number), so a command right after wait-peers can ring any vector.
+ */
+static unsigned complete_peers(Client *c)
+{
+	unsigned counts[2] = { c->state.self.n_vectors, 0 };
+
+	client_state_foreach_peer(&c->state, count_complete, counts);
+	return counts[1];
+}
+
 static bool wait_satisfied(Client *c)
 {
 	switch (c->wait) {
 	case WAIT_NONE:
 		return true;
 	case WAIT_PEERS:
-		return c->state.n_peers >= c->wait_target;
+		return complete_peers(c) >= c->wait_target;
 	case WAIT_INTERRUPT:
 		if (c->wait_vector < c->n_vector_sources &&
 		    c->received[c->wait_vector] - c->consumed[c->wait_vector] >= c->wait_target) {

@@ -72,20 +72,9 @@ static void start_famezd(void)
 /* A famez-client peer named alpha that runs commands; returns its pid. */
 static pid_t start_alpha(const char *commands, char *alpha_out)
 {
-	const char *argv[] = { testlib_client_path(),
-			       "-S",
-			       famezd.socket_path,
-			       "-N",
-			       "alpha",
-			       "-w",
-			       "5",
-			       "-e",
-			       commands,
-			       NULL };
-	pid_t pid;
+	pid_t pid = famez_client_start_as(famezd.socket_path, "alpha", "alpha", commands, alpha_out,
+					  256);
 
-	snprintf(alpha_out, 256, "%s/alpha.out", testlib_tmpdir());
-	pid = testlib_spawn((char *const *)argv, alpha_out, NULL);
 	testlib_wait_for_output(alpha_out, "fabric nodename alpha", 5000);
 	return pid;
 }

@@ -76,45 +76,18 @@ END_TEST
 START_TEST(test_two_clients_talk_through_their_slots)
 {
 	char out_a[256], out_b[256];
-	pid_t a;
+	pid_t a, b;
 	int status;
 
 	famezd_start(&famezd, NULL);
-	{
-		const char *argv[] = { testlib_client_path(),
-				       "-S",
-				       famezd.socket_path,
-				       "-N",
-				       "alpha",
-				       "-w",
-				       "5",
-				       "-e",
-				       "wait-int 2 2 10; sleep 1",
-				       NULL };
-
-		snprintf(out_a, sizeof(out_a), "%s/alpha.out", testlib_tmpdir());
-		a = testlib_spawn((char *const *)argv, out_a, NULL);
-	}
+	a = famez_client_start_as(famezd.socket_path, "alpha", "alpha", "wait-int 2 2 10; sleep 1",
+				  out_a, sizeof(out_a));
 	testlib_wait_for_output(out_a, "fabric nodename alpha", 5000);
-	{
-		const char *argv[] = { testlib_client_path(),
-				       "-S",
-				       famezd.socket_path,
-				       "-N",
-				       "beta",
-				       "-w",
-				       "5",
-				       "-e",
-				       "send alpha hello there; ping alpha",
-				       NULL };
-		pid_t b;
-
-		snprintf(out_b, sizeof(out_b), "%s/beta.out", testlib_tmpdir());
-		b = testlib_spawn((char *const *)argv, out_b, NULL);
-		status = testlib_wait(b, 15000);
-		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "beta: %s",
-			      testlib_read_file(out_b));
-	}
+	b = famez_client_start_as(famezd.socket_path, "beta", "beta",
+				  "send alpha hello there; ping alpha", out_b, sizeof(out_b));
+	status = testlib_wait(b, 15000);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "beta: %s",
+		      testlib_read_file(out_b));
 	status = testlib_wait(a, 15000);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "alpha: %s",
 		      testlib_read_file(out_a));

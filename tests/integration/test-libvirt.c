@@ -122,8 +122,8 @@ static void attach_start_detach(const char *machine)
 	start_famezd();
 	xml = write_domain(machine);
 	ck_assert_int_eq(sh("virsh -c qemu:///system define %s", xml), 0);
-	ck_assert_msg(sh("%s -S %s -n 16 attach %s", virt(), famezd.socket_path, domain) == 0,
-		      "%s", testlib_read_file(err));
+	ck_assert_msg(sh("%s -S %s -n 16 attach %s", virt(), famezd.socket_path, domain) == 0, "%s",
+		      testlib_read_file(err));
 	ck_assert(testlib_file_contains(out, "attached to the fabric"));
 	ck_assert_int_eq(sh("%s list", virt()), 0);
 	ck_assert_msg(testlib_file_contains(out, domain) && testlib_file_contains(out, " yes ") &&

@@ -253,16 +253,11 @@ static pid_t client_pid;
 
 static void start_fabric_with_client(char *client_out)
 {
-	const char *argv[] = {
-		testlib_client_path(), "-S", socket_path, "-N", "watcher", "-w", "10", "-e",
-		"sleep 300",           NULL
-	};
-
 	ck_assert_int_eq(systemctl("start", "famez.socket"), 0);
 	start_vm(0);
 	start_vm(1);
-	snprintf(client_out, 256, "%s/watcher.out", testlib_tmpdir());
-	client_pid = testlib_spawn((char *const *)argv, client_out, client_out);
+	client_pid = famez_client_start_as(socket_path, "watcher", "watcher", "sleep 300",
+					   client_out, 256);
 	testlib_wait_for_output(client_out, "connected id 3", 10000);
 	assert_fabric_intact(client_out, -1);
 }

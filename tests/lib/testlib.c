@@ -299,15 +299,28 @@ int famezd_run(const char *const args[], const char *log_path, int timeout_ms)
 	return status;
 }
 
+pid_t famez_client_start_as(const char *socket, const char *name, const char *nodename,
+			    const char *commands, char *out, size_t out_size)
+{
+	const char *argv[12] = { testlib_client_path(), "--socket", socket, "--wait", "5" };
+	size_t n = 5;
+
+	if (nodename) {
+		argv[n++] = "--nodename";
+		argv[n++] = nodename;
+	}
+	argv[n++] = "--exec";
+	argv[n++] = commands;
+	argv[n] = NULL;
+	snprintf(out, out_size, "%s/%s.out", testlib_tmpdir(), name);
+	/* Its errors too: tests look for "the server closed the connection". */
+	return testlib_spawn((char *const *)argv, out, out);
+}
+
 pid_t famez_client_start(const char *socket, const char *name, const char *commands, char *out,
 			 size_t out_size)
 {
-	const char *argv[] = {
-		testlib_client_path(), "--socket", socket, "--wait", "5", "--exec", commands, NULL
-	};
-
-	snprintf(out, out_size, "%s/%s.out", testlib_tmpdir(), name);
-	return testlib_spawn((char *const *)argv, out, NULL);
+	return famez_client_start_as(socket, name, NULL, commands, out, out_size);
 }
 
 void testlib_wait_for_output(const char *path, const char *needle, int timeout_ms)

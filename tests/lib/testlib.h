@@ -59,6 +59,9 @@ struct sockaddr_un;
 void testlib_sockaddr(struct sockaddr_un *sa, const char *path);
 
 /* Runs famez-client --exec commands on socket; its stdout goes to <tmpdir>/<name>.out (in out). */
+/* The same, naming itself `nodename` in fabric mode (stdout and stderr both go to out). */
+pid_t famez_client_start_as(const char *socket, const char *name, const char *nodename,
+			    const char *commands, char *out, size_t out_size);
 pid_t famez_client_start(const char *socket, const char *name, const char *commands, char *out,
 			 size_t out_size);
 /* Waits until the file contains needle; fails the test after timeout_ms. */

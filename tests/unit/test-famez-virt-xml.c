@@ -68,10 +68,9 @@ END_TEST
 
 START_TEST(test_other_args_survive_and_reinjection_is_idempotent)
 {
-	const char *mine =
-		"<domain type='kvm' xmlns:qemu='" FAMEZ_VIRT_QEMU_NS "'><name>c</name>"
-		"<qemu:commandline><qemu:arg value='-s'/><qemu:arg value='-device'/>"
-		"<qemu:arg value='virtio-rng-pci,id=rng9'/></qemu:commandline></domain>";
+	const char *mine = "<domain type='kvm' xmlns:qemu='" FAMEZ_VIRT_QEMU_NS "'><name>c</name>"
+			   "<qemu:commandline><qemu:arg value='-s'/><qemu:arg value='-device'/>"
+			   "<qemu:arg value='virtio-rng-pci,id=rng9'/></qemu:commandline></domain>";
 	char *once = inject(mine, &base), *twice = inject(once, &base), *back;
 
 	ck_assert_str_eq(once, twice);
@@ -198,8 +197,9 @@ START_TEST(test_malformed_input)
 		"<x:domain xmlns:x='urn:other'/>",
 		"",
 	};
-	const char *why[] = { "not XML", "not XML", "not a libvirt domain: the root element is "
-						    "<network>",
+	const char *why[] = { "not XML", "not XML",
+			      "not a libvirt domain: the root element is "
+			      "<network>",
 			      "not a libvirt domain", "not XML" };
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
