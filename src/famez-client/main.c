@@ -289,6 +289,27 @@ static int connect_server(Client *c, uint64_t wait_usec)
 
 /* ---- commands ---- */
 
+static bool count_complete(const ClientPeer *p, void *data)
+{
+	unsigned *counts = data; /* [0]: vectors a peer needs, [1]: peers that have them */
+
+	if (p->n_vectors >= counts[0])
+		counts[1]++;
+	return true;
+}
+
+/*
+ * Peers whose eventfds have all arrived: as many as ours (every peer of famezd and
+ * ivshmem-server has the same number), so a command right after wait-peers can ring any vector.
+ */
+static unsigned complete_peers(Client *c)
+{
+	unsigned counts[2] = { c->state.self.n_vectors, 0 };
+
+	client_state_foreach_peer(&c->state, count_complete, counts);
+	return counts[1];
+}
+
 static int on_wait_timer(sd_event_source *source, uint64_t usec, void *userdata)
 {
 	Client *c = userdata;
@@ -330,27 +351,6 @@ int start_wait(Client *c, WaitKind kind, const char *seconds)
 	c->wait_timer = sd_event_source_disable_unref(c->wait_timer);
 	return sd_event_add_time_relative(c->event, &c->wait_timer, CLOCK_MONOTONIC, s * 1000000,
 					  1000, on_wait_timer, c);
-}
-
-static bool count_complete(const ClientPeer *p, void *data)
-{
-	unsigned *counts = data; /* [0]: vectors a peer needs, [1]: peers that have them */
-
-	if (p->n_vectors >= counts[0])
-		counts[1]++;
-	return true;
-}
-
-/*
- * Peers whose eventfds have all arrived: as many as ours (every peer of famezd and
- * ivshmem-server has the same number), so a command right after wait-peers can ring any vector.
- */
-static unsigned complete_peers(Client *c)
-{
-	unsigned counts[2] = { c->state.self.n_vectors, 0 };
-
-	client_state_foreach_peer(&c->state, count_complete, counts);
-	return counts[1];
 }
 
 static bool wait_satisfied(Client *c)
