@@ -179,10 +179,11 @@ static unsigned remove_commandline_args(xmlNodePtr commandline)
 	return removed;
 }
 
-static bool has_element_children(xmlNodePtr n)
+/* Whether anything but blanks is left in n: elements, text, comments the user wrote. */
+static bool has_content(xmlNodePtr n)
 {
 	for (xmlNodePtr c = n->children; c; c = c->next)
-		if (c->type == XML_ELEMENT_NODE)
+		if (c->type != XML_TEXT_NODE || !xmlIsBlankNode(c))
 			return true;
 	return false;
 }
@@ -233,7 +234,7 @@ static void remove_ours(xmlNodePtr root, bool drop_ns)
 	for (xmlNodePtr n = root->children, next; n; n = next) {
 		next = n->next;
 		if (is_qemu(n, "commandline") && remove_commandline_args(n) > 0 &&
-		    !has_element_children(n)) {
+		    !has_content(n)) {
 			xmlUnlinkNode(n);
 			xmlFreeNode(n);
 		}

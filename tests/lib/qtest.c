@@ -102,6 +102,8 @@ static bool qmp_sync(QVm *vm, const char *qmp_path)
 
 /* Sends one qtest command and returns its reply after "OK" ("" if none); fails on errors. */
 static void command_v(QVm *vm, char *reply, size_t size, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+static void command_v(QVm *vm, char *reply, size_t size, const char *fmt, va_list ap)
 {
 	char cmd[2048], line[2048];
 	int len;

@@ -169,6 +169,21 @@ START_TEST(test_native)
 }
 END_TEST
 
+START_TEST(test_stray_text_in_the_stanza_is_kept)
+{
+	/* Found by fuzz-virt-xml: text the user left in the stanza survives re-injection. */
+	const char *odd = "<domain type='kvm' xmlns:q='" FAMEZ_VIRT_QEMU_NS "'><name>b</name>"
+			  "<q:commandline>stray text</q:commandline></domain>";
+	char *once = inject(odd, &base), *twice = inject(once, &base), *back = removed(twice);
+
+	ck_assert_str_eq(once, twice);
+	ck_assert(strstr(back, "stray text"));
+	free(once);
+	free(twice);
+	free(back);
+}
+END_TEST
+
 START_TEST(test_inspect)
 {
 	FamezVirtConfig c = base;
@@ -197,10 +212,9 @@ START_TEST(test_malformed_input)
 		"<x:domain xmlns:x='urn:other'/>",
 		"",
 	};
-	const char *why[] = { "not XML", "not XML",
-			      "not a libvirt domain: the root element is "
-			      "<network>",
-			      "not a libvirt domain", "not XML" };
+	const char *network_why = "not a libvirt domain: the root element is <network>";
+	const char *why[] = { "not XML", "not XML", network_why, "not a libvirt domain",
+			      "not XML" };
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char *out = NULL, *error = NULL;
@@ -229,6 +243,7 @@ int main(void)
 	tcase_add_test(tc, test_remove_restores_a_plain_domain);
 	tcase_add_test(tc, test_fam);
 	tcase_add_test(tc, test_native);
+	tcase_add_test(tc, test_stray_text_in_the_stanza_is_kept);
 	tcase_add_test(tc, test_inspect);
 	tcase_add_test(tc, test_malformed_input);
 	suite_add_tcase(s, tc);
