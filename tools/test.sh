@@ -20,11 +20,26 @@ fi
 
 meson test -C build --print-errorlogs --no-rebuild "$@"
 status=$?
+logs=(build/meson-logs/testlog.txt)
 
-# One closing line with the count of Check test cases, across every suite that ran.
-log=build/meson-logs/testlog.txt
+# With no arguments, the whole run: also the unit tests under valgrind, and everything again
+# built with clang under ASan and UBSan, with a short run of each fuzz target. Set
+# FAMEZ_QUICK=1 to skip these (about 5 minutes here).
+if [ $# -eq 0 ] && [ -z "${FAMEZ_QUICK:-}" ]; then
+	meson test -C build --print-errorlogs --no-rebuild --setup valgrind --suite unit \
+		--logbase valgrind || status=1
+	logs+=(build/meson-logs/valgrind.txt)
+	if [ ! -f build-sanitize/build.ninja ]; then
+		CC=clang meson setup build-sanitize -Dfuzzing=true >/dev/null || exit 1
+	fi
+	ninja -C build-sanitize || exit 1
+	meson test -C build-sanitize --print-errorlogs --no-rebuild || status=1
+	logs+=(build-sanitize/meson-logs/testlog.txt)
+fi
+
+# One closing line with the count of Check test cases, across every run.
 read -r passed failed < <(awk '/^[0-9]+%: Checks: /{
 	gsub(",", ""); checks += $3; failures += $5; errors += $7 }
-	END { print checks - failures - errors, failures + errors }' "$log")
+	END { print checks - failures - errors, failures + errors }' "${logs[@]}")
 echo "${passed:-0} passed, ${failed:-0} failed"
 exit $status

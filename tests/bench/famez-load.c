@@ -9,6 +9,8 @@
  *   bringup  time for --peers peers to connect and each to learn every peer's vectors, and
  *            the messages lost on the way (expected minus received, summed over peers)
  *
+ * join also prints the churn rate: newcomers joining and leaving per second.
+ *
  * Output is one "key value" per line so scripts can compare servers.
  */
 #include <errno.h>
@@ -211,6 +213,8 @@ static int run_join(void)
 		}
 	}
 
+	uint64_t churn_start = now_usec();
+
 	for (unsigned round = 0; round < arg_rounds; round++) {
 		Want one = { .conns = newcomer,
 			     .n = 1,
@@ -234,6 +238,9 @@ static int run_join(void)
 		/* Let the others see it come and go before the next one. */
 		drain_ready(1);
 	}
+	/* Each round is one newcomer joining and leaving while arg_peers stay. */
+	printf("churn_cycles_per_sec %.0f\n",
+	       arg_rounds * 1e6 / (double)(now_usec() - churn_start));
 	qsort(lat, arg_rounds, sizeof(*lat), compare_u64);
 	printf("join_peers %u\njoin_vectors %u\njoin_rounds %u\n", arg_peers, arg_vectors,
 	       arg_rounds);

@@ -85,7 +85,7 @@ static void assert_ctl(int want, Caller caller, const char *a1, const char *a2, 
 	int r = ctl(caller, a1, a2, a3, a4);
 
 	ck_assert_msg(r == want, "famezctl %s %s: exit %d, expected %d: %s%s", a1, a2 ? a2 : "", r,
-		      want, testlib_read_file(out), testlib_read_file(err));
+		      want, testlib_show(out), testlib_show(err));
 }
 
 START_TEST(test_root_may_do_everything)
@@ -139,7 +139,7 @@ START_TEST(test_nobody_reads_but_is_denied_every_change)
 	/* auth_admin: denied, unless someone authenticates, which nobody can here. */
 	assert_ctl(4, NOBODY, "send-interrupt", "1", "0", NULL);
 	ck_assert_msg(testlib_file_contains(err, "org.famez.send-interrupt needs authentication"),
-		      "%s", testlib_read_file(err));
+		      "%s", testlib_show(err));
 	assert_ctl(4, NOBODY, "send", "1", "hello", NULL);
 	ck_assert(testlib_file_contains(err, "org.famez.send-message"));
 	assert_ctl(4, NOBODY, "ping", "1", NULL, NULL);
@@ -231,7 +231,7 @@ START_TEST(test_json_carries_the_table_values)
 	start_famezd();
 	alpha = start_alpha("sleep 20", alpha_out);
 	assert_ctl(0, ROOT, "status", NULL, NULL, NULL);
-	snprintf(table, sizeof(table), "%s", testlib_read_file(out));
+	snprintf(table, sizeof(table), "%s", testlib_show(out));
 	assert_ctl(0, ROOT, "--json", "status", NULL, NULL);
 	json = testlib_read_file(out);
 	ck_assert_msg(testlib_json_valid(json), "not JSON: %s", json);
@@ -270,7 +270,7 @@ START_TEST(test_qemu_rung_listed_and_watched)
 	const char *mon_argv[] = { famezctl_path(), "--json", "monitor", NULL };
 	pid_t mon;
 	uint32_t id0, id2;
-	char *events, *connected, *disconnected;
+	char *events, *connected, *disconnected, *json;
 
 	start_famezd();
 	for (int i = 0; i < 2; i++) {
@@ -278,7 +278,7 @@ START_TEST(test_qemu_rung_listed_and_watched)
 
 		snprintf(name, sizeof(name), "vm%d", i);
 		ck_assert_msg(qvm_start(&vms[i], name, famezd.socket_path, 16) == 0, "QEMU: %s",
-			      testlib_read_file(vms[i].log_path));
+			      testlib_show(vms[i].log_path));
 	}
 	id0 = qvm_ivposition(&vms[0]);
 
@@ -289,12 +289,14 @@ START_TEST(test_qemu_rung_listed_and_watched)
 
 	/* The peers are the VMs, with their pids and names. */
 	assert_ctl(0, ROOT, "--json", "peers", NULL, NULL);
-	ck_assert(testlib_json_valid(testlib_read_file(out)));
+	json = testlib_read_file(out);
+	ck_assert(testlib_json_valid(json));
+	free(json);
 	for (int i = 0; i < 2; i++) {
 		snprintf(pid_json, sizeof(pid_json), "\"vm_name\":\"vm%d\",\"pid\":%d,", i,
 			 (int)vms[i].pid);
 		ck_assert_msg(testlib_file_contains(out, pid_json), "%s not in %s", pid_json,
-			      testlib_read_file(out));
+			      testlib_show(out));
 	}
 	assert_ctl(0, ROOT, "status", NULL, NULL, NULL);
 	for (int i = 0; i < 2; i++) {
@@ -350,7 +352,7 @@ START_TEST(test_without_polkit_only_root_is_allowed)
 	}
 	assert_ctl(4, NOBODY, "send-interrupt", "1", "0", NULL);
 	ck_assert_msg(testlib_file_contains(err, "cannot ask polkit"), "%s",
-		      testlib_read_file(err));
+		      testlib_show(err));
 	assert_ctl(0, ROOT, "send-interrupt", "1", "0", NULL);
 	testlib_wait_for_output(alpha_out, "interrupt vector 0 count 1", 5000);
 	famezd_stop(&famezd);
@@ -359,15 +361,19 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("dbus");
-	TCase *tc = tcase_create("dbus");
-	TCase *qemu = tcase_create("dbus-qemu");
-	TCase *last = tcase_create("dbus-without-polkit");
+	Suite *s;
+	TCase *tc;
+	TCase *qemu;
+	TCase *last;
 
 	if (!getenv("DBUS_SYSTEM_BUS_ADDRESS") || !getenv("FAMEZ_POLKITD_PID")) {
 		printf("run through bus-env.sh, which provides the bus and polkitd\n");
 		return 77;
 	}
+	s = suite_create("dbus");
+	tc = tcase_create("dbus");
+	qemu = tcase_create("dbus-qemu");
+	last = tcase_create("dbus-without-polkit");
 	tcase_add_checked_fixture(tc, testlib_setup, testlib_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_root_may_do_everything);

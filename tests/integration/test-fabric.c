@@ -27,7 +27,7 @@ static void run_client(const char *name, const char *commands, char *out, size_t
 	int status = testlib_wait(p, 20000);
 
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s failed (0x%x): %s", name,
-		      status, testlib_read_file(out));
+		      status, testlib_show(out));
 }
 
 /* Parses "pong from NAME in N us" from a client's output. */
@@ -87,10 +87,10 @@ START_TEST(test_two_clients_talk_through_their_slots)
 				  "send alpha hello there; ping alpha", out_b, sizeof(out_b));
 	status = testlib_wait(b, 15000);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "beta: %s",
-		      testlib_read_file(out_b));
+		      testlib_show(out_b));
 	status = testlib_wait(a, 15000);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "alpha: %s",
-		      testlib_read_file(out_a));
+		      testlib_show(out_a));
 	ck_assert(testlib_file_contains(out_a, "beta@2: hello there"));
 	ck_assert(testlib_file_contains(out_a, "beta@2: ping"));
 	ck_assert(testlib_file_contains(out_b, "alpha@1: pong"));
@@ -128,7 +128,7 @@ START_TEST(test_many_pings_one_at_a_time)
 	/* 200 pings and the answer to the join-time Peer-Attribute. */
 	ck_assert_msg(testlib_file_contains(famezd.log_path, "201 messages received, 201 sent, "
 							     "0 unacknowledged"),
-		      "%s", testlib_read_file(famezd.log_path));
+		      "%s", testlib_show(famezd.log_path));
 }
 END_TEST
 

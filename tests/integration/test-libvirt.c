@@ -84,7 +84,7 @@ static void start_and_see_it_join(int n_before)
 	char needle[128], pidfile[256], *pid;
 
 	ck_assert_msg(sh("virsh -c qemu:///system start %s", domain) == 0, "%s",
-		      testlib_read_file(err));
+		      testlib_show(err));
 	snprintf(pidfile, sizeof(pidfile), "/run/libvirt/qemu/%s.pid", domain);
 	pid = testlib_read_file(pidfile);
 	ck_assert_msg(pid, "no pid file for %s", domain);
@@ -108,7 +108,7 @@ static void inject_define_start(const char *machine)
 	xml = write_domain(machine);
 	ck_assert_msg(sh("%s -S %s -n 16 inject %s | virsh -c qemu:///system define /dev/stdin",
 			 virt(), famezd.socket_path, xml) == 0,
-		      "%s", testlib_read_file(err));
+		      "%s", testlib_show(err));
 	start_and_see_it_join(0);
 	ck_assert_int_eq(sh("virsh -c qemu:///system undefine %s", domain), 0);
 	domain[0] = '\0';
@@ -123,12 +123,12 @@ static void attach_start_detach(const char *machine)
 	xml = write_domain(machine);
 	ck_assert_int_eq(sh("virsh -c qemu:///system define %s", xml), 0);
 	ck_assert_msg(sh("%s -S %s -n 16 attach %s", virt(), famezd.socket_path, domain) == 0, "%s",
-		      testlib_read_file(err));
+		      testlib_show(err));
 	ck_assert(testlib_file_contains(out, "attached to the fabric"));
 	ck_assert_int_eq(sh("%s list", virt()), 0);
 	ck_assert_msg(testlib_file_contains(out, domain) && testlib_file_contains(out, " yes ") &&
 			      testlib_file_contains(out, famezd.socket_path),
-		      "%s", testlib_read_file(out));
+		      "%s", testlib_show(out));
 
 	start_and_see_it_join(0);
 
@@ -167,7 +167,7 @@ END_TEST
 START_TEST(test_bad_input_leaves_the_domain_untouched)
 {
 	const char *xml = write_domain("pc");
-	char *before;
+	char *before, *after;
 
 	ck_assert_int_eq(sh("virsh -c qemu:///system define %s", xml), 0);
 	ck_assert_int_eq(sh("virsh -c qemu:///system dumpxml --inactive %s", domain), 0);
@@ -181,20 +181,24 @@ START_TEST(test_bad_input_leaves_the_domain_untouched)
 	ck_assert(testlib_file_contains(err, "not a libvirt domain"));
 
 	ck_assert_int_eq(sh("virsh -c qemu:///system dumpxml --inactive %s", domain), 0);
-	ck_assert_str_eq(testlib_read_file(out), before);
+	after = testlib_read_file(out);
+	ck_assert_str_eq(after, before);
 	free(before);
+	free(after);
 }
 END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("libvirt");
-	TCase *tc = tcase_create("libvirt");
+	Suite *s;
+	TCase *tc;
 
 	if (!getenv("FAMEZ_LIBVIRT_NAMESPACE")) {
 		printf("run through libvirt-env.sh, which provides libvirtd\n");
 		return 77;
 	}
+	s = suite_create("libvirt");
+	tc = tcase_create("libvirt");
 	tcase_add_checked_fixture(tc, testlib_setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_inject_and_define_pc);

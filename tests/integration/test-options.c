@@ -303,7 +303,7 @@ START_TEST(test_socket_activation_and_pid_file)
 	c = testlib_spawn((char *const *)client, out, NULL);
 	status = testlib_wait(c, 10000);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "client: %s",
-		      testlib_read_file(out));
+		      testlib_show(out));
 	ck_assert(testlib_file_contains(out, "own id 1")); /* fabric mode: IDs from 1 */
 	pid = testlib_read_file(pidfile);
 	ck_assert_ptr_nonnull(pid);

@@ -33,7 +33,7 @@ static void start_vm_with(int i, unsigned vectors)
 
 	snprintf(name, sizeof(name), "vm%d", i);
 	ck_assert_msg(qvm_start(&vms[i], name, famezd.socket_path, vectors) == 0,
-		      "QEMU %s failed: %s", name, testlib_read_file(vms[i].log_path));
+		      "QEMU %s failed: %s", name, testlib_show(vms[i].log_path));
 }
 
 static void start_vm(int i)
@@ -152,7 +152,7 @@ START_TEST(test_vm_over_the_limit_fails_with_version_error)
 
 	ck_assert_int_eq(qvm_start(&vms[2], "vm2", famezd.socket_path, VECTORS), -1);
 	ck_assert_msg(testlib_file_contains(vms[2].log_path, "version -1"),
-		      "QEMU did not report the refusal: %s", testlib_read_file(vms[2].log_path));
+		      "QEMU did not report the refusal: %s", testlib_show(vms[2].log_path));
 
 	assert_all_ring_all(both, 2);
 	for (int i = 0; i < MAX_VMS; i++)
@@ -241,7 +241,7 @@ START_TEST(test_vm_without_driver_does_not_stall_others)
 	start_fabric_vm(0); /* never reads its mailbox */
 	c = famez_client_start(famezd.socket_path, "client", "ping server 5", out, sizeof(out));
 	status = testlib_wait(c, 10000);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", testlib_read_file(out));
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", testlib_show(out));
 	text = testlib_read_file(out);
 	p = strstr(text, "pong from Z-switch@15 in ");
 	ck_assert_msg(p, "%s", text);
@@ -266,10 +266,10 @@ static void vm_and_client_ring(const char *name)
 	while ((status = testlib_wait(c, 50)) == -ETIMEDOUT) {
 		qvm_ring(&vms[0], 2, 1);
 		ck_assert_msg(testlib_now_usec() < deadline, "%s never saw the VM's ring: %s", name,
-			      testlib_read_file(out));
+			      testlib_show(out));
 	}
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: %s", name,
-		      testlib_read_file(out));
+		      testlib_show(out));
 	ck_assert(testlib_file_contains(out, "interrupt vector 1"));
 	ck_assert(qvm_wait_pending(&vms[0], 2, 5000));
 }

@@ -33,8 +33,8 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("reference");
-	TCase *tc = tcase_create("reference");
+	Suite *s;
+	TCase *tc;
 	const char *ref = getenv("IVSHMEM_SERVER");
 
 	if (!ref || access(ref, X_OK) < 0) {
@@ -42,6 +42,8 @@ int main(void)
 		       "tools/build-ivshmem-server.sh builds it\n");
 		return 77;
 	}
+	s = suite_create("reference");
+	tc = tcase_create("reference");
 	tcase_add_checked_fixture(tc, testlib_setup, testlib_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_famez_client_with_ivshmem_server);

@@ -189,7 +189,7 @@ static void run_scale(unsigned n, unsigned vectors)
 	famezd_stop(&famezd);
 	ck_assert_msg(testlib_file_contains(famezd.log_path, "2 protocol errors"),
 		      "famezd counted other than 2 protocol errors: %s",
-		      testlib_read_file(famezd.log_path));
+		      testlib_show(famezd.log_path));
 	free(c);
 	free(expect);
 	free(want);
@@ -333,7 +333,7 @@ START_TEST(test_famez_client_errors)
 	p = famez_client_start(famezd.socket_path, "r", "read 64", out, sizeof(out));
 	status = testlib_wait(p, 5000);
 	ck_assert_int_eq(WEXITSTATUS(status), 0);
-	ck_assert_msg(testlib_file_contains(out, "read 64 0x1234"), "%s", testlib_read_file(out));
+	ck_assert_msg(testlib_file_contains(out, "read 64 0x1234"), "%s", testlib_show(out));
 	famezd_stop(&famezd);
 
 	/* No server: exit status 3 after --wait. */

@@ -84,7 +84,7 @@ static void start_vm(int i)
 
 	snprintf(name, sizeof(name), "vm%d", i);
 	ck_assert_msg(qvm_start(&vms[i], name, socket_path, FABRIC_VECTORS) == 0, "QEMU: %s",
-		      testlib_read_file(vms[i].log_path));
+		      testlib_show(vms[i].log_path));
 }
 
 START_TEST(test_first_qemu_activates_the_service)
@@ -98,7 +98,7 @@ START_TEST(test_first_qemu_activates_the_service)
 	ck_assert_uint_eq(qvm_ivposition(&vms[0]), 1);
 	ck_assert(service_is("active"));
 	ck_assert_msg(run("/usr/bin/busctl", "--user", "status", "org.famez", NULL) == 0, "%s",
-		      testlib_read_file(err));
+		      testlib_show(err));
 	ck_assert_int_eq(systemctl("status", "famez.service"), 0);
 	ck_assert(testlib_file_contains(out, "1 peer connected"));
 }
@@ -135,8 +135,8 @@ START_TEST(test_watchdog_is_fed_under_load)
 	/* 1000 peers x 4 vectors take famezd several seconds; the unit's watchdog is 3 s. */
 	ck_assert_msg(run(load, "-S", socket_path, "--peers", "1000", "--vectors", "4", "bringup",
 			  NULL) == 0,
-		      "%s", testlib_read_file(err));
-	ck_assert_msg(testlib_file_contains(out, "messages_lost 0"), "%s", testlib_read_file(out));
+		      "%s", testlib_show(err));
+	ck_assert_msg(testlib_file_contains(out, "messages_lost 0"), "%s", testlib_show(out));
 	ck_assert(service_is("active"));
 	restarts = service_property("NRestarts");
 	pid_after = service_property("MainPID");
@@ -195,7 +195,7 @@ static void assert_vm_rings_client(QVm *vm, const char *client_out, uint32_t cli
 	qvm_ring(vm, client_id, vector);
 	while (client_interrupts(client_out, vector) <= before) {
 		ck_assert_msg(testlib_now_usec() < deadline, "the client never saw vector %u: %s",
-			      vector, testlib_read_file(client_out));
+			      vector, testlib_show(client_out));
 		usleep(2000);
 	}
 }
@@ -329,10 +329,10 @@ START_TEST(test_units_verify_and_are_hardened)
 
 	snprintf(unit, sizeof(unit), "%s/famez.service", getenv("FAMEZ_UNIT_DIR"));
 	ck_assert_msg(run("/usr/bin/systemd-analyze", "verify", "--man=no", unit, NULL) == 0, "%s",
-		      testlib_read_file(err));
+		      testlib_show(err));
 	snprintf(unit, sizeof(unit), "%s/famez.socket", getenv("FAMEZ_UNIT_DIR"));
 	ck_assert_msg(run("/usr/bin/systemd-analyze", "verify", "--man=no", unit, NULL) == 0, "%s",
-		      testlib_read_file(err));
+		      testlib_show(err));
 
 	/* The system unit, as installed. */
 	ck_assert(run("/usr/bin/systemd-analyze", "security", "--offline=true",
@@ -349,13 +349,15 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("systemd");
-	TCase *tc = tcase_create("systemd");
+	Suite *s;
+	TCase *tc;
 
 	if (!getenv("FAMEZ_UNIT_DIR")) {
 		printf("run through systemd-env.sh, which provides systemd --user\n");
 		return 77;
 	}
+	s = suite_create("systemd");
+	tc = tcase_create("systemd");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, test_units_verify_and_are_hardened);

@@ -179,6 +179,21 @@ char *testlib_read_file(const char *path)
 	return buf;
 }
 
+const char *testlib_show(const char *path)
+{
+	static char bufs[4][8192];
+	static unsigned next;
+	char *buf = bufs[next++ % 4], *text = testlib_read_file(path);
+	size_t len;
+
+	if (!text)
+		return "(unreadable)";
+	len = strlen(text);
+	snprintf(buf, sizeof(bufs[0]), "%s", len < sizeof(bufs[0]) ? text : text + len - 8000);
+	free(text);
+	return buf;
+}
+
 bool testlib_file_contains(const char *path, const char *needle)
 {
 	char *s = testlib_read_file(path);
@@ -264,7 +279,7 @@ void famezd_start(Famezd *f, const char *const extra[])
 		if (testlib_file_contains(f->log_path, "listening on"))
 			break;
 		ck_assert_msg(testlib_wait(f->pid, 0) == -ETIMEDOUT, "famezd exited early: %s",
-			      testlib_read_file(f->log_path));
+			      testlib_show(f->log_path));
 		ck_assert_msg(testlib_now_usec() < deadline, "famezd did not listen in 5 s");
 		usleep(5000);
 	}
@@ -276,7 +291,7 @@ void famezd_stop(Famezd *f)
 
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		      "famezd did not exit cleanly (status 0x%x): %s", status,
-		      testlib_read_file(f->log_path));
+		      testlib_show(f->log_path));
 	f->pid = 0;
 }
 
@@ -329,7 +344,7 @@ void testlib_wait_for_output(const char *path, const char *needle, int timeout_m
 
 	while (!testlib_file_contains(path, needle)) {
 		ck_assert_msg(testlib_now_usec() < deadline, "%s never showed '%s': %s", path,
-			      needle, testlib_read_file(path));
+			      needle, testlib_show(path));
 		usleep(5000);
 	}
 }
@@ -349,10 +364,10 @@ void famez_client_pair_check(const char *socket)
 
 	status = testlib_wait(b, 15000);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "client b failed: %s",
-		      testlib_read_file(out_b));
+		      testlib_show(out_b));
 	status = testlib_wait(a, 15000);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "client a failed: %s",
-		      testlib_read_file(out_a));
+		      testlib_show(out_a));
 
 	ck_assert(testlib_file_contains(out_b, "connected id 1 vectors 2 shm 4M peers 1"));
 	ck_assert(testlib_file_contains(out_b, "interrupt vector 1 count 1"));

@@ -35,6 +35,11 @@ int testlib_stop(pid_t pid, int timeout_ms);
 /* Reads a whole (small) file into a malloc'ed string; NULL if it cannot be read. */
 char *testlib_read_file(const char *path);
 bool testlib_file_contains(const char *path, const char *needle);
+/*
+ * A file's content for a failure message: Check evaluates a message's arguments whether or not
+ * the check fails, so this returns one of a few static buffers (the end of a long file).
+ */
+const char *testlib_show(const char *path);
 
 /* A famezd started for one test, listening on <tmpdir>/famez.sock. */
 typedef struct Famezd {

@@ -158,6 +158,7 @@ START_TEST(test_native)
 	back = removed(out);
 	ck_assert(!strstr(back, "shmem"));
 	ck_assert(strstr(back, "<disk type=\"file\"/>"));
+	free(out);
 
 	c.fam_path = "/x";
 	c.fam_size = 4096;

@@ -1,0 +1,79 @@
+#!/bin/bash
+# famezd next to QEMU's ivshmem-server on the same machine, in one run: newcomer join latency
+# and server CPU per join at 100 peers, churn, bring-up and messages lost, plus famezd's own
+# mailbox ping, D-Bus throughput and memory. Prints a table with the ratio famezd/ivshmem-server.
+# Usage: tests/bench/compare.sh [BUILD_DIR]      (QEMU's server: tools/build-ivshmem-server.sh)
+set -uo pipefail
+build=${1:-build}
+cd "$(dirname "$0")/../.."
+ref=$(tools/build-ivshmem-server.sh)/ivshmem-server || exit 1
+load=$build/tests/famez-load
+dir=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
+
+# Starts a server ("famez" or "ref") with V vectors; sets $pid.
+start() {
+	rm -f "$dir/s.sock"
+	if [ "$1" = famez ]; then
+		"$build/src/famezd/famezd" --mode ivshmem --bus none -n "$2" -S "$dir/s.sock" \
+			2>"$dir/server.log" &
+	else
+		"$ref" -F -S "$dir/s.sock" -l 4M -n "$2" -M "/famez-bench-$$" >"$dir/server.log" 2>&1 &
+	fi
+	pid=$!
+	for _ in $(seq 100); do [ -S "$dir/s.sock" ] && break; sleep 0.02; done
+	sleep 0.1
+}
+stop() { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
+cpu_ns() { awk '{print $1}' "/proc/$1/schedstat" 2>/dev/null || echo 0; }
+field() { awk -v k="$1" '$1 == k {print $2}' "$2"; }
+
+declare -A v
+for server in famez ref; do
+	start $server 1
+	before=$(cpu_ns "$pid")
+	"$load" -S "$dir/s.sock" --peers 100 --rounds 2000 join >"$dir/join.$server" 2>&1
+	after=$(cpu_ns "$pid")
+	stop
+	v[$server.p50]=$(field join_p50_usec "$dir/join.$server")
+	v[$server.p99]=$(field join_p99_usec "$dir/join.$server")
+	v[$server.churn]=$(field churn_cycles_per_sec "$dir/join.$server")
+	# CPU over 100 joins to build up and 2000 join+leave cycles.
+	v[$server.cpu]=$(( (after - before) / 2100 / 1000 ))
+
+	for n in 150 1000; do
+		start $server 4
+		"$load" -S "$dir/s.sock" --peers $n --vectors 4 --timeout 20 bringup \
+			>"$dir/up.$server.$n" 2>&1
+		[ "$server" = famez ] && [ $n = 1000 ] &&
+			v[famez.rss]=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+		if kill -0 "$pid" 2>/dev/null; then
+			v[$server.up$n]=$(field bringup_usec "$dir/up.$server.$n")
+			v[$server.lost$n]=$(field messages_lost "$dir/up.$server.$n")
+			[ "$(field bringup_complete "$dir/up.$server.$n")" = yes ] || v[$server.up$n]="incomplete"
+		else
+			v[$server.up$n]="crashed"
+			v[$server.lost$n]="all"
+		fi
+		stop
+	done
+done
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0 && a + 0 > 0) printf "%.2f", a / b; else print "-" }'; }
+row() { printf "%-36s %14s %14s %8s\n" "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
+
+echo "machine: $(nproc) cores, $(uname -r); $(date -u +%F)"
+printf "%-36s %14s %14s %8s\n" "" "famezd" "ivshmem-server" "ratio"
+row "join latency p50, 100 peers (us)" "${v[famez.p50]}" "${v[ref.p50]}"
+row "join latency p99, 100 peers (us)" "${v[famez.p99]}" "${v[ref.p99]}"
+row "server CPU per join+leave (us)" "${v[famez.cpu]}" "${v[ref.cpu]}"
+row "churn at 100 peers (cycles/s)" "${v[famez.churn]}" "${v[ref.churn]}"
+row "bring-up 150 x 4 (us)" "${v[famez.up150]}" "${v[ref.up150]}"
+row "messages lost, 150 x 4" "${v[famez.lost150]}" "${v[ref.lost150]}"
+row "bring-up 1000 x 4 (us)" "${v[famez.up1000]}" "${v[ref.up1000]}"
+row "messages lost, 1000 x 4" "${v[famez.lost1000]}" "${v[ref.lost1000]}"
+echo "famezd RSS at 1000 x 4 peers: ${v[famez.rss]:-?} KiB"
+echo
+echo "fabric figures (famezd only):"
+tests/bench/ping.sh "$build" 1000
+tests/bench/bus.sh "$build" 20000 2>/dev/null
