@@ -28,7 +28,7 @@ logs=(build/meson-logs/testlog.txt)
 if [ $# -eq 0 ] && [ -z "${FAMEZ_QUICK:-}" ]; then
 	meson test -C build --print-errorlogs --no-rebuild --setup valgrind --suite unit \
 		--logbase valgrind || status=1
-	logs+=(build/meson-logs/valgrind.txt)
+	logs+=(build/meson-logs/valgrind-valgrind.txt) # --logbase, then the setup name
 	if [ ! -f build-sanitize/build.ninja ]; then
 		CC=clang meson setup build-sanitize -Dfuzzing=true >/dev/null || exit 1
 	fi
