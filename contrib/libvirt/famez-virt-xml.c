@@ -62,12 +62,36 @@ static xmlDocPtr parse_domain(const char *xml, size_t len, char **error)
 	return doc;
 }
 
+/*
+ * Drops whitespace-only text between elements, which libvirt's XML never gives a meaning:
+ * kept, it would make the output's layout depend on what was there before (a blank <domain>
+ * written out inline, then indented once it has children), and injecting twice would differ
+ * from injecting once.
+ */
+static void drop_blank_text(xmlNodePtr node)
+{
+	bool has_elements = false;
+
+	for (xmlNodePtr c = node->children; c; c = c->next)
+		if (c->type == XML_ELEMENT_NODE)
+			has_elements = true;
+	for (xmlNodePtr c = node->children, next; c; c = next) {
+		next = c->next;
+		if (has_elements && c->type == XML_TEXT_NODE && xmlIsBlankNode(c)) {
+			xmlUnlinkNode(c);
+			xmlFreeNode(c);
+		} else if (c->type == XML_ELEMENT_NODE)
+			drop_blank_text(c);
+	}
+}
+
 static char *dump(xmlDocPtr doc)
 {
 	xmlChar *buf = NULL;
 	int size = 0;
 	char *out;
 
+	drop_blank_text(xmlDocGetRootElement(doc));
 	xmlDocDumpFormatMemoryEnc(doc, &buf, &size, "UTF-8", 1);
 	if (!buf)
 		return NULL;

@@ -6,7 +6,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "time-util.h"
 #include "bus.h"
 #include "fabric.h"
 #include "log.h"
@@ -15,6 +14,7 @@
 #include "peer.h"
 #include "polkit.h"
 #include "server.h"
+#include "time-util.h"
 #include "wire.h"
 
 /* How long Ping() waits for the pong. */

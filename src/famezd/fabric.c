@@ -7,7 +7,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "time-util.h"
 #include "bus.h"
 #include "fabric.h"
 #include "fdstore.h"
@@ -16,6 +15,7 @@
 #include "mailsender.h"
 #include "peer.h"
 #include "server.h"
+#include "time-util.h"
 
 /* A peer ringing the server with an empty slot faster than this is muted for a while. */
 #define RING_RATE_BURST 1000

@@ -5,13 +5,13 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "time-util.h"
 #include "bus.h"
 #include "fdstore.h"
 #include "log.h"
 #include "peer.h"
-#include "vmname.h"
 #include "server.h"
+#include "time-util.h"
+#include "vmname.h"
 #include "wire.h"
 
 /* Peers are served before the listening socket, so departures free room before admissions. */
@@ -61,8 +61,10 @@ static void peer_set_want_write(Peer *p, bool want)
 /* Sends what the socket takes now; the rest waits for EPOLLOUT. */
 void peer_flush(Peer *p)
 {
+	int r;
+
 	p->flush_later = false;
-	int r = outq_drain(&p->outq, p->fd, &p->server->counters.wire_messages_sent);
+	r = outq_drain(&p->outq, p->fd, &p->server->counters.wire_messages_sent);
 
 	if (r == -EAGAIN) {
 		peer_set_want_write(p, true);

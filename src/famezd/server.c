@@ -11,7 +11,6 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
-#include "time-util.h"
 #include "bus.h"
 #include "fabric.h"
 #include "fdstore.h"
@@ -19,6 +18,7 @@
 #include "paths.h"
 #include "peer.h"
 #include "server.h"
+#include "time-util.h"
 #include "wire.h"
 
 /* Below the peers: departures already seen are handled before a newcomer is judged. */

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "macro.h"
 #include "mailbox.h"
 #include "mailsender.h"
-#include "macro.h"
 
 /* The first check of the slot comes soon (a driver acknowledges in microseconds), later ones
  * less often. */

@@ -185,6 +185,17 @@ START_TEST(test_stray_text_in_the_stanza_is_kept)
 }
 END_TEST
 
+START_TEST(test_blank_domain_lays_out_the_same_twice)
+{
+	/* Found by fuzz-virt-xml: only blanks in <domain> made the first layout differ. */
+	char *once = inject("<domain> </domain>", &base), *twice = inject(once, &base);
+
+	ck_assert_str_eq(once, twice);
+	free(once);
+	free(twice);
+}
+END_TEST
+
 START_TEST(test_inspect)
 {
 	FamezVirtConfig c = base;
@@ -245,6 +256,7 @@ int main(void)
 	tcase_add_test(tc, test_fam);
 	tcase_add_test(tc, test_native);
 	tcase_add_test(tc, test_stray_text_in_the_stanza_is_kept);
+	tcase_add_test(tc, test_blank_domain_lays_out_the_same_twice);
 	tcase_add_test(tc, test_inspect);
 	tcase_add_test(tc, test_malformed_input);
 	suite_add_tcase(s, tc);
