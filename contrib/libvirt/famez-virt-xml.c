@@ -346,17 +346,17 @@ static void device_address(bool q35, bool fam, const char **bus, const char **ad
 static int add_commandline(xmlNodePtr root, const FamezVirtConfig *c)
 {
 	xmlNsPtr ns = qemu_ns(root);
-	xmlNodePtr commandline = NULL;
+	xmlNodePtr commandline;
 	bool q35 = machine_is_q35(root);
 	const char *bus, *addr;
 	char *path, value[8192];
 	int r;
 
-	for (xmlNodePtr n = root->children; n && !commandline; n = n->next)
-		if (is_qemu(n, "commandline"))
-			commandline = n;
-	if (!commandline)
-		commandline = xmlNewChild(root, ns, BAD_CAST "commandline", NULL);
+	/*
+	 * A stanza of our own, never one the user wrote: removing ours then never touches theirs
+	 * (libvirt merges the stanzas into one when it stores the domain).
+	 */
+	commandline = xmlNewChild(root, ns, BAD_CAST "commandline", NULL);
 	if (!commandline || !ns)
 		return -ENOMEM;
 
