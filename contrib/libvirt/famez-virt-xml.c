@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <libxml/parser.h>
+#include <libxml/parserInternals.h>
 #include <libxml/tree.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,19 +38,30 @@ static void silence(void *ctx, const char *msg, ...)
 /* Parses a domain definition: the document, or NULL with *error set. */
 static xmlDocPtr parse_domain(const char *xml, size_t len, char **error)
 {
+	xmlParserCtxtPtr ctxt;
 	xmlDocPtr doc;
 	xmlNodePtr root;
+	bool well_formed;
 
 	xmlSetGenericErrorFunc(NULL, silence);
-	doc = xmlReadMemory(xml, (int)len, NULL, NULL,
-			    XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR |
-				    XML_PARSE_NOWARNING);
-	if (!doc) {
+	ctxt = xmlNewParserCtxt();
+	if (!ctxt) {
+		fail(error, "out of memory");
+		return NULL;
+	}
+	doc = xmlCtxtReadMemory(ctxt, xml, (int)len, NULL, NULL,
+				XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR |
+					XML_PARSE_NOWARNING);
+	/* Namespaces must be right too: an element of a broken prefix would not be found again. */
+	well_formed = doc && ctxt->wellFormed && ctxt->nsWellFormed;
+	xmlFreeParserCtxt(ctxt);
+	if (!well_formed) {
 		const xmlError *e = xmlGetLastError();
 
 		fail(error, "not XML: %s at line %d",
 		     e && e->message ? strtok(e->message, "\n") : "cannot parse it",
 		     e ? e->line : 0);
+		xmlFreeDoc(doc);
 		return NULL;
 	}
 	root = xmlDocGetRootElement(doc);

@@ -239,10 +239,12 @@ START_TEST(test_malformed_input)
 		"<network><name>n</name></network>",
 		"<x:domain xmlns:x='urn:other'/>",
 		"",
+		/* Found by fuzz-virt-xml: a prefix with a colon is not namespace-well-formed. */
+		"<domain xmlns:q:='" FAMEZ_VIRT_QEMU_NS "'><q::commandline/></domain>",
 	};
 	const char *network_why = "not a libvirt domain: the root element is <network>";
 	const char *why[] = { "not XML", "not XML", network_why, "not a libvirt domain",
-			      "not XML" };
+			      "not XML", "not XML" };
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char *out = NULL, *error = NULL;
