@@ -21,13 +21,9 @@ static uint8_t *slot_of(Client *c, unsigned id)
 	return mailbox_slot(c->shm, id);
 }
 
-static const char *peer_name(Client *c, unsigned id, char buf[64])
+static const char *peer_name(Client *c, unsigned id, char buf[MAILBOX_LABEL_MAX])
 {
-	char nodename[MAILBOX_NODENAME_MAX];
-
-	mailbox_get_nodename(slot_of(c, id), nodename);
-	snprintf(buf, 64, "%s@%u", nodename[0] ? nodename : "?", id);
-	return buf;
+	return mailbox_peer_label(c->shm, id, buf);
 }
 
 static void ring(void *userdata, unsigned dest)

@@ -67,13 +67,9 @@ static Peer *fabric_peer(Fabric *f, unsigned id)
 }
 
 /* "nodename@id" of a peer, as its slot names it, for logs. */
-static const char *peer_name(Fabric *f, unsigned id, char buf[64])
+static const char *peer_name(Fabric *f, unsigned id, char buf[MAILBOX_LABEL_MAX])
 {
-	char nodename[MAILBOX_NODENAME_MAX];
-
-	mailbox_get_nodename(mailbox_slot(f->mailbox, id), nodename);
-	snprintf(buf, 64, "%s@%u", nodename[0] ? nodename : "?", id);
-	return buf;
+	return mailbox_peer_label(f->mailbox, id, buf);
 }
 
 static void protocol_error(Fabric *f, unsigned id, const char *fmt, const char *detail)

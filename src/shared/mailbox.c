@@ -40,6 +40,15 @@ void mailbox_get_nodename(const uint8_t *slot, char out[MAILBOX_NODENAME_MAX])
 			out[i] = '?';
 }
 
+const char *mailbox_peer_label(const uint8_t *base, unsigned id, char buf[MAILBOX_LABEL_MAX])
+{
+	char nodename[MAILBOX_NODENAME_MAX];
+
+	mailbox_get_nodename(base + (size_t)id * MAILBOX_SLOT_SIZE, nodename);
+	snprintf(buf, MAILBOX_LABEL_MAX, "%s@%u", nodename[0] ? nodename : "?", id);
+	return buf;
+}
+
 void mailbox_init(uint8_t *base, unsigned n_clients, const char *server_nodename,
 		  uint64_t server_sid, uint64_t server_cid)
 {

@@ -74,6 +74,10 @@ void mailbox_set_u64(uint8_t *slot, size_t offset, uint64_t value);
 void mailbox_get_nodename(const uint8_t *slot, char out[MAILBOX_NODENAME_MAX]);
 void mailbox_set_nodename(uint8_t *slot, const char *nodename);
 
+#define MAILBOX_LABEL_MAX 64
+/* "nodename@id" of the peer in slot id, as logs and famez-client show it ("?@id" if unnamed). */
+const char *mailbox_peer_label(const uint8_t *base, unsigned id, char buf[MAILBOX_LABEL_MAX]);
+
 /* Whether the slot's message has been acknowledged (length 0). */
 bool mailbox_slot_is_free(const uint8_t *slot);
 

@@ -157,20 +157,6 @@ static const char *famezctl_path(void)
 	return getenv("FAMEZCTL");
 }
 
-/* Rings `to` (peer ID to_id) from `from` until its pending bit for `vector` shows. */
-static void assert_vm_rings(QVm *from, QVm *to, uint32_t to_id, unsigned vector)
-{
-	uint64_t deadline = testlib_now_usec() + 10000000;
-
-	for (;;) {
-		qvm_ring(from, to_id, vector);
-		if (qvm_wait_pending(to, vector, 100))
-			return;
-		ck_assert_msg(testlib_now_usec() < deadline, "peer %u never saw vector %u", to_id,
-			      vector);
-	}
-}
-
 /* The interrupt count famez-client printed last for `vector`. */
 static unsigned client_interrupts(const char *path, unsigned vector)
 {
@@ -207,11 +193,11 @@ static void assert_fabric_intact(const char *client_out, int round)
 	uint64_t start = testlib_now_usec();
 
 	/* The VMs still ring each other and the client... */
-	assert_vm_rings(&vms[0], &vms[1], 2, 1);
+	qvm_assert_rings(&vms[0], &vms[1], 2, 1);
 	if (round >= 0)
 		printf("round %d: restart to first doorbell %.1f ms\n", round,
 		       (double)(testlib_now_usec() - start + restart_usec) / 1000.0);
-	assert_vm_rings(&vms[1], &vms[0], 1, 2);
+	qvm_assert_rings(&vms[1], &vms[0], 1, 2);
 	assert_vm_rings_client(&vms[0], client_out, 3, 1);
 
 	/* ...the API lists the same IDs and rings a VM for its caller... */
@@ -281,8 +267,8 @@ START_TEST(test_restarts_keep_vms_connected)
 	/* A QEMU joining afterwards reaches them all and is reached. */
 	start_vm(2);
 	ck_assert_uint_eq(qvm_ivposition(&vms[2]), 4);
-	assert_vm_rings(&vms[2], &vms[0], 1, 4);
-	assert_vm_rings(&vms[0], &vms[2], 4, 1);
+	qvm_assert_rings(&vms[2], &vms[0], 1, 4);
+	qvm_assert_rings(&vms[0], &vms[2], 4, 1);
 	assert_vm_rings_client(&vms[2], client_out, 3, 4);
 	ck_assert(testlib_file_contains(getenv("FAMEZ_LOG"), "restored 3 of 3 peers"));
 }

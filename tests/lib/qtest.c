@@ -308,6 +308,19 @@ bool qvm_wait_pending(QVm *vm, unsigned vector, int timeout_ms)
 	return true;
 }
 
+void qvm_assert_rings(QVm *from, QVm *to, uint32_t to_id, unsigned vector)
+{
+	uint64_t deadline = testlib_now_usec() + 10000000;
+
+	for (;;) {
+		qvm_ring(from, to_id, vector);
+		if (qvm_wait_pending(to, vector, 100))
+			return;
+		ck_assert_msg(testlib_now_usec() < deadline, "peer %u never saw vector %u", to_id,
+			      vector);
+	}
+}
+
 void qvm_shm_write(QVm *vm, uint64_t offset, uint64_t value)
 {
 	qvm_cmd(vm, "writeq 0x%llx 0x%llx", (unsigned long long)(vm->bar2 + offset),

@@ -36,6 +36,12 @@ uint32_t qvm_pending(QVm *vm);
 /* Waits until the pending bit of vector is set; unmasks and re-masks it to clear it. */
 bool qvm_wait_pending(QVm *vm, unsigned vector, int timeout_ms);
 void qvm_clear_pending(QVm *vm, unsigned vector);
+/*
+ * Rings peer to_id from `from` on `vector` until `to` shows the pending bit (at most 10 s).
+ * A VM learns of peers asynchronously, so a ring sent before QEMU had the announcement is lost
+ * by QEMU itself; a lost announcement would make every ring fail.
+ */
+void qvm_assert_rings(QVm *from, QVm *to, uint32_t to_id, unsigned vector);
 void qvm_shm_write(QVm *vm, uint64_t offset, uint64_t value);
 uint64_t qvm_shm_read(QVm *vm, uint64_t offset);
 /* Reads a NUL-terminated string of at most size - 1 bytes from the shared memory. */
