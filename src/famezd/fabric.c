@@ -85,6 +85,11 @@ static void protocol_error(Fabric *f, unsigned id, const char *fmt, const char *
 	log_warning("%s: mailbox protocol error: %s%s", peer_name(f, id, name), fmt, detail);
 }
 
+FdRef **fabric_existing_id_vectors(const Fabric *f, unsigned id)
+{
+	return id < MAIL_DEST_MAX ? f->id_vectors[id] : NULL;
+}
+
 FdRef **fabric_id_vectors(Fabric *f, unsigned id)
 {
 	FdRef **v;

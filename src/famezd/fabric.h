@@ -49,6 +49,8 @@ void fabric_set_next_tag(Fabric *f, uint64_t tag);
 
 /* The eventfds of an ID, the same for every holder of it; NULL (errno set) when out of fds. */
 FdRef **fabric_id_vectors(Fabric *f, unsigned id);
+/* The same without creating them: NULL when the ID has none yet. */
+FdRef **fabric_existing_id_vectors(const Fabric *f, unsigned id);
 
 /* Queues a message from the server to a peer: 0, -ENOBUFS (its queue is full), -EMSGSIZE. */
 int fabric_send(Fabric *f, unsigned dest, const char *text);

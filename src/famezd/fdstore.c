@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -130,18 +131,171 @@ static const char *vector_name(const Server *s, unsigned id, unsigned v, char bu
 	return buf;
 }
 
-/* The stored name of an fd a queued message carries. */
-static const char *queued_fd_name(Server *s, const FdRef *ref, char buf[64])
+/*
+ * The names of the fds queued messages carry, written with the queues at a graceful stop. The
+ * shared memory and the eventfds of connected peers (or, in fabric mode, of IDs) are stored
+ * already; the eventfds of peers that left while slow readers still had their announcement
+ * queued are stored for the restart as "gone-K". Sorted by FdRef, so naming Q queued messages
+ * among N fds costs O((Q + N) log N).
+ */
+typedef struct FdName {
+	const FdRef *ref;
+	char name[32];
+} FdName;
+
+typedef struct QueuedFdNames {
+	FdName *known, *gone;
+	size_t n_known, n_gone;
+} QueuedFdNames;
+
+static int fd_name_compare(const void *a, const void *b)
 {
+	uintptr_t x = (uintptr_t)((const FdName *)a)->ref, y = (uintptr_t)((const FdName *)b)->ref;
+
+	return x < y ? -1 : x > y;
+}
+
+static const FdName *fd_name_find(const FdName *names, size_t n, const FdRef *ref)
+{
+	FdName key = { .ref = ref };
+
+	return n ? bsearch(&key, names, n, sizeof(key), fd_name_compare) : NULL;
+}
+
+static void queued_fd_names_done(QueuedFdNames *q)
+{
+	free(q->known);
+	free(q->gone);
+	memset(q, 0, sizeof(*q));
+}
+
+static FdName *fd_name_add(FdName **names, size_t *n, size_t *cap, const FdRef *ref)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+		FdName *grown = realloc(*names, c * sizeof(**names));
+
+		if (!grown)
+			return NULL;
+		*names = grown;
+		*cap = c;
+	}
+	(*names)[*n].ref = ref;
+	return &(*names)[(*n)++];
+}
+
+static void add_known_vectors(QueuedFdNames *q, size_t *cap, FdRef **vectors, unsigned n,
+			      const char *kind, unsigned id)
+{
+	for (unsigned v = 0; vectors && v < n; v++) {
+		FdName *e = fd_name_add(&q->known, &q->n_known, cap, vectors[v]);
+
+		if (e)
+			snprintf(e->name, sizeof(e->name), "%s-%u-%u", kind, id, v);
+	}
+}
+
+static void queued_fd_names_build(Server *s, QueuedFdNames *q)
+{
+	size_t cap = 0, gone_cap = 0, unique = 0;
+	FdName *e;
+
+	memset(q, 0, sizeof(*q));
+	if ((e = fd_name_add(&q->known, &q->n_known, &cap, s->shm)))
+		snprintf(e->name, sizeof(e->name), "shm");
+	if (s->fabric)
+		for (unsigned id = 0; id <= fabric_server_id(s->fabric); id++)
+			add_known_vectors(q, &cap, fabric_existing_id_vectors(s->fabric, id),
+					  s->config.vectors, "idvec", id);
+	else
+		for (Peer *p = s->oldest; p; p = p->newer)
+			add_known_vectors(q, &cap, p->vectors, p->n_vectors, "vec", p->id);
+	qsort(q->known, q->n_known, sizeof(*q->known), fd_name_compare);
+
+	for (Peer *p = s->oldest; p; p = p->newer)
+		for (size_t i = 0; i < outq_length(&p->outq); i++) {
+			const FdRef *ref = outq_at(&p->outq, i)->fd;
+
+			if (ref && !fd_name_find(q->known, q->n_known, ref))
+				fd_name_add(&q->gone, &q->n_gone, &gone_cap, ref);
+		}
+	qsort(q->gone, q->n_gone, sizeof(*q->gone), fd_name_compare);
+	for (size_t i = 0; i < q->n_gone; i++) {
+		if (unique && q->gone[unique - 1].ref == q->gone[i].ref)
+			continue;
+		q->gone[unique] = q->gone[i];
+		snprintf(q->gone[unique].name, sizeof(q->gone[unique].name), "gone-%zu", unique);
+		fdstore_push(q->gone[unique].name, q->gone[unique].ref->fd);
+		unique++;
+	}
+	q->n_gone = unique;
+}
+
+/* The stored name of an fd a queued message carries; NULL if it could not be stored. */
+static const char *queued_fd_name(const QueuedFdNames *q, const FdRef *ref)
+{
+	const FdName *e;
+
 	if (!ref)
 		return "-";
-	if (ref == s->shm)
-		return "shm";
+	e = fd_name_find(q->known, q->n_known, ref);
+	if (!e)
+		e = fd_name_find(q->gone, q->n_gone, ref);
+	return e ? e->name : NULL;
+}
+
+/*
+ * A departure only matters to the allocator through which connected peers saw it (joined
+ * before it): its sequence number is written as the join sequence number + 1 of the newest
+ * connected peer that joined before it, or not at all when none did. Consecutive IDs that come
+ * out equal are written as one run, so the state stays small however many peers came and went
+ * while the same peers stayed connected.
+ */
+static uint64_t departure_class(const uint64_t *joins, size_t n, uint64_t departed_at)
+{
+	size_t lo = 0, hi = n; /* joins[] ascending: count those below departed_at */
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (joins[mid] < departed_at)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo ? joins[lo - 1] + 1 : 0;
+}
+
+static void write_departures(Server *s, FILE *f)
+{
+	uint64_t *joins = malloc(MAX(s->n_peers, 1u) * sizeof(*joins)), run_class = 0;
+	uint32_t highest = idalloc_highest(s->ids), run_from = 0;
+	size_t n = 0;
+
+	if (!joins) {
+		/* Without the classes: every departure as it is (one line each). */
+		for (uint32_t id = 0; id <= highest; id++)
+			if (!idalloc_in_use(s->ids, id) && idalloc_departed_at(s->ids, id))
+				fprintf(f, "departed %" PRIu32 " %" PRIu32 " %" PRIu64 "\n", id,
+					id, idalloc_departed_at(s->ids, id));
+		return;
+	}
 	for (Peer *p = s->oldest; p; p = p->newer)
-		for (unsigned v = 0; v < p->n_vectors; v++)
-			if (p->vectors[v] == ref)
-				return vector_name(s, p->id, v, buf);
-	return NULL; /* a departed peer's eventfd: not stored any more */
+		joins[n++] = p->join_seq;
+	for (uint32_t id = 0; id <= highest + 1; id++) {
+		uint64_t c = 0;
+
+		if (id <= highest && !idalloc_in_use(s->ids, id) && idalloc_departed_at(s->ids, id))
+			c = departure_class(joins, n, idalloc_departed_at(s->ids, id));
+		if (c == run_class)
+			continue;
+		if (run_class)
+			fprintf(f, "departed %" PRIu32 " %" PRIu32 " %" PRIu64 "\n", run_from,
+				id - 1, run_class);
+		run_class = c;
+		run_from = id;
+	}
+	free(joins);
 }
 
 static void write_state(Server *s, FILE *f, bool with_queues)
@@ -149,17 +303,19 @@ static void write_state(Server *s, FILE *f, bool with_queues)
 	uint32_t next;
 	uint64_t seq;
 	const ServerCounters *c = &s->counters;
+	QueuedFdNames names = { 0 };
 
+	if (with_queues)
+		queued_fd_names_build(s, &names);
 	idalloc_get_cursor(s->ids, &next, &seq);
 	fprintf(f, STATE_MAGIC "\n");
 	fprintf(f, "generation %" PRIu64 "\n", s->state_generation);
 	fprintf(f, "config %s %u %u %" PRIu64 "\n", server_mode_to_string(s->config.mode),
 		s->config.vectors, s->config.max_peers, s->config.shm.size);
 	fprintf(f, "ids %" PRIu32 " %" PRIu64 "\n", next, seq);
-	for (uint32_t id = 0; id <= WIRE_ID_MAX; id++)
-		if (!idalloc_in_use(s->ids, id) && idalloc_departed_at(s->ids, id))
-			fprintf(f, "departed %" PRIu32 " %" PRIu64 "\n", id,
-				idalloc_departed_at(s->ids, id));
+	if (names.n_gone)
+		fprintf(f, "gone %zu\n", names.n_gone);
+	write_departures(s, f);
 	fprintf(f,
 		"counters %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
 		" %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
@@ -188,16 +344,15 @@ static void write_state(Server *s, FILE *f, bool with_queues)
 			continue;
 		/* What has not reached the peer yet, so it gets it after the restart. */
 		for (size_t i = 0; i < outq_length(&p->outq); i++) {
-			const OutQueueEntry *e =
-				&p->outq.items[(p->outq.head + i) & (p->outq.capacity - 1)];
-			char buf[64];
-			const char *name = queued_fd_name(s, e->fd, buf);
+			const OutQueueEntry *e = outq_at(&p->outq, i);
+			const char *name = queued_fd_name(&names, e->fd);
 
 			fprintf(f, "queue %u %zu %" PRId64 " %s\n", p->id,
 				i == 0 ? p->outq.head_sent : 0, e->value, name ? name : "?");
 		}
 	}
 	fprintf(f, "end\n");
+	queued_fd_names_done(&names);
 }
 
 int fdstore_save_state(Server *s, bool with_queues)
@@ -256,6 +411,11 @@ typedef struct SavedPeer {
 	bool has_queue;
 } SavedPeer;
 
+typedef struct SavedDepartures {
+	uint32_t from, to; /* IDs */
+	uint64_t seq;
+} SavedDepartures;
+
 typedef struct SavedState {
 	uint64_t generation;
 	char mode[16];
@@ -263,9 +423,9 @@ typedef struct SavedState {
 	uint64_t shm_size;
 	uint32_t next_id;
 	uint64_t seq;
-	uint32_t *departed_ids;
-	uint64_t *departed_seqs;
+	SavedDepartures *departed;
 	size_t n_departed;
+	size_t n_gone; /* departed peers' eventfds stored as gone-K for queued messages */
 	ServerCounters counters;
 	uint64_t next_tag;
 	SavedPeer *peers;
@@ -278,8 +438,7 @@ static void saved_state_done(SavedState *st)
 	for (size_t i = 0; i < st->n_peers; i++)
 		free(st->peers[i].queue);
 	free(st->peers);
-	free(st->departed_ids);
-	free(st->departed_seqs);
+	free(st->departed);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -310,19 +469,23 @@ static int parse_line(SavedState *st, char *line)
 		return sscanf(line, "%" SCNu32 " %" SCNu64, &st->next_id, &st->seq) == 2 ? 0
 											 : -EBADMSG;
 	if (strcmp(word, "departed") == 0) {
-		uint32_t id;
+		SavedDepartures *d;
+		uint32_t from, to;
 		uint64_t seq;
 
-		if (sscanf(line, "%" SCNu32 " %" SCNu64, &id, &seq) != 2)
+		/* "departed FROM TO SEQ", or "departed ID SEQ" as famezd 0.1.0 wrote it. */
+		n = sscanf(line, "%" SCNu32 " %" SCNu32 " %" SCNu64, &from, &to, &seq);
+		if (n == 2) {
+			seq = to;
+			to = from;
+		} else if (n != 3 || to < from || to > WIRE_ID_MAX) {
 			return -EBADMSG;
-		st->departed_ids =
-			realloc(st->departed_ids, (st->n_departed + 1) * sizeof(*st->departed_ids));
-		st->departed_seqs = realloc(st->departed_seqs,
-					    (st->n_departed + 1) * sizeof(*st->departed_seqs));
-		if (!st->departed_ids || !st->departed_seqs)
+		}
+		d = realloc(st->departed, (st->n_departed + 1) * sizeof(*d));
+		if (!d)
 			return -ENOMEM;
-		st->departed_ids[st->n_departed] = id;
-		st->departed_seqs[st->n_departed++] = seq;
+		st->departed = d;
+		st->departed[st->n_departed++] = (SavedDepartures){ from, to, seq };
 		return 0;
 	}
 	if (strcmp(word, "counters") == 0) {
@@ -380,6 +543,9 @@ static int parse_line(SavedState *st, char *line)
 		fp->attributes_lost = lost;
 		return 0;
 	}
+	if (strcmp(word, "gone") == 0)
+		return sscanf(line, "%zu", &st->n_gone) == 1 && st->n_gone <= (1u << 24) ? 0
+											  : -EBADMSG;
 	if (strcmp(word, "queue") == 0) {
 		SavedQueueEntry e = { 0 };
 		unsigned id;
@@ -503,8 +669,40 @@ static FdRef **take_peer_vectors(Server *s, StoredFds *stored, unsigned id)
 	return v;
 }
 
+/* The eventfds of departed peers that queued messages carry, taken once each by name. */
+typedef struct GoneFds {
+	StoredFds *stored;
+	FdRef **refs;
+	size_t n;
+} GoneFds;
+
+static FdRef *gone_fd(GoneFds *g, const char *name)
+{
+	size_t k;
+	int fd;
+
+	if (sscanf(name, "gone-%zu", &k) != 1 || k >= g->n)
+		return NULL;
+	if (!g->refs[k]) {
+		fd = stored_fds_take(g->stored, name);
+		if (fd < 0)
+			return NULL;
+		g->refs[k] = fdref_new(fd);
+		/* Only for this restart: the queues hold it from now on. */
+		fdstore_remove(name);
+	}
+	return g->refs[k];
+}
+
+static void gone_fds_done(GoneFds *g)
+{
+	for (size_t k = 0; k < g->n; k++)
+		fdref_unref(g->refs[k]);
+	free(g->refs);
+}
+
 /* An fd a saved queue entry names, among what was restored. */
-static FdRef *queued_fd(Server *s, const char *name)
+static FdRef *queued_fd(Server *s, GoneFds *gone, const char *name)
 {
 	unsigned id, v;
 	Peer *p;
@@ -513,6 +711,8 @@ static FdRef *queued_fd(Server *s, const char *name)
 		return NULL;
 	if (strcmp(name, "shm") == 0)
 		return s->shm;
+	if (strncmp(name, "gone-", 5) == 0)
+		return gone_fd(gone, name);
 	if (sscanf(name, "%*[a-z]-%u-%u", &id, &v) != 2 || id > WIRE_ID_MAX)
 		return NULL;
 	p = s->peers_by_id[id];
@@ -524,6 +724,21 @@ static FdRef *queued_fd(Server *s, const char *name)
 		return iv ? iv[v] : NULL;
 	}
 	return NULL;
+}
+
+/*
+ * systemd drops a stored connection once its client closes it. Such a peer is restored on a
+ * connection closed already, so that it departs like any other: counted, and announced to every
+ * peer after what they were still to receive.
+ */
+static int closed_connection(void)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -1;
+	close(sv[1]);
+	return sv[0];
 }
 
 static void remove_peer_fds(Server *s, unsigned id)
@@ -539,6 +754,7 @@ static void remove_peer_fds(Server *s, unsigned id)
 int fdstore_restore_peers(Server *s, StoredFds *stored)
 {
 	SavedState st;
+	GoneFds gone = { .stored = stored };
 	unsigned restored = 0;
 	int r;
 
@@ -547,10 +763,17 @@ int fdstore_restore_peers(Server *s, StoredFds *stored)
 		return 0;
 	if (r < 0)
 		return log_warning_errno(r, "the stored state cannot be read; starting afresh");
+	gone.n = st.n_gone;
+	gone.refs = calloc(MAX(gone.n, 1), sizeof(*gone.refs));
+	if (!gone.refs) {
+		saved_state_done(&st);
+		return -ENOMEM;
+	}
 
 	idalloc_set_cursor(s->ids, st.next_id, st.seq);
 	for (size_t i = 0; i < st.n_departed; i++)
-		(void)idalloc_restore_id(s->ids, st.departed_ids[i], false, st.departed_seqs[i]);
+		for (uint32_t id = st.departed[i].from; id <= st.departed[i].to; id++)
+			(void)idalloc_restore_id(s->ids, id, false, st.departed[i].seq);
 	s->counters = st.counters;
 	if (s->fabric)
 		fabric_set_next_tag(s->fabric, st.next_tag);
@@ -565,6 +788,9 @@ int fdstore_restore_peers(Server *s, StoredFds *stored)
 
 		snprintf(name, sizeof(name), "peer-%u", sp->id);
 		fd = stored_fds_take(stored, name);
+		if (fd < 0 && (fd = closed_connection()) >= 0)
+			log_info("peer %u closed its connection while famezd was not running",
+				 sp->id);
 		if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISSOCK(sb.st_mode)) {
 			log_warning("peer %u is in the stored state but its connection is not "
 				    "stored; dropping it",
@@ -606,7 +832,7 @@ int fdstore_restore_peers(Server *s, StoredFds *stored)
 		if (!p || !sp->has_queue)
 			continue;
 		for (size_t k = 0; k < sp->n_queue; k++) {
-			FdRef *ref = queued_fd(s, sp->queue[k].fd_name);
+			FdRef *ref = queued_fd(s, &gone, sp->queue[k].fd_name);
 
 			if (strcmp(sp->queue[k].fd_name, "-") != 0 && !ref) {
 				log_warning(
@@ -624,6 +850,7 @@ int fdstore_restore_peers(Server *s, StoredFds *stored)
 			peer_flush(p);
 	}
 
+	gone_fds_done(&gone);
 	s->state_generation = st.generation;
 	log_info("restored %u of %zu peers from systemd's fd store", restored, st.n_peers);
 	saved_state_done(&st);

@@ -60,8 +60,9 @@ static void help(void)
 	       "size\n"
 	       "  -M, --shm-name=NAME     use the POSIX shared memory object NAME\n"
 	       "  -m, --hugetlbfs=DIR     use an unlinked file in the hugetlbfs mount DIR\n"
-	       "      --max-queue=N       messages waiting for one peer before it is disconnected\n"
-	       "                          as not reading (default %u)\n"
+	       "      --max-queue=N       messages waiting for one peer beyond its handshake\n"
+	       "                          before it is disconnected as not reading\n"
+	       "                          (default %u)\n"
 	       "  -p, --pid-file=PATH     write the process ID to PATH\n"
 	       "  -F, --foreground        accepted for ivshmem-server compatibility (famezd\n"
 	       "                          always runs in the foreground)\n"
@@ -422,6 +423,8 @@ static int run(int argc, char *argv[])
 
 	r = sd_event_loop(event);
 	sd_notify(false, "STOPPING=1");
+	/* Peers already given up on do not come back after a restart. */
+	server_reap(server);
 	/* For the next famezd, if this is a restart: also what peers have not received yet. */
 	(void)fdstore_save_state(server, true);
 	log_info("served %llu peers, refused %llu, %llu left, %llu protocol errors",

@@ -97,7 +97,7 @@ static void peer_queue(Peer *p, int64_t value, FdRef *fd)
 
 	if (p->broken)
 		return;
-	if (outq_length(&p->outq) >= s->config.max_queue) {
+	if (outq_length(&p->outq) >= p->queue_limit) {
 		log_warning("peer %u (pid %d) has %zu messages waiting and reads none; "
 			    "disconnecting it",
 			    p->id, (int)p->pid, outq_length(&p->outq));
@@ -223,6 +223,7 @@ static void peer_announce(Peer *p)
 	Server *s = p->server;
 	unsigned n = p->n_vectors;
 
+	p->queue_limit = SIZE_MAX;
 	peer_queue(p, WIRE_PROTOCOL_VERSION, NULL);
 	peer_queue(p, p->id, NULL);
 	peer_queue(p, WIRE_SHM_ID, s->shm);
@@ -239,6 +240,8 @@ static void peer_announce(Peer *p)
 		}
 	peer_queue_vectors(p, p->id, p->vectors, n);
 	fabric_peer_learn(&p->fabric, p->id);
+	/* However long the handshake: --max-queue counts what comes after it. */
+	p->queue_limit = outq_length(&p->outq) + s->config.max_queue;
 
 	for (Peer *other = s->oldest; other; other = other->newer) {
 		if (other == p || (s->fabric && fabric_peer_knows(&other->fabric, p->id)))
@@ -308,6 +311,7 @@ static int peer_new(Server *s, int fd, Peer **ret)
 		return -ENOMEM;
 	p->server = s;
 	p->fd = -1;
+	p->queue_limit = s->config.max_queue;
 	r = sd_event_add_io(s->event, &p->io, fd, EPOLLIN, peer_io, p);
 	if (r < 0) {
 		free(p);
@@ -356,6 +360,7 @@ void peer_restore_queue(Peer *p, int64_t value, FdRef *fd, size_t head_sent)
 	}
 	if (outq_length(&p->outq) == 1)
 		p->outq.head_sent = head_sent;
+	p->queue_limit = outq_length(&p->outq) + p->server->config.max_queue;
 }
 
 int peer_admit(Server *s, int fd, Peer **ret)

@@ -28,6 +28,7 @@ struct Peer {
 	FdRef **vectors; /* this peer's own eventfds, one per vector */
 	unsigned n_vectors;
 	OutQueue outq;
+	size_t queue_limit; /* its queue beyond this: not reading (its handshake + --max-queue) */
 
 	uint64_t join_seq;     /* see idalloc.h */
 	uint64_t connected_at; /* CLOCK_REALTIME, µs */

@@ -52,11 +52,8 @@ static int server_setup_fabric(Server *s, StoredFds *restore)
 	return 0;
 }
 
-static int reap_peers(sd_event_source *source, void *userdata)
+void server_reap(Server *s)
 {
-	Server *s = userdata;
-
-	(void)source;
 	while (s->broken) {
 		Peer *p = s->broken;
 
@@ -65,6 +62,12 @@ static int reap_peers(sd_event_source *source, void *userdata)
 			s->broken_tail = NULL;
 		peer_depart(p, p->broken_reason);
 	}
+}
+
+static int reap_peers(sd_event_source *source, void *userdata)
+{
+	(void)source;
+	server_reap(userdata);
 	return 0;
 }
 

@@ -96,6 +96,8 @@ void server_status_changed(Server *s);
 
 /* Called for a peer whose socket failed in the middle of other work: disconnected soon. */
 void server_schedule_reap(Server *s, Peer *p);
+/* Disconnects the peers marked broken now, e.g. before the state is saved at a stop. */
+void server_reap(Server *s);
 
 /* Arms a short timer that flushes every peer with flush_later set. */
 void server_schedule_flush(Server *s);

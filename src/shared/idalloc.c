@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "idalloc.h"
+#include "macro.h"
 
 struct IdAllocator {
 	IdPolicy policy;
@@ -12,6 +13,7 @@ struct IdAllocator {
 	uint64_t seq;          /* last sequence number given to a join or a departure */
 	bool *in_use;          /* indexed by id - first */
 	uint64_t *departed_at; /* sequence number of the last departure, 0 if never */
+	uint32_t highest;      /* the highest ID ever in use (first when none) */
 };
 
 int idalloc_new(IdAllocator **ret, uint32_t first, uint32_t last, IdPolicy policy)
@@ -35,6 +37,7 @@ int idalloc_new(IdAllocator **ret, uint32_t first, uint32_t last, IdPolicy polic
 	a->first = first;
 	a->last = last;
 	a->next = first;
+	a->highest = first;
 	*ret = a;
 	return 0;
 }
@@ -67,6 +70,7 @@ int idalloc_take(IdAllocator *a, uint64_t oldest_join_seq, uint64_t *join_seq)
 		if (!a->in_use[i] && a->departed_at[i] < oldest_join_seq) {
 			a->in_use[i] = true;
 			a->n_used++;
+			a->highest = MAX(a->highest, id);
 			a->next = id == a->last ? a->first : id + 1;
 			*join_seq = ++a->seq;
 			return (int)id;
@@ -126,7 +130,14 @@ int idalloc_restore_id(IdAllocator *a, uint32_t id, bool in_use, uint64_t depart
 		a->n_used--;
 	a->in_use[i] = in_use;
 	a->departed_at[i] = departed_at;
+	if (in_use || departed_at)
+		a->highest = MAX(a->highest, id);
 	return 0;
+}
+
+uint32_t idalloc_highest(const IdAllocator *a)
+{
+	return a->highest;
 }
 
 uint32_t idalloc_count(const IdAllocator *a)

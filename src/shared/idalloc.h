@@ -53,4 +53,6 @@ void idalloc_set_cursor(IdAllocator *a, uint32_t next, uint64_t seq);
 uint64_t idalloc_departed_at(const IdAllocator *a, uint32_t id);
 /* Marks id in use (taken by a restored peer) or records when it last departed. 0 or -EINVAL. */
 int idalloc_restore_id(IdAllocator *a, uint32_t id, bool in_use, uint64_t departed_at);
+/* The highest ID ever in use or restored: no ID above it has departed. */
+uint32_t idalloc_highest(const IdAllocator *a);
 uint32_t idalloc_count(const IdAllocator *a);

@@ -41,6 +41,12 @@ static inline bool outq_is_empty(const OutQueue *q)
 	return q->length == 0;
 }
 
+/* The i-th message from the oldest (i < outq_length(q)). */
+static inline const OutQueueEntry *outq_at(const OutQueue *q, size_t i)
+{
+	return &q->items[(q->head + i) & (q->capacity - 1)];
+}
+
 /* The oldest message, or NULL when empty. */
 const OutQueueEntry *outq_peek(const OutQueue *q);
 

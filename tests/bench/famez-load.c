@@ -11,6 +11,9 @@
  *
  * join also prints the churn rate: newcomers joining and leaving per second.
  *
+ * --others K says how many peers not opened here are connected throughout (VMs, or famezd itself
+ * in fabric mode): each newcomer also hears of their vectors.
+ *
  * Output is one "key value" per line so scripts can compare servers.
  */
 #include <errno.h>
@@ -40,7 +43,7 @@ typedef struct Conn {
 
 static const char *arg_socket;
 static unsigned arg_peers = 100, arg_vectors = 1, arg_rounds = 200;
-static unsigned arg_timeout = 60;
+static unsigned arg_timeout = 60, arg_others;
 static int epfd;
 
 static uint64_t now_usec(void)
@@ -156,7 +159,7 @@ static int run_bringup(void)
 	Conn *conns = calloc(arg_peers, sizeof(*conns));
 	Want want = { .conns = conns,
 		      .n = arg_peers,
-		      .each = 3 + (uint64_t)arg_peers * arg_vectors };
+		      .each = 3 + (uint64_t)(arg_peers + arg_others) * arg_vectors };
 	uint64_t start = now_usec(), end, lost = 0, expected = 0, refused = 0;
 	bool complete;
 
@@ -205,7 +208,7 @@ static int run_join(void)
 			perror("famez-load: connect");
 			return 1;
 		}
-		base.each = 3 + (uint64_t)(i + 1) * arg_vectors;
+		base.each = 3 + (uint64_t)(i + 1 + arg_others) * arg_vectors;
 		base.n = i + 1;
 		if (!pump(all_have, &base, now_usec() + (uint64_t)arg_timeout * 1000000)) {
 			fprintf(stderr, "famez-load: peer %u did not get its handshake\n", i);
@@ -218,7 +221,7 @@ static int run_join(void)
 	for (unsigned round = 0; round < arg_rounds; round++) {
 		Want one = { .conns = newcomer,
 			     .n = 1,
-			     .each = 3 + (uint64_t)(arg_peers + 1) * arg_vectors };
+			     .each = 3 + (uint64_t)(arg_peers + 1 + arg_others) * arg_vectors };
 		uint64_t start = now_usec();
 
 		if (conn_open(newcomer) < 0) {
@@ -263,6 +266,7 @@ int main(int argc, char *argv[])
 		{ "vectors", required_argument, NULL, 'n' },
 		{ "rounds", required_argument, NULL, 'r' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "others", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -270,7 +274,7 @@ int main(int argc, char *argv[])
 	uint64_t v;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "S:p:n:r:t:h", options, NULL)) >= 0) {
+	while ((opt = getopt_long(argc, argv, "S:p:n:r:t:o:h", options, NULL)) >= 0) {
 		switch (opt) {
 		case 'S':
 			arg_socket = optarg;
@@ -295,9 +299,14 @@ int main(int argc, char *argv[])
 				return 2;
 			arg_timeout = (unsigned)v;
 			break;
+		case 'o':
+			if (parse_uint(optarg, 0, 65535, &v) < 0)
+				return 2;
+			arg_others = (unsigned)v;
+			break;
 		default:
 			printf("Usage: famez-load -S SOCKET [--peers N] [--vectors V] [--rounds R] "
-			       "[--timeout S] join|bringup\n");
+			       "[--timeout S] [--others K] join|bringup\n");
 			return opt == 'h' ? 0 : 2;
 		}
 	}

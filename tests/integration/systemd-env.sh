@@ -32,6 +32,9 @@ printf '[Service]\nStandardOutput=append:%s\nStandardError=append:%s\n' "$FAMEZ_
 manager=
 cleanup() {
 	[ -n "$manager" ] && kill "$manager" 2>/dev/null && wait "$manager" 2>/dev/null
+	# FAMEZ_KEEP_LOGS=DIR keeps famezd's and the manager's logs for a look afterwards.
+	[ -n "${FAMEZ_KEEP_LOGS:-}" ] && mkdir -p "$FAMEZ_KEEP_LOGS" &&
+		cp "$FAMEZ_LOG" "$XDG_RUNTIME_DIR/manager.log" "$FAMEZ_KEEP_LOGS/" 2>/dev/null
 	rm -rf "$XDG_RUNTIME_DIR"
 }
 trap cleanup EXIT

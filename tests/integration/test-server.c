@@ -297,6 +297,58 @@ START_TEST(test_full_fabric_refuses_and_returning_peer_gets_its_place)
 }
 END_TEST
 
+/*
+ * --max-queue counts what waits beyond a peer's handshake: a newcomer whose handshake alone is
+ * far longer is served, a peer that reads nothing is disconnected once that much more waits.
+ */
+START_TEST(test_max_queue_counts_after_the_handshake)
+{
+	enum { READERS = 100, VECTORS = 64, MAX_QUEUE = 64 };
+	const char *args[] = { "--mode", "ivshmem", "--vectors", "64", "--max-queue", "64", NULL };
+	RawClient *c = calloc(READERS + 2, sizeof(*c));
+	size_t want[READERS + 1];
+	RawClient *idle = &c[READERS + 1];
+	unsigned joins = 0;
+
+	famezd_start(&famezd, args);
+	/* One at a time, everyone reading: nobody falls behind. */
+	for (unsigned i = 0; i <= READERS; i++) {
+		ck_assert_int_eq(raw_client_connect(&c[i], famezd.socket_path, false), 0);
+		for (unsigned j = 0; j <= i; j++)
+			want[j] = 3 + (i + 1) * VECTORS;
+		read_all_slowly(c, i + 1, want, SIZE_MAX, 10000);
+	}
+	/* The last one's handshake was 3 + 101 x 64 messages, most of them queued at once. */
+	ck_assert_uint_eq(c[READERS].n_log, 3 + (READERS + 1) * VECTORS);
+
+	/* One that reads nothing, then peers join and leave while the others read. */
+	ck_assert_int_eq(raw_client_connect(idle, famezd.socket_path, false), 0);
+	for (unsigned i = 0; i <= READERS; i++)
+		want[i] += VECTORS;
+	read_all_slowly(c, READERS + 1, want, SIZE_MAX, 10000);
+	while (!testlib_file_contains(famezd.log_path, "reads none; disconnecting it")) {
+		RawClient x;
+
+		ck_assert_msg(joins < 3 * MAX_QUEUE / VECTORS, "the idle peer is still connected");
+		ck_assert_int_eq(raw_client_connect(&x, famezd.socket_path, false), 0);
+		ck_assert(raw_client_read_until(&x, got_version, NULL, 5000));
+		raw_client_close(&x);
+		joins++;
+		for (unsigned i = 0; i <= READERS; i++)
+			want[i] += VECTORS + 1;
+		read_all_slowly(c, READERS + 1, want, SIZE_MAX, 10000);
+	}
+	/* Not before MAX_QUEUE more messages waited for it. */
+	ck_assert_uint_ge(joins * (VECTORS + 1), MAX_QUEUE);
+	for (unsigned i = 0; i <= READERS + 1; i++)
+		raw_client_close(&c[i]);
+	famezd_stop(&famezd);
+	ck_assert_msg(testlib_file_contains(famezd.log_path, "1 protocol errors"), "%s",
+		      testlib_show(famezd.log_path));
+	free(c);
+}
+END_TEST
+
 START_TEST(test_famez_client_interrupts_and_departures)
 {
 	const char *args[] = { "--mode", "ivshmem", "--vectors", "2", NULL };
@@ -372,6 +424,7 @@ int main(void)
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, test_eventfds_are_shared);
 	tcase_add_test(tc, test_full_fabric_refuses_and_returning_peer_gets_its_place);
+	tcase_add_test(tc, test_max_queue_counts_after_the_handshake);
 	tcase_add_test(tc, test_famez_client_interrupts_and_departures);
 	tcase_add_test(tc, test_famez_client_errors);
 	tcase_add_test(tc, test_famez_client_refused_when_full);

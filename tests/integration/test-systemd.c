@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,38 +14,12 @@
 
 #include "qtest.h"
 #include "testlib.h"
+#include "userunit.h"
 
 #define FABRIC_VECTORS 16
 #define EXPOSURE_MAX 1.0
 
 static QVm vms[4];
-static char out[256], err[256], socket_path[256];
-
-static void setup(void)
-{
-	testlib_setup();
-	snprintf(socket_path, sizeof(socket_path), "%s/famez/famez.sock",
-		 getenv("XDG_RUNTIME_DIR"));
-}
-
-/* Runs argv (NULL-terminated varargs); output in out/err; returns the exit status. */
-static int run(const char *a0, ...)
-{
-	const char *argv[16] = { a0 };
-	size_t n = 1;
-	va_list ap;
-
-	va_start(ap, a0);
-	while (n < 15 && (argv[n] = va_arg(ap, const char *)))
-		n++;
-	va_end(ap);
-	argv[n] = NULL;
-	snprintf(out, sizeof(out), "%s/cmd.out", testlib_tmpdir());
-	snprintf(err, sizeof(err), "%s/cmd.err", testlib_tmpdir());
-	return testlib_run((char *const *)argv, out, err, 60000);
-}
-
-#define systemctl(...) run("/usr/bin/systemctl", "--user", __VA_ARGS__, NULL)
 
 static void teardown(void)
 {
@@ -57,70 +30,31 @@ static void teardown(void)
 	testlib_teardown();
 }
 
-/* A property of famez.service, e.g. "MainPID", as a string to free. */
-static char *service_property(const char *name)
-{
-	char *v, *nl;
-
-	ck_assert_int_eq(systemctl("show", "-p", name, "--value", "famez.service"), 0);
-	v = testlib_read_file(out);
-	if ((nl = strchr(v, '\n')))
-		*nl = '\0';
-	return v;
-}
-
-static bool service_is(const char *state)
-{
-	char *v = service_property("ActiveState");
-	bool is = strcmp(v, state) == 0;
-
-	free(v);
-	return is;
-}
-
 static void start_vm(int i)
 {
 	char name[8];
 
 	snprintf(name, sizeof(name), "vm%d", i);
-	ck_assert_msg(qvm_start(&vms[i], name, socket_path, FABRIC_VECTORS) == 0, "QEMU: %s",
-		      testlib_show(vms[i].log_path));
+	ck_assert_msg(qvm_start(&vms[i], name, userunit_socket_path(), FABRIC_VECTORS) == 0,
+		      "QEMU: %s", testlib_show(vms[i].log_path));
 }
 
 START_TEST(test_first_qemu_activates_the_service)
 {
 	ck_assert_int_eq(systemctl("start", "famez.socket"), 0);
 	/* Listening, but nothing runs until a VM connects. */
-	ck_assert(service_is("inactive"));
-	ck_assert_int_eq(access(socket_path, F_OK), 0);
+	ck_assert(userunit_is("inactive"));
+	ck_assert_int_eq(access(userunit_socket_path(), F_OK), 0);
 
 	start_vm(0);
 	ck_assert_uint_eq(qvm_ivposition(&vms[0]), 1);
-	ck_assert(service_is("active"));
-	ck_assert_msg(run("/usr/bin/busctl", "--user", "status", "org.famez", NULL) == 0, "%s",
-		      testlib_show(err));
+	ck_assert(userunit_is("active"));
+	ck_assert_msg(userunit_run("/usr/bin/busctl", "--user", "status", "org.famez", NULL) == 0,
+		      "%s", testlib_show(userunit_err));
 	ck_assert_int_eq(systemctl("status", "famez.service"), 0);
-	ck_assert(testlib_file_contains(out, "1 peer connected"));
+	ck_assert(testlib_file_contains(userunit_out, "1 peer connected"));
 }
 END_TEST
-
-/* Gives famezd options through a drop-in, as /etc/default/famez would. */
-static void set_options(const char *options)
-{
-	char path[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/famez.service.d/options.conf", getenv("FAMEZ_UNIT_DIR"));
-	if (!options) {
-		unlink(path);
-	} else {
-		f = fopen(path, "we");
-		ck_assert_ptr_nonnull(f);
-		fprintf(f, "[Service]\nEnvironment=\"FAMEZD_OPTIONS=%s\"\n", options);
-		fclose(f);
-	}
-	ck_assert_int_eq(systemctl("daemon-reload"), 0);
-}
 
 START_TEST(test_watchdog_is_fed_under_load)
 {
@@ -128,25 +62,26 @@ START_TEST(test_watchdog_is_fed_under_load)
 	char *restarts, *pid, *pid_after;
 
 	ck_assert_ptr_nonnull(load);
-	set_options("--mode ivshmem --vectors 4");
+	userunit_set_options("--mode ivshmem --vectors 4");
 	ck_assert_int_eq(systemctl("start", "famez.socket"), 0);
 	ck_assert_int_eq(systemctl("start", "famez.service"), 0);
-	pid = service_property("MainPID");
+	pid = userunit_property("MainPID");
 	/* 1000 peers x 4 vectors take famezd several seconds; the unit's watchdog is 3 s. */
-	ck_assert_msg(run(load, "-S", socket_path, "--peers", "1000", "--vectors", "4", "bringup",
-			  NULL) == 0,
-		      "%s", testlib_show(err));
-	ck_assert_msg(testlib_file_contains(out, "messages_lost 0"), "%s", testlib_show(out));
-	ck_assert(service_is("active"));
-	restarts = service_property("NRestarts");
-	pid_after = service_property("MainPID");
+	ck_assert_msg(userunit_run(load, "-S", userunit_socket_path(), "--peers", "1000",
+				   "--vectors", "4", "bringup", NULL) == 0,
+		      "%s", testlib_show(userunit_err));
+	ck_assert_msg(testlib_file_contains(userunit_out, "messages_lost 0"), "%s",
+		      testlib_show(userunit_out));
+	ck_assert(userunit_is("active"));
+	restarts = userunit_property("NRestarts");
+	pid_after = userunit_property("MainPID");
 	ck_assert_str_eq(restarts, "0");
 	ck_assert_str_eq(pid_after, pid);
 	ck_assert(testlib_file_contains(getenv("FAMEZ_LOG"), "ivshmem mode"));
 	free(restarts);
 	free(pid);
 	free(pid_after);
-	set_options(NULL);
+	userunit_set_options(NULL);
 }
 END_TEST
 
@@ -201,38 +136,23 @@ static void assert_fabric_intact(const char *client_out, int round)
 	assert_vm_rings_client(&vms[0], client_out, 3, 1);
 
 	/* ...the API lists the same IDs and rings a VM for its caller... */
-	ck_assert_int_eq(run(famezctl_path(), "--user", "--json", "peers", NULL), 0);
-	json = testlib_read_file(out);
+	ck_assert_int_eq(userunit_run(famezctl_path(), "--user", "--json", "peers", NULL), 0);
+	json = testlib_read_file(userunit_out);
 	ck_assert_msg(strstr(json, "\"id\":1,") && strstr(json, "\"id\":2,") &&
 			      strstr(json, "\"id\":3,"),
 		      "%s", json);
 	free(json);
-	ck_assert_int_eq(run(famezctl_path(), "--user", "send-interrupt", "1", "3", NULL), 0);
+	ck_assert_int_eq(userunit_run(famezctl_path(), "--user", "send-interrupt", "1", "3", NULL),
+			 0);
 	ck_assert(qvm_wait_pending(&vms[0], 3, 5000));
 
 	/* ...and the server still answers in the mailbox. */
-	ck_assert_int_eq(run(famezctl_path(), "--user", "ping", "3", NULL), 0);
+	ck_assert_int_eq(userunit_run(famezctl_path(), "--user", "ping", "3", NULL), 0);
 }
 
 static char *main_pid(void)
 {
-	return service_property("MainPID");
-}
-
-/* Waits until famez.service runs with a main PID other than `old`. */
-static char *wait_new_main_pid(const char *old)
-{
-	uint64_t deadline = testlib_now_usec() + 20000000;
-
-	for (;;) {
-		char *pid = main_pid();
-
-		if (strcmp(pid, old) != 0 && strcmp(pid, "0") != 0 && service_is("active"))
-			return pid;
-		free(pid);
-		ck_assert_msg(testlib_now_usec() < deadline, "famez.service did not come back");
-		usleep(20000);
-	}
+	return userunit_property("MainPID");
 }
 
 static pid_t client_pid;
@@ -242,8 +162,8 @@ static void start_fabric_with_client(char *client_out)
 	ck_assert_int_eq(systemctl("start", "famez.socket"), 0);
 	start_vm(0);
 	start_vm(1);
-	client_pid = famez_client_start_as(socket_path, "watcher", "watcher", "sleep 300",
-					   client_out, 256);
+	client_pid = famez_client_start_as(userunit_socket_path(), "watcher", "watcher",
+					   "sleep 300", client_out, 256);
 	testlib_wait_for_output(client_out, "connected id 3", 10000);
 	assert_fabric_intact(client_out, -1);
 }
@@ -258,7 +178,7 @@ START_TEST(test_restarts_keep_vms_connected)
 		uint64_t start = testlib_now_usec();
 
 		ck_assert_int_eq(systemctl("restart", "famez.service"), 0);
-		after = wait_new_main_pid(before);
+		after = userunit_wait_new_main_pid(before);
 		restart_usec = testlib_now_usec() - start;
 		assert_fabric_intact(client_out, round);
 		free(before);
@@ -284,14 +204,113 @@ START_TEST(test_crash_keeps_vms_connected)
 		uint64_t start = testlib_now_usec();
 
 		ck_assert_int_eq(kill(atoi(before), SIGSEGV), 0);
-		after = wait_new_main_pid(before);
+		after = userunit_wait_new_main_pid(before);
 		restart_usec = testlib_now_usec() - start;
 		assert_fabric_intact(client_out, round);
 		free(before);
 		free(after);
 	}
 	ck_assert_int_eq(systemctl("show", "-p", "NRestarts", "--value", "famez.service"), 0);
-	ck_assert(testlib_file_contains(out, "2"));
+	ck_assert(testlib_file_contains(userunit_out, "2"));
+}
+END_TEST
+
+/*
+ * A peer that closes its connection while no famezd runs (systemd drops the stored connection)
+ * is announced as departed by the next famezd, and counted.
+ */
+START_TEST(test_peer_leaving_while_down_is_announced)
+{
+	char watcher_out[256], leaver_out[256], *pid, *after;
+	pid_t leaver;
+
+	userunit_set_options("--mode ivshmem --vectors 2");
+	ck_assert_int_eq(systemctl("start", "famez.socket"), 0);
+	famez_client_start(userunit_socket_path(), "watcher", "sleep 300", watcher_out, 256);
+	testlib_wait_for_output(watcher_out, "connected id 0", 10000);
+	leaver = famez_client_start(userunit_socket_path(), "leaver", "sleep 300", leaver_out, 256);
+	testlib_wait_for_output(watcher_out, "peer 1 joined", 10000);
+	/* The state famezd saves after the join is there once the API lists the peer. */
+	ck_assert_int_eq(userunit_run(famezctl_path(), "--user", "--json", "peers", NULL), 0);
+	ck_assert_msg(testlib_file_contains(userunit_out, "\"id\":1,"), "%s",
+		      testlib_show(userunit_out));
+
+	pid = main_pid();
+	ck_assert_int_eq(kill(atoi(pid), SIGSTOP), 0);
+	testlib_stop(leaver, 5000);
+	usleep(300000); /* systemd sees the stored connection hang up and drops it */
+	ck_assert_int_eq(kill(atoi(pid), SIGKILL), 0);
+	after = userunit_wait_new_main_pid(pid);
+
+	testlib_wait_for_output(watcher_out, "peer 1 left", 10000);
+	ck_assert(testlib_file_contains(
+		getenv("FAMEZ_LOG"), "peer 1 closed its connection while famezd was not running"));
+	ck_assert_int_eq(userunit_run(famezctl_path(), "--user", "--json", "status", NULL), 0);
+	ck_assert_msg(testlib_file_contains(userunit_out, "\"peers_disconnected\":1,"), "%s",
+		      testlib_show(userunit_out));
+	free(pid);
+	free(after);
+	userunit_set_options(NULL);
+}
+END_TEST
+
+static bool has_messages(RawClient *c, void *data)
+{
+	return c->n_log >= *(size_t *)data;
+}
+
+/*
+ * A restart keeps what a slow peer has not read yet, including the eventfds of peers that left
+ * in the meantime, in order.
+ */
+START_TEST(test_restart_keeps_what_a_slow_peer_has_not_read)
+{
+	enum { VECTORS = 64, PASSING = 100 };
+	size_t want = 3 + VECTORS, fds[PASSING + 1] = { 0 }, left[PASSING + 1] = { 0 };
+	char *pid, *after;
+	RawClient slow;
+
+	userunit_set_options("--mode ivshmem --vectors 64");
+	ck_assert_int_eq(systemctl("start", "famez.socket"), 0);
+	ck_assert_int_eq(raw_client_connect(&slow, userunit_socket_path(), false), 0);
+	ck_assert(raw_client_read_until(&slow, has_messages, &want, 10000));
+	/* Peers come and go while it reads nothing: far more than its socket holds. */
+	for (int i = 0; i < PASSING; i++) {
+		RawClient x;
+		size_t one = 1;
+
+		ck_assert_int_eq(raw_client_connect(&x, userunit_socket_path(), false), 0);
+		ck_assert(raw_client_read_until(&x, has_messages, &one, 10000));
+		raw_client_close(&x);
+	}
+	pid = main_pid();
+	ck_assert_int_eq(systemctl("restart", "famez.service"), 0);
+	after = userunit_wait_new_main_pid(pid);
+
+	want += PASSING * (VECTORS + 1);
+	ck_assert_msg(raw_client_read_until(&slow, has_messages, &want, 20000),
+		      "got %zu of %zu messages", slow.n_log, want);
+	ck_assert(!slow.eof && !slow.error);
+	for (size_t i = 3 + VECTORS; i < slow.n_log; i++) {
+		int64_t id = slow.log[i].value;
+
+		ck_assert(id >= 1 && id <= PASSING);
+		/* Its eventfds, then its departure. */
+		if (slow.log[i].has_fd) {
+			ck_assert_uint_eq(left[id], 0);
+			fds[id]++;
+		} else {
+			ck_assert_uint_eq(fds[id], VECTORS);
+			left[id]++;
+		}
+	}
+	for (int id = 1; id <= PASSING; id++)
+		ck_assert_uint_eq(left[id], 1);
+	ck_assert(!testlib_file_contains(getenv("FAMEZ_LOG"), "disconnecting it"));
+	raw_client_close(&slow);
+	free(pid);
+	free(after);
+	userunit_set_options(NULL);
 }
 END_TEST
 
@@ -304,7 +323,7 @@ START_TEST(test_stop_disconnects_peers)
 	/* The store is released: the client sees its connection close and exits (3). */
 	testlib_wait_for_output(client_out, "the server closed the connection", 5000);
 	ck_assert_int_eq(WEXITSTATUS(testlib_wait(client_pid, 5000)), 3);
-	ck_assert_int_eq(access(socket_path, F_OK), -1);
+	ck_assert_int_eq(access(userunit_socket_path(), F_OK), -1);
 }
 END_TEST
 
@@ -314,16 +333,18 @@ START_TEST(test_units_verify_and_are_hardened)
 	double exposure;
 
 	snprintf(unit, sizeof(unit), "%s/famez.service", getenv("FAMEZ_UNIT_DIR"));
-	ck_assert_msg(run("/usr/bin/systemd-analyze", "verify", "--man=no", unit, NULL) == 0, "%s",
-		      testlib_show(err));
+	ck_assert_msg(userunit_run("/usr/bin/systemd-analyze", "verify", "--man=no", unit, NULL) ==
+			      0,
+		      "%s", testlib_show(userunit_err));
 	snprintf(unit, sizeof(unit), "%s/famez.socket", getenv("FAMEZ_UNIT_DIR"));
-	ck_assert_msg(run("/usr/bin/systemd-analyze", "verify", "--man=no", unit, NULL) == 0, "%s",
-		      testlib_show(err));
+	ck_assert_msg(userunit_run("/usr/bin/systemd-analyze", "verify", "--man=no", unit, NULL) ==
+			      0,
+		      "%s", testlib_show(userunit_err));
 
 	/* The system unit, as installed. */
-	ck_assert(run("/usr/bin/systemd-analyze", "security", "--offline=true",
-		      getenv("FAMEZ_SYSTEM_SERVICE"), NULL) == 0);
-	text = testlib_read_file(out);
+	ck_assert(userunit_run("/usr/bin/systemd-analyze", "security", "--offline=true",
+			       getenv("FAMEZ_SYSTEM_SERVICE"), NULL) == 0);
+	text = testlib_read_file(userunit_out);
 	p = strstr(text, "Overall exposure level for famez.service: ");
 	ck_assert_msg(p, "%s", text);
 	exposure = strtod(p + strlen("Overall exposure level for famez.service: "), NULL);
@@ -344,13 +365,15 @@ int main(void)
 	}
 	s = suite_create("systemd");
 	tc = tcase_create("systemd");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, testlib_setup, teardown);
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, test_units_verify_and_are_hardened);
 	tcase_add_test(tc, test_first_qemu_activates_the_service);
 	tcase_add_test(tc, test_watchdog_is_fed_under_load);
 	tcase_add_test(tc, test_restarts_keep_vms_connected);
 	tcase_add_test(tc, test_crash_keeps_vms_connected);
+	tcase_add_test(tc, test_peer_leaving_while_down_is_announced);
+	tcase_add_test(tc, test_restart_keeps_what_a_slow_peer_has_not_read);
 	tcase_add_test(tc, test_stop_disconnects_peers);
 	suite_add_tcase(s, tc);
 	return testlib_run_suite(s);

@@ -356,7 +356,7 @@ void famez_client_pair_check(const char *socket)
 	int status;
 
 	a = famez_client_start(socket, "a",
-			       "wait-peers 1 10; int 1 1; wait-int 0 1 10; dump; wait-left 1 10",
+			       "wait-peers 1 10; dump; int 1 1; wait-int 0 1 10; wait-left 1 10",
 			       out_a, sizeof(out_a));
 	testlib_wait_for_output(out_a, "connected id 0", 5000);
 	b = famez_client_start(socket, "b", "wait-peers 1 10; wait-int 1 1 10; int 0 0; dump",
