@@ -244,61 +244,27 @@ static const char *queued_fd_name(const QueuedFdNames *q, const FdRef *ref)
 	return e ? e->name : NULL;
 }
 
-/*
- * A departure only matters to the allocator through which connected peers saw it (joined
- * before it): its sequence number is written as the join sequence number + 1 of the newest
- * connected peer that joined before it, or not at all when none did. Consecutive IDs that come
- * out equal are written as one run, so the state stays small however many peers came and went
- * while the same peers stayed connected.
- */
-static uint64_t departure_class(const uint64_t *joins, size_t n, uint64_t departed_at)
+static void write_departure_run(uint32_t from, uint32_t to, uint64_t seq, void *data)
 {
-	size_t lo = 0, hi = n; /* joins[] ascending: count those below departed_at */
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (joins[mid] < departed_at)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo ? joins[lo - 1] + 1 : 0;
+	fprintf(data, "departed %" PRIu32 " %" PRIu32 " %" PRIu64 "\n", from, to, seq);
 }
 
-static void write_departures(Server *s, FILE *f)
+/* The allocator's departures, by which connected peers saw them (see idalloc.h). */
+static int write_departures(Server *s, FILE *f)
 {
-	uint64_t *joins = malloc(MAX(s->n_peers, 1u) * sizeof(*joins)), run_class = 0;
-	uint32_t highest = idalloc_highest(s->ids), run_from = 0;
+	uint64_t *joins = malloc(MAX(s->n_peers, 1u) * sizeof(*joins));
 	size_t n = 0;
 
-	if (!joins) {
-		/* Without the classes: every departure as it is (one line each). */
-		for (uint32_t id = 0; id <= highest; id++)
-			if (!idalloc_in_use(s->ids, id) && idalloc_departed_at(s->ids, id))
-				fprintf(f, "departed %" PRIu32 " %" PRIu32 " %" PRIu64 "\n", id,
-					id, idalloc_departed_at(s->ids, id));
-		return;
-	}
+	if (!joins)
+		return -ENOMEM;
 	for (Peer *p = s->oldest; p; p = p->newer)
 		joins[n++] = p->join_seq;
-	for (uint32_t id = 0; id <= highest + 1; id++) {
-		uint64_t c = 0;
-
-		if (id <= highest && !idalloc_in_use(s->ids, id) && idalloc_departed_at(s->ids, id))
-			c = departure_class(joins, n, idalloc_departed_at(s->ids, id));
-		if (c == run_class)
-			continue;
-		if (run_class)
-			fprintf(f, "departed %" PRIu32 " %" PRIu32 " %" PRIu64 "\n", run_from,
-				id - 1, run_class);
-		run_class = c;
-		run_from = id;
-	}
+	idalloc_departure_runs(s->ids, joins, n, write_departure_run, f);
 	free(joins);
+	return 0;
 }
 
-static void write_state(Server *s, FILE *f, bool with_queues)
+static int write_state(Server *s, FILE *f, bool with_queues)
 {
 	uint32_t next;
 	uint64_t seq;
@@ -315,7 +281,10 @@ static void write_state(Server *s, FILE *f, bool with_queues)
 	fprintf(f, "ids %" PRIu32 " %" PRIu64 "\n", next, seq);
 	if (names.n_gone)
 		fprintf(f, "gone %zu\n", names.n_gone);
-	write_departures(s, f);
+	if (write_departures(s, f) < 0) {
+		queued_fd_names_done(&names);
+		return -ENOMEM;
+	}
 	fprintf(f,
 		"counters %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
 		" %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
@@ -353,6 +322,7 @@ static void write_state(Server *s, FILE *f, bool with_queues)
 	}
 	fprintf(f, "end\n");
 	queued_fd_names_done(&names);
+	return 0;
 }
 
 int fdstore_save_state(Server *s, bool with_queues)
@@ -362,6 +332,7 @@ int fdstore_save_state(Server *s, bool with_queues)
 	size_t size = 0;
 	const char *name, *old;
 	FILE *f;
+	int r;
 
 	if (!enabled)
 		return 0;
@@ -369,10 +340,10 @@ int fdstore_save_state(Server *s, bool with_queues)
 	if (!f)
 		return -ENOMEM;
 	s->state_generation++;
-	write_state(s, f, with_queues);
-	if (fclose(f) != 0) {
+	r = write_state(s, f, with_queues);
+	if (fclose(f) != 0 || r < 0) {
 		free(buf);
-		return -ENOMEM;
+		return log_warning_errno(ENOMEM, "cannot write the state for the fd store: %m");
 	}
 	fd = memfd_create("famez-state", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0 || write(fd, buf, size) != (ssize_t)size) {

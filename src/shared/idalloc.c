@@ -112,11 +112,6 @@ void idalloc_set_cursor(IdAllocator *a, uint32_t next, uint64_t seq)
 	a->seq = seq;
 }
 
-uint64_t idalloc_departed_at(const IdAllocator *a, uint32_t id)
-{
-	return id >= a->first && id <= a->last ? a->departed_at[id - a->first] : 0;
-}
-
 int idalloc_restore_id(IdAllocator *a, uint32_t id, bool in_use, uint64_t departed_at)
 {
 	uint32_t i;
@@ -135,9 +130,41 @@ int idalloc_restore_id(IdAllocator *a, uint32_t id, bool in_use, uint64_t depart
 	return 0;
 }
 
-uint32_t idalloc_highest(const IdAllocator *a)
+/* joins[] ascending: the join sequence number + 1 of the newest that is below departed_at. */
+static uint64_t departure_class(const uint64_t *joins, size_t n, uint64_t departed_at)
 {
-	return a->highest;
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (joins[mid] < departed_at)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo ? joins[lo - 1] + 1 : 0;
+}
+
+void idalloc_departure_runs(const IdAllocator *a, const uint64_t *joins, size_t n_joins,
+			    IdRunFunc f, void *data)
+{
+	uint64_t run_class = 0;
+	uint32_t run_from = 0;
+
+	/* IDs above the highest ever used never departed; the extra step closes the last run. */
+	for (uint64_t i = 0; i <= (uint64_t)a->highest - a->first + 1; i++) {
+		uint64_t c = 0;
+
+		if (i <= (uint64_t)a->highest - a->first && !a->in_use[i] && a->departed_at[i])
+			c = departure_class(joins, n_joins, a->departed_at[i]);
+		if (c == run_class)
+			continue;
+		if (run_class)
+			f(run_from, a->first + (uint32_t)i - 1, run_class, data);
+		run_class = c;
+		run_from = a->first + (uint32_t)i;
+	}
 }
 
 uint32_t idalloc_count(const IdAllocator *a)

@@ -50,9 +50,18 @@ bool idalloc_in_use(const IdAllocator *a, uint32_t id);
 /* For saving and restoring the allocator across a restart (fdstore). */
 void idalloc_get_cursor(const IdAllocator *a, uint32_t *next, uint64_t *seq);
 void idalloc_set_cursor(IdAllocator *a, uint32_t next, uint64_t seq);
-uint64_t idalloc_departed_at(const IdAllocator *a, uint32_t id);
 /* Marks id in use (taken by a restored peer) or records when it last departed. 0 or -EINVAL. */
 int idalloc_restore_id(IdAllocator *a, uint32_t id, bool in_use, uint64_t departed_at);
-/* The highest ID ever in use or restored: no ID above it has departed. */
-uint32_t idalloc_highest(const IdAllocator *a);
+/*
+ * The departures worth saving, as runs of consecutive IDs. A departure matters only through
+ * which connected peers saw it (joined before it), so each is given as the join sequence number
+ * + 1 of the newest connected peer that joined before it, and one that no connected peer saw is
+ * left out. joins[] holds the connected peers' join sequence numbers in ascending order. Calls
+ * f(from, to, seq, data) per run; an allocator restored from the runs (idalloc_restore_id(),
+ * with the same cursor) hands out the same IDs as this one, and the runs stay few however many
+ * peers came and went while the same ones stayed connected.
+ */
+typedef void (*IdRunFunc)(uint32_t from, uint32_t to, uint64_t seq, void *data);
+void idalloc_departure_runs(const IdAllocator *a, const uint64_t *joins, size_t n_joins,
+			    IdRunFunc f, void *data);
 uint32_t idalloc_count(const IdAllocator *a);

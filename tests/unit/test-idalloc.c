@@ -151,6 +151,123 @@ START_TEST(test_lowest_free_recycles)
 }
 END_TEST
 
+typedef struct Runs {
+	uint32_t from[64], to[64];
+	uint64_t seq[64];
+	size_t n;
+} Runs;
+
+static void collect_run(uint32_t from, uint32_t to, uint64_t seq, void *data)
+{
+	Runs *r = data;
+
+	ck_assert_uint_lt(r->n, 64);
+	r->from[r->n] = from;
+	r->to[r->n] = to;
+	r->seq[r->n++] = seq;
+}
+
+/* A connected set in join order, as famezd keeps it. */
+typedef struct Connected {
+	uint32_t id[16];
+	uint64_t join[16];
+	size_t n;
+} Connected;
+
+static uint64_t oldest(const Connected *c)
+{
+	return c->n ? c->join[0] : IDALLOC_NO_PEERS;
+}
+
+/* One step of a deterministic churn: join when rnd says so (or nobody is there), else leave. */
+static void churn_step(IdAllocator *x, Connected *c, uint32_t rnd, int *taken)
+{
+	if ((rnd & 1) || c->n == 0) {
+		uint64_t seq;
+
+		*taken = idalloc_take(x, oldest(c), &seq);
+		if (*taken >= 0 && c->n < 16) {
+			c->id[c->n] = (uint32_t)*taken;
+			c->join[c->n++] = seq;
+		} else if (*taken >= 0) {
+			idalloc_release(x, (uint32_t)*taken);
+		}
+	} else {
+		size_t k = (rnd >> 1) % c->n;
+
+		*taken = -1;
+		idalloc_release(x, c->id[k]);
+		for (; k + 1 < c->n; k++) {
+			c->id[k] = c->id[k + 1];
+			c->join[k] = c->join[k + 1];
+		}
+		c->n--;
+	}
+}
+
+/* Restored from its runs, an allocator takes the same IDs as the original from then on. */
+START_TEST(test_departure_runs_restore_the_same_decisions)
+{
+	IdAllocator *b, *small;
+	Connected c = { 0 }, c2;
+	uint32_t rnd = 12345, next;
+	uint64_t seq;
+	Runs r = { 0 };
+	int x, y;
+
+	ck_assert_int_eq(idalloc_new(&small, 0, 31, IDALLOC_MONOTONIC), 0);
+	for (int i = 0; i < 500; i++) {
+		rnd = rnd * 1103515245 + 12345;
+		churn_step(small, &c, rnd >> 8, &x);
+	}
+	idalloc_departure_runs(small, c.join, c.n, collect_run, &r);
+
+	ck_assert_int_eq(idalloc_new(&b, 0, 31, IDALLOC_MONOTONIC), 0);
+	idalloc_get_cursor(small, &next, &seq);
+	idalloc_set_cursor(b, next, seq);
+	for (size_t i = 0; i < c.n; i++)
+		ck_assert_int_eq(idalloc_restore_id(b, c.id[i], true, 0), 0);
+	for (size_t i = 0; i < r.n; i++)
+		for (uint32_t id = r.from[i]; id <= r.to[i]; id++)
+			ck_assert_int_eq(idalloc_restore_id(b, id, false, r.seq[i]), 0);
+
+	c2 = c;
+	for (int i = 0; i < 500; i++) {
+		rnd = rnd * 1103515245 + 12345;
+		churn_step(small, &c, rnd >> 8, &x);
+		churn_step(b, &c2, rnd >> 8, &y);
+		ck_assert_int_eq(x, y);
+	}
+	idalloc_free(b);
+	idalloc_free(small);
+}
+END_TEST
+
+/* Thousands of peers coming and going past two that stay: one run. */
+START_TEST(test_departure_runs_stay_few)
+{
+	uint64_t joins[2], seq;
+	Runs r = { 0 };
+
+	ck_assert_int_eq(idalloc_take(a, IDALLOC_NO_PEERS, &joins[0]), 0);
+	ck_assert_int_eq(idalloc_take(a, joins[0], &joins[1]), 1);
+	for (int i = 2; i < 10002; i++) {
+		ck_assert_int_eq(idalloc_take(a, joins[0], &seq), i);
+		idalloc_release(a, (uint32_t)i);
+	}
+	idalloc_departure_runs(a, joins, 2, collect_run, &r);
+	ck_assert_uint_eq(r.n, 1);
+	ck_assert_uint_eq(r.from[0], 2);
+	ck_assert_uint_eq(r.to[0], 10001);
+	ck_assert_uint_eq(r.seq[0], joins[1] + 1);
+
+	/* With nobody connected, no departure matters. */
+	r.n = 0;
+	idalloc_departure_runs(a, NULL, 0, collect_run, &r);
+	ck_assert_uint_eq(r.n, 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("idalloc");
@@ -165,6 +282,8 @@ int main(void)
 	tcase_add_test(tc, test_release_twice_and_out_of_range_are_harmless);
 	tcase_add_test(tc, test_small_range);
 	tcase_add_test(tc, test_lowest_free_recycles);
+	tcase_add_test(tc, test_departure_runs_restore_the_same_decisions);
+	tcase_add_test(tc, test_departure_runs_stay_few);
 	suite_add_tcase(s, tc);
 	return testlib_run_suite(s);
 }
