@@ -1,8 +1,9 @@
 #!/bin/bash
-# famezd next to QEMU's ivshmem-server on the same machine, in one run: newcomer join latency
-# and server CPU per join at 100 peers, churn, bring-up and messages lost, plus famezd's own
-# mailbox ping, D-Bus throughput and memory. Prints a table with the ratio famezd/ivshmem-server.
-# Usage: tests/bench/compare.sh [BUILD_DIR]      (QEMU's server: tools/build-ivshmem-server.sh)
+# famezd next to QEMU's ivshmem-server on the same machine, in one run: newcomer join latency,
+# server CPU per join and churn at 10, 100 and 400 peers (the median of REPS runs, the servers
+# taking turns), bring-up and messages lost, plus famezd's own mailbox ping, D-Bus throughput
+# and memory. Prints a table with the ratio famezd/ivshmem-server.
+# Usage: [REPS=3] tests/bench/compare.sh [BUILD_DIR]  (QEMU's server: tools/build-ivshmem-server.sh)
 set -uo pipefail
 build=${1:-build}
 cd "$(dirname "$0")/../.."
@@ -28,19 +29,37 @@ stop() { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
 cpu_ns() { awk '{print $1}' "/proc/$1/schedstat" 2>/dev/null || echo 0; }
 field() { awk -v k="$1" '$1 == k {print $2}' "$2"; }
 
-declare -A v
-for server in famez ref; do
-	start $server 1
-	before=$(cpu_ns "$pid")
-	"$load" -S "$dir/s.sock" --peers 100 --rounds 2000 join >"$dir/join.$server" 2>&1
-	after=$(cpu_ns "$pid")
-	stop
-	v[$server.p50]=$(field join_p50_usec "$dir/join.$server")
-	v[$server.p99]=$(field join_p99_usec "$dir/join.$server")
-	v[$server.churn]=$(field churn_cycles_per_sec "$dir/join.$server")
-	# CPU over 100 joins to build up and 2000 join+leave cycles.
-	v[$server.cpu]=$(( (after - before) / 2100 / 1000 ))
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+bands="10 100 400" # ivshmem-server's select() stops at 1024 fds: about 500 peers at 1 vector
+reps=${REPS:-3}
 
+declare -A v
+for peers in $bands; do
+	rounds=$(( peers >= 400 ? 1000 : 2000 ))
+	for rep in $(seq "$reps"); do
+		for server in famez ref; do
+			start $server 1
+			before=$(cpu_ns "$pid")
+			"$load" -S "$dir/s.sock" --peers "$peers" --rounds $rounds join \
+				>"$dir/join.$server" 2>&1
+			after=$(cpu_ns "$pid")
+			stop
+			k=$server.$peers
+			echo "$(field join_p50_usec "$dir/join.$server")" >>"$dir/$k.p50"
+			echo "$(field join_p99_usec "$dir/join.$server")" >>"$dir/$k.p99"
+			echo "$(field churn_cycles_per_sec "$dir/join.$server")" >>"$dir/$k.churn"
+			# CPU over the peers joining to build up, then the join+leave cycles.
+			echo $(( (after - before) / (peers + rounds) / 1000 )) >>"$dir/$k.cpu"
+		done
+	done
+	for server in famez ref; do
+		for f in p50 p99 churn cpu; do
+			v[$server.$peers.$f]=$(median <"$dir/$server.$peers.$f")
+		done
+	done
+done
+
+for server in famez ref; do
 	for n in 150 1000; do
 		start $server 4
 		"$load" -S "$dir/s.sock" --peers $n --vectors 4 --timeout 20 bringup \
@@ -60,14 +79,16 @@ for server in famez ref; do
 done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0 && a + 0 > 0) printf "%.2f", a / b; else print "-" }'; }
-row() { printf "%-36s %14s %14s %8s\n" "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
+row() { printf "%-40s %14s %14s %8s\n" "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
 
 echo "machine: $(nproc) cores, $(uname -r); $(date -u +%F)"
-printf "%-36s %14s %14s %8s\n" "" "famezd" "ivshmem-server" "ratio"
-row "join latency p50, 100 peers (us)" "${v[famez.p50]}" "${v[ref.p50]}"
-row "join latency p99, 100 peers (us)" "${v[famez.p99]}" "${v[ref.p99]}"
-row "server CPU per join+leave (us)" "${v[famez.cpu]}" "${v[ref.cpu]}"
-row "churn at 100 peers (cycles/s)" "${v[famez.churn]}" "${v[ref.churn]}"
+printf "%-40s %14s %14s %8s\n" "" "famezd" "ivshmem-server" "ratio"
+for peers in $bands; do
+	row "join latency p50, $peers peers (us)" "${v[famez.$peers.p50]}" "${v[ref.$peers.p50]}"
+	row "join latency p99, $peers peers (us)" "${v[famez.$peers.p99]}" "${v[ref.$peers.p99]}"
+	row "CPU per join+leave, $peers peers (us)" "${v[famez.$peers.cpu]}" "${v[ref.$peers.cpu]}"
+	row "churn at $peers peers (cycles/s)" "${v[famez.$peers.churn]}" "${v[ref.$peers.churn]}"
+done
 row "bring-up 150 x 4 (us)" "${v[famez.up150]}" "${v[ref.up150]}"
 row "messages lost, 150 x 4" "${v[famez.lost150]}" "${v[ref.lost150]}"
 row "bring-up 1000 x 4 (us)" "${v[famez.up1000]}" "${v[ref.up1000]}"
