@@ -3,7 +3,7 @@
 # server CPU per join and churn at 10, 100 and 400 peers (the median of REPS runs, the servers
 # taking turns), bring-up and messages lost, plus famezd's own mailbox ping, D-Bus throughput
 # and memory. Prints a table with the ratio famezd/ivshmem-server.
-# Usage: [REPS=3] tests/bench/compare.sh [BUILD_DIR]  (QEMU's server: tools/build-ivshmem-server.sh)
+# Usage: [REPS=3] [BANDS="10 100 400"] tests/bench/compare.sh [BUILD_DIR]  (QEMU's server: tools/build-ivshmem-server.sh)
 set -uo pipefail
 build=${1:-build}
 cd "$(dirname "$0")/../.."
@@ -30,10 +30,10 @@ cpu_ns() { awk '{print $1}' "/proc/$1/schedstat" 2>/dev/null || echo 0; }
 field() { awk -v k="$1" '$1 == k {print $2}' "$2"; }
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-bands="10 100 400" # ivshmem-server's select() stops at 1024 fds: about 500 peers at 1 vector
+bands=${BANDS:-10 100 400} # ivshmem-server's select() stops at 1024 fds: about 500 peers at 1 vector
 reps=${REPS:-3}
 
-declare -A v
+declare -A v failed
 for peers in $bands; do
 	rounds=$(( peers >= 400 ? 1000 : 2000 ))
 	for rep in $(seq "$reps"); do
@@ -45,6 +45,11 @@ for peers in $bands; do
 			after=$(cpu_ns "$pid")
 			stop
 			k=$server.$peers
+			if [ -z "$(field join_p50_usec "$dir/join.$server")" ]; then
+				# famez-load gave up: a peer never got its whole handshake.
+				failed[$k]=$(tail -n 1 "$dir/join.$server")
+				continue
+			fi
 			echo "$(field join_p50_usec "$dir/join.$server")" >>"$dir/$k.p50"
 			echo "$(field join_p99_usec "$dir/join.$server")" >>"$dir/$k.p99"
 			echo "$(field churn_cycles_per_sec "$dir/join.$server")" >>"$dir/$k.churn"
@@ -54,7 +59,11 @@ for peers in $bands; do
 	done
 	for server in famez ref; do
 		for f in p50 p99 churn cpu; do
-			v[$server.$peers.$f]=$(median <"$dir/$server.$peers.$f")
+			if [ -n "${failed[$server.$peers]:-}" ]; then
+				v[$server.$peers.$f]=fails
+			else
+				v[$server.$peers.$f]=$(median <"$dir/$server.$peers.$f")
+			fi
 		done
 	done
 done
@@ -94,6 +103,9 @@ row "messages lost, 150 x 4" "${v[famez.lost150]}" "${v[ref.lost150]}"
 row "bring-up 1000 x 4 (us)" "${v[famez.up1000]}" "${v[ref.up1000]}"
 row "messages lost, 1000 x 4" "${v[famez.lost1000]}" "${v[ref.lost1000]}"
 echo "famezd RSS at 1000 x 4 peers: ${v[famez.rss]:-?} KiB"
+for k in "${!failed[@]}"; do
+	echo "${k%%.*} at ${k#*.} peers: ${failed[$k]}"
+done
 echo
 echo "fabric figures (famezd only):"
 tests/bench/ping.sh "$build" 1000
