@@ -245,21 +245,11 @@ static pid_t start_load(const SoakMode *mode, unsigned others, int round, char o
 	snprintf(others_arg, sizeof(others_arg), "%u", others);
 	snprintf(out, 300, "%s/load-%d.out", testlib_tmpdir(), round);
 	snprintf(err, 300, "%s/load-%d.err", testlib_tmpdir(), round);
-	char *const argv[] = { getenv("FAMEZ_LOAD"),
-			       "-S",
-			       (char *)userunit_socket_path(),
-			       "--peers",
-			       peers,
-			       "--vectors",
-			       vectors,
-			       "--rounds",
-			       rounds,
-			       "--others",
-			       others_arg,
-			       "--timeout",
-			       "60",
-			       "join",
-			       NULL };
+	/* clang-format off */
+	char *const argv[] = { getenv("FAMEZ_LOAD"), "-S", (char *)userunit_socket_path(),
+			       "--peers", peers, "--vectors", vectors, "--rounds", rounds,
+			       "--others", others_arg, "--timeout", "60", "join", NULL };
+	/* clang-format on */
 	return testlib_spawn(argv, out, err);
 }
 
