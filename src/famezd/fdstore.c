@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -134,9 +135,12 @@ static const char *vector_name(const Server *s, unsigned id, unsigned v, char bu
 /*
  * The names of the fds queued messages carry, written with the queues at a graceful stop. The
  * shared memory and the eventfds of connected peers (or, in fabric mode, of IDs) are stored
- * already; the eventfds of peers that left while slow readers still had their announcement
- * queued are stored for the restart as "gone-K". Sorted by FdRef, so naming Q queued messages
- * among N fds costs O((Q + N) log N).
+ * already. Any other queued fd is an eventfd of a peer that left while a slow reader still had
+ * its announcement queued: nobody reads it any more, so it is written as "gone" and the next
+ * famezd sends a fresh eventfd in its place. Storing those would cost systemd O(n) each (it
+ * compares a new fd with every stored one), which made a restart after a few thousand such
+ * eventfds take tens of seconds. Sorted by FdRef, so naming Q queued messages among N fds
+ * costs O((Q + N) log N).
  */
 typedef struct FdName {
 	const FdRef *ref;
@@ -144,8 +148,9 @@ typedef struct FdName {
 } FdName;
 
 typedef struct QueuedFdNames {
-	FdName *known, *gone;
-	size_t n_known, n_gone;
+	FdName *known;
+	size_t n_known;
+	bool incomplete; /* out of memory: an fd not found may be a connected peer's */
 } QueuedFdNames;
 
 static int fd_name_compare(const void *a, const void *b)
@@ -165,21 +170,13 @@ static const FdName *fd_name_find(const FdName *names, size_t n, const FdRef *re
 static void queued_fd_names_done(QueuedFdNames *q)
 {
 	free(q->known);
-	free(q->gone);
 	memset(q, 0, sizeof(*q));
 }
 
 static FdName *fd_name_add(FdName **names, size_t *n, size_t *cap, const FdRef *ref)
 {
-	if (*n == *cap) {
-		size_t c = *cap ? *cap * 2 : 64;
-		FdName *grown = realloc(*names, c * sizeof(**names));
-
-		if (!grown)
-			return NULL;
-		*names = grown;
-		*cap = c;
-	}
+	if (grow_array(names, cap, *n + 1, sizeof(**names)) < 0)
+		return NULL;
 	(*names)[*n].ref = ref;
 	return &(*names)[(*n)++];
 }
@@ -192,17 +189,21 @@ static void add_known_vectors(QueuedFdNames *q, size_t *cap, FdRef **vectors, un
 
 		if (e)
 			snprintf(e->name, sizeof(e->name), "%s-%u-%u", kind, id, v);
+		else
+			q->incomplete = true;
 	}
 }
 
 static void queued_fd_names_build(Server *s, QueuedFdNames *q)
 {
-	size_t cap = 0, gone_cap = 0, unique = 0;
+	size_t cap = 0;
 	FdName *e;
 
 	memset(q, 0, sizeof(*q));
 	if ((e = fd_name_add(&q->known, &q->n_known, &cap, s->shm)))
 		snprintf(e->name, sizeof(e->name), "shm");
+	else
+		q->incomplete = true;
 	if (s->fabric)
 		for (unsigned id = 0; id <= fabric_server_id(s->fabric); id++)
 			add_known_vectors(q, &cap, fabric_existing_id_vectors(s->fabric, id),
@@ -210,28 +211,11 @@ static void queued_fd_names_build(Server *s, QueuedFdNames *q)
 	else
 		for (Peer *p = s->oldest; p; p = p->newer)
 			add_known_vectors(q, &cap, p->vectors, p->n_vectors, "vec", p->id);
-	qsort(q->known, q->n_known, sizeof(*q->known), fd_name_compare);
-
-	for (Peer *p = s->oldest; p; p = p->newer)
-		for (size_t i = 0; i < outq_length(&p->outq); i++) {
-			const FdRef *ref = outq_at(&p->outq, i)->fd;
-
-			if (ref && !fd_name_find(q->known, q->n_known, ref))
-				fd_name_add(&q->gone, &q->n_gone, &gone_cap, ref);
-		}
-	qsort(q->gone, q->n_gone, sizeof(*q->gone), fd_name_compare);
-	for (size_t i = 0; i < q->n_gone; i++) {
-		if (unique && q->gone[unique - 1].ref == q->gone[i].ref)
-			continue;
-		q->gone[unique] = q->gone[i];
-		snprintf(q->gone[unique].name, sizeof(q->gone[unique].name), "gone-%zu", unique);
-		fdstore_push(q->gone[unique].name, q->gone[unique].ref->fd);
-		unique++;
-	}
-	q->n_gone = unique;
+	if (q->n_known)
+		qsort(q->known, q->n_known, sizeof(*q->known), fd_name_compare);
 }
 
-/* The stored name of an fd a queued message carries; NULL if it could not be stored. */
+/* The stored name of an fd a queued message carries; NULL if it cannot be told. */
 static const char *queued_fd_name(const QueuedFdNames *q, const FdRef *ref)
 {
 	const FdName *e;
@@ -239,9 +223,9 @@ static const char *queued_fd_name(const QueuedFdNames *q, const FdRef *ref)
 	if (!ref)
 		return "-";
 	e = fd_name_find(q->known, q->n_known, ref);
-	if (!e)
-		e = fd_name_find(q->gone, q->n_gone, ref);
-	return e ? e->name : NULL;
+	if (e)
+		return e->name;
+	return q->incomplete ? NULL : "gone";
 }
 
 static void write_departure_run(uint32_t from, uint32_t to, uint64_t seq, void *data)
@@ -279,8 +263,6 @@ static int write_state(Server *s, FILE *f, bool with_queues)
 	fprintf(f, "config %s %u %u %" PRIu64 "\n", server_mode_to_string(s->config.mode),
 		s->config.vectors, s->config.max_peers, s->config.shm.size);
 	fprintf(f, "ids %" PRIu32 " %" PRIu64 "\n", next, seq);
-	if (names.n_gone)
-		fprintf(f, "gone %zu\n", names.n_gone);
 	if (write_departures(s, f) < 0) {
 		queued_fd_names_done(&names);
 		return -ENOMEM;
@@ -378,7 +360,7 @@ typedef struct SavedPeer {
 	uint64_t connected_at, interrupts_sent;
 	FabricPeer fabric;
 	SavedQueueEntry *queue;
-	size_t n_queue;
+	size_t n_queue, queue_cap;
 	bool has_queue;
 } SavedPeer;
 
@@ -395,12 +377,12 @@ typedef struct SavedState {
 	uint32_t next_id;
 	uint64_t seq;
 	SavedDepartures *departed;
-	size_t n_departed;
-	size_t n_gone; /* departed peers' eventfds stored as gone-K for queued messages */
+	size_t n_departed, departed_cap;
 	ServerCounters counters;
 	uint64_t next_tag;
 	SavedPeer *peers;
-	size_t n_peers;
+	size_t n_peers, peers_cap;
+	uint32_t *peer_index; /* by ID: 1 + its place in peers, 0 if none */
 	bool complete;
 } SavedState;
 
@@ -409,16 +391,16 @@ static void saved_state_done(SavedState *st)
 	for (size_t i = 0; i < st->n_peers; i++)
 		free(st->peers[i].queue);
 	free(st->peers);
+	free(st->peer_index);
 	free(st->departed);
 	memset(st, 0, sizeof(*st));
 }
 
 static SavedPeer *saved_peer(SavedState *st, unsigned id)
 {
-	for (size_t i = 0; i < st->n_peers; i++)
-		if (st->peers[i].id == id)
-			return &st->peers[i];
-	return NULL;
+	if (!st->peer_index || id > WIRE_ID_MAX || !st->peer_index[id])
+		return NULL;
+	return &st->peers[st->peer_index[id] - 1];
 }
 
 static int parse_line(SavedState *st, char *line)
@@ -440,7 +422,6 @@ static int parse_line(SavedState *st, char *line)
 		return sscanf(line, "%" SCNu32 " %" SCNu64, &st->next_id, &st->seq) == 2 ? 0
 											 : -EBADMSG;
 	if (strcmp(word, "departed") == 0) {
-		SavedDepartures *d;
 		uint32_t from, to;
 		uint64_t seq;
 
@@ -452,10 +433,9 @@ static int parse_line(SavedState *st, char *line)
 		} else if (n != 3 || to < from || to > WIRE_ID_MAX) {
 			return -EBADMSG;
 		}
-		d = realloc(st->departed, (st->n_departed + 1) * sizeof(*d));
-		if (!d)
+		if (grow_array(&st->departed, &st->departed_cap, st->n_departed + 1,
+			       sizeof(*st->departed)) < 0)
 			return -ENOMEM;
-		st->departed = d;
 		st->departed[st->n_departed++] = (SavedDepartures){ from, to, seq };
 		return 0;
 	}
@@ -478,8 +458,10 @@ static int parse_line(SavedState *st, char *line)
 	if (strcmp(word, "peer") == 0) {
 		SavedPeer *p;
 
-		st->peers = realloc(st->peers, (st->n_peers + 1) * sizeof(*st->peers));
-		if (!st->peers)
+		if (grow_array(&st->peers, &st->peers_cap, st->n_peers + 1, sizeof(*p)) < 0)
+			return -ENOMEM;
+		if (!st->peer_index &&
+		    !(st->peer_index = calloc(WIRE_ID_MAX + 1, sizeof(*st->peer_index))))
 			return -ENOMEM;
 		p = &st->peers[st->n_peers];
 		memset(p, 0, sizeof(*p));
@@ -488,7 +470,7 @@ static int parse_line(SavedState *st, char *line)
 			   &p->interrupts_sent) != 7 ||
 		    p->id > WIRE_ID_MAX || saved_peer(st, p->id))
 			return -EBADMSG;
-		st->n_peers++;
+		st->peer_index[p->id] = (uint32_t)++st->n_peers;
 		return 0;
 	}
 	if (strcmp(word, "fabric") == 0) {
@@ -514,9 +496,9 @@ static int parse_line(SavedState *st, char *line)
 		fp->attributes_lost = lost;
 		return 0;
 	}
+	/* "gone N": earlier famezd stored departed peers' eventfds; see queued_fd(). */
 	if (strcmp(word, "gone") == 0)
-		return sscanf(line, "%zu", &st->n_gone) == 1 && st->n_gone <= (1u << 24) ? 0
-											  : -EBADMSG;
+		return 0;
 	if (strcmp(word, "queue") == 0) {
 		SavedQueueEntry e = { 0 };
 		unsigned id;
@@ -526,8 +508,7 @@ static int parse_line(SavedState *st, char *line)
 			   e.fd_name) != 4 ||
 		    !(p = saved_peer(st, id)))
 			return -EBADMSG;
-		p->queue = realloc(p->queue, (p->n_queue + 1) * sizeof(*p->queue));
-		if (!p->queue)
+		if (grow_array(&p->queue, &p->queue_cap, p->n_queue + 1, sizeof(*p->queue)) < 0)
 			return -ENOMEM;
 		p->queue[p->n_queue++] = e;
 		p->has_queue = true;
@@ -640,40 +621,25 @@ static FdRef **take_peer_vectors(Server *s, StoredFds *stored, unsigned id)
 	return v;
 }
 
-/* The eventfds of departed peers that queued messages carry, taken once each by name. */
-typedef struct GoneFds {
-	StoredFds *stored;
-	FdRef **refs;
-	size_t n;
-} GoneFds;
-
-static FdRef *gone_fd(GoneFds *g, const char *name)
+/*
+ * What queued messages carry in place of a departed peer's eventfd: nobody reads that eventfd
+ * any more, so one fresh eventfd stands for them all. Created on first use.
+ */
+static FdRef *gone_fd(FdRef **gone)
 {
-	size_t k;
 	int fd;
 
-	if (sscanf(name, "gone-%zu", &k) != 1 || k >= g->n)
-		return NULL;
-	if (!g->refs[k]) {
-		fd = stored_fds_take(g->stored, name);
+	if (!*gone) {
+		fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (fd < 0)
 			return NULL;
-		g->refs[k] = fdref_new(fd);
-		/* Only for this restart: the queues hold it from now on. */
-		fdstore_remove(name);
+		*gone = fdref_new(fd);
 	}
-	return g->refs[k];
-}
-
-static void gone_fds_done(GoneFds *g)
-{
-	for (size_t k = 0; k < g->n; k++)
-		fdref_unref(g->refs[k]);
-	free(g->refs);
+	return *gone;
 }
 
 /* An fd a saved queue entry names, among what was restored. */
-static FdRef *queued_fd(Server *s, GoneFds *gone, const char *name)
+static FdRef *queued_fd(Server *s, FdRef **gone, const char *name)
 {
 	unsigned id, v;
 	Peer *p;
@@ -682,8 +648,9 @@ static FdRef *queued_fd(Server *s, GoneFds *gone, const char *name)
 		return NULL;
 	if (strcmp(name, "shm") == 0)
 		return s->shm;
-	if (strncmp(name, "gone-", 5) == 0)
-		return gone_fd(gone, name);
+	/* Or "gone-K", as earlier famezd wrote it (the stored fd is dropped as unused). */
+	if (strncmp(name, "gone", 4) == 0)
+		return gone_fd(gone);
 	if (sscanf(name, "%*[a-z]-%u-%u", &id, &v) != 2 || id > WIRE_ID_MAX)
 		return NULL;
 	p = s->peers_by_id[id];
@@ -725,7 +692,7 @@ static void remove_peer_fds(Server *s, unsigned id)
 int fdstore_restore_peers(Server *s, StoredFds *stored)
 {
 	SavedState st;
-	GoneFds gone = { .stored = stored };
+	FdRef *gone = NULL;
 	unsigned restored = 0;
 	int r;
 
@@ -734,12 +701,6 @@ int fdstore_restore_peers(Server *s, StoredFds *stored)
 		return 0;
 	if (r < 0)
 		return log_warning_errno(r, "the stored state cannot be read; starting afresh");
-	gone.n = st.n_gone;
-	gone.refs = calloc(MAX(gone.n, 1), sizeof(*gone.refs));
-	if (!gone.refs) {
-		saved_state_done(&st);
-		return -ENOMEM;
-	}
 
 	idalloc_set_cursor(s->ids, st.next_id, st.seq);
 	for (size_t i = 0; i < st.n_departed; i++)
@@ -821,7 +782,7 @@ int fdstore_restore_peers(Server *s, StoredFds *stored)
 			peer_flush(p);
 	}
 
-	gone_fds_done(&gone);
+	fdref_unref(gone); /* the queues hold it from now on */
 	s->state_generation = st.generation;
 	log_info("restored %u of %zu peers from systemd's fd store", restored, st.n_peers);
 	saved_state_done(&st);

@@ -28,6 +28,28 @@
 		_taken;                                                                            \
 	})
 
+/*
+ * Makes room for at least need elements of size bytes in *array, which holds *cap, growing it
+ * geometrically so that appending n elements one by one costs O(n). 0, or -ENOMEM with the
+ * array untouched.
+ */
+static inline int grow_array(void *array, size_t *cap, size_t need, size_t size)
+{
+	size_t c = *cap ? *cap : 8;
+	void *grown;
+
+	if (need <= *cap)
+		return 0;
+	while (c < need)
+		c *= 2;
+	grown = realloc(*(void **)array, c * size);
+	if (!grown)
+		return -ENOMEM;
+	*(void **)array = grown;
+	*cap = c;
+	return 0;
+}
+
 /* Closes fd if it is valid, keeping errno, and returns -1 for "fd = safe_close(fd)". */
 static inline int safe_close(int fd)
 {

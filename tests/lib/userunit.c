@@ -26,6 +26,15 @@ int userunit_run(const char *a0, ...)
 	return testlib_run((char *const *)argv, userunit_out, userunit_err, 60000);
 }
 
+void userunit_restart(void)
+{
+	if (systemctl("restart", "famez.service") == 0)
+		return;
+	/* Why, as systemd says it (a watchdog timeout, a crash, an exit status). */
+	(void)systemctl("status", "--no-pager", "famez.service");
+	ck_abort_msg("systemctl restart famez.service failed:\n%s", testlib_show(userunit_out));
+}
+
 const char *userunit_socket_path(void)
 {
 	static char path[256];

@@ -13,6 +13,8 @@ extern char userunit_out[256], userunit_err[256];
 int userunit_run(const char *a0, ...);
 #define systemctl(...) userunit_run("/usr/bin/systemctl", "--user", __VA_ARGS__, NULL)
 
+/* Restarts famez.service; a failure says why, from systemctl status. */
+void userunit_restart(void);
 /* The socket famez.socket listens on. */
 const char *userunit_socket_path(void);
 /* A property of famez.service, e.g. "MainPID", as a string to free. */
