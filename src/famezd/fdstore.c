@@ -57,6 +57,114 @@ void fdstore_remove(const char *name)
 		sd_notifyf(false, "FDSTOREREMOVE=1\nFDNAME=%s", name);
 }
 
+/*
+ * A peer's eventfds, stored as "vecs-ID-C": chunk C of STASH_FDS_MAX eventfds in flight in a
+ * datagram socket, the socket being what systemd stores. systemd compares every fd it is given
+ * with every fd it holds (a kcmp() per pair of eventfds), so storing each eventfd on its own
+ * made bringing up 1000 peers x 4 vectors cost the manager 25 s of CPU. A datagram socket whose
+ * other end is closed does not hang up, so systemd keeps it.
+ */
+#define STASH_FDS_MAX 253 /* the most one SCM_RIGHTS message carries (SCM_MAX_FD) */
+
+static const char *stash_name(unsigned id, unsigned chunk, char buf[64])
+{
+	snprintf(buf, 64, "vecs-%u-%u", id, chunk);
+	return buf;
+}
+
+static int stash_fds(const int *fds, unsigned n)
+{
+	char byte = 0, control[CMSG_SPACE(STASH_FDS_MAX * sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control,
+		.msg_controllen = CMSG_SPACE(n * sizeof(int)),
+	};
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(n * sizeof(int));
+	memcpy(CMSG_DATA(cmsg), fds, n * sizeof(int));
+	if (sendmsg(sv[1], &msg, MSG_NOSIGNAL) < 0) {
+		int r = -errno;
+
+		safe_close(sv[0]);
+		safe_close(sv[1]);
+		return r;
+	}
+	safe_close(sv[1]);
+	return sv[0];
+}
+
+void fdstore_push_vectors(unsigned id, FdRef *const *vectors, unsigned n)
+{
+	int fds[STASH_FDS_MAX];
+	char name[64];
+
+	if (!enabled)
+		return;
+	for (unsigned c = 0; c * STASH_FDS_MAX < n; c++) {
+		unsigned k = MIN(n - c * STASH_FDS_MAX, STASH_FDS_MAX);
+		int stash;
+
+		for (unsigned i = 0; i < k; i++)
+			fds[i] = vectors[c * STASH_FDS_MAX + i]->fd;
+		stash = stash_fds(fds, k);
+		if (stash < 0) {
+			log_warning_errno(
+				stash,
+				"cannot store peer %u's eventfds: %m; they will not survive "
+				"a restart",
+				id);
+			return;
+		}
+		fdstore_push(stash_name(id, c, name), stash);
+		safe_close(stash);
+	}
+}
+
+void fdstore_remove_vectors(unsigned id, unsigned n)
+{
+	char name[64];
+
+	for (unsigned c = 0; c * STASH_FDS_MAX < n; c++)
+		fdstore_remove(stash_name(id, c, name));
+}
+
+/* The n eventfds a stash holds, copied: the stash keeps them for the next restart. */
+static int unstash_fds(int stash, int *fds, unsigned n)
+{
+	char byte, control[CMSG_SPACE(STASH_FDS_MAX * sizeof(int))];
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control,
+		.msg_controllen = sizeof(control),
+	};
+	struct cmsghdr *cmsg;
+	size_t got = 0;
+
+	if (recvmsg(stash, &msg, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC) < 0)
+		return -errno;
+	cmsg = CMSG_FIRSTHDR(&msg);
+	if (cmsg && cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS)
+		got = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+	if (got == n && !(msg.msg_flags & MSG_CTRUNC)) {
+		memcpy(fds, CMSG_DATA(cmsg), n * sizeof(int));
+		return 0;
+	}
+	for (size_t i = 0; i < got; i++)
+		safe_close(((int *)CMSG_DATA(cmsg))[i]);
+	return -EBADMSG;
+}
+
 /* ---- what systemd passed ---- */
 
 int stored_fds_collect(StoredFds *s)
@@ -81,6 +189,14 @@ int stored_fds_collect(StoredFds *s)
 			s->names[i] = strdup("unknown");
 	}
 	return n;
+}
+
+bool stored_fds_has(const StoredFds *s, const char *name)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!s->taken[i] && s->names[i] && strcmp(s->names[i], name) == 0)
+			return true;
+	return false;
 }
 
 int stored_fds_take(StoredFds *s, const char *name)
@@ -125,12 +241,6 @@ void stored_fds_done(StoredFds *s)
 }
 
 /* ---- the state ---- */
-
-static const char *vector_name(const Server *s, unsigned id, unsigned v, char buf[64])
-{
-	snprintf(buf, 64, "%s-%u-%u", s->fabric ? "idvec" : "vec", id, v);
-	return buf;
-}
 
 /*
  * The names of the fds queued messages carry, written with the queues at a graceful stop. The
@@ -600,25 +710,59 @@ bool fdstore_has_usable_state(Server *s, StoredFds *stored)
 	return usable;
 }
 
-/* The eventfds of a restored ivshmem-mode peer, from "vec-ID-V". */
+/*
+ * famezd 0.1.0 stored each eventfd as "vec-ID-V": taken, they are stored again the way this
+ * famezd does, so that a departure removes them.
+ */
+static void take_vectors_one_by_one(StoredFds *stored, unsigned id, FdRef **v, unsigned n)
+{
+	char name[64];
+	int fd;
+
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "vec-%u-%u", id, i);
+		fd = stored_fds_take(stored, name);
+		if (fd < 0 || !(v[i] = fdref_new(fd)))
+			return;
+		fdstore_remove(name);
+	}
+	fdstore_push_vectors(id, v, n);
+}
+
+/* The eventfds of a restored ivshmem-mode peer: from "vecs-ID-C" (see fdstore_push_vectors()). */
 static FdRef **take_peer_vectors(Server *s, StoredFds *stored, unsigned id)
 {
-	FdRef **v = calloc(s->config.vectors, sizeof(*v));
+	unsigned n = s->config.vectors, done = 0;
+	FdRef **v = calloc(n, sizeof(*v));
+	int fds[STASH_FDS_MAX];
 	char name[64];
 
 	if (!v)
 		return NULL;
-	for (unsigned i = 0; i < s->config.vectors; i++) {
-		int fd = stored_fds_take(stored, vector_name(s, id, i, name));
+	if (!stored_fds_has(stored, stash_name(id, 0, name)))
+		take_vectors_one_by_one(stored, id, v, n);
+	else
+		for (unsigned c = 0; done < n; c++) {
+			unsigned k = MIN(n - done, STASH_FDS_MAX);
+			int stash = stored_fds_take(stored, stash_name(id, c, name));
+			int r = stash < 0 ? -ENOENT : unstash_fds(stash, fds, k);
 
-		if (fd < 0 || !(v[i] = fdref_new(fd))) {
-			for (unsigned j = 0; j < i; j++)
-				fdref_unref(v[j]);
-			free(v);
-			return NULL;
+			safe_close(stash);
+			if (r < 0)
+				break;
+			for (unsigned i = 0; i < k; i++)
+				v[done + i] = fdref_new(fds[i]); /* NULL when out of memory */
+			done += k;
 		}
-	}
+	for (unsigned i = 0; i < n; i++)
+		if (!v[i])
+			goto fail;
 	return v;
+fail:
+	for (unsigned i = 0; i < n; i++)
+		fdref_unref(v[i]);
+	free(v);
+	return NULL;
 }
 
 /*
@@ -685,8 +829,8 @@ static void remove_peer_fds(Server *s, unsigned id)
 
 	snprintf(name, sizeof(name), "peer-%u", id);
 	fdstore_remove(name);
-	for (unsigned v = 0; !s->fabric && v < s->config.vectors; v++)
-		fdstore_remove(vector_name(s, id, v, name));
+	if (!s->fabric)
+		fdstore_remove_vectors(id, s->config.vectors);
 }
 
 int fdstore_restore_peers(Server *s, StoredFds *stored)

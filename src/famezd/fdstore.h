@@ -8,14 +8,15 @@
  * Keeping connected peers across restarts in systemd's file-descriptor store.
  *
  * With --fd-store under systemd, famezd hands systemd a copy of every fd the fabric depends on,
- * each under a name: "shm", "peer-ID" (a peer's connection), "vec-ID-V" (ivshmem mode: a peer's
- * eventfds), "idvec-ID-V" (fabric mode: the eventfds that belong to an ID) and "state-a"/"state-b"
- * (a memfd describing the peer table, the ID allocator, counters and mailbox bookkeeping,
- * written after every burst of changes, alternating so that one complete state always stays
- * stored). A restarted famezd gets them back in LISTEN_FDS and carries on with the same IDs and
- * eventfds; a stop releases the store and so disconnects every peer.
+ * each under a name: "shm", "peer-ID" (a peer's connection), "vecs-ID-C" (ivshmem mode: a peer's
+ * eventfds, in flight in one socket per 253), "idvec-ID-V" (fabric mode: the eventfds that belong
+ * to an ID) and "state-a"/"state-b" (a memfd describing the peer table, the ID allocator, counters
+ * and mailbox bookkeeping, written after every burst of changes, alternating so that one complete
+ * state always stays stored). A restarted famezd gets them back in LISTEN_FDS and carries on with
+ * the same IDs and eventfds; a stop releases the store and so disconnects every peer.
  */
 
+typedef struct FdRef FdRef;
 typedef struct Server Server;
 
 typedef struct StoredFds {
@@ -27,6 +28,8 @@ typedef struct StoredFds {
 
 /* Collects the fds systemd passed (socket activation and the store). */
 int stored_fds_collect(StoredFds *s);
+/* Whether an fd not taken yet is stored under name. */
+bool stored_fds_has(const StoredFds *s, const char *name);
 /* Takes the fd stored under name: its number, or -1 when there is none. */
 int stored_fds_take(StoredFds *s, const char *name);
 /* The first fd not taken yet whose name starts with prefix, or -1; *name is set. */
@@ -38,6 +41,9 @@ bool fdstore_enabled(void);
 void fdstore_enable(void);
 void fdstore_push(const char *name, int fd);
 void fdstore_remove(const char *name);
+/* An ivshmem-mode peer's eventfds, stored together (see fdstore.c). */
+void fdstore_push_vectors(unsigned id, FdRef *const *vectors, unsigned n);
+void fdstore_remove_vectors(unsigned id, unsigned n);
 
 /* Writes the state memfd and stores it; with_queues at a graceful stop (see fdstore.c). */
 int fdstore_save_state(Server *s, bool with_queues);

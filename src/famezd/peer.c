@@ -260,10 +260,8 @@ static void peer_store_fds(Peer *p)
 		return;
 	snprintf(name, sizeof(name), "peer-%u", p->id);
 	fdstore_push(name, p->fd);
-	for (unsigned v = 0; !p->server->fabric && v < p->n_vectors; v++) {
-		snprintf(name, sizeof(name), "vec-%u-%u", p->id, v);
-		fdstore_push(name, p->vectors[v]->fd);
-	}
+	if (!p->server->fabric)
+		fdstore_push_vectors(p->id, p->vectors, p->n_vectors);
 }
 
 static void peer_unstore_fds(Peer *p)
@@ -274,10 +272,8 @@ static void peer_unstore_fds(Peer *p)
 		return;
 	snprintf(name, sizeof(name), "peer-%u", p->id);
 	fdstore_remove(name);
-	for (unsigned v = 0; !p->server->fabric && v < p->n_vectors; v++) {
-		snprintf(name, sizeof(name), "vec-%u-%u", p->id, v);
-		fdstore_remove(name);
-	}
+	if (!p->server->fabric)
+		fdstore_remove_vectors(p->id, p->n_vectors);
 }
 
 /* Puts a peer into the server's tables and join-order list. */

@@ -268,13 +268,17 @@ START_TEST(test_restart_keeps_what_a_slow_peer_has_not_read)
 	enum { VECTORS = 64, PASSING = 100 };
 	size_t want = 3 + VECTORS, fds[PASSING + 1] = { 0 }, left[PASSING + 1] = { 0 };
 	uint64_t start;
-	char *pid, *after;
+	char *pid, *after, *stored;
 	RawClient slow;
 
 	userunit_set_options("--mode ivshmem --vectors 64");
 	ck_assert_int_eq(systemctl("start", "famez.socket"), 0);
 	ck_assert_int_eq(raw_client_connect(&slow, userunit_socket_path(), false), 0);
 	ck_assert(raw_client_read_until(&slow, has_messages, &want, 10000));
+	/* Its 64 eventfds take one place in the store, not 64: shm, state, peer-0, vecs-0-0. */
+	stored = userunit_property("NFileDescriptorStore");
+	ck_assert_msg(atoi(stored) <= 5, "%s fds stored for one peer", stored);
+	free(stored);
 	/* Peers come and go while it reads nothing: far more than its socket holds. */
 	for (int i = 0; i < PASSING; i++) {
 		RawClient x;
