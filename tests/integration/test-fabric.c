@@ -123,7 +123,14 @@ START_TEST(test_many_pings_one_at_a_time)
 	/* Every ping answered once, each pong matched to its own ping: no pipelining. */
 	ck_assert_uint_eq(count_lines(out, "pong from Z-switch@15"), 200);
 	ck_assert_uint_eq(count_lines(out, "Z-switch@15: pong"), 200);
-	ck_assert_uint_eq(count_lines(out, "interrupt vector"), 0);
+	/*
+	 * No ring without its message, but one: famezd rings its join-time Peer-Attribute again
+	 * when the first ping comes before the client has read it (a guest may have missed the
+	 * ring), and that second ring finds the slot empty.
+	 */
+	ck_assert_uint_le(count_lines(out, "interrupt vector"), 1);
+	ck_assert_uint_eq(count_lines(out, "interrupt vector"),
+			  count_lines(out, "interrupt vector 15 "));
 	famezd_stop(&famezd);
 	/* 200 pings and the answer to the join-time Peer-Attribute. */
 	ck_assert_msg(testlib_file_contains(famezd.log_path, "201 messages received, 201 sent, "
