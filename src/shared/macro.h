@@ -2,6 +2,7 @@
 #pragma once
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -40,6 +41,8 @@ static inline int grow_array(void *array, size_t *cap, size_t need, size_t size)
 
 	if (need <= *cap)
 		return 0;
+	if (need > SIZE_MAX / 2 / size)
+		return -ENOMEM;
 	while (c < need)
 		c *= 2;
 	grown = realloc(*(void **)array, c * size);
