@@ -167,6 +167,11 @@ static int unstash_fds(int stash, int *fds, unsigned n)
 
 /* ---- what systemd passed ---- */
 
+static int by_name_compare(const void *a, const void *b, void *names)
+{
+	return strcmp(((char **)names)[*(const size_t *)a], ((char **)names)[*(const size_t *)b]);
+}
+
 int stored_fds_collect(StoredFds *s)
 {
 	char **names = NULL;
@@ -180,45 +185,55 @@ int stored_fds_collect(StoredFds *s)
 	s->n = (size_t)n;
 	s->fds = calloc(s->n, sizeof(*s->fds));
 	s->taken = calloc(s->n, sizeof(*s->taken));
+	s->by_name = calloc(s->n, sizeof(*s->by_name));
 	s->names = names;
-	if (!s->fds || !s->taken)
+	if (!s->fds || !s->taken || !s->by_name)
 		return -ENOMEM;
 	for (size_t i = 0; i < s->n; i++) {
 		s->fds[i] = SD_LISTEN_FDS_START + (int)i;
-		if (!s->names[i])
-			s->names[i] = strdup("unknown");
+		if (!s->names[i] && !(s->names[i] = strdup("unknown")))
+			return -ENOMEM;
+		s->by_name[i] = i;
 	}
+	qsort_r(s->by_name, s->n, sizeof(*s->by_name), by_name_compare, s->names);
 	return n;
+}
+
+/*
+ * The first fd not taken that is stored under name, or -1: a binary search in by_name, so that
+ * restoring n peers costs O(n log n) rather than O(n^2).
+ */
+static ssize_t stored_fds_find(const StoredFds *s, const char *name)
+{
+	size_t lo = 0, hi = s->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(s->names[s->by_name[mid]], name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < s->n && strcmp(s->names[s->by_name[lo]], name) == 0; lo++)
+		if (!s->taken[s->by_name[lo]])
+			return (ssize_t)s->by_name[lo];
+	return -1;
 }
 
 bool stored_fds_has(const StoredFds *s, const char *name)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (!s->taken[i] && s->names[i] && strcmp(s->names[i], name) == 0)
-			return true;
-	return false;
+	return stored_fds_find(s, name) >= 0;
 }
 
 int stored_fds_take(StoredFds *s, const char *name)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (!s->taken[i] && s->names[i] && strcmp(s->names[i], name) == 0) {
-			s->taken[i] = true;
-			return s->fds[i];
-		}
-	return -1;
-}
+	ssize_t i = stored_fds_find(s, name);
 
-int stored_fds_take_prefix(StoredFds *s, const char *prefix, const char **name)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (!s->taken[i] && s->names[i] &&
-		    strncmp(s->names[i], prefix, strlen(prefix)) == 0) {
-			s->taken[i] = true;
-			*name = s->names[i];
-			return s->fds[i];
-		}
-	return -1;
+	if (i < 0)
+		return -1;
+	s->taken[i] = true;
+	return s->fds[i];
 }
 
 void stored_fds_done(StoredFds *s)
@@ -237,6 +252,7 @@ void stored_fds_done(StoredFds *s)
 	free(s->names);
 	free(s->fds);
 	free(s->taken);
+	free(s->by_name);
 	memset(s, 0, sizeof(*s));
 }
 

@@ -24,6 +24,7 @@ typedef struct StoredFds {
 	int *fds;
 	char **names;
 	bool *taken;
+	size_t *by_name; /* indices, sorted by name */
 } StoredFds;
 
 /* Collects the fds systemd passed (socket activation and the store). */
@@ -32,8 +33,6 @@ int stored_fds_collect(StoredFds *s);
 bool stored_fds_has(const StoredFds *s, const char *name);
 /* Takes the fd stored under name: its number, or -1 when there is none. */
 int stored_fds_take(StoredFds *s, const char *name);
-/* The first fd not taken yet whose name starts with prefix, or -1; *name is set. */
-int stored_fds_take_prefix(StoredFds *s, const char *prefix, const char **name);
 /* Closes what was not taken and removes it from the store, with a log line each. */
 void stored_fds_done(StoredFds *s);
 
