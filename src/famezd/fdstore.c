@@ -62,7 +62,9 @@ void fdstore_remove(const char *name)
  * datagram socket, the socket being what systemd stores. systemd compares every fd it is given
  * with every fd it holds (a kcmp() per pair of eventfds), so storing each eventfd on its own
  * made bringing up 1000 peers x 4 vectors cost the manager 25 s of CPU. A datagram socket whose
- * other end is closed does not hang up, so systemd keeps it.
+ * other end is closed does not hang up, so systemd keeps it. The kernel counts fds in flight
+ * against the sender's RLIMIT_NOFILE; famezd keeps the same eventfds open itself, so its own fd
+ * limit is reached first.
  */
 #define STASH_FDS_MAX 253 /* the most one SCM_RIGHTS message carries (SCM_MAX_FD) */
 
@@ -72,14 +74,21 @@ static const char *stash_name(unsigned id, unsigned chunk, char buf[64])
 	return buf;
 }
 
+/* Room for the fds of one SCM_RIGHTS message, aligned for its header. */
+typedef union StashControl {
+	struct cmsghdr align;
+	char buf[CMSG_SPACE(STASH_FDS_MAX * sizeof(int))];
+} StashControl;
+
 static int stash_fds(const int *fds, unsigned n)
 {
-	char byte = 0, control[CMSG_SPACE(STASH_FDS_MAX * sizeof(int))] = { 0 };
+	char byte = 0;
+	StashControl control = { 0 };
 	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
 	struct msghdr msg = {
 		.msg_iov = &iov,
 		.msg_iovlen = 1,
-		.msg_control = control,
+		.msg_control = control.buf,
 		.msg_controllen = CMSG_SPACE(n * sizeof(int)),
 	};
 	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
@@ -102,13 +111,13 @@ static int stash_fds(const int *fds, unsigned n)
 	return sv[0];
 }
 
-void fdstore_push_vectors(unsigned id, FdRef *const *vectors, unsigned n)
+int fdstore_push_vectors(unsigned id, FdRef *const *vectors, unsigned n)
 {
 	int fds[STASH_FDS_MAX];
 	char name[64];
 
 	if (!enabled)
-		return;
+		return 0;
 	for (unsigned c = 0; c * STASH_FDS_MAX < n; c++) {
 		unsigned k = MIN(n - c * STASH_FDS_MAX, STASH_FDS_MAX);
 		int stash;
@@ -122,11 +131,12 @@ void fdstore_push_vectors(unsigned id, FdRef *const *vectors, unsigned n)
 				"cannot store peer %u's eventfds: %m; they will not survive "
 				"a restart",
 				id);
-			return;
+			return stash;
 		}
 		fdstore_push(stash_name(id, c, name), stash);
 		safe_close(stash);
 	}
+	return 0;
 }
 
 void fdstore_remove_vectors(unsigned id, unsigned n)
@@ -140,13 +150,14 @@ void fdstore_remove_vectors(unsigned id, unsigned n)
 /* The n eventfds a stash holds, copied: the stash keeps them for the next restart. */
 static int unstash_fds(int stash, int *fds, unsigned n)
 {
-	char byte, control[CMSG_SPACE(STASH_FDS_MAX * sizeof(int))];
+	char byte;
+	StashControl control;
 	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
 	struct msghdr msg = {
 		.msg_iov = &iov,
 		.msg_iovlen = 1,
-		.msg_control = control,
-		.msg_controllen = sizeof(control),
+		.msg_control = control.buf,
+		.msg_controllen = sizeof(control.buf),
 	};
 	struct cmsghdr *cmsg;
 	size_t got = 0;
@@ -167,9 +178,13 @@ static int unstash_fds(int stash, int *fds, unsigned n)
 
 /* ---- what systemd passed ---- */
 
+/* By name, then in the order systemd passed them (a name stored twice is taken first-come). */
 static int by_name_compare(const void *a, const void *b, void *names)
 {
-	return strcmp(((char **)names)[*(const size_t *)a], ((char **)names)[*(const size_t *)b]);
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int r = strcmp(((char **)names)[x], ((char **)names)[y]);
+
+	return r ? r : (x > y) - (x < y);
 }
 
 int stored_fds_collect(StoredFds *s)
@@ -740,9 +755,14 @@ static void take_vectors_one_by_one(StoredFds *stored, unsigned id, FdRef **v, u
 		fd = stored_fds_take(stored, name);
 		if (fd < 0 || !(v[i] = fdref_new(fd)))
 			return;
+	}
+	/* The old names go only once the new form is stored. */
+	if (fdstore_push_vectors(id, v, n) < 0)
+		return;
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "vec-%u-%u", id, i);
 		fdstore_remove(name);
 	}
-	fdstore_push_vectors(id, v, n);
 }
 
 /* The eventfds of a restored ivshmem-mode peer: from "vecs-ID-C" (see fdstore_push_vectors()). */

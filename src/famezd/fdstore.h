@@ -40,8 +40,8 @@ bool fdstore_enabled(void);
 void fdstore_enable(void);
 void fdstore_push(const char *name, int fd);
 void fdstore_remove(const char *name);
-/* An ivshmem-mode peer's eventfds, stored together (see fdstore.c). */
-void fdstore_push_vectors(unsigned id, FdRef *const *vectors, unsigned n);
+/* An ivshmem-mode peer's eventfds, stored together (see fdstore.c); -errno, logged, if not. */
+int fdstore_push_vectors(unsigned id, FdRef *const *vectors, unsigned n);
 void fdstore_remove_vectors(unsigned id, unsigned n);
 
 /* Writes the state memfd and stores it; with_queues at a graceful stop (see fdstore.c). */

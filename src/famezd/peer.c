@@ -261,7 +261,7 @@ static void peer_store_fds(Peer *p)
 	snprintf(name, sizeof(name), "peer-%u", p->id);
 	fdstore_push(name, p->fd);
 	if (!p->server->fabric)
-		fdstore_push_vectors(p->id, p->vectors, p->n_vectors);
+		(void)fdstore_push_vectors(p->id, p->vectors, p->n_vectors);
 }
 
 static void peer_unstore_fds(Peer *p)
@@ -324,11 +324,13 @@ int peer_restore(Server *s, int fd, unsigned id, uint64_t join_seq, FdRef **vect
 	Peer *p;
 	int r;
 
-	if (id > WIRE_ID_MAX || s->peers_by_id[id])
-		return -EEXIST;
-	r = peer_new(s, fd, &p);
-	if (r < 0)
+	r = id > WIRE_ID_MAX || s->peers_by_id[id] ? -EEXIST : peer_new(s, fd, &p);
+	if (r < 0) {
+		for (unsigned v = 0; vectors && v < s->config.vectors; v++)
+			fdref_unref(vectors[v]);
+		free(vectors);
 		return r;
+	}
 	if (s->fabric)
 		r = peer_borrow_vectors(p, id);
 	else {

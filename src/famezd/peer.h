@@ -69,7 +69,8 @@ void peer_flush(Peer *p);
 
 /*
  * After a restart: a peer that was connected before, with its connection, its ID and (ivshmem
- * mode) its eventfds (ownership of the array and fd are taken), announced to nobody.
+ * mode) its eventfds, announced to nobody. The eventfd array is taken in every case, the
+ * connection only on success.
  */
 int peer_restore(Server *s, int fd, unsigned id, uint64_t join_seq, FdRef **vectors, Peer **ret);
 /* Queues again a message it had not received yet when famezd stopped. */
