@@ -111,7 +111,7 @@ static int stash_fds(const int *fds, unsigned n)
 	return sv[0];
 }
 
-int fdstore_push_vectors(unsigned id, FdRef *const *vectors, unsigned n)
+static int push_vectors(unsigned id, FdRef *const *vectors, unsigned n)
 {
 	int fds[STASH_FDS_MAX];
 	char name[64];
@@ -139,11 +139,26 @@ int fdstore_push_vectors(unsigned id, FdRef *const *vectors, unsigned n)
 	return 0;
 }
 
-void fdstore_remove_vectors(unsigned id, unsigned n)
+void fdstore_push_peer(unsigned id, int fd, FdRef *const *vectors, unsigned n_vectors)
 {
 	char name[64];
 
-	for (unsigned c = 0; c * STASH_FDS_MAX < n; c++)
+	if (!enabled)
+		return;
+	snprintf(name, sizeof(name), "peer-%u", id);
+	fdstore_push(name, fd);
+	(void)push_vectors(id, vectors, n_vectors);
+}
+
+void fdstore_remove_peer(unsigned id, unsigned n_vectors)
+{
+	char name[64];
+
+	if (!enabled)
+		return;
+	snprintf(name, sizeof(name), "peer-%u", id);
+	fdstore_remove(name);
+	for (unsigned c = 0; c * STASH_FDS_MAX < n_vectors; c++)
 		fdstore_remove(stash_name(id, c, name));
 }
 
@@ -757,7 +772,7 @@ static void take_vectors_one_by_one(StoredFds *stored, unsigned id, FdRef **v, u
 			return;
 	}
 	/* The old names go only once the new form is stored. */
-	if (fdstore_push_vectors(id, v, n) < 0)
+	if (push_vectors(id, v, n) < 0)
 		return;
 	for (unsigned i = 0; i < n; i++) {
 		snprintf(name, sizeof(name), "vec-%u-%u", id, i);
@@ -765,7 +780,7 @@ static void take_vectors_one_by_one(StoredFds *stored, unsigned id, FdRef **v, u
 	}
 }
 
-/* The eventfds of a restored ivshmem-mode peer: from "vecs-ID-C" (see fdstore_push_vectors()). */
+/* The eventfds of a restored ivshmem-mode peer: from "vecs-ID-C" (see push_vectors()). */
 static FdRef **take_peer_vectors(Server *s, StoredFds *stored, unsigned id)
 {
 	unsigned n = s->config.vectors, done = 0;
@@ -859,16 +874,6 @@ static int closed_connection(void)
 	return sv[0];
 }
 
-static void remove_peer_fds(Server *s, unsigned id)
-{
-	char name[64];
-
-	snprintf(name, sizeof(name), "peer-%u", id);
-	fdstore_remove(name);
-	if (!s->fabric)
-		fdstore_remove_vectors(id, s->config.vectors);
-}
-
 int fdstore_restore_peers(Server *s, StoredFds *stored)
 {
 	SavedState st;
@@ -908,14 +913,14 @@ int fdstore_restore_peers(Server *s, StoredFds *stored)
 				    "stored; dropping it",
 				    sp->id);
 			safe_close(fd);
-			remove_peer_fds(s, sp->id);
+			fdstore_remove_peer(sp->id, s->fabric ? 0 : s->config.vectors);
 			continue;
 		}
 		if (!s->fabric && !(vectors = take_peer_vectors(s, stored, sp->id))) {
 			log_warning("peer %u's eventfds are not all stored; disconnecting it",
 				    sp->id);
 			safe_close(fd);
-			remove_peer_fds(s, sp->id);
+			fdstore_remove_peer(sp->id, s->fabric ? 0 : s->config.vectors);
 			continue;
 		}
 		r = peer_restore(s, fd, sp->id, sp->join_seq, vectors, &p);
@@ -923,7 +928,7 @@ int fdstore_restore_peers(Server *s, StoredFds *stored)
 			log_warning_errno(r, "cannot restore peer %u: %m; disconnecting it",
 					  sp->id);
 			safe_close(fd);
-			remove_peer_fds(s, sp->id);
+			fdstore_remove_peer(sp->id, s->fabric ? 0 : s->config.vectors);
 			continue;
 		}
 		p->pid = sp->pid;

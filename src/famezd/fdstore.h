@@ -40,9 +40,12 @@ bool fdstore_enabled(void);
 void fdstore_enable(void);
 void fdstore_push(const char *name, int fd);
 void fdstore_remove(const char *name);
-/* An ivshmem-mode peer's eventfds, stored together (see fdstore.c); -errno, logged, if not. */
-int fdstore_push_vectors(unsigned id, FdRef *const *vectors, unsigned n);
-void fdstore_remove_vectors(unsigned id, unsigned n);
+/*
+ * A peer's connection as "peer-ID" and, in ivshmem mode, its n_vectors eventfds together as
+ * "vecs-ID-C" (see fdstore.c); in fabric mode n_vectors is 0, the fabric storing IDs' eventfds.
+ */
+void fdstore_push_peer(unsigned id, int fd, FdRef *const *vectors, unsigned n_vectors);
+void fdstore_remove_peer(unsigned id, unsigned n_vectors);
 
 /* Writes the state memfd and stores it; with_queues at a graceful stop (see fdstore.c). */
 int fdstore_save_state(Server *s, bool with_queues);

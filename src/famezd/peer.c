@@ -251,29 +251,13 @@ static void peer_announce(Peer *p)
 	}
 }
 
-/* Its connection and (ivshmem mode) eventfds go into systemd's fd store, to survive restarts. */
-static void peer_store_fds(Peer *p)
+/*
+ * How many of its eventfds go into systemd's fd store with the peer: all in ivshmem mode; none in
+ * fabric mode, where the fabric stores each ID's.
+ */
+static unsigned peer_stored_vectors(const Peer *p)
 {
-	char name[64];
-
-	if (!fdstore_enabled())
-		return;
-	snprintf(name, sizeof(name), "peer-%u", p->id);
-	fdstore_push(name, p->fd);
-	if (!p->server->fabric)
-		(void)fdstore_push_vectors(p->id, p->vectors, p->n_vectors);
-}
-
-static void peer_unstore_fds(Peer *p)
-{
-	char name[64];
-
-	if (!fdstore_enabled())
-		return;
-	snprintf(name, sizeof(name), "peer-%u", p->id);
-	fdstore_remove(name);
-	if (!p->server->fabric)
-		fdstore_remove_vectors(p->id, p->n_vectors);
+	return p->server->fabric ? 0 : p->n_vectors;
 }
 
 /* Puts a peer into the server's tables and join-order list. */
@@ -406,7 +390,8 @@ int peer_admit(Server *s, int fd, Peer **ret)
 
 	if (s->fabric)
 		fabric_peer_joined(s->fabric, p);
-	peer_store_fds(p);
+	/* To survive restarts. */
+	fdstore_push_peer(p->id, p->fd, p->vectors, peer_stored_vectors(p));
 	peer_announce(p);
 	bus_peer_connected(s, p);
 	server_status_changed(s);
@@ -450,7 +435,7 @@ void peer_depart(Peer *p, PeerDepartReason reason)
 		fabric_peer_left(s->fabric, p);
 	bus_peer_disconnected(s, p, peer_depart_reason_to_string(reason));
 	if (reason != PEER_DEPART_SHUTDOWN) {
-		peer_unstore_fds(p);
+		fdstore_remove_peer(p->id, peer_stored_vectors(p));
 		s->counters.peers_disconnected++;
 		/* In fabric mode the ID stays announced, for its next holder (see fabric.h). */
 		for (Peer *other = s->oldest; other && !s->fabric; other = other->newer)
