@@ -5,6 +5,7 @@
  * (systemd-analyze verify and the security exposure).
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -262,6 +263,58 @@ static bool has_messages(RawClient *c, void *data)
 	return c->n_log >= *(size_t *)data;
 }
 
+static bool has_own_vectors(RawClient *c, void *data)
+{
+	(void)data;
+	return c->state.self.n_vectors == 2;
+}
+
+/* Whether c has its own two eventfds and the two of the peer *data. */
+static bool knows_both(RawClient *c, void *data)
+{
+	const ClientPeer *p = client_state_peer(&c->state, *(uint16_t *)data);
+
+	return c->state.self.n_vectors == 2 && p && p->n_vectors == 2;
+}
+
+/*
+ * After a restart, famezd hands a newcomer the very eventfds a peer got before it: they were
+ * kept in systemd's fd store (together, in one socket per peer), not made anew.
+ */
+START_TEST(test_restart_keeps_a_peers_eventfds)
+{
+	RawClient old, newcomer;
+	uint16_t old_id;
+	uint64_t one = 1, count = 0;
+	struct pollfd pfd = { .events = POLLIN };
+	char *pid, *after;
+
+	userunit_set_options("--mode ivshmem --vectors 2");
+	ck_assert_int_eq(systemctl("start", "famez.socket"), 0);
+	ck_assert_int_eq(raw_client_connect(&old, userunit_socket_path(), true), 0);
+	ck_assert(raw_client_read_until(&old, has_own_vectors, NULL, 10000));
+	old_id = old.state.own_id;
+
+	pid = main_pid();
+	userunit_restart();
+	after = userunit_wait_new_main_pid(pid);
+	ck_assert_int_eq(raw_client_connect(&newcomer, userunit_socket_path(), true), 0);
+	ck_assert(raw_client_read_until(&newcomer, knows_both, &old_id, 10000));
+
+	/* The newcomer rings the old peer's vector 1; the old peer's own eventfd sees it. */
+	ck_assert_int_eq(write(client_state_peer(&newcomer.state, old_id)->fds[1], &one, 8), 8);
+	pfd.fd = old.state.self.fds[1];
+	ck_assert_int_eq(poll(&pfd, 1, 5000), 1);
+	ck_assert_int_eq(read(pfd.fd, &count, 8), 8);
+	ck_assert_uint_eq(count, 1);
+	raw_client_close(&newcomer);
+	raw_client_close(&old);
+	free(pid);
+	free(after);
+	userunit_set_options(NULL);
+}
+END_TEST
+
 /*
  * A restart keeps what a slow peer has not read yet, including the eventfds of peers that left
  * in the meantime, in order.
@@ -386,6 +439,7 @@ int main(void)
 	tcase_add_test(tc, test_crash_keeps_vms_connected);
 	tcase_add_test(tc, test_peer_leaving_while_down_is_announced);
 	tcase_add_test(tc, test_restart_keeps_what_a_slow_peer_has_not_read);
+	tcase_add_test(tc, test_restart_keeps_a_peers_eventfds);
 	tcase_add_test(tc, test_stop_disconnects_peers);
 	suite_add_tcase(s, tc);
 	return testlib_run_suite(s);
