@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "doorbell.h"
 #include "log.h"
 
 #define CLIENT_CCLASS "Debugger"
@@ -30,13 +31,16 @@ static void ring(void *userdata, unsigned dest)
 {
 	Client *c = userdata;
 	const ClientPeer *p = client_state_peer(&c->state, (uint16_t)dest);
-	uint64_t one = 1;
+	int r;
 
 	log_debug("ringing %u", dest);
 	/* Vector index = sender ID: the receiver looks into our slot. */
-	if (p && c->state.own_id < p->n_vectors &&
-	    write(p->fds[c->state.own_id], &one, sizeof(one)) != sizeof(one))
-		log_warning_errno(errno, "cannot ring peer %u: %m", dest);
+	if (!p || c->state.own_id >= p->n_vectors)
+		return;
+	r = doorbell_ring(p->fds[c->state.own_id]);
+	/* A full counter already makes the receiver look. */
+	if (r < 0 && r != -EAGAIN)
+		log_warning_errno(r, "cannot ring peer %u: %m", dest);
 }
 
 static void unacknowledged(void *userdata, unsigned dest, const char *text, bool timed_out)

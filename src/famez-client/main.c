@@ -22,6 +22,7 @@
 
 #include "client-proto.h"
 #include "client.h"
+#include "doorbell.h"
 #include "log.h"
 #include "macro.h"
 #include "paths.h"
@@ -73,7 +74,8 @@ static int on_vector(sd_event_source *source, int fd, uint32_t revents, void *us
 	for (unsigned i = 0; i < c->n_vector_sources; i++)
 		if (c->vector_sources[i] == source)
 			vector = i;
-	if (read(fd, &count, sizeof(count)) != sizeof(count))
+	/* A peer holding the same eventfd may have read it first. */
+	if (doorbell_take(fd, &count) < 0)
 		return 0;
 	c->received[vector] += count;
 	if (!c->settled) {
@@ -120,13 +122,20 @@ static int watch_own_vector(Client *c, unsigned vector)
 
 static int ring(Client *c, const ClientPeer *p, unsigned vector)
 {
-	uint64_t one = 1;
+	int r;
 
 	if (vector >= p->n_vectors)
 		return command_error(c, "peer %u has %u vectors; there is no vector %u", p->id,
 				     p->n_vectors, vector);
-	if (write(p->fds[vector], &one, sizeof(one)) != sizeof(one))
-		return command_error(c, "cannot ring peer %u vector %u: %m", p->id, vector);
+	r = doorbell_ring(p->fds[vector]);
+	if (r == -EAGAIN)
+		return command_error(c,
+				     "cannot ring peer %u vector %u: its counter is full (the "
+				     "peer does not read its interrupts)",
+				     p->id, vector);
+	if (r < 0)
+		return command_error(c, "cannot ring peer %u vector %u: %s", p->id, vector,
+				     strerror(-r));
 	return 0;
 }
 

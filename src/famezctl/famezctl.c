@@ -17,6 +17,7 @@
 #include "json.h"
 #include "macro.h"
 #include "size.h"
+#include "strutil.h"
 #include "time-util.h"
 
 #define BUS_NAME "org.famez"
@@ -110,8 +111,10 @@ static int read_properties(sd_bus_message *m, const PropertyMap *map)
 			if (p->type == 's') {
 				const char *s;
 
+				/* Peers choose their names: never print them raw on a terminal. */
 				r = sd_bus_message_read(m, "s", &s);
-				if (r >= 0 && !(*(char **)p->target = strdup(s)))
+				if (r >= 0 &&
+				    !(*(char **)p->target = str_sanitize(s, strlen(s), SIZE_MAX)))
 					r = -ENOMEM;
 			} else
 				r = sd_bus_message_read_basic(m, p->type, p->target);
@@ -231,7 +234,7 @@ static int get_peers(sd_bus *bus, PeerInfo **ret, size_t *n_ret, sd_bus_error *e
 
 			/* A peer that left meanwhile keeps what ListPeers said. */
 			if (get_all(bus, p->path, PEER_INTERFACE, map, &e) < 0 && !p->nodename)
-				p->nodename = strdup(nodename);
+				p->nodename = str_sanitize(nodename, strlen(nodename), SIZE_MAX);
 			sd_bus_error_free(&e);
 		}
 	}

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "bus.h"
+#include "doorbell.h"
 #include "fabric.h"
 #include "log.h"
 #include "mailbox.h"
@@ -137,7 +138,6 @@ static int method_list_peers(sd_bus_message *m, void *userdata, sd_bus_error *er
 int bus_send_interrupt(Server *s, sd_bus_message *m, Peer *p, uint32_t vector, int interactive,
 		       sd_bus_error *error)
 {
-	uint64_t one = 1;
 	int r;
 
 	if (vector >= p->n_vectors)
@@ -147,8 +147,16 @@ int bus_send_interrupt(Server *s, sd_bus_message *m, Peer *p, uint32_t vector, i
 	r = polkit_authorize(s->bus->polkit, m, "org.famez.send-interrupt", interactive, error);
 	if (r <= 0)
 		return r < 0 ? r : 1;
-	if (write(p->vectors[vector]->fd, &one, sizeof(one)) != sizeof(one))
-		return sd_bus_error_set_errno(error, errno);
+	r = doorbell_ring(p->vectors[vector]->fd);
+	if (r == -EAGAIN) {
+		s->counters.interrupts_full++;
+		return sd_bus_error_setf(error, BUS_ERROR_VECTOR_FULL,
+					 "peer %u vector %u has as many rings pending as it can "
+					 "hold: the peer does not read its interrupts",
+					 p->id, vector);
+	}
+	if (r < 0)
+		return sd_bus_error_set_errno(error, r);
 	s->counters.interrupts_sent++;
 	p->interrupts_sent++;
 	log_debug("rang peer %u vector %u for a D-Bus caller", p->id, vector);

@@ -30,6 +30,7 @@ typedef enum BusKind {
 /* Named errors; their messages say what was wrong. */
 #define BUS_ERROR_NO_SUCH_PEER "org.famez.Error.NoSuchPeer"
 #define BUS_ERROR_INVALID_VECTOR "org.famez.Error.InvalidVector"
+#define BUS_ERROR_VECTOR_FULL "org.famez.Error.VectorFull"
 #define BUS_ERROR_NOT_IN_FABRIC_MODE "org.famez.Error.NotInFabricMode"
 #define BUS_ERROR_MESSAGE_TOO_LONG "org.famez.Error.MessageTooLong"
 #define BUS_ERROR_INVALID_MESSAGE "org.famez.Error.InvalidMessage"

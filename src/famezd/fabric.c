@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: MIT */
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +7,7 @@
 #include <unistd.h>
 
 #include "bus.h"
+#include "doorbell.h"
 #include "fabric.h"
 #include "fdstore.h"
 #include "log.h"
@@ -41,7 +41,6 @@ struct Fabric {
 	FabricVector *server_vectors;      /* one per vector of the server's own ID */
 	MailSender *sender;
 	uint64_t next_tag;
-	RateLimit error_ratelimit;
 };
 
 unsigned fabric_server_id(const Fabric *f)
@@ -74,15 +73,14 @@ static const char *peer_name(Fabric *f, unsigned id, char buf[MAILBOX_LABEL_MAX]
 
 static void protocol_error(Fabric *f, unsigned id, const char *fmt, const char *detail)
 {
-	unsigned long long suppressed;
+	Peer *p = fabric_peer(f, id);
 	char name[64];
 
 	f->server->counters.protocol_errors++;
-	if (!ratelimit_below(&f->error_ratelimit, now_usec(CLOCK_MONOTONIC), &suppressed))
-		return;
-	if (suppressed)
-		log_warning("%llu more mailbox protocol errors", suppressed);
-	log_warning("%s: mailbox protocol error: %s%s", peer_name(f, id, name), fmt, detail);
+	if (p)
+		p->protocol_errors++;
+	peer_log(f->server, p, LOG_WARNING, "%s: mailbox protocol error: %s%s",
+		 peer_name(f, id, name), fmt, detail);
 }
 
 FdRef **fabric_existing_id_vectors(const Fabric *f, unsigned id)
@@ -104,7 +102,8 @@ FdRef **fabric_id_vectors(Fabric *f, unsigned id)
 	if (!v)
 		return NULL;
 	for (unsigned i = 0; i < f->vectors; i++) {
-		int fd = eventfd(0, EFD_CLOEXEC);
+		/* Non-blocking, as QEMU's server makes them (doorbell.h says why it matters). */
+		int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 
 		if (fd < 0 || !(v[i] = fdref_new(fd))) {
 			int saved = fd < 0 ? errno : ENOMEM;
@@ -164,11 +163,11 @@ static void drain_id_vectors(Fabric *f, unsigned id)
 	FdRef **v = f->id_vectors[id];
 
 	for (unsigned i = 0; v && i < f->vectors; i++) {
-		struct pollfd p = { .fd = v[i]->fd, .events = POLLIN };
 		uint64_t count;
+		int r = doorbell_take(v[i]->fd, &count);
 
-		if (poll(&p, 1, 0) == 1 && read(v[i]->fd, &count, sizeof(count)) < 0)
-			log_debug_errno(errno, "draining ID %u vector %u: %m", id, i);
+		if (r < 0 && r != -EAGAIN)
+			log_debug_errno(r, "draining ID %u vector %u: %m", id, i);
 	}
 }
 
@@ -233,8 +232,9 @@ static void dispatch(Fabric *f, Peer *p, const char *text)
 		memcpy(fp->cclass, m.cclass, sizeof(fp->cclass));
 		fp->sid0 = m.sid0;
 		fp->cid0 = m.cid0;
-		log_info("%s is a %s (SID0 %llu, CID0 %llu)", peer_name(f, id, name), fp->cclass,
-			 (unsigned long long)fp->sid0, (unsigned long long)fp->cid0);
+		peer_log(f->server, p, LOG_INFO, "%s is a %s (SID0 %llu, CID0 %llu)",
+			 peer_name(f, id, name), fp->cclass, (unsigned long long)fp->sid0,
+			 (unsigned long long)fp->cid0);
 		break;
 	case FABRIC_MSG_LINK_RFC: {
 		FabricMsg w = { .type = FABRIC_MSG_CTL_WRITE,
@@ -256,13 +256,13 @@ static void dispatch(Fabric *f, Peer *p, const char *text)
 		}
 		fp->rfc_tag = 0;
 		if (!m.reason_ok) {
-			log_warning("%s refused its configuration: %s", peer_name(f, id, name),
-				    text);
+			peer_log(f->server, p, LOG_WARNING, "%s refused its configuration: %s",
+				 peer_name(f, id, name), text);
 			break;
 		}
 		fp->configured = true;
-		log_info("%s configured: SID %d, CID %llu", peer_name(f, id, name), FABRIC_SID,
-			 (unsigned long long)id * 100);
+		peer_log(f->server, p, LOG_INFO, "%s configured: SID %d, CID %llu",
+			 peer_name(f, id, name), FABRIC_SID, (unsigned long long)id * 100);
 		/* As FAME-Z does: learn what the freshly configured peer now says it is. */
 		ask_attributes(f, id);
 		break;
@@ -272,7 +272,7 @@ static void dispatch(Fabric *f, Peer *p, const char *text)
 	case FABRIC_MSG_CTL_WRITE:
 	case FABRIC_MSG_UNKNOWN:
 		f->server->counters.messages_unknown++;
-		log_info("%s -> \"%s\"", peer_name(f, id, name), text);
+		peer_log(f->server, p, LOG_INFO, "%s -> \"%s\"", peer_name(f, id, name), text);
 		break;
 	}
 }
@@ -319,9 +319,15 @@ static int on_ring(sd_event_source *source, int fd, uint32_t revents, void *user
 
 	(void)source;
 	(void)revents;
-	if (read(fd, &count, sizeof(count)) != sizeof(count))
+	/*
+	 * Every peer holds this eventfd and may have read the count away since epoll saw it:
+	 * the slot is looked at all the same.
+	 */
+	r = doorbell_take(fd, &count);
+	if (r == 0)
+		f->server->counters.interrupts_received += count;
+	else if (r != -EAGAIN)
 		return 0;
-	f->server->counters.interrupts_received += count;
 	/* Whoever rang, our own slot may have been acknowledged meanwhile. */
 	mail_sender_poke(f->sender);
 
@@ -375,14 +381,24 @@ static void ring_peer(void *userdata, unsigned dest)
 {
 	Fabric *f = userdata;
 	FdRef **v = f->id_vectors[dest];
-	uint64_t one = 1;
+	char name[64];
+	int r;
 
 	if (!v)
 		return;
 	log_debug("ringing %u", dest);
 	/* Vector index = sender ID: the receiver looks into our slot. */
-	if (write(v[f->server_id]->fd, &one, sizeof(one)) == sizeof(one))
+	r = doorbell_ring(v[f->server_id]->fd);
+	if (r == 0)
 		f->server->counters.interrupts_sent++;
+	else if (r == -EAGAIN) {
+		/* Nothing to wait for: the receiver has a wake-up pending anyway. */
+		f->server->counters.interrupts_full++;
+		peer_log(f->server, fabric_peer(f, dest), LOG_NOTICE,
+			 "%s: its doorbell counter is full; it does not read its interrupts",
+			 peer_name(f, dest, name));
+	} else
+		log_warning_errno(r, "cannot ring %s: %m", peer_name(f, dest, name));
 }
 
 static void unacknowledged(void *userdata, unsigned dest, const char *text, bool timed_out)
@@ -400,10 +416,10 @@ static void unacknowledged(void *userdata, unsigned dest, const char *text, bool
 	else if (strcmp(text, "ping") == 0)
 		bus_ping_lost(f->server, p);
 	if (timed_out)
-		log_notice(
-			"%s did not acknowledge \"%s\" in time; messages to it are dropped until "
-			"it sends one",
-			peer_name(f, dest, name), text);
+		peer_log(f->server, p, LOG_NOTICE,
+			 "%s did not acknowledge \"%s\" in time; messages to it are dropped "
+			 "until it sends one",
+			 peer_name(f, dest, name), text);
 }
 
 static void delivered(void *userdata, unsigned dest, const char *text)
@@ -417,12 +433,20 @@ static void delivered(void *userdata, unsigned dest, const char *text)
 		p->fabric.messages_sent++;
 }
 
+static void foreign_write(void *userdata)
+{
+	Fabric *f = userdata;
+
+	protocol_error(f, f->server_id, "a peer wrote into the server's own slot; taken back", "");
+}
+
 int fabric_new(Fabric **ret, Server *s, uint8_t *mailbox, StoredFds *restore)
 {
 	static const MailSenderOps ops = {
 		.ring = ring_peer,
 		.unacknowledged = unacknowledged,
 		.delivered = delivered,
+		.foreign_write = foreign_write,
 	};
 	Fabric *f;
 	FdRef **own;
@@ -436,7 +460,6 @@ int fabric_new(Fabric **ret, Server *s, uint8_t *mailbox, StoredFds *restore)
 	f->n_clients = s->config.max_peers;
 	f->server_id = f->n_clients + 1;
 	f->vectors = f->n_clients + 2;
-	f->error_ratelimit = RATELIMIT_INIT(10 * 1000000ULL, 10);
 
 	if (restore) {
 		adopt_id_vectors(f, restore);

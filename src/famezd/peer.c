@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -16,6 +17,24 @@
 
 /* Peers are served before the listening socket, so departures free room before admissions. */
 #define PEER_PRIORITY SD_EVENT_PRIORITY_NORMAL
+
+bool peer_log_allowed(Server *s, Peer *p)
+{
+	char what[64];
+
+	if (p) {
+		snprintf(what, sizeof(what), "lines about peer %u", p->id);
+		if (!log_ratelimit_pass(&p->log_limit, what))
+			goto held_back;
+	}
+	if (log_ratelimit_pass(&s->peer_log_limit, "lines about peers"))
+		return true;
+held_back:
+	s->counters.log_suppressed++;
+	if (p)
+		p->log_suppressed++;
+	return false;
+}
 
 const char *peer_depart_reason_to_string(PeerDepartReason reason)
 {
@@ -98,9 +117,10 @@ static void peer_queue(Peer *p, int64_t value, FdRef *fd)
 	if (p->broken)
 		return;
 	if (outq_length(&p->outq) >= p->queue_limit) {
-		log_warning("peer %u (pid %d) has %zu messages waiting and reads none; "
-			    "disconnecting it",
-			    p->id, (int)p->pid, outq_length(&p->outq));
+		peer_log(s, p, LOG_WARNING,
+			 "peer %u (pid %d) has %zu messages waiting and reads none; "
+			 "disconnecting it",
+			 p->id, (int)p->pid, outq_length(&p->outq));
 		s->counters.protocol_errors++;
 		peer_mark_broken(p, PEER_DEPART_NOT_READING);
 		return;
@@ -130,7 +150,8 @@ static int peer_io(sd_event_source *source, int fd, uint32_t revents, void *user
 	if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
 		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (n > 0) {
-			log_warning(
+			peer_log(
+				p->server, p, LOG_WARNING,
 				"peer %u (pid %d) sent %zd bytes, but ivshmem clients only listen; "
 				"disconnecting it",
 				p->id, (int)p->pid, n);
@@ -162,7 +183,8 @@ static int peer_create_vectors(Peer *p, unsigned n)
 	if (!p->vectors)
 		return -ENOMEM;
 	for (; p->n_vectors < n; p->n_vectors++) {
-		int efd = eventfd(0, EFD_CLOEXEC);
+		/* Non-blocking, as QEMU's server makes them (doorbell.h says why it matters). */
+		int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 
 		if (efd < 0)
 			return negative_errno();
@@ -292,6 +314,7 @@ static int peer_new(Server *s, int fd, Peer **ret)
 	p->server = s;
 	p->fd = -1;
 	p->queue_limit = s->config.max_queue;
+	p->log_limit = RATELIMIT_INIT(PEER_LOG_INTERVAL_USEC, PEER_LOG_BURST);
 	r = sd_event_add_io(s->event, &p->io, fd, EPOLLIN, peer_io, p);
 	if (r < 0) {
 		free(p);
@@ -395,8 +418,8 @@ int peer_admit(Server *s, int fd, Peer **ret)
 	peer_announce(p);
 	bus_peer_connected(s, p);
 	server_status_changed(s);
-	log_info("peer %u connected (pid %d, uid %d), %u peers", p->id, (int)p->pid, (int)p->uid,
-		 s->n_peers);
+	peer_log(s, p, LOG_INFO, "peer %u connected (pid %d, uid %d), %u peers", p->id, (int)p->pid,
+		 (int)p->uid, s->n_peers);
 	if (ret)
 		*ret = p;
 	return 0;
@@ -440,7 +463,7 @@ void peer_depart(Peer *p, PeerDepartReason reason)
 		/* In fabric mode the ID stays announced, for its next holder (see fabric.h). */
 		for (Peer *other = s->oldest; other && !s->fabric; other = other->newer)
 			peer_queue(other, p->id, NULL);
-		log_full(reason == PEER_DEPART_CLOSED ? LOG_INFO : LOG_WARNING,
+		peer_log(s, p, reason == PEER_DEPART_CLOSED ? LOG_INFO : LOG_WARNING,
 			 "peer %u (pid %d) left: %s; %u peers", p->id, (int)p->pid,
 			 peer_depart_reason_to_string(reason), s->n_peers);
 	}

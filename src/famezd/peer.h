@@ -8,6 +8,7 @@
 
 #include "fabric.h"
 #include "fdref.h"
+#include "log.h"
 #include "outq.h"
 
 typedef struct Server Server;
@@ -38,6 +39,9 @@ struct Peer {
 	char *vm_name;            /* from the QEMU process's -name, or NULL */
 	uint64_t interrupts_sent; /* rung through the management API */
 	BusPing *pings;           /* Ping() calls waiting for this peer's pong, oldest first */
+	uint64_t protocol_errors;
+	RateLimit log_limit;     /* lines about what this peer did (peer_log) */
+	uint64_t log_suppressed; /* such lines not logged */
 
 	FabricPeer fabric; /* fabric mode */
 
@@ -78,3 +82,19 @@ void peer_restore_queue(Peer *p, int64_t value, FdRef *fd, size_t head_sent);
 
 /* Announces the departure to everyone else, releases the ID and frees the peer. */
 void peer_depart(Peer *p, PeerDepartReason reason);
+
+/*
+ * Lines about what a peer did go through two rate limits: the peer's own, so that one peer
+ * cannot drown the lines about the others, and one for all peers together, so that many
+ * cannot flood the journal (journald drops a service's lines beyond its own limit). What is
+ * held back is counted (LogMessagesSuppressed on D-Bus). p may be NULL: the shared limit only.
+ */
+bool peer_log_allowed(Server *s, Peer *p);
+#define PEER_LOG_INTERVAL_USEC (10 * 1000000ULL)
+#define PEER_LOG_BURST 20   /* lines about one peer per interval */
+#define PEERS_LOG_BURST 500 /* lines about all peers together per interval */
+#define peer_log(s, p, level, ...)                                                                 \
+	do {                                                                                       \
+		if (peer_log_allowed((s), (p)))                                                    \
+			log_full((level), __VA_ARGS__);                                            \
+	} while (0)

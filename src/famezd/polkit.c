@@ -26,7 +26,8 @@ typedef struct PolkitQuery {
 	bool interactive;
 	sd_bus_slot *slot;
 	Verdict verdict;
-	char *failure; /* for VERDICT_FAILED */
+	char *failure;         /* for VERDICT_FAILED */
+	sd_event_source *done; /* frees the answered query if the call did not come back for it */
 } PolkitQuery;
 
 /*
@@ -73,6 +74,7 @@ int polkit_registry_new(PolkitRegistry **ret)
 
 static void query_free(PolkitQuery *q)
 {
+	sd_event_source_disable_unref(q->done);
 	sd_bus_slot_unref(q->slot);
 	sd_bus_message_unref(q->call);
 	free(q->action);
@@ -105,11 +107,33 @@ PolkitRegistry *polkit_registry_free(PolkitRegistry *r)
 	return NULL;
 }
 
-/* Puts the waiting call back in the bus's read queue, so its handler runs again. */
+static int on_query_done(sd_event_source *source, void *userdata)
+{
+	PolkitQuery *q = userdata;
+
+	(void)source;
+	query_unlink(q);
+	query_free(q);
+	return 0;
+}
+
+/*
+ * Puts the waiting call back in the bus's read queue, so its handler runs again and takes the
+ * verdict. A handler may return before it asks again (the peer it names left meanwhile), and
+ * a call to an object that is gone never reaches a handler: the query is then freed once the
+ * bus has nothing left to dispatch. Should the call come later than that, polkit is asked
+ * again, which costs a question and never lets anything through.
+ */
 static void resume(PolkitQuery *q)
 {
-	int r = sd_bus_enqueue_for_read(sd_bus_message_get_bus(q->call), q->call);
+	sd_bus *bus = sd_bus_message_get_bus(q->call);
+	int r;
 
+	r = sd_event_add_defer(sd_bus_get_event(bus), &q->done, on_query_done, q);
+	if (r >= 0)
+		r = sd_event_source_set_priority(q->done, SD_EVENT_PRIORITY_IDLE);
+	if (r >= 0)
+		r = sd_bus_enqueue_for_read(bus, q->call);
 	if (r < 0) {
 		log_warning_errno(r, "cannot resume a method call after polkit answered: %m");
 		query_unlink(q);

@@ -143,6 +143,7 @@ int server_new(Server **ret, sd_event *event, const ServerConfig *config, Stored
 	s->reserve_fd = -1;
 	s->started_at = now_usec(CLOCK_REALTIME);
 	s->refuse_ratelimit = RATELIMIT_INIT(10 * 1000000ULL, 5);
+	s->peer_log_limit = RATELIMIT_INIT(PEER_LOG_INTERVAL_USEC, PEERS_LOG_BURST);
 
 	s->peers_by_id = calloc(WIRE_ID_MAX + 1, sizeof(*s->peers_by_id));
 	if (!s->peers_by_id)
@@ -237,7 +238,6 @@ Server *server_free(Server *s)
 /* Tells a client "no" the way QEMU understands: a version it does not speak, then close. */
 static void refuse_client(Server *s, int fd, const char *why)
 {
-	unsigned long long suppressed;
 	struct ucred cred = { .pid = 0 };
 	socklen_t len = sizeof(cred);
 
@@ -246,11 +246,8 @@ static void refuse_client(Server *s, int fd, const char *why)
 	safe_close(fd);
 	s->counters.peers_rejected++;
 
-	if (ratelimit_below(&s->refuse_ratelimit, now_usec(CLOCK_MONOTONIC), &suppressed)) {
-		if (suppressed)
-			log_warning("%llu more clients were refused", suppressed);
+	if (log_ratelimit_pass(&s->refuse_ratelimit, "refusals"))
 		log_warning("refused client pid %d: %s", (int)cred.pid, why);
-	}
 }
 
 /* Out of fds: free the spare one to accept and refuse the client, then take it back. */

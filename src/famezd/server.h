@@ -47,6 +47,8 @@ typedef struct ServerCounters {
 	uint64_t messages_unknown;
 	uint64_t interrupts_sent;     /* rung by the server */
 	uint64_t interrupts_received; /* rung at the server */
+	uint64_t interrupts_full;     /* not rung: the receiver's counter was full */
+	uint64_t log_suppressed;      /* lines about peers held back by the rate limits */
 } ServerCounters;
 
 typedef struct Server {
@@ -81,6 +83,7 @@ typedef struct Server {
 
 	ServerCounters counters;
 	RateLimit refuse_ratelimit;
+	RateLimit peer_log_limit; /* for the lines about all peers together (peer_log) */
 } Server;
 
 /* stored: what systemd passed (socket activation, fd store), or NULL. */

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "log.h"
+#include "time-util.h"
 
 static const char *log_program = "famez";
 static int log_max_level = LOG_INFO;
@@ -82,4 +83,15 @@ bool ratelimit_below(RateLimit *rl, unsigned long long now_usec, unsigned long l
 	}
 	rl->suppressed++;
 	return false;
+}
+
+bool log_ratelimit_pass(RateLimit *rl, const char *what)
+{
+	unsigned long long suppressed;
+
+	if (!ratelimit_below(rl, now_usec(CLOCK_MONOTONIC), &suppressed))
+		return false;
+	if (suppressed)
+		log_notice("%llu more %s were not logged", suppressed, what);
+	return true;
 }

@@ -49,3 +49,9 @@ typedef struct RateLimit {
 
 /* Returns true if a message may be logged now; *suppressed gets the count skipped since. */
 bool ratelimit_below(RateLimit *rl, unsigned long long now_usec, unsigned long long *suppressed);
+
+/*
+ * Whether a line may be logged under rl now (CLOCK_MONOTONIC). The first line that passes
+ * after some were held back is preceded by "N more WHAT were not logged".
+ */
+bool log_ratelimit_pass(RateLimit *rl, const char *what);

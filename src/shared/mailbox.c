@@ -124,17 +124,23 @@ void mailbox_acknowledge(uint8_t *slot, unsigned responder_id)
 	mailbox_set_u64(slot, MAILBOX_SLOT_MSG_LEN, 0);
 }
 
-int mailbox_write_message(uint8_t *slot, const char *text)
+int mailbox_put_message(uint8_t *slot, const char *text)
 {
 	size_t n = strlen(text);
 
 	if (n == 0 || n >= MAILBOX_MSG_MAX)
 		return -EMSGSIZE;
-	if (!mailbox_slot_is_free(slot))
-		return -EBUSY;
+	mailbox_set_u64(slot, MAILBOX_SLOT_LAST_RESPONDER, 0);
 	memcpy(slot + MAILBOX_MSG_OFFSET, text, n + 1);
 	mailbox_set_u64(slot, MAILBOX_SLOT_MSG_LEN, n);
 	return 0;
+}
+
+int mailbox_write_message(uint8_t *slot, const char *text)
+{
+	if (!mailbox_slot_is_free(slot))
+		return -EBUSY;
+	return mailbox_put_message(slot, text);
 }
 
 void mailbox_reclaim(uint8_t *slot)

@@ -92,10 +92,13 @@ int mailbox_read_message(const uint8_t *slot, char out[MAILBOX_MSG_MAX], size_t 
 void mailbox_acknowledge(uint8_t *slot, unsigned responder_id);
 
 /*
- * Writes a message into the sender's own slot: bytes, NUL, then the length, so a receiver that
- * sees the length sees the bytes. -EMSGSIZE if it does not fit, -EBUSY if the slot is not free.
+ * Writes a message into the sender's own slot: the last responder cleared, the bytes and NUL,
+ * then the length, so a receiver that sees the length sees the bytes. -EMSGSIZE if it does not
+ * fit, -EBUSY if the slot is not free.
  */
 int mailbox_write_message(uint8_t *slot, const char *text);
+/* The same whether or not the slot is free: for its owner, who knows nothing is in flight. */
+int mailbox_put_message(uint8_t *slot, const char *text);
 
 /* Takes the slot back from a receiver that never acknowledged. */
 void mailbox_reclaim(uint8_t *slot);

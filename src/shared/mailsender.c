@@ -131,8 +131,11 @@ static void send_next(MailSender *m)
 
 		if (q->length)
 			turn_push(m, (unsigned)dest);
-		if (mailbox_write_message(m->slot, item->text) < 0)
-			continue; /* cannot happen: the slot is free and the text fits */
+		/* Nothing is in flight, so whatever the slot holds was written by someone else. */
+		if (!mailbox_slot_is_free(m->slot) && m->ops.foreign_write)
+			m->ops.foreign_write(m->userdata);
+		/* The text was checked when it was queued: it fits. */
+		(void)mailbox_put_message(m->slot, item->text);
 		m->in_flight = dest;
 		memcpy(m->in_flight_text, item->text, sizeof(item->text));
 		m->sent_at = now_usec(m);
@@ -152,7 +155,14 @@ static void check_slot(MailSender *m)
 		return;
 	}
 	dest = (unsigned)m->in_flight;
-	if (mailbox_slot_is_free(m->slot)) {
+	/*
+	 * A receiver that names itself as the responder has acknowledged, whatever the length
+	 * says (it may be between its two writes, or another peer may be writing our slot to
+	 * make it look busy).
+	 */
+	if (mailbox_slot_is_free(m->slot) ||
+	    mailbox_get_u64(m->slot, MAILBOX_SLOT_LAST_RESPONDER) == dest) {
+		mailbox_reclaim(m->slot);
 		m->in_flight = -1;
 		if (m->ops.delivered)
 			m->ops.delivered(m->userdata, dest, m->in_flight_text);

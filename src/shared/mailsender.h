@@ -32,6 +32,8 @@ typedef struct MailSenderOps {
 	void (*unacknowledged)(void *userdata, unsigned dest, const char *text, bool timed_out);
 	/* A message the receiver acknowledged. */
 	void (*delivered)(void *userdata, unsigned dest, const char *text);
+	/* Optional: someone else wrote into our slot (it is taken back). */
+	void (*foreign_write)(void *userdata);
 } MailSenderOps;
 
 int mail_sender_new(MailSender **ret, sd_event *event, uint8_t *slot, uint64_t ack_timeout_usec,

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "macro.h"
+#include "strutil.h"
 #include "vmname.h"
 
 /* The name in an -name value: "web", "web,process=x", "guest=web,debug-threads=on". */
@@ -29,7 +30,8 @@ static char *name_of_value(const char *value)
 	if (start == value && strncmp(value, "guest=", 6) != 0 && strchr(value, '=') &&
 	    (!end || memchr(value, '=', (size_t)(end - value))))
 		return NULL; /* only options, no name */
-	return strndup(start, end ? (size_t)(end - start) : strlen(start));
+	/* Whoever started the process chose these bytes: they reach terminals and D-Bus. */
+	return str_sanitize(start, end ? (size_t)(end - start) : strlen(start), VM_NAME_MAX);
 }
 
 char *vm_name_from_cmdline(const char *cmdline, size_t len)

@@ -23,25 +23,12 @@ static Famezd famezd;
 
 static void run_client(const char *name, const char *commands, char *out, size_t size)
 {
-	pid_t p = famez_client_start(famezd.socket_path, name, commands, out, size);
-	int status = testlib_wait(p, 20000);
-
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s failed (0x%x): %s", name,
-		      status, testlib_show(out));
+	famez_client_run(famezd.socket_path, name, commands, out, size);
 }
 
-/* Parses "pong from NAME in N us" from a client's output. */
 static uint64_t pong_usec(const char *out, const char *from)
 {
-	char *text = testlib_read_file(out), needle[64], *p;
-	uint64_t usec;
-
-	snprintf(needle, sizeof(needle), "pong from %s in ", from);
-	p = strstr(text, needle);
-	ck_assert_msg(p, "no pong from %s: %s", from, text);
-	usec = strtoull(p + strlen(needle), NULL, 10);
-	free(text);
-	return usec;
+	return famez_client_pong_usec(out, from);
 }
 
 START_TEST(test_server_answers_in_the_mailbox)
@@ -99,19 +86,6 @@ START_TEST(test_two_clients_talk_through_their_slots)
 }
 END_TEST
 
-static unsigned count_lines(const char *path, const char *needle)
-{
-	char *text = testlib_read_file(path), *p = text;
-	unsigned n = 0;
-
-	while ((p = strstr(p, needle))) {
-		n++;
-		p += strlen(needle);
-	}
-	free(text);
-	return n;
-}
-
 START_TEST(test_many_pings_one_at_a_time)
 {
 	char cmds[200 * 16] = "", out[256];
@@ -121,16 +95,16 @@ START_TEST(test_many_pings_one_at_a_time)
 	famezd_start(&famezd, NULL);
 	run_client("pinger", cmds, out, sizeof(out));
 	/* Every ping answered once, each pong matched to its own ping: no pipelining. */
-	ck_assert_uint_eq(count_lines(out, "pong from Z-switch@15"), 200);
-	ck_assert_uint_eq(count_lines(out, "Z-switch@15: pong"), 200);
+	ck_assert_uint_eq(testlib_count(out, "pong from Z-switch@15"), 200);
+	ck_assert_uint_eq(testlib_count(out, "Z-switch@15: pong"), 200);
 	/*
 	 * No ring without its message, but one: famezd rings its join-time Peer-Attribute again
 	 * when the first ping comes before the client has read it (a guest may have missed the
 	 * ring), and that second ring finds the slot empty.
 	 */
-	ck_assert_uint_le(count_lines(out, "interrupt vector"), 1);
-	ck_assert_uint_eq(count_lines(out, "interrupt vector"),
-			  count_lines(out, "interrupt vector 15 "));
+	ck_assert_uint_le(testlib_count(out, "interrupt vector"), 1);
+	ck_assert_uint_eq(testlib_count(out, "interrupt vector"),
+			  testlib_count(out, "interrupt vector 15 "));
 	famezd_stop(&famezd);
 	/* 200 pings and the answer to the join-time Peer-Attribute. */
 	ck_assert_msg(testlib_file_contains(famezd.log_path, "201 messages received, 201 sent, "
@@ -138,14 +112,6 @@ START_TEST(test_many_pings_one_at_a_time)
 		      "%s", testlib_show(famezd.log_path));
 }
 END_TEST
-
-static bool has_server(RawClient *c, void *data)
-{
-	const ClientPeer *p = client_state_peer(&c->state, SERVER_ID);
-
-	(void)data;
-	return p && p->n_vectors == SERVER_ID + 1 && c->state.self.n_vectors == SERVER_ID + 1;
-}
 
 START_TEST(test_silent_peer_stalls_nobody_beyond_the_bound)
 {
@@ -155,7 +121,7 @@ START_TEST(test_silent_peer_stalls_nobody_beyond_the_bound)
 	famezd_start(&famezd, NULL);
 	/* A peer with no driver: it never reads its mailbox. */
 	ck_assert_int_eq(raw_client_connect(&silent, famezd.socket_path, true), 0);
-	ck_assert(raw_client_read_until(&silent, has_server, NULL, 5000));
+	ck_assert(raw_client_read_fabric(&silent, SERVER_ID, 5000));
 
 	/* The server's slot holds its question to the silent peer; a ping waits at most 1 s. */
 	run_client("first", "ping server 5", out, sizeof(out));
@@ -169,28 +135,14 @@ START_TEST(test_silent_peer_stalls_nobody_beyond_the_bound)
 }
 END_TEST
 
-/* Maps a raw peer's shared memory. */
-static uint8_t *map(RawClient *c)
-{
-	void *p = mmap(NULL, 4 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, c->state.shm_fd, 0);
-
-	ck_assert_ptr_ne(p, MAP_FAILED);
-	return p;
-}
-
 static void ring_server(RawClient *c, uint64_t times)
 {
-	const ClientPeer *server = client_state_peer(&c->state, SERVER_ID);
-
-	ck_assert_int_eq(write(server->fds[c->state.own_id], &times, 8), 8);
+	raw_client_ring(c, SERVER_ID, c->state.own_id, times);
 }
 
 static void ping_ok(const char *name)
 {
-	char out[256];
-
-	run_client(name, "ping server 5", out, sizeof(out));
-	ck_assert_uint_lt(pong_usec(out, "Z-switch@15"), 1500000);
+	famez_client_ping_ok(famezd.socket_path, name, "Z-switch@15");
 }
 
 START_TEST(test_hostile_slots_cost_protocol_errors_only)
@@ -198,11 +150,12 @@ START_TEST(test_hostile_slots_cost_protocol_errors_only)
 	RawClient h;
 	uint8_t *mem, *slot;
 	char *log, *p;
+	size_t size;
 
 	famezd_start(&famezd, NULL);
 	ck_assert_int_eq(raw_client_connect(&h, famezd.socket_path, true), 0);
-	ck_assert(raw_client_read_until(&h, has_server, NULL, 5000));
-	mem = map(&h);
+	ck_assert(raw_client_read_fabric(&h, SERVER_ID, 5000));
+	mem = raw_client_map(&h, &size);
 	slot = mailbox_slot(mem, h.state.own_id);
 
 	/* A length past the slot. */
@@ -234,7 +187,7 @@ START_TEST(test_hostile_slots_cost_protocol_errors_only)
 		ring_server(&h, 1);
 	ping_ok("after-flood");
 
-	munmap(mem, 4 << 20);
+	munmap(mem, size);
 	raw_client_close(&h);
 	famezd_stop(&famezd);
 
@@ -268,7 +221,7 @@ START_TEST(test_ids_and_eventfds_are_recycled)
 
 	famezd_start(&famezd, NULL);
 	ck_assert_int_eq(raw_client_connect(&a, famezd.socket_path, true), 0);
-	ck_assert(raw_client_read_until(&a, has_server, NULL, 5000));
+	ck_assert(raw_client_read_fabric(&a, SERVER_ID, 5000));
 	ck_assert_int_eq(a.state.own_id, 1);
 	ck_assert_int_eq(raw_client_connect(&b, famezd.socket_path, true), 0);
 	ck_assert(raw_client_read_until(&b, knows, (void *)1, 5000));

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -201,6 +202,19 @@ bool testlib_file_contains(const char *path, const char *needle)
 
 	free(s);
 	return found;
+}
+
+unsigned testlib_count(const char *path, const char *needle)
+{
+	char *text = testlib_read_file(path), *p = text;
+	unsigned n = 0;
+
+	while (p && (p = strstr(p, needle))) {
+		n++;
+		p += strlen(needle);
+	}
+	free(text);
+	return n;
 }
 
 static const char *env_path(const char *name)
@@ -456,6 +470,71 @@ void raw_client_close(RawClient *c)
 	free(c->log);
 	c->log = NULL;
 	c->n_log = c->cap_log = 0;
+}
+
+static bool has_fabric_handshake(RawClient *c, void *data)
+{
+	unsigned server_id = (unsigned)(uintptr_t)data;
+	const ClientPeer *p = client_state_peer(&c->state, (uint16_t)server_id);
+
+	return p && p->n_vectors == server_id + 1 && c->state.self.n_vectors == server_id + 1;
+}
+
+bool raw_client_read_fabric(RawClient *c, unsigned server_id, int timeout_ms)
+{
+	return raw_client_read_until(c, has_fabric_handshake, (void *)(uintptr_t)server_id,
+				     timeout_ms);
+}
+
+uint8_t *raw_client_map(RawClient *c, size_t *size)
+{
+	struct stat st;
+	void *p;
+
+	ck_assert_int_eq(fstat(c->state.shm_fd, &st), 0);
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, c->state.shm_fd, 0);
+	ck_assert_ptr_ne(p, MAP_FAILED);
+	*size = (size_t)st.st_size;
+	return p;
+}
+
+void raw_client_ring(RawClient *c, uint16_t peer, unsigned vector, uint64_t times)
+{
+	const ClientPeer *p = client_state_peer(&c->state, peer);
+
+	ck_assert_msg(p && vector < p->n_vectors, "no peer %u vector %u", peer, vector);
+	ck_assert_int_eq(write(p->fds[vector], &times, sizeof(times)), sizeof(times));
+}
+
+void famez_client_run(const char *socket, const char *name, const char *commands, char *out,
+		      size_t out_size)
+{
+	pid_t p = famez_client_start(socket, name, commands, out, out_size);
+	int status = testlib_wait(p, 20000);
+
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s failed (0x%x): %s", name,
+		      status, testlib_show(out));
+}
+
+uint64_t famez_client_pong_usec(const char *out, const char *from)
+{
+	char *text = testlib_read_file(out), needle[64], *p;
+	uint64_t usec;
+
+	snprintf(needle, sizeof(needle), "pong from %s in ", from);
+	p = text ? strstr(text, needle) : NULL;
+	ck_assert_msg(p, "no pong from %s: %s", from, text);
+	usec = strtoull(p + strlen(needle), NULL, 10);
+	free(text);
+	return usec;
+}
+
+void famez_client_ping_ok(const char *socket, const char *name, const char *server_label)
+{
+	char out[256];
+
+	famez_client_run(socket, name, "ping server 5", out, sizeof(out));
+	ck_assert_uint_lt(famez_client_pong_usec(out, server_label), 1500000);
 }
 
 int testlib_run(char *const argv[], const char *stdout_path, const char *stderr_path,

@@ -35,6 +35,8 @@ int testlib_stop(pid_t pid, int timeout_ms);
 /* Reads a whole (small) file into a malloc'ed string; NULL if it cannot be read. */
 char *testlib_read_file(const char *path);
 bool testlib_file_contains(const char *path, const char *needle);
+/* How many times needle occurs in the file (0 if it cannot be read). */
+unsigned testlib_count(const char *path, const char *needle);
 /*
  * A file's content for a failure message: Check evaluates a message's arguments whether or not
  * the check fails, so this returns one of a few static buffers (the end of a long file).
@@ -113,3 +115,20 @@ size_t raw_client_read(RawClient *c, size_t max);
 bool raw_client_read_until(RawClient *c, bool (*pred)(RawClient *c, void *data), void *data,
 			   int timeout_ms);
 void raw_client_close(RawClient *c);
+
+/* Fabric mode: reads until the whole handshake is in, the server's ID server_id among it. */
+bool raw_client_read_fabric(RawClient *c, unsigned server_id, int timeout_ms);
+/* Maps all of the raw client's shared memory read-write; its size in *size. */
+uint8_t *raw_client_map(RawClient *c, size_t *size);
+/* Adds `times` to the eventfd of peer's vector as the handshake gave it (keep_fds). */
+void raw_client_ring(RawClient *c, uint16_t peer, unsigned vector, uint64_t times);
+
+/*
+ * Runs famez-client `commands` to completion and asserts it succeeded; its output in out.
+ * famez_client_pong_usec() reads "pong from FROM in N us" from that output.
+ */
+void famez_client_run(const char *socket, const char *name, const char *commands, char *out,
+		      size_t out_size);
+uint64_t famez_client_pong_usec(const char *out, const char *from);
+/* A newcomer famez-client pings the fabric-mode server: a pong within 1.5 s, or the test fails. */
+void famez_client_ping_ok(const char *socket, const char *name, const char *server_label);

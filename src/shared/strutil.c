@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strutil.h"
+
+/*
+ * The length of the valid UTF-8 sequence at s (at most n bytes), with its code point in *cp;
+ * 0 when the bytes are not one (overlong forms, surrogates and values above U+10FFFF included).
+ */
+static size_t utf8_sequence(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	static const uint32_t min_of_length[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	size_t len;
+	uint32_t c;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, c = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, c = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, c = s[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if (c < min_of_length[len] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+char *str_sanitize(const char *s, size_t len, size_t max)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *in = (const unsigned char *)s;
+	/* The worst case: every byte an escape of four. */
+	char *out = malloc(len * 4 + 4), *o = out;
+	size_t i = 0;
+
+	if (!out)
+		return NULL;
+	if (max < 4)
+		max = 4;
+	while (i < len) {
+		char piece[8];
+		size_t n_in, n_out;
+		uint32_t cp;
+
+		n_in = utf8_sequence(in + i, len - i, &cp);
+		if (n_in == 0) {
+			memcpy(piece, "\xef\xbf\xbd", 3); /* U+FFFD */
+			n_in = 1, n_out = 3;
+		} else if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f)) {
+			piece[0] = '\\', piece[1] = 'x';
+			piece[2] = hex[cp >> 4], piece[3] = hex[cp & 0xf];
+			n_out = 4;
+		} else if (cp == '\\') {
+			piece[0] = piece[1] = '\\';
+			n_out = 2;
+		} else {
+			memcpy(piece, in + i, n_in);
+			n_out = n_in;
+		}
+		/* Room for the piece and, if more follows, for "...". */
+		if ((size_t)(o - out) + n_out + (i + n_in < len ? 3 : 0) > max) {
+			memcpy(o, "...", 3);
+			o += 3;
+			break;
+		}
+		memcpy(o, piece, n_out);
+		o += n_out;
+		i += n_in;
+	}
+	*o = '\0';
+	return out;
+}

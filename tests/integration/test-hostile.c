@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * famezd against peers that attack it rather than use it: each test plays one attack with an
+ * in-process raw peer, then checks that famezd still serves a newcomer (its handshake and a
+ * ping in fabric mode) and stops cleanly on SIGTERM.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "mailbox.h"
+#include "testlib.h"
+
+#define SERVER_ID 15 /* the default 14 client slots + 1 */
+#define SERVER_LABEL "Z-switch@15"
+#define FULL_COUNTER UINT64_C(0xfffffffffffffffe) /* the most an eventfd holds */
+
+static Famezd famezd;
+
+/* A raw peer on a fresh default famezd, with its shared memory mapped. */
+typedef struct Attacker {
+	RawClient c;
+	uint8_t *mem;
+	size_t size;
+	uint8_t *own_slot, *server_slot;
+} Attacker;
+
+static void attacker_connect(Attacker *a)
+{
+	ck_assert_int_eq(raw_client_connect(&a->c, famezd.socket_path, true), 0);
+	ck_assert(raw_client_read_fabric(&a->c, SERVER_ID, 5000));
+	a->mem = raw_client_map(&a->c, &a->size);
+	a->own_slot = mailbox_slot(a->mem, a->c.state.own_id);
+	a->server_slot = mailbox_slot(a->mem, SERVER_ID);
+}
+
+static void attacker_close(Attacker *a)
+{
+	munmap(a->mem, a->size);
+	raw_client_close(&a->c);
+}
+
+static bool wait_u64(const uint8_t *slot, size_t offset, bool nonzero, int timeout_ms)
+{
+	uint64_t deadline = testlib_now_usec() + (uint64_t)timeout_ms * 1000;
+
+	while ((mailbox_get_u64(slot, offset) != 0) != nonzero)
+		if (testlib_now_usec() >= deadline)
+			return false;
+	return true;
+}
+
+/*
+ * Answers the server's pending message the way a driver would (it asks every newcomer its
+ * attributes), so the server takes the attacker for a live peer that reads its mailbox.
+ */
+static void attacker_ack_server(Attacker *a)
+{
+	ck_assert_msg(wait_u64(a->server_slot, MAILBOX_SLOT_MSG_LEN, true, 2000),
+		      "the server sent nothing");
+	mailbox_acknowledge(a->server_slot, a->c.state.own_id);
+}
+
+/* Writes text into the attacker's slot (waiting at most wait_ms for it to be free) and rings. */
+static void attacker_send(Attacker *a, const char *text, int wait_ms)
+{
+	if (!wait_u64(a->own_slot, MAILBOX_SLOT_MSG_LEN, false, wait_ms))
+		mailbox_reclaim(a->own_slot);
+	ck_assert_int_eq(mailbox_write_message(a->own_slot, text), 0);
+	raw_client_ring(&a->c, SERVER_ID, a->c.state.own_id, 1);
+}
+
+static void set_blocking(int fd)
+{
+	ck_assert_int_ne(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK), -1);
+}
+
+/* Reads an eventfd without waiting, whatever its flags: 1 if something was read. */
+static int steal(int fd)
+{
+	uint64_t count;
+	struct iovec iov = { .iov_base = &count, .iov_len = sizeof(count) };
+
+	return preadv2(fd, &iov, 1, -1, RWF_NOWAIT) == sizeof(count);
+}
+
+static void newcomer_pings(const char *name)
+{
+	famez_client_ping_ok(famezd.socket_path, name, SERVER_LABEL);
+}
+
+START_TEST(test_full_counter_costs_a_ring_not_a_wait)
+{
+	Attacker a;
+	int fd;
+
+	famezd_start(&famezd, NULL);
+	attacker_connect(&a);
+	attacker_ack_server(&a);
+
+	/*
+	 * The eventfd the server rings us on (our vector = its ID): as full as it gets, and
+	 * blocking, so that a plain write() from famezd would wait for us to read it.
+	 */
+	fd = a.c.state.self.fds[SERVER_ID];
+	steal(fd);
+	ck_assert_int_eq(write(fd, &(uint64_t){ FULL_COUNTER }, 8), 8);
+	set_blocking(fd);
+	attacker_send(&a, "ping", 100);
+	testlib_wait_for_output(famezd.log_path, "its doorbell counter is full", 5000);
+
+	newcomer_pings("newcomer");
+	attacker_close(&a);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+/*
+ * Whether famezd sits in a system call other than its event loop's epoll wait, as
+ * /proc/PID/syscall shows (the first field is the call's number while it is blocked).
+ */
+static bool blocked_outside_epoll(pid_t pid)
+{
+	char path[64], *text;
+	bool running;
+	long nr;
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
+	text = testlib_read_file(path);
+	ck_assert_ptr_nonnull(text);
+	running = strncmp(text, "running", 7) == 0;
+	nr = strtol(text, NULL, 10);
+	free(text);
+	/* x86-64: epoll_wait 232, epoll_pwait 281, epoll_pwait2 441. */
+	return !running && nr != 232 && nr != 281 && nr != 441;
+}
+
+START_TEST(test_stolen_wakeups_cost_nothing)
+{
+	Attacker a;
+	int fd, stolen = 0, tries;
+
+	famezd_start(&famezd, NULL);
+	attacker_connect(&a);
+	attacker_ack_server(&a);
+
+	/*
+	 * The server's eventfd for our vector, made blocking: we ring it and read the count away
+	 * a moment later, hoping to land between famezd's epoll wake-up and its read, where a
+	 * plain read() would wait for a ring that never comes. After each try we look whether
+	 * famezd waits somewhere else than its event loop, and stop ringing if it does.
+	 */
+	fd = client_state_peer(&a.c.state, SERVER_ID)->fds[a.c.state.own_id];
+	set_blocking(fd);
+	for (tries = 0; tries < 400; tries++) {
+		uint64_t until;
+
+		/* A stolen wake-up leaves our last ping unread: overwrite it. */
+		attacker_send(&a, "ping", 0);
+		until = testlib_now_usec() + (uint64_t)(tries % 40);
+		while (testlib_now_usec() < until)
+			;
+		stolen += steal(fd);
+		/* Whatever famezd answered, free its slot for the next answer. */
+		if (wait_u64(a.server_slot, MAILBOX_SLOT_MSG_LEN, true, 5))
+			mailbox_acknowledge(a.server_slot, a.c.state.own_id);
+		if (blocked_outside_epoll(famezd.pid))
+			break;
+	}
+	ck_assert_int_gt(stolen, 0);
+
+	newcomer_pings("newcomer");
+	attacker_close(&a);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+START_TEST(test_server_slot_written_by_a_peer_is_taken_back)
+{
+	Attacker a;
+
+	famezd_start(&famezd, NULL);
+	attacker_connect(&a);
+	attacker_ack_server(&a);
+	/* Long enough for famezd to see the acknowledgment: nothing is in flight then. */
+	usleep(100000);
+
+	/* And the server's slot looks busy. */
+	memcpy(a.server_slot + MAILBOX_MSG_OFFSET, "junk", 5);
+	mailbox_set_u64(a.server_slot, MAILBOX_SLOT_MSG_LEN, 4);
+	/* The newcomer's join-time question and its pong both go through that slot. */
+	newcomer_pings("newcomer");
+	testlib_wait_for_output(famezd.log_path, "wrote into the server's own slot", 5000);
+	attacker_close(&a);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+START_TEST(test_a_flood_of_unknown_messages_is_not_logged_line_by_line)
+{
+	char text[64];
+	Attacker a;
+	int answered = 0;
+
+	famezd_start(&famezd, NULL);
+	attacker_connect(&a);
+	attacker_ack_server(&a);
+	for (int i = 0; i < 20000; i++) {
+		snprintf(text, sizeof(text), "flood %d", i);
+		attacker_send(&a, text, 100);
+		answered += wait_u64(a.own_slot, MAILBOX_SLOT_MSG_LEN, false, 100);
+	}
+	/* famezd read them all: each freed the slot for the next. */
+	ck_assert_int_ge(answered, 19900);
+
+	/* The flood used up its own share of the log, not the newcomer's. */
+	newcomer_pings("newcomer");
+	attacker_close(&a);
+	famezd_stop(&famezd);
+	ck_assert_msg(testlib_file_contains(famezd.log_path, "z02@2 is a Debugger"), "%s",
+		      testlib_show(famezd.log_path));
+	ck_assert_uint_le(testlib_count(famezd.log_path, "-> \"flood "), 20);
+	ck_assert_uint_le(testlib_count(famezd.log_path, "\n"), 100);
+	/* The count is kept: every one of them was an unknown message. */
+	ck_assert_msg(testlib_file_contains(famezd.log_path, "unacknowledged, 20000 unknown"), "%s",
+		      testlib_show(famezd.log_path));
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("hostile");
+	TCase *tc = tcase_create("hostile");
+
+	tcase_add_checked_fixture(tc, testlib_setup, testlib_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_full_counter_costs_a_ring_not_a_wait);
+	tcase_add_test(tc, test_stolen_wakeups_cost_nothing);
+	tcase_add_test(tc, test_server_slot_written_by_a_peer_is_taken_back);
+	tcase_add_test(tc, test_a_flood_of_unknown_messages_is_not_logged_line_by_line);
+	suite_add_tcase(s, tc);
+	return testlib_run_suite(s);
+}
