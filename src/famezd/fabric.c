@@ -527,6 +527,16 @@ void fabric_peer_joined(Fabric *f, Peer *p)
 	ask_attributes(f, p->id);
 }
 
+void fabric_mailbox_lost(void *userdata)
+{
+	Fabric *f = userdata;
+
+	/* Every slot is zeroed: the globals, the peer IDs and our nodename are written again. */
+	mailbox_init(f->mailbox, f->n_clients, FABRIC_SERVER_NODENAME, FABRIC_SID,
+		     (uint64_t)f->server_id * 100);
+	mail_sender_poke(f->sender);
+}
+
 void fabric_peer_left(Fabric *f, Peer *p)
 {
 	uint8_t *slot = mailbox_slot(f->mailbox, p->id);

@@ -49,7 +49,41 @@ static int server_setup_fabric(Server *s, StoredFds *restore)
 	r = fabric_new(&s->fabric, s, s->mailbox, restore);
 	if (r < 0)
 		return log_error_errno(r, "cannot set the fabric up: %m");
+	if (s->shm_watch) {
+		r = shm_watch_guard(s->shm_watch, s->mailbox, s->mailbox_map_size,
+				    fabric_mailbox_lost, s->fabric);
+		if (r < 0)
+			return log_error_errno(r, "cannot guard the mailbox against resizes: %m");
+	}
 	return 0;
+}
+
+/*
+ * The shared memory to hand out: the stored one after a restart if it is still what it was,
+ * else a new one. Memory that cannot be sealed is watched so that no peer can resize it.
+ */
+static int server_setup_shm(Server *s, StoredFds *stored)
+{
+	int r = s->restoring ? stored_fds_take(stored, "shm") : -1;
+
+	if (r >= 0 && shm_check_stored(r, &s->config.shm) < 0) {
+		safe_close(r);
+		r = -1;
+	}
+	if (r < 0) {
+		s->restoring = false;
+		r = shm_open_backing(&s->config.shm);
+		if (r < 0)
+			return r;
+		fdstore_push("shm", r);
+	}
+	s->shm = fdref_new(r);
+	if (!s->shm)
+		return -ENOMEM;
+	if (!shm_is_resizable(s->shm->fd))
+		return 0;
+	return shm_watch_new(&s->shm_watch, s->event, s->shm->fd, &s->config.shm,
+			     &s->counters.shm_resizes);
 }
 
 void server_reap(Server *s)
@@ -170,17 +204,9 @@ int server_new(Server **ret, sd_event *event, const ServerConfig *config, Stored
 
 	/* After a restart the peers are kept only if everything they depend on is stored. */
 	s->restoring = stored && fdstore_enabled() && fdstore_has_usable_state(s, stored);
-	r = s->restoring ? stored_fds_take(stored, "shm") : -1;
-	if (r < 0) {
-		s->restoring = false;
-		r = shm_open_backing(&config->shm);
-		if (r < 0)
-			return r;
-		fdstore_push("shm", r);
-	}
-	s->shm = fdref_new(r);
-	if (!s->shm)
-		return -ENOMEM;
+	r = server_setup_shm(s, stored);
+	if (r < 0)
+		return r;
 
 	if (config->mode == SERVER_MODE_FABRIC) {
 		r = server_setup_fabric(s, s->restoring ? stored : NULL);
@@ -221,6 +247,7 @@ Server *server_free(Server *s)
 	sd_event_source_disable_unref(s->status_source);
 	sd_event_source_disable_unref(s->flush_timer);
 	fabric_free(s->fabric);
+	shm_watch_free(s->shm_watch);
 	if (s->mailbox)
 		munmap(s->mailbox, s->mailbox_map_size);
 	server_remove_socket(s);

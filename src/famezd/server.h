@@ -49,6 +49,7 @@ typedef struct ServerCounters {
 	uint64_t interrupts_received; /* rung at the server */
 	uint64_t interrupts_full;     /* not rung: the receiver's counter was full */
 	uint64_t log_suppressed;      /* lines about peers held back by the rate limits */
+	uint64_t shm_resizes;         /* times a peer resized the memory and famezd undid it */
 } ServerCounters;
 
 typedef struct Server {
@@ -64,7 +65,8 @@ typedef struct Server {
 	int reserve_fd; /* released to accept and refuse a client when out of fds */
 
 	FdRef *shm;
-	uint8_t *mailbox; /* fabric mode: the start of the shared memory, mapped */
+	ShmWatch *shm_watch; /* for memory that cannot be sealed (shm.h) */
+	uint8_t *mailbox;    /* fabric mode: the start of the shared memory, mapped */
 	size_t mailbox_map_size;
 	Fabric *fabric;            /* fabric mode */
 	BusService *bus;           /* the D-Bus API, or NULL (owned: freed with the server) */

@@ -7,10 +7,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -233,6 +235,78 @@ START_TEST(test_a_flood_of_unknown_messages_is_not_logged_line_by_line)
 }
 END_TEST
 
+typedef struct Flicker {
+	int fd;
+	volatile bool stop;
+} Flicker;
+
+/* Cuts the memory off and gives it back, over and over, as fast as it can. */
+static void *flicker(void *data)
+{
+	Flicker *f = data;
+
+	while (!f->stop) {
+		(void)!ftruncate(f->fd, 0);
+		(void)!ftruncate(f->fd, 4 << 20);
+	}
+	return NULL;
+}
+
+START_TEST(test_memory_cut_short_is_sized_back)
+{
+	char file[256];
+	const char *const args[] = { "--shm-file", file, NULL };
+	Flicker f;
+	pthread_t thread;
+	Attacker a;
+	struct stat st;
+	uint64_t deadline;
+
+	snprintf(file, sizeof(file), "%s/memory", testlib_tmpdir());
+	famezd_start(&famezd, args);
+	attacker_connect(&a);
+	attacker_ack_server(&a);
+
+	/* A file cannot be sealed: any peer can cut it off under famezd and every QEMU. */
+	ck_assert_int_eq(ftruncate(a.c.state.shm_fd, 0), 0);
+	raw_client_ring(&a.c, SERVER_ID, a.c.state.own_id, 1);
+	testlib_wait_for_output(famezd.log_path,
+				"a peer resized the shared memory to 0; sizing "
+				"it back to 4M",
+				5000);
+	ck_assert_int_eq(fstat(a.c.state.shm_fd, &st), 0);
+	ck_assert_int_eq(st.st_size, 4 << 20);
+	newcomer_pings("after-cut");
+
+	/*
+	 * Cut and given back in a loop while famezd reads the mailbox on our rings: famezd
+	 * touches it while it is gone, and survives the SIGBUS.
+	 */
+	f = (Flicker){ .fd = a.c.state.shm_fd };
+	ck_assert_int_eq(pthread_create(&thread, NULL, flicker, &f), 0);
+	deadline = testlib_now_usec() + 10000000;
+	while (!testlib_file_contains(famezd.log_path, "(SIGBUS); it is mapped again") &&
+	       testlib_now_usec() < deadline) {
+		raw_client_ring(&a.c, SERVER_ID, a.c.state.own_id, 1);
+		usleep(2000);
+	}
+	f.stop = true;
+	pthread_join(thread, NULL);
+	ck_assert_msg(testlib_file_contains(famezd.log_path, "(SIGBUS); it is mapped again"),
+		      "famezd never touched the memory while it was cut off: %s",
+		      testlib_show(famezd.log_path));
+	/* The last cut may have been the attacker's: famezd sizes it back. */
+	deadline = testlib_now_usec() + 5000000;
+	while (fstat(a.c.state.shm_fd, &st) == 0 && st.st_size != 4 << 20 &&
+	       testlib_now_usec() < deadline)
+		usleep(10000);
+	ck_assert_int_eq(st.st_size, 4 << 20);
+	newcomer_pings("after-flicker");
+	attacker_close(&a);
+	famezd_stop(&famezd);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("hostile");
@@ -244,6 +318,7 @@ int main(void)
 	tcase_add_test(tc, test_stolen_wakeups_cost_nothing);
 	tcase_add_test(tc, test_server_slot_written_by_a_peer_is_taken_back);
 	tcase_add_test(tc, test_a_flood_of_unknown_messages_is_not_logged_line_by_line);
+	tcase_add_test(tc, test_memory_cut_short_is_sized_back);
 	suite_add_tcase(s, tc);
 	return testlib_run_suite(s);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -272,6 +273,115 @@ START_TEST(test_hugetlbfs_checks_the_mount)
 }
 END_TEST
 
+static long read_long(const char *path)
+{
+	char *text = testlib_read_file(path);
+	long v = text ? atol(text) : -1;
+
+	free(text);
+	return v;
+}
+
+static void write_long(const char *path, long v)
+{
+	FILE *f = fopen(path, "we");
+
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "%ld\n", v);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static const char nr_hugepages[] = "/proc/sys/vm/nr_hugepages";
+static char huge_dir[256];
+static long had_hugepages = -1;
+
+/* The huge pages and the mount of the test below, given back whatever happened. */
+static void teardown_hugepages(void)
+{
+	if (huge_dir[0])
+		umount2(huge_dir, MNT_DETACH);
+	if (had_hugepages >= 0)
+		write_long(nr_hugepages, had_hugepages);
+	testlib_teardown();
+}
+
+/* Huge pages are sealed like a memfd: a peer cannot shrink them under everyone else. */
+START_TEST(test_hugetlbfs_memory_is_sealed)
+{
+	const char *const args[] = { "--hugetlbfs", huge_dir, "--shm-size", "4M", NULL };
+	long had = read_long(nr_hugepages);
+	RawClient c;
+	uint64_t size, *mem;
+
+	snprintf(huge_dir, sizeof(huge_dir), "%s/huge", testlib_tmpdir());
+	ck_assert_int_eq(mkdir(huge_dir, 0700), 0);
+	/* Two 2M pages for the test; a machine that cannot have them skips it. */
+	if (had < 0 || mount("none", huge_dir, "hugetlbfs", 0, "pagesize=2M") < 0) {
+		printf("test_hugetlbfs_memory_is_sealed skipped: cannot mount hugetlbfs (%m)\n");
+		huge_dir[0] = '\0';
+		return;
+	}
+	had_hugepages = had;
+	write_long(nr_hugepages, had + 2);
+	famezd_start(&famezd, args);
+	mem = map_shm(&c, &size);
+	ck_assert_uint_eq(size, 4 << 20);
+	mem[1] = 42;
+	ck_assert_int_lt(ftruncate(c.state.shm_fd, 2 << 20), 0);
+	ck_assert_int_eq(errno, EPERM);
+	ck_assert_uint_eq(mem[1], 42);
+	munmap(mem, size);
+	raw_client_close(&c);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+/* Something another user made, at a path famezd is told to use. */
+static void plant(const char *path, mode_t mode, uid_t owner)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fchmod(fd, mode), 0);
+	ck_assert_int_eq(fchown(fd, owner, owner), 0);
+	close(fd);
+}
+
+START_TEST(test_planted_memory_is_refused)
+{
+	char name[64], object[128], file[256], link[256];
+	const char *const posix[] = { "-S", sock(), "--shm-name", name, NULL };
+	const char *const by_file[] = { "-S", sock(), "--shm-file", file, NULL };
+	const char *const by_link[] = { "-S", sock(), "--shm-file", link, NULL };
+
+	snprintf(name, sizeof(name), "/famez-planted-%d", (int)getpid());
+	snprintf(object, sizeof(object), "/dev/shm%s", name);
+	snprintf(file, sizeof(file), "%s/planted", testlib_tmpdir());
+	snprintf(link, sizeof(link), "%s/link", testlib_tmpdir());
+
+	/* World-writable, even though ours: anyone could have written it. */
+	plant(object, 0666, getuid());
+	assert_fails(posix, "can be written by every user (mode 0666)");
+	ck_assert(testlib_file_contains(log_path, "chmod go-w"));
+	unlink(object);
+	/* Someone else's, however private. */
+	plant(object, 0600, 65534);
+	assert_fails(posix, "belongs to uid 65534, not to famezd's uid 0");
+	unlink(object);
+
+	plant(file, 0620, getuid());
+	assert_fails(by_file, "can be written by its group (mode 0620)");
+	unlink(file);
+	/* A link is not followed, even to a file famezd could use. */
+	plant(file, 0600, getuid());
+	ck_assert_int_eq(symlink(file, link), 0);
+	assert_fails(by_link, "is a symbolic link, which famezd does not follow");
+	/* The real file is used. */
+	famezd_start(&famezd, by_file + 2);
+	famezd_stop(&famezd);
+}
+END_TEST
+
 START_TEST(test_socket_activation_and_pid_file)
 {
 	char path[256], pidfile[256], out[256];
@@ -448,7 +558,7 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("options");
-	TCase *tc = tcase_create("options");
+	TCase *tc = tcase_create("options"), *huge;
 
 	tcase_add_checked_fixture(tc, testlib_setup, testlib_teardown);
 	tcase_set_timeout(tc, 60);
@@ -461,10 +571,16 @@ int main(void)
 	tcase_add_test(tc, test_shm_file_persists_and_checks_size);
 	tcase_add_test(tc, test_posix_shm);
 	tcase_add_test(tc, test_hugetlbfs_checks_the_mount);
+	tcase_add_test(tc, test_planted_memory_is_refused);
 	tcase_add_test(tc, test_socket_activation_and_pid_file);
 	tcase_add_test(tc, test_sd_notify_ready_status_watchdog);
 	tcase_add_test(tc, test_journal_priority_prefixes);
 	tcase_add_test(tc, test_out_of_fds_refuses_newcomers_only);
 	suite_add_tcase(s, tc);
+	huge = tcase_create("options-hugetlbfs");
+	tcase_add_checked_fixture(huge, testlib_setup, teardown_hugepages);
+	tcase_set_timeout(huge, 60);
+	tcase_add_test(huge, test_hugetlbfs_memory_is_sealed);
+	suite_add_tcase(s, huge);
 	return testlib_run_suite(s);
 }
