@@ -891,6 +891,9 @@ int fdstore_restore_peers(Server *s, StoredFds *stored)
 	for (size_t i = 0; i < st.n_departed; i++)
 		for (uint32_t id = st.departed[i].from; id <= st.departed[i].to; id++)
 			(void)idalloc_restore_id(s->ids, id, false, st.departed[i].seq);
+	if (idalloc_restore_done(s->ids) < 0)
+		log_warning("out of memory counting the IDs left to give; departures may use up "
+			    "IDs that could have been parked");
 	s->counters = st.counters;
 	if (s->fabric)
 		fabric_set_next_tag(s->fabric, st.next_tag);
@@ -934,6 +937,7 @@ int fdstore_restore_peers(Server *s, StoredFds *stored)
 		p->pid = sp->pid;
 		p->vm_name = vm_name_of_pid(p->pid);
 		p->uid = sp->uid;
+		uid_limits_joined(s->uid_limits, p->uid);
 		p->gid = sp->gid;
 		p->connected_at = sp->connected_at;
 		p->interrupts_sent = sp->interrupts_sent;

@@ -23,6 +23,8 @@
 /* A guest's doorbell write carries the vector in its low 8 bits (QEMU 7.2 masks it so). */
 #define MAX_VECTORS 256
 #define DEFAULT_MAX_QUEUE (1u << 20)
+#define DEFAULT_MAX_QUEUE_FDS 8192
+#define DEFAULT_MAX_JOIN_RATE 1000
 #define DEFAULT_FABRIC_CLIENTS 14
 #define DEFAULT_ACK_TIMEOUT_MSEC 1000
 
@@ -30,6 +32,7 @@ static const char *arg_pid_file;
 static BusKind arg_bus = BUS_SYSTEM;
 static bool arg_bus_set;
 static bool arg_vectors_set, arg_max_peers_set, arg_shm_size_set, arg_fd_store;
+static bool arg_max_peers_per_uid_set;
 
 static void help(void)
 {
@@ -63,6 +66,14 @@ static void help(void)
 	       "      --max-queue=N       messages waiting for one peer beyond its handshake\n"
 	       "                          before it is disconnected as not reading\n"
 	       "                          (default %u)\n"
+	       "      --max-queue-fds=N   the same in file descriptors, which a peer that\n"
+	       "                          does not read keeps open (default %u)\n"
+	       "      --max-peers-per-uid=N  peers one user may have connected or waiting\n"
+	       "                          (default: as many as half the open-file limit\n"
+	       "                          serves; root is not limited)\n"
+	       "      --max-join-rate=N   joins a second one user may make; faster ones wait\n"
+	       "                          their turn (default %u, 0: no limit; root is not\n"
+	       "                          limited)\n"
 	       "  -p, --pid-file=PATH     write the process ID to PATH\n"
 	       "  -F, --foreground        accepted for ivshmem-server compatibility (famezd\n"
 	       "                          always runs in the foreground)\n"
@@ -73,7 +84,8 @@ static void help(void)
 	       "The memory is an anonymous memfd unless --shm-file, --shm-name or --hugetlbfs\n"
 	       "is given. See famezd(8).\n",
 	       famez_default_socket_path(), MAX_VECTORS, DEFAULT_VECTORS, DEFAULT_FABRIC_CLIENTS,
-	       WIRE_ID_MAX + 1, DEFAULT_ACK_TIMEOUT_MSEC, DEFAULT_MAX_QUEUE);
+	       WIRE_ID_MAX + 1, DEFAULT_ACK_TIMEOUT_MSEC, DEFAULT_MAX_QUEUE, DEFAULT_MAX_QUEUE_FDS,
+	       DEFAULT_MAX_JOIN_RATE);
 }
 
 enum {
@@ -82,6 +94,9 @@ enum {
 	ARG_SHM_FILE,
 	ARG_SHM_TRUNCATE,
 	ARG_MAX_QUEUE,
+	ARG_MAX_QUEUE_FDS,
+	ARG_MAX_PEERS_PER_UID,
+	ARG_MAX_JOIN_RATE,
 	ARG_MODE,
 	ARG_ACK_TIMEOUT,
 	ARG_BUS,
@@ -164,6 +179,9 @@ static int parse_argv(int argc, char *argv[], ServerConfig *c)
 		{ "shm-file", required_argument, NULL, ARG_SHM_FILE },
 		{ "shm-truncate", no_argument, NULL, ARG_SHM_TRUNCATE },
 		{ "max-queue", required_argument, NULL, ARG_MAX_QUEUE },
+		{ "max-queue-fds", required_argument, NULL, ARG_MAX_QUEUE_FDS },
+		{ "max-peers-per-uid", required_argument, NULL, ARG_MAX_PEERS_PER_UID },
+		{ "max-join-rate", required_argument, NULL, ARG_MAX_JOIN_RATE },
 		{ "mode", required_argument, NULL, ARG_MODE },
 		{ "ack-timeout", required_argument, NULL, ARG_ACK_TIMEOUT },
 		{ "bus", required_argument, NULL, ARG_BUS },
@@ -265,6 +283,33 @@ static int parse_argv(int argc, char *argv[], ServerConfig *c)
 					UINT32_MAX);
 			c->max_queue = (size_t)v;
 			break;
+		case ARG_MAX_QUEUE_FDS:
+			r = parse_uint(optarg, 64, UINT32_MAX, &v);
+			if (r < 0)
+				return log_error_errno(
+					r, "--max-queue-fds %s is not a number from 64 to %u",
+					optarg, UINT32_MAX);
+			c->max_queue_fds = (size_t)v;
+			break;
+		case ARG_MAX_PEERS_PER_UID:
+			r = parse_uint(optarg, 1, WIRE_ID_MAX + 1, &v);
+			if (r < 0)
+				return log_error_errno(
+					r, "--max-peers-per-uid %s is not a number from 1 to %d",
+					optarg, WIRE_ID_MAX + 1);
+			c->max_peers_per_uid = (unsigned)v;
+			arg_max_peers_per_uid_set = true;
+			break;
+		case ARG_MAX_JOIN_RATE:
+			r = parse_uint(optarg, 0, 1000000, &v);
+			if (r < 0)
+				return log_error_errno(
+					r,
+					"--max-join-rate %s is not a number of joins a second from "
+					"0 (no limit) to 1000000",
+					optarg);
+			c->max_join_rate = (unsigned)v;
+			break;
 		case 'M':
 			r = set_backing(c, SHM_BACKING_POSIX, optarg);
 			if (r < 0)
@@ -312,16 +357,33 @@ static int parse_argv(int argc, char *argv[], ServerConfig *c)
 	return c->mode == SERVER_MODE_FABRIC ? fabric_config(c) : 1;
 }
 
-/* Every peer needs its socket and its eventfds: take all the fds the hard limit allows. */
-static void raise_nofile_limit(void)
+/*
+ * Every peer needs its socket and its eventfds: take all the fds the hard limit allows.
+ * Returns the limit in force.
+ */
+static rlim_t raise_nofile_limit(void)
 {
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
-		return;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 1024;
+	if (rl.rlim_cur >= rl.rlim_max)
+		return rl.rlim_cur;
 	rl.rlim_cur = rl.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
 		log_warning_errno(errno, "cannot raise the open-file limit: %m");
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur;
+}
+
+/* By default one user may take at most half of famezd's fds (each peer costs 1 + vectors). */
+static void default_max_peers_per_uid(ServerConfig *c, rlim_t nofile)
+{
+	rlim_t n = nofile / 2 / (1 + c->vectors);
+
+	if (!arg_max_peers_per_uid_set)
+		c->max_peers_per_uid = (unsigned)MAX(1, MIN(n, (rlim_t)c->max_peers));
 }
 
 static int write_pid_file(const char *path)
@@ -352,6 +414,8 @@ static int run(int argc, char *argv[])
 		.vectors = DEFAULT_VECTORS,
 		.max_peers = WIRE_ID_MAX + 1,
 		.max_queue = DEFAULT_MAX_QUEUE,
+		.max_queue_fds = DEFAULT_MAX_QUEUE_FDS,
+		.max_join_rate = DEFAULT_MAX_JOIN_RATE,
 	};
 	_cleanup_(sd_event_unrefp) sd_event *event = NULL;
 	_cleanup_(server_freep) Server *server = NULL;
@@ -369,7 +433,7 @@ static int run(int argc, char *argv[])
 		return log_error_errno(EINVAL,
 				       "--shm-truncate applies to --shm-file or --shm-name");
 
-	raise_nofile_limit();
+	default_max_peers_per_uid(&config, raise_nofile_limit());
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);

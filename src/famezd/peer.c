@@ -7,7 +7,9 @@
 #include <time.h>
 
 #include "bus.h"
+#include "doorbell.h"
 #include "fdstore.h"
+#include "list.h"
 #include "log.h"
 #include "peer.h"
 #include "server.h"
@@ -116,11 +118,11 @@ static void peer_queue(Peer *p, int64_t value, FdRef *fd)
 
 	if (p->broken)
 		return;
-	if (outq_length(&p->outq) >= p->queue_limit) {
+	if (outq_length(&p->outq) >= p->queue_limit || (fd && outq_fds(&p->outq) >= p->fds_limit)) {
 		peer_log(s, p, LOG_WARNING,
-			 "peer %u (pid %d) has %zu messages waiting and reads none; "
+			 "peer %u (pid %d) has %zu messages (%zu fds) waiting and reads none; "
 			 "disconnecting it",
-			 p->id, (int)p->pid, outq_length(&p->outq));
+			 p->id, (int)p->pid, outq_length(&p->outq), outq_fds(&p->outq));
 		s->counters.protocol_errors++;
 		peer_mark_broken(p, PEER_DEPART_NOT_READING);
 		return;
@@ -166,9 +168,7 @@ static int peer_io(sd_event_source *source, int fd, uint32_t revents, void *user
 
 static void peer_free(Peer *p)
 {
-	for (unsigned v = 0; v < p->n_vectors; v++)
-		fdref_unref(p->vectors[v]);
-	free(p->vectors);
+	peer_free_vectors(p->vectors, p->n_vectors);
 	outq_clear(&p->outq);
 	sd_event_source_disable_unref(p->io);
 	safe_close(p->fd);
@@ -211,7 +211,7 @@ static int peer_borrow_vectors(Peer *p, unsigned id)
 	return 0;
 }
 
-static void peer_read_credentials(Peer *p)
+static void peer_read_credentials(Peer *p, int fd)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
@@ -219,7 +219,7 @@ static void peer_read_credentials(Peer *p)
 	p->pid = 0;
 	p->uid = (uid_t)-1;
 	p->gid = (gid_t)-1;
-	if (getsockopt(p->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
 		p->pid = cred.pid;
 		p->uid = cred.uid;
 		p->gid = cred.gid;
@@ -245,7 +245,7 @@ static void peer_announce(Peer *p)
 	Server *s = p->server;
 	unsigned n = p->n_vectors;
 
-	p->queue_limit = SIZE_MAX;
+	p->queue_limit = p->fds_limit = SIZE_MAX;
 	peer_queue(p, WIRE_PROTOCOL_VERSION, NULL);
 	peer_queue(p, p->id, NULL);
 	peer_queue(p, WIRE_SHM_ID, s->shm);
@@ -262,11 +262,15 @@ static void peer_announce(Peer *p)
 		}
 	peer_queue_vectors(p, p->id, p->vectors, n);
 	fabric_peer_learn(&p->fabric, p->id);
-	/* However long the handshake: --max-queue counts what comes after it. */
+	/* However long the handshake: --max-queue and --max-queue-fds count what comes after it. */
 	p->queue_limit = outq_length(&p->outq) + s->config.max_queue;
+	p->fds_limit = outq_fds(&p->outq) + s->config.max_queue_fds;
 
 	for (Peer *other = s->oldest; other; other = other->newer) {
 		if (other == p || (s->fabric && fabric_peer_knows(&other->fabric, p->id)))
+			continue;
+		/* A parked ID's eventfds are the same: who knew it before it left knows them. */
+		if (other->join_seq < p->parked_at)
 			continue;
 		peer_queue_vectors(other, p->id, p->vectors, n);
 		fabric_peer_learn(&other->fabric, p->id);
@@ -314,6 +318,7 @@ static int peer_new(Server *s, int fd, Peer **ret)
 	p->server = s;
 	p->fd = -1;
 	p->queue_limit = s->config.max_queue;
+	p->fds_limit = s->config.max_queue_fds;
 	p->log_limit = RATELIMIT_INIT(PEER_LOG_INTERVAL_USEC, PEER_LOG_BURST);
 	r = sd_event_add_io(s->event, &p->io, fd, EPOLLIN, peer_io, p);
 	if (r < 0) {
@@ -366,6 +371,47 @@ void peer_restore_queue(Peer *p, int64_t value, FdRef *fd, size_t head_sent)
 	if (outq_length(&p->outq) == 1)
 		p->outq.head_sent = head_sent;
 	p->queue_limit = outq_length(&p->outq) + p->server->config.max_queue;
+	p->fds_limit = outq_fds(&p->outq) + p->server->config.max_queue_fds;
+}
+
+/* ivshmem mode: a newcomer of the same uid takes a parked ID back, with its eventfds. */
+static int peer_unpark(Peer *p)
+{
+	void *vectors;
+	int id = idalloc_take_parked(p->server->ids, p->uid, &p->join_seq, &p->parked_at, &vectors);
+
+	if (id < 0)
+		return id;
+	p->vectors = vectors;
+	p->n_vectors = p->server->config.vectors;
+	/* Rings for the one who left are not for the newcomer. */
+	for (unsigned v = 0; v < p->n_vectors; v++) {
+		uint64_t count;
+
+		(void)doorbell_take(p->vectors[v]->fd, &count);
+	}
+	return id;
+}
+
+/* ivshmem mode, IDs running short: the departure is not announced, the ID waits (idalloc.h). */
+static bool peer_park(Peer *p)
+{
+	Server *s = p->server;
+	uint64_t oldest_seq = s->oldest ? s->oldest->join_seq : IDALLOC_NO_PEERS;
+
+	if (s->fabric || !idalloc_should_park(s->ids, oldest_seq) ||
+	    idalloc_park(s->ids, p->id, p->uid, p->vectors) < 0)
+		return false;
+	p->vectors = NULL;
+	p->n_vectors = 0;
+	return true;
+}
+
+void peer_free_vectors(FdRef **vectors, unsigned n)
+{
+	for (unsigned v = 0; vectors && v < n; v++)
+		fdref_unref(vectors[v]);
+	free(vectors);
 }
 
 int peer_admit(Server *s, int fd, Peer **ret)
@@ -377,6 +423,7 @@ int peer_admit(Server *s, int fd, Peer **ret)
 	r = peer_new(s, fd, &p);
 	if (r < 0)
 		return r;
+	peer_read_credentials(p, fd);
 
 	if (s->fabric) {
 		/* The ID first: its eventfds come with it, and giving it back costs nothing. */
@@ -390,7 +437,7 @@ int peer_admit(Server *s, int fd, Peer **ret)
 			idalloc_release(s->ids, (unsigned)id);
 			goto fail;
 		}
-	} else {
+	} else if ((id = peer_unpark(p)) < 0) {
 		/* Resources first, so a refused client never costs an ID. */
 		r = peer_create_vectors(p, s->config.vectors);
 		if (r < 0)
@@ -405,10 +452,10 @@ int peer_admit(Server *s, int fd, Peer **ret)
 	p->id = (uint16_t)id;
 	p->fd = fd;
 	p->connected_at = now_usec(CLOCK_REALTIME);
-	peer_read_credentials(p);
 	p->vm_name = vm_name_of_pid(p->pid);
 
 	peer_link(s, p);
+	uid_limits_joined(s->uid_limits, p->uid);
 	s->counters.peers_accepted++;
 
 	if (s->fabric)
@@ -434,23 +481,17 @@ void peer_depart(Peer *p, PeerDepartReason reason)
 {
 	Server *s = p->server;
 
-	if (p->older)
-		p->older->newer = p->newer;
-	else
-		s->oldest = p->newer;
-	if (p->newer)
-		p->newer->older = p->older;
-	else
-		s->newest = p->older;
+	LIST_UNLINK(s->oldest, s->newest, p, older, newer);
 	s->peers_by_id[p->id] = NULL;
 	s->n_peers--;
-	idalloc_release(s->ids, p->id);
+	uid_limits_left(s->uid_limits, p->uid);
 
 	/*
 	 * Stopping with the fd store: the peer stays connected through systemd for the next
 	 * famezd, so its slot and the API's view stay as they are.
 	 */
 	if (reason == PEER_DEPART_SHUTDOWN && fdstore_enabled()) {
+		idalloc_release(s->ids, p->id);
 		peer_free(p);
 		return;
 	}
@@ -458,15 +499,23 @@ void peer_depart(Peer *p, PeerDepartReason reason)
 		fabric_peer_left(s->fabric, p);
 	bus_peer_disconnected(s, p, peer_depart_reason_to_string(reason));
 	if (reason != PEER_DEPART_SHUTDOWN) {
-		fdstore_remove_peer(p->id, peer_stored_vectors(p));
-		s->counters.peers_disconnected++;
+		unsigned stored = peer_stored_vectors(p);
 		/* In fabric mode the ID stays announced, for its next holder (see fabric.h). */
-		for (Peer *other = s->oldest; other && !s->fabric; other = other->newer)
+		bool announce = !s->fabric && !peer_park(p);
+
+		if (announce)
+			idalloc_release(s->ids, p->id);
+		fdstore_remove_peer(p->id, stored);
+		s->counters.peers_disconnected++;
+		for (Peer *other = s->oldest; other && announce; other = other->newer)
 			peer_queue(other, p->id, NULL);
 		peer_log(s, p, reason == PEER_DEPART_CLOSED ? LOG_INFO : LOG_WARNING,
-			 "peer %u (pid %d) left: %s; %u peers", p->id, (int)p->pid,
-			 peer_depart_reason_to_string(reason), s->n_peers);
+			 "peer %u (pid %d) left: %s; %u peers%s", p->id, (int)p->pid,
+			 peer_depart_reason_to_string(reason), s->n_peers,
+			 announce || s->fabric ? "" : " (ID parked, not announced: IDs run short)");
 	}
+	if (s->fabric || reason == PEER_DEPART_SHUTDOWN)
+		idalloc_release(s->ids, p->id);
 
 	server_status_changed(s);
 	peer_free(p);

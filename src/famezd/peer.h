@@ -30,8 +30,10 @@ struct Peer {
 	unsigned n_vectors;
 	OutQueue outq;
 	size_t queue_limit; /* its queue beyond this: not reading (its handshake + --max-queue) */
+	size_t fds_limit;   /* the same in fds (its handshake + --max-queue-fds) */
 
 	uint64_t join_seq;     /* see idalloc.h */
+	uint64_t parked_at;    /* its ID came back from the parking lot (idalloc.h), or 0 */
 	uint64_t connected_at; /* CLOCK_REALTIME, µs */
 	pid_t pid;
 	uid_t uid;
@@ -82,6 +84,9 @@ void peer_restore_queue(Peer *p, int64_t value, FdRef *fd, size_t head_sent);
 
 /* Announces the departure to everyone else, releases the ID and frees the peer. */
 void peer_depart(Peer *p, PeerDepartReason reason);
+
+/* Drops an eventfd array of n (a peer's, or a parked ID's). */
+void peer_free_vectors(FdRef **vectors, unsigned n);
 
 /*
  * Lines about what a peer did go through two rate limits: the peer's own, so that one peer

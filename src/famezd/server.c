@@ -11,6 +11,7 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
+#include "admission.h"
 #include "bus.h"
 #include "fabric.h"
 #include "fdstore.h"
@@ -182,6 +183,9 @@ int server_new(Server **ret, sd_event *event, const ServerConfig *config, Stored
 	s->peers_by_id = calloc(WIRE_ID_MAX + 1, sizeof(*s->peers_by_id));
 	if (!s->peers_by_id)
 		return -ENOMEM;
+	r = uid_limits_new(&s->uid_limits, config->max_peers_per_uid, config->max_join_rate);
+	if (r < 0)
+		return r;
 	if (config->mode == SERVER_MODE_FABRIC)
 		r = idalloc_new(&s->ids, 1, config->max_peers, IDALLOC_LOWEST_FREE);
 	else
@@ -234,12 +238,23 @@ static void server_remove_socket(Server *s)
 	s->socket_bound = false;
 }
 
+static void free_parked_vectors(void *vectors, void *userdata)
+{
+	Server *s = userdata;
+
+	peer_free_vectors(vectors, s->config.vectors);
+}
+
 Server *server_free(Server *s)
 {
 	if (!s)
 		return NULL;
 	while (s->oldest)
 		peer_depart(s->oldest, PEER_DEPART_SHUTDOWN);
+	admission_done(s);
+	uid_limits_free(s->uid_limits);
+	if (s->ids)
+		idalloc_clear_parked(s->ids, free_parked_vectors, s);
 	s->broken = s->broken_tail = NULL;
 	bus_service_free(s->bus);
 	sd_event_source_disable_unref(s->listen_source);
@@ -262,57 +277,6 @@ Server *server_free(Server *s)
 	return NULL;
 }
 
-/* Tells a client "no" the way QEMU understands: a version it does not speak, then close. */
-static void refuse_client(Server *s, int fd, const char *why)
-{
-	struct ucred cred = { .pid = 0 };
-	socklen_t len = sizeof(cred);
-
-	(void)getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
-	(void)wire_send(fd, WIRE_VERSION_REFUSED, -1, 0);
-	safe_close(fd);
-	s->counters.peers_rejected++;
-
-	if (log_ratelimit_pass(&s->refuse_ratelimit, "refusals"))
-		log_warning("refused client pid %d: %s", (int)cred.pid, why);
-}
-
-/* Out of fds: free the spare one to accept and refuse the client, then take it back. */
-static void refuse_without_fds(Server *s)
-{
-	int fd;
-
-	s->reserve_fd = safe_close(s->reserve_fd);
-	fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (fd >= 0)
-		refuse_client(s, fd, "out of file descriptors (raise LimitNOFILE=)");
-	s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-}
-
-static void admit_client(Server *s, int fd)
-{
-	char why[128];
-	int r;
-
-	if (s->n_peers >= s->config.max_peers) {
-		snprintf(why, sizeof(why), "the fabric is full (%u peers, --max-peers %u)",
-			 s->n_peers, s->config.max_peers);
-		refuse_client(s, fd, why);
-		return;
-	}
-	r = peer_admit(s, fd, NULL);
-	if (r == -ENOSPC)
-		refuse_client(s, fd,
-			      "no peer ID may be given now: every free ID was seen leaving by "
-			      "a connected peer");
-	else if (r == -EMFILE || r == -ENFILE)
-		refuse_client(s, fd, "out of file descriptors (raise LimitNOFILE=)");
-	else if (r < 0) {
-		snprintf(why, sizeof(why), "cannot set the peer up: %s", strerror(-r));
-		refuse_client(s, fd, why);
-	}
-}
-
 static int on_listen(sd_event_source *source, int fd, uint32_t revents, void *userdata)
 {
 	Server *s = userdata;
@@ -333,12 +297,12 @@ static int on_listen(sd_event_source *source, int fd, uint32_t revents, void *us
 		cfd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (cfd < 0) {
 			if (errno == EMFILE || errno == ENFILE)
-				refuse_without_fds(s);
+				admission_refuse_without_fds(s);
 			else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 				log_warning_errno(errno, "accept failed: %m");
 			return 0;
 		}
-		admit_client(s, cfd);
+		admission_judge(s, cfd);
 	}
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include "idalloc.h"
 #include "log.h"
 #include "shm.h"
+#include "uidlimit.h"
 
 typedef struct Peer Peer;
 typedef struct Fabric Fabric;
@@ -29,7 +30,10 @@ typedef struct ServerConfig {
 	ShmConfig shm;
 	unsigned vectors;
 	unsigned max_peers;
-	size_t max_queue;          /* messages queued to one peer before it counts as not reading */
+	size_t max_queue;     /* messages queued to one peer before it counts as not reading */
+	size_t max_queue_fds; /* the same in fds: what a peer that never reads keeps open */
+	unsigned max_peers_per_uid; /* peers connected and waiting of one uid; 0: no limit */
+	unsigned max_join_rate;     /* joins a second of one uid; 0: no limit */
 	uint64_t ack_timeout_usec; /* fabric mode: how long a receiver may hold the server's slot */
 } ServerConfig;
 
@@ -37,6 +41,7 @@ typedef struct ServerConfig {
 typedef struct ServerCounters {
 	uint64_t peers_accepted;
 	uint64_t peers_rejected;
+	uint64_t peers_delayed; /* newcomers that waited for their uid's turn to join */
 	uint64_t peers_disconnected;
 	uint64_t protocol_errors;
 	uint64_t wire_messages_sent;
@@ -77,6 +82,10 @@ typedef struct Server {
 	Peer **peers_by_id;    /* WIRE_ID_MAX + 1 entries */
 	Peer *oldest, *newest; /* connected peers in join order */
 	unsigned n_peers;
+
+	UidLimits *uid_limits;
+	struct Waiting *waiting_oldest, *waiting_newest; /* newcomers waiting for their turn */
+	sd_event_source *waiting_timer;
 
 	Peer *broken, *broken_tail;     /* peers waiting for the reaper, oldest first */
 	sd_event_source *reap_source;   /* disconnects peers whose sends failed */

@@ -45,6 +45,30 @@ int idalloc_take(IdAllocator *a, uint64_t oldest_join_seq, uint64_t *join_seq);
 /* Gives an ID back when its peer departs; announcing the departure makes the ID "seen". */
 void idalloc_release(IdAllocator *a, uint32_t id);
 
+/*
+ * Parking (ivshmem mode). One peer that stays connected while others come and go would pin
+ * every ID it saw leave: 65536 connections and closes beside it, and nobody could join. So
+ * once fewer than a quarter of the IDs are left to give, a departure is no longer announced:
+ * the ID is parked with its eventfds (data, the caller's), and a newcomer of the same uid takes
+ * it back with them. The peers that knew the ID keep what they have, and only the ones that
+ * joined while it was parked are told of it (those with a join sequence number above
+ * *parked_at). A parked ID is never given out otherwise, and after a restart that lost the
+ * parking lot it counts as a departure every peer connected then saw.
+ */
+/* Whether a departure now should be parked rather than announced. */
+bool idalloc_should_park(IdAllocator *a, uint64_t oldest_join_seq);
+/* Parks id (in use) with data for its next holder: 0, or -ENOSPC when the lot is full. */
+int idalloc_park(IdAllocator *a, uint32_t id, uint32_t uid, void *data);
+/*
+ * Takes the ID parked longest by uid: returns it with *join_seq, *parked_at and *data set, or
+ * -ENOENT when uid has none parked.
+ */
+int idalloc_take_parked(IdAllocator *a, uint32_t uid, uint64_t *join_seq, uint64_t *parked_at,
+			void **data);
+/* Empties the lot, handing each parked ID's data to f (at exit). */
+void idalloc_clear_parked(IdAllocator *a, void (*f)(void *data, void *userdata), void *userdata);
+uint32_t idalloc_parked(const IdAllocator *a);
+
 bool idalloc_in_use(const IdAllocator *a, uint32_t id);
 
 /* For saving and restoring the allocator across a restart (fdstore). */
@@ -52,6 +76,8 @@ void idalloc_get_cursor(const IdAllocator *a, uint32_t *next, uint64_t *seq);
 void idalloc_set_cursor(IdAllocator *a, uint32_t next, uint64_t seq);
 /* Marks id in use (taken by a restored peer) or records when it last departed. 0 or -EINVAL. */
 int idalloc_restore_id(IdAllocator *a, uint32_t id, bool in_use, uint64_t departed_at);
+/* After the restored departures: brings the count of IDs left to give up to date. 0 or -ENOMEM. */
+int idalloc_restore_done(IdAllocator *a);
 /*
  * The departures worth saving, as runs of consecutive IDs. A departure matters only through
  * which connected peers saw it (joined before it), so each is given as the join sequence number

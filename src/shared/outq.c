@@ -39,6 +39,7 @@ int outq_push(OutQueue *q, int64_t value, FdRef *fd)
 		.fd = fdref_ref(fd),
 	};
 	q->length++;
+	q->n_fds += fd != NULL;
 	return 0;
 }
 
@@ -51,6 +52,7 @@ void outq_pop(OutQueue *q)
 {
 	if (!q->length)
 		return;
+	q->n_fds -= q->items[q->head].fd != NULL;
 	fdref_unref(q->items[q->head].fd);
 	q->head = (q->head + 1) & (q->capacity - 1);
 	q->length--;

@@ -23,6 +23,7 @@ typedef struct OutQueue {
 	size_t capacity;
 	size_t head;
 	size_t length;
+	size_t n_fds;     /* messages that carry an fd */
 	size_t head_sent; /* bytes of the head message already on the socket */
 } OutQueue;
 
@@ -34,6 +35,12 @@ int outq_push(OutQueue *q, int64_t value, FdRef *fd);
 static inline size_t outq_length(const OutQueue *q)
 {
 	return q->length;
+}
+
+/* How many queued messages carry an fd: what the queue keeps open. */
+static inline size_t outq_fds(const OutQueue *q)
+{
+	return q->n_fds;
 }
 
 static inline bool outq_is_empty(const OutQueue *q)

@@ -4,6 +4,7 @@
  * in-process raw peer, then checks that famezd still serves a newcomer (its handshake and a
  * ping in fabric mode) and stops cleanly on SIGTERM.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -16,6 +17,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "macro.h"
 #include "mailbox.h"
 #include "testlib.h"
 
@@ -307,6 +309,210 @@ START_TEST(test_memory_cut_short_is_sized_back)
 }
 END_TEST
 
+static unsigned open_fds(pid_t pid)
+{
+	char path[64];
+	unsigned n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	ck_assert_ptr_nonnull(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n - 2;
+}
+
+static bool has_own_vector(RawClient *c, void *data)
+{
+	(void)data;
+	return c->state.self.n_vectors == 1;
+}
+
+START_TEST(test_churn_beside_a_long_lived_peer_locks_nobody_out)
+{
+	const char *const args[] = { "--mode", "ivshmem", NULL };
+	RawClient stays, never_reads, newcomer;
+	unsigned fds_before, departures;
+
+	famezd_start(&famezd, args);
+	ck_assert_int_eq(raw_client_connect(&stays, famezd.socket_path, true), 0);
+	ck_assert(raw_client_read_until(&stays, has_own_vector, NULL, 5000));
+	/* Connected and never reading: it would keep every churner's eventfd open. */
+	ck_assert_int_eq(raw_client_connect(&never_reads, famezd.socket_path, false), 0);
+	usleep(100000);
+	fds_before = open_fds(famezd.pid);
+
+	/*
+	 * 70,000 connections opened and closed while `stays` watches: more than there are IDs,
+	 * and each a departure it sees, so that no ID it saw leave could be given again.
+	 */
+	for (int i = 0; i < 70000; i++) {
+		int fd = testlib_connect(famezd.socket_path);
+
+		ck_assert_int_ge(fd, 0);
+		close(fd);
+		if (i % 64 == 0)
+			raw_client_read(&stays, SIZE_MAX);
+	}
+
+	/* A newcomer still gets an ID and its whole handshake, and `stays` is still there. */
+	ck_assert_int_eq(raw_client_connect(&newcomer, famezd.socket_path, true), 0);
+	ck_assert(raw_client_read_until(&newcomer, has_own_vector, NULL, 10000));
+	raw_client_read(&stays, SIZE_MAX);
+	ck_assert(!stays.eof && !stays.error);
+	/* Once IDs ran short, departures were parked instead of announced. */
+	departures = 0;
+	for (size_t i = 0; i < stays.n_log; i++)
+		departures += !stays.log[i].has_fd && stays.log[i].value > 0;
+	ck_assert_uint_ge(departures, 49000);
+	ck_assert_uint_lt(departures, 50000);
+
+	/* The one that never read was let go before it held thousands of eventfds. */
+	ck_assert_uint_lt(open_fds(famezd.pid), fds_before + 100);
+	raw_client_read(&never_reads, SIZE_MAX);
+	ck_assert(never_reads.eof);
+
+	raw_client_close(&newcomer);
+	raw_client_close(&never_reads);
+	raw_client_close(&stays);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+#define NOBODY 65534
+
+/* Lets user nobody reach famezd's socket in the test's directory. */
+static void open_socket_to_all(void)
+{
+	ck_assert_int_eq(chmod(testlib_tmpdir(), 0711), 0);
+	ck_assert_int_eq(chmod(famezd.socket_path, 0666), 0);
+}
+
+static bool answered(RawClient *c, void *data)
+{
+	(void)data;
+	return c->state.self.n_vectors == 1 || (c->n_log > 0 && c->log[0].value != 0);
+}
+
+/* Reads each connection's answer: how many got their whole handshake (the others refused). */
+static int count_admitted(RawClient *c, int n, int timeout_ms)
+{
+	uint64_t deadline = testlib_now_usec() + (uint64_t)timeout_ms * 1000;
+	int admitted = 0;
+
+	for (int i = 0; i < n; i++) {
+		int left = (int)((deadline - MIN(deadline, testlib_now_usec())) / 1000);
+
+		raw_client_read_until(&c[i], answered, NULL, left);
+		admitted += c[i].state.self.n_vectors == 1;
+	}
+	return admitted;
+}
+
+static unsigned refusals(RawClient *c, int n)
+{
+	unsigned refused = 0;
+
+	for (int i = 0; i < n; i++)
+		refused += c[i].n_log > 0 && c[i].log[0].value == -1;
+	return refused;
+}
+
+START_TEST(test_one_user_joins_at_its_rate_and_up_to_its_count)
+{
+	const char *const args[] = {
+		"--mode", "ivshmem", "--max-join-rate", "20", "--max-peers-per-uid", "50", NULL
+	};
+	int fds[60];
+	RawClient c[60], root;
+	uint64_t started;
+
+	famezd_start(&famezd, args);
+	open_socket_to_all();
+
+	/*
+	 * 40 at once: the first 20 join at once, the next 20 wait their turn, one every 50 ms,
+	 * and none is refused.
+	 */
+	testlib_connect_as(NOBODY, famezd.socket_path, 40, fds);
+	started = testlib_now_usec();
+	for (int i = 0; i < 40; i++)
+		raw_client_adopt(&c[i], fds[i], true);
+	ck_assert_int_le(count_admitted(c, 40, 300), 20 + 8);
+	ck_assert_int_eq(count_admitted(c, 40, 5000), 40);
+	ck_assert_uint_ge(testlib_now_usec() - started, 700000);
+	ck_assert_uint_eq(refusals(c, 40), 0);
+
+	/* Root is not held back. */
+	ck_assert_int_eq(raw_client_connect(&root, famezd.socket_path, true), 0);
+	ck_assert_int_eq(count_admitted(&root, 1, 1000), 1);
+
+	/* Ten more: as many as --max-peers-per-uid lets nobody have, the rest refused. */
+	testlib_connect_as(NOBODY, famezd.socket_path, 20, fds);
+	for (int i = 0; i < 20; i++)
+		raw_client_adopt(&c[40 + i], fds[i], true);
+	ck_assert_int_eq(count_admitted(c + 40, 20, 5000), 10);
+	ck_assert_uint_eq(refusals(c + 40, 20), 10);
+	ck_assert(testlib_file_contains(famezd.log_path,
+					"uid 65534 has 50 peers connected or "
+					"waiting, as many as --max-peers-per-uid"));
+
+	for (int i = 0; i < 60; i++)
+		raw_client_close(&c[i]);
+	raw_client_close(&root);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+START_TEST(test_too_many_waiting_are_refused)
+{
+	const char *const args[] = { "--mode", "ivshmem", "--max-join-rate", "5", NULL };
+	int fds[20];
+	RawClient c[20];
+
+	famezd_start(&famezd, args);
+	open_socket_to_all();
+	/* Five join, five wait, ten are refused: a user cannot make famezd hold thousands. */
+	testlib_connect_as(NOBODY, famezd.socket_path, 20, fds);
+	for (int i = 0; i < 20; i++)
+		raw_client_adopt(&c[i], fds[i], true);
+	ck_assert_int_eq(count_admitted(c, 20, 5000), 10);
+	ck_assert_uint_eq(refusals(c, 20), 10);
+	ck_assert(testlib_file_contains(famezd.log_path, "uid 65534 joins faster than "
+							 "--max-join-rate 5 a second"));
+	for (int i = 0; i < 20; i++)
+		raw_client_close(&c[i]);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+START_TEST(test_a_newcomer_that_gives_up_waiting_frees_its_turn)
+{
+	const char *const args[] = { "--mode", "ivshmem", "--max-join-rate", "1", NULL };
+	int fds[3];
+	RawClient c[3];
+
+	famezd_start(&famezd, args);
+	open_socket_to_all();
+	/* One joins; the second waits a second for its turn, and hangs up at once. */
+	testlib_connect_as(NOBODY, famezd.socket_path, 2, fds);
+	raw_client_adopt(&c[0], fds[0], true);
+	ck_assert_int_eq(count_admitted(c, 1, 1000), 1);
+	close(fds[1]);
+	usleep(100000);
+	/* Nobody waits any more: the third may wait, rather than be refused as one too many. */
+	testlib_connect_as(NOBODY, famezd.socket_path, 1, &fds[2]);
+	raw_client_adopt(&c[2], fds[2], true);
+	ck_assert_int_eq(count_admitted(&c[2], 1, 5000), 1);
+	ck_assert_uint_eq(refusals(&c[2], 1), 0);
+	raw_client_close(&c[0]);
+	raw_client_close(&c[2]);
+	famezd_stop(&famezd);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("hostile");
@@ -319,6 +525,10 @@ int main(void)
 	tcase_add_test(tc, test_server_slot_written_by_a_peer_is_taken_back);
 	tcase_add_test(tc, test_a_flood_of_unknown_messages_is_not_logged_line_by_line);
 	tcase_add_test(tc, test_memory_cut_short_is_sized_back);
+	tcase_add_test(tc, test_churn_beside_a_long_lived_peer_locks_nobody_out);
+	tcase_add_test(tc, test_one_user_joins_at_its_rate_and_up_to_its_count);
+	tcase_add_test(tc, test_too_many_waiting_are_refused);
+	tcase_add_test(tc, test_a_newcomer_that_gives_up_waiting_frees_its_turn);
 	suite_add_tcase(s, tc);
 	return testlib_run_suite(s);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <ftw.h>
 #include <poll.h>
 #include <signal.h>
@@ -392,14 +393,92 @@ void famez_client_pair_check(const char *socket)
 	ck_assert(testlib_file_contains(out_a, "peer 1 left"));
 }
 
-int raw_client_connect(RawClient *c, const char *path, bool keep_fds)
+void raw_client_adopt(RawClient *c, int fd, bool keep_fds)
 {
 	memset(c, 0, sizeof(*c));
 	c->reader = WIRE_READER_INIT;
 	client_state_init(&c->state);
 	c->keep_fds = keep_fds;
-	c->fd = testlib_connect(path);
+	c->fd = fd;
+}
+
+int raw_client_connect(RawClient *c, const char *path, bool keep_fds)
+{
+	raw_client_adopt(c, testlib_connect(path), keep_fds);
 	return c->fd < 0 ? c->fd : 0;
+}
+
+static void send_fd(int sock, int fd)
+{
+	char byte = 0, control[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = control,
+			      .msg_controllen = sizeof(control) };
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	if (sendmsg(sock, &msg, 0) != 1)
+		_exit(3);
+}
+
+static int receive_fd(int sock)
+{
+	char byte, control[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = control,
+			      .msg_controllen = sizeof(control) };
+	struct cmsghdr *cmsg;
+	int fd;
+
+	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
+		return -1;
+	cmsg = CMSG_FIRSTHDR(&msg);
+	if (!cmsg || cmsg->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
+	return fd;
+}
+
+void testlib_connect_as(uid_t uid, const char *path, int n, int fds[])
+{
+	int sv[2], status;
+	pid_t pid;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(sv[0]);
+		if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 ||
+		    setresuid(uid, uid, uid) < 0)
+			_exit(2);
+		for (int i = 0; i < n; i++) {
+			int fd = testlib_connect(path);
+
+			if (fd < 0)
+				_exit(4);
+			send_fd(sv[1], fd);
+			close(fd);
+		}
+		_exit(0);
+	}
+	close(sv[1]);
+	for (int i = 0; i < n; i++) {
+		fds[i] = receive_fd(sv[0]);
+		ck_assert_msg(fds[i] >= 0, "connection %d of uid %u did not come back", i,
+			      (unsigned)uid);
+	}
+	close(sv[0]);
+	status = testlib_wait(pid, 5000);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "connecting as uid %u failed (0x%x)", (unsigned)uid, status);
 }
 
 static void raw_client_log(RawClient *c, int64_t value, bool has_fd)

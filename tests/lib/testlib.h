@@ -90,6 +90,12 @@ bool testlib_json_valid(const char *s);
 
 /* Connects a non-blocking socket to path; -errno on failure. */
 int testlib_connect(const char *path);
+/*
+ * Connects n sockets to path as user uid (group uid too, no others), from a child process
+ * that hands them back: the server sees uid as who connected. The path must be reachable
+ * by uid. Fills fds[] (non-blocking) or fails the test.
+ */
+void testlib_connect_as(uid_t uid, const char *path, int n, int fds[]);
 
 /* An in-process ivshmem client that logs every message it receives. */
 typedef struct RawMessage {
@@ -109,6 +115,8 @@ typedef struct RawClient {
 } RawClient;
 
 int raw_client_connect(RawClient *c, const char *path, bool keep_fds);
+/* The same on a socket connected already (owned from then on). */
+void raw_client_adopt(RawClient *c, int fd, bool keep_fds);
 /* Reads at most max messages without blocking; returns how many were read. */
 size_t raw_client_read(RawClient *c, size_t max);
 /* Reads until pred(c, data) holds or timeout_ms passes; returns whether it held. */

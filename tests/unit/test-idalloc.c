@@ -268,6 +268,122 @@ START_TEST(test_departure_runs_stay_few)
 }
 END_TEST
 
+/* As famezd departs a peer: parked while IDs run short, else released. */
+static bool depart(IdAllocator *x, uint32_t id, uint32_t uid, uint64_t oldest_join, int *token)
+{
+	if (idalloc_should_park(x, oldest_join) && idalloc_park(x, id, uid, token) == 0)
+		return true;
+	idalloc_release(x, id);
+	return false;
+}
+
+START_TEST(test_churn_beside_a_long_lived_peer_parks_rather_than_runs_out)
+{
+	uint64_t seq0, seq, parked_at;
+	int token, id, parked = 0;
+	void *data;
+
+	/* Peer 0 stays while 200,000 others of uid 1000 come and go, one at a time. */
+	ck_assert_int_eq(idalloc_take(a, IDALLOC_NO_PEERS, &seq0), 0);
+	for (int i = 0; i < 200000; i++) {
+		id = idalloc_take_parked(a, 1000, &seq, &parked_at, &data);
+		if (id >= 0)
+			ck_assert_ptr_eq(data, &token);
+		else
+			id = idalloc_take(a, seq0, &seq);
+		ck_assert_int_ge(id, 1);
+		parked += depart(a, (uint32_t)id, 1000, seq0, &token);
+	}
+	/* Departures were announced until a quarter of the IDs were left, then parked. */
+	ck_assert_int_ge(parked, 200000 - 65536);
+	ck_assert_uint_eq(idalloc_parked(a), 1);
+	/* Another uid still gets a fresh ID, from the quarter kept back. */
+	id = idalloc_take_parked(a, 2000, &seq, &parked_at, &data);
+	ck_assert_int_eq(id, -ENOENT);
+	ck_assert_int_gt(idalloc_take(a, seq0, &seq), 0);
+}
+END_TEST
+
+/*
+ * Peer 0 joins and sees IDs leave until a quarter is left to give: 65536 - 49151 departures -
+ * peer 0 - the one leaving = 16384, the last departure announced. The next one, of uid 1000
+ * with token as its data, is parked: returns its ID.
+ */
+static int park_one(uint64_t *seq0, int *token)
+{
+	uint64_t seq;
+	int x;
+
+	ck_assert_int_eq(idalloc_take(a, IDALLOC_NO_PEERS, seq0), 0);
+	for (int i = 1; i <= 49151; i++) {
+		ck_assert_int_eq(idalloc_take(a, *seq0, &seq), i);
+		ck_assert(!depart(a, (uint32_t)i, 1000, *seq0, token));
+	}
+	x = idalloc_take(a, *seq0, &seq);
+	ck_assert(depart(a, (uint32_t)x, 1000, *seq0, token));
+	ck_assert(!idalloc_in_use(a, (uint32_t)x));
+	return x;
+}
+
+START_TEST(test_parked_ids_go_to_their_uid_only)
+{
+	uint64_t seq0, seq, parked_at, seq_b;
+	int token, id, x = park_one(&seq0, &token);
+	void *data;
+
+	/* Nobody else gets it, not even with nobody who saw it connected. */
+	for (int i = 0; i < 100; i++) {
+		id = idalloc_take(a, IDALLOC_NO_PEERS, &seq_b);
+		ck_assert_int_ne(id, x);
+		idalloc_release(a, (uint32_t)id);
+	}
+	ck_assert_int_eq(idalloc_take_parked(a, 1001, &seq, &parked_at, &data), -ENOENT);
+	/* Its uid does, and learns who knew it: everyone who joined before it was parked. */
+	ck_assert_int_eq(idalloc_take_parked(a, 1000, &seq, &parked_at, &data), x);
+	ck_assert_ptr_eq(data, &token);
+	ck_assert_uint_gt(parked_at, seq0);
+	ck_assert_uint_lt(parked_at, seq_b);
+	ck_assert(idalloc_in_use(a, (uint32_t)x));
+	ck_assert_uint_eq(idalloc_parked(a), 0);
+}
+END_TEST
+
+static void count_cleared(void *data, void *userdata)
+{
+	(void)data;
+	(*(int *)userdata)++;
+}
+
+/* The parking lot is not stored: after a restart its IDs count as seen leaving. */
+START_TEST(test_parked_ids_restore_as_departures)
+{
+	IdAllocator *b;
+	uint64_t seq0, seq, joins[1];
+	uint32_t next;
+	Runs r = { 0 };
+	int token, x = park_one(&seq0, &token), cleared = 0;
+
+	joins[0] = seq0;
+	idalloc_departure_runs(a, joins, 1, collect_run, &r);
+	ck_assert_uint_eq(r.n, 1);
+	ck_assert_uint_eq(r.to[0], (uint32_t)x);
+
+	ck_assert_int_eq(idalloc_new(&b, 0, 65535, IDALLOC_MONOTONIC), 0);
+	idalloc_get_cursor(a, &next, &seq);
+	idalloc_set_cursor(b, next, seq);
+	ck_assert_int_eq(idalloc_restore_id(b, 0, true, 0), 0);
+	for (uint32_t id = r.from[0]; id <= r.to[0]; id++)
+		ck_assert_int_eq(idalloc_restore_id(b, id, false, r.seq[0]), 0);
+	ck_assert_int_eq(idalloc_restore_done(b), 0);
+	/* It knows how few IDs are left: the next departure is parked. */
+	ck_assert(idalloc_should_park(b, seq0));
+	idalloc_free(b);
+
+	idalloc_clear_parked(a, count_cleared, &cleared);
+	ck_assert_int_eq(cleared, 1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("idalloc");
@@ -284,6 +400,9 @@ int main(void)
 	tcase_add_test(tc, test_lowest_free_recycles);
 	tcase_add_test(tc, test_departure_runs_restore_the_same_decisions);
 	tcase_add_test(tc, test_departure_runs_stay_few);
+	tcase_add_test(tc, test_churn_beside_a_long_lived_peer_parks_rather_than_runs_out);
+	tcase_add_test(tc, test_parked_ids_go_to_their_uid_only);
+	tcase_add_test(tc, test_parked_ids_restore_as_departures);
 	suite_add_tcase(s, tc);
 	return testlib_run_suite(s);
 }
