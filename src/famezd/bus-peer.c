@@ -142,6 +142,8 @@ const sd_bus_vtable bus_peer_vtable[] = {
 	SD_BUS_PROPERTY("MessagesUnacknowledged", "t", NULL,
 			offsetof(Peer, fabric.messages_unacknowledged), 0),
 	SD_BUS_PROPERTY("InterruptsSent", "t", NULL, offsetof(Peer, interrupts_sent), 0),
+	SD_BUS_PROPERTY("ProtocolErrors", "t", NULL, offsetof(Peer, protocol_errors), 0),
+	SD_BUS_PROPERTY("LogMessagesSuppressed", "t", NULL, offsetof(Peer, log_suppressed), 0),
 	SD_BUS_METHOD_WITH_ARGS("SendInterrupt", SD_BUS_ARGS("u", vector, "b", interactive),
 				SD_BUS_NO_RESULT, method_send_interrupt,
 				SD_BUS_VTABLE_UNPRIVILEGED),

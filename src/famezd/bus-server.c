@@ -88,6 +88,16 @@ static int prop_server_peer_id(sd_bus *bus, const char *path, const char *interf
 				     s->fabric ? (int32_t)fabric_server_id(s->fabric) : -1);
 }
 
+static int prop_ids_parked(sd_bus *bus, const char *path, const char *interface,
+			   const char *property, sd_bus_message *reply, void *userdata,
+			   sd_bus_error *error)
+{
+	Server *s = userdata;
+
+	(void)bus, (void)path, (void)interface, (void)property, (void)error;
+	return sd_bus_message_append(reply, "u", idalloc_parked(s->ids));
+}
+
 /* ---- methods ---- */
 
 Peer *bus_lookup_peer(Server *s, uint16_t id, sd_bus_error *error)
@@ -404,6 +414,19 @@ static const sd_bus_vtable server_vtable[] = {
 	SD_BUS_PROPERTY("MessagesReceived", "t", NULL, offsetof(Server, counters.messages_received),
 			0),
 	SD_BUS_PROPERTY("ProtocolErrors", "t", NULL, offsetof(Server, counters.protocol_errors), 0),
+	SD_BUS_PROPERTY("MessagesUnknown", "t", NULL, offsetof(Server, counters.messages_unknown),
+			0),
+	SD_BUS_PROPERTY("InterruptsFull", "t", NULL, offsetof(Server, counters.interrupts_full), 0),
+	SD_BUS_PROPERTY("PeersDelayed", "t", NULL, offsetof(Server, counters.peers_delayed), 0),
+	SD_BUS_PROPERTY("SharedMemoryResizes", "t", NULL, offsetof(Server, counters.shm_resizes),
+			0),
+	SD_BUS_PROPERTY("LogMessagesSuppressed", "t", NULL,
+			offsetof(Server, counters.log_suppressed), 0),
+	SD_BUS_PROPERTY("IdsParked", "u", prop_ids_parked, 0, 0),
+	SD_BUS_PROPERTY("MaxPeersPerUid", "u", NULL, offsetof(Server, config.max_peers_per_uid),
+			SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("MaxJoinRate", "u", NULL, offsetof(Server, config.max_join_rate),
+			SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_METHOD_WITH_ARGS("ListPeers", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(qouuts)", peers),
 				method_list_peers, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS(

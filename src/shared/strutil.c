@@ -47,41 +47,38 @@ char *str_sanitize(const char *s, size_t len, size_t max)
 	const unsigned char *in = (const unsigned char *)s;
 	/* The worst case: every byte an escape of four. */
 	char *out = malloc(len * 4 + 4), *o = out;
-	size_t i = 0;
+	size_t i = 0, cut = 0; /* the last character boundary that leaves room for "..." */
 
 	if (!out)
 		return NULL;
 	if (max < 4)
 		max = 4;
 	while (i < len) {
-		char piece[8];
-		size_t n_in, n_out;
+		size_t n_in;
 		uint32_t cp;
 
+		if ((size_t)(o - out) + 3 <= max)
+			cut = (size_t)(o - out);
 		n_in = utf8_sequence(in + i, len - i, &cp);
 		if (n_in == 0) {
-			memcpy(piece, "\xef\xbf\xbd", 3); /* U+FFFD */
-			n_in = 1, n_out = 3;
-		} else if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f)) {
-			piece[0] = '\\', piece[1] = 'x';
-			piece[2] = hex[cp >> 4], piece[3] = hex[cp & 0xf];
-			n_out = 4;
-		} else if (cp == '\\') {
-			piece[0] = piece[1] = '\\';
-			n_out = 2;
-		} else {
-			memcpy(piece, in + i, n_in);
-			n_out = n_in;
-		}
-		/* Room for the piece and, if more follows, for "...". */
-		if ((size_t)(o - out) + n_out + (i + n_in < len ? 3 : 0) > max) {
-			memcpy(o, "...", 3);
+			memcpy(o, "\xef\xbf\xbd", 3); /* U+FFFD */
 			o += 3;
-			break;
+			n_in = 1;
+		} else if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f)) {
+			*o++ = '\\';
+			*o++ = 'x';
+			*o++ = hex[cp >> 4];
+			*o++ = hex[cp & 0xf];
+		} else {
+			memcpy(o, in + i, n_in);
+			o += n_in;
 		}
-		memcpy(o, piece, n_out);
-		o += n_out;
 		i += n_in;
+	}
+	if ((size_t)(o - out) > max) {
+		o = out + cut;
+		memcpy(o, "...", 3);
+		o += 3;
 	}
 	*o = '\0';
 	return out;

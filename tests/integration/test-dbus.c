@@ -6,13 +6,20 @@
  * carries what its tables show, and real QEMUs are rung, listed and watched.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <systemd/sd-bus.h>
 #include <unistd.h>
 
+#include "macro.h"
 #include "qtest.h"
 #include "testlib.h"
 
@@ -61,12 +68,17 @@ static int ctl(Caller caller, const char *a1, const char *a2, const char *a3, co
 	return testlib_run((char *const *)argv, out, err, 15000);
 }
 
-static void start_famezd(void)
+static void start_famezd_in(const char *mode)
 {
-	const char *args[] = { "--bus", "system", NULL };
+	const char *args[] = { "--bus", "system", "--mode", mode, NULL };
 
 	famezd_start(&famezd, args);
 	ck_assert(testlib_file_contains(famezd.log_path, "owning org.famez on the system bus"));
+}
+
+static void start_famezd(void)
+{
+	start_famezd_in("fabric");
 }
 
 /* A famez-client peer named alpha that runs commands; returns its pid. */
@@ -333,6 +345,287 @@ START_TEST(test_qemu_rung_listed_and_watched)
 }
 END_TEST
 
+static bool has_own_vectors(RawClient *c, void *data)
+{
+	return c->state.self.n_vectors == (unsigned)(uintptr_t)data;
+}
+
+/* A counter a peer keeps full is an error for the caller, not a famezd stuck in write(). */
+START_TEST(test_send_interrupt_to_a_full_counter)
+{
+	RawClient c;
+	uint64_t count = UINT64_C(0xfffffffffffffffe);
+	int fd;
+
+	start_famezd_in("ivshmem");
+	ck_assert_int_eq(raw_client_connect(&c, famezd.socket_path, true), 0);
+	ck_assert(raw_client_read_until(&c, has_own_vectors, (void *)1, 5000));
+	fd = c.state.self.fds[0];
+	ck_assert_int_eq(write(fd, &count, sizeof(count)), sizeof(count));
+	ck_assert_int_ne(fcntl(fd, F_SETFL, 0), -1); /* a plain write() would now wait */
+
+	assert_ctl(1, ROOT, "send-interrupt", "0", "0", NULL);
+	ck_assert_msg(testlib_file_contains(err, "the peer does not read its interrupts"), "%s",
+		      testlib_show(err));
+	assert_ctl(0, ROOT, "status", NULL, NULL, NULL);
+	/* Once it reads, it is rung again. */
+	ck_assert_int_eq(read(fd, &count, sizeof(count)), sizeof(count));
+	assert_ctl(0, ROOT, "send-interrupt", "0", "0", NULL);
+	ck_assert_int_eq(read(fd, &count, sizeof(count)), sizeof(count));
+	ck_assert_uint_eq(count, 1);
+	raw_client_close(&c);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+static long rss_kib(pid_t pid)
+{
+	char path[64], *status, *line;
+	long kib;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	status = testlib_read_file(path);
+	ck_assert_ptr_nonnull(status);
+	line = strstr(status, "VmRSS:");
+	ck_assert_ptr_nonnull(line);
+	kib = atol(line + 6);
+	free(status);
+	return kib;
+}
+
+#define BATCH 100 /* below the bus's 128 pending replies per connection */
+
+static int count_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	(void)m, (void)error;
+	(*(int *)userdata)--;
+	return 0;
+}
+
+/*
+ * As nobody: for each batch of peer IDs read from cmd, a SendInterrupt to each (every other
+ * one through its Peer1 object), then a property read (which famezd answers after it has seen
+ * the calls), "s" on done; then "d" once every call was answered.
+ */
+static void _noreturn_ call_as_nobody(int cmd, int done)
+{
+	uint16_t ids[BATCH];
+	sd_bus *bus = NULL;
+	ssize_t n;
+
+	if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+	    setresuid(65534, 65534, 65534) < 0 || sd_bus_open_system(&bus) < 0)
+		_exit(2);
+	while ((n = read(cmd, ids, sizeof(ids))) > 0) {
+		int pending = 0;
+		uint32_t peers;
+
+		for (size_t i = 0; i < (size_t)n / sizeof(ids[0]); i++) {
+			char path[64];
+			int r;
+
+			snprintf(path, sizeof(path), "/org/famez/peer/%u", ids[i]);
+			if (i % 2)
+				r = sd_bus_call_method_async(bus, NULL, "org.famez", path,
+							     "org.famez.Peer1", "SendInterrupt",
+							     count_reply, &pending, "ub", 0, 0);
+			else
+				r = sd_bus_call_method_async(bus, NULL, "org.famez", "/org/famez",
+							     "org.famez.Server1", "SendInterrupt",
+							     count_reply, &pending, "qub", ids[i],
+							     0, 0);
+			if (r < 0)
+				_exit(3);
+			pending++;
+		}
+		if (sd_bus_get_property_trivial(bus, "org.famez", "/org/famez", "org.famez.Server1",
+						"PeerCount", NULL, 'u', &peers) < 0 ||
+		    write(done, "s", 1) != 1)
+			_exit(4);
+		while (pending > 0)
+			if (sd_bus_process(bus, NULL) == 0 && sd_bus_wait(bus, 10000000) <= 0)
+				_exit(5);
+		if (write(done, "d", 1) != 1)
+			_exit(6);
+	}
+	sd_bus_flush_close_unref(bus);
+	_exit(0);
+}
+
+static void expect_from(int fd, char want)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char got = 0;
+
+	ck_assert_msg(poll(&p, 1, 15000) == 1 && read(fd, &got, 1) == 1 && got == want,
+		      "the caller did not say '%c'", want);
+}
+
+/*
+ * Calls whose peer leaves while polkit thinks them over: famezd frees each question however
+ * the call ends (the handler finds no peer, or the object is gone), so its memory stays flat
+ * over 10,000 of them. polkitd is held with SIGSTOP so that every peer is gone by its answer.
+ */
+START_TEST(test_polkit_questions_for_vanished_peers_are_freed)
+{
+	pid_t polkitd = atoi(getenv("FAMEZ_POLKITD_PID")), caller;
+	int cmd[2], done[2], status;
+	long rss_start = 0, rss_end;
+	RawClient peers[BATCH];
+	uint16_t ids[BATCH];
+	sd_bus *bus;
+
+	start_famezd_in("ivshmem");
+	ck_assert_int_eq(sd_bus_open_system(&bus), 0);
+	ck_assert_int_eq(pipe2(cmd, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(done, O_CLOEXEC), 0);
+	caller = fork();
+	ck_assert_int_ge(caller, 0);
+	if (caller == 0) {
+		close(cmd[1]);
+		close(done[0]);
+		call_as_nobody(cmd[0], done[1]);
+	}
+	close(cmd[0]);
+	close(done[1]);
+
+	for (int round = 0; round < 10000 / BATCH; round++) {
+		uint32_t n_peers = 1;
+
+		for (int i = 0; i < BATCH; i++) {
+			ck_assert_int_eq(raw_client_connect(&peers[i], famezd.socket_path, true),
+					 0);
+			ck_assert(
+				raw_client_read_until(&peers[i], has_own_vectors, (void *)1, 5000));
+			ids[i] = peers[i].state.own_id;
+		}
+		ck_assert_int_eq(kill(polkitd, SIGSTOP), 0);
+		ck_assert_int_eq(write(cmd[1], ids, sizeof(ids)), sizeof(ids));
+		expect_from(done[0], 's');
+		for (int i = 0; i < BATCH; i++)
+			raw_client_close(&peers[i]);
+		for (int i = 0; i < 500 && n_peers; i++) {
+			ck_assert_int_ge(sd_bus_get_property_trivial(bus, "org.famez", "/org/famez",
+								     "org.famez.Server1",
+								     "PeerCount", NULL, 'u',
+								     &n_peers),
+					 0);
+			usleep(10000);
+		}
+		ck_assert_uint_eq(n_peers, 0);
+		ck_assert_int_eq(kill(polkitd, SIGCONT), 0);
+		expect_from(done[0], 'd');
+		if (round == 9)
+			rss_start = rss_kib(famezd.pid);
+	}
+	rss_end = rss_kib(famezd.pid);
+	close(cmd[1]);
+	status = testlib_wait(caller, 5000);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "caller: 0x%x", status);
+	printf("famezd's RSS over the last 9000 calls: %ld -> %ld KiB\n", rss_start, rss_end);
+	/* A question kept would cost about a kilobyte: 9,000 of them some 9 MiB. */
+	ck_assert_msg(rss_end - rss_start < 1024, "famezd grew from %ld to %ld KiB", rss_start,
+		      rss_end);
+	sd_bus_flush_close_unref(bus);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+/* Holds a connection to famezd, as a process whose command line names a VM (no Check here). */
+static int hold_connection(const char *socket_path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	char buf[4096];
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", socket_path);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return 1;
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	return 0;
+}
+
+START_TEST(test_vm_names_are_made_safe)
+{
+	char self[4096], name_out[256];
+	const char *argv[] = { self,
+			       "--hold-connection",
+			       famezd.socket_path,
+			       "-name",
+			       "guest=evil\x1b]0;pwned\x07\xff\xfe-vm,debug-threads=on",
+			       NULL };
+	const char *get[] = { "/usr/bin/busctl",   "--system",        "get-property", "org.famez",
+			      "/org/famez/peer/1", "org.famez.Peer1", "VmName",       NULL };
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *table;
+
+	ck_assert_int_gt(n, 0);
+	self[n] = '\0';
+	start_famezd();
+	testlib_spawn((char *const *)argv, NULL, NULL);
+	for (int i = 0; i < 500; i++) {
+		if (ctl(ROOT, "peers", NULL, NULL, NULL) == 0 && testlib_file_contains(out, "vm"))
+			break;
+		usleep(10000);
+	}
+	/* The whole Peer object reads, its name escaped where it could drive a terminal. */
+	snprintf(name_out, sizeof(name_out), "%s/name.out", testlib_tmpdir());
+	ck_assert_msg(testlib_run((char *const *)get, name_out, name_out, 10000) == 0, "%s",
+		      testlib_show(name_out));
+	assert_ctl(0, ROOT, "status", NULL, NULL, NULL);
+	table = testlib_read_file(out);
+	ck_assert_msg(strstr(table, "evil\\x1b]0;pwned\\x07\xef\xbf\xbd\xef\xbf\xbd-vm"), "%s",
+		      table);
+	ck_assert_ptr_null(strchr(table, '\x1b'));
+	ck_assert_ptr_null(strchr(table, '\x07'));
+	free(table);
+	assert_ctl(0, ROOT, "--json", "peers", NULL, NULL);
+	ck_assert(testlib_file_contains(out, "\"vm_name\":\"evil\\\\x1b]0;pwned"));
+	famezd_stop(&famezd);
+}
+END_TEST
+
+/* What guests write in their mailboxes goes to root on the system bus, not to every user. */
+START_TEST(test_message_text_is_for_root_only)
+{
+	char root_out[256], nobody_out[256], spy_out[256], err_out[256], client_out[256];
+	const char *root_mon[] = { famezctl_path(), "--json", "monitor", NULL };
+	const char *nobody_mon[] = { "/usr/bin/setpriv", "--reuid=65534",
+				     "--regid=65534",    "--clear-groups",
+				     famezctl_path(),    "--json",
+				     "monitor",          NULL };
+	const char *spy[] = { "/usr/bin/setpriv",      "--reuid=65534",
+			      "--regid=65534",         "--clear-groups",
+			      "/usr/bin/dbus-monitor", "--system",
+			      "sender='org.famez'",    NULL };
+
+	start_famezd();
+	snprintf(root_out, sizeof(root_out), "%s/root.out", testlib_tmpdir());
+	snprintf(nobody_out, sizeof(nobody_out), "%s/nobody.out", testlib_tmpdir());
+	snprintf(spy_out, sizeof(spy_out), "%s/spy.out", testlib_tmpdir());
+	snprintf(err_out, sizeof(err_out), "%s/mon.err", testlib_tmpdir());
+	testlib_spawn((char *const *)root_mon, root_out, err_out);
+	testlib_spawn((char *const *)nobody_mon, nobody_out, NULL);
+	testlib_spawn((char *const *)spy, spy_out, NULL);
+	testlib_wait_for_output(err_out, "watching org.famez", 5000);
+	usleep(300000); /* the others subscribe as fast */
+
+	famez_client_run(famezd.socket_path, "talker", "send server top-secret-42", client_out,
+			 sizeof(client_out));
+	testlib_wait_for_output(root_out, "\"text\":\"top-secret-42\"", 5000);
+	usleep(300000);
+	/* The others hear the peer come and go, never what it said. */
+	ck_assert_msg(testlib_file_contains(nobody_out, "\"event\":\"PeerConnected\""), "%s",
+		      testlib_show(nobody_out));
+	ck_assert_msg(!testlib_file_contains(nobody_out, "top-secret-42"), "%s",
+		      testlib_show(nobody_out));
+	ck_assert_msg(!testlib_file_contains(spy_out, "top-secret-42"), "%s",
+		      testlib_show(spy_out));
+	famezd_stop(&famezd);
+}
+END_TEST
+
 /* Runs last: it stops polkitd for good. */
 START_TEST(test_without_polkit_only_root_is_allowed)
 {
@@ -351,20 +644,23 @@ START_TEST(test_without_polkit_only_root_is_allowed)
 		usleep(20000);
 	}
 	assert_ctl(4, NOBODY, "send-interrupt", "1", "0", NULL);
-	ck_assert_msg(testlib_file_contains(err, "cannot ask polkit"), "%s",
-		      testlib_show(err));
+	ck_assert_msg(testlib_file_contains(err, "cannot ask polkit"), "%s", testlib_show(err));
 	assert_ctl(0, ROOT, "send-interrupt", "1", "0", NULL);
 	testlib_wait_for_output(alpha_out, "interrupt vector 0 count 1", 5000);
 	famezd_stop(&famezd);
 }
 END_TEST
 
-int main(void)
+int main(int argc, char *argv[])
 {
 	Suite *s;
 	TCase *tc;
 	TCase *qemu;
 	TCase *last;
+
+	/* What test_vm_names_are_made_safe runs: its "-name" follows the socket. */
+	if (argc >= 3 && strcmp(argv[1], "--hold-connection") == 0)
+		return hold_connection(argv[2]);
 
 	if (!getenv("DBUS_SYSTEM_BUS_ADDRESS") || !getenv("FAMEZ_POLKITD_PID")) {
 		printf("run through bus-env.sh, which provides the bus and polkitd\n");
@@ -381,6 +677,10 @@ int main(void)
 	tcase_add_test(tc, test_polkit_rule_lets_a_group_through);
 	tcase_add_test(tc, test_introspection_matches_the_installed_xml);
 	tcase_add_test(tc, test_json_carries_the_table_values);
+	tcase_add_test(tc, test_send_interrupt_to_a_full_counter);
+	tcase_add_test(tc, test_polkit_questions_for_vanished_peers_are_freed);
+	tcase_add_test(tc, test_vm_names_are_made_safe);
+	tcase_add_test(tc, test_message_text_is_for_root_only);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(qemu, testlib_setup, teardown_vms);
 	tcase_set_timeout(qemu, 120);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "strutil.h"
 #include "testlib.h"
 #include "vmname.h"
 
@@ -49,6 +50,50 @@ START_TEST(test_vm_names)
 }
 END_TEST
 
+#define assert_sanitized(in, max, want) assert_sanitized_n(in, sizeof(in) - 1, max, want)
+
+static void assert_sanitized_n(const char *in, size_t len, size_t max, const char *want)
+{
+	char *out = str_sanitize(in, len, max);
+	char *again = str_sanitize(out, strlen(out), max);
+
+	ck_assert_str_eq(out, want);
+	/* Applied twice, nothing more changes. */
+	ck_assert_str_eq(again, want);
+	free(out);
+	free(again);
+}
+
+START_TEST(test_untrusted_text_is_made_printable)
+{
+	const char *evil[] = { "qemu", "-name", "guest=ev\x1b[2Jil\xff,debug-threads=on", NULL };
+	char *n;
+
+	assert_sanitized("plain web-01", 256, "plain web-01");
+	/* Terminal controls (C0, DEL, C1 as UTF-8) become visible escapes. */
+	assert_sanitized("a\x1b[31mb\x07\x7f", 256, "a\\x1b[31mb\\x07\\x7f");
+	assert_sanitized("c\xc2\x9b"
+			 "1m",
+			 256, "c\\x9b1m");
+	/* A NUL inside is a control like any other. */
+	assert_sanitized("x\0y", 256, "x\\x00y");
+	/* Valid UTF-8 stays; what is not (stray, overlong, surrogate) is U+FFFD. */
+	assert_sanitized("caf\xc3\xa9 \xe2\x82\xac", 256, "caf\xc3\xa9 \xe2\x82\xac");
+	assert_sanitized(
+		"\xff\xc0\xaf\xed\xa0\x80", 256,
+		"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+	assert_sanitized("\xe2\x82", 256, "\xef\xbf\xbd\xef\xbf\xbd");
+	/* Cut at a character boundary, never in an escape, with a mark. */
+	assert_sanitized("abcdefghij", 10, "abcdefghij");
+	assert_sanitized("abcdefghijk", 10, "abcdefg...");
+	assert_sanitized("abcdef\x01gh", 10, "abcdef...");
+	assert_sanitized("abcd\xc3\xa9\xc3\xa9xyz", 10, "abcd\xc3\xa9...");
+
+	ck_assert_str_eq(n = name_of(evil), "ev\\x1b[2Jil\xef\xbf\xbd");
+	free(n);
+}
+END_TEST
+
 START_TEST(test_json_writer)
 {
 	char *buf = NULL;
@@ -86,6 +131,7 @@ int main(void)
 	TCase *tc = tcase_create("vmname-json");
 
 	tcase_add_test(tc, test_vm_names);
+	tcase_add_test(tc, test_untrusted_text_is_made_printable);
 	tcase_add_test(tc, test_json_writer);
 	suite_add_tcase(s, tc);
 	return testlib_run_suite(s);
