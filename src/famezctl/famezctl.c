@@ -46,6 +46,9 @@ typedef struct ServerInfo {
 	int32_t server_peer_id;
 	uint64_t accepted, rejected, disconnected, interrupts_sent, interrupts_received,
 		messages_sent, messages_received, protocol_errors;
+	/* What famezd held back or undid (absent from an older famezd: 0). */
+	uint64_t delayed, interrupts_full, messages_unknown, shm_resizes, log_suppressed;
+	uint32_t ids_parked;
 } ServerInfo;
 
 typedef struct PeerInfo {
@@ -165,6 +168,12 @@ static int get_server(sd_bus *bus, ServerInfo *i, sd_bus_error *error)
 		{ "MessagesSent", 't', &i->messages_sent },
 		{ "MessagesReceived", 't', &i->messages_received },
 		{ "ProtocolErrors", 't', &i->protocol_errors },
+		{ "PeersDelayed", 't', &i->delayed },
+		{ "InterruptsFull", 't', &i->interrupts_full },
+		{ "MessagesUnknown", 't', &i->messages_unknown },
+		{ "SharedMemoryResizes", 't', &i->shm_resizes },
+		{ "LogMessagesSuppressed", 't', &i->log_suppressed },
+		{ "IdsParked", 'u', &i->ids_parked },
 		{},
 	};
 
@@ -362,6 +371,12 @@ static int cmd_status(sd_bus *bus)
 		json_key_uint(&j, "messages_sent", i.messages_sent);
 		json_key_uint(&j, "messages_received", i.messages_received);
 		json_key_uint(&j, "protocol_errors", i.protocol_errors);
+		json_key_uint(&j, "peers_delayed", i.delayed);
+		json_key_uint(&j, "interrupts_full", i.interrupts_full);
+		json_key_uint(&j, "messages_unknown", i.messages_unknown);
+		json_key_uint(&j, "shared_memory_resizes", i.shm_resizes);
+		json_key_uint(&j, "log_messages_suppressed", i.log_suppressed);
+		json_key_uint(&j, "ids_parked", i.ids_parked);
 		json_object_end(&j);
 		json_key(&j, "peers");
 		json_peers(&j, peers, n);
@@ -383,13 +398,19 @@ static int cmd_status(sd_bus *bus)
 		printf("    Started: %s (%s)\n", format_time(i.started_at, started),
 		       format_ago(i.started_at, ago));
 		printf("   Counters: %" PRIu64 " accepted, %" PRIu64 " refused, %" PRIu64
-		       " disconnected, %" PRIu64 " protocol errors\n",
-		       i.accepted, i.rejected, i.disconnected, i.protocol_errors);
-		printf(" Interrupts: %" PRIu64 " received, %" PRIu64 " sent\n",
-		       i.interrupts_received, i.interrupts_sent);
+		       " delayed, %" PRIu64 " disconnected, %" PRIu64 " protocol errors\n",
+		       i.accepted, i.rejected, i.delayed, i.disconnected, i.protocol_errors);
+		printf(" Interrupts: %" PRIu64 " received, %" PRIu64 " sent, %" PRIu64
+		       " not rung (counter full)\n",
+		       i.interrupts_received, i.interrupts_sent, i.interrupts_full);
 		if (i.server_peer_id >= 0)
-			printf("    Mailbox: %" PRIu64 " messages received, %" PRIu64 " sent\n",
-			       i.messages_received, i.messages_sent);
+			printf("    Mailbox: %" PRIu64 " messages received (%" PRIu64
+			       " unknown), %" PRIu64 " sent\n",
+			       i.messages_received, i.messages_unknown, i.messages_sent);
+		if (i.log_suppressed || i.shm_resizes || i.ids_parked)
+			printf("  Held back: %" PRIu64 " log lines about peers, %" PRIu64
+			       " memory resizes undone, %" PRIu32 " IDs parked\n",
+			       i.log_suppressed, i.shm_resizes, i.ids_parked);
 		printf("\n");
 		print_peer_table(peers, n);
 	}

@@ -98,6 +98,16 @@ static int prop_ids_parked(sd_bus *bus, const char *path, const char *interface,
 	return sd_bus_message_append(reply, "u", idalloc_parked(s->ids));
 }
 
+static int prop_authorizations_pending(sd_bus *bus, const char *path, const char *interface,
+				       const char *property, sd_bus_message *reply, void *userdata,
+				       sd_bus_error *error)
+{
+	Server *s = userdata;
+
+	(void)bus, (void)path, (void)interface, (void)property, (void)error;
+	return sd_bus_message_append(reply, "u", polkit_registry_pending(s->bus->polkit));
+}
+
 /* ---- methods ---- */
 
 Peer *bus_lookup_peer(Server *s, uint16_t id, sd_bus_error *error)
@@ -423,6 +433,7 @@ static const sd_bus_vtable server_vtable[] = {
 	SD_BUS_PROPERTY("LogMessagesSuppressed", "t", NULL,
 			offsetof(Server, counters.log_suppressed), 0),
 	SD_BUS_PROPERTY("IdsParked", "u", prop_ids_parked, 0, 0),
+	SD_BUS_PROPERTY("AuthorizationsPending", "u", prop_authorizations_pending, 0, 0),
 	SD_BUS_PROPERTY("MaxPeersPerUid", "u", NULL, offsetof(Server, config.max_peers_per_uid),
 			SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("MaxJoinRate", "u", NULL, offsetof(Server, config.max_join_rate),

@@ -283,7 +283,7 @@ static void peer_announce(Peer *p)
  */
 static unsigned peer_stored_vectors(const Peer *p)
 {
-	return p->server->fabric ? 0 : p->n_vectors;
+	return p->server->fabric ? 0 : p->server->config.vectors;
 }
 
 /* Puts a peer into the server's tables and join-order list. */
@@ -480,18 +480,21 @@ fail:
 void peer_depart(Peer *p, PeerDepartReason reason)
 {
 	Server *s = p->server;
+	bool parked;
 
 	LIST_UNLINK(s->oldest, s->newest, p, older, newer);
 	s->peers_by_id[p->id] = NULL;
 	s->n_peers--;
 	uid_limits_left(s->uid_limits, p->uid);
+	parked = reason != PEER_DEPART_SHUTDOWN && peer_park(p);
+	if (!parked)
+		idalloc_release(s->ids, p->id);
 
 	/*
 	 * Stopping with the fd store: the peer stays connected through systemd for the next
 	 * famezd, so its slot and the API's view stay as they are.
 	 */
 	if (reason == PEER_DEPART_SHUTDOWN && fdstore_enabled()) {
-		idalloc_release(s->ids, p->id);
 		peer_free(p);
 		return;
 	}
@@ -499,23 +502,16 @@ void peer_depart(Peer *p, PeerDepartReason reason)
 		fabric_peer_left(s->fabric, p);
 	bus_peer_disconnected(s, p, peer_depart_reason_to_string(reason));
 	if (reason != PEER_DEPART_SHUTDOWN) {
-		unsigned stored = peer_stored_vectors(p);
-		/* In fabric mode the ID stays announced, for its next holder (see fabric.h). */
-		bool announce = !s->fabric && !peer_park(p);
-
-		if (announce)
-			idalloc_release(s->ids, p->id);
-		fdstore_remove_peer(p->id, stored);
+		fdstore_remove_peer(p->id, peer_stored_vectors(p));
 		s->counters.peers_disconnected++;
-		for (Peer *other = s->oldest; other && announce; other = other->newer)
+		/* In fabric mode the ID stays announced, for its next holder (see fabric.h). */
+		for (Peer *other = s->oldest; other && !s->fabric && !parked; other = other->newer)
 			peer_queue(other, p->id, NULL);
 		peer_log(s, p, reason == PEER_DEPART_CLOSED ? LOG_INFO : LOG_WARNING,
 			 "peer %u (pid %d) left: %s; %u peers%s", p->id, (int)p->pid,
 			 peer_depart_reason_to_string(reason), s->n_peers,
-			 announce || s->fabric ? "" : " (ID parked, not announced: IDs run short)");
+			 parked ? " (ID parked, not announced: IDs run short)" : "");
 	}
-	if (s->fabric || reason == PEER_DEPART_SHUTDOWN)
-		idalloc_release(s->ids, p->id);
 
 	server_status_changed(s);
 	peer_free(p);

@@ -66,6 +66,15 @@ static void uid_cache_put(PolkitRegistry *r, const char *sender, uid_t uid)
 	e->uid = uid;
 }
 
+unsigned polkit_registry_pending(const PolkitRegistry *r)
+{
+	unsigned n = 0;
+
+	for (const PolkitQuery *q = r->queries; q; q = q->next)
+		n++;
+	return n;
+}
+
 int polkit_registry_new(PolkitRegistry **ret)
 {
 	*ret = calloc(1, sizeof(**ret));

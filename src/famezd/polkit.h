@@ -24,3 +24,6 @@ PolkitRegistry *polkit_registry_free(PolkitRegistry *r);
 
 int polkit_authorize(PolkitRegistry *r, sd_bus_message *call, const char *action, bool interactive,
 		     sd_bus_error *error);
+
+/* Questions not freed yet: asked, or answered and waiting for their call to come back. */
+unsigned polkit_registry_pending(const PolkitRegistry *r);

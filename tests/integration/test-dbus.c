@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "macro.h"
+#include "mailbox.h"
 #include "qtest.h"
 #include "testlib.h"
 
@@ -443,7 +445,7 @@ static void _noreturn_ call_as_nobody(int cmd, int done)
 		    write(done, "s", 1) != 1)
 			_exit(4);
 		while (pending > 0)
-			if (sd_bus_process(bus, NULL) == 0 && sd_bus_wait(bus, 10000000) <= 0)
+			if (sd_bus_process(bus, NULL) == 0 && sd_bus_wait(bus, 30000000) <= 0)
 				_exit(5);
 		if (write(done, "d", 1) != 1)
 			_exit(6);
@@ -452,13 +454,18 @@ static void _noreturn_ call_as_nobody(int cmd, int done)
 	_exit(0);
 }
 
-static void expect_from(int fd, char want)
+static void expect_from(int fd, char want, sd_bus *bus)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
+	uint32_t pending = 0;
 	char got = 0;
 
-	ck_assert_msg(poll(&p, 1, 15000) == 1 && read(fd, &got, 1) == 1 && got == want,
-		      "the caller did not say '%c'", want);
+	if (poll(&p, 1, 30000) == 1 && read(fd, &got, 1) == 1 && got == want)
+		return;
+	(void)sd_bus_get_property_trivial(bus, "org.famez", "/org/famez", "org.famez.Server1",
+					  "AuthorizationsPending", NULL, 'u', &pending);
+	ck_abort_msg("the caller did not say '%c'; famezd has %u questions to polkit pending", want,
+		     pending);
 }
 
 /*
@@ -471,10 +478,20 @@ START_TEST(test_polkit_questions_for_vanished_peers_are_freed)
 	pid_t polkitd = atoi(getenv("FAMEZ_POLKITD_PID")), caller;
 	int cmd[2], done[2], status;
 	long rss_start = 0, rss_end;
+	uint32_t pending = 1;
+	char asan[1024];
 	RawClient peers[BATCH];
 	uint16_t ids[BATCH];
 	sd_bus *bus;
 
+	/*
+	 * Built with AddressSanitizer, famezd would hold freed memory in a quarantine before
+	 * reusing it; without one, its RSS shows what it keeps.
+	 */
+	snprintf(asan, sizeof(asan), "%s%squarantine_size_mb=0",
+		 getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "",
+		 getenv("ASAN_OPTIONS") ? ":" : "");
+	setenv("ASAN_OPTIONS", asan, 1);
 	start_famezd_in("ivshmem");
 	ck_assert_int_eq(sd_bus_open_system(&bus), 0);
 	ck_assert_int_eq(pipe2(cmd, O_CLOEXEC), 0);
@@ -501,7 +518,7 @@ START_TEST(test_polkit_questions_for_vanished_peers_are_freed)
 		}
 		ck_assert_int_eq(kill(polkitd, SIGSTOP), 0);
 		ck_assert_int_eq(write(cmd[1], ids, sizeof(ids)), sizeof(ids));
-		expect_from(done[0], 's');
+		expect_from(done[0], 's', bus);
 		for (int i = 0; i < BATCH; i++)
 			raw_client_close(&peers[i]);
 		for (int i = 0; i < 500 && n_peers; i++) {
@@ -514,18 +531,29 @@ START_TEST(test_polkit_questions_for_vanished_peers_are_freed)
 		}
 		ck_assert_uint_eq(n_peers, 0);
 		ck_assert_int_eq(kill(polkitd, SIGCONT), 0);
-		expect_from(done[0], 'd');
+		expect_from(done[0], 'd', bus);
 		if (round == 9)
 			rss_start = rss_kib(famezd.pid);
 	}
 	rss_end = rss_kib(famezd.pid);
+	/* Not one question is kept, once the bus has dispatched what was left. */
+	usleep(100000);
+	ck_assert_int_ge(sd_bus_get_property_trivial(bus, "org.famez", "/org/famez",
+						     "org.famez.Server1", "AuthorizationsPending",
+						     NULL, 'u', &pending),
+			 0);
+	ck_assert_uint_eq(pending, 0);
 	close(cmd[1]);
 	status = testlib_wait(caller, 5000);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "caller: 0x%x", status);
 	printf("famezd's RSS over the last 9000 calls: %ld -> %ld KiB\n", rss_start, rss_end);
-	/* A question kept would cost about a kilobyte: 9,000 of them some 9 MiB. */
-	ck_assert_msg(rss_end - rss_start < 1024, "famezd grew from %ld to %ld KiB", rss_start,
-		      rss_end);
+	/*
+	 * A question kept would cost about a kilobyte: 9,000 of them some 9 MiB. Under
+	 * AddressSanitizer the allocator's own growth hides that; the count above is the check.
+	 */
+	if (!getenv("FAMEZ_SANITIZED"))
+		ck_assert_msg(rss_end - rss_start < 1024, "famezd grew from %ld to %ld KiB",
+			      rss_start, rss_end);
 	sd_bus_flush_close_unref(bus);
 	famezd_stop(&famezd);
 }
@@ -626,6 +654,61 @@ START_TEST(test_message_text_is_for_root_only)
 }
 END_TEST
 
+static uint64_t u64_property(sd_bus *bus, const char *path, const char *interface, const char *name)
+{
+	uint64_t v = 0;
+
+	ck_assert_int_ge(
+		sd_bus_get_property_trivial(bus, "org.famez", path, interface, name, NULL, 't', &v),
+		0);
+	return v;
+}
+
+/* What a peer did is counted on the bus, per peer and in all, the lines held back too. */
+START_TEST(test_what_a_peer_did_is_counted)
+{
+	char text[32];
+	RawClient c;
+	uint8_t *mem;
+	size_t size;
+	sd_bus *bus;
+
+	start_famezd();
+	ck_assert_int_eq(sd_bus_open_system(&bus), 0);
+	ck_assert_int_eq(raw_client_connect(&c, famezd.socket_path, true), 0);
+	ck_assert(raw_client_read_fabric(&c, 15, 5000));
+	mem = raw_client_map(&c, &size);
+	/* One malformed message, then a hundred the server does not know. */
+	mailbox_set_u64(mailbox_slot(mem, 1), MAILBOX_SLOT_MSG_LEN, 100000);
+	raw_client_ring(&c, 15, 1, 1);
+	ck_assert(testlib_wait_slot(mailbox_slot(mem, 1), false, 2000));
+	for (int i = 0; i < 100; i++) {
+		snprintf(text, sizeof(text), "chatter %d", i);
+		raw_client_mail(&c, mem, 15, text, 1000);
+	}
+	ck_assert(testlib_wait_slot(mailbox_slot(mem, 1), false, 2000));
+
+	ck_assert_uint_eq(
+		u64_property(bus, "/org/famez/peer/1", "org.famez.Peer1", "ProtocolErrors"), 1);
+	ck_assert_uint_eq(u64_property(bus, "/org/famez", "org.famez.Server1", "MessagesUnknown"),
+			  100);
+	/* 20 lines a peer: its connection, its error and 18 of the unknown ones. */
+	ck_assert_uint_eq(
+		u64_property(bus, "/org/famez/peer/1", "org.famez.Peer1", "LogMessagesSuppressed"),
+		82);
+	ck_assert_uint_eq(
+		u64_property(bus, "/org/famez", "org.famez.Server1", "LogMessagesSuppressed"), 82);
+	assert_ctl(0, ROOT, "status", NULL, NULL, NULL);
+	ck_assert_msg(testlib_file_contains(out, "Held back: 82 log lines about peers"), "%s",
+		      testlib_show(out));
+	ck_assert(testlib_file_contains(out, "messages received (100 unknown)"));
+	munmap(mem, size);
+	raw_client_close(&c);
+	sd_bus_flush_close_unref(bus);
+	famezd_stop(&famezd);
+}
+END_TEST
+
 /* Runs last: it stops polkitd for good. */
 START_TEST(test_without_polkit_only_root_is_allowed)
 {
@@ -657,6 +740,7 @@ int main(int argc, char *argv[])
 	TCase *tc;
 	TCase *qemu;
 	TCase *last;
+	TCase *polkit;
 
 	/* What test_vm_names_are_made_safe runs: its "-name" follows the socket. */
 	if (argc >= 3 && strcmp(argv[1], "--hold-connection") == 0)
@@ -678,10 +762,15 @@ int main(int argc, char *argv[])
 	tcase_add_test(tc, test_introspection_matches_the_installed_xml);
 	tcase_add_test(tc, test_json_carries_the_table_values);
 	tcase_add_test(tc, test_send_interrupt_to_a_full_counter);
-	tcase_add_test(tc, test_polkit_questions_for_vanished_peers_are_freed);
 	tcase_add_test(tc, test_vm_names_are_made_safe);
 	tcase_add_test(tc, test_message_text_is_for_root_only);
+	tcase_add_test(tc, test_what_a_peer_did_is_counted);
 	suite_add_tcase(s, tc);
+	polkit = tcase_create("dbus-polkit-questions");
+	tcase_add_checked_fixture(polkit, testlib_setup, testlib_teardown);
+	tcase_set_timeout(polkit, 120);
+	tcase_add_test(polkit, test_polkit_questions_for_vanished_peers_are_freed);
+	suite_add_tcase(s, polkit);
 	tcase_add_checked_fixture(qemu, testlib_setup, teardown_vms);
 	tcase_set_timeout(qemu, 120);
 	tcase_add_test(qemu, test_qemu_rung_listed_and_watched);

@@ -50,34 +50,19 @@ static void attacker_close(Attacker *a)
 	raw_client_close(&a->c);
 }
 
-static bool wait_u64(const uint8_t *slot, size_t offset, bool nonzero, int timeout_ms)
-{
-	uint64_t deadline = testlib_now_usec() + (uint64_t)timeout_ms * 1000;
-
-	while ((mailbox_get_u64(slot, offset) != 0) != nonzero)
-		if (testlib_now_usec() >= deadline)
-			return false;
-	return true;
-}
-
 /*
  * Answers the server's pending message the way a driver would (it asks every newcomer its
  * attributes), so the server takes the attacker for a live peer that reads its mailbox.
  */
 static void attacker_ack_server(Attacker *a)
 {
-	ck_assert_msg(wait_u64(a->server_slot, MAILBOX_SLOT_MSG_LEN, true, 2000),
-		      "the server sent nothing");
+	ck_assert_msg(testlib_wait_slot(a->server_slot, true, 2000), "the server sent nothing");
 	mailbox_acknowledge(a->server_slot, a->c.state.own_id);
 }
 
-/* Writes text into the attacker's slot (waiting at most wait_ms for it to be free) and rings. */
 static void attacker_send(Attacker *a, const char *text, int wait_ms)
 {
-	if (!wait_u64(a->own_slot, MAILBOX_SLOT_MSG_LEN, false, wait_ms))
-		mailbox_reclaim(a->own_slot);
-	ck_assert_int_eq(mailbox_write_message(a->own_slot, text), 0);
-	raw_client_ring(&a->c, SERVER_ID, a->c.state.own_id, 1);
+	raw_client_mail(&a->c, a->mem, SERVER_ID, text, wait_ms);
 }
 
 static void set_blocking(int fd)
@@ -172,7 +157,7 @@ START_TEST(test_stolen_wakeups_cost_nothing)
 			;
 		stolen += steal(fd);
 		/* Whatever famezd answered, free its slot for the next answer. */
-		if (wait_u64(a.server_slot, MAILBOX_SLOT_MSG_LEN, true, 5))
+		if (testlib_wait_slot(a.server_slot, true, 5))
 			mailbox_acknowledge(a.server_slot, a.c.state.own_id);
 		if (blocked_outside_epoll(famezd.pid))
 			break;
@@ -218,7 +203,7 @@ START_TEST(test_a_flood_of_unknown_messages_is_not_logged_line_by_line)
 	for (int i = 0; i < 20000; i++) {
 		snprintf(text, sizeof(text), "flood %d", i);
 		attacker_send(&a, text, 100);
-		answered += wait_u64(a.own_slot, MAILBOX_SLOT_MSG_LEN, false, 100);
+		answered += testlib_wait_slot(a.own_slot, false, 100);
 	}
 	/* famezd read them all: each freed the slot for the next. */
 	ck_assert_int_ge(answered, 19900);

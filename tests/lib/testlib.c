@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mailbox.h"
 #include "testlib.h"
 
 int testlib_run_suite(Suite *s)
@@ -583,6 +584,26 @@ void raw_client_ring(RawClient *c, uint16_t peer, unsigned vector, uint64_t time
 
 	ck_assert_msg(p && vector < p->n_vectors, "no peer %u vector %u", peer, vector);
 	ck_assert_int_eq(write(p->fds[vector], &times, sizeof(times)), sizeof(times));
+}
+
+bool testlib_wait_slot(const uint8_t *slot, bool full, int timeout_ms)
+{
+	uint64_t deadline = testlib_now_usec() + (uint64_t)timeout_ms * 1000;
+
+	while (mailbox_slot_is_free(slot) == full)
+		if (testlib_now_usec() >= deadline)
+			return false;
+	return true;
+}
+
+void raw_client_mail(RawClient *c, uint8_t *mem, unsigned dest, const char *text, int wait_ms)
+{
+	uint8_t *slot = mailbox_slot(mem, c->state.own_id);
+
+	if (!testlib_wait_slot(slot, false, wait_ms))
+		mailbox_reclaim(slot);
+	ck_assert_int_eq(mailbox_write_message(slot, text), 0);
+	raw_client_ring(c, (uint16_t)dest, c->state.own_id, 1);
 }
 
 void famez_client_run(const char *socket, const char *name, const char *commands, char *out,

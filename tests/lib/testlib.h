@@ -130,6 +130,13 @@ bool raw_client_read_fabric(RawClient *c, unsigned server_id, int timeout_ms);
 uint8_t *raw_client_map(RawClient *c, size_t *size);
 /* Adds `times` to the eventfd of peer's vector as the handshake gave it (keep_fds). */
 void raw_client_ring(RawClient *c, uint16_t peer, unsigned vector, uint64_t times);
+/*
+ * Fabric mode, mem the raw client's mapped memory: writes text into its own slot, waiting at
+ * most wait_ms for the slot to be free (then taking it), and rings dest on vector = its ID.
+ */
+void raw_client_mail(RawClient *c, uint8_t *mem, unsigned dest, const char *text, int wait_ms);
+/* Waits at most timeout_ms for a mailbox slot to hold a message (or to be free); whether it did. */
+bool testlib_wait_slot(const uint8_t *slot, bool full, int timeout_ms);
 
 /*
  * Runs famez-client `commands` to completion and asserts it succeeded; its output in out.
