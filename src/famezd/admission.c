@@ -18,19 +18,25 @@
 
 static int on_waiting_timer(sd_event_source *source, uint64_t usec, void *userdata);
 
-/* Tells a client "no" the way QEMU understands: a version it does not speak, then close. */
-static void refuse_client(Server *s, int fd, const char *why)
+/*
+ * Tells a client "no" the way QEMU understands: a version it does not speak, then close. cred
+ * is who it is, when known.
+ */
+static void refuse_client(Server *s, int fd, const struct ucred *cred, const char *why)
 {
-	struct ucred cred = { .pid = 0 };
-	socklen_t len = sizeof(cred);
+	struct ucred asked = { .pid = 0 };
+	socklen_t len = sizeof(asked);
 
-	(void)getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+	if (!cred) {
+		(void)getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &asked, &len);
+		cred = &asked;
+	}
 	(void)wire_send(fd, WIRE_VERSION_REFUSED, -1, 0);
 	safe_close(fd);
 	s->counters.peers_rejected++;
 
 	if (log_ratelimit_pass(&s->refuse_ratelimit, "refusals"))
-		log_warning("refused client pid %d: %s", (int)cred.pid, why);
+		log_warning("refused client pid %d: %s", (int)cred->pid, why);
 }
 
 /* Out of fds: free the spare one to accept and refuse the client, then take it back. */
@@ -41,7 +47,7 @@ void admission_refuse_without_fds(Server *s)
 	s->reserve_fd = safe_close(s->reserve_fd);
 	fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd >= 0)
-		refuse_client(s, fd, "out of file descriptors (raise LimitNOFILE=)");
+		refuse_client(s, fd, NULL, "out of file descriptors (raise LimitNOFILE=)");
 	s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
@@ -50,7 +56,7 @@ typedef struct Waiting {
 	Server *server;
 	struct Waiting *older, *newer;
 	int fd;
-	uid_t uid;
+	struct ucred cred;
 	sd_event_source *io; /* it may hang up while it waits */
 } Waiting;
 
@@ -70,7 +76,7 @@ static int on_waiting_io(sd_event_source *source, int fd, uint32_t revents, void
 	(void)fd;
 	(void)revents;
 	/* An ivshmem client only listens: whatever it does now, it gave up. */
-	uid_limits_gave_up(w->server->uid_limits, w->uid);
+	uid_limits_gave_up(w->server->uid_limits, w->cred.uid);
 	waiting_free(w->server, w);
 	return 0;
 }
@@ -94,25 +100,25 @@ static void arm_waiting_timer(Server *s, uint64_t usec)
 	sd_event_source_set_enabled(s->waiting_timer, SD_EVENT_ONESHOT);
 }
 
-static void wait_for_turn(Server *s, int fd, uid_t uid, uint64_t usec)
+static void wait_for_turn(Server *s, int fd, const struct ucred *cred, uint64_t usec)
 {
 	Waiting *w = calloc(1, sizeof(*w));
 
 	if (!w || sd_event_add_io(s->event, &w->io, fd, EPOLLIN, on_waiting_io, w) < 0) {
 		free(w);
-		uid_limits_gave_up(s->uid_limits, uid);
-		refuse_client(s, fd, "out of memory");
+		uid_limits_gave_up(s->uid_limits, cred->uid);
+		refuse_client(s, fd, cred, "out of memory");
 		return;
 	}
 	w->server = s;
 	w->fd = fd;
-	w->uid = uid;
+	w->cred = *cred;
 	LIST_APPEND(s->waiting_oldest, s->waiting_newest, w, older, newer);
 	s->counters.peers_delayed++;
 	arm_waiting_timer(s, usec);
 }
 
-static void admit_now(Server *s, int fd)
+static void admit_now(Server *s, int fd, const struct ucred *cred)
 {
 	char why[128];
 	int r;
@@ -120,48 +126,49 @@ static void admit_now(Server *s, int fd)
 	if (s->n_peers >= s->config.max_peers) {
 		snprintf(why, sizeof(why), "the fabric is full (%u peers, --max-peers %u)",
 			 s->n_peers, s->config.max_peers);
-		refuse_client(s, fd, why);
+		refuse_client(s, fd, cred, why);
 		return;
 	}
-	r = peer_admit(s, fd, NULL);
+	r = peer_admit(s, fd, cred, NULL);
 	if (r == -ENOSPC)
-		refuse_client(s, fd,
+		refuse_client(s, fd, cred,
 			      "no peer ID may be given now: every free ID was seen leaving by "
 			      "a connected peer");
 	else if (r == -EMFILE || r == -ENFILE)
-		refuse_client(s, fd, "out of file descriptors (raise LimitNOFILE=)");
+		refuse_client(s, fd, cred, "out of file descriptors (raise LimitNOFILE=)");
 	else if (r < 0) {
 		snprintf(why, sizeof(why), "cannot set the peer up: %s", strerror(-r));
-		refuse_client(s, fd, why);
+		refuse_client(s, fd, cred, why);
 	}
 }
 
 /* Admits, delays or refuses a newcomer by what its uid may cost (uidlimit.h). */
-static void judge_client(Server *s, int fd, uid_t uid, UidVerdict verdict, uint64_t wait_usec)
+static void judge_client(Server *s, int fd, const struct ucred *cred, UidVerdict verdict,
+			 uint64_t wait_usec)
 {
 	char why[192];
 
 	switch (verdict) {
 	case UID_ADMIT:
-		admit_now(s, fd);
+		admit_now(s, fd, cred);
 		return;
 	case UID_WAIT:
-		wait_for_turn(s, fd, uid, wait_usec);
+		wait_for_turn(s, fd, cred, wait_usec);
 		return;
 	case UID_TOO_MANY:
 		snprintf(why, sizeof(why),
 			 "uid %u has %u peers connected or waiting, as many as "
 			 "--max-peers-per-uid allows",
-			 (unsigned)uid, s->config.max_peers_per_uid);
+			 (unsigned)cred->uid, s->config.max_peers_per_uid);
 		break;
 	case UID_TOO_FAST:
 		snprintf(why, sizeof(why),
 			 "uid %u joins faster than --max-join-rate %u a second, and as many of "
 			 "its newcomers wait already",
-			 (unsigned)uid, s->config.max_join_rate);
+			 (unsigned)cred->uid, s->config.max_join_rate);
 		break;
 	}
-	refuse_client(s, fd, why);
+	refuse_client(s, fd, cred, why);
 }
 
 static int on_waiting_timer(sd_event_source *source, uint64_t usec, void *userdata)
@@ -173,9 +180,9 @@ static int on_waiting_timer(sd_event_source *source, uint64_t usec, void *userda
 	/* Oldest first: each uid's newcomers are admitted in the order they came. */
 	for (Waiting *w = s->waiting_oldest, *newer; w; w = newer) {
 		uint64_t wait_usec = 0;
-		UidVerdict v = uid_limits_recheck(s->uid_limits, w->uid, usec, &wait_usec);
+		UidVerdict v = uid_limits_recheck(s->uid_limits, w->cred.uid, usec, &wait_usec);
+		struct ucred cred = w->cred;
 		int fd = w->fd;
-		uid_t uid = w->uid;
 
 		newer = w->newer;
 		if (v == UID_WAIT) {
@@ -184,7 +191,7 @@ static int on_waiting_timer(sd_event_source *source, uint64_t usec, void *userda
 		}
 		w->fd = -1;
 		waiting_free(s, w);
-		judge_client(s, fd, uid, v, 0);
+		judge_client(s, fd, &cred, v, 0);
 	}
 	if (next != UINT64_MAX)
 		arm_waiting_timer(s, next);
@@ -198,11 +205,11 @@ void admission_judge(Server *s, int fd)
 	uint64_t now = 0, wait_usec = 0;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
-		refuse_client(s, fd, "cannot tell who it is (SO_PEERCRED)");
+		refuse_client(s, fd, &cred, "cannot tell who it is (SO_PEERCRED)");
 		return;
 	}
 	(void)sd_event_now(s->event, CLOCK_MONOTONIC, &now);
-	judge_client(s, fd, cred.uid, uid_limits_check(s->uid_limits, cred.uid, now, &wait_usec),
+	judge_client(s, fd, &cred, uid_limits_check(s->uid_limits, cred.uid, now, &wait_usec),
 		     wait_usec);
 }
 

@@ -211,21 +211,6 @@ static int peer_borrow_vectors(Peer *p, unsigned id)
 	return 0;
 }
 
-static void peer_read_credentials(Peer *p, int fd)
-{
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-
-	p->pid = 0;
-	p->uid = (uid_t)-1;
-	p->gid = (gid_t)-1;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
-		p->pid = cred.pid;
-		p->uid = cred.uid;
-		p->gid = cred.gid;
-	}
-}
-
 static void peer_queue_vectors(Peer *to, unsigned id, FdRef **vectors, unsigned n)
 {
 	for (unsigned v = 0; v < n; v++)
@@ -414,7 +399,7 @@ void peer_free_vectors(FdRef **vectors, unsigned n)
 	free(vectors);
 }
 
-int peer_admit(Server *s, int fd, Peer **ret)
+int peer_admit(Server *s, int fd, const struct ucred *cred, Peer **ret)
 {
 	uint64_t oldest_seq = s->oldest ? s->oldest->join_seq : IDALLOC_NO_PEERS;
 	Peer *p;
@@ -423,7 +408,9 @@ int peer_admit(Server *s, int fd, Peer **ret)
 	r = peer_new(s, fd, &p);
 	if (r < 0)
 		return r;
-	peer_read_credentials(p, fd);
+	p->pid = cred->pid;
+	p->uid = cred->uid;
+	p->gid = cred->gid;
 
 	if (s->fabric) {
 		/* The ID first: its eventfds come with it, and giving it back costs nothing. */

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
@@ -64,11 +65,12 @@ typedef enum PeerDepartReason {
 const char *peer_depart_reason_to_string(PeerDepartReason reason);
 
 /*
- * Admits a freshly accepted connection: takes an ID, creates its eventfds, queues its handshake
- * and announces it to every other peer. Takes ownership of fd on success; on failure (-ENOSPC no
- * ID may be given, -EMFILE/-ENFILE/-ENOMEM out of resources) the caller refuses the client.
+ * Admits a freshly accepted connection of the process cred names (SO_PEERCRED): takes an ID,
+ * creates its eventfds, queues its handshake and announces it to every other peer. Takes
+ * ownership of fd on success; on failure (-ENOSPC no ID may be given, -EMFILE/-ENFILE/-ENOMEM
+ * out of resources) the caller refuses the client.
  */
-int peer_admit(Server *s, int fd, Peer **ret);
+int peer_admit(Server *s, int fd, const struct ucred *cred, Peer **ret);
 
 /* Sends what the socket takes now; the rest waits for EPOLLOUT. */
 void peer_flush(Peer *p);
