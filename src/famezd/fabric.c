@@ -311,7 +311,7 @@ static int on_ring(sd_event_source *source, int fd, uint32_t revents, void *user
 	Fabric *f = v->fabric;
 	char text[MAILBOX_MSG_MAX];
 	unsigned long long suppressed;
-	uint64_t count;
+	uint64_t count = 0;
 	uint8_t *slot;
 	size_t len;
 	Peer *p;
