@@ -47,7 +47,7 @@ typedef struct ServerInfo {
 	uint64_t accepted, rejected, disconnected, interrupts_sent, interrupts_received,
 		messages_sent, messages_received, protocol_errors;
 	/* What famezd held back or undid (absent from an older famezd: 0). */
-	uint64_t delayed, interrupts_full, messages_unknown, shm_resizes, log_suppressed;
+	uint64_t delayed, pauses, interrupts_full, messages_unknown, shm_resizes, log_suppressed;
 	uint32_t ids_parked;
 } ServerInfo;
 
@@ -169,6 +169,7 @@ static int get_server(sd_bus *bus, ServerInfo *i, sd_bus_error *error)
 		{ "MessagesReceived", 't', &i->messages_received },
 		{ "ProtocolErrors", 't', &i->protocol_errors },
 		{ "PeersDelayed", 't', &i->delayed },
+		{ "AdmissionPauses", 't', &i->pauses },
 		{ "InterruptsFull", 't', &i->interrupts_full },
 		{ "MessagesUnknown", 't', &i->messages_unknown },
 		{ "SharedMemoryResizes", 't', &i->shm_resizes },
@@ -372,6 +373,7 @@ static int cmd_status(sd_bus *bus)
 		json_key_uint(&j, "messages_received", i.messages_received);
 		json_key_uint(&j, "protocol_errors", i.protocol_errors);
 		json_key_uint(&j, "peers_delayed", i.delayed);
+		json_key_uint(&j, "admission_pauses", i.pauses);
 		json_key_uint(&j, "interrupts_full", i.interrupts_full);
 		json_key_uint(&j, "messages_unknown", i.messages_unknown);
 		json_key_uint(&j, "shared_memory_resizes", i.shm_resizes);

@@ -428,6 +428,8 @@ static const sd_bus_vtable server_vtable[] = {
 			0),
 	SD_BUS_PROPERTY("InterruptsFull", "t", NULL, offsetof(Server, counters.interrupts_full), 0),
 	SD_BUS_PROPERTY("PeersDelayed", "t", NULL, offsetof(Server, counters.peers_delayed), 0),
+	SD_BUS_PROPERTY("AdmissionPauses", "t", NULL, offsetof(Server, counters.admission_pauses),
+			0),
 	SD_BUS_PROPERTY("SharedMemoryResizes", "t", NULL, offsetof(Server, counters.shm_resizes),
 			0),
 	SD_BUS_PROPERTY("LogMessagesSuppressed", "t", NULL,

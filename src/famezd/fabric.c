@@ -527,11 +527,15 @@ void fabric_peer_joined(Fabric *f, Peer *p)
 	ask_attributes(f, p->id);
 }
 
-void fabric_mailbox_lost(void *userdata)
+void fabric_check_mailbox(void *userdata)
 {
 	Fabric *f = userdata;
 
-	/* Every slot is zeroed: the globals, the peer IDs and our nodename are written again. */
+	if (mailbox_is_laid_out(f->mailbox, f->n_clients))
+		return;
+	/* The globals, the peer IDs and our nodename are written again; the rest is lost. */
+	log_warning("the mailbox was cut off by a peer; it is laid out again, and the nodenames "
+		    "and messages in it are lost");
 	mailbox_init(f->mailbox, f->n_clients, FABRIC_SERVER_NODENAME, FABRIC_SID,
 		     (uint64_t)f->server_id * 100);
 	mail_sender_poke(f->sender);

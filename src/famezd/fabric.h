@@ -60,8 +60,11 @@ void fabric_peer_joined(Fabric *f, Peer *p);
 /* The peer is gone: drop what waits for it, free its slot for the next holder of the ID. */
 void fabric_peer_left(Fabric *f, Peer *p);
 
-/* A peer cut the mailbox off the shared memory (a ShmRepairedFunc): lay it out again. */
-void fabric_mailbox_lost(void *userdata);
+/*
+ * The shared memory was resized by a peer (a ShmRepairedFunc): if the mailbox came back zeroed,
+ * lay it out again.
+ */
+void fabric_check_mailbox(void *userdata);
 
 /* Fabric IDs are below 256; anything else (an ivshmem-mode ID) is never "known". */
 static inline bool fabric_peer_knows(const FabricPeer *fp, unsigned id)

@@ -19,6 +19,8 @@
 
 /* Peers are served before the listening socket, so departures free room before admissions. */
 #define PEER_PRIORITY SD_EVENT_PRIORITY_NORMAL
+/* A peer that took a message this recently is reading, however far behind. */
+#define PEER_READING_USEC (1000 * 1000ULL)
 
 bool peer_log_allowed(Server *s, Peer *p)
 {
@@ -84,8 +86,12 @@ void peer_flush(Peer *p)
 {
 	int r;
 
+	uint64_t sent = p->server->counters.wire_messages_sent;
+
 	p->flush_later = false;
 	r = outq_drain(&p->outq, p->fd, &p->server->counters.wire_messages_sent);
+	if (p->server->counters.wire_messages_sent != sent)
+		(void)sd_event_now(p->server->event, CLOCK_MONOTONIC, &p->read_at);
 
 	if (r == -EAGAIN) {
 		peer_set_want_write(p, true);
@@ -110,21 +116,60 @@ void peer_flush(Peer *p)
 	peer_set_want_write(p, false);
 }
 
+/*
+ * Past --max-queue-fds, what waits for a peer is too much unless the peer is reading (it took
+ * something in the last second: a busy QEMU lags, one that never reads does not move); past
+ * eight times that, too much in any case. Newcomers wait meanwhile if the fds held for queues
+ * grow short (server.c).
+ */
+static bool too_many_fds_queued(Peer *p)
+{
+	size_t n = outq_fds(&p->outq);
+	uint64_t now = 0;
+
+	if (n < p->fds_limit)
+		return false;
+	if (n - p->fds_limit >= 7 * (p->fds_limit - p->fds_base))
+		return true;
+	(void)sd_event_now(p->server->event, CLOCK_MONOTONIC, &now);
+	return now - p->read_at > PEER_READING_USEC;
+}
+
+static void peer_not_reading(Peer *p)
+{
+	peer_log(p->server, p, LOG_WARNING,
+		 "peer %u (pid %d) has %zu messages (%zu fds) waiting and reads none; "
+		 "disconnecting it",
+		 p->id, (int)p->pid, outq_length(&p->outq), outq_fds(&p->outq));
+	p->server->counters.protocol_errors++;
+	peer_mark_broken(p, PEER_DEPART_NOT_READING);
+}
+
+void peer_check_reading(Peer *p, bool fds_short)
+{
+	uint64_t now = 0;
+
+	if (p->broken)
+		return;
+	if (too_many_fds_queued(p)) {
+		peer_not_reading(p);
+		return;
+	}
+	/* With fds short, one that holds some and has not read for a second is let go too. */
+	(void)sd_event_now(p->server->event, CLOCK_MONOTONIC, &now);
+	if (fds_short && outq_fds(&p->outq) > p->fds_base && now - p->read_at > PEER_READING_USEC)
+		peer_not_reading(p);
+}
+
 /* Queues one message. Messages only ever leave through the queue, in order. */
 static void peer_queue(Peer *p, int64_t value, FdRef *fd)
 {
-	Server *s = p->server;
 	bool was_empty = outq_is_empty(&p->outq);
 
 	if (p->broken)
 		return;
-	if (outq_length(&p->outq) >= p->queue_limit || (fd && outq_fds(&p->outq) >= p->fds_limit)) {
-		peer_log(s, p, LOG_WARNING,
-			 "peer %u (pid %d) has %zu messages (%zu fds) waiting and reads none; "
-			 "disconnecting it",
-			 p->id, (int)p->pid, outq_length(&p->outq), outq_fds(&p->outq));
-		s->counters.protocol_errors++;
-		peer_mark_broken(p, PEER_DEPART_NOT_READING);
+	if (outq_length(&p->outq) >= p->queue_limit || (fd && too_many_fds_queued(p))) {
+		peer_not_reading(p);
 		return;
 	}
 	if (outq_push(&p->outq, value, fd) < 0) {
@@ -249,7 +294,8 @@ static void peer_announce(Peer *p)
 	fabric_peer_learn(&p->fabric, p->id);
 	/* However long the handshake: --max-queue and --max-queue-fds count what comes after it. */
 	p->queue_limit = outq_length(&p->outq) + s->config.max_queue;
-	p->fds_limit = outq_fds(&p->outq) + s->config.max_queue_fds;
+	p->fds_base = outq_fds(&p->outq);
+	p->fds_limit = p->fds_base + s->config.max_queue_fds;
 
 	for (Peer *other = s->oldest; other; other = other->newer) {
 		if (other == p || (s->fabric && fabric_peer_knows(&other->fabric, p->id)))
@@ -304,6 +350,7 @@ static int peer_new(Server *s, int fd, Peer **ret)
 	p->fd = -1;
 	p->queue_limit = s->config.max_queue;
 	p->fds_limit = s->config.max_queue_fds;
+	(void)sd_event_now(s->event, CLOCK_MONOTONIC, &p->read_at);
 	p->log_limit = RATELIMIT_INIT(PEER_LOG_INTERVAL_USEC, PEER_LOG_BURST);
 	r = sd_event_add_io(s->event, &p->io, fd, EPOLLIN, peer_io, p);
 	if (r < 0) {
@@ -356,7 +403,8 @@ void peer_restore_queue(Peer *p, int64_t value, FdRef *fd, size_t head_sent)
 	if (outq_length(&p->outq) == 1)
 		p->outq.head_sent = head_sent;
 	p->queue_limit = outq_length(&p->outq) + p->server->config.max_queue;
-	p->fds_limit = outq_fds(&p->outq) + p->server->config.max_queue_fds;
+	p->fds_base = outq_fds(&p->outq);
+	p->fds_limit = p->fds_base + p->server->config.max_queue_fds;
 }
 
 /* ivshmem mode: a newcomer of the same uid takes a parked ID back, with its eventfds. */

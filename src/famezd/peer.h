@@ -31,7 +31,9 @@ struct Peer {
 	unsigned n_vectors;
 	OutQueue outq;
 	size_t queue_limit; /* its queue beyond this: not reading (its handshake + --max-queue) */
-	size_t fds_limit;   /* the same in fds (its handshake + --max-queue-fds) */
+	size_t fds_base;  /* fds of its handshake (or restored queue), --max-queue-fds counts on */
+	size_t fds_limit; /* fds_base + --max-queue-fds (see too_many_fds_queued()) */
+	uint64_t read_at; /* CLOCK_MONOTONIC µs it last took a message */
 
 	uint64_t join_seq;     /* see idalloc.h */
 	uint64_t parked_at;    /* its ID came back from the parking lot (idalloc.h), or 0 */
@@ -74,6 +76,11 @@ int peer_admit(Server *s, int fd, const struct ucred *cred, Peer **ret);
 
 /* Sends what the socket takes now; the rest waits for EPOLLOUT. */
 void peer_flush(Peer *p);
+/*
+ * Disconnects the peer if its queue holds too many fds and it does not read (--max-queue-fds),
+ * or with fds_short, if it holds any beyond its handshake and did not read for a second.
+ */
+void peer_check_reading(Peer *p, bool fds_short);
 
 /*
  * After a restart: a peer that was connected before, with its connection, its ID and (ivshmem

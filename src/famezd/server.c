@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -28,6 +29,8 @@
 #define ACCEPT_BATCH 32
 /* How soon sends refused for too many fds in flight are tried again. */
 #define FLUSH_RETRY_USEC (10 * 1000)
+/* While newcomers wait for fds, how often famezd looks whether they came back. */
+#define FD_PRESSURE_CHECK_USEC (100 * 1000)
 
 const char *server_mode_to_string(ServerMode mode)
 {
@@ -52,7 +55,7 @@ static int server_setup_fabric(Server *s, StoredFds *restore)
 		return log_error_errno(r, "cannot set the fabric up: %m");
 	if (s->shm_watch) {
 		r = shm_watch_guard(s->shm_watch, s->mailbox, s->mailbox_map_size,
-				    fabric_mailbox_lost, s->fabric);
+				    fabric_check_mailbox, s->fabric);
 		if (r < 0)
 			return log_error_errno(r, "cannot guard the mailbox against resizes: %m");
 	}
@@ -85,6 +88,15 @@ static int server_setup_shm(Server *s, StoredFds *stored)
 		return 0;
 	return shm_watch_new(&s->shm_watch, s->event, s->shm->fd, &s->config.shm,
 			     &s->counters.shm_resizes);
+}
+
+static size_t open_file_limit(void)
+{
+	struct rlimit rl;
+
+	return getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+		       ? (size_t)rl.rlim_cur
+		       : 1024;
 }
 
 void server_reap(Server *s)
@@ -179,6 +191,7 @@ int server_new(Server **ret, sd_event *event, const ServerConfig *config, Stored
 	s->started_at = now_usec(CLOCK_REALTIME);
 	s->refuse_ratelimit = RATELIMIT_INIT(10 * 1000000ULL, 5);
 	s->peer_log_limit = RATELIMIT_INIT(PEER_LOG_INTERVAL_USEC, PEERS_LOG_BURST);
+	s->fd_limit = open_file_limit();
 
 	s->peers_by_id = calloc(WIRE_ID_MAX + 1, sizeof(*s->peers_by_id));
 	if (!s->peers_by_id)
@@ -261,6 +274,7 @@ Server *server_free(Server *s)
 	sd_event_source_disable_unref(s->reap_source);
 	sd_event_source_disable_unref(s->status_source);
 	sd_event_source_disable_unref(s->flush_timer);
+	sd_event_source_disable_unref(s->fd_pressure_timer);
 	fabric_free(s->fabric);
 	shm_watch_free(s->shm_watch);
 	if (s->mailbox)
@@ -277,6 +291,64 @@ Server *server_free(Server *s)
 	return NULL;
 }
 
+/* The fds famezd holds: eventfds (those kept for queued messages too) and peer sockets. */
+static size_t fds_held(const Server *s)
+{
+	return fdref_live() + s->n_peers;
+}
+
+static int on_fd_pressure(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	Server *s = userdata;
+
+	(void)usec;
+	/* Nothing new is queued while newcomers wait: a peer that does not read is let go here. */
+	for (Peer *p = s->oldest; p; p = p->newer)
+		peer_check_reading(p, true);
+	server_reap(s);
+	if (fds_held(s) > s->fd_limit / 2) {
+		(void)sd_event_source_set_time_relative(source, FD_PRESSURE_CHECK_USEC);
+		(void)sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
+		return 0;
+	}
+	log_notice("file descriptors held for peers are down to %zu of %zu: admitting newcomers "
+		   "again",
+		   fds_held(s), s->fd_limit);
+	(void)sd_event_source_set_enabled(s->listen_source, SD_EVENT_ON);
+	return 0;
+}
+
+/*
+ * Past three quarters of the open-file limit, newcomers wait in the listen backlog (QEMU waits
+ * with them) until the fds that queues hold for slow readers are down to half: admitting them
+ * would only run famezd out of fds, and a peer that reads, however far behind, is not cut off.
+ */
+static bool hold_newcomers(Server *s)
+{
+	int r;
+
+	if (fds_held(s) <= s->fd_limit / 4 * 3)
+		return false;
+	(void)sd_event_source_set_enabled(s->listen_source, SD_EVENT_OFF);
+	if (!s->fd_pressure_timer) {
+		r = sd_event_add_time_relative(s->event, &s->fd_pressure_timer, CLOCK_MONOTONIC,
+					       FD_PRESSURE_CHECK_USEC, 0, on_fd_pressure, s);
+		if (r < 0) {
+			(void)sd_event_source_set_enabled(s->listen_source, SD_EVENT_ON);
+			return false;
+		}
+	} else {
+		(void)sd_event_source_set_time_relative(s->fd_pressure_timer,
+							FD_PRESSURE_CHECK_USEC);
+		(void)sd_event_source_set_enabled(s->fd_pressure_timer, SD_EVENT_ONESHOT);
+	}
+	s->counters.admission_pauses++;
+	log_notice("%zu of %zu file descriptors are held for peers (most for messages slow "
+		   "readers have yet to read): newcomers wait",
+		   fds_held(s), s->fd_limit);
+	return true;
+}
+
 static int on_listen(sd_event_source *source, int fd, uint32_t revents, void *userdata)
 {
 	Server *s = userdata;
@@ -286,6 +358,9 @@ static int on_listen(sd_event_source *source, int fd, uint32_t revents, void *us
 	(void)revents;
 	for (unsigned i = 0; i < ACCEPT_BATCH; i++) {
 		int cfd;
+
+		if (hold_newcomers(s))
+			return 0;
 
 		/*
 		 * When full, judge one newcomer per wake-up: the event loop then sees any peer

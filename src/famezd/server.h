@@ -41,7 +41,8 @@ typedef struct ServerConfig {
 typedef struct ServerCounters {
 	uint64_t peers_accepted;
 	uint64_t peers_rejected;
-	uint64_t peers_delayed; /* newcomers that waited for their uid's turn to join */
+	uint64_t peers_delayed;    /* newcomers that waited for their uid's turn to join */
+	uint64_t admission_pauses; /* times newcomers waited for fds held for slow readers */
 	uint64_t peers_disconnected;
 	uint64_t protocol_errors;
 	uint64_t wire_messages_sent;
@@ -87,10 +88,12 @@ typedef struct Server {
 	struct Waiting *waiting_oldest, *waiting_newest; /* newcomers waiting for their turn */
 	sd_event_source *waiting_timer;
 
-	Peer *broken, *broken_tail;     /* peers waiting for the reaper, oldest first */
-	sd_event_source *reap_source;   /* disconnects peers whose sends failed */
-	sd_event_source *status_source; /* coalesces STATUS= updates */
-	sd_event_source *flush_timer;   /* retries sends that failed with ETOOMANYREFS */
+	Peer *broken, *broken_tail;         /* peers waiting for the reaper, oldest first */
+	sd_event_source *reap_source;       /* disconnects peers whose sends failed */
+	sd_event_source *status_source;     /* coalesces STATUS= updates */
+	sd_event_source *flush_timer;       /* retries sends that failed with ETOOMANYREFS */
+	size_t fd_limit;                    /* RLIMIT_NOFILE */
+	sd_event_source *fd_pressure_timer; /* while newcomers wait for fds (server.c) */
 
 	ServerCounters counters;
 	RateLimit refuse_ratelimit;

@@ -281,23 +281,21 @@ static void on_sigbus(int signo, siginfo_t *info, void *context)
 static void repair(ShmWatch *w)
 {
 	char want[SIZE_STR_MAX], have[SIZE_STR_MAX];
-	bool cut = false;
 	struct stat st;
 
 	if (fstat(w->fd, &st) < 0)
 		return;
 	if ((uint64_t)st.st_size != w->size) {
 		(*w->repairs)++;
-		cut = (uint64_t)st.st_size < guard.len;
-		if (log_ratelimit_pass(&w->log_limit, "shared-memory resizes"))
-			log_warning("a peer resized the shared memory to %s; sizing it back to %s "
-				    "(what it cut off is lost)",
-				    format_size((uint64_t)st.st_size, have),
-				    format_size(w->size, want));
 		if (ftruncate(w->fd, (off_t)w->size) < 0) {
 			log_error_errno(errno, "cannot size the shared memory back: %m");
 			return;
 		}
+		if (log_ratelimit_pass(&w->log_limit, "shared-memory resizes"))
+			log_warning("a peer resized the shared memory to %s; sized it back to %s "
+				    "(what it cut off is lost)",
+				    format_size((uint64_t)st.st_size, have),
+				    format_size(w->size, want));
 	}
 	if (guard.fell_back) {
 		if (mmap(guard.addr, guard.len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
@@ -306,12 +304,15 @@ static void repair(ShmWatch *w)
 			return;
 		}
 		guard.fell_back = 0;
-		cut = true;
 		if (log_ratelimit_pass(&w->log_limit, "shared-memory resizes"))
 			log_warning("the mailbox was touched while a peer had cut it off "
 				    "(SIGBUS); it is mapped again");
 	}
-	if (cut && w->repaired)
+	/*
+	 * Whatever a peer cut off came back zeroed, even if it sized the memory back itself
+	 * before famezd looked: the owner of the guarded mapping checks what it keeps there.
+	 */
+	if (w->repaired)
 		w->repaired(w->userdata);
 }
 

@@ -46,7 +46,8 @@ bool shm_is_resizable(int fd);
  * whoever touches them gets SIGBUS, famezd and every QEMU alike. The watch notices a resize at
  * once (inotify) and sizes the memory back; a mapping of famezd's own that is registered with
  * shm_watch_guard() survives the moment in between: a SIGBUS there maps zeroed memory in place
- * so the access completes, and the repair maps the memory again and calls repaired().
+ * so the access completes, and the repair maps the memory again. After every resize, undone by
+ * famezd or not, repaired() checks what was kept there (cut-off pages come back zeroed).
  */
 typedef struct ShmWatch ShmWatch;
 typedef void (*ShmRepairedFunc)(void *userdata);

@@ -4,6 +4,8 @@
 #include "fdref.h"
 #include "macro.h"
 
+static size_t live; /* single-threaded callers */
+
 FdRef *fdref_new(int fd)
 {
 	FdRef *ref = malloc(sizeof(*ref));
@@ -13,7 +15,13 @@ FdRef *fdref_new(int fd)
 		return NULL;
 	}
 	*ref = (FdRef){ .fd = fd, .n_ref = 1 };
+	live++;
 	return ref;
+}
+
+size_t fdref_live(void)
+{
+	return live;
 }
 
 FdRef *fdref_ref(FdRef *ref)
@@ -28,6 +36,7 @@ FdRef *fdref_unref(FdRef *ref)
 	if (ref && --ref->n_ref == 0) {
 		safe_close(ref->fd);
 		free(ref);
+		live--;
 	}
 	return NULL;
 }

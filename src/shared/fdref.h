@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <stddef.h>
+
 /*
  * A reference-counted file descriptor. A peer's eventfds are referenced by the peer itself and by
  * every queued message that will carry them, so a peer may leave while messages announcing it
@@ -16,6 +18,8 @@ FdRef *fdref_new(int fd);
 FdRef *fdref_ref(FdRef *ref);
 /* Drops one reference; always returns NULL. */
 FdRef *fdref_unref(FdRef *ref);
+/* How many fds are held through FdRefs (single-threaded callers). */
+size_t fdref_live(void);
 
 static inline void fdref_unrefp(FdRef **ref)
 {

@@ -68,6 +68,19 @@ void mailbox_init(uint8_t *base, unsigned n_clients, const char *server_nodename
 	mailbox_set_u64(mailbox_slot(base, server_id), MAILBOX_SLOT_PEER_CID, server_cid);
 }
 
+bool mailbox_is_laid_out(const uint8_t *base, unsigned n_clients)
+{
+	MailboxLayout l;
+
+	if (mailbox_read_layout(base, mailbox_size(n_clients), &l) < 0 || l.n_clients != n_clients)
+		return false;
+	for (unsigned id = 1; id <= l.server_id; id++)
+		if (mailbox_get_u64(base + (size_t)id * MAILBOX_SLOT_SIZE, MAILBOX_SLOT_PEER_ID) !=
+		    id)
+			return false;
+	return true;
+}
+
 int mailbox_read_layout(const uint8_t *base, uint64_t size, MailboxLayout *layout)
 {
 	uint64_t clients, vectors, server_id;

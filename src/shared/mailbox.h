@@ -56,6 +56,9 @@ typedef struct MailboxLayout {
 void mailbox_init(uint8_t *base, unsigned n_clients, const char *server_nodename,
 		  uint64_t server_sid, uint64_t server_cid);
 
+/* Whether the mailbox of n_clients still has the globals and slot IDs mailbox_init() wrote. */
+bool mailbox_is_laid_out(const uint8_t *base, unsigned n_clients);
+
 /*
  * Reads slot 0 of a shared memory of `size` bytes: 0 with *layout when it holds a FAME-Z mailbox
  * that fits, -ENOMSG when it does not (an ivshmem-mode server).

@@ -18,6 +18,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <systemd/sd-bus.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "macro.h"
@@ -261,10 +262,14 @@ START_TEST(test_json_carries_the_table_values)
 	ck_assert(strstr(json, "\"server_peer_id\":15,") && strstr(table, "the server is peer 15"));
 	free(json);
 
+	/* Two pings, two answers, each as its own record; alpha was asked twice. */
 	assert_ctl(0, ROOT, "--json", "ping", "1", "--count=2");
 	json = testlib_read_file(out);
 	ck_assert_msg(testlib_json_valid(json), "not JSON: %s", json);
+	ck_assert_uint_eq(testlib_count(out, "{\"peer\":1,\"usec\":"), 2);
+	ck_assert_msg(json[0] == '[', "%s", json);
 	free(json);
+	ck_assert_uint_eq(testlib_count(alpha_out, "Z-switch@15: ping"), 2);
 	famezd_stop(&famezd);
 }
 END_TEST
@@ -709,6 +714,252 @@ START_TEST(test_what_a_peer_did_is_counted)
 }
 END_TEST
 
+typedef struct CallResult {
+	int ok;
+	char error[128]; /* the name of the last error */
+} CallResult;
+
+/*
+ * As uid and gid (and no other group), on one bus connection: `n` calls of SendInterrupt to
+ * peer's vector 0, one after the other. What became of them, in *result.
+ */
+static void interrupts_as(uid_t uid, gid_t gid, uint16_t peer, int n, CallResult *result)
+{
+	int pipefd[2], status;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe2(pipefd, O_CLOEXEC), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		CallResult r = { 0 };
+		sd_bus *bus = NULL;
+
+		if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
+		    setresuid(uid, uid, uid) < 0 || sd_bus_open_system(&bus) < 0)
+			_exit(2);
+		for (int i = 0; i < n; i++) {
+			sd_bus_error e = SD_BUS_ERROR_NULL;
+
+			if (sd_bus_call_method(bus, "org.famez", "/org/famez", "org.famez.Server1",
+					       "SendInterrupt", &e, NULL, "qub", peer, 0, 0) >= 0)
+				r.ok++;
+			else
+				snprintf(r.error, sizeof(r.error), "%s", e.name ? e.name : "?");
+			sd_bus_error_free(&e);
+		}
+		_exit(write(pipefd[1], &r, sizeof(r)) == sizeof(r) ? 0 : 3);
+	}
+	close(pipefd[1]);
+	ck_assert_int_eq(read(pipefd[0], result, sizeof(*result)), sizeof(*result));
+	close(pipefd[0]);
+	status = testlib_wait(pid, 10000);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "caller: 0x%x", status);
+}
+
+/* Whoever was let through once is asked again: polkit decides every call, not the first. */
+START_TEST(test_every_call_on_a_connection_is_checked)
+{
+	char alpha_out[256];
+	CallResult r;
+
+	start_famezd();
+	start_alpha("wait-int 0 2 10; sleep 20", alpha_out);
+	interrupts_as(65534, 65534, 1, 2, &r);
+	ck_assert_int_eq(r.ok, 0);
+	ck_assert_str_eq(r.error, "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired");
+	/* The rule lets group daemon ring: both of its calls go through. */
+	interrupts_as(1, 1, 1, 2, &r);
+	ck_assert_int_eq(r.ok, 2);
+	testlib_wait_for_output(alpha_out, "interrupt vector 0 count 2", 5000);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+/* The D-Bus text limit is the mailbox's: 382 and 383 characters go, 384 do not. */
+START_TEST(test_message_length_limit_over_the_bus)
+{
+	char text[400], alpha_out[256], needle[420];
+
+	start_famezd();
+	start_alpha("sleep 20", alpha_out);
+	for (size_t n = 382; n <= 384; n++) {
+		memset(text, 'a' + (char)(n - 382), n);
+		text[n] = '\0';
+		assert_ctl(n < 384 ? 0 : 1, ROOT, "send", "1", text, NULL);
+		if (n < 384) {
+			snprintf(needle, sizeof(needle), "Z-switch@15: %s\n", text);
+			testlib_wait_for_output(alpha_out, needle, 5000);
+		} else
+			ck_assert_msg(testlib_file_contains(err,
+							    "the message has 384 characters; a "
+							    "mailbox slot holds 383"),
+				      "%s", testlib_show(err));
+	}
+	famezd_stop(&famezd);
+}
+END_TEST
+
+typedef struct PeerProperties {
+	uint16_t id;
+	uint32_t pid, uid, gid, vectors;
+	uint64_t connected_at, sent, received, unacknowledged, interrupts, errors, suppressed;
+	char *nodename, *cclass, *vm_name;
+} PeerProperties;
+
+static void peer_property(sd_bus *bus, const char *path, const char *name, char type, void *value)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	int r = type == 's' ? sd_bus_get_property_string(bus, "org.famez", path, "org.famez.Peer1",
+							 name, &e, value)
+			    : sd_bus_get_property_trivial(bus, "org.famez", path, "org.famez.Peer1",
+							  name, &e, type, value);
+
+	ck_assert_msg(r >= 0, "%s of %s: %s", name, path, e.message);
+}
+
+/* Every property of a peer's object. */
+static void get_peer(sd_bus *bus, unsigned id, PeerProperties *p)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/org/famez/peer/%u", id);
+	peer_property(bus, path, "Id", 'q', &p->id);
+	peer_property(bus, path, "Pid", 'u', &p->pid);
+	peer_property(bus, path, "Uid", 'u', &p->uid);
+	peer_property(bus, path, "Gid", 'u', &p->gid);
+	peer_property(bus, path, "Vectors", 'u', &p->vectors);
+	peer_property(bus, path, "ConnectedAt", 't', &p->connected_at);
+	peer_property(bus, path, "MessagesSent", 't', &p->sent);
+	peer_property(bus, path, "MessagesReceived", 't', &p->received);
+	peer_property(bus, path, "MessagesUnacknowledged", 't', &p->unacknowledged);
+	peer_property(bus, path, "InterruptsSent", 't', &p->interrupts);
+	peer_property(bus, path, "ProtocolErrors", 't', &p->errors);
+	peer_property(bus, path, "LogMessagesSuppressed", 't', &p->suppressed);
+	peer_property(bus, path, "Nodename", 's', &p->nodename);
+	peer_property(bus, path, "CClass", 's', &p->cclass);
+	peer_property(bus, path, "VmName", 's', &p->vm_name);
+}
+
+static void peer_properties_done(PeerProperties *p)
+{
+	free(p->nodename);
+	free(p->cclass);
+	free(p->vm_name);
+	*p = (PeerProperties){ 0 };
+}
+
+static uint64_t realtime_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Every method and property of a peer's own object, with what it does seen from the peer. */
+START_TEST(test_peer_objects_do_what_they_say)
+{
+	RawClient c;
+	PeerProperties p = { 0 };
+	uint64_t count;
+	uint8_t *mem, *server_slot;
+	char text[MAILBOX_MSG_MAX];
+	size_t size, len;
+	sd_bus *bus;
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+
+	start_famezd();
+	ck_assert_int_eq(sd_bus_open_system(&bus), 0);
+	ck_assert_int_eq(raw_client_connect(&c, famezd.socket_path, true), 0);
+	ck_assert(raw_client_read_fabric(&c, 15, 5000));
+	mem = raw_client_map(&c, &size);
+	server_slot = mailbox_slot(mem, 15);
+	mailbox_set_nodename(mailbox_slot(mem, 1), "raw-peer");
+	/* Answer the server's join-time question with attributes of our own. */
+	ck_assert(testlib_wait_slot(server_slot, true, 2000));
+	mailbox_acknowledge(server_slot, 1);
+	raw_client_mail(&c, mem, 15, "Link CTL ACK C-Class=Tester,SID0=5,CID0=6", 1000);
+	ck_assert(testlib_wait_slot(mailbox_slot(mem, 1), false, 2000));
+
+	get_peer(bus, 1, &p);
+	ck_assert_uint_eq(p.id, 1);
+	ck_assert_uint_eq(p.pid, (uint32_t)getpid());
+	ck_assert_uint_eq(p.uid, 0);
+	ck_assert_uint_eq(p.gid, 0);
+	ck_assert_uint_eq(p.vectors, 16);
+	ck_assert_uint_ge(p.connected_at, realtime_usec() - 60000000);
+	ck_assert_uint_le(p.connected_at, realtime_usec());
+	ck_assert_str_eq(p.nodename, "raw-peer");
+	ck_assert_str_eq(p.cclass, "Tester");
+	ck_assert_str_eq(p.vm_name, "");
+	ck_assert_uint_eq(p.sent, 1);
+	ck_assert_uint_eq(p.received, 1);
+	ck_assert_uint_eq(p.unacknowledged, 0);
+	ck_assert_uint_eq(p.interrupts, 0);
+	ck_assert_uint_eq(p.errors, 0);
+	ck_assert_uint_eq(p.suppressed, 0);
+	peer_properties_done(&p);
+
+	/* SendInterrupt rings the vector named, and counts it. */
+	ck_assert_int_ge(sd_bus_call_method(bus, "org.famez", "/org/famez/peer/1",
+					    "org.famez.Peer1", "SendInterrupt", &e, NULL, "ub", 3,
+					    0),
+			 0);
+	ck_assert_int_eq(read(c.state.self.fds[3], &count, sizeof(count)), sizeof(count));
+	ck_assert_uint_eq(count, 1);
+	ck_assert_int_lt(sd_bus_call_method(bus, "org.famez", "/org/famez/peer/1",
+					    "org.famez.Peer1", "SendInterrupt", &e, NULL, "ub", 16,
+					    0),
+			 0);
+	ck_assert(sd_bus_error_has_name(&e, "org.famez.Error.InvalidVector"));
+	sd_bus_error_free(&e);
+
+	/* SendMessage puts the text in the server's slot and rings us on the server's vector. */
+	ck_assert_int_ge(sd_bus_call_method(bus, "org.famez", "/org/famez/peer/1",
+					    "org.famez.Peer1", "SendMessage", &e, NULL, "sb",
+					    "hello over Peer1", 0),
+			 0);
+	ck_assert(testlib_wait_slot(server_slot, true, 2000));
+	ck_assert_int_eq(mailbox_read_message(server_slot, text, &len), 0);
+	ck_assert_str_eq(text, "hello over Peer1");
+	ck_assert_int_eq(read(c.state.self.fds[15], &count, sizeof(count)), sizeof(count));
+	mailbox_acknowledge(server_slot, 1);
+
+	/* A malformed message counts against it. */
+	mailbox_set_u64(mailbox_slot(mem, 1), MAILBOX_SLOT_MSG_LEN, 9999);
+	raw_client_ring(&c, 15, 1, 1);
+	ck_assert(testlib_wait_slot(mailbox_slot(mem, 1), false, 2000));
+	get_peer(bus, 1, &p);
+	ck_assert_uint_eq(p.interrupts, 1);
+	ck_assert_uint_eq(p.sent, 2);
+	ck_assert_uint_eq(p.errors, 1);
+	peer_properties_done(&p);
+
+	/* Disconnect closes its connection, and the object goes with it. */
+	ck_assert_int_ge(sd_bus_call_method(bus, "org.famez", "/org/famez/peer/1",
+					    "org.famez.Peer1", "Disconnect", &e, NULL, "b", 0),
+			 0);
+	raw_client_read(&c, SIZE_MAX);
+	for (int i = 0; i < 100 && !c.eof; i++) {
+		usleep(10000);
+		raw_client_read(&c, SIZE_MAX);
+	}
+	ck_assert(c.eof);
+	ck_assert_int_lt(sd_bus_call_method(bus, "org.famez", "/org/famez/peer/1",
+					    "org.famez.Peer1", "SendInterrupt", &e, NULL, "ub", 0,
+					    0),
+			 0);
+	ck_assert_msg(sd_bus_error_has_name(&e, "org.freedesktop.DBus.Error.UnknownObject"), "%s",
+		      e.name);
+	sd_bus_error_free(&e);
+	munmap(mem, size);
+	raw_client_close(&c);
+	sd_bus_flush_close_unref(bus);
+	famezd_stop(&famezd);
+}
+END_TEST
+
 /* Runs last: it stops polkitd for good. */
 START_TEST(test_without_polkit_only_root_is_allowed)
 {
@@ -765,6 +1016,9 @@ int main(int argc, char *argv[])
 	tcase_add_test(tc, test_vm_names_are_made_safe);
 	tcase_add_test(tc, test_message_text_is_for_root_only);
 	tcase_add_test(tc, test_what_a_peer_did_is_counted);
+	tcase_add_test(tc, test_every_call_on_a_connection_is_checked);
+	tcase_add_test(tc, test_message_length_limit_over_the_bus);
+	tcase_add_test(tc, test_peer_objects_do_what_they_say);
 	suite_add_tcase(s, tc);
 	polkit = tcase_create("dbus-polkit-questions");
 	tcase_add_checked_fixture(polkit, testlib_setup, testlib_teardown);

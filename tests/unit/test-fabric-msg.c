@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "fabric-msg.h"
@@ -44,9 +45,19 @@ START_TEST(test_attribute_ack)
 	ck_assert_int_eq(fabric_msg_parse("Link CTL ACK C-Class=Sw itch", &m), -EBADMSG);
 	ck_assert_int_eq(fabric_msg_parse("Link CTL ACK C-Class", &m), -EBADMSG);
 	ck_assert_int_eq(fabric_msg_parse("Link CTL ACK =x", &m), -EBADMSG);
-	ck_assert_int_eq(
-		fabric_msg_parse("Link CTL ACK C-Class=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", &m),
-		-EBADMSG);
+	/* A C-Class holds 31 characters: 30 and 31 are taken whole, 32 are refused. */
+	for (size_t n = FABRIC_CCLASS_MAX - 2; n <= FABRIC_CCLASS_MAX; n++) {
+		char text[96], cclass[FABRIC_CCLASS_MAX + 1];
+
+		memset(cclass, 'A', n);
+		cclass[n] = '\0';
+		snprintf(text, sizeof(text), "Link CTL ACK C-Class=%s,SID0=27", cclass);
+		if (n < FABRIC_CCLASS_MAX) {
+			ck_assert_int_eq(fabric_msg_parse(text, &m), 0);
+			ck_assert_str_eq(m.cclass, cclass);
+		} else
+			ck_assert_int_eq(fabric_msg_parse(text, &m), -EBADMSG);
+	}
 	ck_assert_int_eq(
 		fabric_msg_parse("Link CTL ACK C-Class=Switch,SID0=99999999999999999999", &m),
 		-EBADMSG);
@@ -99,27 +110,37 @@ START_TEST(test_format_roundtrips)
 		{ .type = FABRIC_MSG_ATTRIBUTE_ACK, .cclass = "Switch", .sid0 = 27, .cid0 = 1500 },
 		{ .type = FABRIC_MSG_LINK_RFC, .ttc_usec = 27 },
 		{ .type = FABRIC_MSG_CTL_WRITE,
-		  .pfmsid = 27,
+		  .space = 2,
+		  .pfmsid = 26,
 		  .pfmcid = 1500,
-		  .sid = 27,
+		  .sid = 25,
 		  .cid = 300,
 		  .tag = 9 },
 		{ .type = FABRIC_MSG_STANDALONE_ACK, .tag = 9, .reason_ok = true },
 	};
 	char buf[384];
 
+	/* Every field comes back as it went (the has_ flags say which were present). */
 	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
 		ck_assert_int_gt(fabric_msg_format(&in[i], buf, sizeof(buf)), 0);
 		ck_assert_int_eq(fabric_msg_parse(buf, &m), 0);
 		ck_assert_int_eq(m.type, in[i].type);
-		ck_assert_uint_eq(m.tag, in[i].tag);
-		ck_assert_uint_eq(m.cid, in[i].cid);
+		ck_assert_str_eq(m.cclass, in[i].cclass);
+		ck_assert_uint_eq(m.sid0, in[i].sid0);
 		ck_assert_uint_eq(m.cid0, in[i].cid0);
+		ck_assert_uint_eq(m.ttc_usec, in[i].ttc_usec);
+		ck_assert_uint_eq(m.space, in[i].space);
+		ck_assert_uint_eq(m.pfmsid, in[i].pfmsid);
+		ck_assert_uint_eq(m.pfmcid, in[i].pfmcid);
+		ck_assert_uint_eq(m.sid, in[i].sid);
+		ck_assert_uint_eq(m.cid, in[i].cid);
+		ck_assert_uint_eq(m.tag, in[i].tag);
+		ck_assert_int_eq(m.reason_ok, in[i].reason_ok);
 	}
 	ck_assert_int_gt(fabric_msg_format(&in[3], buf, sizeof(buf)), 0);
 	ck_assert_str_eq(buf, "Link CTL ACK C-Class=Switch,SID0=27,CID0=1500");
 	ck_assert_int_gt(fabric_msg_format(&in[5], buf, sizeof(buf)), 0);
-	ck_assert_str_eq(buf, "CTL-Write Space=0,PFMSID=27,PFMCID=1500,SID=27,CID=300,Tag=9");
+	ck_assert_str_eq(buf, "CTL-Write Space=2,PFMSID=26,PFMCID=1500,SID=25,CID=300,Tag=9");
 	ck_assert_int_gt(fabric_msg_format(&in[6], buf, sizeof(buf)), 0);
 	ck_assert_str_eq(buf, "Standalone Acknowledgment Tag=9,Reason=OK");
 	ck_assert_int_eq(fabric_msg_format(&in[5], buf, 10), -ENOSPC);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "macro.h"
 #include "mailbox.h"
 #include "testlib.h"
 
@@ -89,19 +90,31 @@ START_TEST(test_message_roundtrip_and_ack)
 }
 END_TEST
 
+/* 383 characters and the NUL are the most a slot holds: 382 and 383 go, 384 does not. */
 START_TEST(test_message_limits)
 {
-	char text[MAILBOX_MSG_MAX + 1];
+	char text[MAILBOX_MSG_MAX + 1], out[MAILBOX_MSG_MAX];
 	uint8_t *slot = mailbox_slot(mem, 2);
+	size_t len;
 
 	mailbox_init(mem, 14, "Z-switch", 27, 1500);
-	memset(text, 'x', sizeof(text));
-	text[MAILBOX_MSG_MAX - 1] = '\0'; /* 383 characters and the NUL: the most that fits */
-	ck_assert_int_eq(mailbox_write_message(slot, text), 0);
+	for (size_t n = MAILBOX_MSG_MAX - 2; n <= MAILBOX_MSG_MAX; n++) {
+		int want = n < MAILBOX_MSG_MAX ? 0 : -EMSGSIZE;
+
+		memset(text, 'x', n);
+		text[n] = '\0';
+		mailbox_reclaim(slot);
+		ck_assert_int_eq(mailbox_write_message(slot, text), want);
+		/* Read as a peer wrote it, with its NUL: the same limit. */
+		memcpy(slot + MAILBOX_MSG_OFFSET, text, MIN(n + 1, (size_t)MAILBOX_MSG_MAX));
+		mailbox_set_u64(slot, MAILBOX_SLOT_MSG_LEN, n);
+		ck_assert_int_eq(mailbox_read_message(slot, out, &len), want);
+		if (want == 0) {
+			ck_assert_uint_eq(len, n);
+			ck_assert_str_eq(out, text);
+		}
+	}
 	mailbox_reclaim(slot);
-	text[MAILBOX_MSG_MAX - 1] = 'x';
-	text[MAILBOX_MSG_MAX] = '\0';
-	ck_assert_int_eq(mailbox_write_message(slot, text), -EMSGSIZE);
 	ck_assert_int_eq(mailbox_write_message(slot, ""), -EMSGSIZE);
 }
 END_TEST
@@ -141,6 +154,17 @@ START_TEST(test_nodename)
 	mailbox_set_nodename(slot, "z01");
 	mailbox_get_nodename(slot, out);
 	ck_assert_str_eq(out, "z01");
+	/* 31 characters and the NUL fit: 30 and 31 are kept whole, 32 lose the last. */
+	for (size_t n = MAILBOX_NODENAME_MAX - 2; n <= MAILBOX_NODENAME_MAX; n++) {
+		char name[MAILBOX_NODENAME_MAX + 1];
+
+		memset(name, 'n', n);
+		name[n] = '\0';
+		mailbox_set_nodename(slot, name);
+		mailbox_get_nodename(slot, out);
+		ck_assert_uint_eq(strlen(out), MIN(n, (size_t)MAILBOX_NODENAME_MAX - 1));
+		ck_assert_int_eq(strncmp(out, name, strlen(out)), 0);
+	}
 	/* Over-long names are cut, control bytes shown as '?', no NUL is still terminated. */
 	mailbox_set_nodename(slot, "abcdefghijklmnopqrstuvwxyz0123456789");
 	mailbox_get_nodename(slot, out);
