@@ -425,11 +425,13 @@ static int write_state(Server *s, FILE *f, bool with_queues)
 	}
 	fprintf(f,
 		"counters %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
-		" %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
+		" %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+		" %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
 		c->peers_accepted, c->peers_rejected, c->peers_disconnected, c->protocol_errors,
 		c->wire_messages_sent, c->messages_sent, c->messages_received,
 		c->messages_unacknowledged, c->messages_unknown, c->interrupts_sent,
-		c->interrupts_received);
+		c->interrupts_received, c->interrupts_full, c->log_suppressed, c->shm_resizes,
+		c->peers_delayed, c->admission_pauses);
 	if (s->fabric)
 		fprintf(f, "next-tag %" PRIu64 "\n", fabric_next_tag(s->fabric));
 
@@ -598,14 +600,17 @@ static int parse_line(SavedState *st, char *line)
 	if (strcmp(word, "counters") == 0) {
 		ServerCounters *c = &st->counters;
 
+		/* Eleven, as famezd 0.1.0 wrote them, or sixteen. */
 		return sscanf(line,
 			      "%" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
+			      " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
 			      " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64,
 			      &c->peers_accepted, &c->peers_rejected, &c->peers_disconnected,
 			      &c->protocol_errors, &c->wire_messages_sent, &c->messages_sent,
 			      &c->messages_received, &c->messages_unacknowledged,
-			      &c->messages_unknown, &c->interrupts_sent,
-			      &c->interrupts_received) == 11
+			      &c->messages_unknown, &c->interrupts_sent, &c->interrupts_received,
+			      &c->interrupts_full, &c->log_suppressed, &c->shm_resizes,
+			      &c->peers_delayed, &c->admission_pauses) >= 11
 			       ? 0
 			       : -EBADMSG;
 	}

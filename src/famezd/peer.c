@@ -443,7 +443,7 @@ static bool peer_park(Peer *p)
 void peer_free_vectors(FdRef **vectors, unsigned n)
 {
 	for (unsigned v = 0; vectors && v < n; v++)
-		fdref_unref(vectors[v]);
+		fdref_disown(vectors[v]);
 	free(vectors);
 }
 

@@ -291,12 +291,6 @@ Server *server_free(Server *s)
 	return NULL;
 }
 
-/* The fds famezd holds: eventfds (those kept for queued messages too) and peer sockets. */
-static size_t fds_held(const Server *s)
-{
-	return fdref_live() + s->n_peers;
-}
-
 static int on_fd_pressure(sd_event_source *source, uint64_t usec, void *userdata)
 {
 	Server *s = userdata;
@@ -306,28 +300,31 @@ static int on_fd_pressure(sd_event_source *source, uint64_t usec, void *userdata
 	for (Peer *p = s->oldest; p; p = p->newer)
 		peer_check_reading(p, true);
 	server_reap(s);
-	if (fds_held(s) > s->fd_limit / 2) {
+	if (fdref_orphaned() > s->fd_limit / 4) {
 		(void)sd_event_source_set_time_relative(source, FD_PRESSURE_CHECK_USEC);
 		(void)sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
 		return 0;
 	}
-	log_notice("file descriptors held for peers are down to %zu of %zu: admitting newcomers "
-		   "again",
-		   fds_held(s), s->fd_limit);
+	log_notice("eventfds held for unread messages are down to %zu (of %zu fds): admitting "
+		   "newcomers again",
+		   fdref_orphaned(), s->fd_limit);
 	(void)sd_event_source_set_enabled(s->listen_source, SD_EVENT_ON);
 	return 0;
 }
 
 /*
- * Past three quarters of the open-file limit, newcomers wait in the listen backlog (QEMU waits
- * with them) until the fds that queues hold for slow readers are down to half: admitting them
- * would only run famezd out of fds, and a peer that reads, however far behind, is not cut off.
+ * When queued messages alone hold half of the open-file limit (eventfds of peers gone, kept for
+ * slow readers that have yet to read of them), newcomers wait in the listen backlog (QEMU waits
+ * with them) until that is down to a quarter: admitting them would run famezd out of fds, and a
+ * peer that reads, however far behind, is not cut off; one that holds some and does not read
+ * is. fds that connected peers own count for nothing here: running out of those is a refusal
+ * that says to raise LimitNOFILE=.
  */
 static bool hold_newcomers(Server *s)
 {
 	int r;
 
-	if (fds_held(s) <= s->fd_limit / 4 * 3)
+	if (fdref_orphaned() <= s->fd_limit / 2)
 		return false;
 	(void)sd_event_source_set_enabled(s->listen_source, SD_EVENT_OFF);
 	if (!s->fd_pressure_timer) {
@@ -343,9 +340,9 @@ static bool hold_newcomers(Server *s)
 		(void)sd_event_source_set_enabled(s->fd_pressure_timer, SD_EVENT_ONESHOT);
 	}
 	s->counters.admission_pauses++;
-	log_notice("%zu of %zu file descriptors are held for peers (most for messages slow "
-		   "readers have yet to read): newcomers wait",
-		   fds_held(s), s->fd_limit);
+	log_notice("%zu eventfds (of %zu fds) are held for messages slow readers have yet to read: "
+		   "newcomers wait",
+		   fdref_orphaned(), s->fd_limit);
 	return true;
 }
 

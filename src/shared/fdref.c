@@ -4,7 +4,7 @@
 #include "fdref.h"
 #include "macro.h"
 
-static size_t live; /* single-threaded callers */
+static size_t orphaned; /* single-threaded callers */
 
 FdRef *fdref_new(int fd)
 {
@@ -15,13 +15,21 @@ FdRef *fdref_new(int fd)
 		return NULL;
 	}
 	*ref = (FdRef){ .fd = fd, .n_ref = 1 };
-	live++;
 	return ref;
 }
 
-size_t fdref_live(void)
+size_t fdref_orphaned(void)
 {
-	return live;
+	return orphaned;
+}
+
+FdRef *fdref_disown(FdRef *ref)
+{
+	if (ref && ref->n_ref > 1 && !ref->orphaned) {
+		ref->orphaned = true;
+		orphaned++;
+	}
+	return fdref_unref(ref);
 }
 
 FdRef *fdref_ref(FdRef *ref)
@@ -34,9 +42,9 @@ FdRef *fdref_ref(FdRef *ref)
 FdRef *fdref_unref(FdRef *ref)
 {
 	if (ref && --ref->n_ref == 0) {
+		orphaned -= ref->orphaned;
 		safe_close(ref->fd);
 		free(ref);
-		live--;
 	}
 	return NULL;
 }

@@ -164,16 +164,25 @@ static uint64_t *map_shm(RawClient *c, uint64_t *size)
 START_TEST(test_sizes_of_4g_and_more)
 {
 	const char *const args[] = { "--shm-size", "8G", NULL };
-	RawClient c;
-	uint64_t size, *mem;
+	RawClient c, other;
+	uint64_t size, other_size, *mem, *other_mem, *last_page;
 
 	famezd_start(&famezd, args);
 	mem = map_shm(&c, &size);
 	ck_assert_uint_eq(size, UINT64_C(8) << 30);
-	/* The last word, past 4 GiB, is there. */
-	mem[size / 8 - 1] = 7;
-	ck_assert_uint_eq(mem[size / 8 - 1], 7);
+	/* The last word, past 4 GiB, written by one peer... */
+	mem[size / 8 - 1] = 0x5eed;
+	/* ...is what another peer, given the memory by famezd, finds at that offset. */
+	other_mem = map_shm(&other, &other_size);
+	munmap(other_mem, other_size);
+	ck_assert_uint_eq(other_size, size);
+	last_page =
+		mmap(NULL, 4096, PROT_READ, MAP_SHARED, other.state.shm_fd, (off_t)(size - 4096));
+	ck_assert_ptr_ne(last_page, MAP_FAILED);
+	ck_assert_uint_eq(last_page[4096 / 8 - 1], 0x5eed);
+	munmap(last_page, 4096);
 	munmap(mem, size);
+	raw_client_close(&other);
 	raw_client_close(&c);
 	famezd_stop(&famezd);
 }
@@ -541,6 +550,15 @@ START_TEST(test_out_of_fds_refuses_newcomers_only)
 	ck_assert_uint_gt(accepted, 5);
 	ck_assert_uint_gt(refused, 0);
 	ck_assert(testlib_file_contains(log_path, "out of file descriptors"));
+	/* Those let in are still there, and were told of each other; none was cut off. */
+	for (int i = 0; i < N; i++) {
+		if (c[i].log[0].value != 0)
+			continue;
+		raw_client_read(&c[i], SIZE_MAX);
+		ck_assert_msg(!c[i].eof && !c[i].error, "accepted client %d lost its connection",
+			      i);
+		ck_assert_uint_ge(c[i].n_log, 4 + (size_t)accepted - 1);
+	}
 
 	/* Room again once peers leave, and famezd still serves. */
 	for (int i = 0; i < N; i++)

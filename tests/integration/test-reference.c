@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * famez-client against QEMU's own ivshmem-server (built by tools/build-ivshmem-server.sh; the
- * path comes in IVSHMEM_SERVER). Without it the test reports itself skipped (exit 77).
+ * famez-client against QEMU's own ivshmem-server, built by tools/build-ivshmem-server.sh: the
+ * path comes in IVSHMEM_SERVER, else from where the script caches it. Without it the test
+ * reports itself skipped (exit 77).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -11,12 +12,12 @@
 
 #include "testlib.h"
 
+static char ref[4096];
+
 START_TEST(test_famez_client_with_ivshmem_server)
 {
 	char sock[256], log[256], name[64];
-	const char *argv[] = {
-		getenv("IVSHMEM_SERVER"), "-F", "-S", sock, "-l", "4M", "-n", "2", "-M", name, NULL
-	};
+	const char *argv[] = { ref, "-F", "-S", sock, "-l", "4M", "-n", "2", "-M", name, NULL };
 
 	snprintf(sock, sizeof(sock), "%s/ref.sock", testlib_tmpdir());
 	snprintf(log, sizeof(log), "%s/ref.log", testlib_tmpdir());
@@ -35,11 +36,16 @@ int main(void)
 {
 	Suite *s;
 	TCase *tc;
-	const char *ref = getenv("IVSHMEM_SERVER");
+	const char *cache = getenv("FAMEZ_REF_CACHE");
 
-	if (!ref || access(ref, X_OK) < 0) {
-		printf("IVSHMEM_SERVER is not set to QEMU's ivshmem-server; "
-		       "tools/build-ivshmem-server.sh builds it\n");
+	if (getenv("IVSHMEM_SERVER"))
+		snprintf(ref, sizeof(ref), "%s", getenv("IVSHMEM_SERVER"));
+	else
+		snprintf(ref, sizeof(ref), "%s/bin/ivshmem-server",
+			 cache ? cache : "/var/cache/famez-ref");
+	if (access(ref, X_OK) < 0) {
+		printf("no QEMU ivshmem-server at %s; tools/build-ivshmem-server.sh builds it\n",
+		       ref);
 		return 77;
 	}
 	s = suite_create("reference");

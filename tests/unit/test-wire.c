@@ -94,17 +94,53 @@ START_TEST(test_read_reassembles_pieces)
 }
 END_TEST
 
+/* What a socket that was nearly full took of a message: its first four bytes, with the fd. */
+static void send_first_half_with_fd(int sock, int64_t value, int fd)
+{
+	union {
+		struct cmsghdr hdr;
+		uint8_t buf[CMSG_SPACE(sizeof(int))];
+	} control = { 0 };
+	uint8_t data[WIRE_MSG_SIZE];
+	struct iovec iov = { .iov_base = data, .iov_len = 4 };
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = control.buf,
+			      .msg_controllen = sizeof(control.buf) };
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+
+	wire_encode(value, data);
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	ck_assert_int_eq(sendmsg(sock, &msg, 0), 4);
+}
+
 START_TEST(test_partial_send_resumes_without_second_fd)
 {
-	int sv[2], efd, fd = -1;
+	int sv[2], efd, fd = -1, got = 0;
 	int64_t value = 0;
 	WireReader r = WIRE_READER_INIT;
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	efd = eventfd(0, EFD_CLOEXEC);
-	/* Bytes 0..7 sent as two pieces: the fd goes with the first only. */
+	/*
+	 * A socket that took only bytes 0..3 and the fd: the rest follows from offset 4, without
+	 * the fd, and the reader gets one message with one fd.
+	 */
+	send_first_half_with_fd(sv[0], 99, efd);
 	ck_assert_int_eq(wire_send(sv[0], 99, efd, 4), 4);
 	ck_assert_int_eq(wire_send(sv[0], 99, efd, 8), -EINVAL);
+	for (int tries = 0; tries < 4 && (got = wire_read(sv[1], &r, &value, &fd)) == 0; tries++)
+		;
+	ck_assert_int_eq(got, 1);
+	ck_assert_int_eq(value, 99);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	fd = -1;
+	/* Nothing more came: no second fd hangs on the socket either. */
+	ck_assert_int_eq(recv(sv[1], &value, sizeof(value), MSG_DONTWAIT), -1);
 	close(sv[0]);
 	close(sv[1]);
 
