@@ -5,7 +5,7 @@
 # or no longer applies. Works on a throwaway worktree of HEAD: commit first. About 4 minutes a
 # mutant here. Usage: tools/mutants.sh [NUMBER...]
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 # NUMBER|FILE|TEXT|REPLACEMENT|what it breaks. TEXT must occur exactly once in FILE.
 mutants=(
