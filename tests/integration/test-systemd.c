@@ -23,25 +23,34 @@
 
 static QVm vms[4];
 
+/*
+ * The units as the test found them: stopped, not failed, without options. Check skips the
+ * teardown of a test that failed, so each test also starts this way, whatever came before.
+ */
+static void reset_units(void)
+{
+	systemctl("stop", "famez.socket", "famez.service");
+	systemctl("reset-failed", "famez.service");
+	userunit_set_options(NULL);
+}
+
 /* Each test starts with famezd's log empty, so that it reads what its own famezd said. */
 static void setup(void)
 {
 	int fd;
 
 	testlib_setup();
+	reset_units();
 	fd = open(getenv("FAMEZ_LOG"), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	ck_assert_int_ge(fd, 0);
 	close(fd);
 }
 
-/* And leaves the units as it found them, whether it passed or not. */
 static void teardown(void)
 {
 	for (int i = 0; i < 4; i++)
 		qvm_stop(&vms[i]);
-	systemctl("stop", "famez.socket", "famez.service");
-	systemctl("reset-failed", "famez.service");
-	userunit_set_options(NULL);
+	reset_units();
 	testlib_teardown();
 }
 
