@@ -39,6 +39,7 @@ typedef struct ClientFabric {
 	bool enabled;
 	MailboxLayout layout;
 	char nodename[MAILBOX_NODENAME_MAX];
+	char cclass[MAILBOX_CCLASS_MAX];
 	MailSender *sender;
 	unsigned in_flight;       /* messages sent and not yet acknowledged or given up */
 	bool send_failed;         /* one of them was not acknowledged */
@@ -97,7 +98,7 @@ int start_wait(Client *c, WaitKind kind, const char *seconds);
 const ClientPeer *lookup_peer(Client *c, const char *arg);
 
 /* fabric.c */
-void client_fabric_setup(Client *c, const char *nodename);
+void client_fabric_setup(Client *c, const char *nodename, const char *cclass);
 void client_fabric_done(Client *c);
 /* An own vector rang: reads the ringing peer's slot. True when it held a message. */
 bool client_fabric_on_interrupt(Client *c, unsigned vector);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * famez-client in fabric mode: a FAME-Z peer with its own mailbox slot. It answers ping and
- * Link CTL Peer-Attribute itself (as a C-Class Debugger), takes the configuration a CTL-Write
- * gives it, and prints every message it receives as "nodename@id: text".
+ * Link CTL Peer-Attribute itself (as C-Class Debugger, unless --cclass says), takes the
+ * configuration a CTL-Write gives it, and prints every message it receives as
+ * "nodename@id: text".
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -14,7 +15,6 @@
 #include "doorbell.h"
 #include "log.h"
 
-#define CLIENT_CCLASS "Debugger"
 #define CLIENT_ACK_TIMEOUT_USEC 1000000ULL
 
 static uint8_t *slot_of(Client *c, unsigned id)
@@ -90,7 +90,7 @@ static void send_msg(Client *c, unsigned dest, const FabricMsg *m)
 		send_text(c, dest, text);
 }
 
-void client_fabric_setup(Client *c, const char *nodename)
+void client_fabric_setup(Client *c, const char *nodename, const char *cclass)
 {
 	static const MailSenderOps ops = {
 		.ring = ring,
@@ -114,7 +114,9 @@ void client_fabric_setup(Client *c, const char *nodename)
 		snprintf(f->nodename, sizeof(f->nodename), "%s", nodename);
 	else
 		snprintf(f->nodename, sizeof(f->nodename), "z%02u", c->state.own_id);
+	snprintf(f->cclass, sizeof(f->cclass), "%s", cclass);
 	mailbox_set_nodename(slot_of(c, c->state.own_id), f->nodename);
+	mailbox_set_cclass(slot_of(c, c->state.own_id), f->cclass);
 	f->enabled = true;
 	say("fabric nodename %s server %u clients %u", f->nodename, f->layout.server_id,
 	    f->layout.n_clients);
@@ -164,7 +166,7 @@ static void handle(Client *c, unsigned from, const char *text)
 				  .sid0 = f->sid,
 				  .cid0 = f->cid };
 
-		snprintf(ack.cclass, sizeof(ack.cclass), CLIENT_CCLASS);
+		snprintf(ack.cclass, sizeof(ack.cclass), "%s", f->cclass);
 		send_msg(c, from, &ack);
 		break;
 	}
@@ -172,6 +174,9 @@ static void handle(Client *c, unsigned from, const char *text)
 		f->sid = m.sid;
 		f->cid = m.cid;
 		f->configured = true;
+		/* In our slot too, where a peer addressing "CID,SID" looks. */
+		mailbox_set_u64(slot_of(c, c->state.own_id), MAILBOX_SLOT_PEER_SID, f->sid);
+		mailbox_set_u64(slot_of(c, c->state.own_id), MAILBOX_SLOT_PEER_CID, f->cid);
 		send_msg(c, from,
 			 &(FabricMsg){ .type = FABRIC_MSG_STANDALONE_ACK,
 				       .tag = m.tag,
@@ -251,17 +256,65 @@ static void command_who(Client *c)
 	ClientFabric *f = &c->fabric;
 
 	for (unsigned id = 1; id <= f->layout.server_id; id++) {
-		char nodename[MAILBOX_NODENAME_MAX];
+		char nodename[MAILBOX_NODENAME_MAX], cclass[MAILBOX_CCLASS_MAX];
+		uint8_t *slot = slot_of(c, id);
 
 		if (id != f->layout.server_id && id != c->state.own_id &&
 		    !client_state_peer(&c->state, id))
 			continue;
-		mailbox_get_nodename(slot_of(c, id), nodename);
-		say("id %u nodename %s%s", id, nodename[0] ? nodename : "-",
+		mailbox_get_nodename(slot, nodename);
+		mailbox_get_cclass(slot, cclass);
+		say("id %u nodename %s cclass %s cid %" PRIu64 " sid %" PRIu64 "%s", id,
+		    nodename[0] ? nodename : "-", cclass[0] ? cclass : "-",
+		    mailbox_get_u64(slot, MAILBOX_SLOT_PEER_CID),
+		    mailbox_get_u64(slot, MAILBOX_SLOT_PEER_SID),
 		    id == c->state.own_id       ? " (us)"
 		    : id == f->layout.server_id ? " (server)"
 						: "");
 	}
+}
+
+/* Resolves an argument naming exactly one other peer; 0 (and a failed command) if it does not. */
+static unsigned parse_one(Client *c, const char *arg)
+{
+	uint64_t ids[4];
+	unsigned found = 0;
+	int n = parse_dest(c, arg, ids);
+
+	if (n < 0)
+		return 0;
+	if (n != 1) {
+		command_error(c, "'%s' names %d peers; name one", arg, n);
+		return 0;
+	}
+	FOR_EACH_ID(id, ids)
+	found = id;
+	return found;
+}
+
+/*
+ * For tests of doorbell authentication: writes text into SRC's slot, as if SRC had sent it,
+ * and rings DEST on vector SRC. Whether DEST hears it depends on the server: a famezd hands
+ * every peer a working eventfd only on the vector that names that peer itself.
+ */
+static void command_spoof(Client *c, unsigned src, unsigned dest, const char *text)
+{
+	const ClientPeer *p = client_state_peer(&c->state, (uint16_t)dest);
+	int r;
+
+	if (mailbox_put_message(slot_of(c, src), text) < 0) {
+		command_error(c, "a slot holds 1 to %d characters", MAILBOX_MSG_MAX - 1);
+		return;
+	}
+	if (!p || src >= p->n_vectors) {
+		command_error(c, "peer %u has no vector %u", dest, src);
+		return;
+	}
+	r = doorbell_ring(p->fds[src]);
+	if (r < 0 && r != -EAGAIN)
+		command_error(c, "cannot ring peer %u vector %u: %s", dest, src, strerror(-r));
+	else
+		say("spoofed %u -> %u", src, dest);
 }
 
 /* Joins argv[from..] with spaces into buf. */
@@ -279,9 +332,10 @@ bool client_fabric_command(Client *c, int argc, char *argv[])
 	ClientFabric *f = &c->fabric;
 	char text[MAILBOX_MSG_MAX + 8];
 	uint64_t ids[4];
+	unsigned src, dest;
 
 	if (strcmp(argv[0], "who") && strcmp(argv[0], "ping") && strcmp(argv[0], "send") &&
-	    strcmp(argv[0], "link") && strcmp(argv[0], "rfc"))
+	    strcmp(argv[0], "link") && strcmp(argv[0], "rfc") && strcmp(argv[0], "spoof"))
 		return false;
 	if (!f->enabled) {
 		command_error(c, "'%s' needs a fabric: the server is not in fabric mode", argv[0]);
@@ -308,6 +362,11 @@ bool client_fabric_command(Client *c, int argc, char *argv[])
 		send_text(c, id, text);
 		f->send_failed = false;
 		start_wait(c, WAIT_DELIVERED, NULL);
+	} else if (strcmp(argv[0], "spoof") == 0 && argc >= 4) {
+		if (!(src = parse_one(c, argv[1])) || !(dest = parse_one(c, argv[2])))
+			return true;
+		join_words(text, sizeof(text), "", argc, argv, 3);
+		command_spoof(c, src, dest, text);
 	} else if (strcmp(argv[0], "link") == 0 && argc >= 2) {
 		join_words(text, sizeof(text), "Link ", argc, argv, 1);
 		send_text(c, f->layout.server_id, text);
@@ -349,9 +408,11 @@ void client_fabric_help(void)
 {
 	say("fabric commands (when the server is in fabric mode); DEST is an ID, a nodename,\n"
 	    "'server', 'all' or 'others':\n"
-	    "  who                       the peers on the fabric and their nodenames\n"
+	    "  who                       the peers on the fabric: nodename, C-Class, CID, SID\n"
 	    "  ping DEST [SECONDS]       send ping and wait for the pongs (default 5 s)\n"
 	    "  send DEST TEXT            send a message and wait until it is acknowledged\n"
 	    "  link WORDS                send \"Link WORDS\" to the server\n"
-	    "  rfc [SECONDS]             ask the server to configure us (Link RFC)");
+	    "  rfc [SECONDS]             ask the server to configure us (Link RFC)\n"
+	    "  spoof SRC DEST TEXT       write TEXT into SRC's slot and ring DEST on vector\n"
+	    "                            SRC, as if SRC sent it (for tests)");
 }

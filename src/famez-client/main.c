@@ -30,6 +30,7 @@
 #include "wire.h"
 
 static const char *arg_nodename;
+static const char *arg_cclass = "Debugger";
 
 void client_exit(Client *c, int code)
 {
@@ -178,7 +179,7 @@ static void on_settled(Client *c)
 	c->settled = true;
 	say("connected id %u vectors %u shm %s peers %u", c->state.own_id, c->state.self.n_vectors,
 	    format_size(c->shm_size, size), c->state.n_peers);
-	client_fabric_setup(c, arg_nodename);
+	client_fabric_setup(c, arg_nodename, arg_cclass);
 	/* Messages that arrived with the handshake, such as the server's Peer-Attribute. */
 	for (unsigned v = 0; v < MIN(c->n_vector_sources, 256u); v++)
 		if ((c->early_rings[v / 64] & (UINT64_C(1) << (v % 64))) &&
@@ -447,7 +448,7 @@ static int shm_offset(Client *c, const char *arg, uint64_t *offset)
 
 static void run_command(Client *c, char *line)
 {
-	char *argv[8];
+	char *argv[MAILBOX_MSG_MAX / 2 + 4]; /* every word of the longest message */
 	int argc = 0;
 	char *save = NULL;
 	uint64_t n, off;
@@ -662,6 +663,7 @@ static void help(void)
 	       "  -S, --socket=PATH     server socket (default %s)\n"
 	       "  -e, --exec=COMMANDS   run COMMANDS (separated by ';') and exit\n"
 	       "  -N, --nodename=NAME   fabric mode: our name in the mailbox (default z<ID>)\n"
+	       "  -C, --cclass=CLASS    fabric mode: our C-Class (default Debugger)\n"
 	       "  -w, --wait=SECONDS    retry connecting for at most SECONDS while no server\n"
 	       "                        listens (default: keep retrying)\n"
 	       "  -v, --verbose         log debug messages\n"
@@ -703,6 +705,7 @@ int main(int argc, char *argv[])
 		{ "exec", required_argument, NULL, 'e' },
 		{ "wait", required_argument, NULL, 'w' },
 		{ "nodename", required_argument, NULL, 'N' },
+		{ "cclass", required_argument, NULL, 'C' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 0x100 },
@@ -717,7 +720,7 @@ int main(int argc, char *argv[])
 	c.socket_path = famez_default_socket_path();
 	client_state_init(&c.state);
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":S:e:w:N:vh", options, NULL)) >= 0) {
+	while ((opt = getopt_long(argc, argv, ":S:e:w:N:C:vh", options, NULL)) >= 0) {
 		switch (opt) {
 		case 'S':
 			c.socket_path = optarg;
@@ -732,6 +735,17 @@ int main(int argc, char *argv[])
 				return EXIT_USAGE;
 			}
 			arg_nodename = optarg;
+			break;
+		case 'C':
+			/* What a Link CTL ACK can carry. */
+			if (!optarg[0] || strlen(optarg) >= MAILBOX_CCLASS_MAX ||
+			    strspn(optarg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+					   "0123456789-_") != strlen(optarg)) {
+				log_error("--cclass needs 1 to %d letters, digits, '-' or '_'",
+					  MAILBOX_CCLASS_MAX - 1);
+				return EXIT_USAGE;
+			}
+			arg_cclass = optarg;
 			break;
 		case 'w':
 			if (parse_uint(optarg, 0, 86400 * 365, &wait_seconds) < 0) {

@@ -56,7 +56,8 @@ typedef struct PeerInfo {
 	char *path;
 	uint32_t pid, uid, vectors;
 	uint64_t connected_at;
-	char *nodename, *cclass, *vm_name;
+	uint16_t sid, cid;
+	char *nodename, *cclass, *vm_name, *link_state;
 } PeerInfo;
 
 /* Maps a D-Bus error to our exit code and prints it as one line. */
@@ -196,6 +197,7 @@ static void peers_free(PeerInfo *peers, size_t n)
 		free(peers[i].nodename);
 		free(peers[i].cclass);
 		free(peers[i].vm_name);
+		free(peers[i].link_state);
 	}
 	free(peers);
 }
@@ -238,6 +240,9 @@ static int get_peers(sd_bus *bus, PeerInfo **ret, size_t *n_ret, sd_bus_error *e
 				{ "CClass", 's', &p->cclass },
 				{ "VmName", 's', &p->vm_name },
 				{ "Vectors", 'u', &p->vectors },
+				{ "LinkState", 's', &p->link_state },
+				{ "SID", 'q', &p->sid },
+				{ "CID", 'q', &p->cid },
 				{},
 			};
 			sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -295,15 +300,20 @@ static void print_peer_table(const PeerInfo *peers, size_t n)
 		printf("No peers connected.\n");
 		return;
 	}
-	printf("%5s  %-16s %-10s %-16s %8s  %s\n", "ID", "NODENAME", "C-CLASS", "VM", "PID",
-	       "CONNECTED");
+	printf("%5s  %-16s %-12s %-10s %5s %5s  %-16s %8s  %s\n", "ID", "NODENAME", "C-CLASS",
+	       "LINK", "CID", "SID", "VM", "PID", "CONNECTED");
 	for (size_t i = 0; i < n; i++) {
-		char when[32];
+		const PeerInfo *p = &peers[i];
+		bool configured = p->link_state && strcmp(p->link_state, "configured") == 0;
+		char when[32], cid[8] = "-", sid[8] = "-";
 
-		printf("%5u  %-16s %-10s %-16s %8" PRIu32 "  %s\n", peers[i].id,
-		       or_dash(peers[i].nodename), or_dash(peers[i].cclass),
-		       or_dash(peers[i].vm_name), peers[i].pid,
-		       format_time(peers[i].connected_at, when));
+		if (configured) {
+			snprintf(cid, sizeof(cid), "%u", p->cid);
+			snprintf(sid, sizeof(sid), "%u", p->sid);
+		}
+		printf("%5u  %-16s %-12s %-10s %5s %5s  %-16s %8" PRIu32 "  %s\n", p->id,
+		       or_dash(p->nodename), or_dash(p->cclass), or_dash(p->link_state), cid, sid,
+		       or_dash(p->vm_name), p->pid, format_time(p->connected_at, when));
 	}
 }
 
@@ -314,6 +324,9 @@ static void json_peer(Json *j, const PeerInfo *p)
 	json_key_string(j, "path", p->path);
 	json_key_string(j, "nodename", p->nodename ? p->nodename : "");
 	json_key_string(j, "cclass", p->cclass ? p->cclass : "");
+	json_key_string(j, "link_state", p->link_state ? p->link_state : "");
+	json_key_uint(j, "cid", p->cid);
+	json_key_uint(j, "sid", p->sid);
 	json_key_string(j, "vm_name", p->vm_name ? p->vm_name : "");
 	json_key_uint(j, "pid", p->pid);
 	json_key_uint(j, "uid", p->uid);

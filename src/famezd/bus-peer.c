@@ -24,6 +24,21 @@ void bus_peer_nodename(Server *s, const Peer *p, char out[MAILBOX_NODENAME_MAX])
 		mailbox_get_nodename(mailbox_slot(s->mailbox, p->id), out);
 }
 
+const char *bus_peer_link_state(const Peer *p)
+{
+	if (!p->server->fabric)
+		return "";
+	return p->fabric.configured ? "configured" : "up";
+}
+
+void bus_peer_assignment(const Peer *p, uint64_t *sid, uint64_t *cid)
+{
+	bool on = p->server->fabric && p->fabric.configured;
+
+	*sid = on ? p->server->config.sid : 0;
+	*cid = on ? fabric_cid(fabric_server_id(p->server->fabric), p->id) : 0;
+}
+
 int bus_peer_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
 		  void **found, sd_bus_error *error)
 {
@@ -79,14 +94,50 @@ static int prop_nodename(sd_bus *bus, const char *path, const char *interface, c
 	return sd_bus_message_append(reply, "s", nodename);
 }
 
-static int prop_string(sd_bus *bus, const char *path, const char *interface, const char *property,
+static int prop_cclass(sd_bus *bus, const char *path, const char *interface, const char *property,
 		       sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
 	Peer *p = userdata;
-	const char *v = strcmp(property, "CClass") == 0 ? p->fabric.cclass : p->vm_name;
+	char cclass[MAILBOX_CCLASS_MAX] = "";
+
+	(void)bus, (void)path, (void)interface, (void)property, (void)error;
+	/* What it answered when asked; until then, what its slot says. */
+	if (p->fabric.cclass[0])
+		snprintf(cclass, sizeof(cclass), "%s", p->fabric.cclass);
+	else if (p->server->mailbox)
+		mailbox_get_cclass(mailbox_slot(p->server->mailbox, p->id), cclass);
+	return sd_bus_message_append(reply, "s", cclass);
+}
+
+static int prop_vm_name(sd_bus *bus, const char *path, const char *interface, const char *property,
+			sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+	Peer *p = userdata;
+
+	(void)bus, (void)path, (void)interface, (void)property, (void)error;
+	return sd_bus_message_append(reply, "s", p->vm_name ? p->vm_name : "");
+}
+
+static int prop_link_state(sd_bus *bus, const char *path, const char *interface,
+			   const char *property, sd_bus_message *reply, void *userdata,
+			   sd_bus_error *error)
+{
+	Peer *p = userdata;
+
+	(void)bus, (void)path, (void)interface, (void)property, (void)error;
+	return sd_bus_message_append(reply, "s", bus_peer_link_state(p));
+}
+
+static int prop_assigned(sd_bus *bus, const char *path, const char *interface,
+			 const char *property, sd_bus_message *reply, void *userdata,
+			 sd_bus_error *error)
+{
+	Peer *p = userdata;
+	uint64_t sid, cid;
 
 	(void)bus, (void)path, (void)interface, (void)error;
-	return sd_bus_message_append(reply, "s", v ? v : "");
+	bus_peer_assignment(p, &sid, &cid);
+	return sd_bus_message_append(reply, "q", (uint16_t)(strcmp(property, "SID") == 0 ? sid : cid));
 }
 
 static int method_send_interrupt(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -133,8 +184,11 @@ const sd_bus_vtable bus_peer_vtable[] = {
 	SD_BUS_PROPERTY("ConnectedAt", "t", NULL, offsetof(Peer, connected_at),
 			SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("Nodename", "s", prop_nodename, 0, 0),
-	SD_BUS_PROPERTY("CClass", "s", prop_string, 0, 0),
-	SD_BUS_PROPERTY("VmName", "s", prop_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("CClass", "s", prop_cclass, 0, 0),
+	SD_BUS_PROPERTY("LinkState", "s", prop_link_state, 0, 0),
+	SD_BUS_PROPERTY("SID", "q", prop_assigned, 0, 0),
+	SD_BUS_PROPERTY("CID", "q", prop_assigned, 0, 0),
+	SD_BUS_PROPERTY("VmName", "s", prop_vm_name, 0, SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("Vectors", "u", NULL, offsetof(Peer, n_vectors),
 			SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("MessagesSent", "t", NULL, offsetof(Peer, fabric.messages_sent), 0),

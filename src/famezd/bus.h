@@ -70,3 +70,7 @@ int bus_disconnect_peer(Server *s, sd_bus_message *m, Peer *p, int interactive,
 			sd_bus_error *error);
 /* The peer's nodename from its mailbox slot ("" in ivshmem mode). */
 void bus_peer_nodename(Server *s, const Peer *p, char out[32]);
+/* Fabric mode: "up" once joined, "configured" once it acknowledged a CTL-Write; "" otherwise. */
+const char *bus_peer_link_state(const Peer *p);
+/* The SID and CID the fabric manager gave the peer; 0 and 0 until it is configured. */
+void bus_peer_assignment(const Peer *p, uint64_t *sid, uint64_t *cid);

@@ -71,7 +71,12 @@ static const char *peer_name(Fabric *f, unsigned id, char buf[MAILBOX_LABEL_MAX]
 	return mailbox_peer_label(f->mailbox, id, buf);
 }
 
-static void protocol_error(Fabric *f, unsigned id, const char *fmt, const char *detail)
+/*
+ * What a peer got wrong: counted, in all and for the peer, and logged at `priority` (at debug
+ * for what it wrote into its slot: the counters say it happened, --verbose says what).
+ */
+static void protocol_error(Fabric *f, unsigned id, int priority, const char *fmt,
+			   const char *detail)
 {
 	Peer *p = fabric_peer(f, id);
 	char name[64];
@@ -79,8 +84,22 @@ static void protocol_error(Fabric *f, unsigned id, const char *fmt, const char *
 	f->server->counters.protocol_errors++;
 	if (p)
 		p->protocol_errors++;
-	peer_log(f->server, p, LOG_WARNING, "%s: mailbox protocol error: %s%s",
+	peer_log(f->server, p, priority, "%s: mailbox protocol error: %s%s",
 		 peer_name(f, id, name), fmt, detail);
+}
+
+static uint64_t cid_of(const Fabric *f, unsigned id)
+{
+	return fabric_cid(f->server_id, id);
+}
+
+static void lay_out_mailbox(Fabric *f)
+{
+	mailbox_init(f->mailbox, f->n_clients,
+		     &(MailboxIdentity){ .nodename = FABRIC_SERVER_NODENAME,
+					 .cclass = FABRIC_SERVER_CCLASS,
+					 .sid = f->server->config.sid,
+					 .cid = cid_of(f, f->server_id) });
 }
 
 FdRef **fabric_existing_id_vectors(const Fabric *f, unsigned id)
@@ -186,7 +205,7 @@ static void send_text(Fabric *f, unsigned dest, const char *text)
 		f->server->counters.messages_unacknowledged++;
 		if (p)
 			p->fabric.messages_unacknowledged++;
-		protocol_error(f, dest, "cannot queue a reply: ", strerror(-r));
+		protocol_error(f, dest, LOG_NOTICE, "cannot queue a reply: ", strerror(-r));
 	}
 }
 
@@ -200,7 +219,20 @@ static void send_msg(Fabric *f, unsigned dest, const FabricMsg *m)
 
 static void ask_attributes(Fabric *f, unsigned dest)
 {
+	Peer *p = fabric_peer(f, dest);
+
+	if (p)
+		p->fabric.attributes_asked = true;
 	send_msg(f, dest, &(FabricMsg){ .type = FABRIC_MSG_PEER_ATTRIBUTE });
+}
+
+/* The fabric manager's view of a peer's configuration, in its slot for every peer to read. */
+static void write_assignment(Fabric *f, unsigned id, bool configured)
+{
+	uint8_t *slot = mailbox_slot(f->mailbox, id);
+
+	mailbox_set_u64(slot, MAILBOX_SLOT_PEER_SID, configured ? f->server->config.sid : 0);
+	mailbox_set_u64(slot, MAILBOX_SLOT_PEER_CID, configured ? cid_of(f, id) : 0);
 }
 
 static void dispatch(Fabric *f, Peer *p, const char *text)
@@ -211,7 +243,7 @@ static void dispatch(Fabric *f, Peer *p, const char *text)
 	FabricMsg m;
 
 	if (fabric_msg_parse(text, &m) < 0) {
-		protocol_error(f, id, "malformed message: ", text);
+		protocol_error(f, id, LOG_DEBUG, "malformed message: ", text);
 		return;
 	}
 
@@ -221,14 +253,19 @@ static void dispatch(Fabric *f, Peer *p, const char *text)
 		break;
 	case FABRIC_MSG_PEER_ATTRIBUTE: {
 		FabricMsg ack = { .type = FABRIC_MSG_ATTRIBUTE_ACK,
-				  .sid0 = FABRIC_SID,
-				  .cid0 = (uint64_t)f->server_id * 100 };
+				  .sid0 = f->server->config.sid,
+				  .cid0 = cid_of(f, f->server_id) };
 
-		snprintf(ack.cclass, sizeof(ack.cclass), "Switch");
+		snprintf(ack.cclass, sizeof(ack.cclass), FABRIC_SERVER_CCLASS);
 		send_msg(f, id, &ack);
 		break;
 	}
 	case FABRIC_MSG_ATTRIBUTE_ACK:
+		if (!fp->attributes_asked) {
+			protocol_error(f, id, LOG_DEBUG, "attributes nobody asked for: ", text);
+			break;
+		}
+		fp->attributes_asked = false;
 		memcpy(fp->cclass, m.cclass, sizeof(fp->cclass));
 		fp->sid0 = m.sid0;
 		fp->cid0 = m.cid0;
@@ -236,13 +273,17 @@ static void dispatch(Fabric *f, Peer *p, const char *text)
 			 peer_name(f, id, name), fp->cclass, (unsigned long long)fp->sid0,
 			 (unsigned long long)fp->cid0);
 		break;
+	case FABRIC_MSG_ATTRIBUTE_NAK:
+		fp->attributes_asked = false;
+		protocol_error(f, id, LOG_DEBUG, "refused our request: ", text);
+		break;
 	case FABRIC_MSG_LINK_RFC: {
 		FabricMsg w = { .type = FABRIC_MSG_CTL_WRITE,
 				.space = 0,
-				.pfmsid = FABRIC_SID,
-				.pfmcid = (uint64_t)f->server_id * 100,
-				.sid = FABRIC_SID,
-				.cid = (uint64_t)id * 100,
+				.pfmcid = cid_of(f, f->server_id),
+				.pfmsid = f->server->config.sid,
+				.cid = cid_of(f, id),
+				.sid = f->server->config.sid,
 				.tag = ++f->next_tag };
 
 		fp->rfc_tag = w.tag;
@@ -251,7 +292,7 @@ static void dispatch(Fabric *f, Peer *p, const char *text)
 	}
 	case FABRIC_MSG_STANDALONE_ACK:
 		if (!fp->rfc_tag || m.tag != fp->rfc_tag) {
-			protocol_error(f, id, "acknowledgment of an unknown tag: ", text);
+			protocol_error(f, id, LOG_DEBUG, "acknowledgment of an unknown tag: ", text);
 			break;
 		}
 		fp->rfc_tag = 0;
@@ -261,8 +302,10 @@ static void dispatch(Fabric *f, Peer *p, const char *text)
 			break;
 		}
 		fp->configured = true;
-		peer_log(f->server, p, LOG_INFO, "%s configured: SID %d, CID %llu",
-			 peer_name(f, id, name), FABRIC_SID, (unsigned long long)id * 100);
+		write_assignment(f, id, true);
+		peer_log(f->server, p, LOG_INFO, "%s configured: SID %u, CID %llu",
+			 peer_name(f, id, name), f->server->config.sid,
+			 (unsigned long long)cid_of(f, id));
 		/* As FAME-Z does: learn what the freshly configured peer now says it is. */
 		ask_attributes(f, id);
 		break;
@@ -272,7 +315,7 @@ static void dispatch(Fabric *f, Peer *p, const char *text)
 	case FABRIC_MSG_CTL_WRITE:
 	case FABRIC_MSG_UNKNOWN:
 		f->server->counters.messages_unknown++;
-		peer_log(f->server, p, LOG_INFO, "%s -> \"%s\"", peer_name(f, id, name), text);
+		peer_log(f->server, p, LOG_DEBUG, "%s -> \"%s\"", peer_name(f, id, name), text);
 		break;
 	}
 }
@@ -333,36 +376,35 @@ static int on_ring(sd_event_source *source, int fd, uint32_t revents, void *user
 
 	p = fabric_peer(f, v->index);
 	if (!p) {
-		protocol_error(f, v->index, "rang the server without holding that ID", "");
+		protocol_error(f, v->index, LOG_NOTICE, "rang the server without holding that ID", "");
 		return 0;
 	}
 	slot = mailbox_slot(f->mailbox, v->index);
 	r = mailbox_read_message(slot, text, &len);
-	log_debug("ring from %u (count %llu): %s", v->index, (unsigned long long)count,
-		  r == 0 ? text : strerror(-r));
 	if (r == -ENOMSG) {
 		/*
 		 * Nothing in its slot: a spurious ring. A driver's rings each carry a message,
 		 * so only a peer ringing in a loop gets here often; it is muted for a moment.
 		 */
 		if (!ratelimit_below(&v->rate, now_usec(CLOCK_MONOTONIC), &suppressed)) {
-			protocol_error(f, v->index,
-				       "rings the server in a tight loop; muted for a "
-				       "moment",
-				       "");
+			protocol_error(f, v->index, LOG_NOTICE,
+				       "rings the server in a tight loop; muted for a moment", "");
 			mute(v);
 		}
 		return 0;
 	}
+	peer_log(f->server, p, LOG_DEBUG, "ring from %u (count %llu): %s", v->index,
+		 (unsigned long long)count, r == 0 ? text : strerror(-r));
 	/* Free the sender's slot whatever it held, so it can go on. */
 	mailbox_acknowledge(slot, f->server_id);
 	mail_sender_heard_from(f->sender, v->index);
 	if (r == -EMSGSIZE) {
-		protocol_error(f, v->index, "message length out of range", "");
+		protocol_error(f, v->index, LOG_DEBUG, "message length out of range", "");
 		return 0;
 	}
 	if (r < 0) {
-		protocol_error(f, v->index, "message not NUL-terminated printable ASCII", "");
+		protocol_error(f, v->index, LOG_DEBUG, "message not NUL-terminated printable ASCII",
+			       "");
 		return 0;
 	}
 	f->server->counters.messages_received++;
@@ -437,7 +479,8 @@ static void foreign_write(void *userdata)
 {
 	Fabric *f = userdata;
 
-	protocol_error(f, f->server_id, "a peer wrote into the server's own slot; taken back", "");
+	protocol_error(f, f->server_id, LOG_NOTICE,
+		       "a peer wrote into the server's own slot; taken back", "");
 }
 
 int fabric_new(Fabric **ret, Server *s, uint8_t *mailbox, StoredFds *restore)
@@ -466,8 +509,7 @@ int fabric_new(Fabric **ret, Server *s, uint8_t *mailbox, StoredFds *restore)
 		/* Whatever our slot held, nobody will be told again: take it back. */
 		mailbox_reclaim(mailbox_slot(mailbox, f->server_id));
 	} else
-		mailbox_init(mailbox, f->n_clients, FABRIC_SERVER_NODENAME, FABRIC_SID,
-			     (uint64_t)f->server_id * 100);
+		lay_out_mailbox(f);
 
 	r = mail_sender_new(&f->sender, s->event, mailbox_slot(mailbox, f->server_id),
 			    s->config.ack_timeout_usec, &ops, f);
@@ -524,6 +566,7 @@ void fabric_peer_joined(Fabric *f, Peer *p)
 
 	drain_id_vectors(f, p->id);
 	mailbox_set_u64(slot, MAILBOX_SLOT_PEER_ID, p->id);
+	write_assignment(f, p->id, false);
 	ask_attributes(f, p->id);
 }
 
@@ -536,8 +579,7 @@ void fabric_check_mailbox(void *userdata)
 	/* The globals, the peer IDs and our nodename are written again; the rest is lost. */
 	log_warning("the mailbox was cut off by a peer; it is laid out again, and the nodenames "
 		    "and messages in it are lost");
-	mailbox_init(f->mailbox, f->n_clients, FABRIC_SERVER_NODENAME, FABRIC_SID,
-		     (uint64_t)f->server_id * 100);
+	lay_out_mailbox(f);
 	mail_sender_poke(f->sender);
 }
 
@@ -547,5 +589,8 @@ void fabric_peer_left(Fabric *f, Peer *p)
 
 	mail_sender_forget(f->sender, p->id);
 	mailbox_set_nodename(slot, NULL);
+	mailbox_set_cclass(slot, NULL);
+	write_assignment(f, p->id, false);
+	mailbox_set_u64(slot, MAILBOX_SLOT_PEER_ID, p->id);
 	mailbox_reclaim(slot);
 }

@@ -22,15 +22,18 @@ typedef struct Peer Peer;
 typedef struct Fabric Fabric;
 typedef struct StoredFds StoredFds;
 
-#define FABRIC_SID 27 /* the subnet FAME-Z's fabric manager assigns */
+#define FABRIC_SID 27 /* the subnet FAME-Z's fabric manager assigns, unless --sid says */
+#define FABRIC_SID_MAX 0xffff
 #define FABRIC_SERVER_NODENAME "Z-switch"
+#define FABRIC_SERVER_CCLASS "FabricSwitch"
 
 /* What the server knows of one peer on the fabric. */
 typedef struct FabricPeer {
 	char cclass[FABRIC_CCLASS_MAX]; /* from its Link CTL ACK; "" until then */
-	uint64_t sid0, cid0;
+	uint64_t sid0, cid0;            /* the same */
 	uint64_t rfc_tag;      /* the CTL-Write tag awaiting its Standalone Acknowledgment, or 0 */
-	bool configured;       /* it acknowledged a CTL-Write */
+	bool configured;       /* it acknowledged a CTL-Write: its SID and CID are fabric_cid()'s */
+	bool attributes_asked; /* we sent it Link CTL Peer-Attribute and await its ACK */
 	bool attributes_lost;  /* our Peer-Attribute request to it went unacknowledged */
 	uint64_t known_ids[4]; /* IDs this peer has been given eventfds for (256 bits) */
 	uint64_t messages_received, messages_sent, messages_unacknowledged;

@@ -367,6 +367,13 @@ static void queued_fd_names_build(Server *s, QueuedFdNames *q)
 	else
 		for (Peer *p = s->oldest; p; p = p->newer)
 			add_known_vectors(q, &cap, p->vectors, p->n_vectors, "vec", p->id);
+	for (Peer *p = s->oldest; p; p = p->newer)
+		if (p->decoy) {
+			if ((e = fd_name_add(&q->known, &q->n_known, &cap, p->decoy)))
+				snprintf(e->name, sizeof(e->name), "decoy-%u", p->id);
+			else
+				q->incomplete = true;
+		}
 	if (q->n_known)
 		qsort(q->known, q->n_known, sizeof(*q->known), fd_name_compare);
 }
@@ -446,7 +453,8 @@ static int write_state(Server *s, FILE *f, bool with_queues)
 			" %" PRIx64 " %" PRIx64 " %" PRIx64 " %" PRIu64 " %" PRIu64 " %" PRIu64
 			"\n",
 			p->id, fp->cclass[0] ? fp->cclass : "-", fp->sid0, fp->cid0, fp->rfc_tag,
-			fp->configured, fp->attributes_lost, fp->known_ids[0], fp->known_ids[1],
+			fp->configured, fp->attributes_lost | fp->attributes_asked << 1,
+			fp->known_ids[0], fp->known_ids[1],
 			fp->known_ids[2], fp->known_ids[3], fp->messages_sent,
 			fp->messages_received, fp->messages_unacknowledged);
 		if (!with_queues)
@@ -654,7 +662,9 @@ static int parse_line(SavedState *st, char *line)
 			return -EBADMSG;
 		snprintf(fp->cclass, sizeof(fp->cclass), "%s", strcmp(cclass, "-") ? cclass : "");
 		fp->configured = configured;
-		fp->attributes_lost = lost;
+		/* Bit 0: the request was lost; bit 1: it is outstanding (earlier famezd: 0 or 1). */
+		fp->attributes_lost = lost & 1;
+		fp->attributes_asked = lost & 2;
 		return 0;
 	}
 	/* "gone N": earlier famezd stored departed peers' eventfds; see queued_fd(). */
@@ -851,6 +861,11 @@ static FdRef *queued_fd(Server *s, FdRef **gone, const char *name)
 	/* Or "gone-K", as earlier famezd wrote it (the stored fd is dropped as unused). */
 	if (strncmp(name, "gone", 4) == 0)
 		return gone_fd(gone);
+	/* A peer's decoy (peer.h): any eventfd nobody listens to will do; it gets its own. */
+	if (sscanf(name, "decoy-%u", &id) == 1) {
+		p = id <= WIRE_ID_MAX ? s->peers_by_id[id] : NULL;
+		return p && p->decoy ? p->decoy : gone_fd(gone);
+	}
 	if (sscanf(name, "%*[a-z]-%u-%u", &id, &v) != 2 || id > WIRE_ID_MAX)
 		return NULL;
 	p = s->peers_by_id[id];

@@ -9,6 +9,7 @@
 #include <systemd/sd-event.h>
 
 #include "bus.h"
+#include "fabric.h"
 #include "fdstore.h"
 #include "log.h"
 #include "macro.h"
@@ -32,7 +33,7 @@ static const char *arg_pid_file;
 static BusKind arg_bus = BUS_SYSTEM;
 static bool arg_bus_set;
 static bool arg_vectors_set, arg_max_peers_set, arg_shm_size_set, arg_fd_store;
-static bool arg_max_peers_per_uid_set;
+static bool arg_max_peers_per_uid_set, arg_sid_set;
 
 static void help(void)
 {
@@ -58,6 +59,11 @@ static void help(void)
 	       "                          file descriptor store (FileDescriptorStoreMax=)\n"
 	       "      --ack-timeout=MSEC  fabric mode: how long a peer may leave the server's\n"
 	       "                          message unacknowledged (default %d)\n"
+	       "      --sid=N             fabric mode: the subnet ID peers are configured with\n"
+	       "                          (0..65535, default %d)\n"
+	       "      --shared-vectors    fabric mode: let every peer ring every vector of\n"
+	       "                          every other, as FAME-Z does (default: a peer reaches\n"
+	       "                          only the vector that names itself)\n"
 	       "      --shm-file=PATH     keep the memory in a regular file (created if missing)\n"
 	       "      --shm-truncate      resize an existing --shm-file/--shm-name of another "
 	       "size\n"
@@ -84,7 +90,8 @@ static void help(void)
 	       "The memory is an anonymous memfd unless --shm-file, --shm-name or --hugetlbfs\n"
 	       "is given. See famezd(8).\n",
 	       famez_default_socket_path(), MAX_VECTORS, DEFAULT_VECTORS, DEFAULT_FABRIC_CLIENTS,
-	       WIRE_ID_MAX + 1, DEFAULT_ACK_TIMEOUT_MSEC, DEFAULT_MAX_QUEUE, DEFAULT_MAX_QUEUE_FDS,
+	       WIRE_ID_MAX + 1, DEFAULT_ACK_TIMEOUT_MSEC, FABRIC_SID, DEFAULT_MAX_QUEUE,
+	       DEFAULT_MAX_QUEUE_FDS,
 	       DEFAULT_MAX_JOIN_RATE);
 }
 
@@ -99,6 +106,8 @@ enum {
 	ARG_MAX_JOIN_RATE,
 	ARG_MODE,
 	ARG_ACK_TIMEOUT,
+	ARG_SID,
+	ARG_SHARED_VECTORS,
 	ARG_BUS,
 	ARG_FD_STORE,
 };
@@ -184,6 +193,8 @@ static int parse_argv(int argc, char *argv[], ServerConfig *c)
 		{ "max-join-rate", required_argument, NULL, ARG_MAX_JOIN_RATE },
 		{ "mode", required_argument, NULL, ARG_MODE },
 		{ "ack-timeout", required_argument, NULL, ARG_ACK_TIMEOUT },
+		{ "sid", required_argument, NULL, ARG_SID },
+		{ "shared-vectors", no_argument, NULL, ARG_SHARED_VECTORS },
 		{ "bus", required_argument, NULL, ARG_BUS },
 		{ "fd-store", no_argument, NULL, ARG_FD_STORE },
 		{},
@@ -275,6 +286,18 @@ static int parse_argv(int argc, char *argv[], ServerConfig *c)
 					optarg);
 			c->ack_timeout_usec = v * 1000;
 			break;
+		case ARG_SID:
+			r = parse_uint(optarg, 0, FABRIC_SID_MAX, &v);
+			if (r < 0)
+				return log_error_errno(
+					r, "--sid %s is not a subnet ID: a number from 0 to %d",
+					optarg, FABRIC_SID_MAX);
+			c->sid = (unsigned)v;
+			arg_sid_set = true;
+			break;
+		case ARG_SHARED_VECTORS:
+			c->shared_vectors = true;
+			break;
 		case ARG_MAX_QUEUE:
 			r = parse_uint(optarg, 64, UINT32_MAX, &v);
 			if (r < 0)
@@ -354,7 +377,13 @@ static int parse_argv(int argc, char *argv[], ServerConfig *c)
 	if (optind < argc)
 		return log_error_errno(EINVAL, "unexpected argument '%s'; try 'famezd --help'",
 				       argv[optind]);
-	return c->mode == SERVER_MODE_FABRIC ? fabric_config(c) : 1;
+	if (c->mode == SERVER_MODE_FABRIC)
+		return fabric_config(c);
+	if (c->shared_vectors || arg_sid_set)
+		return log_error_errno(EINVAL, "--%s applies to fabric mode; ivshmem mode has no "
+					       "fabric manager and every vector is shared",
+				       c->shared_vectors ? "shared-vectors" : "sid");
+	return 1;
 }
 
 /*
@@ -410,6 +439,7 @@ static int run(int argc, char *argv[])
 	ServerConfig config = {
 		.mode = SERVER_MODE_FABRIC,
 		.ack_timeout_usec = DEFAULT_ACK_TIMEOUT_MSEC * 1000ULL,
+		.sid = FABRIC_SID,
 		.shm = { .backing = SHM_BACKING_MEMFD, .size = DEFAULT_SHM_SIZE },
 		.vectors = DEFAULT_VECTORS,
 		.max_peers = WIRE_ID_MAX + 1,

@@ -215,6 +215,7 @@ static void peer_free(Peer *p)
 {
 	peer_free_vectors(p->vectors, p->n_vectors);
 	outq_clear(&p->outq);
+	fdref_unref(p->decoy);
 	sd_event_source_disable_unref(p->io);
 	safe_close(p->fd);
 	free(p->vm_name);
@@ -240,7 +241,10 @@ static int peer_create_vectors(Peer *p, unsigned n)
 	return 0;
 }
 
-/* Fabric mode: the eventfds belong to the ID and pass from one holder to the next. */
+/*
+ * Fabric mode: the eventfds belong to the ID and pass from one holder to the next. Unless
+ * --shared-vectors, the peer also gets a decoy of its own.
+ */
 static int peer_borrow_vectors(Peer *p, unsigned id)
 {
 	FdRef **v = fabric_id_vectors(p->server->fabric, id);
@@ -248,6 +252,16 @@ static int peer_borrow_vectors(Peer *p, unsigned id)
 
 	if (!v)
 		return negative_errno();
+	if (!p->server->config.shared_vectors) {
+		/* Non-blocking like the others, though only this peer ever touches it. */
+		int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+		if (fd < 0)
+			return negative_errno();
+		p->decoy = fdref_new(fd);
+		if (!p->decoy)
+			return -ENOMEM;
+	}
 	p->vectors = calloc(n, sizeof(*p->vectors));
 	if (!p->vectors)
 		return -ENOMEM;
@@ -256,10 +270,21 @@ static int peer_borrow_vectors(Peer *p, unsigned id)
 	return 0;
 }
 
+/*
+ * Whether `to` gets the real eventfd for vector v of peer `id`. In fabric mode the vector is the
+ * sender's ID, so a peer needs, of every other peer, only the vector that names itself: on every
+ * other one it gets its decoy, and a ring posing as another peer reaches nobody. Its own
+ * vectors are all real: it listens on them.
+ */
+static bool peer_may_ring(const Peer *to, unsigned id, unsigned v)
+{
+	return !to->decoy || id == to->id || v == to->id;
+}
+
 static void peer_queue_vectors(Peer *to, unsigned id, FdRef **vectors, unsigned n)
 {
 	for (unsigned v = 0; v < n; v++)
-		peer_queue(to, id, vectors[v]);
+		peer_queue(to, id, peer_may_ring(to, id, v) ? vectors[v] : to->decoy);
 }
 
 /*

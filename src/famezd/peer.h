@@ -29,6 +29,11 @@ struct Peer {
 
 	FdRef **vectors; /* this peer's own eventfds, one per vector */
 	unsigned n_vectors;
+	/*
+	 * Fabric mode without --shared-vectors: the eventfd nobody listens to that this peer gets
+	 * for every vector of another peer but the one that names itself (see peer_announce()).
+	 */
+	FdRef *decoy;
 	OutQueue outq;
 	size_t queue_limit; /* its queue beyond this: not reading (its handshake + --max-queue) */
 	size_t fds_base;  /* fds of its handshake (or restored queue), --max-queue-fds counts on */
@@ -102,6 +107,7 @@ void peer_free_vectors(FdRef **vectors, unsigned n);
  * cannot drown the lines about the others, and one for all peers together, so that many
  * cannot flood the journal (journald drops a service's lines beyond its own limit). What is
  * held back is counted (LogMessagesSuppressed on D-Bus). p may be NULL: the shared limit only.
+ * A line below the log level costs no budget.
  */
 bool peer_log_allowed(Server *s, Peer *p);
 #define PEER_LOG_INTERVAL_USEC (10 * 1000000ULL)
@@ -109,6 +115,6 @@ bool peer_log_allowed(Server *s, Peer *p);
 #define PEERS_LOG_BURST 500 /* lines about all peers together per interval */
 #define peer_log(s, p, level, ...)                                                                 \
 	do {                                                                                       \
-		if (peer_log_allowed((s), (p)))                                                    \
+		if ((level) <= log_get_max_level() && peer_log_allowed((s), (p)))                  \
 			log_full((level), __VA_ARGS__);                                            \
 	} while (0)

@@ -35,6 +35,8 @@ typedef struct ServerConfig {
 	unsigned max_peers_per_uid; /* peers connected and waiting of one uid; 0: no limit */
 	unsigned max_join_rate;     /* joins a second of one uid; 0: no limit */
 	uint64_t ack_timeout_usec; /* fabric mode: how long a receiver may hold the server's slot */
+	unsigned sid;              /* fabric mode: the subnet ID the fabric manager assigns */
+	bool shared_vectors;       /* fabric mode: every peer may ring every vector (FAME-Z's way) */
 } ServerConfig;
 
 /* Counted since start; read by the management API later, logged at exit. */

@@ -8,6 +8,8 @@
 #include "size.h"
 
 #define PREFIX_ATTRIBUTE_ACK "Link CTL ACK "
+#define PREFIX_ATTRIBUTE_NAK "Link CTL NAK"
+#define TRACKER "!EZT="
 #define PREFIX_LINK_RFC "Link RFC "
 #define PREFIX_CTL_WRITE "CTL-Write "
 #define PREFIX_STANDALONE_ACK "Standalone Acknowledgment "
@@ -23,6 +25,8 @@ const char *fabric_msg_type_to_string(FabricMsgType type)
 		return "peer-attribute";
 	case FABRIC_MSG_ATTRIBUTE_ACK:
 		return "attribute-ack";
+	case FABRIC_MSG_ATTRIBUTE_NAK:
+		return "attribute-nak";
 	case FABRIC_MSG_LINK_RFC:
 		return "link-rfc";
 	case FABRIC_MSG_CTL_WRITE:
@@ -83,7 +87,7 @@ static int parse_number(const char *value, size_t len, uint64_t *ret)
 static int attribute_pair(FabricMsg *m, const char *key, size_t key_len, const char *value,
 			  size_t value_len)
 {
-	if (key_is(key, key_len, "C-Class")) {
+	if (key_is(key, key_len, "cclass") || key_is(key, key_len, "C-Class")) {
 		if (value_len == 0 || value_len >= FABRIC_CCLASS_MAX)
 			return -EBADMSG;
 		for (size_t i = 0; i < value_len; i++)
@@ -147,31 +151,62 @@ static int parse_rfc(const char *args, FabricMsg *m)
 	return parse_number(args + 4, len - 6, &m->ttc_usec);
 }
 
-int fabric_msg_parse(const char *text, FabricMsg *m)
+static bool has_prefix(const char *text, const char *prefix)
 {
+	return strncmp(text, prefix, strlen(prefix)) == 0;
+}
+
+/* Cuts a trailing "!EZT=<digits>" off text, and the blanks before it. */
+static void strip_tracker(char *text)
+{
+	char *t = strstr(text, TRACKER), *next;
+
+	if (!t)
+		return;
+	while ((next = strstr(t + 1, TRACKER)))
+		t = next;
+	if (!t[strlen(TRACKER)] || strspn(t + strlen(TRACKER), "0123456789") !=
+					   strlen(t + strlen(TRACKER)))
+		return;
+	while (t > text && t[-1] == ' ')
+		t--;
+	*t = '\0';
+}
+
+int fabric_msg_parse(const char *full_text, FabricMsg *m)
+{
+	char text[FABRIC_TEXT_MAX];
 	int r;
 
 	memset(m, 0, sizeof(*m));
+	if (strlen(full_text) >= sizeof(text))
+		return -EMSGSIZE;
+	strcpy(text, full_text);
+	strip_tracker(text);
+
 	if (strcmp(text, "ping") == 0)
 		m->type = FABRIC_MSG_PING;
 	else if (strcmp(text, "pong") == 0)
 		m->type = FABRIC_MSG_PONG;
 	else if (strcmp(text, "Link CTL Peer-Attribute") == 0)
 		m->type = FABRIC_MSG_PEER_ATTRIBUTE;
-	else if (strncmp(text, PREFIX_ATTRIBUTE_ACK, strlen(PREFIX_ATTRIBUTE_ACK)) == 0) {
+	else if (has_prefix(text, PREFIX_ATTRIBUTE_ACK)) {
 		m->type = FABRIC_MSG_ATTRIBUTE_ACK;
 		r = for_each_pair(text + strlen(PREFIX_ATTRIBUTE_ACK), attribute_pair, m);
 		if (r < 0 || !m->cclass[0])
 			return -EBADMSG;
-	} else if (strncmp(text, PREFIX_LINK_RFC, strlen(PREFIX_LINK_RFC)) == 0) {
+	} else if (has_prefix(text, PREFIX_ATTRIBUTE_NAK) &&
+		   (!text[strlen(PREFIX_ATTRIBUTE_NAK)] || text[strlen(PREFIX_ATTRIBUTE_NAK)] == ' ')) {
+		m->type = FABRIC_MSG_ATTRIBUTE_NAK;
+	} else if (has_prefix(text, PREFIX_LINK_RFC)) {
 		m->type = FABRIC_MSG_LINK_RFC;
 		return parse_rfc(text + strlen(PREFIX_LINK_RFC), m);
-	} else if (strncmp(text, PREFIX_CTL_WRITE, strlen(PREFIX_CTL_WRITE)) == 0) {
+	} else if (has_prefix(text, PREFIX_CTL_WRITE)) {
 		m->type = FABRIC_MSG_CTL_WRITE;
 		r = for_each_pair(text + strlen(PREFIX_CTL_WRITE), ctl_write_pair, m);
 		if (r < 0 || !m->has_tag)
 			return -EBADMSG;
-	} else if (strncmp(text, PREFIX_STANDALONE_ACK, strlen(PREFIX_STANDALONE_ACK)) == 0) {
+	} else if (has_prefix(text, PREFIX_STANDALONE_ACK)) {
 		m->type = FABRIC_MSG_STANDALONE_ACK;
 		r = for_each_pair(text + strlen(PREFIX_STANDALONE_ACK), standalone_pair, m);
 		if (r < 0 || !m->has_tag)
@@ -196,8 +231,11 @@ int fabric_msg_format(const FabricMsg *m, char *buf, size_t size)
 		n = snprintf(buf, size, "Link CTL Peer-Attribute");
 		break;
 	case FABRIC_MSG_ATTRIBUTE_ACK:
-		n = snprintf(buf, size, PREFIX_ATTRIBUTE_ACK "C-Class=%s,SID0=%llu,CID0=%llu",
-			     m->cclass, (unsigned long long)m->sid0, (unsigned long long)m->cid0);
+		n = snprintf(buf, size, PREFIX_ATTRIBUTE_ACK "cclass=%s,CID0=%llu,SID0=%llu",
+			     m->cclass, (unsigned long long)m->cid0, (unsigned long long)m->sid0);
+		break;
+	case FABRIC_MSG_ATTRIBUTE_NAK:
+		n = snprintf(buf, size, PREFIX_ATTRIBUTE_NAK);
 		break;
 	case FABRIC_MSG_LINK_RFC:
 		n = snprintf(buf, size, PREFIX_LINK_RFC "TTC=%lluus",
@@ -206,11 +244,11 @@ int fabric_msg_format(const FabricMsg *m, char *buf, size_t size)
 	case FABRIC_MSG_CTL_WRITE:
 		n = snprintf(buf, size,
 			     PREFIX_CTL_WRITE
-			     "Space=%llu,PFMSID=%llu,PFMCID=%llu,SID=%llu,CID=%llu,"
+			     "Space=%llu,PFMCID=%llu,PFMSID=%llu,CID=%llu,SID=%llu,"
 			     "Tag=%llu",
-			     (unsigned long long)m->space, (unsigned long long)m->pfmsid,
-			     (unsigned long long)m->pfmcid, (unsigned long long)m->sid,
-			     (unsigned long long)m->cid, (unsigned long long)m->tag);
+			     (unsigned long long)m->space, (unsigned long long)m->pfmcid,
+			     (unsigned long long)m->pfmsid, (unsigned long long)m->cid,
+			     (unsigned long long)m->sid, (unsigned long long)m->tag);
 		break;
 	case FABRIC_MSG_STANDALONE_ACK:
 		n = snprintf(buf, size, PREFIX_STANDALONE_ACK "Tag=%llu,Reason=%s",

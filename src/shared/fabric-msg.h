@@ -6,7 +6,9 @@
 #include <stdint.h>
 
 /*
- * The FAME-Z mailbox messages: ASCII words, some with "Key=Value,..." arguments. Parsing and
+ * The FAME-Z mailbox messages, as FAME-Z's last published tools speak them: ASCII words, some
+ * with comma-separated "Key=Value" arguments in any order, and perhaps a "!EZT=<n>" tracker at
+ * the end (FAME-Z appends one to every message; it means nothing to the receiver). Parsing and
  * formatting, no I/O.
  */
 
@@ -15,13 +17,27 @@ typedef enum FabricMsgType {
 	FABRIC_MSG_PING,           /* "ping" */
 	FABRIC_MSG_PONG,           /* "pong" */
 	FABRIC_MSG_PEER_ATTRIBUTE, /* "Link CTL Peer-Attribute": asks for the attributes */
-	FABRIC_MSG_ATTRIBUTE_ACK,  /* "Link CTL ACK C-Class=Switch,SID0=27,CID0=1500" */
+	FABRIC_MSG_ATTRIBUTE_ACK,  /* "Link CTL ACK cclass=FabricSwitch,CID0=1500,SID0=27" */
+	FABRIC_MSG_ATTRIBUTE_NAK,  /* "Link CTL NAK <details>": a refusal */
 	FABRIC_MSG_LINK_RFC,       /* "Link RFC TTC=27us": ready for configuration */
-	FABRIC_MSG_CTL_WRITE, /* "CTL-Write Space=0,PFMSID=..,PFMCID=..,SID=..,CID=..,Tag=.." */
+	FABRIC_MSG_CTL_WRITE, /* "CTL-Write Space=0,PFMCID=..,PFMSID=..,CID=..,SID=..,Tag=.." */
 	FABRIC_MSG_STANDALONE_ACK, /* "Standalone Acknowledgment Tag=5,Reason=OK" */
 } FabricMsgType;
 
-#define FABRIC_CCLASS_MAX 32
+#define FABRIC_CCLASS_MAX 32 /* including the NUL, as in a mailbox slot */
+#define FABRIC_CID_MAX 0xfff /* a Gen-Z component ID is 12 bits */
+#define FABRIC_SID_MAX 0xffff
+
+/*
+ * The component ID a fabric manager gives ID id of a fabric whose server is server_id:
+ * FAME-Z's ID x 100 while every ID's fits in 12 bits (server ID 40, so 39 client slots, at
+ * most), ID x 16 beyond (4080 for ID 255). Distinct for distinct IDs of one fabric.
+ */
+static inline uint64_t fabric_cid(unsigned server_id, unsigned id)
+{
+	return (uint64_t)id * (server_id * 100 <= FABRIC_CID_MAX ? 100 : 16);
+}
+#define FABRIC_TEXT_MAX 512  /* the longest text parsed, including the NUL */
 
 typedef struct FabricMsg {
 	FabricMsgType type;
@@ -41,8 +57,10 @@ typedef struct FabricMsg {
 } FabricMsg;
 
 /*
- * Parses one message. Returns 0 with m->type set (FABRIC_MSG_UNKNOWN for text that is no known
- * message), or -EBADMSG for a known message with missing or malformed arguments.
+ * Parses one message, its tracker ignored. Returns 0 with m->type set (FABRIC_MSG_UNKNOWN for
+ * text that is no known message), -EBADMSG for a known message with missing or malformed
+ * arguments, -EMSGSIZE for a text of FABRIC_TEXT_MAX bytes or more. The attributes' C-Class is
+ * read as "cclass" (FAME-Z's Python tools) or "C-Class" (its kernel driver).
  */
 int fabric_msg_parse(const char *text, FabricMsg *m);
 

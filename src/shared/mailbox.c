@@ -20,24 +20,48 @@ void mailbox_set_u64(uint8_t *slot, size_t offset, uint64_t value)
 	__atomic_store_n((uint64_t *)(slot + offset), htole64(value), __ATOMIC_RELEASE);
 }
 
+/* The string fields of a slot: 32 bytes with their NUL (the rest zeroed). */
+#define MAILBOX_STRING_MAX 32
+_Static_assert(MAILBOX_NODENAME_MAX == MAILBOX_STRING_MAX &&
+		       MAILBOX_CCLASS_MAX == MAILBOX_STRING_MAX,
+	       "nodename and C-Class are string fields");
+
+static void set_string(uint8_t *slot, size_t offset, const char *value)
+{
+	char buf[MAILBOX_STRING_MAX] = "";
+
+	if (value)
+		snprintf(buf, sizeof(buf), "%s", value);
+	memcpy(slot + offset, buf, sizeof(buf));
+}
+
+static void get_string(const uint8_t *slot, size_t offset, char out[MAILBOX_STRING_MAX])
+{
+	memcpy(out, slot + offset, MAILBOX_STRING_MAX);
+	out[MAILBOX_STRING_MAX - 1] = '\0';
+	for (size_t i = 0; out[i]; i++)
+		if (out[i] < 0x20 || out[i] > 0x7e)
+			out[i] = '?';
+}
+
 void mailbox_set_nodename(uint8_t *slot, const char *nodename)
 {
-	char buf[MAILBOX_NODENAME_MAX] = "";
-
-	if (nodename)
-		snprintf(buf, sizeof(buf), "%s", nodename);
-	memcpy(slot + MAILBOX_SLOT_NODENAME, buf, sizeof(buf));
+	set_string(slot, MAILBOX_SLOT_NODENAME, nodename);
 }
 
 void mailbox_get_nodename(const uint8_t *slot, char out[MAILBOX_NODENAME_MAX])
 {
-	size_t i;
+	get_string(slot, MAILBOX_SLOT_NODENAME, out);
+}
 
-	memcpy(out, slot + MAILBOX_SLOT_NODENAME, MAILBOX_NODENAME_MAX);
-	out[MAILBOX_NODENAME_MAX - 1] = '\0';
-	for (i = 0; out[i]; i++)
-		if (out[i] < 0x20 || out[i] > 0x7e)
-			out[i] = '?';
+void mailbox_set_cclass(uint8_t *slot, const char *cclass)
+{
+	set_string(slot, MAILBOX_SLOT_CCLASS, cclass);
+}
+
+void mailbox_get_cclass(const uint8_t *slot, char out[MAILBOX_CCLASS_MAX])
+{
+	get_string(slot, MAILBOX_SLOT_CCLASS, out);
 }
 
 const char *mailbox_peer_label(const uint8_t *base, unsigned id, char buf[MAILBOX_LABEL_MAX])
@@ -49,10 +73,10 @@ const char *mailbox_peer_label(const uint8_t *base, unsigned id, char buf[MAILBO
 	return buf;
 }
 
-void mailbox_init(uint8_t *base, unsigned n_clients, const char *server_nodename,
-		  uint64_t server_sid, uint64_t server_cid)
+void mailbox_init(uint8_t *base, unsigned n_clients, const MailboxIdentity *server)
 {
 	unsigned server_id = n_clients + 1;
+	uint8_t *own = mailbox_slot(base, server_id);
 
 	memset(base, 0, mailbox_size(n_clients));
 	mailbox_set_u64(base, MAILBOX_GLOBAL_SLOT_SIZE, MAILBOX_SLOT_SIZE);
@@ -63,9 +87,10 @@ void mailbox_init(uint8_t *base, unsigned n_clients, const char *server_nodename
 	for (unsigned id = 1; id <= server_id; id++)
 		mailbox_set_u64(mailbox_slot(base, id), MAILBOX_SLOT_PEER_ID, id);
 
-	mailbox_set_nodename(mailbox_slot(base, server_id), server_nodename);
-	mailbox_set_u64(mailbox_slot(base, server_id), MAILBOX_SLOT_PEER_SID, server_sid);
-	mailbox_set_u64(mailbox_slot(base, server_id), MAILBOX_SLOT_PEER_CID, server_cid);
+	mailbox_set_nodename(own, server->nodename);
+	mailbox_set_cclass(own, server->cclass);
+	mailbox_set_u64(own, MAILBOX_SLOT_PEER_SID, server->sid);
+	mailbox_set_u64(own, MAILBOX_SLOT_PEER_CID, server->cid);
 }
 
 bool mailbox_is_laid_out(const uint8_t *base, unsigned n_clients)

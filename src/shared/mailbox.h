@@ -6,8 +6,9 @@
 #include <stdint.h>
 
 /*
- * The FAME-Z mailbox at the start of the shared memory, as the Python FAME-Z server laid it
- * out, so guests' drivers written for it keep working.
+ * The FAME-Z mailbox at the start of the shared memory, laid out as FAME-Z's last published
+ * release (its kernel driver, Python client and Python server) lays it out, so their guests
+ * and tools work unchanged.
  *
  * Slot 0 holds globals (little-endian u64); slots 1..server_id belong to one peer ID each, the
  * last one to the server. A sender writes into its own slot and rings the receiver on the vector
@@ -21,6 +22,7 @@
 #define MAILBOX_MSG_OFFSET 128
 #define MAILBOX_MSG_MAX (MAILBOX_SLOT_SIZE - MAILBOX_MSG_OFFSET) /* including the NUL */
 #define MAILBOX_NODENAME_MAX 32                                  /* including the NUL */
+#define MAILBOX_CCLASS_MAX 32                                    /* including the NUL */
 
 /* Globals, in slot 0. */
 #define MAILBOX_GLOBAL_SLOT_SIZE 0
@@ -30,12 +32,13 @@
 #define MAILBOX_GLOBAL_SERVER_ID 32
 
 /* Fields of slots 1..server_id. */
-#define MAILBOX_SLOT_NODENAME 0
-#define MAILBOX_SLOT_MSG_LEN 32
-#define MAILBOX_SLOT_PEER_ID 40
-#define MAILBOX_SLOT_LAST_RESPONDER 48
-#define MAILBOX_SLOT_PEER_SID 56
-#define MAILBOX_SLOT_PEER_CID 64
+#define MAILBOX_SLOT_NODENAME 0  /* char[32], written by the slot's peer */
+#define MAILBOX_SLOT_CCLASS 32   /* char[32], written by the slot's peer */
+#define MAILBOX_SLOT_MSG_LEN 64  /* 0 when the slot is free */
+#define MAILBOX_SLOT_PEER_ID 72  /* written by the server: slot N holds N */
+#define MAILBOX_SLOT_LAST_RESPONDER 80
+#define MAILBOX_SLOT_PEER_SID 88 /* assigned by the fabric manager; 0 until then */
+#define MAILBOX_SLOT_PEER_CID 96
 
 #define MAILBOX_CLIENTS_MAX 254 /* a guest's doorbell reaches vectors 0..255 only */
 
@@ -52,9 +55,15 @@ typedef struct MailboxLayout {
 	unsigned server_id;
 } MailboxLayout;
 
-/* Writes the globals and every slot's peer ID, and the server's nodename and SID/CID. */
-void mailbox_init(uint8_t *base, unsigned n_clients, const char *server_nodename,
-		  uint64_t server_sid, uint64_t server_cid);
+/* What the server writes into its own slot. */
+typedef struct MailboxIdentity {
+	const char *nodename;
+	const char *cclass;
+	uint64_t sid, cid;
+} MailboxIdentity;
+
+/* Writes the globals, every slot's peer ID, and the server's identity into its slot. */
+void mailbox_init(uint8_t *base, unsigned n_clients, const MailboxIdentity *server);
 
 /* Whether the mailbox of n_clients still has the globals and slot IDs mailbox_init() wrote. */
 bool mailbox_is_laid_out(const uint8_t *base, unsigned n_clients);
@@ -76,6 +85,9 @@ void mailbox_set_u64(uint8_t *slot, size_t offset, uint64_t value);
 /* Copies the slot's nodename as printable ASCII ("?" for anything else); "" when unset. */
 void mailbox_get_nodename(const uint8_t *slot, char out[MAILBOX_NODENAME_MAX]);
 void mailbox_set_nodename(uint8_t *slot, const char *nodename);
+/* The same for the slot's C-Class. */
+void mailbox_get_cclass(const uint8_t *slot, char out[MAILBOX_CCLASS_MAX]);
+void mailbox_set_cclass(uint8_t *slot, const char *cclass);
 
 #define MAILBOX_LABEL_MAX 64
 /* "nodename@id" of the peer in slot id, as logs and famez-client show it ("?@id" if unnamed). */

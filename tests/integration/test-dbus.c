@@ -71,12 +71,17 @@ static int ctl(Caller caller, const char *a1, const char *a2, const char *a3, co
 	return testlib_run((char *const *)argv, out, err, 15000);
 }
 
-static void start_famezd_in(const char *mode)
+static void start_famezd_with(const char *mode, const char *extra)
 {
-	const char *args[] = { "--bus", "system", "--mode", mode, NULL };
+	const char *args[] = { "--bus", "system", "--mode", mode, extra, NULL };
 
 	famezd_start(&famezd, args);
 	ck_assert(testlib_file_contains(famezd.log_path, "owning org.famez on the system bus"));
+}
+
+static void start_famezd_in(const char *mode)
+{
+	start_famezd_with(mode, NULL);
 }
 
 static void start_famezd(void)
@@ -257,6 +262,8 @@ START_TEST(test_json_carries_the_table_values)
 	ck_assert(strstr(table, pid_text));
 	ck_assert(strstr(json, "\"nodename\":\"alpha\"") && strstr(table, " alpha "));
 	ck_assert(strstr(json, "\"cclass\":\"Debugger\"") && strstr(table, " Debugger "));
+	ck_assert(strstr(json, "\"link_state\":\"up\",\"cid\":0,\"sid\":0") &&
+		  strstr(table, " up "));
 	ck_assert(strstr(json, "\"mode\":\"fabric\"") && strstr(table, "fabric mode"));
 	ck_assert(strstr(json, "\"peer_count\":1,") && strstr(table, "Peers: 1 of 14"));
 	ck_assert(strstr(json, "\"server_peer_id\":15,") && strstr(table, "the server is peer 15"));
@@ -678,7 +685,8 @@ START_TEST(test_what_a_peer_did_is_counted)
 	size_t size;
 	sd_bus *bus;
 
-	start_famezd();
+	/* With debug lines, where what a peer writes into its slot is logged. */
+	start_famezd_with("fabric", "--verbose");
 	ck_assert_int_eq(sd_bus_open_system(&bus), 0);
 	ck_assert_int_eq(raw_client_connect(&c, famezd.socket_path, true), 0);
 	ck_assert(raw_client_read_fabric(&c, 15, 5000));
@@ -697,14 +705,17 @@ START_TEST(test_what_a_peer_did_is_counted)
 		u64_property(bus, "/org/famez/peer/1", "org.famez.Peer1", "ProtocolErrors"), 1);
 	ck_assert_uint_eq(u64_property(bus, "/org/famez", "org.famez.Server1", "MessagesUnknown"),
 			  100);
-	/* 20 lines a peer: its connection, its error and 18 of the unknown ones. */
+	/*
+	 * 20 lines a peer out of 203: its connection, then each message's ring and what it was
+	 * (its error, the unknown ones).
+	 */
 	ck_assert_uint_eq(
 		u64_property(bus, "/org/famez/peer/1", "org.famez.Peer1", "LogMessagesSuppressed"),
-		82);
+		183);
 	ck_assert_uint_eq(
-		u64_property(bus, "/org/famez", "org.famez.Server1", "LogMessagesSuppressed"), 82);
+		u64_property(bus, "/org/famez", "org.famez.Server1", "LogMessagesSuppressed"), 183);
 	assert_ctl(0, ROOT, "status", NULL, NULL, NULL);
-	ck_assert_msg(testlib_file_contains(out, "Held back: 82 log lines about peers"), "%s",
+	ck_assert_msg(testlib_file_contains(out, "Held back: 183 log lines about peers"), "%s",
 		      testlib_show(out));
 	ck_assert(testlib_file_contains(out, "messages received (100 unknown)"));
 	munmap(mem, size);
@@ -804,7 +815,8 @@ typedef struct PeerProperties {
 	uint16_t id;
 	uint32_t pid, uid, gid, vectors;
 	uint64_t connected_at, sent, received, unacknowledged, interrupts, errors, suppressed;
-	char *nodename, *cclass, *vm_name;
+	uint16_t sid, cid;
+	char *nodename, *cclass, *vm_name, *link_state;
 } PeerProperties;
 
 static void peer_property(sd_bus *bus, const char *path, const char *name, char type, void *value)
@@ -839,6 +851,9 @@ static void get_peer(sd_bus *bus, unsigned id, PeerProperties *p)
 	peer_property(bus, path, "Nodename", 's', &p->nodename);
 	peer_property(bus, path, "CClass", 's', &p->cclass);
 	peer_property(bus, path, "VmName", 's', &p->vm_name);
+	peer_property(bus, path, "LinkState", 's', &p->link_state);
+	peer_property(bus, path, "SID", 'q', &p->sid);
+	peer_property(bus, path, "CID", 'q', &p->cid);
 }
 
 static void peer_properties_done(PeerProperties *p)
@@ -846,6 +861,7 @@ static void peer_properties_done(PeerProperties *p)
 	free(p->nodename);
 	free(p->cclass);
 	free(p->vm_name);
+	free(p->link_state);
 	*p = (PeerProperties){ 0 };
 }
 
@@ -899,7 +915,31 @@ START_TEST(test_peer_objects_do_what_they_say)
 	ck_assert_uint_eq(p.interrupts, 0);
 	ck_assert_uint_eq(p.errors, 0);
 	ck_assert_uint_eq(p.suppressed, 0);
+	ck_assert_str_eq(p.link_state, "up");
+	ck_assert_uint_eq(p.sid, 0);
+	ck_assert_uint_eq(p.cid, 0);
 	peer_properties_done(&p);
+
+	/* Configured by the server: the link state and the IDs it gave follow. */
+	raw_client_mail(&c, mem, 15, "Link RFC TTC=27us", 1000);
+	ck_assert(testlib_wait_slot(server_slot, true, 2000));
+	ck_assert_int_eq(mailbox_read_message(server_slot, text, &len), 0);
+	ck_assert_str_eq(text, "CTL-Write Space=0,PFMCID=1500,PFMSID=27,CID=100,SID=27,Tag=1");
+	mailbox_acknowledge(server_slot, 1);
+	raw_client_mail(&c, mem, 15, "Standalone Acknowledgment Tag=1,Reason=OK", 1000);
+	ck_assert(testlib_wait_slot(server_slot, true, 2000));
+	ck_assert_int_eq(mailbox_read_message(server_slot, text, &len), 0);
+	ck_assert_str_eq(text, "Link CTL Peer-Attribute");
+	mailbox_acknowledge(server_slot, 1);
+	get_peer(bus, 1, &p);
+	ck_assert_str_eq(p.link_state, "configured");
+	ck_assert_uint_eq(p.sid, 27);
+	ck_assert_uint_eq(p.cid, 100);
+	ck_assert_uint_eq(p.received, 3);
+	peer_properties_done(&p);
+	/* Drain the rings of those three, so that only the next ones count below. */
+	for (int v = 0; v < 16; v++)
+		(void)!read(c.state.self.fds[v], &count, sizeof(count));
 
 	/* SendInterrupt rings the vector named, and counts it. */
 	ck_assert_int_ge(sd_bus_call_method(bus, "org.famez", "/org/famez/peer/1",
@@ -932,7 +972,7 @@ START_TEST(test_peer_objects_do_what_they_say)
 	ck_assert(testlib_wait_slot(mailbox_slot(mem, 1), false, 2000));
 	get_peer(bus, 1, &p);
 	ck_assert_uint_eq(p.interrupts, 1);
-	ck_assert_uint_eq(p.sent, 2);
+	ck_assert_uint_eq(p.sent, 4);
 	ck_assert_uint_eq(p.errors, 1);
 	peer_properties_done(&p);
 

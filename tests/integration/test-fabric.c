@@ -43,12 +43,13 @@ START_TEST(test_server_answers_in_the_mailbox)
 	/* The server asked for our attributes when we joined, and again once configured. */
 	ck_assert(testlib_file_contains(out, "Z-switch@15: Link CTL Peer-Attribute"));
 	ck_assert(testlib_file_contains(
-		out, "Z-switch@15: Link CTL ACK C-Class=Switch,SID0=27,CID0=1500"));
+		out, "Z-switch@15: Link CTL ACK cclass=FabricSwitch,CID0=1500,SID0=27"));
 	ck_assert(testlib_file_contains(
-		out, "Z-switch@15: CTL-Write Space=0,PFMSID=27,PFMCID=1500,SID=27,CID=100,Tag=1"));
+		out, "Z-switch@15: CTL-Write Space=0,PFMCID=1500,PFMSID=27,CID=100,SID=27,Tag=1"));
 	ck_assert(testlib_file_contains(out, "configured SID 27 CID 100"));
-	ck_assert(testlib_file_contains(out, "id 1 nodename z01 (us)"));
-	ck_assert(testlib_file_contains(out, "id 15 nodename Z-switch (server)"));
+	ck_assert(testlib_file_contains(out, "id 1 nodename z01 cclass Debugger cid 100 sid 27 (us)"));
+	ck_assert(testlib_file_contains(
+		out, "id 15 nodename Z-switch cclass FabricSwitch cid 1500 sid 27 (server)"));
 	famezd_stop(&famezd);
 
 	/* The server took our answers: Debugger first, then with the configured SID/CID. */
@@ -145,6 +146,24 @@ static void ping_ok(const char *name)
 	famez_client_ping_ok(famezd.socket_path, name, "Z-switch@15");
 }
 
+/* famezd with debug lines, where what a peer writes into its slot is logged, and a raw peer. */
+static uint8_t *start_verbose_with_raw_peer(RawClient *h, size_t *size)
+{
+	famezd_start(&famezd, (const char *[]){ "--verbose", NULL });
+	ck_assert_int_eq(raw_client_connect(h, famezd.socket_path, true), 0);
+	ck_assert(raw_client_read_fabric(h, SERVER_ID, 5000));
+	return raw_client_map(h, size);
+}
+
+/* The raw peer leaves, famezd stops: its log. */
+static char *stop_with_raw_peer(RawClient *h, uint8_t *mem, size_t size)
+{
+	munmap(mem, size);
+	raw_client_close(h);
+	famezd_stop(&famezd);
+	return testlib_read_file(famezd.log_path);
+}
+
 START_TEST(test_hostile_slots_cost_protocol_errors_only)
 {
 	RawClient h;
@@ -152,10 +171,7 @@ START_TEST(test_hostile_slots_cost_protocol_errors_only)
 	char *log, *p;
 	size_t size;
 
-	famezd_start(&famezd, NULL);
-	ck_assert_int_eq(raw_client_connect(&h, famezd.socket_path, true), 0);
-	ck_assert(raw_client_read_fabric(&h, SERVER_ID, 5000));
-	mem = raw_client_map(&h, &size);
+	mem = start_verbose_with_raw_peer(&h, &size);
 	slot = mailbox_slot(mem, h.state.own_id);
 
 	/* A length past the slot. */
@@ -187,11 +203,7 @@ START_TEST(test_hostile_slots_cost_protocol_errors_only)
 		ring_server(&h, 1);
 	ping_ok("after-flood");
 
-	munmap(mem, size);
-	raw_client_close(&h);
-	famezd_stop(&famezd);
-
-	log = testlib_read_file(famezd.log_path);
+	log = stop_with_raw_peer(&h, mem, size);
 	ck_assert_ptr_nonnull(strstr(log, "message length out of range"));
 	ck_assert_ptr_nonnull(strstr(log, "not NUL-terminated printable ASCII"));
 	ck_assert_ptr_nonnull(strstr(log, "malformed message: Link RFC TTC=soonus"));
@@ -201,6 +213,55 @@ START_TEST(test_hostile_slots_cost_protocol_errors_only)
 	while (p > log && p[-1] != ' ')
 		p--;
 	ck_assert_int_ge(atoi(p), 5);
+	free(log);
+}
+END_TEST
+
+/* Link messages that are wrong, or answers to nothing: counted, and nothing else changes. */
+START_TEST(test_bad_link_messages_change_nothing)
+{
+	RawClient h;
+	uint8_t *mem, *slot;
+	char *log;
+	size_t size;
+
+	mem = start_verbose_with_raw_peer(&h, &size);
+	slot = mailbox_slot(mem, h.state.own_id);
+
+	/*
+	 * The answer to the join-time question, a refusal of nothing, an answer to no question
+	 * (once it knows what we are, the server does not ask again).
+	 */
+	ck_assert_int_eq(mailbox_write_message(slot, "Link CTL ACK cclass=Bridge,CID0=0,SID0=0"), 0);
+	ring_server(&h, 1);
+	ping_ok("after-answer");
+	ck_assert_int_eq(mailbox_write_message(slot, "Link CTL NAK not now!EZT=4"), 0);
+	ring_server(&h, 1);
+	ping_ok("after-nak");
+	ck_assert_int_eq(mailbox_write_message(slot, "Link CTL ACK cclass=Forged,CID0=1,SID0=1"), 0);
+	ring_server(&h, 1);
+	ping_ok("after-ack");
+	/* A tag the server never gave, and words it does not know. */
+	ck_assert_int_eq(mailbox_write_message(slot, "Standalone Acknowledgment Tag=77,Reason=OK"),
+			 0);
+	ring_server(&h, 1);
+	ping_ok("after-tag");
+	ck_assert_int_eq(mailbox_write_message(slot, "Frobnicate the fabric"), 0);
+	ring_server(&h, 1);
+	ping_ok("after-words");
+	/* Nothing of it took: the peer is neither configured nor a "Forged". */
+	ck_assert_uint_eq(mailbox_get_u64(slot, MAILBOX_SLOT_PEER_CID), 0);
+	ck_assert_uint_eq(mailbox_get_u64(slot, MAILBOX_SLOT_PEER_SID), 0);
+
+	log = stop_with_raw_peer(&h, mem, size);
+	ck_assert_ptr_nonnull(strstr(log, "is a Bridge"));
+	ck_assert_ptr_nonnull(strstr(log, "refused our request: Link CTL NAK not now!EZT=4"));
+	ck_assert_ptr_nonnull(strstr(log, "attributes nobody asked for: Link CTL ACK cclass=Forged"));
+	ck_assert_ptr_nonnull(strstr(log, "acknowledgment of an unknown tag: Standalone"));
+	ck_assert_ptr_nonnull(strstr(log, "-> \"Frobnicate the fabric\""));
+	ck_assert_ptr_null(strstr(log, "is a Forged"));
+	ck_assert_msg(strstr(log, " 3 protocol errors"), "%s", log);
+	ck_assert_msg(strstr(log, " 1 unknown"), "%s", log);
 	free(log);
 }
 END_TEST
@@ -306,6 +367,7 @@ int main(void)
 	tcase_add_test(tc, test_many_pings_one_at_a_time);
 	tcase_add_test(tc, test_silent_peer_stalls_nobody_beyond_the_bound);
 	tcase_add_test(tc, test_hostile_slots_cost_protocol_errors_only);
+	tcase_add_test(tc, test_bad_link_messages_change_nothing);
 	tcase_add_test(tc, test_ids_and_eventfds_are_recycled);
 	tcase_add_test(tc, test_fabric_options);
 	tcase_add_test(tc, test_small_memory_is_grown_to_hold_the_mailbox);

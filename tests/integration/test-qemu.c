@@ -151,7 +151,11 @@ END_TEST
 /* Fabric mode: 14 client slots, 16 vectors, the server is ID 15. */
 #define FABRIC_VECTORS 16
 #define SERVER_ID 15
+/* FAME-Z's last published slot layout: length @64, peer ID @72, last responder @80. */
 #define SLOT(id) ((uint64_t)(id)*512)
+#define SLOT_LEN 64
+#define SLOT_PEER_ID 72
+#define SLOT_RESPONDER 80
 
 static void start_fabric_vm(int i)
 {
@@ -168,21 +172,21 @@ static void vm_receive(QVm *vm, char *text, size_t size)
 	uint64_t deadline = testlib_now_usec() + 5000000;
 
 	ck_assert_msg(qvm_wait_pending(vm, SERVER_ID, 5000), "no ring from the server");
-	while (qvm_shm_read(vm, SLOT(SERVER_ID) + 32) == 0) {
+	while (qvm_shm_read(vm, SLOT(SERVER_ID) + SLOT_LEN) == 0) {
 		ck_assert_msg(testlib_now_usec() < deadline, "the server rang; its slot stayed empty");
 		usleep(1000);
 	}
 	qvm_shm_read_string(vm, SLOT(SERVER_ID) + 128, text, size);
-	qvm_shm_write(vm, SLOT(SERVER_ID) + 32, 0);
+	qvm_shm_write(vm, SLOT(SERVER_ID) + SLOT_LEN, 0);
 }
 
 static void vm_send(QVm *vm, const char *text)
 {
 	uint32_t own = qvm_ivposition(vm);
 
-	ck_assert_uint_eq(qvm_shm_read(vm, SLOT(own) + 32), 0);
+	ck_assert_uint_eq(qvm_shm_read(vm, SLOT(own) + SLOT_LEN), 0);
 	qvm_shm_write_string(vm, SLOT(own) + 128, text);
-	qvm_shm_write(vm, SLOT(own) + 32, strlen(text));
+	qvm_shm_write(vm, SLOT(own) + SLOT_LEN, strlen(text));
 	qvm_ring(vm, SERVER_ID, own);
 }
 
@@ -202,7 +206,7 @@ START_TEST(test_vm_talks_to_the_server_through_the_mailbox)
 	ck_assert_uint_eq(qvm_shm_read(&vms[0], 16), 14);
 	ck_assert_uint_eq(qvm_shm_read(&vms[0], 24), 16);
 	ck_assert_uint_eq(qvm_shm_read(&vms[0], 32), SERVER_ID);
-	ck_assert_uint_eq(qvm_shm_read(&vms[0], SLOT(own) + 40), own);
+	ck_assert_uint_eq(qvm_shm_read(&vms[0], SLOT(own) + SLOT_PEER_ID), own);
 
 	/*
 	 * ping -> pong, with our slot acknowledged by the server. The server asked for our
@@ -214,8 +218,8 @@ START_TEST(test_vm_talks_to_the_server_through_the_mailbox)
 	ck_assert_str_eq(text, "Link CTL Peer-Attribute");
 	vm_receive(&vms[0], text, 5);
 	ck_assert_str_eq(text, "pong");
-	ck_assert_uint_eq(qvm_shm_read(&vms[0], SLOT(own) + 32), 0);
-	ck_assert_uint_eq(qvm_shm_read(&vms[0], SLOT(own) + 48), SERVER_ID);
+	ck_assert_uint_eq(qvm_shm_read(&vms[0], SLOT(own) + SLOT_LEN), 0);
+	ck_assert_uint_eq(qvm_shm_read(&vms[0], SLOT(own) + SLOT_RESPONDER), SERVER_ID);
 
 	/* We answer as a bridge; the server records it. */
 	qvm_shm_write_string(&vms[0], SLOT(own), "vm0");
@@ -292,6 +296,82 @@ START_TEST(test_recycled_id_reaches_and_is_reached_by_a_vm)
 }
 END_TEST
 
+/* Rings `to` (ID to_id) from `from` on `vector` a few times; whether its pending bit showed. */
+static bool rings_within(QVm *from, QVm *to, uint32_t to_id, unsigned vector)
+{
+	for (int i = 0; i < 5; i++) {
+		qvm_ring(from, to_id, vector);
+		if (qvm_wait_pending(to, vector, 50))
+			return true;
+	}
+	return false;
+}
+
+static void wait_slot_len(QVm *vm, unsigned id, bool full, int timeout_ms)
+{
+	uint64_t deadline = testlib_now_usec() + (uint64_t)timeout_ms * 1000;
+
+	while ((qvm_shm_read(vm, SLOT(id) + SLOT_LEN) != 0) != full &&
+	       testlib_now_usec() < deadline)
+		usleep(5000);
+}
+
+/*
+ * The vector is the sender's ID. Unless --shared-vectors, a VM ringing another on a vector not
+ * its own, or famez-client spoofing a VM, reaches nobody, the server included.
+ */
+static void check_spoofing(bool shared)
+{
+	char out[256];
+	uint32_t a, b;
+
+	famezd_start(&famezd, shared ? (const char *[]){ "--shared-vectors", NULL } : NULL);
+	start_fabric_vm(0);
+	start_fabric_vm(1);
+	a = qvm_ivposition(&vms[0]);
+	b = qvm_ivposition(&vms[1]);
+	ck_assert_uint_eq(a, 1);
+	ck_assert_uint_eq(b, 2);
+
+	/* Its own vector reaches the other VM, both ways. */
+	qvm_assert_rings(&vms[0], &vms[1], b, a);
+	qvm_assert_rings(&vms[1], &vms[0], a, b);
+	/* Posing as the server, or as ID 3. */
+	ck_assert_int_eq(rings_within(&vms[0], &vms[1], b, SERVER_ID), shared);
+	ck_assert_int_eq(rings_within(&vms[0], &vms[1], b, 3), shared);
+	ck_assert_int_eq(rings_within(&vms[1], &vms[0], a, 0), shared);
+
+	/* famez-client (ID 3) poses as VM a towards VM b, then as VM b towards the server. */
+	famez_client_run(famezd.socket_path, "spoofer", "spoof 1 2 ping; spoof 2 server ping", out,
+			 sizeof(out));
+	ck_assert(testlib_file_contains(out, "spoofed 1 -> 2"));
+	ck_assert(testlib_file_contains(out, "spoofed 2 -> 15"));
+	ck_assert_int_eq(qvm_wait_pending(&vms[1], a, 500), shared);
+	/* The server reads slot 2 only when rung on vector 2, which only b can do. */
+	wait_slot_len(&vms[0], b, false, 500);
+	ck_assert_int_eq(qvm_shm_read(&vms[0], SLOT(b) + SLOT_LEN) == 0, shared);
+	if (!shared) {
+		qvm_ring(&vms[1], SERVER_ID, b);
+		wait_slot_len(&vms[0], b, false, 5000);
+		ck_assert_uint_eq(qvm_shm_read(&vms[0], SLOT(b) + SLOT_LEN), 0);
+	}
+	qvm_stop(&vms[0]);
+	qvm_stop(&vms[1]);
+	famezd_stop(&famezd);
+}
+
+START_TEST(test_doorbells_are_authenticated)
+{
+	check_spoofing(false);
+}
+END_TEST
+
+START_TEST(test_shared_vectors_let_spoofs_land)
+{
+	check_spoofing(true);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("qemu");
@@ -304,6 +384,8 @@ int main(void)
 	tcase_add_test(tc, test_vm_talks_to_the_server_through_the_mailbox);
 	tcase_add_test(tc, test_vm_without_driver_does_not_stall_others);
 	tcase_add_test(tc, test_recycled_id_reaches_and_is_reached_by_a_vm);
+	tcase_add_test(tc, test_doorbells_are_authenticated);
+	tcase_add_test(tc, test_shared_vectors_let_spoofs_land);
 	suite_add_tcase(s, tc);
 	return testlib_run_suite(s);
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include <check.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,13 +29,73 @@ START_TEST(test_simple_words)
 }
 END_TEST
 
+/* FAME-Z appends "!EZT=<n>" to every message: it is cut off, and only a whole one is. */
+START_TEST(test_tracker)
+{
+	ck_assert_int_eq(fabric_msg_parse("ping!EZT=17", &m), 0);
+	ck_assert_int_eq(m.type, FABRIC_MSG_PING);
+	ck_assert_int_eq(fabric_msg_parse("Link CTL Peer-Attribute !EZT=3", &m), 0);
+	ck_assert_int_eq(m.type, FABRIC_MSG_PEER_ATTRIBUTE);
+	ck_assert_int_eq(fabric_msg_parse("Link RFC TTC=27us!EZT=0", &m), 0);
+	ck_assert_int_eq(m.type, FABRIC_MSG_LINK_RFC);
+	ck_assert_uint_eq(m.ttc_usec, 27);
+	ck_assert_int_eq(fabric_msg_parse("Standalone Acknowledgment Tag=4,Reason=OK!EZT=12", &m), 0);
+	ck_assert_int_eq(m.type, FABRIC_MSG_STANDALONE_ACK);
+	ck_assert_uint_eq(m.tag, 4);
+	ck_assert(m.reason_ok);
+	ck_assert_int_eq(fabric_msg_parse("Link CTL ACK cclass=Bridge,CID0=300,SID0=27!EZT=9", &m),
+			 0);
+	ck_assert_uint_eq(m.sid0, 27);
+	/* Not a tracker: no number, something after it. */
+	ck_assert_int_eq(fabric_msg_parse("ping!EZT=", &m), 0);
+	ck_assert_int_eq(m.type, FABRIC_MSG_UNKNOWN);
+	ck_assert_int_eq(fabric_msg_parse("ping!EZT=5x", &m), 0);
+	ck_assert_int_eq(m.type, FABRIC_MSG_UNKNOWN);
+	/* Only the last one goes. */
+	ck_assert_int_eq(fabric_msg_parse("ping!EZT=1!EZT=2", &m), 0);
+	ck_assert_int_eq(m.type, FABRIC_MSG_UNKNOWN);
+}
+END_TEST
+
+START_TEST(test_nak_and_length)
+{
+	char text[FABRIC_TEXT_MAX + 1];
+
+	ck_assert_int_eq(fabric_msg_parse("Link CTL NAK no such attribute", &m), 0);
+	ck_assert_int_eq(m.type, FABRIC_MSG_ATTRIBUTE_NAK);
+	ck_assert_int_eq(fabric_msg_parse("Link CTL NAK", &m), 0);
+	ck_assert_int_eq(m.type, FABRIC_MSG_ATTRIBUTE_NAK);
+	ck_assert_int_eq(fabric_msg_parse("Link CTL NAKED", &m), 0);
+	ck_assert_int_eq(m.type, FABRIC_MSG_UNKNOWN);
+	/* FABRIC_TEXT_MAX - 1 characters are read, FABRIC_TEXT_MAX are not. */
+	memset(text, 'x', sizeof(text));
+	text[FABRIC_TEXT_MAX - 1] = '\0';
+	ck_assert_int_eq(fabric_msg_parse(text, &m), 0);
+	text[FABRIC_TEXT_MAX - 1] = 'x';
+	text[FABRIC_TEXT_MAX] = '\0';
+	ck_assert_int_eq(fabric_msg_parse(text, &m), -EMSGSIZE);
+}
+END_TEST
+
 START_TEST(test_attribute_ack)
 {
+	/* FAME-Z's Python tools write cclass=, its kernel driver C-Class=; keys in any order. */
+	ck_assert_int_eq(fabric_msg_parse("Link CTL ACK cclass=FabricSwitch,CID0=1500,SID0=27", &m),
+			 0);
+	ck_assert_int_eq(m.type, FABRIC_MSG_ATTRIBUTE_ACK);
+	ck_assert_str_eq(m.cclass, "FabricSwitch");
+	ck_assert_uint_eq(m.sid0, 27);
+	ck_assert_uint_eq(m.cid0, 1500);
 	ck_assert_int_eq(fabric_msg_parse("Link CTL ACK C-Class=Switch,SID0=27,CID0=1500", &m), 0);
 	ck_assert_int_eq(m.type, FABRIC_MSG_ATTRIBUTE_ACK);
 	ck_assert_str_eq(m.cclass, "Switch");
 	ck_assert_uint_eq(m.sid0, 27);
 	ck_assert_uint_eq(m.cid0, 1500);
+	ck_assert_int_eq(fabric_msg_parse("Link CTL ACK SID0=5,CID0=6,cclass=Bridge", &m), 0);
+	ck_assert_str_eq(m.cclass, "Bridge");
+	ck_assert_uint_eq(m.sid0, 5);
+	ck_assert_uint_eq(m.cid0, 6);
+	ck_assert_int_eq(fabric_msg_parse("Link CTL ACK CClass=Bridge", &m), -EBADMSG);
 	/* Unknown attributes are ignored; C-Class alone is enough. */
 	ck_assert_int_eq(fabric_msg_parse("Link CTL ACK Foo=bar,C-Class=Debugger", &m), 0);
 	ck_assert_str_eq(m.cclass, "Debugger");
@@ -79,13 +141,21 @@ END_TEST
 START_TEST(test_ctl_write_and_standalone_ack)
 {
 	ck_assert_int_eq(
-		fabric_msg_parse("CTL-Write Space=0,PFMSID=27,PFMCID=1500,SID=27,CID=300,Tag=7",
+		fabric_msg_parse("CTL-Write Space=0,PFMCID=1500,PFMSID=26,CID=300,SID=27,Tag=7",
 				 &m),
 		0);
 	ck_assert_int_eq(m.type, FABRIC_MSG_CTL_WRITE);
 	ck_assert_uint_eq(m.pfmcid, 1500);
+	ck_assert_uint_eq(m.pfmsid, 26);
 	ck_assert_uint_eq(m.cid, 300);
+	ck_assert_uint_eq(m.sid, 27);
 	ck_assert_uint_eq(m.tag, 7);
+	ck_assert_int_eq(
+		fabric_msg_parse("CTL-Write Tag=8,SID=27,CID=300,PFMSID=26,PFMCID=1500,Space=0",
+				 &m),
+		0);
+	ck_assert_uint_eq(m.pfmsid, 26);
+	ck_assert_uint_eq(m.tag, 8);
 	ck_assert_int_eq(fabric_msg_parse("CTL-Write Space=0,SID=27", &m), -EBADMSG);
 
 	ck_assert_int_eq(fabric_msg_parse("Standalone Acknowledgment Tag=7,Reason=OK", &m), 0);
@@ -117,6 +187,7 @@ START_TEST(test_format_roundtrips)
 		  .cid = 300,
 		  .tag = 9 },
 		{ .type = FABRIC_MSG_STANDALONE_ACK, .tag = 9, .reason_ok = true },
+		{ .type = FABRIC_MSG_ATTRIBUTE_NAK },
 	};
 	char buf[384];
 
@@ -138,12 +209,34 @@ START_TEST(test_format_roundtrips)
 		ck_assert_int_eq(m.reason_ok, in[i].reason_ok);
 	}
 	ck_assert_int_gt(fabric_msg_format(&in[3], buf, sizeof(buf)), 0);
-	ck_assert_str_eq(buf, "Link CTL ACK C-Class=Switch,SID0=27,CID0=1500");
+	ck_assert_str_eq(buf, "Link CTL ACK cclass=Switch,CID0=1500,SID0=27");
 	ck_assert_int_gt(fabric_msg_format(&in[5], buf, sizeof(buf)), 0);
-	ck_assert_str_eq(buf, "CTL-Write Space=2,PFMSID=26,PFMCID=1500,SID=25,CID=300,Tag=9");
+	ck_assert_str_eq(buf, "CTL-Write Space=2,PFMCID=1500,PFMSID=26,CID=300,SID=25,Tag=9");
 	ck_assert_int_gt(fabric_msg_format(&in[6], buf, sizeof(buf)), 0);
 	ck_assert_str_eq(buf, "Standalone Acknowledgment Tag=9,Reason=OK");
 	ck_assert_int_eq(fabric_msg_format(&in[5], buf, 10), -ENOSPC);
+}
+END_TEST
+
+/* Every ID of every fabric size famezd allows has its own CID, and all fit in 12 bits. */
+START_TEST(test_cids_are_valid_and_distinct)
+{
+	ck_assert_uint_eq(fabric_cid(15, 15), 1500); /* FAME-Z's, with its 14 clients */
+	ck_assert_uint_eq(fabric_cid(15, 3), 300);
+	ck_assert_uint_eq(fabric_cid(40, 40), 4000); /* 39 clients: still FAME-Z's rule */
+	ck_assert_uint_eq(fabric_cid(41, 41), 656);  /* 40 clients: ID x 16 */
+	ck_assert_uint_eq(fabric_cid(255, 255), 4080);
+	for (unsigned server = 2; server <= 255; server++) {
+		bool seen[FABRIC_CID_MAX + 1] = { false };
+
+		for (unsigned id = 1; id <= server; id++) {
+			uint64_t cid = fabric_cid(server, id);
+
+			ck_assert_uint_le(cid, FABRIC_CID_MAX);
+			ck_assert_msg(!seen[cid], "server %u: CID %" PRIu64 " twice", server, cid);
+			seen[cid] = true;
+		}
+	}
 }
 END_TEST
 
@@ -153,10 +246,13 @@ int main(void)
 	TCase *tc = tcase_create("fabric-msg");
 
 	tcase_add_test(tc, test_simple_words);
+	tcase_add_test(tc, test_tracker);
+	tcase_add_test(tc, test_nak_and_length);
 	tcase_add_test(tc, test_attribute_ack);
 	tcase_add_test(tc, test_rfc);
 	tcase_add_test(tc, test_ctl_write_and_standalone_ack);
 	tcase_add_test(tc, test_format_roundtrips);
+	tcase_add_test(tc, test_cids_are_valid_and_distinct);
 	suite_add_tcase(s, tc);
 	return testlib_run_suite(s);
 }

@@ -9,6 +9,10 @@
 
 static uint8_t mem[64 * 1024] __attribute__((aligned(4096)));
 
+static const MailboxIdentity switch_1500 = {
+	.nodename = "Z-switch", .cclass = "FabricSwitch", .sid = 27, .cid = 1500
+};
+
 static uint64_t raw_u64(size_t offset)
 {
 	uint64_t v = 0;
@@ -22,7 +26,7 @@ static uint64_t raw_u64(size_t offset)
 START_TEST(test_layout_matches_fame_z)
 {
 	memset(mem, 0xaa, sizeof(mem));
-	mailbox_init(mem, 14, "Z-switch", 27, 1500);
+	mailbox_init(mem, 14, &switch_1500);
 
 	/* Globals in slot 0. */
 	ck_assert_uint_eq(raw_u64(0), 512);
@@ -31,15 +35,21 @@ START_TEST(test_layout_matches_fame_z)
 	ck_assert_uint_eq(raw_u64(24), 16);
 	ck_assert_uint_eq(raw_u64(32), 15);
 
-	/* Every slot N carries its peer ID at 40; messages are empty. */
+	/* FAME-Z as last published: every slot N carries its peer ID at 72; lengths at 64 are 0. */
 	for (unsigned id = 1; id <= 15; id++) {
-		ck_assert_uint_eq(raw_u64(id * 512 + 40), id);
-		ck_assert_uint_eq(raw_u64(id * 512 + 32), 0);
+		ck_assert_uint_eq(raw_u64(id * 512 + 72), id);
+		ck_assert_uint_eq(raw_u64(id * 512 + 64), 0);
 	}
-	/* The server's slot: nodename at 0, SID at 56, CID at 64. */
+	/* Client slots carry nothing else yet. */
+	ck_assert_uint_eq(mem[3 * 512], 0);
+	ck_assert_uint_eq(mem[3 * 512 + 32], 0);
+	ck_assert_uint_eq(raw_u64(3 * 512 + 88), 0);
+	ck_assert_uint_eq(raw_u64(3 * 512 + 96), 0);
+	/* The server's slot: nodename at 0, C-Class at 32, SID at 88, CID at 96. */
 	ck_assert_str_eq((char *)mem + 15 * 512, "Z-switch");
-	ck_assert_uint_eq(raw_u64(15 * 512 + 56), 27);
-	ck_assert_uint_eq(raw_u64(15 * 512 + 64), 1500);
+	ck_assert_str_eq((char *)mem + 15 * 512 + 32, "FabricSwitch");
+	ck_assert_uint_eq(raw_u64(15 * 512 + 88), 27);
+	ck_assert_uint_eq(raw_u64(15 * 512 + 96), 1500);
 	/* Nothing past the mailbox is touched. */
 	ck_assert_uint_eq(mem[16 * 512], 0xaa);
 	ck_assert_uint_eq(mailbox_size(14), 16 * 512);
@@ -50,7 +60,7 @@ START_TEST(test_read_layout)
 {
 	MailboxLayout l;
 
-	mailbox_init(mem, 3, "Z-switch", 27, 400);
+	mailbox_init(mem, 3, &(MailboxIdentity){ .nodename = "Z-switch", .cid = 400 });
 	ck_assert_int_eq(mailbox_read_layout(mem, sizeof(mem), &l), 0);
 	ck_assert_uint_eq(l.n_clients, 3);
 	ck_assert_uint_eq(l.vectors, 5);
@@ -60,7 +70,7 @@ START_TEST(test_read_layout)
 	/* Not a mailbox. */
 	memset(mem, 0, 512);
 	ck_assert_int_eq(mailbox_read_layout(mem, sizeof(mem), &l), -ENOMSG);
-	mailbox_init(mem, 3, "Z-switch", 27, 400);
+	mailbox_init(mem, 3, &(MailboxIdentity){ .nodename = "Z-switch", .cid = 400 });
 	mailbox_set_u64(mem, MAILBOX_GLOBAL_VECTORS, 9);
 	ck_assert_int_eq(mailbox_read_layout(mem, sizeof(mem), &l), -ENOMSG);
 }
@@ -72,20 +82,20 @@ START_TEST(test_message_roundtrip_and_ack)
 	char out[MAILBOX_MSG_MAX];
 	size_t len;
 
-	mailbox_init(mem, 14, "Z-switch", 27, 1500);
+	mailbox_init(mem, 14, &switch_1500);
 	slot = mailbox_slot(mem, 3);
 	ck_assert(mailbox_slot_is_free(slot));
 	ck_assert_int_eq(mailbox_read_message(slot, out, &len), -ENOMSG);
 	ck_assert_int_eq(mailbox_write_message(slot, "ping"), 0);
-	ck_assert_uint_eq(raw_u64(3 * 512 + 32), 4);
+	ck_assert_uint_eq(raw_u64(3 * 512 + 64), 4);
 	ck_assert_str_eq((char *)mem + 3 * 512 + 128, "ping");
 	ck_assert_int_eq(mailbox_write_message(slot, "again"), -EBUSY);
 	ck_assert_int_eq(mailbox_read_message(slot, out, &len), 0);
 	ck_assert_str_eq(out, "ping");
 	ck_assert_uint_eq(len, 4);
 	mailbox_acknowledge(slot, 15);
-	ck_assert_uint_eq(raw_u64(3 * 512 + 32), 0);
-	ck_assert_uint_eq(raw_u64(3 * 512 + 48), 15);
+	ck_assert_uint_eq(raw_u64(3 * 512 + 64), 0);
+	ck_assert_uint_eq(raw_u64(3 * 512 + 80), 15);
 	ck_assert(mailbox_slot_is_free(slot));
 }
 END_TEST
@@ -97,7 +107,7 @@ START_TEST(test_message_limits)
 	uint8_t *slot = mailbox_slot(mem, 2);
 	size_t len;
 
-	mailbox_init(mem, 14, "Z-switch", 27, 1500);
+	mailbox_init(mem, 14, &switch_1500);
 	for (size_t n = MAILBOX_MSG_MAX - 2; n <= MAILBOX_MSG_MAX; n++) {
 		int want = n < MAILBOX_MSG_MAX ? 0 : -EMSGSIZE;
 
@@ -125,7 +135,7 @@ START_TEST(test_hostile_slots)
 	char out[MAILBOX_MSG_MAX];
 	size_t len;
 
-	mailbox_init(mem, 14, "Z-switch", 27, 1500);
+	mailbox_init(mem, 14, &switch_1500);
 	/* A length past the slot. */
 	mailbox_set_u64(slot, MAILBOX_SLOT_MSG_LEN, 384);
 	ck_assert_int_eq(mailbox_read_message(slot, out, &len), -EMSGSIZE);
@@ -179,6 +189,36 @@ START_TEST(test_nodename)
 }
 END_TEST
 
+/* The C-Class is the slot's second string: at 32, beside the nodename, never over the length. */
+START_TEST(test_cclass)
+{
+	uint8_t *slot = mailbox_slot(mem, 2);
+	char out[MAILBOX_CCLASS_MAX], name[MAILBOX_NODENAME_MAX];
+
+	mailbox_init(mem, 14, &switch_1500);
+	mailbox_set_nodename(slot, "z02");
+	mailbox_set_cclass(slot, "Debugger");
+	ck_assert_str_eq((char *)slot + 32, "Debugger");
+	mailbox_get_cclass(slot, out);
+	ck_assert_str_eq(out, "Debugger");
+	mailbox_get_nodename(slot, name);
+	ck_assert_str_eq(name, "z02");
+	/* 31 characters and the NUL at most, and the length after it untouched. */
+	mailbox_set_u64(slot, MAILBOX_SLOT_MSG_LEN, 0);
+	mailbox_set_cclass(slot, "abcdefghijklmnopqrstuvwxyz0123456789");
+	mailbox_get_cclass(slot, out);
+	ck_assert_str_eq(out, "abcdefghijklmnopqrstuvwxyz01234");
+	ck_assert_uint_eq(raw_u64(2 * 512 + 64), 0);
+	memset(slot + 32, 0x7f, MAILBOX_CCLASS_MAX);
+	mailbox_get_cclass(slot, out);
+	ck_assert_uint_eq(strlen(out), MAILBOX_CCLASS_MAX - 1);
+	ck_assert_int_eq(out[0], '?');
+	mailbox_set_cclass(slot, NULL);
+	mailbox_get_cclass(slot, out);
+	ck_assert_str_eq(out, "");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("mailbox");
@@ -190,6 +230,7 @@ int main(void)
 	tcase_add_test(tc, test_message_limits);
 	tcase_add_test(tc, test_hostile_slots);
 	tcase_add_test(tc, test_nodename);
+	tcase_add_test(tc, test_cclass);
 	suite_add_tcase(s, tc);
 	return testlib_run_suite(s);
 }
