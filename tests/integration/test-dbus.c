@@ -873,6 +873,110 @@ static uint64_t realtime_usec(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/* Receives from the server until a message starting with prefix comes; it goes into text. */
+static void vm_expect(QVm *vm, const char *prefix, char text[MAILBOX_MSG_MAX])
+{
+	for (int i = 0; i < 5; i++) {
+		qvm_mail_receive(vm, 15, text, MAILBOX_MSG_MAX);
+		if (strncmp(text, prefix, strlen(prefix)) == 0)
+			return;
+	}
+	ck_abort_msg("no \"%s...\" from the server, last \"%s\"", prefix, text);
+}
+
+/* A VM sets itself up as FAME-Z's guest driver does: its names, RFC, acknowledgment, attributes. */
+static void vm_configure(QVm *vm, const char *nodename)
+{
+	uint32_t own = qvm_ivposition(vm);
+	uint64_t slot = (uint64_t)own * MAILBOX_SLOT_SIZE;
+	char text[MAILBOX_MSG_MAX], reply[128];
+	const char *tag;
+
+	qvm_shm_write_string(vm, slot + MAILBOX_SLOT_NODENAME, nodename);
+	qvm_shm_write_string(vm, slot + MAILBOX_SLOT_CCLASS, "Bridge");
+	qvm_mail_send(vm, 15, "Link RFC TTC=27us");
+	vm_expect(vm, "CTL-Write ", text);
+	tag = strstr(text, "Tag=");
+	ck_assert_ptr_nonnull(tag);
+	snprintf(reply, sizeof(reply), "Standalone Acknowledgment %s,Reason=OK", tag);
+	qvm_mail_send(vm, 15, reply);
+	vm_expect(vm, "Link CTL Peer-Attribute", text);
+	snprintf(reply, sizeof(reply), "Link CTL ACK C-Class=Bridge,SID0=27,CID0=%u", own * 100);
+	qvm_mail_send(vm, 15, reply);
+}
+
+static void assert_identity(sd_bus *bus, QVm *vm, unsigned id, const char *cclass, unsigned cid)
+{
+	PeerProperties p = { 0 };
+	char in_slot[MAILBOX_CCLASS_MAX], json[160];
+	uint64_t slot = (uint64_t)id * MAILBOX_SLOT_SIZE;
+
+	/* In the mailbox, as any peer reads it. */
+	qvm_shm_read_string(vm, slot + MAILBOX_SLOT_CCLASS, in_slot, sizeof(in_slot));
+	ck_assert_str_eq(in_slot, cclass);
+	ck_assert_uint_eq(qvm_shm_read(vm, slot + MAILBOX_SLOT_PEER_SID), 27);
+	ck_assert_uint_eq(qvm_shm_read(vm, slot + MAILBOX_SLOT_PEER_CID), cid);
+	/* On the bus. */
+	for (int i = 0; i < 200; i++) {
+		get_peer(bus, id, &p);
+		if (strcmp(p.cclass, cclass) == 0)
+			break;
+		peer_properties_done(&p);
+		usleep(10000);
+	}
+	ck_assert_str_eq(p.cclass, cclass);
+	ck_assert_str_eq(p.link_state, "configured");
+	ck_assert_uint_eq(p.sid, 27);
+	ck_assert_uint_eq(p.cid, cid);
+	peer_properties_done(&p);
+	/* And in famezctl's peers, which out holds. */
+	snprintf(json, sizeof(json), "\"cclass\":\"%s\",\"link_state\":\"configured\",\"cid\":%u,\"sid\":27",
+		 cclass, cid);
+	ck_assert_msg(testlib_file_contains(out, json), "no %s in %s", json, testlib_show(out));
+}
+
+/* Two QEMUs and a famez-client configured: each one's C-Class, CID and SID, everywhere. */
+START_TEST(test_fabric_identities_in_the_mailbox_on_the_bus_and_in_famezctl)
+{
+	char client_out[256];
+	pid_t client;
+	sd_bus *bus;
+
+	start_famezd();
+	ck_assert_int_eq(sd_bus_open_system(&bus), 0);
+	for (int i = 0; i < 2; i++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "vm%d", i);
+		ck_assert_msg(qvm_start(&vms[i], name, famezd.socket_path, 16) == 0, "%s: %s", name,
+			      testlib_show(vms[i].log_path));
+		vm_configure(&vms[i], name);
+	}
+	client = famez_client_start_with(famezd.socket_path, "tester",
+					 (const char *[]){ "--cclass", "Tester", NULL },
+					 "rfc 5; sleep 30", client_out, sizeof(client_out));
+	testlib_wait_for_output(client_out, "configured SID 27 CID 300", 5000);
+
+	for (int i = 0; i < 100; i++) {
+		assert_ctl(0, ROOT, "--json", "peers", NULL, NULL);
+		if (testlib_file_contains(out, "\"cclass\":\"Tester\",\"link_state\":\"configured\""))
+			break;
+		usleep(20000);
+	}
+	assert_identity(bus, &vms[1], 1, "Bridge", 100);
+	assert_identity(bus, &vms[0], 2, "Bridge", 200);
+	assert_identity(bus, &vms[0], 3, "Tester", 300);
+	/* The table has the same columns. */
+	assert_ctl(0, ROOT, "peers", NULL, NULL, NULL);
+	ck_assert_msg(testlib_file_contains(out, " Tester       configured   300    27  "), "%s",
+		      testlib_show(out));
+
+	testlib_stop(client, 5000);
+	sd_bus_flush_close_unref(bus);
+	famezd_stop(&famezd);
+}
+END_TEST
+
 /* Every method and property of a peer's own object, with what it does seen from the peer. */
 START_TEST(test_peer_objects_do_what_they_say)
 {
@@ -1068,6 +1172,7 @@ int main(int argc, char *argv[])
 	tcase_add_checked_fixture(qemu, testlib_setup, teardown_vms);
 	tcase_set_timeout(qemu, 120);
 	tcase_add_test(qemu, test_qemu_rung_listed_and_watched);
+	tcase_add_test(qemu, test_fabric_identities_in_the_mailbox_on_the_bus_and_in_famezctl);
 	suite_add_tcase(s, qemu);
 	tcase_add_checked_fixture(last, testlib_setup, testlib_teardown);
 	tcase_set_timeout(last, 60);

@@ -162,32 +162,14 @@ static void start_fabric_vm(int i)
 	start_vm_with(i, FABRIC_VECTORS);
 }
 
-/*
- * Waits for the server's ring, reads its slot and acknowledges, as a guest driver would. A ring
- * may find the slot empty (the server rings a guest again when it first hears from it, which can
- * cross the guest's acknowledgment): then the message is the next one to come.
- */
 static void vm_receive(QVm *vm, char *text, size_t size)
 {
-	uint64_t deadline = testlib_now_usec() + 5000000;
-
-	ck_assert_msg(qvm_wait_pending(vm, SERVER_ID, 5000), "no ring from the server");
-	while (qvm_shm_read(vm, SLOT(SERVER_ID) + SLOT_LEN) == 0) {
-		ck_assert_msg(testlib_now_usec() < deadline, "the server rang; its slot stayed empty");
-		usleep(1000);
-	}
-	qvm_shm_read_string(vm, SLOT(SERVER_ID) + 128, text, size);
-	qvm_shm_write(vm, SLOT(SERVER_ID) + SLOT_LEN, 0);
+	qvm_mail_receive(vm, SERVER_ID, text, size);
 }
 
 static void vm_send(QVm *vm, const char *text)
 {
-	uint32_t own = qvm_ivposition(vm);
-
-	ck_assert_uint_eq(qvm_shm_read(vm, SLOT(own) + SLOT_LEN), 0);
-	qvm_shm_write_string(vm, SLOT(own) + 128, text);
-	qvm_shm_write(vm, SLOT(own) + SLOT_LEN, strlen(text));
-	qvm_ring(vm, SERVER_ID, own);
+	qvm_mail_send(vm, SERVER_ID, text);
 }
 
 START_TEST(test_vm_talks_to_the_server_through_the_mailbox)

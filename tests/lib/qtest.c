@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "mailbox.h"
 #include "qtest.h"
 #include "testlib.h"
 
@@ -362,4 +363,35 @@ void qvm_shm_write_string(QVm *vm, uint64_t offset, const char *text)
 
 	command(vm, reply, sizeof(reply), "write 0x%llx %zu %s",
 		(unsigned long long)(vm->bar2 + offset), n, hex);
+}
+
+void qvm_mail_receive(QVm *vm, unsigned from, char *text, size_t size)
+{
+	uint64_t deadline = testlib_now_usec() + 5000000;
+	uint64_t slot = (uint64_t)from * MAILBOX_SLOT_SIZE;
+
+	ck_assert_msg(qvm_wait_pending(vm, from, 5000), "no ring from %u", from);
+	while (qvm_shm_read(vm, slot + MAILBOX_SLOT_MSG_LEN) == 0) {
+		ck_assert_msg(testlib_now_usec() < deadline, "%u rang; its slot stayed empty", from);
+		usleep(1000);
+	}
+	qvm_shm_read_string(vm, slot + MAILBOX_MSG_OFFSET, text, size);
+	qvm_shm_write(vm, slot + MAILBOX_SLOT_LAST_RESPONDER, qvm_ivposition(vm));
+	qvm_shm_write(vm, slot + MAILBOX_SLOT_MSG_LEN, 0);
+}
+
+void qvm_mail_send(QVm *vm, unsigned dest, const char *text)
+{
+	uint32_t own = qvm_ivposition(vm);
+	uint64_t slot = (uint64_t)own * MAILBOX_SLOT_SIZE;
+	uint64_t deadline = testlib_now_usec() + 2000000;
+
+	/* The receiver frees our slot once it read the last message. */
+	while (qvm_shm_read(vm, slot + MAILBOX_SLOT_MSG_LEN) != 0) {
+		ck_assert_msg(testlib_now_usec() < deadline, "%u left our slot full", dest);
+		usleep(1000);
+	}
+	qvm_shm_write_string(vm, slot + MAILBOX_MSG_OFFSET, text);
+	qvm_shm_write(vm, slot + MAILBOX_SLOT_MSG_LEN, strlen(text));
+	qvm_ring(vm, dest, own);
 }

@@ -49,3 +49,13 @@ void qvm_shm_read_string(QVm *vm, uint64_t offset, char *buf, size_t size);
 /* Writes a string and its NUL into the shared memory. */
 void qvm_shm_write_string(QVm *vm, uint64_t offset, const char *text);
 const char *testlib_qemu_path(void);
+
+/*
+ * Fabric mode, as a guest driver would: waits for a ring on vector `from`, reads slot `from`
+ * (at most size - 1 bytes) and acknowledges it. A ring may find the slot empty (the server
+ * rings a guest again when it first hears from it, which can cross the guest's
+ * acknowledgment): then the message is the next one to come.
+ */
+void qvm_mail_receive(QVm *vm, unsigned from, char *text, size_t size);
+/* Writes text into the VM's own slot once it is free (at most 2 s); rings dest on its own vector. */
+void qvm_mail_send(QVm *vm, unsigned dest, const char *text);

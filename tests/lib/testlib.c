@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "macro.h"
 #include "mailbox.h"
 #include "testlib.h"
 
@@ -330,15 +331,15 @@ int famezd_run(const char *const args[], const char *log_path, int timeout_ms)
 	return status;
 }
 
-pid_t famez_client_start_as(const char *socket, const char *name, const char *nodename,
-			    const char *commands, char *out, size_t out_size)
+pid_t famez_client_start_with(const char *socket, const char *name, const char *const options[],
+			      const char *commands, char *out, size_t out_size)
 {
-	const char *argv[12] = { testlib_client_path(), "--socket", socket, "--wait", "5" };
+	const char *argv[24] = { testlib_client_path(), "--socket", socket, "--wait", "5" };
 	size_t n = 5;
 
-	if (nodename) {
-		argv[n++] = "--nodename";
-		argv[n++] = nodename;
+	for (size_t i = 0; options && options[i]; i++) {
+		ck_assert_uint_lt(n, ELEMENTSOF(argv) - 3);
+		argv[n++] = options[i];
 	}
 	argv[n++] = "--exec";
 	argv[n++] = commands;
@@ -346,6 +347,15 @@ pid_t famez_client_start_as(const char *socket, const char *name, const char *no
 	snprintf(out, out_size, "%s/%s.out", testlib_tmpdir(), name);
 	/* Its errors too: tests look for "the server closed the connection". */
 	return testlib_spawn((char *const *)argv, out, out);
+}
+
+pid_t famez_client_start_as(const char *socket, const char *name, const char *nodename,
+			    const char *commands, char *out, size_t out_size)
+{
+	const char *options[] = { "--nodename", nodename, NULL };
+
+	return famez_client_start_with(socket, name, nodename ? options : NULL, commands, out,
+				       out_size);
 }
 
 pid_t famez_client_start(const char *socket, const char *name, const char *commands, char *out,

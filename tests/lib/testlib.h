@@ -71,6 +71,9 @@ pid_t famez_client_start_as(const char *socket, const char *name, const char *no
 			    const char *commands, char *out, size_t out_size);
 pid_t famez_client_start(const char *socket, const char *name, const char *commands, char *out,
 			 size_t out_size);
+/* The same with options before --exec (a NULL-terminated list). */
+pid_t famez_client_start_with(const char *socket, const char *name, const char *const options[],
+			      const char *commands, char *out, size_t out_size);
 /* Waits until the file contains needle; fails the test after timeout_ms. */
 void testlib_wait_for_output(const char *path, const char *needle, int timeout_ms);
 
