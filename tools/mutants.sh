@@ -21,6 +21,10 @@ mutants=(
 	'10|src/shared/fabric-msg.c|value_len >= FABRIC_CCLASS_MAX|value_len > FABRIC_CCLASS_MAX|a C-Class one character too long is taken'
 	'11|src/famezd/bus-server.c|if (n >= MAILBOX_MSG_MAX)|if (n > MAILBOX_MSG_MAX)|a D-Bus message one character too long is taken'
 	'12|src/famezd/server.c|if (i > 0 && s->n_peers >= s->config.max_peers)|if (0)|when full, a whole batch of newcomers is judged at once'
+	'13|src/famezd/peer.c|	return !to->decoy|	return 1 + !to->decoy|doorbells are not authenticated: every peer gets every eventfd'
+	'14|src/shared/fabric-msg.c|	strip_tracker(text);|	(void)strip_tracker;|a FAME-Z tracker (!EZT=) is not cut off'
+	'15|src/shared/fabric-msg.h|(server_id * 100 <= FABRIC_CID_MAX ? 100 : 16)|((void)server_id, 100)|CIDs of fabrics beyond 39 slots overflow 12 bits'
+	'16|src/famezd/fabric.c|		write_assignment(f, id, true);|		(void)0;|the SID and CID of a configured peer are not written into its slot'
 )
 
 want=("$@")
