@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Real Linux guests: Debian's own kernel under QEMU (TCG) boots an initramfs with the
+ * famez_bridge module (tests/guest/build-guest.sh builds it, with W=1 and sparse clean), loads it
+ * and runs a guest-side script (tests/guest/NAME.sh) whose "famez-guest: " lines on the serial
+ * console the test reads.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "qtest.h"
+#include "testlib.h"
+
+static Famezd famezd;
+
+typedef struct Guest {
+	pid_t pid;
+	char serial[512];
+} Guest;
+
+static Guest guests[2];
+
+static const char *guest_dir(void)
+{
+	const char *d = getenv("FAMEZ_GUEST_DIR");
+
+	ck_assert_msg(d && d[0], "FAMEZ_GUEST_DIR is not set");
+	return d;
+}
+
+/* Builds (or reuses) the module, the kernel and the initramfs. */
+static void guest_prepare(void)
+{
+	char script[512], log[512];
+	const char *argv[] = { script, getenv("FAMEZ_SOURCE_ROOT"), guest_dir(), NULL };
+	int r;
+
+	snprintf(script, sizeof(script), "%s/tests/guest/build-guest.sh", argv[1]);
+	snprintf(log, sizeof(log), "%s/build-guest.log", testlib_tmpdir());
+	r = testlib_run((char *const *)argv, log, log, 300000);
+	ck_assert_msg(r == 0, "build-guest.sh failed (%d): %s", r, testlib_show(log));
+}
+
+/* Boots a guest running tests/guest/TEST.sh with the QEMU device arguments given. */
+static void guest_boot(Guest *g, const char *test, const char *const device[])
+{
+	char kernel[512], initrd[512], append[128], serial[600];
+	const char *argv[32] = { testlib_qemu_path(), "-M", "pc", "-m", "256", "-nodefaults",
+				 "-display", "none", "-no-reboot", "-kernel", kernel,
+				 "-initrd", initrd, "-append", append, "-serial", serial };
+	size_t n = 17;
+	char out[600];
+
+	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", guest_dir());
+	snprintf(initrd, sizeof(initrd), "%s/initrd.gz", guest_dir());
+	snprintf(append, sizeof(append), "console=ttyS0 quiet panic=-1 famez.test=%s", test);
+	snprintf(g->serial, sizeof(g->serial), "%s/guest-%s-%d.serial", testlib_tmpdir(), test,
+		 (int)(g - guests));
+	snprintf(serial, sizeof(serial), "file:%s", g->serial);
+	for (size_t i = 0; device[i]; i++)
+		argv[n++] = device[i];
+	argv[n] = NULL;
+	snprintf(out, sizeof(out), "%s.qemu", g->serial);
+	g->pid = testlib_spawn((char *const *)argv, out, out);
+}
+
+static void guest_wait_for(Guest *g, const char *line, int timeout_ms)
+{
+	testlib_wait_for_output(g->serial, line, timeout_ms);
+}
+
+/* Waits for the guest to power off, then checks its kernel did not complain. */
+static void guest_finish(Guest *g)
+{
+	guest_wait_for(g, "famez-guest: done", 120000);
+	ck_assert_msg(testlib_wait(g->pid, 30000) >= 0, "the guest did not power off");
+	g->pid = 0;
+	ck_assert_msg(!testlib_file_contains(g->serial, "famez-guest: the kernel complained"),
+		      "%s", testlib_show(g->serial));
+	ck_assert_msg(testlib_file_contains(g->serial, "famez-guest: module loaded"), "%s",
+		      testlib_show(g->serial));
+}
+
+static void teardown(void)
+{
+	for (size_t i = 0; i < ELEMENTSOF(guests); i++)
+		if (guests[i].pid > 0) {
+			kill(guests[i].pid, SIGKILL);
+			testlib_wait(guests[i].pid, 5000);
+			guests[i].pid = 0;
+		}
+	testlib_teardown();
+}
+
+/* The counts of a "famez-guest: interrupts A B C ..." line, one per vector. */
+static int guest_interrupts(Guest *g, unsigned long counts[], int max)
+{
+	char *text = testlib_read_file(g->serial), *p;
+	int n = 0;
+
+	/* The line after the host rang, not the "interrupts before" one. */
+	for (p = text; p && (p = strstr(p, "famez-guest: interrupts ")); p++)
+		if (p[strlen("famez-guest: interrupts ")] >= '0' &&
+		    p[strlen("famez-guest: interrupts ")] <= '9')
+			break;
+	ck_assert_msg(p, "no interrupts line: %s", text);
+	p += strlen("famez-guest: interrupts ");
+	while (n < max && *p && *p != '\n') {
+		char *end;
+
+		counts[n++] = strtoul(p, &end, 10);
+		if (end == p)
+			break;
+		p = end;
+	}
+	free(text);
+	return n;
+}
+
+/*
+ * Fabric mode: the bridge finds the mailbox, takes its 16 vectors, and of a host peer's rings on
+ * every vector takes only the one on the vector that names that peer (authenticated doorbells).
+ */
+START_TEST(test_guest_binds_the_fabric_and_takes_authentic_rings)
+{
+	static const char *const device[] = {
+		"-chardev", NULL, "-device", "ivshmem-doorbell,chardev=iv,vectors=16", NULL
+	};
+	const char *dev[5];
+	char chardev[512], out[256];
+	unsigned long counts[16];
+
+	guest_prepare();
+	famezd_start(&famezd, NULL);
+	snprintf(chardev, sizeof(chardev), "socket,id=iv,path=%s", famezd.socket_path);
+	memcpy(dev, device, sizeof(dev));
+	dev[1] = chardev;
+	guest_boot(&guests[0], "probe", dev);
+	guest_wait_for(&guests[0], "famez-guest: interrupts before", 120000);
+	ck_assert_msg(testlib_file_contains(guests[0].serial,
+					    "famez-guest: id 1 server_id 15 vectors 16 fabric 1"),
+		      "%s", testlib_show(guests[0].serial));
+	ck_assert(testlib_file_contains(guests[0].serial, "famez-guest: device /dev/famez_bridge_"));
+
+	/* famez-client is ID 2: it rings every vector of the guest. */
+	famez_client_run(famezd.socket_path, "ringer", "int 1 all", out, sizeof(out));
+	guest_finish(&guests[0]);
+	ck_assert_int_eq(guest_interrupts(&guests[0], counts, 16), 16);
+	ck_assert_uint_ge(counts[2], 1);
+	for (int v = 0; v < 16; v++)
+		if (v != 2 && v != 15) /* the server may ring on 15 */
+			ck_assert_msg(counts[v] == 0, "vector %d rang %lu times", v, counts[v]);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+/* ivshmem-plain has no interrupts: a memory-only bridge, still a device node. */
+START_TEST(test_guest_plain_device_is_memory_only)
+{
+	static const char *const device[] = {
+		"-object", "memory-backend-memfd,id=m,size=1M,share=on",
+		"-device", "ivshmem-plain,memdev=m", NULL
+	};
+
+	guest_prepare();
+	guest_boot(&guests[0], "probe", device);
+	guest_finish(&guests[0]);
+	ck_assert_msg(testlib_file_contains(guests[0].serial, "server_id 0 vectors 0 fabric 0"),
+		      "%s", testlib_show(guests[0].serial));
+	ck_assert(testlib_file_contains(guests[0].serial, "famez-guest: device /dev/famez_bridge_"));
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("guest");
+	TCase *tc = tcase_create("guest");
+
+	tcase_add_checked_fixture(tc, testlib_setup, teardown);
+	tcase_set_timeout(tc, 400);
+	tcase_add_test(tc, test_guest_binds_the_fabric_and_takes_authentic_rings);
+	tcase_add_test(tc, test_guest_plain_device_is_memory_only);
+	suite_add_tcase(s, tc);
+	return testlib_run_suite(s);
+}
