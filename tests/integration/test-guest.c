@@ -160,6 +160,61 @@ START_TEST(test_guest_binds_the_fabric_and_takes_authentic_rings)
 }
 END_TEST
 
+/* Fills the QEMU arguments of a guest on famezd's socket (chardev holds the path). */
+static void fabric_device(const char *dev[5], char chardev[512])
+{
+	snprintf(chardev, 512, "socket,id=iv,path=%s", famezd.socket_path);
+	dev[0] = "-chardev";
+	dev[1] = chardev;
+	dev[2] = "-device";
+	dev[3] = "ivshmem-doorbell,chardev=iv,vectors=16";
+	dev[4] = NULL;
+}
+
+/*
+ * The bridge configures itself with no help from userspace (Link RFC, CTL-Write, Standalone
+ * Acknowledgment, attributes), then talks through FAME-Z's text API to the server and to a host
+ * peer, both ways.
+ */
+START_TEST(test_guest_is_configured_and_talks_through_the_text_api)
+{
+	char chardev[512], out[256];
+	const char *dev[5];
+	pid_t host;
+	int status;
+
+	guest_prepare();
+	famezd_start(&famezd, NULL);
+	fabric_device(dev, chardev);
+	guest_boot(&guests[0], "talk", dev);
+	guest_wait_for(&guests[0], "famez-guest: nodename ", 120000);
+	ck_assert_msg(testlib_file_contains(guests[0].serial,
+					    "famez-guest: link configured cid 100 sid 27 pfm_cid "
+					    "1500 pfm_sid 27"),
+		      "%s", testlib_show(guests[0].serial));
+	ck_assert(testlib_file_contains(guests[0].serial, "cclass Bridge"));
+	guest_wait_for(&guests[0], "famez-guest: waiting for the host", 30000);
+	ck_assert_msg(testlib_file_contains(guests[0].serial, "famez-guest: got 1500,27:pong"),
+		      "%s", testlib_show(guests[0].serial));
+
+	/* famez-client (ID 2, not configured: the guest sees it as "2") and the guest talk. */
+	host = famez_client_start(famezd.socket_path, "host", "send 1 hello from the host; sleep 15",
+				  out, sizeof(out));
+	guest_wait_for(&guests[0], "famez-guest: answered 2", 30000);
+	testlib_wait_for_output(out, ": hello from the guest", 15000);
+	testlib_stop(host, 5000);
+	ck_assert(testlib_file_contains(guests[0].serial, "famez-guest: got 2:hello from the host"));
+	guest_finish(&guests[0]);
+	ck_assert(testlib_file_contains(guests[0].serial, "dropped 0 malformed 0"));
+	famezd_stop(&famezd);
+	/* The server saw it configured and took its attributes. */
+	ck_assert_msg(testlib_file_contains(famezd.log_path, "configured: SID 27, CID 100"), "%s",
+		      testlib_show(famezd.log_path));
+	ck_assert(testlib_file_contains(famezd.log_path, "is a Bridge (SID0 27, CID0 100)"));
+	(void)status;
+}
+END_TEST
+
 /* ivshmem-plain has no interrupts: a memory-only bridge, still a device node. */
 START_TEST(test_guest_plain_device_is_memory_only)
 {
@@ -186,6 +241,7 @@ int main(void)
 	tcase_set_timeout(tc, 400);
 	tcase_add_test(tc, test_guest_binds_the_fabric_and_takes_authentic_rings);
 	tcase_add_test(tc, test_guest_plain_device_is_memory_only);
+	tcase_add_test(tc, test_guest_is_configured_and_talks_through_the_text_api);
 	suite_add_tcase(s, tc);
 	return testlib_run_suite(s);
 }

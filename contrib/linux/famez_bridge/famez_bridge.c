@@ -8,21 +8,40 @@
  * mailbox. Each device gets a character device /dev/famez_bridge_XX (XX: its PCI slot) with
  * ioctls to learn what the bridge is and to ring peers, and mmap() of the shared memory.
  *
+ * On a FAME-Z fabric the bridge is a peer in the kernel: it names itself in its slot, answers
+ * ping and Link CTL Peer-Attribute, asks the server to configure it (Link RFC) and takes the
+ * CTL-Write that does. Every other message goes to a bounded queue that read() returns as
+ * "CID,SID:text"; write("DEST:text") sends one (DEST: a peer ID, "CID,SID", or server).
+ *
+ * The interrupt handler only counts and schedules: messages are read by a work item, replies
+ * and writes leave through one slot, one at a time, each waiting (never in interrupt context)
+ * until the receiver freed the slot.
+ *
  * Everything in the shared memory is written by every peer: it is read once, checked, and
  * never trusted further.
  */
 
 #include <linux/atomic.h>
+#include <linux/bitmap.h>
+#include <linux/ctype.h>
+#include <linux/delay.h>
 #include <linux/fs.h>
 #include <linux/interrupt.h>
 #include <linux/io.h>
+#include <linux/kref.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/pci.h>
+#include <linux/poll.h>
+#include <linux/rwsem.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/utsname.h>
 #include <linux/version.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
 
 #include <uapi/linux/famez_bridge.h>
 
@@ -42,13 +61,32 @@
 #define FAMEZ_G_CLIENTS 16
 #define FAMEZ_G_VECTORS 24
 #define FAMEZ_G_SERVER_ID 32
+#define FAMEZ_S_NODENAME 0
+#define FAMEZ_S_CCLASS 32
+#define FAMEZ_S_MSG_LEN 64
 #define FAMEZ_S_PEER_ID 72
+#define FAMEZ_S_LAST_RESPONDER 80
+#define FAMEZ_S_PEER_SID 88
+#define FAMEZ_S_PEER_CID 96
+#define FAMEZ_NAME_MAX 32 /* nodename and C-Class, with the NUL */
+#define FAMEZ_MSG_MAX 384 /* with the NUL */
 #define FAMEZ_CLIENTS_MAX 254
+#define FAMEZ_IDS 256
+#define FAMEZ_CCLASS "Bridge"
+
+#define FAMEZ_RX_QUEUE 64          /* messages waiting for read() */
+#define FAMEZ_TX_QUEUE 16          /* replies waiting for the slot */
+#define FAMEZ_TX_TIMEOUT_MS 1000   /* how long a reply waits for the receiver to free our slot */
+#define FAMEZ_WRITE_TIMEOUT_MS 5000 /* the same for write(), as FAME-Z's driver waited */
 
 static int fabric = -1;
 module_param(fabric, int, 0444);
 MODULE_PARM_DESC(fabric,
 		 "Speak the FAME-Z mailbox: -1 when the shared memory holds one (default), 0 never, 1 always");
+
+static char *nodename;
+module_param(nodename, charp, 0444);
+MODULE_PARM_DESC(nodename, "Our nodename in the mailbox (default: <hostname>.<PCI slot>)");
 
 struct famez_vector {
 	struct famez_bridge *bridge;
@@ -56,7 +94,31 @@ struct famez_vector {
 	atomic64_t count;
 };
 
+/* A message received, as read() returns it: "CID,SID:text" of its sender. */
+struct famez_rx {
+	unsigned int len;
+	char text[FAMEZ_MSG_MAX + 24];
+};
+
+/* A reply the work items send. */
+struct famez_tx {
+	unsigned int dest;
+	char text[FAMEZ_MSG_MAX];
+};
+
+enum famez_link {
+	FAMEZ_LINK_DOWN,       /* no fabric */
+	FAMEZ_LINK_UP,         /* on the fabric, not configured */
+	FAMEZ_LINK_CONFIGURED, /* the server's CTL-Write gave us our IDs */
+};
+
+/*
+ * One per device. Open files hold a reference: the structure outlives the device, but after
+ * remove() (stopping, under `alive`) nothing touches the device or its memory any more.
+ */
 struct famez_bridge {
+	struct kref ref;
+	struct rw_semaphore alive;
 	struct pci_dev *pdev;
 	void __iomem *regs;
 	void *shm;
@@ -70,6 +132,28 @@ struct famez_bridge {
 	struct famez_vector *vectors;
 	char name[32];
 	struct miscdevice misc;
+
+	/* Fabric mode. */
+	char nodename[FAMEZ_NAME_MAX];
+	char cclass[FAMEZ_NAME_MAX];
+	enum famez_link link;
+	u64 cid, sid, pfm_cid, pfm_sid;
+	bool stopping;
+
+	DECLARE_BITMAP(rx_pending, FAMEZ_IDS); /* senders that rang, set by the handler */
+	struct work_struct rx_work;
+	spinlock_t rx_lock;
+	struct famez_rx *rx;                   /* ring of FAMEZ_RX_QUEUE for read() */
+	unsigned int rx_head, rx_count;
+	wait_queue_head_t rx_wait;
+
+	struct mutex tx_lock;                  /* owns our slot */
+	struct famez_tx *tx;                   /* ring of FAMEZ_TX_QUEUE replies */
+	unsigned int tx_head, tx_count;
+	spinlock_t tx_qlock;
+	struct work_struct tx_work;
+
+	atomic64_t sent, received, dropped, malformed, spurious, send_timeouts;
 };
 
 static u64 famez_shm_u64(const struct famez_bridge *b, size_t offset)
@@ -101,11 +185,271 @@ static bool famez_find_mailbox(struct famez_bridge *b)
 	return true;
 }
 
+static void famez_shm_set_u64(struct famez_bridge *b, size_t offset, u64 v)
+{
+	WRITE_ONCE(*(__le64 *)(b->shm + offset), cpu_to_le64(v));
+}
+
+static size_t famez_slot(unsigned int id, size_t field)
+{
+	return (size_t)id * FAMEZ_SLOT_SIZE + field;
+}
+
+static void famez_set_string(struct famez_bridge *b, unsigned int id, size_t field,
+			     const char *value)
+{
+	char buf[FAMEZ_NAME_MAX] = "";
+
+	strscpy(buf, value, sizeof(buf));
+	memcpy(b->shm + famez_slot(id, field), buf, sizeof(buf));
+}
+
+static void famez_ring(struct famez_bridge *b, unsigned int peer, unsigned int vector)
+{
+	iowrite32(peer << 16 | vector, b->regs + IVSHMEM_DOORBELL);
+}
+
+/*
+ * Sends text to dest through our slot: waits (at most timeout_ms, none with nonblock) until the
+ * last receiver freed it, writes the bytes, then the length, and rings dest on our vector. A
+ * message not yet acknowledged is never overwritten.
+ */
+static int famez_send(struct famez_bridge *b, unsigned int dest, const char *text,
+		      unsigned int timeout_ms, bool nonblock)
+{
+	size_t len = strlen(text);
+	unsigned long deadline;
+	int r = 0;
+
+	if (len == 0 || len >= FAMEZ_MSG_MAX)
+		return -EMSGSIZE;
+	if (dest == 0 || dest > b->server_id || dest == b->id)
+		return -EHOSTUNREACH;
+	if (nonblock) {
+		if (!mutex_trylock(&b->tx_lock))
+			return -EAGAIN;
+	} else if (mutex_lock_interruptible(&b->tx_lock)) {
+		return -ERESTARTSYS;
+	}
+	deadline = jiffies + msecs_to_jiffies(timeout_ms);
+	while (famez_shm_u64(b, famez_slot(b->id, FAMEZ_S_MSG_LEN)) != 0) {
+		if (nonblock) {
+			r = -EAGAIN;
+			goto out;
+		}
+		if (time_after(jiffies, deadline) || b->stopping) {
+			atomic64_inc(&b->send_timeouts);
+			r = -ETIMEDOUT;
+			goto out;
+		}
+		if (signal_pending(current)) {
+			r = -ERESTARTSYS;
+			goto out;
+		}
+		usleep_range(50, 200);
+	}
+	famez_shm_set_u64(b, famez_slot(b->id, FAMEZ_S_LAST_RESPONDER), 0);
+	memcpy(b->shm + famez_slot(b->id, FAMEZ_MSG_OFFSET), text, len + 1);
+	/* The bytes before the length: a receiver that sees the length sees the text. */
+	wmb();
+	famez_shm_set_u64(b, famez_slot(b->id, FAMEZ_S_MSG_LEN), len);
+	wmb();
+	famez_ring(b, dest, b->id);
+	atomic64_inc(&b->sent);
+out:
+	mutex_unlock(&b->tx_lock);
+	return r;
+}
+
+/* Queues a reply for the tx work (replies never wait in the receive path). */
+static __printf(3, 4) void famez_reply(struct famez_bridge *b, unsigned int dest, const char *fmt, ...)
+{
+	struct famez_tx *t;
+	unsigned long flags;
+	va_list ap;
+
+	spin_lock_irqsave(&b->tx_qlock, flags);
+	if (b->tx_count == FAMEZ_TX_QUEUE) {
+		spin_unlock_irqrestore(&b->tx_qlock, flags);
+		atomic64_inc(&b->dropped);
+		return;
+	}
+	t = &b->tx[(b->tx_head + b->tx_count++) % FAMEZ_TX_QUEUE];
+	t->dest = dest;
+	va_start(ap, fmt);
+	vscnprintf(t->text, sizeof(t->text), fmt, ap);
+	va_end(ap);
+	spin_unlock_irqrestore(&b->tx_qlock, flags);
+	schedule_work(&b->tx_work);
+}
+
+static void famez_tx_work(struct work_struct *work)
+{
+	struct famez_bridge *b = container_of(work, struct famez_bridge, tx_work);
+	struct famez_tx t;
+	unsigned long flags;
+
+	for (;;) {
+		spin_lock_irqsave(&b->tx_qlock, flags);
+		if (!b->tx_count) {
+			spin_unlock_irqrestore(&b->tx_qlock, flags);
+			return;
+		}
+		t = b->tx[b->tx_head];
+		b->tx_head = (b->tx_head + 1) % FAMEZ_TX_QUEUE;
+		b->tx_count--;
+		spin_unlock_irqrestore(&b->tx_qlock, flags);
+		if (famez_send(b, t.dest, t.text, FAMEZ_TX_TIMEOUT_MS, false) < 0)
+			atomic64_inc(&b->dropped);
+	}
+}
+
+/* The value of key in a "K=V,K=V" list; false if it is missing or not a number. */
+static bool famez_kv(const char *list, const char *key, u64 *value)
+{
+	size_t klen = strlen(key);
+	const char *p = list;
+
+	while (p && *p) {
+		if (!strncmp(p, key, klen) && p[klen] == '=') {
+			char num[24];
+			size_t n = strcspn(p + klen + 1, ",");
+
+			if (n == 0 || n >= sizeof(num))
+				return false;
+			memcpy(num, p + klen + 1, n);
+			num[n] = '\0';
+			return !kstrtou64(num, 10, value);
+		}
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+	return false;
+}
+
+/* The server configures us: "CTL-Write Space=0,PFMCID=..,PFMSID=..,CID=..,SID=..,Tag=..". */
+static void famez_ctl_write(struct famez_bridge *b, unsigned int from, const char *args)
+{
+	u64 cid, sid, pfm_cid, pfm_sid, tag;
+
+	if (from != b->server_id || !famez_kv(args, "CID", &cid) || !famez_kv(args, "SID", &sid) ||
+	    !famez_kv(args, "PFMCID", &pfm_cid) || !famez_kv(args, "PFMSID", &pfm_sid) ||
+	    !famez_kv(args, "Tag", &tag) || cid > 0xfff || sid > 0xffff) {
+		atomic64_inc(&b->malformed);
+		return;
+	}
+	b->cid = cid;
+	b->sid = sid;
+	b->pfm_cid = pfm_cid;
+	b->pfm_sid = pfm_sid;
+	b->link = FAMEZ_LINK_CONFIGURED;
+	famez_shm_set_u64(b, famez_slot(b->id, FAMEZ_S_PEER_CID), cid);
+	famez_shm_set_u64(b, famez_slot(b->id, FAMEZ_S_PEER_SID), sid);
+	famez_reply(b, from, "Standalone Acknowledgment Tag=%llu,Reason=OK",
+		    (unsigned long long)tag);
+}
+
+/* A message for read(): "CID,SID:text" of the sender, or "ID:text" while it has no CID. */
+static void famez_queue_rx(struct famez_bridge *b, unsigned int from, const char *text)
+{
+	u64 cid = famez_shm_u64(b, famez_slot(from, FAMEZ_S_PEER_CID));
+	u64 sid = famez_shm_u64(b, famez_slot(from, FAMEZ_S_PEER_SID));
+	struct famez_rx *m;
+	unsigned long flags;
+
+	spin_lock_irqsave(&b->rx_lock, flags);
+	if (b->rx_count == FAMEZ_RX_QUEUE) {
+		spin_unlock_irqrestore(&b->rx_lock, flags);
+		atomic64_inc(&b->dropped);
+		return;
+	}
+	m = &b->rx[(b->rx_head + b->rx_count++) % FAMEZ_RX_QUEUE];
+	if (cid && cid <= 0xfff && sid <= 0xffff)
+		m->len = scnprintf(m->text, sizeof(m->text), "%llu,%llu:%s",
+				   (unsigned long long)cid, (unsigned long long)sid, text);
+	else
+		m->len = scnprintf(m->text, sizeof(m->text), "%u:%s", from, text);
+	spin_unlock_irqrestore(&b->rx_lock, flags);
+	wake_up_interruptible(&b->rx_wait);
+}
+
+static void famez_handle(struct famez_bridge *b, unsigned int from, char *text)
+{
+	char *tracker = strstr(text, "!EZT=");
+
+	if (tracker)
+		*tracker = '\0';
+	if (!strcmp(text, "ping")) {
+		famez_reply(b, from, "pong");
+	} else if (!strcmp(text, "Link CTL Peer-Attribute")) {
+		famez_reply(b, from, "Link CTL ACK C-Class=%s,SID0=%llu,CID0=%llu", b->cclass,
+			    (unsigned long long)b->sid, (unsigned long long)b->cid);
+	} else if (!strncmp(text, "CTL-Write ", 10)) {
+		famez_ctl_write(b, from, text + 10);
+	} else {
+		famez_queue_rx(b, from, text);
+	}
+}
+
+/* Reads the slot of a peer that rang: copied once, checked, acknowledged, then looked at. */
+static void famez_receive(struct famez_bridge *b, unsigned int from)
+{
+	char text[FAMEZ_MSG_MAX];
+	u64 len = famez_shm_u64(b, famez_slot(from, FAMEZ_S_MSG_LEN));
+	size_t i;
+
+	if (len == 0) {
+		atomic64_inc(&b->spurious);
+		return;
+	}
+	if (len >= FAMEZ_MSG_MAX ||
+	    famez_shm_u64(b, famez_slot(from, FAMEZ_S_PEER_ID)) != from) {
+		atomic64_inc(&b->malformed);
+		goto ack;
+	}
+	rmb();
+	memcpy(text, b->shm + famez_slot(from, FAMEZ_MSG_OFFSET), len + 1);
+	if (text[len] != '\0') {
+		atomic64_inc(&b->malformed);
+		goto ack;
+	}
+	for (i = 0; i < len; i++)
+		if (text[i] < 0x20 || text[i] > 0x7e) {
+			atomic64_inc(&b->malformed);
+			goto ack;
+		}
+	atomic64_inc(&b->received);
+	famez_shm_set_u64(b, famez_slot(from, FAMEZ_S_LAST_RESPONDER), b->id);
+	famez_shm_set_u64(b, famez_slot(from, FAMEZ_S_MSG_LEN), 0);
+	famez_handle(b, from, text);
+	return;
+ack:
+	famez_shm_set_u64(b, famez_slot(from, FAMEZ_S_LAST_RESPONDER), b->id);
+	famez_shm_set_u64(b, famez_slot(from, FAMEZ_S_MSG_LEN), 0);
+}
+
+static void famez_rx_work(struct work_struct *work)
+{
+	struct famez_bridge *b = container_of(work, struct famez_bridge, rx_work);
+	unsigned int from;
+
+	for_each_set_bit(from, b->rx_pending, FAMEZ_IDS)
+		if (test_and_clear_bit(from, b->rx_pending))
+			famez_receive(b, from);
+}
+
 static irqreturn_t famez_irq(int irq, void *data)
 {
 	struct famez_vector *v = data;
+	struct famez_bridge *b = v->bridge;
 
 	atomic64_inc(&v->count);
+	/* Vector S: peer S has a message for us in slot S. */
+	if (b->fabric && v->index >= 1 && v->index <= b->server_id && v->index != b->id) {
+		set_bit(v->index, b->rx_pending);
+		schedule_work(&b->rx_work);
+	}
 	return IRQ_HANDLED;
 }
 
@@ -150,6 +494,43 @@ static struct famez_bridge *famez_of_file(struct file *file)
 	return container_of(misc, struct famez_bridge, misc);
 }
 
+static void famez_free(struct kref *ref)
+{
+	struct famez_bridge *b = container_of(ref, struct famez_bridge, ref);
+
+	kfree(b->rx);
+	kfree(b->tx);
+	kfree(b);
+}
+
+/* Called under the misc device list's lock: remove() cannot have dropped its reference yet. */
+static int famez_open(struct inode *inode, struct file *file)
+{
+	kref_get(&famez_of_file(file)->ref);
+	return 0;
+}
+
+static int famez_release(struct inode *inode, struct file *file)
+{
+	kref_put(&famez_of_file(file)->ref, famez_free);
+	return 0;
+}
+
+/* Takes `alive` for reading: false (nothing may be touched) once the device is gone. */
+static bool famez_enter(struct famez_bridge *b)
+{
+	down_read(&b->alive);
+	if (!b->stopping)
+		return true;
+	up_read(&b->alive);
+	return false;
+}
+
+static void famez_leave(struct famez_bridge *b)
+{
+	up_read(&b->alive);
+}
+
 static long famez_ioctl_info(struct famez_bridge *b, void __user *arg)
 {
 	struct famez_bridge_info info = {
@@ -177,22 +558,138 @@ static long famez_ioctl_ring(struct famez_bridge *b, void __user *arg)
 		return -ENODEV;
 	if (ring.peer > 0xffff || ring.vector > 0xff)
 		return -EINVAL;
-	iowrite32(ring.peer << 16 | ring.vector, b->regs + IVSHMEM_DOORBELL);
+	famez_ring(b, ring.peer, ring.vector);
 	return 0;
 }
 
 static long famez_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct famez_bridge *b = famez_of_file(file);
+	long r;
 
+	if (!famez_enter(b))
+		return -ENODEV;
 	switch (cmd) {
 	case FAMEZ_BRIDGE_IOC_INFO:
-		return famez_ioctl_info(b, (void __user *)arg);
+		r = famez_ioctl_info(b, (void __user *)arg);
+		break;
 	case FAMEZ_BRIDGE_IOC_RING:
-		return famez_ioctl_ring(b, (void __user *)arg);
+		r = famez_ioctl_ring(b, (void __user *)arg);
+		break;
 	default:
-		return -ENOTTY;
+		r = -ENOTTY;
 	}
+	famez_leave(b);
+	return r;
+}
+
+/* read(): the oldest message received, "CID,SID:text" (cut to the buffer). */
+static ssize_t famez_read(struct file *file, char __user *buf, size_t count, loff_t *ppos)
+{
+	struct famez_bridge *b = famez_of_file(file);
+	struct famez_rx m;
+	unsigned long flags;
+	int r;
+
+	for (;;) {
+		spin_lock_irqsave(&b->rx_lock, flags);
+		if (b->rx_count) {
+			m = b->rx[b->rx_head];
+			b->rx_head = (b->rx_head + 1) % FAMEZ_RX_QUEUE;
+			b->rx_count--;
+			spin_unlock_irqrestore(&b->rx_lock, flags);
+			break;
+		}
+		spin_unlock_irqrestore(&b->rx_lock, flags);
+		if (!b->fabric || READ_ONCE(b->stopping))
+			return 0;
+		if (file->f_flags & O_NONBLOCK)
+			return -EAGAIN;
+		r = wait_event_interruptible(b->rx_wait,
+					     READ_ONCE(b->rx_count) || READ_ONCE(b->stopping));
+		if (r)
+			return r;
+	}
+	count = min_t(size_t, count, m.len);
+	return copy_to_user(buf, m.text, count) ? -EFAULT : count;
+}
+
+/* The peer ID a write's DEST names: an ID, "CID,SID" (from the slots), or server/switch. */
+static int famez_dest(struct famez_bridge *b, const char *dest)
+{
+	const char *comma = strchr(dest, ',');
+	unsigned int id;
+	u64 cid, sid;
+
+	if (!strcmp(dest, "server") || !strcmp(dest, "switch"))
+		return b->server_id;
+	if (!comma)
+		return kstrtouint(dest, 10, &id) || id == 0 || id > b->server_id ? -EHOSTUNREACH : id;
+	{
+		char c[8], s[8];
+		size_t n = comma - dest;
+
+		if (n == 0 || n >= sizeof(c) || strlen(comma + 1) >= sizeof(s))
+			return -EHOSTUNREACH;
+		memcpy(c, dest, n);
+		c[n] = '\0';
+		strscpy(s, comma + 1, sizeof(s));
+		if (kstrtou64(c, 10, &cid) || kstrtou64(s, 10, &sid) || cid == 0)
+			return -EHOSTUNREACH;
+	}
+	for (id = 1; id <= b->server_id; id++)
+		if (famez_shm_u64(b, famez_slot(id, FAMEZ_S_PEER_CID)) == cid &&
+		    famez_shm_u64(b, famez_slot(id, FAMEZ_S_PEER_SID)) == sid)
+			return id;
+	return -EHOSTUNREACH;
+}
+
+/* write("DEST:text"): sends text to DEST; a trailing newline is not part of it. */
+static ssize_t famez_write(struct file *file, const char __user *buf, size_t count,
+			   loff_t *ppos)
+{
+	struct famez_bridge *b = famez_of_file(file);
+	char msg[FAMEZ_MSG_MAX + 24], *colon;
+	size_t n = count;
+	int dest, r;
+
+	if (!b->fabric)
+		return -EOPNOTSUPP;
+	if (n >= sizeof(msg))
+		return -EMSGSIZE;
+	if (copy_from_user(msg, buf, n))
+		return -EFAULT;
+	msg[n] = '\0';
+	if (n && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	colon = strchr(msg, ':');
+	if (!colon)
+		return -EINVAL;
+	*colon = '\0';
+	if (!famez_enter(b))
+		return -ENODEV;
+	dest = famez_dest(b, msg);
+	r = dest < 0 ? dest
+		     : famez_send(b, dest, colon + 1, FAMEZ_WRITE_TIMEOUT_MS,
+				  file->f_flags & O_NONBLOCK);
+	famez_leave(b);
+	return r < 0 ? r : count;
+}
+
+static __poll_t famez_poll(struct file *file, poll_table *wait)
+{
+	struct famez_bridge *b = famez_of_file(file);
+	__poll_t mask = 0;
+
+	poll_wait(file, &b->rx_wait, wait);
+	if (READ_ONCE(b->rx_count))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if (READ_ONCE(b->stopping))
+		mask |= EPOLLHUP;
+	/* Writes wait for our slot themselves (O_NONBLOCK: EAGAIN while it is busy). */
+	else if (b->fabric)
+		mask |= EPOLLOUT | EPOLLWRNORM;
+	return mask;
 }
 
 /* All of the shared memory, or a part of it, at the offset asked. */
@@ -201,14 +698,24 @@ static int famez_mmap(struct file *file, struct vm_area_struct *vma)
 	struct famez_bridge *b = famez_of_file(file);
 	unsigned long len = vma->vm_end - vma->vm_start;
 	u64 off = (u64)vma->vm_pgoff << PAGE_SHIFT;
+	int r;
 
 	if (off >= b->shm_size || len > b->shm_size - off)
 		return -EINVAL;
-	return vm_iomap_memory(vma, b->shm_phys + off, len);
+	if (!famez_enter(b))
+		return -ENODEV;
+	r = vm_iomap_memory(vma, b->shm_phys + off, len);
+	famez_leave(b);
+	return r;
 }
 
 static const struct file_operations famez_fops = {
 	.owner = THIS_MODULE,
+	.open = famez_open,
+	.release = famez_release,
+	.read = famez_read,
+	.write = famez_write,
+	.poll = famez_poll,
 	.unlocked_ioctl = famez_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.mmap = famez_mmap,
@@ -264,7 +771,82 @@ static ssize_t interrupts_show(struct device *dev, struct device_attribute *attr
 }
 static DEVICE_ATTR_RO(interrupts);
 
+static const char *const famez_link_names[] = {
+	[FAMEZ_LINK_DOWN] = "down",
+	[FAMEZ_LINK_UP] = "up",
+	[FAMEZ_LINK_CONFIGURED] = "configured",
+};
+
+static ssize_t link_state_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	struct famez_bridge *b = dev_get_drvdata(dev);
+
+	return sysfs_emit(buf, "%s\n", famez_link_names[READ_ONCE(b->link)]);
+}
+static DEVICE_ATTR_RO(link_state);
+
+#define FAMEZ_U64_ATTR(field)                                                              \
+	static ssize_t field##_show(struct device *dev, struct device_attribute *attr,     \
+				    char *buf)                                             \
+	{                                                                                  \
+		struct famez_bridge *b = dev_get_drvdata(dev);                             \
+									                   \
+		return sysfs_emit(buf, "%llu\n", (unsigned long long)READ_ONCE(b->field)); \
+	}                                                                                  \
+	static DEVICE_ATTR_RO(field)
+
+FAMEZ_U64_ATTR(cid);
+FAMEZ_U64_ATTR(sid);
+FAMEZ_U64_ATTR(pfm_cid);
+FAMEZ_U64_ATTR(pfm_sid);
+
+#define FAMEZ_COUNTER_ATTR(field)                                                          \
+	static ssize_t field##_show(struct device *dev, struct device_attribute *attr,     \
+				    char *buf)                                             \
+	{                                                                                  \
+		struct famez_bridge *b = dev_get_drvdata(dev);                             \
+									                   \
+		return sysfs_emit(buf, "%lld\n", (long long)atomic64_read(&b->field));     \
+	}                                                                                  \
+	static DEVICE_ATTR_RO(field)
+
+FAMEZ_COUNTER_ATTR(sent);
+FAMEZ_COUNTER_ATTR(received);
+FAMEZ_COUNTER_ATTR(dropped);
+FAMEZ_COUNTER_ATTR(malformed);
+FAMEZ_COUNTER_ATTR(spurious);
+FAMEZ_COUNTER_ATTR(send_timeouts);
+
+static ssize_t nodename_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	struct famez_bridge *b = dev_get_drvdata(dev);
+
+	return sysfs_emit(buf, "%s\n", b->nodename);
+}
+static DEVICE_ATTR_RO(nodename);
+
+static ssize_t cclass_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	struct famez_bridge *b = dev_get_drvdata(dev);
+
+	return sysfs_emit(buf, "%s\n", b->cclass);
+}
+static DEVICE_ATTR_RO(cclass);
+
 static struct attribute *famez_attrs[] = {
+	&dev_attr_link_state.attr,
+	&dev_attr_cid.attr,
+	&dev_attr_sid.attr,
+	&dev_attr_pfm_cid.attr,
+	&dev_attr_pfm_sid.attr,
+	&dev_attr_sent.attr,
+	&dev_attr_received.attr,
+	&dev_attr_dropped.attr,
+	&dev_attr_malformed.attr,
+	&dev_attr_spurious.attr,
+	&dev_attr_send_timeouts.attr,
+	&dev_attr_nodename.attr,
+	&dev_attr_cclass.attr,
 	&dev_attr_id.attr,
 	&dev_attr_server_id.attr,
 	&dev_attr_vectors.attr,
@@ -287,45 +869,87 @@ static void __iomem *famez_map_regs(struct pci_dev *pdev)
 #endif
 }
 
+/* Fabric mode: names us in our slot and asks the server to configure us. */
+static void famez_join_fabric(struct famez_bridge *b)
+{
+	if (nodename && nodename[0])
+		strscpy(b->nodename, nodename, sizeof(b->nodename));
+	else
+		snprintf(b->nodename, sizeof(b->nodename), "%.20s.%02x", utsname()->nodename,
+			 PCI_SLOT(b->pdev->devfn));
+	strscpy(b->cclass, FAMEZ_CCLASS, sizeof(b->cclass));
+	famez_set_string(b, b->id, FAMEZ_S_NODENAME, b->nodename);
+	famez_set_string(b, b->id, FAMEZ_S_CCLASS, b->cclass);
+	b->link = FAMEZ_LINK_UP;
+	famez_reply(b, b->server_id, "Link RFC TTC=27us");
+}
+
 static int famez_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 {
 	struct device *dev = &pdev->dev;
 	struct famez_bridge *b;
 	int r;
 
-	b = devm_kzalloc(dev, sizeof(*b), GFP_KERNEL);
+	b = kzalloc(sizeof(*b), GFP_KERNEL);
 	if (!b)
 		return -ENOMEM;
+	kref_init(&b->ref);
+	init_rwsem(&b->alive);
+	spin_lock_init(&b->rx_lock);
+	spin_lock_init(&b->tx_qlock);
+	mutex_init(&b->tx_lock);
+	init_waitqueue_head(&b->rx_wait);
+	INIT_WORK(&b->rx_work, famez_rx_work);
+	INIT_WORK(&b->tx_work, famez_tx_work);
 	b->pdev = pdev;
 	snprintf(b->name, sizeof(b->name), FAMEZ_NAME "_%02x", PCI_SLOT(pdev->devfn));
+	b->rx = kcalloc(FAMEZ_RX_QUEUE, sizeof(*b->rx), GFP_KERNEL);
+	b->tx = kcalloc(FAMEZ_TX_QUEUE, sizeof(*b->tx), GFP_KERNEL);
+	r = -ENOMEM;
+	if (!b->rx || !b->tx)
+		goto fail;
 
 	r = pcim_enable_device(pdev);
 	if (r)
-		return r;
+		goto fail;
 	b->regs = famez_map_regs(pdev);
-	if (IS_ERR(b->regs))
-		return PTR_ERR(b->regs);
+	if (IS_ERR(b->regs)) {
+		r = PTR_ERR(b->regs);
+		goto fail;
+	}
 
 	b->shm_phys = pci_resource_start(pdev, IVSHMEM_BAR_SHM);
 	b->shm_size = pci_resource_len(pdev, IVSHMEM_BAR_SHM);
-	if (!b->shm_size)
-		return dev_err_probe(dev, -ENODEV, "no shared memory (BAR2)\n");
+	r = -ENODEV;
+	if (!b->shm_size) {
+		dev_err(dev, "no shared memory (BAR2)\n");
+		goto fail;
+	}
+	r = -EBUSY;
 	if (!devm_request_mem_region(dev, b->shm_phys, b->shm_size, b->name))
-		return -EBUSY;
+		goto fail;
 	/* RAM on the host side: cached, never uncached. */
 	b->shm = devm_memremap(dev, b->shm_phys, b->shm_size, MEMREMAP_WB);
-	if (IS_ERR(b->shm))
-		return PTR_ERR(b->shm);
-
+	if (IS_ERR(b->shm)) {
+		r = PTR_ERR(b->shm);
+		goto fail;
+	}
 	b->id = ioread32(b->regs + IVSHMEM_IVPOSITION);
-	r = famez_setup_vectors(b);
-	if (r)
-		return dev_err_probe(dev, r, "cannot take the interrupt vectors\n");
-
 	b->fabric = fabric == 1 || (fabric < 0 && famez_find_mailbox(b));
 	if (b->fabric && !b->server_id) {
 		b->fabric = false;
 		dev_warn(dev, "fabric=1, but the shared memory holds no FAME-Z mailbox for us\n");
+	}
+
+	r = famez_setup_vectors(b);
+	if (r) {
+		dev_err(dev, "cannot take the interrupt vectors: %d\n", r);
+		goto fail;
+	}
+	if (b->fabric && b->n_vectors <= b->server_id) {
+		dev_warn(dev, "%u vectors cannot reach the server (ID %u): no fabric\n",
+			 b->n_vectors, b->server_id);
+		b->fabric = false;
 	}
 	pci_set_drvdata(pdev, b);
 
@@ -335,18 +959,40 @@ static int famez_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 	b->misc.parent = dev;
 	r = misc_register(&b->misc);
 	if (r)
-		return r;
+		goto fail;
+	if (b->fabric)
+		famez_join_fabric(b);
 	dev_info(dev, "%s: peer %u, %u vectors, %llu bytes of shared memory%s\n", b->name, b->id,
 		 b->n_vectors, (unsigned long long)b->shm_size,
 		 b->fabric ? ", FAME-Z mailbox" : "");
 	return 0;
+
+fail:
+	kref_put(&b->ref, famez_free);
+	return r;
 }
 
 static void famez_remove(struct pci_dev *pdev)
 {
 	struct famez_bridge *b = pci_get_drvdata(pdev);
+	unsigned int i;
 
 	misc_deregister(&b->misc);
+	/* No handler runs or schedules work after this; then no work runs. */
+	for (i = 0; i < b->n_vectors; i++)
+		devm_free_irq(&pdev->dev, pci_irq_vector(pdev, i), &b->vectors[i]);
+	WRITE_ONCE(b->stopping, true);
+	wake_up_interruptible(&b->rx_wait);
+	cancel_work_sync(&b->rx_work);
+	cancel_work_sync(&b->tx_work);
+	/* Open files may still call in: they find us stopping, and touch nothing. */
+	down_write(&b->alive);
+	if (b->fabric) {
+		famez_set_string(b, b->id, FAMEZ_S_NODENAME, "");
+		famez_set_string(b, b->id, FAMEZ_S_CCLASS, "");
+	}
+	up_write(&b->alive);
+	kref_put(&b->ref, famez_free);
 }
 
 static const struct pci_device_id famez_ids[] = {

@@ -1,0 +1,22 @@
+# Guest test: the bridge is configured by the server at probe, then talks through FAME-Z's
+# text API: write("DEST:text"), read() -> "CID,SID:text".
+d=$(echo /sys/bus/pci/drivers/famez_bridge/0000:* | cut -d' ' -f1)
+dev=$(echo /dev/famez_bridge_* | cut -d' ' -f1)
+i=0
+while [ "$(cat "$d/link_state")" != configured ] && [ $i -lt 300 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+echo "famez-guest: link $(cat "$d/link_state") cid $(cat "$d/cid") sid $(cat "$d/sid") pfm_cid $(cat "$d/pfm_cid") pfm_sid $(cat "$d/pfm_sid")"
+echo "famez-guest: nodename $(cat "$d/nodename") cclass $(cat "$d/cclass")"
+# One message a read().
+receive() {
+	timeout "$1" dd if="$dev" bs=512 count=1 2>/dev/null
+}
+echo server:ping >"$dev" && echo "famez-guest: got $(receive 5)"
+echo "famez-guest: waiting for the host"
+msg=$(receive 30)
+echo "famez-guest: got $msg"
+from=${msg%%:*}
+echo "$from:hello from the guest" >"$dev" && echo "famez-guest: answered $from"
+echo "famez-guest: counters sent $(cat "$d/sent") received $(cat "$d/received") dropped $(cat "$d/dropped") malformed $(cat "$d/malformed")"
