@@ -215,6 +215,61 @@ START_TEST(test_guest_is_configured_and_talks_through_the_text_api)
 }
 END_TEST
 
+/*
+ * A hostile host peer (ID 2) fills its slot with lengths past the slot, text without its NUL,
+ * bytes that are not ASCII, then rings the guest thousands of times with nothing in it: the
+ * guest counts all of it, its kernel does not complain, and an honest message still arrives.
+ */
+START_TEST(test_guest_survives_a_hostile_peer)
+{
+	/* Peer 2's slot: length @1024+64, text @1024+128. */
+	static const char garbage[] =
+		"write 1088 100000; int 1 2; sleep 1; "
+		"write 1152 0x4141414141414141; write 1160 0x4141414141414141; write 1088 8; "
+		"int 1 2; sleep 1; "
+		"write 1152 0x00000000ff00ff41; write 1088 3; int 1 2; sleep 1; "
+		"write 1088 0xffffffffffffffff; int 1 2; sleep 1; write 1088 0; ";
+	char chardev[512], out[256], *commands;
+	const char *dev[5];
+	unsigned long counts[16];
+	size_t len = sizeof(garbage) + 3000 * 10 + 64;
+
+	guest_prepare();
+	famezd_start(&famezd, NULL);
+	fabric_device(dev, chardev);
+	guest_boot(&guests[0], "hostile", dev);
+	guest_wait_for(&guests[0], "famez-guest: ready", 120000);
+
+	commands = malloc(len);
+	ck_assert_ptr_nonnull(commands);
+	strcpy(commands, garbage);
+	for (int i = 0; i < 3000; i++)
+		strcat(commands, "int 1 2; ");
+	strcat(commands, "sleep 1; send 1 honest");
+	famez_client_run(famezd.socket_path, "hostile", commands, out, sizeof(out));
+	free(commands);
+	guest_finish(&guests[0]);
+	ck_assert_msg(testlib_file_contains(guests[0].serial, "famez-guest: got 2:honest"), "%s",
+		      testlib_show(guests[0].serial));
+	ck_assert_int_eq(guest_interrupts(&guests[0], counts, 16), 16);
+	ck_assert_uint_ge(counts[2], 4);
+	{
+		char *text = testlib_read_file(guests[0].serial);
+		char *p = strstr(text, "famez-guest: counters malformed ");
+		unsigned long malformed, spurious;
+
+		ck_assert_ptr_nonnull(p);
+		ck_assert_int_eq(sscanf(p, "famez-guest: counters malformed %lu spurious %lu",
+					&malformed, &spurious),
+				 2);
+		ck_assert_uint_ge(malformed, 3);
+		ck_assert_uint_ge(spurious, 1);
+		free(text);
+	}
+	famezd_stop(&famezd);
+}
+END_TEST
+
 /* ivshmem-plain has no interrupts: a memory-only bridge, still a device node. */
 START_TEST(test_guest_plain_device_is_memory_only)
 {
@@ -242,6 +297,7 @@ int main(void)
 	tcase_add_test(tc, test_guest_binds_the_fabric_and_takes_authentic_rings);
 	tcase_add_test(tc, test_guest_plain_device_is_memory_only);
 	tcase_add_test(tc, test_guest_is_configured_and_talks_through_the_text_api);
+	tcase_add_test(tc, test_guest_survives_a_hostile_peer);
 	suite_add_tcase(s, tc);
 	return testlib_run_suite(s);
 }
