@@ -53,6 +53,11 @@ typedef struct Client {
 	sd_event *event;
 	const char *socket_path;
 	int fd;
+	/* --device: a famez_bridge device inside a guest instead of a server socket */
+	bool device;
+	const char *device_path;
+	int device_fd, device_wfd; /* non-blocking for events, blocking for writes */
+	sd_event_source *device_source, *device_timer;
 	sd_event_source *socket_source;
 	WireReader reader;
 	ClientState state;
@@ -96,6 +101,17 @@ int command_error(Client *c, const char *fmt, ...) _printf_(2, 3);
 void client_continue(Client *c);
 int start_wait(Client *c, WaitKind kind, const char *seconds);
 const ClientPeer *lookup_peer(Client *c, const char *arg);
+/* Watches own vector `vector` (its eventfd in c->state.self.fds). */
+int client_watch_own_vector(Client *c, unsigned vector);
+
+/* device.c */
+struct famez_bridge_info;
+int client_device_open(Client *c, const char *nodename, const char *cclass);
+void client_device_done(Client *c);
+int client_device_info(Client *c, struct famez_bridge_info *info);
+int client_device_ring(Client *c, unsigned peer, unsigned vector);
+/* Sends text to peer dest through the bridge's text API. */
+int client_device_send(Client *c, unsigned dest, const char *text);
 
 /* fabric.c */
 void client_fabric_setup(Client *c, const char *nodename, const char *cclass);
@@ -105,4 +121,6 @@ bool client_fabric_on_interrupt(Client *c, unsigned vector);
 /* Runs a fabric command; false if argv[0] is none. */
 bool client_fabric_command(Client *c, int argc, char *argv[]);
 bool client_fabric_wait_satisfied(Client *c);
+/* --device: a message the bridge's read() returned ("CID,SID:text" or "ID:text"). */
+void client_fabric_on_device_message(Client *c, const char *msg);
 void client_fabric_help(void);

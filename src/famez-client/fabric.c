@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <linux/famez_bridge.h>
+
 #include "client.h"
 #include "doorbell.h"
 #include "log.h"
@@ -71,6 +73,9 @@ static int send_text(Client *c, unsigned dest, const char *text)
 {
 	int r;
 
+	/* Inside a guest the bridge sends, and says nothing of the acknowledgment. */
+	if (c->device)
+		return client_device_send(c, dest, text);
 	/* Counted first: a silent destination reports the message unacknowledged at once. */
 	log_debug("queue to %u: %s", dest, text);
 	c->fabric.in_flight++;
@@ -105,6 +110,17 @@ void client_fabric_setup(Client *c, const char *nodename, const char *cclass)
 		log_warning("the shared memory has a FAME-Z mailbox, but our ID %u has no slot in "
 			    "it; fabric commands are unavailable",
 			    c->state.own_id);
+		return;
+	}
+	if (c->device) {
+		/* The bridge owns our slot and named us. */
+		if (nodename || strcmp(cclass, "Debugger") != 0)
+			log_notice("--nodename and --cclass do not apply to a bridge: write its "
+				   "sysfs nodename and cclass instead");
+		mailbox_get_nodename(slot_of(c, c->state.own_id), f->nodename);
+		f->enabled = true;
+		say("fabric nodename %s server %u clients %u", f->nodename, f->layout.server_id,
+		    f->layout.n_clients);
 		return;
 	}
 	if (mail_sender_new(&f->sender, c->event, slot_of(c, c->state.own_id),
@@ -188,6 +204,31 @@ static void handle(Client *c, unsigned from, const char *text)
 	}
 }
 
+void client_fabric_on_device_message(Client *c, const char *msg)
+{
+	ClientFabric *f = &c->fabric;
+	const char *colon = strchr(msg, ':');
+	unsigned long long a, b;
+	char tail;
+	unsigned from = 0;
+
+	if (!f->enabled || !colon)
+		return;
+	/* "CID,SID:" names the sender by its slot's IDs, "ID:" by its ID. */
+	if (sscanf(msg, "%llu,%llu%c", &a, &b, &tail) == 3 && tail == ':') {
+		for (unsigned id = 1; id <= f->layout.server_id && !from; id++)
+			if (mailbox_get_u64(slot_of(c, id), MAILBOX_SLOT_PEER_CID) == a &&
+			    mailbox_get_u64(slot_of(c, id), MAILBOX_SLOT_PEER_SID) == b)
+				from = id;
+	} else if (sscanf(msg, "%llu%c", &a, &tail) == 2 && tail == ':' && a <= 255)
+		from = (unsigned)a;
+	if (!from) {
+		log_warning("the bridge returned a message from an unknown sender: %s", msg);
+		return;
+	}
+	handle(c, from, colon + 1);
+}
+
 bool client_fabric_on_interrupt(Client *c, unsigned vector)
 {
 	ClientFabric *f = &c->fabric;
@@ -197,6 +238,9 @@ bool client_fabric_on_interrupt(Client *c, unsigned vector)
 
 	if (!f->enabled)
 		return false;
+	/* Inside a guest the bridge reads the message: the ring is only counted. */
+	if (c->device)
+		return vector >= 1 && vector <= f->layout.server_id && vector != c->state.own_id;
 	mail_sender_poke(f->sender);
 	if (vector == 0 || vector > f->layout.server_id || vector == c->state.own_id)
 		return false;
@@ -216,6 +260,17 @@ bool client_fabric_on_interrupt(Client *c, unsigned vector)
 	return true;
 }
 
+/* Whether peer id is on the fabric: known from the server, or inside a guest, named in its slot. */
+static bool peer_present(Client *c, unsigned id)
+{
+	char nodename[MAILBOX_NODENAME_MAX];
+
+	if (!c->device)
+		return client_state_peer(&c->state, (uint16_t)id);
+	mailbox_get_nodename(slot_of(c, id), nodename);
+	return nodename[0] != '\0';
+}
+
 /* Resolves DEST (an ID, a nodename, server, all, others) into a set of IDs. */
 static int parse_dest(Client *c, const char *arg, uint64_t ids[4])
 {
@@ -227,7 +282,7 @@ static int parse_dest(Client *c, const char *arg, uint64_t ids[4])
 	memset(ids, 0, 4 * sizeof(uint64_t));
 	for (unsigned id = 1; id <= f->layout.server_id; id++) {
 		char nodename[MAILBOX_NODENAME_MAX], num[16];
-		bool present = id == f->layout.server_id || client_state_peer(&c->state, id);
+		bool present = id == f->layout.server_id || peer_present(c, id);
 		bool match;
 
 		if (id == own || !present)
@@ -259,8 +314,7 @@ static void command_who(Client *c)
 		char nodename[MAILBOX_NODENAME_MAX], cclass[MAILBOX_CCLASS_MAX];
 		uint8_t *slot = slot_of(c, id);
 
-		if (id != f->layout.server_id && id != c->state.own_id &&
-		    !client_state_peer(&c->state, id))
+		if (id != f->layout.server_id && id != c->state.own_id && !peer_present(c, id))
 			continue;
 		mailbox_get_nodename(slot, nodename);
 		mailbox_get_cclass(slot, cclass);
@@ -374,6 +428,8 @@ bool client_fabric_command(Client *c, int argc, char *argv[])
 		start_wait(c, WAIT_DELIVERED, NULL);
 	} else if (strcmp(argv[0], "rfc") == 0 && argc <= 2) {
 		f->configured = false;
+		if (c->device)
+			say("the bridge configures itself at probe; asking again");
 		send_msg(c, f->layout.server_id,
 			 &(FabricMsg){ .type = FABRIC_MSG_LINK_RFC, .ttc_usec = 27 });
 		start_wait(c, WAIT_CONFIGURED, argc == 2 ? argv[1] : "5");
@@ -398,6 +454,18 @@ bool client_fabric_wait_satisfied(Client *c)
 			c->command_failed = true;
 		return true;
 	case WAIT_CONFIGURED:
+		if (c->device && !f->configured) {
+			/* The bridge took the CTL-Write; its link state says so. */
+			struct famez_bridge_info info;
+
+			if (client_device_info(c, &info) < 0 ||
+			    info.link != FAMEZ_BRIDGE_LINK_CONFIGURED)
+				return false;
+			f->sid = info.sid;
+			f->cid = info.cid;
+			f->configured = true;
+			say("configured SID %" PRIu64 " CID %" PRIu64, f->sid, f->cid);
+		}
 		return f->configured;
 	default:
 		return true;

@@ -91,7 +91,7 @@ static int on_vector(sd_event_source *source, int fd, uint32_t revents, void *us
 	return 0;
 }
 
-static int watch_own_vector(Client *c, unsigned vector)
+int client_watch_own_vector(Client *c, unsigned vector)
 {
 	unsigned n = vector + 1;
 	void *p;
@@ -211,7 +211,7 @@ static int handle_message(Client *c, int64_t value, int fd)
 		map_shm(c);
 		break;
 	case CLIENT_EVENT_OWN_VECTOR:
-		r = watch_own_vector(c, ev.vector);
+		r = client_watch_own_vector(c, ev.vector);
 		if (r < 0) {
 			log_error_errno(r, "cannot watch vector %u: %m", ev.vector);
 			client_exit(c, EXIT_CONNECTION);
@@ -469,6 +469,24 @@ static void run_command(Client *c, char *line)
 		    c->state.self.n_vectors, format_size(c->shm_size, size), c->shm_size,
 		    c->state.n_peers);
 		client_state_foreach_peer(&c->state, dump_peer, NULL);
+	} else if (c->device && strcmp(argv[0], "int") == 0 && argc == 3) {
+		/* The bridge knows no peers' eventfds: it rings whatever it is asked to. */
+		uint64_t peer, vector;
+
+		if (parse_uint(argv[1], 0, WIRE_ID_MAX, &peer) < 0)
+			command_error(c, "'%s' is not a peer ID (0..%d)", argv[1], WIRE_ID_MAX);
+		else if (strcmp(argv[2], "all") == 0)
+			for (unsigned v = 0; v < c->state.self.n_vectors; v++)
+				client_device_ring(c, (unsigned)peer, v);
+		else if (parse_uint(argv[2], 0, 255, &vector) < 0)
+			command_error(c, "'%s' is not a vector number", argv[2]);
+		else
+			client_device_ring(c, (unsigned)peer, (unsigned)vector);
+	} else if (c->device && (strcmp(argv[0], "wait-peers") == 0 ||
+				 strcmp(argv[0], "wait-left") == 0 ||
+				 (strcmp(argv[0], "int") == 0 && argc == 2))) {
+		command_error(c, "'%s' needs a server connection: a bridge does not see peers come "
+				 "and go", argv[0]);
 	} else if (strcmp(argv[0], "int") == 0 && argc == 2 && strcmp(argv[1], "all") == 0) {
 		client_state_foreach_peer(&c->state, ring_all_vectors, c);
 	} else if (strcmp(argv[0], "int") == 0 && argc == 3) {
@@ -661,6 +679,8 @@ static void help(void)
 	       "Commands come from --exec, else from standard input ('help' lists them).\n"
 	       "\n"
 	       "  -S, --socket=PATH     server socket (default %s)\n"
+	       "  -D, --device=PATH     inside a guest: use the famez_bridge device PATH\n"
+	       "                        (e.g. /dev/famez_bridge_04) instead of a socket\n"
 	       "  -e, --exec=COMMANDS   run COMMANDS (separated by ';') and exit\n"
 	       "  -N, --nodename=NAME   fabric mode: our name in the mailbox (default z<ID>)\n"
 	       "  -C, --cclass=CLASS    fabric mode: our C-Class (default Debugger)\n"
@@ -678,6 +698,7 @@ static void help(void)
 static void client_done(Client *c)
 {
 	client_fabric_done(c);
+	client_device_done(c);
 	for (unsigned i = 0; i < c->n_vector_sources; i++)
 		sd_event_source_disable_unref(c->vector_sources[i]);
 	free(c->vector_sources);
@@ -702,6 +723,7 @@ int main(int argc, char *argv[])
 {
 	static const struct option options[] = {
 		{ "socket", required_argument, NULL, 'S' },
+		{ "device", required_argument, NULL, 'D' },
 		{ "exec", required_argument, NULL, 'e' },
 		{ "wait", required_argument, NULL, 'w' },
 		{ "nodename", required_argument, NULL, 'N' },
@@ -711,7 +733,11 @@ int main(int argc, char *argv[])
 		{ "version", no_argument, NULL, 0x100 },
 		{},
 	};
-	Client c = { .fd = -1, .reader = WIRE_READER_INIT, .exit_code = EXIT_OK };
+	Client c = { .fd = -1,
+		     .device_fd = -1,
+		     .device_wfd = -1,
+		     .reader = WIRE_READER_INIT,
+		     .exit_code = EXIT_OK };
 	const char *exec = NULL;
 	uint64_t wait_seconds = 0;
 	int opt, r;
@@ -720,10 +746,13 @@ int main(int argc, char *argv[])
 	c.socket_path = famez_default_socket_path();
 	client_state_init(&c.state);
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":S:e:w:N:C:vh", options, NULL)) >= 0) {
+	while ((opt = getopt_long(argc, argv, ":S:D:e:w:N:C:vh", options, NULL)) >= 0) {
 		switch (opt) {
 		case 'S':
 			c.socket_path = optarg;
+			break;
+		case 'D':
+			c.device_path = optarg;
 			break;
 		case 'e':
 			exec = optarg;
@@ -790,11 +819,17 @@ int main(int argc, char *argv[])
 			return EXIT_USAGE;
 	}
 
-	if (connect_server(&c, wait_seconds * 1000000) < 0) {
+	if (c.device_path) {
+		r = client_device_open(&c, arg_nodename, arg_cclass);
+		if (r < 0) {
+			client_done(&c);
+			return EXIT_CONNECTION;
+		}
+	} else if (connect_server(&c, wait_seconds * 1000000) < 0) {
 		client_done(&c);
 		return EXIT_CONNECTION;
-	}
-	r = sd_event_add_io(c.event, &c.socket_source, c.fd, EPOLLIN, on_socket, &c);
+	} else
+		r = sd_event_add_io(c.event, &c.socket_source, c.fd, EPOLLIN, on_socket, &c);
 	if (r >= 0 && !exec) {
 		r = sd_event_add_io(c.event, &c.stdin_source, STDIN_FILENO, EPOLLIN, on_stdin, &c);
 		if (r == -EPERM) {

@@ -2,10 +2,11 @@
 # Builds what famez's guest tests boot, into OUT (reused while its inputs are unchanged):
 # the famez_bridge module for the newest kernel whose headers are installed, built with W=1 and
 # sparse (C=1) and refused if either says anything; that kernel's vmlinuz, taken from Debian's
-# linux-image package without installing it; an initramfs of busybox, the module, and the
-# guest side of the tests (init, tests/*.sh). Usage: build-guest.sh SOURCE_ROOT OUT
+# linux-image package without installing it; an initramfs of busybox, the module, famez-client
+# with the libraries it links, and the guest side of the tests (init, tests/*.sh).
+# Usage: build-guest.sh SOURCE_ROOT OUT FAMEZ_CLIENT
 set -euo pipefail
-src=$1 out=$2
+src=$1 out=$2 client=$3
 mkdir -p "$out"
 cd "$out"
 
@@ -42,6 +43,12 @@ ln -sf "vmlinuz-$kver" vmlinuz
 rm -rf root && mkdir -p root/bin root/sbin root/proc root/sys root/dev root/tests
 cp /bin/busybox root/bin/busybox
 cp module/famez_bridge.ko root/
+cp "$client" root/bin/famez-client
+for lib in $(ldd "$client" | awk '$2 == "=>" { print $3 } $1 ~ /^\// { print $1 }'); do
+	mkdir -p "root$(dirname "$lib")"
+	cp -L "$lib" "root$lib"
+done
+[ -e root/lib64 ] || ln -s lib root/lib64
 cp "$src/tests/guest/init" root/init
 cp "$src/tests/guest/"*.sh root/tests/
 rm -f root/tests/build-guest.sh

@@ -38,7 +38,8 @@ static const char *guest_dir(void)
 static void guest_prepare(void)
 {
 	char script[512], log[512];
-	const char *argv[] = { script, getenv("FAMEZ_SOURCE_ROOT"), guest_dir(), NULL };
+	const char *argv[] = { script, getenv("FAMEZ_SOURCE_ROOT"), guest_dir(),
+			       testlib_client_path(), NULL };
 	int r;
 
 	snprintf(script, sizeof(script), "%s/tests/guest/build-guest.sh", argv[1]);
@@ -59,7 +60,9 @@ static void guest_boot(Guest *g, const char *test, const char *const device[])
 
 	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", guest_dir());
 	snprintf(initrd, sizeof(initrd), "%s/initrd.gz", guest_dir());
-	snprintf(append, sizeof(append), "console=ttyS0 quiet panic=-1 famez.test=%s", test);
+	snprintf(append, sizeof(append),
+		 "console=ttyS0 quiet panic=-1 famez.test=%s famez.nodename=vm%d", test,
+		 (int)(g - guests));
 	snprintf(g->serial, sizeof(g->serial), "%s/guest-%s-%d.serial", testlib_tmpdir(), test,
 		 (int)(g - guests));
 	snprintf(serial, sizeof(serial), "file:%s", g->serial);
@@ -270,6 +273,65 @@ START_TEST(test_guest_survives_a_hostile_peer)
 }
 END_TEST
 
+static void guest_wait_all(int n)
+{
+	for (int i = 0; i < n; i++)
+		guest_finish(&guests[i]);
+}
+
+/* Two guests on one fabric talk both ways: famez-client over the bridge, and the text API. */
+START_TEST(test_two_guests_talk)
+{
+	char chardev[512];
+	const char *dev[5];
+
+	guest_prepare();
+	famezd_start(&famezd, NULL);
+	fabric_device(dev, chardev);
+	guest_boot(&guests[0], "pair", dev);
+	guest_wait_for(&guests[0], "famez-guest: module loaded", 120000);
+	guest_boot(&guests[1], "pair", dev);
+	guest_wait_all(2);
+	ck_assert_msg(testlib_file_contains(guests[1].serial, "famez-guest: got 100,27:hello from "
+							      "guest 1"),
+		      "%s", testlib_show(guests[1].serial));
+	ck_assert(testlib_file_contains(guests[1].serial, "famez-guest: answered 100,27"));
+	ck_assert_msg(testlib_file_contains(guests[0].serial,
+					    "famez-guest: client: vm1@2: hello from guest 2"),
+		      "%s", testlib_show(guests[0].serial));
+	ck_assert(testlib_file_contains(guests[0].serial, "client: pong from Z-switch@15 in "));
+	ck_assert(testlib_file_contains(guests[0].serial,
+					"client: id 15 nodename Z-switch cclass FabricSwitch cid "
+					"1500 sid 27 (server)"));
+	ck_assert(testlib_file_contains(guests[0].serial, "famez-guest: peer 2 vm1 Bridge 200 27"));
+	ck_assert(testlib_file_contains(guests[0].serial, "famez-guest: client exit 0"));
+	famezd_stop(&famezd);
+}
+END_TEST
+
+/* Plain doorbells: two guests ring each other through the ioctl and an eventfd. */
+START_TEST(test_two_guests_ring_each_other_in_ivshmem_mode)
+{
+	char chardev[512];
+	const char *dev[5];
+
+	guest_prepare();
+	famezd_start(&famezd, (const char *[]){ "--mode", "ivshmem", "--vectors", "4", NULL });
+	fabric_device(dev, chardev);
+	dev[3] = "ivshmem-doorbell,chardev=iv,vectors=4";
+	guest_boot(&guests[0], "pingpong", dev);
+	guest_wait_for(&guests[0], "famez-guest: module loaded", 120000);
+	guest_boot(&guests[1], "pingpong", dev);
+	guest_wait_all(2);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_msg(testlib_file_contains(guests[i].serial, "famez-guest: client exit 0"),
+			      "%s", testlib_show(guests[i].serial));
+		ck_assert(testlib_file_contains(guests[i].serial, "vectors 4 fabric 0"));
+	}
+	famezd_stop(&famezd);
+}
+END_TEST
+
 /* ivshmem-plain has no interrupts: a memory-only bridge, still a device node. */
 START_TEST(test_guest_plain_device_is_memory_only)
 {
@@ -298,6 +360,8 @@ int main(void)
 	tcase_add_test(tc, test_guest_plain_device_is_memory_only);
 	tcase_add_test(tc, test_guest_is_configured_and_talks_through_the_text_api);
 	tcase_add_test(tc, test_guest_survives_a_hostile_peer);
+	tcase_add_test(tc, test_two_guests_talk);
+	tcase_add_test(tc, test_two_guests_ring_each_other_in_ivshmem_mode);
 	suite_add_tcase(s, tc);
 	return testlib_run_suite(s);
 }

@@ -25,6 +25,7 @@
 #include <linux/bitmap.h>
 #include <linux/ctype.h>
 #include <linux/delay.h>
+#include <linux/eventfd.h>
 #include <linux/fs.h>
 #include <linux/interrupt.h>
 #include <linux/io.h>
@@ -92,6 +93,8 @@ struct famez_vector {
 	struct famez_bridge *bridge;
 	unsigned int index;
 	atomic64_t count;
+	struct eventfd_ctx __rcu *eventfd; /* FAMEZ_BRIDGE_IOC_BIND */
+	struct file *eventfd_owner;        /* the file that bound it */
 };
 
 /* A message received, as read() returns it: "CID,SID:text" of its sender. */
@@ -107,9 +110,9 @@ struct famez_tx {
 };
 
 enum famez_link {
-	FAMEZ_LINK_DOWN,       /* no fabric */
-	FAMEZ_LINK_UP,         /* on the fabric, not configured */
-	FAMEZ_LINK_CONFIGURED, /* the server's CTL-Write gave us our IDs */
+	FAMEZ_LINK_DOWN = FAMEZ_BRIDGE_LINK_DOWN,
+	FAMEZ_LINK_UP = FAMEZ_BRIDGE_LINK_UP,
+	FAMEZ_LINK_CONFIGURED = FAMEZ_BRIDGE_LINK_CONFIGURED,
 };
 
 /*
@@ -147,6 +150,7 @@ struct famez_bridge {
 	unsigned int rx_head, rx_count;
 	wait_queue_head_t rx_wait;
 
+	struct mutex bind_lock;                /* eventfd bindings */
 	struct mutex tx_lock;                  /* owns our slot */
 	struct famez_tx *tx;                   /* ring of FAMEZ_TX_QUEUE replies */
 	unsigned int tx_head, tx_count;
@@ -439,12 +443,27 @@ static void famez_rx_work(struct work_struct *work)
 			famez_receive(b, from);
 }
 
+static void famez_signal(struct eventfd_ctx *ctx)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+	eventfd_signal(ctx);
+#else
+	eventfd_signal(ctx, 1);
+#endif
+}
+
 static irqreturn_t famez_irq(int irq, void *data)
 {
 	struct famez_vector *v = data;
 	struct famez_bridge *b = v->bridge;
+	struct eventfd_ctx *ctx;
 
 	atomic64_inc(&v->count);
+	rcu_read_lock();
+	ctx = rcu_dereference(v->eventfd);
+	if (ctx)
+		famez_signal(ctx);
+	rcu_read_unlock();
 	/* Vector S: peer S has a message for us in slot S. */
 	if (b->fabric && v->index >= 1 && v->index <= b->server_id && v->index != b->id) {
 		set_bit(v->index, b->rx_pending);
@@ -503,6 +522,61 @@ static void famez_free(struct kref *ref)
 	kfree(b);
 }
 
+/* Replaces what vector v signals (NULL: nothing), for `owner`; the old eventfd is put. */
+static void famez_set_eventfd(struct famez_vector *v, struct eventfd_ctx *ctx,
+			      struct file *owner)
+{
+	struct eventfd_ctx *old = rcu_replace_pointer(v->eventfd, ctx,
+						      lockdep_is_held(&v->bridge->bind_lock));
+
+	v->eventfd_owner = ctx ? owner : NULL;
+	if (old) {
+		synchronize_rcu();
+		eventfd_ctx_put(old);
+	}
+}
+
+static long famez_ioctl_bind(struct famez_bridge *b, struct file *file, void __user *arg)
+{
+	struct famez_bridge_bind bind;
+	struct eventfd_ctx *ctx = NULL;
+	struct famez_vector *v;
+	long r = 0;
+
+	if (copy_from_user(&bind, arg, sizeof(bind)))
+		return -EFAULT;
+	if (bind.vector >= b->n_vectors)
+		return -EINVAL;
+	v = &b->vectors[bind.vector];
+	if (bind.fd >= 0) {
+		ctx = eventfd_ctx_fdget(bind.fd);
+		if (IS_ERR(ctx))
+			return PTR_ERR(ctx);
+	}
+	mutex_lock(&b->bind_lock);
+	if (v->eventfd_owner && v->eventfd_owner != file) {
+		r = -EBUSY;
+		if (ctx)
+			eventfd_ctx_put(ctx);
+	} else {
+		famez_set_eventfd(v, ctx, file);
+	}
+	mutex_unlock(&b->bind_lock);
+	return r;
+}
+
+/* What a closing file had bound is unbound. */
+static void famez_unbind_file(struct famez_bridge *b, struct file *file)
+{
+	unsigned int i;
+
+	mutex_lock(&b->bind_lock);
+	for (i = 0; i < b->n_vectors; i++)
+		if (b->vectors[i].eventfd_owner == file)
+			famez_set_eventfd(&b->vectors[i], NULL, NULL);
+	mutex_unlock(&b->bind_lock);
+}
+
 /* Called under the misc device list's lock: remove() cannot have dropped its reference yet. */
 static int famez_open(struct inode *inode, struct file *file)
 {
@@ -512,7 +586,14 @@ static int famez_open(struct inode *inode, struct file *file)
 
 static int famez_release(struct inode *inode, struct file *file)
 {
-	kref_put(&famez_of_file(file)->ref, famez_free);
+	struct famez_bridge *b = famez_of_file(file);
+
+	/* After remove() the vectors are gone, and so were the bindings with them. */
+	down_read(&b->alive);
+	if (!b->stopping)
+		famez_unbind_file(b, file);
+	up_read(&b->alive);
+	kref_put(&b->ref, famez_free);
 	return 0;
 }
 
@@ -538,7 +619,12 @@ static long famez_ioctl_info(struct famez_bridge *b, void __user *arg)
 		.id = b->id,
 		.server_id = b->fabric ? b->server_id : 0,
 		.vectors = b->n_vectors,
+		.link = READ_ONCE(b->link),
 		.shm_size = b->shm_size,
+		.cid = READ_ONCE(b->cid),
+		.sid = READ_ONCE(b->sid),
+		.pfm_cid = READ_ONCE(b->pfm_cid),
+		.pfm_sid = READ_ONCE(b->pfm_sid),
 	};
 
 	if (b->fabric)
@@ -575,6 +661,9 @@ static long famez_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		break;
 	case FAMEZ_BRIDGE_IOC_RING:
 		r = famez_ioctl_ring(b, (void __user *)arg);
+		break;
+	case FAMEZ_BRIDGE_IOC_BIND:
+		r = famez_ioctl_bind(b, file, (void __user *)arg);
 		break;
 	default:
 		r = -ENOTTY;
@@ -817,13 +906,52 @@ FAMEZ_COUNTER_ATTR(malformed);
 FAMEZ_COUNTER_ATTR(spurious);
 FAMEZ_COUNTER_ATTR(send_timeouts);
 
+/* A name a peer may show: 1 to 31 printable characters, no blanks or ':' (the text API's). */
+static bool famez_name_ok(const char *name, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len >= FAMEZ_NAME_MAX)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!isgraph(name[i]) || name[i] == ':')
+			return false;
+	return true;
+}
+
+/* Writes one of our names into our slot as well (fabric mode). */
+static ssize_t famez_store_name(struct famez_bridge *b, char *name, size_t field,
+				const char *buf, size_t count)
+{
+	size_t len = count && buf[count - 1] == '\n' ? count - 1 : count;
+
+	if (!famez_name_ok(buf, len))
+		return -EINVAL;
+	if (!famez_enter(b))
+		return -ENODEV;
+	memcpy(name, buf, len);
+	name[len] = '\0';
+	if (b->fabric)
+		famez_set_string(b, b->id, field, name);
+	famez_leave(b);
+	return count;
+}
+
 static ssize_t nodename_show(struct device *dev, struct device_attribute *attr, char *buf)
 {
 	struct famez_bridge *b = dev_get_drvdata(dev);
 
 	return sysfs_emit(buf, "%s\n", b->nodename);
 }
-static DEVICE_ATTR_RO(nodename);
+
+static ssize_t nodename_store(struct device *dev, struct device_attribute *attr,
+			      const char *buf, size_t count)
+{
+	struct famez_bridge *b = dev_get_drvdata(dev);
+
+	return famez_store_name(b, b->nodename, FAMEZ_S_NODENAME, buf, count);
+}
+static DEVICE_ATTR_RW(nodename);
 
 static ssize_t cclass_show(struct device *dev, struct device_attribute *attr, char *buf)
 {
@@ -831,7 +959,54 @@ static ssize_t cclass_show(struct device *dev, struct device_attribute *attr, ch
 
 	return sysfs_emit(buf, "%s\n", b->cclass);
 }
-static DEVICE_ATTR_RO(cclass);
+
+static ssize_t cclass_store(struct device *dev, struct device_attribute *attr,
+			    const char *buf, size_t count)
+{
+	struct famez_bridge *b = dev_get_drvdata(dev);
+
+	return famez_store_name(b, b->cclass, FAMEZ_S_CCLASS, buf, count);
+}
+static DEVICE_ATTR_RW(cclass);
+
+/* A name from a peer's slot, as it can be shown: printable, "-" when empty. */
+static void famez_peer_string(struct famez_bridge *b, unsigned int id, size_t field,
+			      char out[FAMEZ_NAME_MAX])
+{
+	size_t i;
+
+	memcpy(out, b->shm + famez_slot(id, field), FAMEZ_NAME_MAX);
+	out[FAMEZ_NAME_MAX - 1] = '\0';
+	for (i = 0; out[i]; i++)
+		if (!isgraph(out[i]))
+			out[i] = '?';
+	if (!out[0])
+		strscpy(out, "-", FAMEZ_NAME_MAX);
+}
+
+/* Every slot in use (a nodename in it): "ID nodename C-Class CID SID", one a line. */
+static ssize_t peers_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	struct famez_bridge *b = dev_get_drvdata(dev);
+	char name[FAMEZ_NAME_MAX], cclass[FAMEZ_NAME_MAX];
+	unsigned int id;
+	int n = 0;
+
+	if (!b->fabric || !famez_enter(b))
+		return 0;
+	for (id = 1; id <= b->server_id && n < PAGE_SIZE - 128; id++) {
+		if (!READ_ONCE(*(char *)(b->shm + famez_slot(id, FAMEZ_S_NODENAME))))
+			continue;
+		famez_peer_string(b, id, FAMEZ_S_NODENAME, name);
+		famez_peer_string(b, id, FAMEZ_S_CCLASS, cclass);
+		n += sysfs_emit_at(buf, n, "%u %s %s %llu %llu\n", id, name, cclass,
+				   (unsigned long long)famez_shm_u64(b, famez_slot(id, FAMEZ_S_PEER_CID)),
+				   (unsigned long long)famez_shm_u64(b, famez_slot(id, FAMEZ_S_PEER_SID)));
+	}
+	famez_leave(b);
+	return n;
+}
+static DEVICE_ATTR_RO(peers);
 
 static struct attribute *famez_attrs[] = {
 	&dev_attr_link_state.attr,
@@ -847,6 +1022,7 @@ static struct attribute *famez_attrs[] = {
 	&dev_attr_send_timeouts.attr,
 	&dev_attr_nodename.attr,
 	&dev_attr_cclass.attr,
+	&dev_attr_peers.attr,
 	&dev_attr_id.attr,
 	&dev_attr_server_id.attr,
 	&dev_attr_vectors.attr,
@@ -898,6 +1074,7 @@ static int famez_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 	spin_lock_init(&b->rx_lock);
 	spin_lock_init(&b->tx_qlock);
 	mutex_init(&b->tx_lock);
+	mutex_init(&b->bind_lock);
 	init_waitqueue_head(&b->rx_wait);
 	INIT_WORK(&b->rx_work, famez_rx_work);
 	INIT_WORK(&b->tx_work, famez_tx_work);
@@ -987,6 +1164,10 @@ static void famez_remove(struct pci_dev *pdev)
 	cancel_work_sync(&b->tx_work);
 	/* Open files may still call in: they find us stopping, and touch nothing. */
 	down_write(&b->alive);
+	mutex_lock(&b->bind_lock);
+	for (i = 0; i < b->n_vectors; i++)
+		famez_set_eventfd(&b->vectors[i], NULL, NULL);
+	mutex_unlock(&b->bind_lock);
 	if (b->fabric) {
 		famez_set_string(b, b->id, FAMEZ_S_NODENAME, "");
 		famez_set_string(b, b->id, FAMEZ_S_CCLASS, "");

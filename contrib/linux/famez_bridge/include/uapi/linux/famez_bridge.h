@@ -16,6 +16,11 @@
 /* The device has interrupts (ivshmem-doorbell; ivshmem-plain has none). */
 #define FAMEZ_BRIDGE_DOORBELL (1u << 1)
 
+/* Link states (famez_bridge_info.link). */
+#define FAMEZ_BRIDGE_LINK_DOWN 0       /* no fabric */
+#define FAMEZ_BRIDGE_LINK_UP 1         /* on the fabric, not configured yet */
+#define FAMEZ_BRIDGE_LINK_CONFIGURED 2 /* the server's CTL-Write gave us our IDs */
+
 /*
  * FAMEZ_BRIDGE_IOC_INFO: what the bridge is. size is the structure's size as the kernel filled
  * it in: later versions may add fields at the end, never change these.
@@ -26,8 +31,10 @@ struct famez_bridge_info {
 	__u32 id;         /* our peer ID (IVPOSITION) */
 	__u32 server_id;  /* fabric: the server's peer ID; else 0 */
 	__u32 vectors;    /* interrupt vectors we listen on */
-	__u32 reserved;
+	__u32 link;       /* FAMEZ_BRIDGE_LINK_* */
 	__u64 shm_size;   /* bytes of shared memory (BAR2), mmap()able */
+	__u64 cid, sid;   /* fabric: ours, once configured; else 0 */
+	__u64 pfm_cid, pfm_sid; /* the fabric manager's, the same */
 };
 
 /* FAMEZ_BRIDGE_IOC_RING: rings vector `vector` of peer `peer`. */
@@ -36,7 +43,18 @@ struct famez_bridge_ring {
 	__u32 vector; /* 0..255 */
 };
 
+/*
+ * FAMEZ_BRIDGE_IOC_BIND: signals eventfd `fd` for every interrupt on `vector`, until the file
+ * that bound it is closed or binds fd -1 there. One eventfd a vector: EBUSY if another file
+ * holds it.
+ */
+struct famez_bridge_bind {
+	__u32 vector;
+	__s32 fd;
+};
+
 #define FAMEZ_BRIDGE_IOC_INFO _IOR(FAMEZ_BRIDGE_IOC_MAGIC, 1, struct famez_bridge_info)
 #define FAMEZ_BRIDGE_IOC_RING _IOW(FAMEZ_BRIDGE_IOC_MAGIC, 2, struct famez_bridge_ring)
+#define FAMEZ_BRIDGE_IOC_BIND _IOW(FAMEZ_BRIDGE_IOC_MAGIC, 3, struct famez_bridge_bind)
 
 #endif /* _UAPI_LINUX_FAMEZ_BRIDGE_H */
