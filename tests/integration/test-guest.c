@@ -332,6 +332,60 @@ START_TEST(test_two_guests_ring_each_other_in_ivshmem_mode)
 }
 END_TEST
 
+/* rmmod and insmod while the fabric is live (and a host peer talks): configured again. */
+START_TEST(test_guest_reloads_the_module_on_a_live_fabric)
+{
+	char chardev[512], out[256];
+	const char *dev[5];
+	pid_t host;
+
+	guest_prepare();
+	famezd_start(&famezd, NULL);
+	host = famez_client_start(famezd.socket_path, "host",
+				  "ping server 5; sleep 20; ping server 5", out, sizeof(out));
+	fabric_device(dev, chardev);
+	guest_boot(&guests[0], "reload", dev);
+	guest_finish(&guests[0]);
+	ck_assert_msg(testlib_file_contains(guests[0].serial, "famez-guest: second link configured"),
+		      "%s", testlib_show(guests[0].serial));
+	ck_assert(testlib_file_contains(guests[0].serial, "famez-guest: removed"));
+	ck_assert(testlib_file_contains(guests[0].serial, "famez-guest: got 1500,27:pong"));
+	ck_assert_int_eq(testlib_wait(host, 30000), 0);
+	ck_assert_uint_eq(testlib_count(out, "pong from Z-switch@15"), 2);
+	famezd_stop(&famezd);
+	ck_assert(testlib_file_contains(famezd.log_path, "again@2 is a Bridge"));
+}
+END_TEST
+
+/* A guest killed in the middle of a stream of messages costs the others nothing. */
+START_TEST(test_guest_killed_mid_message_costs_the_others_nothing)
+{
+	char chardev[512], out[256];
+	const char *dev[5];
+
+	guest_prepare();
+	famezd_start(&famezd, NULL);
+	fabric_device(dev, chardev);
+	guest_boot(&guests[0], "stream", dev);
+	guest_wait_for(&guests[0], "famez-guest: module loaded", 120000);
+	guest_boot(&guests[1], "stream", dev);
+	guest_wait_for(&guests[0], "famez-guest: streaming", 120000);
+	guest_wait_for(&guests[1], "famez-guest: listening", 120000);
+	usleep(2000000);
+	kill(guests[0].pid, SIGKILL);
+	testlib_wait(guests[0].pid, 5000);
+	guests[0].pid = 0;
+	/* A host peer (it gets ID 1 back) pings the server and writes to the other guest. */
+	famez_client_run(famezd.socket_path, "host", "ping server 5; send 2 after the kill", out,
+			 sizeof(out));
+	guest_finish(&guests[1]);
+	ck_assert_msg(testlib_file_contains(guests[1].serial, ":after the kill"), "%s",
+		      testlib_show(guests[1].serial));
+	ck_assert(!testlib_file_contains(guests[1].serial, "read 0 then"));
+	famezd_stop(&famezd);
+}
+END_TEST
+
 /* ivshmem-plain has no interrupts: a memory-only bridge, still a device node. */
 START_TEST(test_guest_plain_device_is_memory_only)
 {
@@ -362,6 +416,8 @@ int main(void)
 	tcase_add_test(tc, test_guest_survives_a_hostile_peer);
 	tcase_add_test(tc, test_two_guests_talk);
 	tcase_add_test(tc, test_two_guests_ring_each_other_in_ivshmem_mode);
+	tcase_add_test(tc, test_guest_reloads_the_module_on_a_live_fabric);
+	tcase_add_test(tc, test_guest_killed_mid_message_costs_the_others_nothing);
 	suite_add_tcase(s, tc);
 	return testlib_run_suite(s);
 }
