@@ -37,7 +37,7 @@ boot() { # NAME
 show() { # NAME: its lines so far, once each
 	touch "$dir/$1.shown"
 	grep -a '^famez-guest: ' "$dir/$1.log" 2>/dev/null | tail -n +"$(($(wc -l <"$dir/$1.shown") + 1))" |
-		tee -a "$dir/$1.shown" | sed "s/^famez-guest: /$1: /"
+		tee -a "$dir/$1.shown" | sed "s/^famez-guest: /$1: /" || true
 }
 
 echo "demo: booting vm0, then vm1, on famezd ($dir/famez.sock)" >&2
@@ -47,10 +47,10 @@ boot vm1
 for _ in $(seq 600); do
 	show vm0
 	show vm1
-	if grep -q 'famez-guest: done' "$dir/vm0.log" && grep -q 'famez-guest: done' "$dir/vm1.log"; then
+	if grep -qs 'famez-guest: done' "$dir/vm0.log" && grep -qs 'famez-guest: done' "$dir/vm1.log"; then
 		break
 	fi
 	sleep 0.2
 done
 echo "demo: what famezd said:" >&2
-sed 's/^/famezd: /' "$dir/famezd.log"
+cat "$dir/famezd.log"

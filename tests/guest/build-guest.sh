@@ -6,7 +6,7 @@
 # with the libraries it links, and the guest side of the tests (init, tests/*.sh).
 # Usage: build-guest.sh SOURCE_ROOT OUT FAMEZ_CLIENT
 set -euo pipefail
-src=$1 out=$2 client=$3
+src=$(realpath "$1") out=$2 client=$(realpath "$3")
 mkdir -p "$out"
 cd "$out"
 
