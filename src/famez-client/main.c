@@ -427,6 +427,7 @@ static void command_help(void)
 	    "  wait-left PEER [SECONDS]  wait until PEER has left\n"
 	    "  wait-int VECTOR [N [SECONDS]]  wait for N (default 1) interrupts on own VECTOR\n"
 	    "  sleep SECONDS             keep serving events for SECONDS\n"
+	    "  stamp                     print the monotonic clock in microseconds\n"
 	    "  read OFFSET               print the 64-bit word at OFFSET of the shared memory\n"
 	    "  write OFFSET VALUE        store a 64-bit word at OFFSET of the shared memory\n"
 	    "  quit                      disconnect and exit");
@@ -531,6 +532,8 @@ static void run_command(Client *c, char *line)
 			return;
 		}
 		start_wait(c, WAIT_SLEEP, argv[1]);
+	} else if (strcmp(argv[0], "stamp") == 0 && argc == 1) {
+		say("stamp %" PRIu64, now_usec(CLOCK_MONOTONIC));
 	} else if (strcmp(argv[0], "read") == 0 && argc == 2) {
 		if (shm_offset(c, argv[1], &off) == 0) {
 			uint64_t v;
