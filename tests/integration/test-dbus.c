@@ -23,6 +23,7 @@
 
 #include "macro.h"
 #include "mailbox.h"
+#include "guest.h"
 #include "qtest.h"
 #include "testlib.h"
 
@@ -282,13 +283,41 @@ START_TEST(test_json_carries_the_table_values)
 END_TEST
 
 static QVm vms[3];
+static Guest guest;
 
 static void teardown_vms(void)
 {
 	for (int i = 0; i < 3; i++)
 		qvm_stop(&vms[i]);
+	guest_kill(&guest);
 	testlib_teardown();
 }
+
+/* A real Linux guest with famez_bridge configures itself at boot: famezctl shows it so. */
+START_TEST(test_a_guest_bridge_is_listed_configured)
+{
+	char chardev[512];
+	const char *device[] = { "-chardev", chardev, "-device",
+				 "ivshmem-doorbell,chardev=iv,vectors=16", NULL };
+	const char *want = "\"nodename\":\"vm0\",\"cclass\":\"Bridge\","
+			   "\"link_state\":\"configured\",\"cid\":100,\"sid\":27";
+
+	guest_prepare();
+	start_famezd();
+	snprintf(chardev, sizeof(chardev), "socket,id=iv,path=%s", famezd.socket_path);
+	guest_boot(&guest, 0, "probe", device);
+	guest_wait_for(&guest, "famez-guest: interrupts before", 120000);
+	for (int i = 0; i < 100; i++) {
+		assert_ctl(0, ROOT, "--json", "peers", NULL, NULL);
+		if (testlib_file_contains(out, "\"link_state\":\"configured\""))
+			break;
+		usleep(50000);
+	}
+	ck_assert_msg(testlib_file_contains(out, want), "%s", testlib_show(out));
+	guest_kill(&guest);
+	famezd_stop(&famezd);
+}
+END_TEST
 
 START_TEST(test_qemu_rung_listed_and_watched)
 {
@@ -1173,6 +1202,7 @@ int main(int argc, char *argv[])
 	tcase_set_timeout(qemu, 120);
 	tcase_add_test(qemu, test_qemu_rung_listed_and_watched);
 	tcase_add_test(qemu, test_fabric_identities_in_the_mailbox_on_the_bus_and_in_famezctl);
+	tcase_add_test(qemu, test_a_guest_bridge_is_listed_configured);
 	suite_add_tcase(s, qemu);
 	tcase_add_checked_fixture(last, testlib_setup, testlib_teardown);
 	tcase_set_timeout(last, 60);

@@ -14,90 +14,17 @@
 #include <unistd.h>
 
 #include "macro.h"
-#include "qtest.h"
+#include "guest.h"
 #include "testlib.h"
 
 static Famezd famezd;
 
-typedef struct Guest {
-	pid_t pid;
-	char serial[512];
-} Guest;
-
 static Guest guests[2];
-
-static const char *guest_dir(void)
-{
-	const char *d = getenv("FAMEZ_GUEST_DIR");
-
-	ck_assert_msg(d && d[0], "FAMEZ_GUEST_DIR is not set");
-	return d;
-}
-
-/* Builds (or reuses) the module, the kernel and the initramfs. */
-static void guest_prepare(void)
-{
-	char script[512], log[512];
-	const char *argv[] = { script, getenv("FAMEZ_SOURCE_ROOT"), guest_dir(),
-			       testlib_client_path(), NULL };
-	int r;
-
-	snprintf(script, sizeof(script), "%s/tests/guest/build-guest.sh", argv[1]);
-	snprintf(log, sizeof(log), "%s/build-guest.log", testlib_tmpdir());
-	r = testlib_run((char *const *)argv, log, log, 300000);
-	ck_assert_msg(r == 0, "build-guest.sh failed (%d): %s", r, testlib_show(log));
-}
-
-/* Boots a guest running tests/guest/TEST.sh with the QEMU device arguments given. */
-static void guest_boot(Guest *g, const char *test, const char *const device[])
-{
-	char kernel[512], initrd[512], append[128], serial[600];
-	const char *argv[32] = { testlib_qemu_path(), "-M", "pc", "-m", "256", "-nodefaults",
-				 "-display", "none", "-no-reboot", "-kernel", kernel,
-				 "-initrd", initrd, "-append", append, "-serial", serial };
-	size_t n = 17;
-	char out[600];
-
-	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", guest_dir());
-	snprintf(initrd, sizeof(initrd), "%s/initrd.gz", guest_dir());
-	snprintf(append, sizeof(append),
-		 "console=ttyS0 quiet panic=-1 famez.test=%s famez.nodename=vm%d", test,
-		 (int)(g - guests));
-	snprintf(g->serial, sizeof(g->serial), "%s/guest-%s-%d.serial", testlib_tmpdir(), test,
-		 (int)(g - guests));
-	snprintf(serial, sizeof(serial), "file:%s", g->serial);
-	for (size_t i = 0; device[i]; i++)
-		argv[n++] = device[i];
-	argv[n] = NULL;
-	snprintf(out, sizeof(out), "%s.qemu", g->serial);
-	g->pid = testlib_spawn((char *const *)argv, out, out);
-}
-
-static void guest_wait_for(Guest *g, const char *line, int timeout_ms)
-{
-	testlib_wait_for_output(g->serial, line, timeout_ms);
-}
-
-/* Waits for the guest to power off, then checks its kernel did not complain. */
-static void guest_finish(Guest *g)
-{
-	guest_wait_for(g, "famez-guest: done", 120000);
-	ck_assert_msg(testlib_wait(g->pid, 30000) >= 0, "the guest did not power off");
-	g->pid = 0;
-	ck_assert_msg(!testlib_file_contains(g->serial, "famez-guest: the kernel complained"),
-		      "%s", testlib_show(g->serial));
-	ck_assert_msg(testlib_file_contains(g->serial, "famez-guest: module loaded"), "%s",
-		      testlib_show(g->serial));
-}
 
 static void teardown(void)
 {
 	for (size_t i = 0; i < ELEMENTSOF(guests); i++)
-		if (guests[i].pid > 0) {
-			kill(guests[i].pid, SIGKILL);
-			testlib_wait(guests[i].pid, 5000);
-			guests[i].pid = 0;
-		}
+		guest_kill(&guests[i]);
 	testlib_teardown();
 }
 
@@ -144,7 +71,7 @@ START_TEST(test_guest_binds_the_fabric_and_takes_authentic_rings)
 	snprintf(chardev, sizeof(chardev), "socket,id=iv,path=%s", famezd.socket_path);
 	memcpy(dev, device, sizeof(dev));
 	dev[1] = chardev;
-	guest_boot(&guests[0], "probe", dev);
+	guest_boot(&guests[0], 0, "probe", dev);
 	guest_wait_for(&guests[0], "famez-guest: interrupts before", 120000);
 	ck_assert_msg(testlib_file_contains(guests[0].serial,
 					    "famez-guest: id 1 server_id 15 vectors 16 fabric 1"),
@@ -189,7 +116,7 @@ START_TEST(test_guest_is_configured_and_talks_through_the_text_api)
 	guest_prepare();
 	famezd_start(&famezd, NULL);
 	fabric_device(dev, chardev);
-	guest_boot(&guests[0], "talk", dev);
+	guest_boot(&guests[0], 0, "talk", dev);
 	guest_wait_for(&guests[0], "famez-guest: nodename ", 120000);
 	ck_assert_msg(testlib_file_contains(guests[0].serial,
 					    "famez-guest: link configured cid 100 sid 27 pfm_cid "
@@ -240,7 +167,7 @@ START_TEST(test_guest_survives_a_hostile_peer)
 	guest_prepare();
 	famezd_start(&famezd, NULL);
 	fabric_device(dev, chardev);
-	guest_boot(&guests[0], "hostile", dev);
+	guest_boot(&guests[0], 0, "hostile", dev);
 	guest_wait_for(&guests[0], "famez-guest: ready", 120000);
 
 	commands = malloc(len);
@@ -288,9 +215,9 @@ START_TEST(test_two_guests_talk)
 	guest_prepare();
 	famezd_start(&famezd, NULL);
 	fabric_device(dev, chardev);
-	guest_boot(&guests[0], "pair", dev);
+	guest_boot(&guests[0], 0, "pair", dev);
 	guest_wait_for(&guests[0], "famez-guest: module loaded", 120000);
-	guest_boot(&guests[1], "pair", dev);
+	guest_boot(&guests[1], 1, "pair", dev);
 	guest_wait_all(2);
 	ck_assert_msg(testlib_file_contains(guests[1].serial, "famez-guest: got 100,27:hello from "
 							      "guest 1"),
@@ -319,9 +246,9 @@ START_TEST(test_two_guests_ring_each_other_in_ivshmem_mode)
 	famezd_start(&famezd, (const char *[]){ "--mode", "ivshmem", "--vectors", "4", NULL });
 	fabric_device(dev, chardev);
 	dev[3] = "ivshmem-doorbell,chardev=iv,vectors=4";
-	guest_boot(&guests[0], "pingpong", dev);
+	guest_boot(&guests[0], 0, "pingpong", dev);
 	guest_wait_for(&guests[0], "famez-guest: module loaded", 120000);
-	guest_boot(&guests[1], "pingpong", dev);
+	guest_boot(&guests[1], 1, "pingpong", dev);
 	guest_wait_all(2);
 	for (int i = 0; i < 2; i++) {
 		ck_assert_msg(testlib_file_contains(guests[i].serial, "famez-guest: client exit 0"),
@@ -344,7 +271,7 @@ START_TEST(test_guest_reloads_the_module_on_a_live_fabric)
 	host = famez_client_start(famezd.socket_path, "host",
 				  "ping server 5; sleep 20; ping server 5", out, sizeof(out));
 	fabric_device(dev, chardev);
-	guest_boot(&guests[0], "reload", dev);
+	guest_boot(&guests[0], 0, "reload", dev);
 	guest_finish(&guests[0]);
 	ck_assert_msg(testlib_file_contains(guests[0].serial, "famez-guest: second link configured"),
 		      "%s", testlib_show(guests[0].serial));
@@ -366,15 +293,13 @@ START_TEST(test_guest_killed_mid_message_costs_the_others_nothing)
 	guest_prepare();
 	famezd_start(&famezd, NULL);
 	fabric_device(dev, chardev);
-	guest_boot(&guests[0], "stream", dev);
+	guest_boot(&guests[0], 0, "stream", dev);
 	guest_wait_for(&guests[0], "famez-guest: module loaded", 120000);
-	guest_boot(&guests[1], "stream", dev);
+	guest_boot(&guests[1], 1, "stream", dev);
 	guest_wait_for(&guests[0], "famez-guest: streaming", 120000);
 	guest_wait_for(&guests[1], "famez-guest: listening", 120000);
 	usleep(2000000);
-	kill(guests[0].pid, SIGKILL);
-	testlib_wait(guests[0].pid, 5000);
-	guests[0].pid = 0;
+	guest_kill(&guests[0]);
 	/* A host peer (it gets ID 1 back) pings the server and writes to the other guest. */
 	famez_client_run(famezd.socket_path, "host", "ping server 5; send 2 after the kill", out,
 			 sizeof(out));
@@ -386,20 +311,30 @@ START_TEST(test_guest_killed_mid_message_costs_the_others_nothing)
 }
 END_TEST
 
-/* ivshmem-plain has no interrupts: a memory-only bridge, still a device node. */
+/*
+ * ivshmem-plain has no interrupts: a memory-only bridge, still a device node. Beside it on the
+ * same guest a doorbell device on famezd: two devices, two bridges.
+ */
 START_TEST(test_guest_plain_device_is_memory_only)
 {
-	static const char *const device[] = {
+	char chardev[512];
+	const char *device[] = {
 		"-object", "memory-backend-memfd,id=m,size=1M,share=on",
-		"-device", "ivshmem-plain,memdev=m", NULL
+		"-device", "ivshmem-plain,memdev=m",
+		"-chardev", chardev, "-device", "ivshmem-doorbell,chardev=iv,vectors=16", NULL
 	};
 
 	guest_prepare();
-	guest_boot(&guests[0], "probe", device);
+	famezd_start(&famezd, NULL);
+	snprintf(chardev, sizeof(chardev), "socket,id=iv,path=%s", famezd.socket_path);
+	guest_boot(&guests[0], 0, "probe", device);
 	guest_finish(&guests[0]);
 	ck_assert_msg(testlib_file_contains(guests[0].serial, "server_id 0 vectors 0 fabric 0"),
 		      "%s", testlib_show(guests[0].serial));
-	ck_assert(testlib_file_contains(guests[0].serial, "famez-guest: device /dev/famez_bridge_"));
+	ck_assert(testlib_file_contains(guests[0].serial, "id 1 server_id 15 vectors 16 fabric 1"));
+	ck_assert(testlib_file_contains(guests[0].serial, "famez-guest: device /dev/famez_bridge_02"));
+	ck_assert(testlib_file_contains(guests[0].serial, "famez-guest: device /dev/famez_bridge_03"));
+	famezd_stop(&famezd);
 }
 END_TEST
 

@@ -144,6 +144,7 @@ struct famez_bridge {
 	bool stopping;
 
 	DECLARE_BITMAP(rx_pending, FAMEZ_IDS); /* senders that rang, set by the handler */
+	DECLARE_BITMAP(rx_deferred, FAMEZ_IDS); /* senders left waiting while the queue is full */
 	struct work_struct rx_work;
 	spinlock_t rx_lock;
 	struct famez_rx *rx;                   /* ring of FAMEZ_RX_QUEUE for read() */
@@ -157,7 +158,7 @@ struct famez_bridge {
 	spinlock_t tx_qlock;
 	struct work_struct tx_work;
 
-	atomic64_t sent, received, dropped, malformed, spurious, send_timeouts;
+	atomic64_t sent, received, dropped, malformed, spurious, send_timeouts, deferred;
 };
 
 static u64 famez_shm_u64(const struct famez_bridge *b, size_t offset)
@@ -354,8 +355,12 @@ static void famez_ctl_write(struct famez_bridge *b, unsigned int from, const cha
 		    (unsigned long long)tag);
 }
 
-/* A message for read(): "CID,SID:text" of the sender, or "ID:text" while it has no CID. */
-static void famez_queue_rx(struct famez_bridge *b, unsigned int from, const char *text)
+/*
+ * A message for read(): "CID,SID:text" of the sender, or "ID:text" while it has no CID. False
+ * when the queue is full: the message then stays in its sender's slot, unacknowledged, until a
+ * read() makes room (the sender's next message waits for it), so nothing is lost.
+ */
+static bool famez_queue_rx(struct famez_bridge *b, unsigned int from, const char *text)
 {
 	u64 cid = famez_shm_u64(b, famez_slot(from, FAMEZ_S_PEER_CID));
 	u64 sid = famez_shm_u64(b, famez_slot(from, FAMEZ_S_PEER_SID));
@@ -365,8 +370,9 @@ static void famez_queue_rx(struct famez_bridge *b, unsigned int from, const char
 	spin_lock_irqsave(&b->rx_lock, flags);
 	if (b->rx_count == FAMEZ_RX_QUEUE) {
 		spin_unlock_irqrestore(&b->rx_lock, flags);
-		atomic64_inc(&b->dropped);
-		return;
+		if (!test_and_set_bit(from, b->rx_deferred))
+			atomic64_inc(&b->deferred);
+		return false;
 	}
 	m = &b->rx[(b->rx_head + b->rx_count++) % FAMEZ_RX_QUEUE];
 	if (cid && cid <= 0xfff && sid <= 0xffff)
@@ -376,9 +382,11 @@ static void famez_queue_rx(struct famez_bridge *b, unsigned int from, const char
 		m->len = scnprintf(m->text, sizeof(m->text), "%u:%s", from, text);
 	spin_unlock_irqrestore(&b->rx_lock, flags);
 	wake_up_interruptible(&b->rx_wait);
+	return true;
 }
 
-static void famez_handle(struct famez_bridge *b, unsigned int from, char *text)
+/* Answers or takes a message; false when it must wait in its slot (see famez_queue_rx()). */
+static bool famez_handle(struct famez_bridge *b, unsigned int from, char *text)
 {
 	char *tracker = strstr(text, "!EZT=");
 
@@ -392,11 +400,15 @@ static void famez_handle(struct famez_bridge *b, unsigned int from, char *text)
 	} else if (!strncmp(text, "CTL-Write ", 10)) {
 		famez_ctl_write(b, from, text + 10);
 	} else {
-		famez_queue_rx(b, from, text);
+		return famez_queue_rx(b, from, text);
 	}
+	return true;
 }
 
-/* Reads the slot of a peer that rang: copied once, checked, acknowledged, then looked at. */
+/*
+ * Reads the slot of a peer that rang: copied once and checked; acknowledged once it was
+ * answered or queued.
+ */
 static void famez_receive(struct famez_bridge *b, unsigned int from)
 {
 	char text[FAMEZ_MSG_MAX];
@@ -423,11 +435,9 @@ static void famez_receive(struct famez_bridge *b, unsigned int from)
 			atomic64_inc(&b->malformed);
 			goto ack;
 		}
+	if (!famez_handle(b, from, text))
+		return;
 	atomic64_inc(&b->received);
-	famez_shm_set_u64(b, famez_slot(from, FAMEZ_S_LAST_RESPONDER), b->id);
-	famez_shm_set_u64(b, famez_slot(from, FAMEZ_S_MSG_LEN), 0);
-	famez_handle(b, from, text);
-	return;
 ack:
 	famez_shm_set_u64(b, famez_slot(from, FAMEZ_S_LAST_RESPONDER), b->id);
 	famez_shm_set_u64(b, famez_slot(from, FAMEZ_S_MSG_LEN), 0);
@@ -672,6 +682,21 @@ static long famez_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	return r;
 }
 
+/* Room in the queue: the senders left waiting are read again (under famez_enter()). */
+static void famez_undefer(struct famez_bridge *b)
+{
+	unsigned int from;
+	bool any = false;
+
+	for_each_set_bit(from, b->rx_deferred, FAMEZ_IDS)
+		if (test_and_clear_bit(from, b->rx_deferred)) {
+			set_bit(from, b->rx_pending);
+			any = true;
+		}
+	if (any)
+		schedule_work(&b->rx_work);
+}
+
 /* read(): the oldest message received, "CID,SID:text" (cut to the buffer). */
 static ssize_t famez_read(struct file *file, char __user *buf, size_t count, loff_t *ppos)
 {
@@ -687,6 +712,10 @@ static ssize_t famez_read(struct file *file, char __user *buf, size_t count, lof
 			b->rx_head = (b->rx_head + 1) % FAMEZ_RX_QUEUE;
 			b->rx_count--;
 			spin_unlock_irqrestore(&b->rx_lock, flags);
+			if (famez_enter(b)) {
+				famez_undefer(b);
+				famez_leave(b);
+			}
 			break;
 		}
 		spin_unlock_irqrestore(&b->rx_lock, flags);
@@ -905,6 +934,7 @@ FAMEZ_COUNTER_ATTR(dropped);
 FAMEZ_COUNTER_ATTR(malformed);
 FAMEZ_COUNTER_ATTR(spurious);
 FAMEZ_COUNTER_ATTR(send_timeouts);
+FAMEZ_COUNTER_ATTR(deferred);
 
 /* A name a peer may show: 1 to 31 printable characters, no blanks or ':' (the text API's). */
 static bool famez_name_ok(const char *name, size_t len)
@@ -1020,6 +1050,7 @@ static struct attribute *famez_attrs[] = {
 	&dev_attr_malformed.attr,
 	&dev_attr_spurious.attr,
 	&dev_attr_send_timeouts.attr,
+	&dev_attr_deferred.attr,
 	&dev_attr_nodename.attr,
 	&dev_attr_cclass.attr,
 	&dev_attr_peers.attr,
@@ -1155,15 +1186,16 @@ static void famez_remove(struct pci_dev *pdev)
 	unsigned int i;
 
 	misc_deregister(&b->misc);
-	/* No handler runs or schedules work after this; then no work runs. */
+	/* No handler runs or schedules work after this. */
 	for (i = 0; i < b->n_vectors; i++)
 		devm_free_irq(&pdev->dev, pci_irq_vector(pdev, i), &b->vectors[i]);
+	/* Nor does any open file, once those inside have left: they find us stopping. */
+	down_write(&b->alive);
 	WRITE_ONCE(b->stopping, true);
+	up_write(&b->alive);
 	wake_up_interruptible(&b->rx_wait);
 	cancel_work_sync(&b->rx_work);
 	cancel_work_sync(&b->tx_work);
-	/* Open files may still call in: they find us stopping, and touch nothing. */
-	down_write(&b->alive);
 	mutex_lock(&b->bind_lock);
 	for (i = 0; i < b->n_vectors; i++)
 		famez_set_eventfd(&b->vectors[i], NULL, NULL);
@@ -1172,7 +1204,6 @@ static void famez_remove(struct pci_dev *pdev)
 		famez_set_string(b, b->id, FAMEZ_S_NODENAME, "");
 		famez_set_string(b, b->id, FAMEZ_S_CCLASS, "");
 	}
-	up_write(&b->alive);
 	kref_put(&b->ref, famez_free);
 }
 
