@@ -1110,7 +1110,12 @@ static int famez_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 	INIT_WORK(&b->rx_work, famez_rx_work);
 	INIT_WORK(&b->tx_work, famez_tx_work);
 	b->pdev = pdev;
-	snprintf(b->name, sizeof(b->name), FAMEZ_NAME "_%02x", PCI_SLOT(pdev->devfn));
+	/* FAME-Z's name, by PCI slot; with the bus too off bus 0, where slots repeat. */
+	if (pdev->bus->number)
+		snprintf(b->name, sizeof(b->name), FAMEZ_NAME "_%02x_%02x", pdev->bus->number,
+			 PCI_SLOT(pdev->devfn));
+	else
+		snprintf(b->name, sizeof(b->name), FAMEZ_NAME "_%02x", PCI_SLOT(pdev->devfn));
 	b->rx = kcalloc(FAMEZ_RX_QUEUE, sizeof(*b->rx), GFP_KERNEL);
 	b->tx = kcalloc(FAMEZ_TX_QUEUE, sizeof(*b->tx), GFP_KERNEL);
 	r = -ENOMEM;
