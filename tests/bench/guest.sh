@@ -11,39 +11,21 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(realpath "${1:-$src/build}")
 rounds=${2:-200}
 runs=${3:-3}
-guest=$build/tests/guest
-"$src/tests/guest/build-guest.sh" "$src" "$guest" "$build/src/famez-client/famez-client" >/dev/null
+. "$src/tests/guest/host.sh"
+build_guests
 
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }'; }
-
-dir=$(mktemp -d /tmp/famez-bench-guest.XXXXXX)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$dir"
-}
-trap cleanup EXIT
+all=$(mktemp /tmp/famez-bench-guest.XXXXXX)
 
 printf '%-4s %14s %14s %7s %14s %14s %7s\n' run guest-msg-us doorbell-us ratio \
 	guest-ping-us host-ping-us ratio
 for run in $(seq "$runs"); do
 	rm -f "$dir"/*
-	"$build/src/famezd/famezd" --socket "$dir/famez.sock" --bus none >"$dir/famezd.log" 2>&1 &
-	famezd=$!
-	pids+=("$famezd")
-	for _ in $(seq 50); do [ -S "$dir/famez.sock" ] && break; sleep 0.1; done
-	for vm in vm0 vm1; do
-		qemu-system-x86_64 -M pc -m 256 -nodefaults -display none -no-reboot \
-			-kernel "$guest/vmlinuz" -initrd "$guest/initrd.gz" \
-			-append "console=ttyS0 quiet panic=-1 famez.test=bench famez.rounds=$rounds famez.nodename=$vm" \
-			-serial "file:$dir/$vm.log" -chardev "socket,id=iv,path=$dir/famez.sock" \
-			-device ivshmem-doorbell,chardev=iv,vectors=16 >"$dir/$vm.qemu" 2>&1 &
-		pids+=($!)
-		until grep -qs 'module loaded' "$dir/$vm.log"; do sleep 0.2; done
-	done
+	start_famezd
+	boot_guest vm0 bench "famez.rounds=$rounds"
+	boot_guest vm1 bench "famez.rounds=$rounds"
 	for _ in $(seq 1500); do
-		grep -qs 'famez-guest: done' "$dir/vm0.log" && grep -qs 'famez-guest: done' "$dir/vm1.log" && break
+		guests_done vm0 vm1 && break
 		sleep 0.2
 	done
 	# The host's ping to the same famezd, with the guests powered off.
@@ -58,12 +40,11 @@ for run in $(seq "$runs"); do
 	bell=$(sed -n 's/^famez-guest: stamp //p' "$dir/vm0.log" | tr -d '\r' |
 		awk -v n="$rounds" 'NR == 1 { t0 = $1 } NR == 2 { printf "%d\n", ($1 - t0) / n }')
 	[ -n "$bell" ] || bell=-
-	echo "$run $msg $bell $ping $host" >>"$dir/../famez-bench-guest.$$"
+	echo "$run $msg $bell $ping $host" >>"$all"
 	awk -v r="$run" -v m="$msg" -v b="$bell" -v p="$ping" -v h="$host" 'BEGIN {
 		printf "%-4s %14s %14s %7.2f %14s %14s %7.2f\n", r, m, b, (b > 0 ? m / b : 0), p, h,
 			(h > 0 ? p / h : 0) }'
 done
-all=$dir/../famez-bench-guest.$$
 m=$(cut -d' ' -f2 "$all" | median); b=$(cut -d' ' -f3 "$all" | median)
 p=$(cut -d' ' -f4 "$all" | median); h=$(cut -d' ' -f5 "$all" | median)
 rm -f "$all"

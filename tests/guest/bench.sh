@@ -1,15 +1,10 @@
 # Guest benchmark (tests/bench/guest.sh), two guests on a fabric, famez.rounds=N rounds each:
 # the first pings the second's bridge (answered in its kernel) and the server with famez-client,
 # then times plain doorbell round trips (ring, the other's eventfd, its ring back, ours).
-d=$(echo /sys/bus/pci/drivers/famez_bridge/0000:* | cut -d' ' -f1)
-dev=$(echo /dev/famez_bridge_* | cut -d' ' -f1)
+. /tests/lib.sh
 rounds=$(sed -n 's/.*famez\.rounds=\([0-9]*\).*/\1/p' /proc/cmdline)
 flag=1048576 # a word past the mailbox: the second guest's echo is ready
-i=0
-while [ "$(cat "$d/link_state")" != configured ] && [ $i -lt 600 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+wait_configured
 repeat() { # N COMMANDS
 	for _ in $(seq "$1"); do printf '%s; ' "$2"; done
 }

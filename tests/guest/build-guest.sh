@@ -51,7 +51,7 @@ done
 [ -e root/lib64 ] || ln -s lib root/lib64
 cp "$src/tests/guest/init" root/init
 cp "$src/tests/guest/"*.sh root/tests/
-rm -f root/tests/build-guest.sh
+rm -f root/tests/build-guest.sh root/tests/host.sh
 chmod 755 root/init
 (cd root && find . | cpio -o -H newc --quiet | gzip -1) >initrd.gz.tmp
 mv initrd.gz.tmp initrd.gz

@@ -1,13 +1,8 @@
 # Guest test, two guests on one fabric: the first (ID 1) sends with famez-client over the bridge
 # and waits for the answer; the second answers with FAME-Z's text API from the shell, addressing
 # the first by CID,SID.
-d=$(echo /sys/bus/pci/drivers/famez_bridge/0000:* | cut -d' ' -f1)
-dev=$(echo /dev/famez_bridge_* | cut -d' ' -f1)
-i=0
-while [ "$(cat "$d/link_state")" != configured ] && [ $i -lt 600 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+. /tests/lib.sh
+wait_configured
 echo "famez-guest: id $(cat "$d/id") link $(cat "$d/link_state") cid $(cat "$d/cid")"
 if [ "$(cat "$d/id")" = 1 ]; then
 	# Until the other guest is on the fabric (its nodename in its slot).

@@ -1,7 +1,6 @@
 # Guest test, two guests, plain doorbells (famezd --mode ivshmem): famez-client rings the other
 # guest through the ring ioctl and waits for its ring through an eventfd bound to a vector.
-d=$(echo /sys/bus/pci/drivers/famez_bridge/0000:* | cut -d' ' -f1)
-dev=$(echo /dev/famez_bridge_* | cut -d' ' -f1)
+. /tests/lib.sh
 id=$(cat "$d/id")
 echo "famez-guest: id $id vectors $(cat "$d/vectors") fabric $(cat "$d/fabric")"
 if [ "$id" = 0 ]; then

@@ -1,17 +1,12 @@
 # Guest test: the module is removed and loaded again while the fabric is live; the second
 # bridge is configured again and talks.
-d=$(echo /sys/bus/pci/drivers/famez_bridge/0000:* | cut -d' ' -f1)
+. /tests/lib.sh
 configured() {
-	i=0
-	while [ "$(cat "$d/link_state" 2>/dev/null)" != configured ] && [ $i -lt 300 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	wait_configured
 	echo "famez-guest: $1 link $(cat "$d/link_state") cid $(cat "$d/cid")"
 }
 configured first
 # Something in flight when it goes: a ping to the server.
-dev=$(echo /dev/famez_bridge_* | cut -d' ' -f1)
 echo server:ping >"$dev"
 rmmod famez_bridge && echo "famez-guest: removed"
 insmod /famez_bridge.ko nodename=again && echo "famez-guest: loaded again"

@@ -1,12 +1,7 @@
 # Guest test, two guests: the first writes to the second as fast as the slot frees, until the
 # host kills it mid-stream; the second counts what it reads and waits for the host's message.
-d=$(echo /sys/bus/pci/drivers/famez_bridge/0000:* | cut -d' ' -f1)
-dev=$(echo /dev/famez_bridge_* | cut -d' ' -f1)
-i=0
-while [ "$(cat "$d/link_state")" != configured ] && [ $i -lt 600 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+. /tests/lib.sh
+wait_configured
 if [ "$(cat "$d/id")" = 1 ]; then
 	until grep -q '^2 ' "$d/peers"; do sleep 0.1; done
 	echo "famez-guest: streaming"

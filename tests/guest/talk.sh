@@ -1,12 +1,7 @@
 # Guest test: the bridge is configured by the server at probe, then talks through FAME-Z's
 # text API: write("DEST:text"), read() -> "CID,SID:text".
-d=$(echo /sys/bus/pci/drivers/famez_bridge/0000:* | cut -d' ' -f1)
-dev=$(echo /dev/famez_bridge_* | cut -d' ' -f1)
-i=0
-while [ "$(cat "$d/link_state")" != configured ] && [ $i -lt 300 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+. /tests/lib.sh
+wait_configured
 echo "famez-guest: link $(cat "$d/link_state") cid $(cat "$d/cid") sid $(cat "$d/sid") pfm_cid $(cat "$d/pfm_cid") pfm_sid $(cat "$d/pfm_sid")"
 echo "famez-guest: nodename $(cat "$d/nodename") cclass $(cat "$d/cclass")"
 # One message a read().

@@ -967,37 +967,26 @@ static ssize_t famez_store_name(struct famez_bridge *b, char *name, size_t field
 	return count;
 }
 
-static ssize_t nodename_show(struct device *dev, struct device_attribute *attr, char *buf)
-{
-	struct famez_bridge *b = dev_get_drvdata(dev);
+/* nodename and cclass: ours, also in our slot; writable. */
+#define FAMEZ_NAME_ATTR(field, offset)                                                     \
+	static ssize_t field##_show(struct device *dev, struct device_attribute *attr,     \
+				    char *buf)                                             \
+	{                                                                                  \
+		struct famez_bridge *b = dev_get_drvdata(dev);                             \
+									                   \
+		return sysfs_emit(buf, "%s\n", b->field);                                  \
+	}                                                                                  \
+	static ssize_t field##_store(struct device *dev, struct device_attribute *attr,    \
+				     const char *buf, size_t count)                        \
+	{                                                                                  \
+		struct famez_bridge *b = dev_get_drvdata(dev);                             \
+									                   \
+		return famez_store_name(b, b->field, offset, buf, count);                  \
+	}                                                                                  \
+	static DEVICE_ATTR_RW(field)
 
-	return sysfs_emit(buf, "%s\n", b->nodename);
-}
-
-static ssize_t nodename_store(struct device *dev, struct device_attribute *attr,
-			      const char *buf, size_t count)
-{
-	struct famez_bridge *b = dev_get_drvdata(dev);
-
-	return famez_store_name(b, b->nodename, FAMEZ_S_NODENAME, buf, count);
-}
-static DEVICE_ATTR_RW(nodename);
-
-static ssize_t cclass_show(struct device *dev, struct device_attribute *attr, char *buf)
-{
-	struct famez_bridge *b = dev_get_drvdata(dev);
-
-	return sysfs_emit(buf, "%s\n", b->cclass);
-}
-
-static ssize_t cclass_store(struct device *dev, struct device_attribute *attr,
-			    const char *buf, size_t count)
-{
-	struct famez_bridge *b = dev_get_drvdata(dev);
-
-	return famez_store_name(b, b->cclass, FAMEZ_S_CCLASS, buf, count);
-}
-static DEVICE_ATTR_RW(cclass);
+FAMEZ_NAME_ATTR(nodename, FAMEZ_S_NODENAME);
+FAMEZ_NAME_ATTR(cclass, FAMEZ_S_CCLASS);
 
 /* A name from a peer's slot, as it can be shown: printable, "-" when empty. */
 static void famez_peer_string(struct famez_bridge *b, unsigned int id, size_t field,
