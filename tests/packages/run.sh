@@ -47,6 +47,11 @@ echo '/dev/vda / ext4 defaults 0 1' >"$root/etc/fstab"
 mkdir -p "$root/root/debs"
 cp "$work"/*.deb "$root/root/debs/"
 install -m 755 "$src/tests/packages/vm-test.sh" "$root/usr/local/bin/famez-vm-test"
+# The exposure of the packaged unit, as systemd-analyze sees it offline: the VM must see the same.
+dpkg-deb -x "$work"/famez_*_amd64.deb "$work/famez-deb"
+systemd-analyze security --offline=true "$work/famez-deb/lib/systemd/system/famez.service" 2>/dev/null |
+	sed -n 's/.*Overall exposure level for famez.service: \([0-9.]*\).*/\1/p' >"$root/root/expected-exposure"
+[ -s "$root/root/expected-exposure" ] || { echo "packages: no offline exposure" >&2; exit 1; }
 cat >"$root/etc/systemd/system/famez-vm-test.service" <<UNIT
 [Unit]
 Description=famez package test
