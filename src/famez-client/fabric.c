@@ -356,12 +356,13 @@ static void command_spoof(Client *c, unsigned src, unsigned dest, const char *te
 	const ClientPeer *p = client_state_peer(&c->state, (uint16_t)dest);
 	int r;
 
-	if (mailbox_put_message(slot_of(c, src), text) < 0) {
-		command_error(c, "a slot holds 1 to %d characters", MAILBOX_MSG_MAX - 1);
-		return;
-	}
+	/* Nothing is written unless the ring can follow. */
 	if (!p || src >= p->n_vectors) {
 		command_error(c, "peer %u has no vector %u", dest, src);
+		return;
+	}
+	if (mailbox_put_message(slot_of(c, src), text) < 0) {
+		command_error(c, "a slot holds 1 to %d characters", MAILBOX_MSG_MAX - 1);
 		return;
 	}
 	r = doorbell_ring(p->fds[src]);

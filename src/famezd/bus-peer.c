@@ -33,10 +33,9 @@ const char *bus_peer_link_state(const Peer *p)
 
 void bus_peer_assignment(const Peer *p, uint64_t *sid, uint64_t *cid)
 {
-	bool on = p->server->fabric && p->fabric.configured;
-
-	*sid = on ? p->server->config.sid : 0;
-	*cid = on ? fabric_cid(fabric_server_id(p->server->fabric), p->id) : 0;
+	*sid = *cid = 0;
+	if (p->server->fabric)
+		fabric_assignment(p->server->fabric, p->id, p->fabric.configured, sid, cid);
 }
 
 int bus_peer_find(sd_bus *bus, const char *path, const char *interface, void *userdata,

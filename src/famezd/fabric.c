@@ -226,13 +226,22 @@ static void ask_attributes(Fabric *f, unsigned dest)
 	send_msg(f, dest, &(FabricMsg){ .type = FABRIC_MSG_PEER_ATTRIBUTE });
 }
 
+void fabric_assignment(const Fabric *f, unsigned id, bool configured, uint64_t *sid,
+		       uint64_t *cid)
+{
+	*sid = configured ? f->server->config.sid : 0;
+	*cid = configured ? cid_of(f, id) : 0;
+}
+
 /* The fabric manager's view of a peer's configuration, in its slot for every peer to read. */
 static void write_assignment(Fabric *f, unsigned id, bool configured)
 {
 	uint8_t *slot = mailbox_slot(f->mailbox, id);
+	uint64_t sid, cid;
 
-	mailbox_set_u64(slot, MAILBOX_SLOT_PEER_SID, configured ? f->server->config.sid : 0);
-	mailbox_set_u64(slot, MAILBOX_SLOT_PEER_CID, configured ? cid_of(f, id) : 0);
+	fabric_assignment(f, id, configured, &sid, &cid);
+	mailbox_set_u64(slot, MAILBOX_SLOT_PEER_SID, sid);
+	mailbox_set_u64(slot, MAILBOX_SLOT_PEER_CID, cid);
 }
 
 static void dispatch(Fabric *f, Peer *p, const char *text)

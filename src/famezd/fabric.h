@@ -58,6 +58,10 @@ FdRef **fabric_existing_id_vectors(const Fabric *f, unsigned id);
 /* Queues a message from the server to a peer: 0, -ENOBUFS (its queue is full), -EMSGSIZE. */
 int fabric_send(Fabric *f, unsigned dest, const char *text);
 
+/* The SID and CID the fabric manager gives ID id once configured; 0 and 0 until then. */
+void fabric_assignment(const Fabric *f, unsigned id, bool configured, uint64_t *sid,
+		       uint64_t *cid);
+
 /* The peer took its ID and its handshake is queued: set its slot up and ask its attributes. */
 void fabric_peer_joined(Fabric *f, Peer *p);
 /* The peer is gone: drop what waits for it, free its slot for the next holder of the ID. */
