@@ -31,6 +31,8 @@ typedef enum WaitKind {
 	WAIT_DELIVERED,  /* fabric: until nothing we sent waits for an acknowledgement */
 	WAIT_CONFIGURED, /* fabric: until the server's CTL-Write configured us */
 	WAIT_DRAIN,      /* fabric, before exiting: until our last messages were read */
+	WAIT_MEMORY,     /* until the word at `wait_offset` of the shared memory is `target` */
+	WAIT_MESSAGES,   /* fabric: until `target` messages nobody answers arrived */
 	WAIT_SLEEP,      /* until the timer fires */
 } WaitKind;
 
@@ -47,6 +49,8 @@ typedef struct ClientFabric {
 	uint64_t ping_sent_at[MAIL_DEST_MAX];
 	uint64_t sid, cid; /* assigned by the server's CTL-Write */
 	bool configured;
+	/* Texts for us (not ping, Link, ...), and of those, taken by wait-msg. */
+	uint64_t messages, messages_consumed;
 } ClientFabric;
 
 typedef struct Client {
@@ -83,7 +87,9 @@ typedef struct Client {
 	WaitKind wait;
 	uint64_t wait_target;
 	unsigned wait_vector;
+	uint64_t wait_offset;
 	sd_event_source *wait_timer;
+	sd_event_source *poll_timer; /* wait-mem: nothing signals a store, so look every 1 ms */
 
 	bool command_failed;
 	bool continuing; /* inside client_continue() */

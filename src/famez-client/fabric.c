@@ -16,6 +16,7 @@
 #include "client.h"
 #include "doorbell.h"
 #include "log.h"
+#include "size.h"
 
 #define CLIENT_ACK_TIMEOUT_USEC 1000000ULL
 
@@ -164,8 +165,10 @@ static void handle(Client *c, unsigned from, const char *text)
 	FabricMsg m;
 
 	say("%s: %s", peer_name(c, from, name), text);
-	if (fabric_msg_parse(text, &m) < 0)
+	if (fabric_msg_parse(text, &m) < 0 || m.type == FABRIC_MSG_UNKNOWN) {
+		f->messages++;
 		return;
+	}
 	switch (m.type) {
 	case FABRIC_MSG_PING:
 		send_msg(c, from, &(FabricMsg){ .type = FABRIC_MSG_PONG });
@@ -390,7 +393,8 @@ bool client_fabric_command(Client *c, int argc, char *argv[])
 	unsigned src, dest;
 
 	if (strcmp(argv[0], "who") && strcmp(argv[0], "ping") && strcmp(argv[0], "send") &&
-	    strcmp(argv[0], "link") && strcmp(argv[0], "rfc") && strcmp(argv[0], "spoof"))
+	    strcmp(argv[0], "link") && strcmp(argv[0], "rfc") && strcmp(argv[0], "spoof") &&
+	    strcmp(argv[0], "wait-msg"))
 		return false;
 	if (!f->enabled) {
 		command_error(c, "'%s' needs a fabric: the server is not in fabric mode", argv[0]);
@@ -417,6 +421,15 @@ bool client_fabric_command(Client *c, int argc, char *argv[])
 		send_text(c, id, text);
 		f->send_failed = false;
 		start_wait(c, WAIT_DELIVERED, NULL);
+	} else if (strcmp(argv[0], "wait-msg") == 0 && argc <= 3) {
+		uint64_t count = 1;
+
+		if (argc >= 2 && parse_uint(argv[1], 1, UINT32_MAX, &count) < 0) {
+			command_error(c, "usage: wait-msg [COUNT [SECONDS]]");
+			return true;
+		}
+		c->wait_target = count;
+		start_wait(c, WAIT_MESSAGES, argc == 3 ? argv[2] : NULL);
 	} else if (strcmp(argv[0], "spoof") == 0 && argc >= 4) {
 		if (!(src = parse_one(c, argv[1])) || !(dest = parse_one(c, argv[2])))
 			return true;
@@ -480,6 +493,8 @@ void client_fabric_help(void)
 	    "  who                       the peers on the fabric: nodename, C-Class, CID, SID\n"
 	    "  ping DEST [SECONDS]       send ping and wait for the pongs (default 5 s)\n"
 	    "  send DEST TEXT            send a message and wait until it is acknowledged\n"
+	    "  wait-msg [N [SECONDS]]    wait for N (default 1) messages that are not ping,\n"
+	    "                            pong, Link or CTL-Write (those already printed count)\n"
 	    "  link WORDS                send \"Link WORDS\" to the server\n"
 	    "  rfc [SECONDS]             ask the server to configure us (Link RFC)\n"
 	    "  spoof SRC DEST TEXT       write TEXT into SRC's slot and ring DEST on vector\n"

@@ -320,6 +320,26 @@ static unsigned complete_peers(Client *c)
 	return counts[1];
 }
 
+/* The 64-bit word at offset (checked by shm_offset()), read once: peers write it any time. */
+static uint64_t shm_word(Client *c, uint64_t offset)
+{
+	uint64_t v;
+
+	memcpy(&v, (uint8_t *)c->shm + offset, sizeof(v));
+	return v;
+}
+
+static int parse_word(Client *c, const char *arg, uint64_t *value)
+{
+	char *end;
+
+	errno = 0;
+	*value = strtoull(arg, &end, 0);
+	if (errno || *end || !*arg)
+		return command_error(c, "'%s' is not a 64-bit value", arg);
+	return 0;
+}
+
 static int on_wait_timer(sd_event_source *source, uint64_t usec, void *userdata)
 {
 	Client *c = userdata;
@@ -343,8 +363,18 @@ static int on_wait_timer(sd_event_source *source, uint64_t usec, void *userdata)
 				      " interrupts on vector %u",
 				      c->received[c->wait_vector] - c->consumed[c->wait_vector],
 				      c->wait_target, c->wait_vector);
+		else if (c->wait == WAIT_MEMORY)
+			command_error(c,
+				      "wait-mem: timed out; offset %" PRIu64 " holds 0x%" PRIx64
+				      ", not 0x%" PRIx64,
+				      c->wait_offset, shm_word(c, c->wait_offset), c->wait_target);
+		else if (c->wait == WAIT_MESSAGES)
+			command_error(
+				c, "wait-msg: timed out with %" PRIu64 " of %" PRIu64 " messages",
+				c->fabric.messages - c->fabric.messages_consumed, c->wait_target);
 	}
 	c->wait = WAIT_NONE;
+	c->poll_timer = sd_event_source_disable_unref(c->poll_timer);
 	client_continue(c);
 	return 0;
 }
@@ -363,6 +393,35 @@ int start_wait(Client *c, WaitKind kind, const char *seconds)
 					  1000, on_wait_timer, c);
 }
 
+static int on_poll_timer(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	Client *c = userdata;
+	int r;
+
+	r = sd_event_source_set_time(source, usec + 1000);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(source, SD_EVENT_ON);
+	if (r < 0)
+		return r;
+	client_continue(c);
+	return 0;
+}
+
+/* wait-mem: looks at the word every millisecond until it holds the value or time runs out. */
+static int start_memory_wait(Client *c, uint64_t offset, uint64_t value, const char *seconds)
+{
+	int r;
+
+	c->wait_offset = offset;
+	c->wait_target = value;
+	r = start_wait(c, WAIT_MEMORY, seconds);
+	if (r < 0)
+		return r;
+	c->poll_timer = sd_event_source_disable_unref(c->poll_timer);
+	return sd_event_add_time_relative(c->event, &c->poll_timer, CLOCK_MONOTONIC, 1000, 100,
+					  on_poll_timer, c);
+}
+
 static bool wait_satisfied(Client *c)
 {
 	switch (c->wait) {
@@ -379,6 +438,14 @@ static bool wait_satisfied(Client *c)
 		return false;
 	case WAIT_LEFT:
 		return !client_state_peer(&c->state, (uint16_t)c->wait_target);
+	case WAIT_MEMORY:
+		return shm_word(c, c->wait_offset) == c->wait_target;
+	case WAIT_MESSAGES:
+		if (c->fabric.messages - c->fabric.messages_consumed >= c->wait_target) {
+			c->fabric.messages_consumed += c->wait_target;
+			return true;
+		}
+		return false;
 	case WAIT_SLEEP:
 		return false;
 	case WAIT_PONG:
@@ -426,6 +493,7 @@ static void command_help(void)
 	    "  wait-peers N [SECONDS]    wait until N other peers are connected\n"
 	    "  wait-left PEER [SECONDS]  wait until PEER has left\n"
 	    "  wait-int VECTOR [N [SECONDS]]  wait for N (default 1) interrupts on own VECTOR\n"
+	    "  wait-mem OFFSET VALUE [SECONDS]  wait until the 64-bit word at OFFSET is VALUE\n"
 	    "  sleep SECONDS             keep serving events for SECONDS\n"
 	    "  stamp                     print the monotonic clock in microseconds\n"
 	    "  read OFFSET               print the 64-bit word at OFFSET of the shared memory\n"
@@ -526,6 +594,12 @@ static void run_command(Client *c, char *line)
 		c->wait_vector = (unsigned)vector;
 		c->wait_target = count;
 		start_wait(c, WAIT_INTERRUPT, argc == 4 ? argv[3] : NULL);
+	} else if (strcmp(argv[0], "wait-mem") == 0 && (argc == 3 || argc == 4)) {
+		uint64_t value;
+
+		if (shm_offset(c, argv[1], &off) < 0 || parse_word(c, argv[2], &value) < 0)
+			return;
+		start_memory_wait(c, off, value, argc == 4 ? argv[3] : NULL);
 	} else if (strcmp(argv[0], "sleep") == 0 && argc == 2) {
 		if (parse_uint(argv[1], 1, 86400 * 365, &n) < 0) {
 			command_error(c, "'%s' is not a number of seconds", argv[1]);
@@ -536,22 +610,12 @@ static void run_command(Client *c, char *line)
 		say("stamp %" PRIu64, now_usec(CLOCK_MONOTONIC));
 	} else if (strcmp(argv[0], "read") == 0 && argc == 2) {
 		if (shm_offset(c, argv[1], &off) == 0) {
-			uint64_t v;
-
-			memcpy(&v, (uint8_t *)c->shm + off, sizeof(v));
-			say("read %" PRIu64 " 0x%" PRIx64, off, v);
+			say("read %" PRIu64 " 0x%" PRIx64, off, shm_word(c, off));
 		}
 	} else if (strcmp(argv[0], "write") == 0 && argc == 3) {
-		char *end;
 		uint64_t v;
 
-		if (shm_offset(c, argv[1], &off) < 0)
-			return;
-		errno = 0;
-		v = strtoull(argv[2], &end, 0);
-		if (errno || *end)
-			command_error(c, "'%s' is not a 64-bit value", argv[2]);
-		else
+		if (shm_offset(c, argv[1], &off) == 0 && parse_word(c, argv[2], &v) == 0)
 			memcpy((uint8_t *)c->shm + off, &v, sizeof(v));
 	} else if (client_fabric_command(c, argc, argv)) {
 		/* done */
@@ -589,6 +653,7 @@ static void wait_end(Client *c)
 {
 	c->wait = WAIT_NONE;
 	c->wait_timer = sd_event_source_disable_unref(c->wait_timer);
+	c->poll_timer = sd_event_source_disable_unref(c->poll_timer);
 }
 
 /* Runs queued commands until one waits or none is left. */
@@ -710,6 +775,7 @@ static void client_done(Client *c)
 	sd_event_source_disable_unref(c->socket_source);
 	sd_event_source_disable_unref(c->stdin_source);
 	sd_event_source_disable_unref(c->wait_timer);
+	sd_event_source_disable_unref(c->poll_timer);
 	for (size_t i = c->first_command; i < c->n_commands; i++)
 		free(c->commands[i]);
 	free(c->commands);

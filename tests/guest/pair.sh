@@ -5,18 +5,17 @@
 wait_configured
 echo "famez-guest: id $(cat "$d/id") link $(cat "$d/link_state") cid $(cat "$d/cid")"
 if [ "$(cat "$d/id")" = 1 ]; then
-	# Until the other guest is on the fabric (its nodename in its slot).
-	i=0
-	until grep -q '^2 ' "$d/peers" || [ $i -ge 600 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	# Until the other guest is on the fabric and configured (its CID in its slot).
+	other_configured() {
+		awk '$1 == 2 && $4 > 0 { found = 1 } END { exit !found }' "$d/peers"
+	}
+	wait_until 300 other_configured
 	sed 's/^/famez-guest: peer /' "$d/peers"
-	famez-client -D "$dev" -e "who; ping server 10; send 2 hello from guest 1; sleep 15" >/out 2>&1
+	famez-client -D "$dev" -e "who; ping server 60; send 2 hello from guest 1; wait-msg 1 120" >/out 2>&1
 	echo "famez-guest: client exit $?"
 	sed 's/^/famez-guest: client: /' /out
 else
-	msg=$(timeout 60 dd if="$dev" bs=512 count=1 2>/dev/null)
+	msg=$(receive 300)
 	echo "famez-guest: got $msg"
 	echo "${msg%%:*}:hello from guest 2" >"$dev" && echo "famez-guest: answered ${msg%%:*}"
 fi

@@ -1,5 +1,6 @@
 # Guest test: the module is removed and loaded again while the fabric is live; the second
-# bridge is configured again and talks.
+# bridge is configured again and talks. A host peer named "host" pings the server before and
+# after: we tell it when we are done.
 . /tests/lib.sh
 configured() {
 	wait_configured
@@ -12,4 +13,5 @@ rmmod famez_bridge && echo "famez-guest: removed"
 insmod /famez_bridge.ko nodename=again && echo "famez-guest: loaded again"
 d=$(echo /sys/bus/pci/drivers/famez_bridge/0000:* | cut -d' ' -f1)
 configured second
-echo server:ping >"$dev" && echo "famez-guest: got $(timeout 5 dd if="$dev" bs=512 count=1 2>/dev/null)"
+echo server:ping >"$dev" && echo "famez-guest: got $(receive 60)"
+echo "$(peer_named host):reloaded" >"$dev" && echo "famez-guest: told the host"

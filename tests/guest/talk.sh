@@ -4,13 +4,9 @@
 wait_configured
 echo "famez-guest: link $(cat "$d/link_state") cid $(cat "$d/cid") sid $(cat "$d/sid") pfm_cid $(cat "$d/pfm_cid") pfm_sid $(cat "$d/pfm_sid")"
 echo "famez-guest: nodename $(cat "$d/nodename") cclass $(cat "$d/cclass")"
-# One message a read().
-receive() {
-	timeout "$1" dd if="$dev" bs=512 count=1 2>/dev/null
-}
-echo server:ping >"$dev" && echo "famez-guest: got $(receive 5)"
+echo server:ping >"$dev" && echo "famez-guest: got $(receive 60)"
 echo "famez-guest: waiting for the host"
-msg=$(receive 30)
+msg=$(receive 120)
 echo "famez-guest: got $msg"
 from=${msg%%:*}
 echo "$from:hello from the guest" >"$dev" && echo "famez-guest: answered $from"

@@ -62,7 +62,7 @@ void guest_wait_for(Guest *g, const char *line, int timeout_ms)
 
 void guest_finish(Guest *g)
 {
-	guest_wait_for(g, "famez-guest: done", 120000);
+	guest_wait_for(g, "famez-guest: done", 300000);
 	ck_assert_msg(testlib_wait(g->pid, 30000) >= 0, "the guest did not power off");
 	g->pid = 0;
 	ck_assert_msg(!testlib_file_contains(g->serial, "famez-guest: the kernel complained"),

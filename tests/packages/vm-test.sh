@@ -10,6 +10,18 @@ check() { # NAME COMMAND...: ok or FAIL
 	if "$@" >/tmp/check.out 2>&1; then say "ok $name"; else say "FAIL $name: $(tr '\n' ' ' </tmp/check.out)"; fi
 }
 
+# Runs COMMAND... until it succeeds, at most SECONDS: for what the manager does in its own time.
+wait_until() { # SECONDS COMMAND...
+	limit=$(($1 * 10))
+	shift
+	i=0
+	until "$@" >/dev/null 2>&1; do
+		[ $i -ge $limit ] && return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
 say "start $(uname -r), $(systemctl --version | head -1)"
 check install apt-get install -y --no-install-recommends /root/debs/famez_0.1.0_amd64.deb \
 	/root/debs/famez-client_0.1.0_amd64.deb /root/debs/famez-virt_0.1.0_amd64.deb
@@ -18,12 +30,15 @@ check socket-active systemctl is-active famez.socket
 check socket-group sh -c 'stat -c %G /run/famez/famez.sock | grep -qx kvm'
 check service-not-yet-running sh -c '! systemctl is-active famez.service'
 
-# The first client activates the service through the socket.
-famez-client -N alpha -e "sleep 40" >/tmp/alpha.out 2>&1 &
-sleep 3
+# The first client activates the service through the socket: once it is connected, famezd has
+# told systemd it is ready.
+famez-client -N alpha -e "sleep 600" >/tmp/alpha.out 2>&1 &
+alpha=$!
+wait_until 120 grep -q '^connected id' /tmp/alpha.out
 check service-active systemctl is-active famez.service
 check service-notify sh -c 'systemctl show -p Type --value famez.service | grep -qx notify'
-check status-lists-client sh -c 'famezctl status | grep -q " alpha "'
+lists_alpha() { famezctl status | grep -q " alpha "; }
+check status-lists-client wait_until 60 lists_alpha
 # The hardening of units/ met the real manager: the same exposure as the offline check.
 exposure=$(systemd-analyze security famez.service 2>/dev/null | sed -n 's/.*Overall exposure level for famez.service: \([0-9.]*\).*/\1/p')
 say "exposure $exposure, offline $(cat /root/expected-exposure)"
@@ -32,20 +47,35 @@ check exposure-as-offline test "$exposure" = "$(cat /root/expected-exposure)"
 check nobody-denied sh -c 'setpriv --reuid=nobody --regid=nogroup --clear-groups famezctl --no-ask-password send-interrupt 1 0; test $? -eq 4'
 check root-allowed famezctl send-interrupt 1 0
 
-# A restart keeps both clients, and they still talk.
-famez-client -N beta -e "sleep 10; ping alpha 10; sleep 1" >/tmp/beta.out 2>&1 &
+# A restart keeps both clients, and they still talk: beta pings alpha once famezd, restarted,
+# sends it a message.
+famez-client -N beta -e "wait-msg 1 300; ping alpha 60" >/tmp/beta.out 2>&1 &
 beta=$!
-sleep 3
+wait_until 120 grep -q '^connected id' /tmp/beta.out
 check restart systemctl restart famez.service
-sleep 1
-check both-kept sh -c 'famezctl --json peers | grep -o "\"nodename\":\"\(alpha\|beta\)\"" | wc -l | grep -qx 2'
+both_listed() {
+	famezctl --json peers | grep -o '"nodename":"\(alpha\|beta\)"' | wc -l | grep -qx 2
+}
+check both-kept wait_until 60 both_listed
+check message-after-restart famezctl send "$(sed -n 's/^connected id \([0-9]*\).*/\1/p' /tmp/beta.out)" restarted
 wait $beta
 check talk-after-restart grep -q "pong from alpha@1" /tmp/beta.out
 say "beta: $(tr '\n' ' ' </tmp/beta.out)"
 
-# Purge leaves nothing behind.
-kill %1 2>/dev/null
-check purge apt-get purge -y famez famez-client famez-virt
+# Purge leaves nothing behind, not even what the service made (its state directory).
+kill $alpha 2>/dev/null
+check state-directory-made test -d /var/lib/famez
+check purge apt-get purge -y 'famez*'
 check nothing-left sh -c '! ls /etc/default/famez /lib/systemd/system/famez.* /usr/lib/systemd/system/famez.* /usr/sbin/famezd /usr/bin/famezctl /usr/share/dbus-1/system.d/org.famez.conf /run/famez/famez.sock 2>/dev/null | grep .'
 check no-unit-left sh -c '! systemctl list-unit-files famez.socket famez.service | grep -q "^famez\."'
+# Any path with famez in its name, but this test's own (its script, unit and the packages).
+leftovers() {
+	find / /run -xdev \( -path /proc -o -path /sys -o -path /root/debs -o -path /tmp \) -prune -o \
+		-name '*famez*' ! -name 'famez-vm-test*' -print
+}
+no_leftovers() {
+	left=$(leftovers)
+	[ -z "$left" ] || { echo "$left"; return 1; }
+}
+check nothing-named-famez-left no_leftovers
 say done
