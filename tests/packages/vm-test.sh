@@ -71,7 +71,7 @@ check no-unit-left sh -c '! systemctl list-unit-files famez.socket famez.service
 # Any path with famez in its name, but this test's own (its script, unit and the packages).
 leftovers() {
 	find / /run -xdev \( -path /proc -o -path /sys -o -path /root/debs -o -path /tmp \) -prune -o \
-		-name '*famez*' ! -name 'famez-vm-test*' -print
+		-name '*famez*' ! -name '*famez-vm-test*' -print
 }
 no_leftovers() {
 	left=$(leftovers)
