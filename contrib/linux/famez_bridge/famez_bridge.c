@@ -1054,9 +1054,10 @@ ATTRIBUTE_GROUPS(famez);
 
 /* ---- the PCI driver ---- */
 
+/* pcim_iomap_region() is public (declared and exported) from 6.12 on; 6.11 kept it internal. */
 static void __iomem *famez_map_regs(struct pci_dev *pdev)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
 	return pcim_iomap_region(pdev, IVSHMEM_BAR_REGS, FAMEZ_NAME);
 #else
 	int r = pcim_iomap_regions(pdev, BIT(IVSHMEM_BAR_REGS), FAMEZ_NAME);
