@@ -489,6 +489,12 @@ static int famez_setup_vectors(struct famez_bridge *b)
 	int n, r;
 
 	n = pci_msix_vec_count(pdev);
+	/* Decided before the first handler runs (it reads it): a vector per ID, the server's too. */
+	if (b->fabric && (n <= 0 || (u32)n <= b->server_id)) {
+		dev_warn(&pdev->dev, "%d vectors cannot reach the server (ID %u): no fabric\n",
+			 max(n, 0), b->server_id);
+		b->fabric = false;
+	}
 	if (n <= 0)
 		return 0; /* ivshmem-plain: shared memory only */
 	n = pci_alloc_irq_vectors(pdev, n, n, PCI_IRQ_MSIX);
@@ -509,9 +515,22 @@ static int famez_setup_vectors(struct famez_bridge *b)
 				     b->name, v);
 		if (r)
 			return r;
+		/* Counts the handlers taken, for famez_free_irqs() should a later one fail. */
+		b->n_vectors = i + 1;
 	}
-	b->n_vectors = n;
 	return 0;
+}
+
+/*
+ * Frees our interrupts now, not when devres would (after remove() or a failed probe returned,
+ * when the bridge they point at may be freed); then no handler runs or schedules work.
+ */
+static void famez_free_irqs(struct famez_bridge *b)
+{
+	unsigned int i;
+
+	for (i = 0; i < b->n_vectors; i++)
+		devm_free_irq(&b->pdev->dev, pci_irq_vector(b->pdev, i), &b->vectors[i]);
 }
 
 /* ---- the character device ---- */
@@ -1129,7 +1148,8 @@ static int famez_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 		goto fail;
 	}
 	r = -EBUSY;
-	if (!devm_request_mem_region(dev, b->shm_phys, b->shm_size, b->name))
+	/* Not b->name: devres releases the region after remove() may have freed the bridge. */
+	if (!devm_request_mem_region(dev, b->shm_phys, b->shm_size, FAMEZ_NAME))
 		goto fail;
 	/* RAM on the host side: cached, never uncached. */
 	b->shm = devm_memremap(dev, b->shm_phys, b->shm_size, MEMREMAP_WB);
@@ -1147,12 +1167,7 @@ static int famez_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 	r = famez_setup_vectors(b);
 	if (r) {
 		dev_err(dev, "cannot take the interrupt vectors: %d\n", r);
-		goto fail;
-	}
-	if (b->fabric && b->n_vectors <= b->server_id) {
-		dev_warn(dev, "%u vectors cannot reach the server (ID %u): no fabric\n",
-			 b->n_vectors, b->server_id);
-		b->fabric = false;
+		goto fail_irqs;
 	}
 	pci_set_drvdata(pdev, b);
 
@@ -1162,7 +1177,7 @@ static int famez_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 	b->misc.parent = dev;
 	r = misc_register(&b->misc);
 	if (r)
-		goto fail;
+		goto fail_irqs;
 	if (b->fabric)
 		famez_join_fabric(b);
 	dev_info(dev, "%s: peer %u, %u vectors, %llu bytes of shared memory%s\n", b->name, b->id,
@@ -1170,6 +1185,11 @@ static int famez_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 		 b->fabric ? ", FAME-Z mailbox" : "");
 	return 0;
 
+fail_irqs:
+	/* A peer may have rung already: its handler and work must be gone before the bridge. */
+	famez_free_irqs(b);
+	cancel_work_sync(&b->rx_work);
+	cancel_work_sync(&b->tx_work);
 fail:
 	kref_put(&b->ref, famez_free);
 	return r;
@@ -1181,9 +1201,7 @@ static void famez_remove(struct pci_dev *pdev)
 	unsigned int i;
 
 	misc_deregister(&b->misc);
-	/* No handler runs or schedules work after this. */
-	for (i = 0; i < b->n_vectors; i++)
-		devm_free_irq(&pdev->dev, pci_irq_vector(pdev, i), &b->vectors[i]);
+	famez_free_irqs(b);
 	/* Nor does any open file, once those inside have left: they find us stopping. */
 	down_write(&b->alive);
 	WRITE_ONCE(b->stopping, true);
