@@ -83,7 +83,7 @@
 static int fabric = -1;
 module_param(fabric, int, 0444);
 MODULE_PARM_DESC(fabric,
-		 "Speak the FAME-Z mailbox: -1 when the shared memory holds one (default), 0 never, 1 always");
+		 "Speak the FAME-Z mailbox: -1 if the shared memory holds one (default), 0 never, 1 warn if not");
 
 static char *nodename;
 module_param(nodename, charp, 0444);
@@ -1158,11 +1158,10 @@ static int famez_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 		goto fail;
 	}
 	b->id = ioread32(b->regs + IVSHMEM_IVPOSITION);
-	b->fabric = fabric == 1 || (fabric < 0 && famez_find_mailbox(b));
-	if (b->fabric && !b->server_id) {
-		b->fabric = false;
+	/* Never without a mailbox checked: its globals bound every ID and offset we use. */
+	b->fabric = fabric != 0 && famez_find_mailbox(b);
+	if (fabric == 1 && !b->fabric)
 		dev_warn(dev, "fabric=1, but the shared memory holds no FAME-Z mailbox for us\n");
-	}
 
 	r = famez_setup_vectors(b);
 	if (r) {
