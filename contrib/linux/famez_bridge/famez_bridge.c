@@ -103,6 +103,12 @@ struct famez_rx {
 	char text[FAMEZ_MSG_MAX + 24];
 };
 
+/* An open file, for remove() to unmap what it mapped. */
+struct famez_opener {
+	struct list_head node;
+	struct file *file;
+};
+
 /* A reply the work items send. */
 struct famez_tx {
 	unsigned int dest;
@@ -122,6 +128,13 @@ enum famez_link {
 struct famez_bridge {
 	struct kref ref;
 	struct rw_semaphore alive;
+	/*
+	 * The open files (struct famez_opener), so that remove() finds every mapping of the shared
+	 * memory in their f_mapping. map_lock orders page faults (readers) against remove().
+	 */
+	struct list_head openers;
+	struct mutex openers_lock;
+	struct rw_semaphore map_lock;
 	struct pci_dev *pdev;
 	void __iomem *regs;
 	void *shm;
@@ -609,21 +622,54 @@ static void famez_unbind_file(struct famez_bridge *b, struct file *file)
 /* Called under the misc device list's lock: remove() cannot have dropped its reference yet. */
 static int famez_open(struct inode *inode, struct file *file)
 {
-	kref_get(&famez_of_file(file)->ref);
+	struct famez_bridge *b = famez_of_file(file);
+	struct famez_opener *o = kmalloc(sizeof(*o), GFP_KERNEL);
+
+	if (!o)
+		return -ENOMEM;
+	o->file = file;
+	mutex_lock(&b->openers_lock);
+	list_add(&o->node, &b->openers);
+	mutex_unlock(&b->openers_lock);
+	kref_get(&b->ref);
 	return 0;
 }
 
 static int famez_release(struct inode *inode, struct file *file)
 {
 	struct famez_bridge *b = famez_of_file(file);
+	struct famez_opener *o;
 
 	/* After remove() the vectors are gone, and so were the bindings with them. */
 	down_read(&b->alive);
 	if (!b->stopping)
 		famez_unbind_file(b, file);
 	up_read(&b->alive);
+	/* Its mappings are gone: they held the file. */
+	mutex_lock(&b->openers_lock);
+	list_for_each_entry(o, &b->openers, node)
+		if (o->file == file) {
+			list_del(&o->node);
+			kfree(o);
+			break;
+		}
+	mutex_unlock(&b->openers_lock);
 	kref_put(&b->ref, famez_free);
 	return 0;
+}
+
+/*
+ * Unmaps every page of the shared memory any process mapped. A mapping holds its file open, so
+ * every mapping is in the f_mapping (the device node's inode) of an opener.
+ */
+static void famez_unmap_all(struct famez_bridge *b)
+{
+	struct famez_opener *o;
+
+	mutex_lock(&b->openers_lock);
+	list_for_each_entry(o, &b->openers, node)
+		unmap_mapping_range(o->file->f_mapping, 0, 0, 1);
+	mutex_unlock(&b->openers_lock);
 }
 
 /* Takes `alive` for reading: false (nothing may be touched) once the device is gone. */
@@ -829,21 +875,56 @@ static __poll_t famez_poll(struct file *file, poll_table *wait)
 	return mask;
 }
 
-/* All of the shared memory, or a part of it, at the offset asked. */
+/*
+ * Maps the page of the shared memory a mapping touched, while the device lives; after remove()
+ * (which unmaps every page mapped before) a touch gets SIGBUS, never the old BAR2 address.
+ */
+static vm_fault_t famez_vm_fault(struct vm_fault *vmf)
+{
+	struct famez_bridge *b = famez_of_file(vmf->vma->vm_file);
+	vm_fault_t r = VM_FAULT_SIGBUS;
+
+	down_read(&b->map_lock);
+	if (!READ_ONCE(b->stopping) && vmf->pgoff < b->shm_size >> PAGE_SHIFT)
+		r = vmf_insert_pfn(vmf->vma, vmf->address, PHYS_PFN(b->shm_phys) + vmf->pgoff);
+	up_read(&b->map_lock);
+	return r;
+}
+
+static const struct vm_operations_struct famez_vm_ops = {
+	.fault = famez_vm_fault,
+};
+
+static void famez_vma_set_flags(struct vm_area_struct *vma, vm_flags_t flags)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	vm_flags_set(vma, flags);
+#else
+	vma->vm_flags |= flags;
+#endif
+}
+
+/*
+ * All of the shared memory, or the pages of it at the offset asked; shared only (a private copy
+ * of memory every peer writes is no use). Pages are mapped as they are touched, so that remove()
+ * can take every one back: pages mapped here, before the mapping is linked where remove() looks,
+ * could escape it.
+ */
 static int famez_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct famez_bridge *b = famez_of_file(file);
-	unsigned long len = vma->vm_end - vma->vm_start;
-	u64 off = (u64)vma->vm_pgoff << PAGE_SHIFT;
-	int r;
+	unsigned long pages = PAGE_ALIGNED(b->shm_phys) ? b->shm_size >> PAGE_SHIFT : 0;
 
-	if (off >= b->shm_size || len > b->shm_size - off)
+	/* In pages: vm_pgoff << PAGE_SHIFT could overflow. */
+	if (vma->vm_pgoff >= pages || vma_pages(vma) > pages - vma->vm_pgoff ||
+	    is_cow_mapping(vma->vm_flags))
 		return -EINVAL;
-	if (!famez_enter(b))
+	/* Not famez_enter(): mmap_lock is held here, and `alive` is held around user copies. */
+	if (READ_ONCE(b->stopping))
 		return -ENODEV;
-	r = vm_iomap_memory(vma, b->shm_phys + off, len);
-	famez_leave(b);
-	return r;
+	famez_vma_set_flags(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
+	vma->vm_ops = &famez_vm_ops;
+	return 0;
 }
 
 static const struct file_operations famez_fops = {
@@ -1111,6 +1192,9 @@ static int famez_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 		return -ENOMEM;
 	kref_init(&b->ref);
 	init_rwsem(&b->alive);
+	INIT_LIST_HEAD(&b->openers);
+	mutex_init(&b->openers_lock);
+	init_rwsem(&b->map_lock);
 	spin_lock_init(&b->rx_lock);
 	spin_lock_init(&b->tx_qlock);
 	mutex_init(&b->tx_lock);
@@ -1203,8 +1287,12 @@ static void famez_remove(struct pci_dev *pdev)
 	famez_free_irqs(b);
 	/* Nor does any open file, once those inside have left: they find us stopping. */
 	down_write(&b->alive);
+	down_write(&b->map_lock);
 	WRITE_ONCE(b->stopping, true);
+	up_write(&b->map_lock);
 	up_write(&b->alive);
+	/* No fault maps a page any more: those mapped go, before devres unmaps and frees BAR2. */
+	famez_unmap_all(b);
 	wake_up_interruptible(&b->rx_wait);
 	cancel_work_sync(&b->rx_work);
 	cancel_work_sync(&b->tx_work);
