@@ -122,8 +122,8 @@ enum famez_link {
 };
 
 /*
- * One per device. Open files hold a reference: the structure outlives the device, but after
- * remove() (stopping, under `alive`) nothing touches the device or its memory any more.
+ * One per device. Open files hold a reference: the structure outlives the device, but once
+ * remove() set `stopping` and waited for `alive` nothing touches the device or its memory.
  */
 struct famez_bridge {
 	struct kref ref;
@@ -255,7 +255,7 @@ static int famez_send(struct famez_bridge *b, unsigned int dest, const char *tex
 			r = -EAGAIN;
 			goto out;
 		}
-		if (time_after(jiffies, deadline) || b->stopping) {
+		if (time_after(jiffies, deadline) || READ_ONCE(b->stopping)) {
 			atomic64_inc(&b->send_timeouts);
 			r = -ETIMEDOUT;
 			goto out;
@@ -1285,11 +1285,15 @@ static void famez_remove(struct pci_dev *pdev)
 
 	misc_deregister(&b->misc);
 	famez_free_irqs(b);
-	/* Nor does any open file, once those inside have left: they find us stopping. */
-	down_write(&b->alive);
+	/*
+	 * No handler runs now; nor will any open file: first they see us stopping (a write waiting
+	 * for our slot gives up at once, not after its 5 s, so nobody can hold remove() for 5 s a
+	 * writer), then we wait for those inside to leave.
+	 */
 	down_write(&b->map_lock);
 	WRITE_ONCE(b->stopping, true);
 	up_write(&b->map_lock);
+	down_write(&b->alive);
 	up_write(&b->alive);
 	/* No fault maps a page any more: those mapped go, before devres unmaps and frees BAR2. */
 	famez_unmap_all(b);
