@@ -382,9 +382,10 @@ static bool famez_queue_rx(struct famez_bridge *b, unsigned int from, const char
 
 	spin_lock_irqsave(&b->rx_lock, flags);
 	if (b->rx_count == FAMEZ_RX_QUEUE) {
-		spin_unlock_irqrestore(&b->rx_lock, flags);
+		/* Under the lock: a read() that makes room after this sees the bit and undefers. */
 		if (!test_and_set_bit(from, b->rx_deferred))
 			atomic64_inc(&b->deferred);
+		spin_unlock_irqrestore(&b->rx_lock, flags);
 		return false;
 	}
 	m = &b->rx[(b->rx_head + b->rx_count++) % FAMEZ_RX_QUEUE];
