@@ -23,7 +23,6 @@
 
 #include <linux/atomic.h>
 #include <linux/bitmap.h>
-#include <linux/ctype.h>
 #include <linux/delay.h>
 #include <linux/eventfd.h>
 #include <linux/fs.h>
@@ -1037,6 +1036,12 @@ FAMEZ_COUNTER_ATTR(spurious);
 FAMEZ_COUNTER_ATTR(send_timeouts);
 FAMEZ_COUNTER_ATTR(deferred);
 
+/* Printable ASCII, not blank. Not isgraph(): the kernel's also takes Latin-1 bytes 0xa1-0xff. */
+static bool famez_graph(char c)
+{
+	return c > ' ' && c <= '~';
+}
+
 /* A name a peer may show: 1 to 31 printable characters, no blanks or ':' (the text API's). */
 static bool famez_name_ok(const char *name, size_t len)
 {
@@ -1045,7 +1050,7 @@ static bool famez_name_ok(const char *name, size_t len)
 	if (len == 0 || len >= FAMEZ_NAME_MAX)
 		return false;
 	for (i = 0; i < len; i++)
-		if (!isgraph(name[i]) || name[i] == ':')
+		if (!famez_graph(name[i]) || name[i] == ':')
 			return false;
 	return true;
 }
@@ -1098,7 +1103,7 @@ static void famez_peer_string(struct famez_bridge *b, unsigned int id, size_t fi
 	memcpy(out, b->shm + famez_slot(id, field), FAMEZ_NAME_MAX);
 	out[FAMEZ_NAME_MAX - 1] = '\0';
 	for (i = 0; out[i]; i++)
-		if (!isgraph(out[i]))
+		if (!famez_graph(out[i]))
 			out[i] = '?';
 	if (!out[0])
 		strscpy(out, "-", FAMEZ_NAME_MAX);
@@ -1175,6 +1180,13 @@ static void famez_join_fabric(struct famez_bridge *b)
 	else
 		snprintf(b->nodename, sizeof(b->nodename), "%.20s.%02x", utsname()->nodename,
 			 PCI_SLOT(b->pdev->devfn));
+	/* Held to the rule the nodename attribute keeps: peers split our name on blanks and ':'. */
+	if (!famez_name_ok(b->nodename, strlen(b->nodename))) {
+		snprintf(b->nodename, sizeof(b->nodename), "bridge.%02x", PCI_SLOT(b->pdev->devfn));
+		dev_warn(&b->pdev->dev,
+			 "nodename= or the hostname has blanks, ':' or bytes not ASCII: named %s\n",
+			 b->nodename);
+	}
 	strscpy(b->cclass, FAMEZ_CCLASS, sizeof(b->cclass));
 	famez_set_string(b, b->id, FAMEZ_S_NODENAME, b->nodename);
 	famez_set_string(b, b->id, FAMEZ_S_CCLASS, b->cclass);
