@@ -770,6 +770,9 @@ static ssize_t famez_read(struct file *file, char __user *buf, size_t count, lof
 	unsigned long flags;
 	int r;
 
+	/* Nothing to cut a message to: it stays queued rather than vanish. */
+	if (!count)
+		return 0;
 	for (;;) {
 		spin_lock_irqsave(&b->rx_lock, flags);
 		if (b->rx_count) {
