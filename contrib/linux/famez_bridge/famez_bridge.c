@@ -1272,6 +1272,8 @@ static int famez_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 
 	b->misc.minor = MISC_DYNAMIC_MINOR;
 	b->misc.name = b->name;
+	/* An opener is a fabric peer (see famez_bridge(4), PERMISSIONS): root only, unless udev. */
+	b->misc.mode = 0600;
 	b->misc.fops = &famez_fops;
 	b->misc.parent = dev;
 	r = misc_register(&b->misc);
