@@ -3,7 +3,7 @@
 # the famez_bridge module for the newest kernel whose headers are installed, built with W=1 and
 # sparse (C=1) and refused if either says anything; that kernel's vmlinuz, taken from Debian's
 # linux-image package without installing it; an initramfs of busybox, the module, famez-client
-# with the libraries it links, and the guest side of the tests (init, tests/*.sh).
+# with the libraries it links, bridge-check, and the guest side of the tests (init, tests/*.sh).
 # Usage: build-guest.sh SOURCE_ROOT OUT FAMEZ_CLIENT
 set -euo pipefail
 src=$(realpath "$1") out=$2 client=$(realpath "$3")
@@ -44,6 +44,9 @@ rm -rf root && mkdir -p root/bin root/sbin root/proc root/sys root/dev root/test
 cp /bin/busybox root/bin/busybox
 cp module/famez_bridge.ko root/
 cp "$client" root/bin/famez-client
+# What busybox cannot do to the device (a zero-length read, mmap), static: no libraries needed.
+gcc -static -O2 -Wall -Wextra -Werror -I"$src/contrib/linux/famez_bridge/include/uapi" \
+	-o root/bin/bridge-check "$src/tests/guest/bridge-check.c"
 for lib in $(ldd "$client" | awk '$2 == "=>" { print $3 } $1 ~ /^\// { print $1 }'); do
 	mkdir -p "root$(dirname "$lib")"
 	cp -L "$lib" "root$lib"

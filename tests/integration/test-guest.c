@@ -360,6 +360,58 @@ START_TEST(test_guest_plain_device_is_memory_only)
 }
 END_TEST
 
+/*
+ * The bridge against a local user and a hostile peer, as a review of the driver found it:
+ * nobody may open or rename it, names that are not ASCII are neither taken nor shown, a
+ * zero-length read() keeps the waiting message, fabric=1 finds the mailbox and a bad nodename= is
+ * not taken, writers waiting on a busy slot do not hold up the device's removal, and mmap() honours
+ * its offset, refuses private and out-of-range mappings and takes its pages back when the device
+ * goes.
+ */
+START_TEST(test_guest_bridge_resists_users_and_peers)
+{
+	char chardev[512], out[256];
+	const char *dev[5];
+	pid_t hostile;
+	const char *const want[] = {
+		"famez-guest: device mode 600",
+		"famez-guest: nobody opens the device: refused",
+		"famez-guest: nobody renames the bridge: refused",
+		"famez-guest: nobody reads the peers: allowed",
+		"famez-guest: a nodename that is not ASCII is refused",
+		"famez-guest: read-zero: read(0) returned 0",
+		"famez-guest: read-zero: then got 2:hello",
+		"famez-guest: peer 2 is AAAA???",
+		"famez-guest: fabric=1 gives fabric 1 nodename bridge.02",
+		"famez-guest: 3 writers wait",
+		"famez-guest: unbind with 3 writers waiting took 0 s",
+		"famez-guest: mmap: whole mapped, second page mapped",
+		"famez-guest: mmap: the page at 4096 is the same memory",
+		"famez-guest: mmap: private Invalid argument",
+		"famez-guest: mmap: past the end Invalid argument",
+		"famez-guest: mmap: after unbind SIGBUS",
+	};
+
+	guest_prepare();
+	famezd_start(&famezd, NULL);
+	fabric_device(dev, chardev);
+	guest_boot(&guests[0], 0, "attacker", dev);
+	guest_wait_for(&guests[0], "famez-guest: ready", 300000);
+
+	/* Its nodename (slot 2 @1024) becomes "AAAA" and three bytes that are not ASCII. */
+	hostile = famez_client_start_as(famezd.socket_path, "hostile", "hostile",
+					"write 1024 0x00c3c3c341414141; send 1 hello; wait-msg 1 300",
+					out, sizeof(out));
+	ck_assert_msg(testlib_wait(hostile, 310000) == 0, "%s", testlib_show(out));
+	guest_finish(&guests[0]);
+	for (size_t i = 0; i < ELEMENTSOF(want); i++)
+		ck_assert_msg(testlib_file_contains(guests[0].serial, want[i]), "no '%s': %s",
+			      want[i], testlib_show(guests[0].serial));
+	ck_assert(testlib_count(guests[0].serial, "famez-guest: writer ") == 3);
+	famezd_stop(&famezd);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("guest");
@@ -375,6 +427,7 @@ int main(void)
 	tcase_add_test(tc, test_two_guests_ring_each_other_in_ivshmem_mode);
 	tcase_add_test(tc, test_guest_reloads_the_module_on_a_live_fabric);
 	tcase_add_test(tc, test_guest_killed_mid_message_costs_the_others_nothing);
+	tcase_add_test(tc, test_guest_bridge_resists_users_and_peers);
 	suite_add_tcase(s, tc);
 	return testlib_run_suite(s);
 }
