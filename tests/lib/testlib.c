@@ -495,9 +495,10 @@ static int receive_fd(int sock)
 
 void testlib_connect_as(uid_t uid, const char *path, int n, int fds[])
 {
-	int sv[2], status;
+	int sv[2], status, conns[256];
 	pid_t pid;
 
+	ck_assert_int_le(n, (int)ELEMENTSOF(conns));
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
@@ -506,13 +507,13 @@ void testlib_connect_as(uid_t uid, const char *path, int n, int fds[])
 		if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 ||
 		    setresuid(uid, uid, uid) < 0)
 			_exit(2);
-		for (int i = 0; i < n; i++) {
-			int fd = testlib_connect(path);
-
-			if (fd < 0)
+		/* All at once, then handed back: the server sees them come together. */
+		for (int i = 0; i < n; i++)
+			if ((conns[i] = testlib_connect(path)) < 0)
 				_exit(4);
-			send_fd(sv[1], fd);
-			close(fd);
+		for (int i = 0; i < n; i++) {
+			send_fd(sv[1], conns[i]);
+			close(conns[i]);
 		}
 		_exit(0);
 	}

@@ -115,9 +115,9 @@ bool testlib_json_valid(const char *s);
 /* Connects a non-blocking socket to path; -errno on failure. */
 int testlib_connect(const char *path);
 /*
- * Connects n sockets to path as user uid (group uid too, no others), from a child process
- * that hands them back: the server sees uid as who connected. The path must be reachable
- * by uid. Fills fds[] (non-blocking) or fails the test.
+ * Connects n (at most 256) sockets to path as user uid (group uid too, no others), one right
+ * after the other, from a child process that hands them back: the server sees uid as who
+ * connected. The path must be reachable by uid. Fills fds[] (non-blocking) or fails the test.
  */
 void testlib_connect_as(uid_t uid, const char *path, int n, int fds[]);
 
