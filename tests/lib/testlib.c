@@ -26,6 +26,12 @@ int testlib_run_suite(Suite *s)
 	SRunner *sr = srunner_create(s);
 	int failed;
 
+	/*
+	 * Failure messages carry the end of a log (testlib_show(), up to 8000 bytes, sometimes
+	 * two): past Check's default of 4K, a failing test would only say "Message string too
+	 * long", which tells nothing of why a wait ran out.
+	 */
+	check_set_max_msg_size(64 * 1024);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
