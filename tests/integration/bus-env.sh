@@ -49,17 +49,25 @@ sed -e "s|<listen>.*</listen>|<listen>unix:path=$tmp/system_bus_socket</listen>|
 	-e 's|<includedir>/etc/dbus-1/system.d</includedir>|&|' \
 	-e "s|</busconfig>|<includedir>$tmp/policy</includedir></busconfig>|" \
 	/usr/share/dbus-1/system.conf >"$tmp/system.conf"
+# Daemons start in well under a second; a loaded machine may take far longer.
+wait_s=60
 dbus-daemon --config-file="$tmp/system.conf" --nofork --nopidfile &
 pids+=($!)
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$tmp/system_bus_socket
-for _ in $(seq 200); do [ -S "$tmp/system_bus_socket" ] && break; sleep 0.02; done
+deadline=$((SECONDS + wait_s))
+until [ -S "$tmp/system_bus_socket" ] || [ $SECONDS -ge $deadline ]; do sleep 0.02; done
+[ -S "$tmp/system_bus_socket" ] || {
+	echo "bus-env: dbus-daemon did not come up in $wait_s s" >&2
+	exit 1
+}
 chmod 777 "$tmp/system_bus_socket"
 
 /usr/lib/polkit-1/polkitd --no-debug >"$tmp/polkitd.log" 2>&1 &
 pids+=($!)
 export FAMEZ_POLKITD_PID=$!
-for _ in $(seq 250); do
-	busctl --system status org.freedesktop.PolicyKit1 >/dev/null 2>&1 && break
+deadline=$((SECONDS + wait_s))
+until busctl --system status org.freedesktop.PolicyKit1 >/dev/null 2>&1 ||
+	[ $SECONDS -ge $deadline ]; do
 	sleep 0.02
 done
 busctl --system status org.freedesktop.PolicyKit1 >/dev/null 2>&1 || {

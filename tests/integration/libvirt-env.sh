@@ -44,8 +44,9 @@ virtlogd >/dev/null 2>&1 &
 pids+=($!)
 libvirtd >/dev/null 2>&1 &
 pids+=($!)
-for _ in $(seq 250); do
-	virsh -c qemu:///system version >/dev/null 2>&1 && break
+# libvirtd starts in a few seconds; a loaded machine may take far longer.
+deadline=$((SECONDS + 120))
+until virsh -c qemu:///system version >/dev/null 2>&1 || [ $SECONDS -ge $deadline ]; do
 	sleep 0.04
 done
 virsh -c qemu:///system version >/dev/null || {

@@ -69,7 +69,7 @@ static int ctl(Caller caller, const char *a1, const char *a2, const char *a3, co
 	if (a4)
 		argv[n++] = a4;
 	argv[n] = NULL;
-	return testlib_run((char *const *)argv, out, err, 15000);
+	return testlib_run((char *const *)argv, out, err, TESTLIB_WAIT_MS);
 }
 
 static void start_famezd_with(const char *mode, const char *extra)
@@ -96,7 +96,7 @@ static pid_t start_alpha(const char *commands, char *alpha_out)
 	pid_t pid = famez_client_start_as(famezd.socket_path, "alpha", "alpha", commands, alpha_out,
 					  256);
 
-	testlib_wait_for_output(alpha_out, "fabric nodename alpha", 5000);
+	testlib_wait_for_output(alpha_out, "fabric nodename alpha", TESTLIB_WAIT_MS);
 	return pid;
 }
 
@@ -116,17 +116,18 @@ START_TEST(test_root_may_do_everything)
 	int status;
 
 	start_famezd();
-	alpha = start_alpha("wait-int 0 1 10; sleep 20", alpha_out);
+	alpha = start_alpha("wait-int 0 1 " TESTLIB_WAIT_S "; sleep " TESTLIB_LIFETIME_S,
+			    alpha_out);
 
 	assert_ctl(0, ROOT, "status", NULL, NULL, NULL);
 	ck_assert(testlib_file_contains(out, "alpha"));
 	ck_assert(testlib_file_contains(out, "Debugger"));
 
 	assert_ctl(0, ROOT, "send-interrupt", "1", "0", NULL);
-	testlib_wait_for_output(alpha_out, "interrupt vector 0 count 1", 5000);
+	testlib_wait_for_output(alpha_out, "interrupt vector 0 count 1", TESTLIB_WAIT_MS);
 
 	assert_ctl(0, ROOT, "send", "1", "hello", "dbus");
-	testlib_wait_for_output(alpha_out, "Z-switch@15: hello dbus", 5000);
+	testlib_wait_for_output(alpha_out, "Z-switch@15: hello dbus", TESTLIB_WAIT_MS);
 
 	assert_ctl(0, ROOT, "ping", "1", NULL, NULL);
 	ck_assert(testlib_file_contains(out, "pong from peer 1: time="));
@@ -136,7 +137,7 @@ START_TEST(test_root_may_do_everything)
 	ck_assert(testlib_file_contains(err, "there is no vector 99"));
 
 	assert_ctl(0, ROOT, "disconnect", "1", NULL, NULL);
-	status = testlib_wait(alpha, 5000);
+	status = testlib_wait(alpha, TESTLIB_WAIT_MS);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 3, "alpha: 0x%x", status);
 	ck_assert(testlib_file_contains(famezd.log_path, "disconnected by an administrator"));
 
@@ -151,7 +152,7 @@ START_TEST(test_nobody_reads_but_is_denied_every_change)
 	char alpha_out[256];
 
 	start_famezd();
-	start_alpha("sleep 20", alpha_out);
+	start_alpha("sleep " TESTLIB_LIFETIME_S, alpha_out);
 
 	assert_ctl(0, NOBODY, "status", NULL, NULL, NULL);
 	ck_assert(testlib_file_contains(out, "alpha"));
@@ -167,10 +168,15 @@ START_TEST(test_nobody_reads_but_is_denied_every_change)
 	assert_ctl(4, NOBODY, "disconnect", "1", NULL, NULL);
 	ck_assert(testlib_file_contains(err, "org.famez.disconnect-peer"));
 
-	/* Nothing happened: alpha is still there and was neither rung nor written to. */
+	/*
+	 * Nothing happened: alpha is still there and was neither rung nor written to. Root's two
+	 * pings are the barrier: a message would have come before them through the server's
+	 * slot, and alpha takes a ring before the second ping's (it answered the first one).
+	 */
 	assert_ctl(0, ROOT, "peers", NULL, NULL, NULL);
 	ck_assert(testlib_file_contains(out, "alpha"));
-	usleep(200000);
+	assert_ctl(0, ROOT, "ping", "1", "--count=2", NULL);
+	ck_assert_uint_eq(testlib_count(alpha_out, "Z-switch@15: ping"), 2);
 	ck_assert(!testlib_file_contains(alpha_out, "interrupt vector 0"));
 	ck_assert(!testlib_file_contains(alpha_out, "hello"));
 	famezd_stop(&famezd);
@@ -182,10 +188,10 @@ START_TEST(test_polkit_rule_lets_a_group_through)
 	char alpha_out[256];
 
 	start_famezd();
-	start_alpha("wait-int 0 1 10; sleep 20", alpha_out);
+	start_alpha("wait-int 0 1 " TESTLIB_WAIT_S "; sleep " TESTLIB_LIFETIME_S, alpha_out);
 	/* The rule grants send-interrupt to group daemon, and nothing else. */
 	assert_ctl(0, DAEMON, "send-interrupt", "1", "0", NULL);
-	testlib_wait_for_output(alpha_out, "interrupt vector 0 count 1", 5000);
+	testlib_wait_for_output(alpha_out, "interrupt vector 0 count 1", TESTLIB_WAIT_MS);
 	assert_ctl(4, DAEMON, "send", "1", "hello", NULL);
 	famezd_stop(&famezd);
 }
@@ -213,7 +219,7 @@ static void assert_introspection_matches(const char *path, const char *interface
 	char *live_xml, *file_xml, *live, *file;
 
 	snprintf(out, sizeof(out), "%s/introspect.xml", testlib_tmpdir());
-	ck_assert_int_eq(testlib_run((char *const *)argv, out, NULL, 10000), 0);
+	ck_assert_int_eq(testlib_run((char *const *)argv, out, NULL, TESTLIB_WAIT_MS), 0);
 	snprintf(installed, sizeof(installed), "%s/dbus/%s.xml", getenv("FAMEZ_SOURCE_ROOT"),
 		 interface);
 	live_xml = testlib_read_file(out);
@@ -236,7 +242,7 @@ START_TEST(test_introspection_matches_the_installed_xml)
 	char alpha_out[256];
 
 	start_famezd();
-	start_alpha("sleep 20", alpha_out);
+	start_alpha("sleep " TESTLIB_LIFETIME_S, alpha_out);
 	assert_introspection_matches("/org/famez", "org.famez.Server1");
 	assert_introspection_matches("/org/famez/peer/1", "org.famez.Peer1");
 	famezd_stop(&famezd);
@@ -250,7 +256,7 @@ START_TEST(test_json_carries_the_table_values)
 	char *json;
 
 	start_famezd();
-	alpha = start_alpha("sleep 20", alpha_out);
+	alpha = start_alpha("sleep " TESTLIB_LIFETIME_S, alpha_out);
 	assert_ctl(0, ROOT, "status", NULL, NULL, NULL);
 	snprintf(table, sizeof(table), "%s", testlib_show(out));
 	assert_ctl(0, ROOT, "--json", "status", NULL, NULL);
@@ -341,7 +347,7 @@ START_TEST(test_qemu_rung_listed_and_watched)
 	/* A server-originated interrupt reaches the guest as an MSI-X pending bit. */
 	snprintf(needle, sizeof(needle), "%u", id0);
 	assert_ctl(0, ROOT, "send-interrupt", needle, "1", NULL);
-	ck_assert(qvm_wait_pending(&vms[0], 1, 5000));
+	ck_assert(qvm_wait_pending(&vms[0], 1, TESTLIB_WAIT_MS));
 
 	/* The peers are the VMs, with their pids and names. */
 	assert_ctl(0, ROOT, "--json", "peers", NULL, NULL);
@@ -371,13 +377,13 @@ START_TEST(test_qemu_rung_listed_and_watched)
 	snprintf(mon_out, sizeof(mon_out), "%s/monitor.out", testlib_tmpdir());
 	snprintf(mon_err, sizeof(mon_err), "%s/monitor.err", testlib_tmpdir());
 	mon = testlib_spawn((char *const *)mon_argv, mon_out, mon_err);
-	testlib_wait_for_output(mon_err, "watching org.famez", 5000);
+	testlib_wait_for_output(mon_err, "watching org.famez", TESTLIB_WAIT_MS);
 	ck_assert_int_eq(qvm_start(&vms[2], "vm2", famezd.socket_path, 16), 0);
 	id2 = qvm_ivposition(&vms[2]);
 	qvm_stop(&vms[2]);
 	snprintf(needle, sizeof(needle), "{\"event\":\"PeerDisconnected\",\"peer\":%u,", id2);
-	testlib_wait_for_output(mon_out, needle, 5000);
-	testlib_stop(mon, 5000);
+	testlib_wait_for_output(mon_out, needle, TESTLIB_WAIT_MS);
+	testlib_stop(mon, TESTLIB_WAIT_MS);
 	events = testlib_read_file(mon_out);
 	snprintf(needle, sizeof(needle), "{\"event\":\"PeerConnected\",\"peer\":%u,", id2);
 	connected = strstr(events, needle);
@@ -403,7 +409,7 @@ START_TEST(test_send_interrupt_to_a_full_counter)
 
 	start_famezd_in("ivshmem");
 	ck_assert_int_eq(raw_client_connect(&c, famezd.socket_path, true), 0);
-	ck_assert(raw_client_read_until(&c, has_own_vectors, (void *)1, 5000));
+	ck_assert(raw_client_read_until(&c, has_own_vectors, (void *)1, TESTLIB_WAIT_MS));
 	fd = c.state.self.fds[0];
 	ck_assert_int_eq(write(fd, &count, sizeof(count)), sizeof(count));
 	ck_assert_int_ne(fcntl(fd, F_SETFL, 0), -1); /* a plain write() would now wait */
@@ -520,6 +526,7 @@ START_TEST(test_polkit_questions_for_vanished_peers_are_freed)
 	pid_t polkitd = atoi(getenv("FAMEZ_POLKITD_PID")), caller;
 	int cmd[2], done[2], status;
 	long rss_start = 0, rss_end;
+	uint64_t deadline;
 	uint32_t pending = 1;
 	char asan[1024];
 	RawClient peers[BATCH];
@@ -554,8 +561,8 @@ START_TEST(test_polkit_questions_for_vanished_peers_are_freed)
 		for (int i = 0; i < BATCH; i++) {
 			ck_assert_int_eq(raw_client_connect(&peers[i], famezd.socket_path, true),
 					 0);
-			ck_assert(
-				raw_client_read_until(&peers[i], has_own_vectors, (void *)1, 5000));
+			ck_assert(raw_client_read_until(&peers[i], has_own_vectors, (void *)1,
+							TESTLIB_WAIT_MS));
 			ids[i] = peers[i].state.own_id;
 		}
 		ck_assert_int_eq(kill(polkitd, SIGSTOP), 0);
@@ -563,13 +570,15 @@ START_TEST(test_polkit_questions_for_vanished_peers_are_freed)
 		expect_from(done[0], 's', bus);
 		for (int i = 0; i < BATCH; i++)
 			raw_client_close(&peers[i]);
-		for (int i = 0; i < 500 && n_peers; i++) {
+		deadline = testlib_now_usec() + (uint64_t)TESTLIB_WAIT_MS * 1000;
+		while (n_peers && testlib_now_usec() < deadline) {
 			ck_assert_int_ge(sd_bus_get_property_trivial(bus, "org.famez", "/org/famez",
 								     "org.famez.Server1",
 								     "PeerCount", NULL, 'u',
 								     &n_peers),
 					 0);
-			usleep(10000);
+			if (n_peers)
+				usleep(10000);
 		}
 		ck_assert_uint_eq(n_peers, 0);
 		ck_assert_int_eq(kill(polkitd, SIGCONT), 0);
@@ -579,14 +588,19 @@ START_TEST(test_polkit_questions_for_vanished_peers_are_freed)
 	}
 	rss_end = rss_kib(famezd.pid);
 	/* Not one question is kept, once the bus has dispatched what was left. */
-	usleep(100000);
-	ck_assert_int_ge(sd_bus_get_property_trivial(bus, "org.famez", "/org/famez",
-						     "org.famez.Server1", "AuthorizationsPending",
-						     NULL, 'u', &pending),
-			 0);
+	deadline = testlib_now_usec() + (uint64_t)TESTLIB_WAIT_MS * 1000;
+	for (;;) {
+		ck_assert_int_ge(sd_bus_get_property_trivial(
+					 bus, "org.famez", "/org/famez", "org.famez.Server1",
+					 "AuthorizationsPending", NULL, 'u', &pending),
+				 0);
+		if (pending == 0 || testlib_now_usec() >= deadline)
+			break;
+		usleep(10000);
+	}
 	ck_assert_uint_eq(pending, 0);
 	close(cmd[1]);
-	status = testlib_wait(caller, 5000);
+	status = testlib_wait(caller, TESTLIB_WAIT_MS);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "caller: 0x%x", status);
 	printf("famezd's RSS over the last 9000 calls: %ld -> %ld KiB\n", rss_start, rss_end);
 	/*
@@ -616,6 +630,13 @@ static int hold_connection(const char *socket_path)
 	return 0;
 }
 
+/* famezctl peers lists the peer of test_vm_names_are_made_safe, by its VM name. */
+static bool evil_vm_listed(void *data)
+{
+	(void)data;
+	return ctl(ROOT, "peers", NULL, NULL, NULL) == 0 && testlib_file_contains(out, "evil");
+}
+
 START_TEST(test_vm_names_are_made_safe)
 {
 	char self[4096], name_out[256];
@@ -634,15 +655,11 @@ START_TEST(test_vm_names_are_made_safe)
 	self[n] = '\0';
 	start_famezd();
 	testlib_spawn((char *const *)argv, NULL, NULL);
-	for (int i = 0; i < 500; i++) {
-		if (ctl(ROOT, "peers", NULL, NULL, NULL) == 0 && testlib_file_contains(out, "vm"))
-			break;
-		usleep(10000);
-	}
+	testlib_wait_until(evil_vm_listed, NULL, TESTLIB_WAIT_MS, "the peer was not listed");
 	/* The whole Peer object reads, its name escaped where it could drive a terminal. */
 	snprintf(name_out, sizeof(name_out), "%s/name.out", testlib_tmpdir());
-	ck_assert_msg(testlib_run((char *const *)get, name_out, name_out, 10000) == 0, "%s",
-		      testlib_show(name_out));
+	ck_assert_msg(testlib_run((char *const *)get, name_out, name_out, TESTLIB_WAIT_MS) == 0,
+		      "%s", testlib_show(name_out));
 	assert_ctl(0, ROOT, "status", NULL, NULL, NULL);
 	table = testlib_read_file(out);
 	ck_assert_msg(strstr(table, "evil\\x1b]0;pwned\\x07\xef\xbf\xbd\xef\xbf\xbd-vm"), "%s",
@@ -659,7 +676,8 @@ END_TEST
 /* What guests write in their mailboxes goes to root on the system bus, not to every user. */
 START_TEST(test_message_text_is_for_root_only)
 {
-	char root_out[256], nobody_out[256], spy_out[256], err_out[256], client_out[256];
+	char root_out[256], nobody_out[256], spy_out[256], err_out[256], nobody_err[256],
+		client_out[256];
 	const char *root_mon[] = { famezctl_path(), "--json", "monitor", NULL };
 	const char *nobody_mon[] = { "/usr/bin/setpriv", "--reuid=65534",
 				     "--regid=65534",    "--clear-groups",
@@ -675,17 +693,28 @@ START_TEST(test_message_text_is_for_root_only)
 	snprintf(nobody_out, sizeof(nobody_out), "%s/nobody.out", testlib_tmpdir());
 	snprintf(spy_out, sizeof(spy_out), "%s/spy.out", testlib_tmpdir());
 	snprintf(err_out, sizeof(err_out), "%s/mon.err", testlib_tmpdir());
+	snprintf(nobody_err, sizeof(nobody_err), "%s/nobody.err", testlib_tmpdir());
 	testlib_spawn((char *const *)root_mon, root_out, err_out);
-	testlib_spawn((char *const *)nobody_mon, nobody_out, NULL);
+	testlib_spawn((char *const *)nobody_mon, nobody_out, nobody_err);
 	testlib_spawn((char *const *)spy, spy_out, NULL);
-	testlib_wait_for_output(err_out, "watching org.famez", 5000);
-	usleep(300000); /* the others subscribe as fast */
+	/*
+	 * Every listener is subscribed before the talker comes: famezctl says so, dbus-monitor
+	 * prints the bus's NameAcquired once its match rules are in.
+	 */
+	testlib_wait_for_output(err_out, "watching org.famez", TESTLIB_WAIT_MS);
+	testlib_wait_for_output(nobody_err, "watching org.famez", TESTLIB_WAIT_MS);
+	testlib_wait_for_output(spy_out, "member=NameAcquired", TESTLIB_WAIT_MS);
 
 	famez_client_run(famezd.socket_path, "talker", "send server top-secret-42", client_out,
 			 sizeof(client_out));
-	testlib_wait_for_output(root_out, "\"text\":\"top-secret-42\"", 5000);
-	usleep(300000);
-	/* The others hear the peer come and go, never what it said. */
+	testlib_wait_for_output(root_out, "\"text\":\"top-secret-42\"", TESTLIB_WAIT_MS);
+	/*
+	 * The others hear the peer come and go, never what it said. famezd signals the
+	 * departure after the text, and the bus keeps its order: once the departure is in,
+	 * the text would be too.
+	 */
+	testlib_wait_for_output(nobody_out, "\"event\":\"PeerDisconnected\"", TESTLIB_WAIT_MS);
+	testlib_wait_for_output(spy_out, "member=PeerDisconnected", TESTLIB_WAIT_MS);
 	ck_assert_msg(testlib_file_contains(nobody_out, "\"event\":\"PeerConnected\""), "%s",
 		      testlib_show(nobody_out));
 	ck_assert_msg(!testlib_file_contains(nobody_out, "top-secret-42"), "%s",
@@ -719,17 +748,17 @@ START_TEST(test_what_a_peer_did_is_counted)
 	start_famezd_with("fabric", "--verbose");
 	ck_assert_int_eq(sd_bus_open_system(&bus), 0);
 	ck_assert_int_eq(raw_client_connect(&c, famezd.socket_path, true), 0);
-	ck_assert(raw_client_read_fabric(&c, 15, 5000));
+	ck_assert(raw_client_read_fabric(&c, 15, TESTLIB_WAIT_MS));
 	mem = raw_client_map(&c, &size);
 	/* One malformed message, then a hundred the server does not know. */
 	mailbox_set_u64(mailbox_slot(mem, 1), MAILBOX_SLOT_MSG_LEN, 100000);
 	raw_client_ring(&c, 15, 1, 1);
-	ck_assert(testlib_wait_slot(mailbox_slot(mem, 1), false, 2000));
+	ck_assert(testlib_wait_slot(mailbox_slot(mem, 1), false, TESTLIB_WAIT_MS));
 	for (int i = 0; i < 100; i++) {
 		snprintf(text, sizeof(text), "chatter %d", i);
-		raw_client_mail(&c, mem, 15, text, 1000);
+		raw_client_mail(&c, mem, 15, text, TESTLIB_WAIT_MS);
 	}
-	ck_assert(testlib_wait_slot(mailbox_slot(mem, 1), false, 2000));
+	ck_assert(testlib_wait_slot(mailbox_slot(mem, 1), false, TESTLIB_WAIT_MS));
 
 	ck_assert_uint_eq(
 		u64_property(bus, "/org/famez/peer/1", "org.famez.Peer1", "ProtocolErrors"), 1);
@@ -794,7 +823,7 @@ static void interrupts_as(uid_t uid, gid_t gid, uint16_t peer, int n, CallResult
 	close(pipefd[1]);
 	ck_assert_int_eq(read(pipefd[0], result, sizeof(*result)), sizeof(*result));
 	close(pipefd[0]);
-	status = testlib_wait(pid, 10000);
+	status = testlib_wait(pid, TESTLIB_WAIT_MS);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "caller: 0x%x", status);
 }
 
@@ -805,14 +834,14 @@ START_TEST(test_every_call_on_a_connection_is_checked)
 	CallResult r;
 
 	start_famezd();
-	start_alpha("wait-int 0 2 10; sleep 20", alpha_out);
+	start_alpha("wait-int 0 2 " TESTLIB_WAIT_S "; sleep " TESTLIB_LIFETIME_S, alpha_out);
 	interrupts_as(65534, 65534, 1, 2, &r);
 	ck_assert_int_eq(r.ok, 0);
 	ck_assert_str_eq(r.error, "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired");
 	/* The rule lets group daemon ring: both of its calls go through. */
 	interrupts_as(1, 1, 1, 2, &r);
 	ck_assert_int_eq(r.ok, 2);
-	testlib_wait_for_output(alpha_out, "interrupt vector 0 count 2", 5000);
+	testlib_wait_for_output(alpha_out, "interrupt vector 0 count 2", TESTLIB_WAIT_MS);
 	famezd_stop(&famezd);
 }
 END_TEST
@@ -823,14 +852,14 @@ START_TEST(test_message_length_limit_over_the_bus)
 	char text[400], alpha_out[256], needle[420];
 
 	start_famezd();
-	start_alpha("sleep 20", alpha_out);
+	start_alpha("sleep " TESTLIB_LIFETIME_S, alpha_out);
 	for (size_t n = 382; n <= 384; n++) {
 		memset(text, 'a' + (char)(n - 382), n);
 		text[n] = '\0';
 		assert_ctl(n < 384 ? 0 : 1, ROOT, "send", "1", text, NULL);
 		if (n < 384) {
 			snprintf(needle, sizeof(needle), "Z-switch@15: %s\n", text);
-			testlib_wait_for_output(alpha_out, needle, 5000);
+			testlib_wait_for_output(alpha_out, needle, TESTLIB_WAIT_MS);
 		} else
 			ck_assert_msg(testlib_file_contains(err,
 							    "the message has 384 characters; a "
@@ -935,6 +964,13 @@ static void vm_configure(QVm *vm, const char *nodename)
 	qvm_mail_send(vm, 15, reply);
 }
 
+/* How famezctl's JSON shows a configured peer. */
+static void identity_json(char *buf, size_t size, const char *cclass, unsigned cid)
+{
+	snprintf(buf, size, "\"cclass\":\"%s\",\"link_state\":\"configured\",\"cid\":%u,\"sid\":27",
+		 cclass, cid);
+}
+
 static void assert_identity(sd_bus *bus, QVm *vm, unsigned id, const char *cclass, unsigned cid)
 {
 	PeerProperties p = { 0 };
@@ -946,10 +982,10 @@ static void assert_identity(sd_bus *bus, QVm *vm, unsigned id, const char *cclas
 	ck_assert_str_eq(in_slot, cclass);
 	ck_assert_uint_eq(qvm_shm_read(vm, slot + MAILBOX_SLOT_PEER_SID), 27);
 	ck_assert_uint_eq(qvm_shm_read(vm, slot + MAILBOX_SLOT_PEER_CID), cid);
-	/* On the bus. */
-	for (int i = 0; i < 200; i++) {
+	/* On the bus, once the peer's answer with its C-Class was read. */
+	for (uint64_t deadline = testlib_now_usec() + (uint64_t)TESTLIB_WAIT_MS * 1000;;) {
 		get_peer(bus, id, &p);
-		if (strcmp(p.cclass, cclass) == 0)
+		if (strcmp(p.cclass, cclass) == 0 || testlib_now_usec() >= deadline)
 			break;
 		peer_properties_done(&p);
 		usleep(10000);
@@ -960,9 +996,29 @@ static void assert_identity(sd_bus *bus, QVm *vm, unsigned id, const char *cclas
 	ck_assert_uint_eq(p.cid, cid);
 	peer_properties_done(&p);
 	/* And in famezctl's peers, which out holds. */
-	snprintf(json, sizeof(json), "\"cclass\":\"%s\",\"link_state\":\"configured\",\"cid\":%u,\"sid\":27",
-		 cclass, cid);
+	identity_json(json, sizeof(json), cclass, cid);
 	ck_assert_msg(testlib_file_contains(out, json), "no %s in %s", json, testlib_show(out));
+}
+
+/* The peers of the test below: what each says it is, and the CID the server gives it. */
+static const struct {
+	const char *cclass;
+	unsigned cid;
+} identities[] = { { "Bridge", 100 }, { "Bridge", 200 }, { "Tester", 300 } };
+
+/* famezctl's peers, left in out, show each of them configured. */
+static bool identities_listed(void *data)
+{
+	char json[160];
+
+	(void)data;
+	assert_ctl(0, ROOT, "--json", "peers", NULL, NULL);
+	for (size_t i = 0; i < ELEMENTSOF(identities); i++) {
+		identity_json(json, sizeof(json), identities[i].cclass, identities[i].cid);
+		if (!testlib_file_contains(out, json))
+			return false;
+	}
+	return true;
 }
 
 /* Two QEMUs and a famez-client configured: each one's C-Class, CID and SID, everywhere. */
@@ -984,24 +1040,22 @@ START_TEST(test_fabric_identities_in_the_mailbox_on_the_bus_and_in_famezctl)
 	}
 	client = famez_client_start_with(famezd.socket_path, "tester",
 					 (const char *[]){ "--cclass", "Tester", NULL },
-					 "rfc 5; sleep 30", client_out, sizeof(client_out));
-	testlib_wait_for_output(client_out, "configured SID 27 CID 300", 5000);
+					 "rfc " TESTLIB_WAIT_S "; sleep " TESTLIB_LIFETIME_S,
+					 client_out, sizeof(client_out));
+	testlib_wait_for_output(client_out, "configured SID 27 CID 300", TESTLIB_WAIT_MS);
 
-	for (int i = 0; i < 100; i++) {
-		assert_ctl(0, ROOT, "--json", "peers", NULL, NULL);
-		if (testlib_file_contains(out, "\"cclass\":\"Tester\",\"link_state\":\"configured\""))
-			break;
-		usleep(20000);
-	}
-	assert_identity(bus, &vms[1], 1, "Bridge", 100);
-	assert_identity(bus, &vms[0], 2, "Bridge", 200);
-	assert_identity(bus, &vms[0], 3, "Tester", 300);
+	/* The last answers of the VMs and the client are read by famezd in their own time. */
+	testlib_wait_until(identities_listed, NULL, TESTLIB_WAIT_MS,
+			   "famezctl did not list every peer configured");
+	assert_identity(bus, &vms[1], 1, identities[0].cclass, identities[0].cid);
+	assert_identity(bus, &vms[0], 2, identities[1].cclass, identities[1].cid);
+	assert_identity(bus, &vms[0], 3, identities[2].cclass, identities[2].cid);
 	/* The table has the same columns. */
 	assert_ctl(0, ROOT, "peers", NULL, NULL, NULL);
 	ck_assert_msg(testlib_file_contains(out, " Tester       configured   300    27  "), "%s",
 		      testlib_show(out));
 
-	testlib_stop(client, 5000);
+	testlib_stop(client, TESTLIB_WAIT_MS);
 	sd_bus_flush_close_unref(bus);
 	famezd_stop(&famezd);
 }
@@ -1022,15 +1076,15 @@ START_TEST(test_peer_objects_do_what_they_say)
 	start_famezd();
 	ck_assert_int_eq(sd_bus_open_system(&bus), 0);
 	ck_assert_int_eq(raw_client_connect(&c, famezd.socket_path, true), 0);
-	ck_assert(raw_client_read_fabric(&c, 15, 5000));
+	ck_assert(raw_client_read_fabric(&c, 15, TESTLIB_WAIT_MS));
 	mem = raw_client_map(&c, &size);
 	server_slot = mailbox_slot(mem, 15);
 	mailbox_set_nodename(mailbox_slot(mem, 1), "raw-peer");
 	/* Answer the server's join-time question with attributes of our own. */
-	ck_assert(testlib_wait_slot(server_slot, true, 2000));
+	ck_assert(testlib_wait_slot(server_slot, true, TESTLIB_WAIT_MS));
 	mailbox_acknowledge(server_slot, 1);
-	raw_client_mail(&c, mem, 15, "Link CTL ACK C-Class=Tester,SID0=5,CID0=6", 1000);
-	ck_assert(testlib_wait_slot(mailbox_slot(mem, 1), false, 2000));
+	raw_client_mail(&c, mem, 15, "Link CTL ACK C-Class=Tester,SID0=5,CID0=6", TESTLIB_WAIT_MS);
+	ck_assert(testlib_wait_slot(mailbox_slot(mem, 1), false, TESTLIB_WAIT_MS));
 
 	get_peer(bus, 1, &p);
 	ck_assert_uint_eq(p.id, 1);
@@ -1055,13 +1109,13 @@ START_TEST(test_peer_objects_do_what_they_say)
 	peer_properties_done(&p);
 
 	/* Configured by the server: the link state and the IDs it gave follow. */
-	raw_client_mail(&c, mem, 15, "Link RFC TTC=27us", 1000);
-	ck_assert(testlib_wait_slot(server_slot, true, 2000));
+	raw_client_mail(&c, mem, 15, "Link RFC TTC=27us", TESTLIB_WAIT_MS);
+	ck_assert(testlib_wait_slot(server_slot, true, TESTLIB_WAIT_MS));
 	ck_assert_int_eq(mailbox_read_message(server_slot, text, &len), 0);
 	ck_assert_str_eq(text, "CTL-Write Space=0,PFMCID=1500,PFMSID=27,CID=100,SID=27,Tag=1");
 	mailbox_acknowledge(server_slot, 1);
-	raw_client_mail(&c, mem, 15, "Standalone Acknowledgment Tag=1,Reason=OK", 1000);
-	ck_assert(testlib_wait_slot(server_slot, true, 2000));
+	raw_client_mail(&c, mem, 15, "Standalone Acknowledgment Tag=1,Reason=OK", TESTLIB_WAIT_MS);
+	ck_assert(testlib_wait_slot(server_slot, true, TESTLIB_WAIT_MS));
 	ck_assert_int_eq(mailbox_read_message(server_slot, text, &len), 0);
 	ck_assert_str_eq(text, "Link CTL Peer-Attribute");
 	mailbox_acknowledge(server_slot, 1);
@@ -1094,7 +1148,7 @@ START_TEST(test_peer_objects_do_what_they_say)
 					    "org.famez.Peer1", "SendMessage", &e, NULL, "sb",
 					    "hello over Peer1", 0),
 			 0);
-	ck_assert(testlib_wait_slot(server_slot, true, 2000));
+	ck_assert(testlib_wait_slot(server_slot, true, TESTLIB_WAIT_MS));
 	ck_assert_int_eq(mailbox_read_message(server_slot, text, &len), 0);
 	ck_assert_str_eq(text, "hello over Peer1");
 	ck_assert_int_eq(read(c.state.self.fds[15], &count, sizeof(count)), sizeof(count));
@@ -1103,7 +1157,7 @@ START_TEST(test_peer_objects_do_what_they_say)
 	/* A malformed message counts against it. */
 	mailbox_set_u64(mailbox_slot(mem, 1), MAILBOX_SLOT_MSG_LEN, 9999);
 	raw_client_ring(&c, 15, 1, 1);
-	ck_assert(testlib_wait_slot(mailbox_slot(mem, 1), false, 2000));
+	ck_assert(testlib_wait_slot(mailbox_slot(mem, 1), false, TESTLIB_WAIT_MS));
 	get_peer(bus, 1, &p);
 	ck_assert_uint_eq(p.interrupts, 1);
 	ck_assert_uint_eq(p.sent, 4);
@@ -1114,11 +1168,7 @@ START_TEST(test_peer_objects_do_what_they_say)
 	ck_assert_int_ge(sd_bus_call_method(bus, "org.famez", "/org/famez/peer/1",
 					    "org.famez.Peer1", "Disconnect", &e, NULL, "b", 0),
 			 0);
-	raw_client_read(&c, SIZE_MAX);
-	for (int i = 0; i < 100 && !c.eof; i++) {
-		usleep(10000);
-		raw_client_read(&c, SIZE_MAX);
-	}
+	raw_client_read_closed(&c, TESTLIB_WAIT_MS);
 	ck_assert(c.eof);
 	ck_assert_int_lt(sd_bus_call_method(bus, "org.famez", "/org/famez/peer/1",
 					    "org.famez.Peer1", "SendInterrupt", &e, NULL, "ub", 0,
@@ -1134,27 +1184,29 @@ START_TEST(test_peer_objects_do_what_they_say)
 }
 END_TEST
 
+/* Whether polkit's name is gone from the bus. */
+static bool polkit_gone(void *data)
+{
+	const char *argv[] = { "/usr/bin/busctl", "--system", "status",
+			       "org.freedesktop.PolicyKit1", NULL };
+
+	(void)data;
+	return testlib_run((char *const *)argv, NULL, NULL, TESTLIB_WAIT_MS) != 0;
+}
+
 /* Runs last: it stops polkitd for good. */
 START_TEST(test_without_polkit_only_root_is_allowed)
 {
 	char alpha_out[256];
 
 	start_famezd();
-	start_alpha("wait-int 0 1 10; sleep 20", alpha_out);
+	start_alpha("wait-int 0 1 " TESTLIB_WAIT_S "; sleep " TESTLIB_LIFETIME_S, alpha_out);
 	kill(atoi(getenv("FAMEZ_POLKITD_PID")), SIGKILL);
-	/* Until polkit's name is gone from the bus. */
-	for (int i = 0; i < 250; i++) {
-		const char *argv[] = { "/usr/bin/busctl", "--system", "status",
-				       "org.freedesktop.PolicyKit1", NULL };
-
-		if (testlib_run((char *const *)argv, NULL, NULL, 5000) != 0)
-			break;
-		usleep(20000);
-	}
+	testlib_wait_until(polkit_gone, NULL, TESTLIB_WAIT_MS, "polkit's name stayed on the bus");
 	assert_ctl(4, NOBODY, "send-interrupt", "1", "0", NULL);
 	ck_assert_msg(testlib_file_contains(err, "cannot ask polkit"), "%s", testlib_show(err));
 	assert_ctl(0, ROOT, "send-interrupt", "1", "0", NULL);
-	testlib_wait_for_output(alpha_out, "interrupt vector 0 count 1", 5000);
+	testlib_wait_for_output(alpha_out, "interrupt vector 0 count 1", TESTLIB_WAIT_MS);
 	famezd_stop(&famezd);
 }
 END_TEST

@@ -36,8 +36,10 @@ START_TEST(test_server_answers_in_the_mailbox)
 	char out[256];
 
 	famezd_start(&famezd, NULL);
-	run_client("z", "ping server 5; link CTL Peer-Attribute; rfc 5; ping Z-switch; who", out,
-		   sizeof(out));
+	run_client("z",
+		   "ping server " TESTLIB_WAIT_S "; link CTL Peer-Attribute; rfc " TESTLIB_WAIT_S
+		   "; ping Z-switch " TESTLIB_WAIT_S "; who",
+		   out, sizeof(out));
 
 	pong_usec(out, "Z-switch@15");
 	/* The server asked for our attributes when we joined, and again once configured. */
@@ -68,15 +70,17 @@ START_TEST(test_two_clients_talk_through_their_slots)
 	int status;
 
 	famezd_start(&famezd, NULL);
-	a = famez_client_start_as(famezd.socket_path, "alpha", "alpha", "wait-int 2 2 10; sleep 1",
-				  out_a, sizeof(out_a));
-	testlib_wait_for_output(out_a, "fabric nodename alpha", 5000);
+	/* Alpha leaves once its pong was read (famez-client waits for its answers to be read). */
+	a = famez_client_start_as(famezd.socket_path, "alpha", "alpha",
+				  "wait-int 2 2 " TESTLIB_WAIT_S, out_a, sizeof(out_a));
+	testlib_wait_for_output(out_a, "fabric nodename alpha", TESTLIB_WAIT_MS);
 	b = famez_client_start_as(famezd.socket_path, "beta", "beta",
-				  "send alpha hello there; ping alpha", out_b, sizeof(out_b));
-	status = testlib_wait(b, 15000);
+				  "send alpha hello there; ping alpha " TESTLIB_WAIT_S, out_b,
+				  sizeof(out_b));
+	status = testlib_wait(b, 2 * TESTLIB_WAIT_MS);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "beta: %s",
 		      testlib_show(out_b));
-	status = testlib_wait(a, 15000);
+	status = testlib_wait(a, 2 * TESTLIB_WAIT_MS);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "alpha: %s",
 		      testlib_show(out_a));
 	ck_assert(testlib_file_contains(out_a, "beta@2: hello there"));
@@ -92,7 +96,7 @@ START_TEST(test_many_pings_one_at_a_time)
 	char cmds[200 * 16] = "", out[256];
 
 	for (int i = 0; i < 200; i++)
-		strcat(cmds, "ping server 5;");
+		strcat(cmds, "ping server " TESTLIB_WAIT_S ";");
 	famezd_start(&famezd, NULL);
 	run_client("pinger", cmds, out, sizeof(out));
 	/* Every ping answered once, each pong matched to its own ping: no pipelining. */
@@ -122,7 +126,7 @@ START_TEST(test_silent_peer_stalls_nobody_beyond_the_bound)
 	famezd_start(&famezd, NULL);
 	/* A peer with no driver: it never reads its mailbox. */
 	ck_assert_int_eq(raw_client_connect(&silent, famezd.socket_path, true), 0);
-	ck_assert(raw_client_read_fabric(&silent, SERVER_ID, 5000));
+	ck_assert(raw_client_read_fabric(&silent, SERVER_ID, TESTLIB_WAIT_MS));
 
 	/* The server's slot holds its question to the silent peer; a ping waits at most 1 s. */
 	run_client("first", "ping server 5", out, sizeof(out));
@@ -151,7 +155,7 @@ static uint8_t *start_verbose_with_raw_peer(RawClient *h, size_t *size)
 {
 	famezd_start(&famezd, (const char *[]){ "--verbose", NULL });
 	ck_assert_int_eq(raw_client_connect(h, famezd.socket_path, true), 0);
-	ck_assert(raw_client_read_fabric(h, SERVER_ID, 5000));
+	ck_assert(raw_client_read_fabric(h, SERVER_ID, TESTLIB_WAIT_MS));
 	return raw_client_map(h, size);
 }
 
@@ -282,25 +286,31 @@ START_TEST(test_ids_and_eventfds_are_recycled)
 
 	famezd_start(&famezd, NULL);
 	ck_assert_int_eq(raw_client_connect(&a, famezd.socket_path, true), 0);
-	ck_assert(raw_client_read_fabric(&a, SERVER_ID, 5000));
+	ck_assert(raw_client_read_fabric(&a, SERVER_ID, TESTLIB_WAIT_MS));
 	ck_assert_int_eq(a.state.own_id, 1);
 	ck_assert_int_eq(raw_client_connect(&b, famezd.socket_path, true), 0);
-	ck_assert(raw_client_read_until(&b, knows, (void *)1, 5000));
+	ck_assert(raw_client_read_until(&b, knows, (void *)1, TESTLIB_WAIT_MS));
 	ck_assert_int_eq(b.state.own_id, 2);
 
-	/* A leaves: nobody is told (QEMU could not take the ID back). */
+	/*
+	 * A leaves: nobody is told (QEMU could not take the ID back). famezd logs a departure
+	 * once it has sent whatever it sends about it: then B must have nothing new.
+	 */
 	raw_client_close(&a);
-	usleep(200000);
+	testlib_wait_for_output(famezd.log_path, "peer 1 (pid ", TESTLIB_WAIT_MS);
 	b_messages = b.n_log;
 	raw_client_read(&b, SIZE_MAX);
 	ck_assert_uint_eq(b.n_log, b_messages);
 	ck_assert_ptr_nonnull(client_state_peer(&b.state, 1));
 
-	/* C takes ID 1 and its eventfds: B, told nothing new, reaches C through what it has. */
+	/*
+	 * C takes ID 1 and its eventfds: B, told nothing new (famezd logs a join once it has
+	 * announced it), reaches C through what it has.
+	 */
 	ck_assert_int_eq(raw_client_connect(&c, famezd.socket_path, true), 0);
-	ck_assert(raw_client_read_until(&c, knows, (void *)2, 5000));
+	ck_assert(raw_client_read_until(&c, knows, (void *)2, TESTLIB_WAIT_MS));
 	ck_assert_int_eq(c.state.own_id, 1);
-	usleep(100000);
+	testlib_wait_for_count(famezd.log_path, "peer 1 connected", 2, TESTLIB_WAIT_MS);
 	raw_client_read(&b, SIZE_MAX);
 	ck_assert_uint_eq(b.n_log, b_messages);
 	ck_assert_int_eq(write(client_state_peer(&b.state, 1)->fds[2], &v, 8), 8);
@@ -324,11 +334,11 @@ START_TEST(test_fabric_options)
 	const char *const mode[] = { "-S", "/tmp/x", "--mode", "switch", NULL };
 
 	snprintf(log, sizeof(log), "%s/opt.log", testlib_tmpdir());
-	ck_assert_int_eq(WEXITSTATUS(famezd_run(too_many, log, 5000)), 1);
+	ck_assert_int_eq(WEXITSTATUS(famezd_run(too_many, log, TESTLIB_WAIT_MS)), 1);
 	ck_assert(testlib_file_contains(log, "--max-peers 255 is too many for fabric mode"));
-	ck_assert_int_eq(WEXITSTATUS(famezd_run(vectors, log, 5000)), 1);
+	ck_assert_int_eq(WEXITSTATUS(famezd_run(vectors, log, TESTLIB_WAIT_MS)), 1);
 	ck_assert(testlib_file_contains(log, "--vectors applies to --mode ivshmem"));
-	ck_assert_int_eq(WEXITSTATUS(famezd_run(mode, log, 5000)), 1);
+	ck_assert_int_eq(WEXITSTATUS(famezd_run(mode, log, TESTLIB_WAIT_MS)), 1);
 	ck_assert(testlib_file_contains(log, "--mode switch is not a mode"));
 }
 END_TEST
@@ -347,7 +357,7 @@ START_TEST(test_small_memory_is_grown_to_hold_the_mailbox)
 	famezd_start(&famezd, args);
 	ck_assert(testlib_file_contains(famezd.log_path, "cannot hold the mailbox"));
 	ck_assert_int_eq(raw_client_connect(&c, famezd.socket_path, true), 0);
-	ck_assert(raw_client_read_until(&c, has_vectors, (void *)202, 5000));
+	ck_assert(raw_client_read_until(&c, has_vectors, (void *)202, TESTLIB_WAIT_MS));
 	ck_assert_int_eq(fstat(c.state.shm_fd, &st), 0);
 	ck_assert_int_eq(st.st_size, 128 << 10); /* 202 slots of 512 bytes: 101K -> 128K */
 	raw_client_close(&c);

@@ -113,7 +113,7 @@ static void start_and_see_it_join_with(int n_before, unsigned devices)
 	ck_assert_msg(pid, "no pid file for %s", domain);
 	*strchrnul(pid, '\n') = '\0';
 	snprintf(needle, sizeof(needle), "connected (pid %s,", pid);
-	testlib_wait_for_output(famezd.log_path, needle, 10000);
+	testlib_wait_for_output(famezd.log_path, needle, TESTLIB_WAIT_MS);
 	snprintf(needle, sizeof(needle), "), %d peers", n_before + 1);
 	ck_assert(testlib_file_contains(famezd.log_path, needle));
 	ck_assert_msg(ivshmem_devices() == devices, "%u ivshmem devices expected: %s", devices,
@@ -121,7 +121,7 @@ static void start_and_see_it_join_with(int n_before, unsigned devices)
 
 	ck_assert_int_eq(sh("virsh -c qemu:///system destroy %s", domain), 0);
 	snprintf(needle, sizeof(needle), "(pid %s) left", pid);
-	testlib_wait_for_output(famezd.log_path, needle, 10000);
+	testlib_wait_for_output(famezd.log_path, needle, TESTLIB_WAIT_MS);
 	free(pid);
 }
 

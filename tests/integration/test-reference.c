@@ -23,11 +23,10 @@ START_TEST(test_famez_client_with_ivshmem_server)
 	snprintf(log, sizeof(log), "%s/ref.log", testlib_tmpdir());
 	snprintf(name, sizeof(name), "/famez-ref-%d", (int)getpid());
 	pid_t server = testlib_spawn((char *const *)argv, log, log);
-	for (int i = 0; i < 500 && access(sock, F_OK) < 0; i++)
-		usleep(10000);
+	testlib_wait_for_path(sock, TESTLIB_WAIT_MS);
 
 	famez_client_pair_check(sock);
-	testlib_stop(server, 5000);
+	testlib_stop(server, TESTLIB_WAIT_MS);
 	shm_unlink(name);
 }
 END_TEST

@@ -4,7 +4,6 @@
  * the protocol promises, at scale, with slow readers and with misbehaving clients.
  */
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,18 +85,10 @@ static void read_all_slowly(RawClient *c, unsigned n, const size_t *want, size_t
 }
 
 /* Reads a misbehaving client's socket until famezd closes it. */
-static void wait_closed(RawClient *m, int timeout_ms)
+static void wait_closed(RawClient *m)
 {
-	uint64_t deadline = testlib_now_usec() + (uint64_t)timeout_ms * 1000;
-
-	while (!m->eof && !m->error) {
-		struct pollfd p = { .fd = m->fd, .events = POLLIN };
-
-		ck_assert_msg(testlib_now_usec() < deadline,
-			      "famezd did not disconnect the client");
-		poll(&p, 1, 20);
-		raw_client_read(m, SIZE_MAX);
-	}
+	ck_assert_msg(raw_client_read_closed(m, TESTLIB_WAIT_MS),
+		      "famezd did not disconnect the client");
 }
 
 typedef enum Misbehaviour {
@@ -135,7 +126,7 @@ static void misbehave(Misbehaviour how, unsigned *next_id, Expect *expect, unsig
 		m.fd = -1;
 		/* Nothing to wait on from here: the others' streams show the departure. */
 	} else {
-		wait_closed(&m, 10000);
+		wait_closed(&m);
 	}
 	raw_client_close(&m);
 	for (unsigned i = 0; i < n; i++) {
@@ -144,11 +135,18 @@ static void misbehave(Misbehaviour how, unsigned *next_id, Expect *expect, unsig
 	}
 }
 
+/* The version and the ID of a handshake are in. */
+static bool got_id(RawClient *c, void *data)
+{
+	(void)data;
+	return c->n_log >= 2;
+}
+
 static void run_scale(unsigned n, unsigned vectors)
 {
 	char vec[16];
 	const char *args[] = { "--mode", "ivshmem", "--vectors", vec, NULL };
-	RawClient *c = calloc(n, sizeof(*c));
+	RawClient last, *c = calloc(n, sizeof(*c));
 	Expect *expect = calloc(n, sizeof(*expect));
 	size_t *want = calloc(n, sizeof(*want));
 	unsigned next_id = n;
@@ -172,8 +170,17 @@ static void run_scale(unsigned n, unsigned vectors)
 		want[i] = expect[i].n;
 	read_all_slowly(c, n, want, 16, 120000);
 
-	/* Nothing more than promised arrives either. */
-	usleep(100000);
+	/*
+	 * Nothing more than promised arrives either. A last newcomer is the barrier: each
+	 * client's stream is in order, so its join comes after anything famezd had queued before.
+	 */
+	ck_assert_int_eq(raw_client_connect(&last, famezd.socket_path, false), 0);
+	ck_assert(raw_client_read_until(&last, got_id, NULL, TESTLIB_WAIT_MS));
+	for (unsigned i = 0; i < n; i++) {
+		expect_push(&expect[i], last.log[1].value, true, vectors);
+		want[i] = expect[i].n;
+	}
+	read_all_slowly(c, n, want, SIZE_MAX, TESTLIB_WAIT_MS);
 	for (unsigned i = 0; i < n; i++) {
 		char who[32];
 
@@ -182,6 +189,7 @@ static void run_scale(unsigned n, unsigned vectors)
 		assert_log_equals(&c[i], &expect[i], who);
 	}
 
+	raw_client_close(&last);
 	for (unsigned i = 0; i < n; i++) {
 		raw_client_close(&c[i]);
 		free(expect[i].m);
@@ -226,7 +234,7 @@ START_TEST(test_eventfds_are_shared)
 	for (int i = 0; i < 3; i++) {
 		size_t want = 3 + 3 * 3;
 
-		ck_assert(raw_client_read_until(&c[i], has_messages, &want, 5000));
+		ck_assert(raw_client_read_until(&c[i], has_messages, &want, TESTLIB_WAIT_MS));
 		ck_assert_int_eq(c[i].state.own_id, i);
 		ck_assert_uint_eq(c[i].state.n_peers, 2);
 	}
@@ -277,9 +285,9 @@ START_TEST(test_full_fabric_refuses_and_returning_peer_gets_its_place)
 
 	/* A third is refused with version -1 and closed. */
 	ck_assert_int_eq(raw_client_connect(&x, famezd.socket_path, false), 0);
-	ck_assert(raw_client_read_until(&x, got_version, NULL, 5000));
+	ck_assert(raw_client_read_until(&x, got_version, NULL, TESTLIB_WAIT_MS));
 	ck_assert_int_eq(x.log[0].value, -1);
-	wait_closed(&x, 5000);
+	wait_closed(&x);
 	ck_assert_uint_eq(x.n_log, 1);
 	raw_client_close(&x);
 
@@ -290,10 +298,10 @@ START_TEST(test_full_fabric_refuses_and_returning_peer_gets_its_place)
 	 */
 	for (int i = 0; i < 50; i++) {
 		ck_assert_int_eq(raw_client_connect(&x, famezd.socket_path, false), 0);
-		ck_assert(raw_client_read_until(&x, got_version, NULL, 5000));
+		ck_assert(raw_client_read_until(&x, got_version, NULL, TESTLIB_WAIT_MS));
 		raw_client_close(&b);
 		ck_assert_int_eq(raw_client_connect(&b, famezd.socket_path, false), 0);
-		ck_assert(raw_client_read_until(&b, got_version, NULL, 5000));
+		ck_assert(raw_client_read_until(&b, got_version, NULL, TESTLIB_WAIT_MS));
 		ck_assert_msg(b.log[0].value == 0, "reconnect %d was refused", i);
 		ck_assert_int_eq(x.log[0].value, -1);
 		raw_client_close(&x);
@@ -324,7 +332,7 @@ START_TEST(test_max_queue_counts_after_the_handshake)
 		ck_assert_int_eq(raw_client_connect(&c[i], famezd.socket_path, false), 0);
 		for (unsigned j = 0; j <= i; j++)
 			want[j] = 3 + (i + 1) * VECTORS;
-		read_all_slowly(c, i + 1, want, SIZE_MAX, 10000);
+		read_all_slowly(c, i + 1, want, SIZE_MAX, TESTLIB_WAIT_MS);
 	}
 	/* The last one's handshake was 3 + 101 x 64 messages, most of them queued at once. */
 	ck_assert_uint_eq(c[READERS].n_log, 3 + (READERS + 1) * VECTORS);
@@ -333,18 +341,18 @@ START_TEST(test_max_queue_counts_after_the_handshake)
 	ck_assert_int_eq(raw_client_connect(idle, famezd.socket_path, false), 0);
 	for (unsigned i = 0; i <= READERS; i++)
 		want[i] += VECTORS;
-	read_all_slowly(c, READERS + 1, want, SIZE_MAX, 10000);
+	read_all_slowly(c, READERS + 1, want, SIZE_MAX, TESTLIB_WAIT_MS);
 	while (!testlib_file_contains(famezd.log_path, "reads none; disconnecting it")) {
 		RawClient x;
 
 		ck_assert_msg(joins < 3 * MAX_QUEUE / VECTORS, "the idle peer is still connected");
 		ck_assert_int_eq(raw_client_connect(&x, famezd.socket_path, false), 0);
-		ck_assert(raw_client_read_until(&x, got_version, NULL, 5000));
+		ck_assert(raw_client_read_until(&x, got_version, NULL, TESTLIB_WAIT_MS));
 		raw_client_close(&x);
 		joins++;
 		for (unsigned i = 0; i <= READERS; i++)
 			want[i] += VECTORS + 1;
-		read_all_slowly(c, READERS + 1, want, SIZE_MAX, 10000);
+		read_all_slowly(c, READERS + 1, want, SIZE_MAX, TESTLIB_WAIT_MS);
 	}
 	/* Not before MAX_QUEUE more messages waited for it. */
 	ck_assert_uint_ge(joins * (VECTORS + 1), MAX_QUEUE);
@@ -376,29 +384,29 @@ START_TEST(test_famez_client_errors)
 	famezd_start(&famezd, ivshmem_mode);
 	/* A command that fails gives exit status 1 and says why. */
 	p = famez_client_start(famezd.socket_path, "bad", "int 7 0", out, sizeof(out));
-	status = testlib_wait(p, 5000);
+	status = testlib_wait(p, TESTLIB_WAIT_MS);
 	ck_assert(WIFEXITED(status));
 	ck_assert_int_eq(WEXITSTATUS(status), 1);
 
 	/* A timed out wait fails too. */
 	p = famez_client_start(famezd.socket_path, "timeout", "wait-peers 3 1", out, sizeof(out));
-	status = testlib_wait(p, 5000);
+	status = testlib_wait(p, TESTLIB_WAIT_MS);
 	ck_assert(WIFEXITED(status));
 	ck_assert_int_eq(WEXITSTATUS(status), 1);
 
 	/* Shared memory reads and writes between two clients. */
 	p = famez_client_start(famezd.socket_path, "w", "write 64 0x1234", out, sizeof(out));
-	status = testlib_wait(p, 5000);
+	status = testlib_wait(p, TESTLIB_WAIT_MS);
 	ck_assert_int_eq(WEXITSTATUS(status), 0);
 	p = famez_client_start(famezd.socket_path, "r", "read 64", out, sizeof(out));
-	status = testlib_wait(p, 5000);
+	status = testlib_wait(p, TESTLIB_WAIT_MS);
 	ck_assert_int_eq(WEXITSTATUS(status), 0);
 	ck_assert_msg(testlib_file_contains(out, "read 64 0x1234"), "%s", testlib_show(out));
 	famezd_stop(&famezd);
 
 	/* No server: exit status 3 after --wait. */
 	p = famez_client_start(famezd.socket_path, "none", "dump", out, sizeof(out));
-	status = testlib_wait(p, 10000);
+	status = testlib_wait(p, TESTLIB_WAIT_MS);
 	ck_assert(WIFEXITED(status));
 	ck_assert_int_eq(WEXITSTATUS(status), 3);
 }
@@ -415,7 +423,7 @@ START_TEST(test_famez_client_refused_when_full)
 	famezd_start(&famezd, args);
 	ck_assert_int_eq(raw_client_connect(&a, famezd.socket_path, false), 0);
 	p = famez_client_start(famezd.socket_path, "full", "dump", out, sizeof(out));
-	status = testlib_wait(p, 5000);
+	status = testlib_wait(p, TESTLIB_WAIT_MS);
 	ck_assert(WIFEXITED(status));
 	ck_assert_int_eq(WEXITSTATUS(status), 4);
 	raw_client_close(&a);

@@ -63,6 +63,25 @@ static void start_vm(int i)
 		      "QEMU: %s", testlib_show(vms[i].log_path));
 }
 
+static bool service_active(void *data)
+{
+	(void)data;
+	return userunit_is("active");
+}
+
+static bool bus_name_owned(void *data)
+{
+	(void)data;
+	return userunit_run("/usr/bin/busctl", "--user", "status", "org.famez", NULL) == 0;
+}
+
+/* systemd has famezd's last status (it comes in its own time, as READY=1 does). */
+static bool status_shows(void *status)
+{
+	return systemctl("status", "famez.service") == 0 &&
+	       testlib_file_contains(userunit_out, status);
+}
+
 START_TEST(test_first_qemu_activates_the_service)
 {
 	ck_assert_int_eq(systemctl("start", "famez.socket"), 0);
@@ -70,13 +89,16 @@ START_TEST(test_first_qemu_activates_the_service)
 	ck_assert(userunit_is("inactive"));
 	ck_assert_int_eq(access(userunit_socket_path(), F_OK), 0);
 
+	/*
+	 * The VM is served by a famezd that systemd may not have seen ready yet: what systemd
+	 * and the bus say is waited for.
+	 */
 	start_vm(0);
 	ck_assert_uint_eq(qvm_ivposition(&vms[0]), 1);
-	ck_assert(userunit_is("active"));
-	ck_assert_msg(userunit_run("/usr/bin/busctl", "--user", "status", "org.famez", NULL) == 0,
-		      "%s", testlib_show(userunit_err));
-	ck_assert_int_eq(systemctl("status", "famez.service"), 0);
-	ck_assert(testlib_file_contains(userunit_out, "1 peer connected"));
+	testlib_wait_until(service_active, NULL, TESTLIB_WAIT_MS, "famez.service is not active");
+	testlib_wait_until(bus_name_owned, NULL, TESTLIB_WAIT_MS, "nobody owns org.famez");
+	testlib_wait_until(status_shows, "1 peer connected", TESTLIB_WAIT_MS,
+			   "famez.service's status does not show the VM");
 }
 END_TEST
 
@@ -138,7 +160,7 @@ static void assert_vm_rings_client(QVm *vm, const char *client_out, uint32_t cli
 				   unsigned vector)
 {
 	unsigned before = client_interrupts(client_out, vector);
-	uint64_t deadline = testlib_now_usec() + 10000000;
+	uint64_t deadline = testlib_now_usec() + (uint64_t)TESTLIB_WAIT_MS * 1000;
 
 	qvm_ring(vm, client_id, vector);
 	while (client_interrupts(client_out, vector) <= before) {
@@ -171,7 +193,7 @@ static void assert_fabric_intact(const char *client_out, int round)
 	free(json);
 	ck_assert_int_eq(userunit_run(famezctl_path(), "--user", "send-interrupt", "1", "3", NULL),
 			 0);
-	ck_assert(qvm_wait_pending(&vms[0], 3, 5000));
+	ck_assert(qvm_wait_pending(&vms[0], 3, TESTLIB_WAIT_MS));
 
 	/* ...and the server still answers in the mailbox. */
 	ck_assert_int_eq(userunit_run(famezctl_path(), "--user", "ping", "3", NULL), 0);
@@ -190,8 +212,8 @@ static void start_fabric_with_client(char *client_out)
 	start_vm(0);
 	start_vm(1);
 	client_pid = famez_client_start_as(userunit_socket_path(), "watcher", "watcher",
-					   "sleep 300", client_out, 256);
-	testlib_wait_for_output(client_out, "connected id 3", 10000);
+					   "sleep " TESTLIB_LIFETIME_S, client_out, 256);
+	testlib_wait_for_output(client_out, "connected id 3", TESTLIB_WAIT_MS);
 	assert_fabric_intact(client_out, -1);
 }
 
@@ -243,34 +265,54 @@ START_TEST(test_crash_keeps_vms_connected)
 }
 END_TEST
 
+/* Whether famez.service's fd store holds fewer fds than `stored` (a string). */
+static bool store_below(void *stored)
+{
+	char *now = userunit_property("NFileDescriptorStore");
+	bool below = atoi(now) < atoi(stored);
+
+	free(now);
+	return below;
+}
+
 /*
  * A peer that closes its connection while no famezd runs (systemd drops the stored connection)
  * is announced as departed by the next famezd, and counted.
  */
 START_TEST(test_peer_leaving_while_down_is_announced)
 {
-	char watcher_out[256], leaver_out[256], *pid, *after;
+	char watcher_out[256], leaver_out[256], *pid, *after, *stored;
 	pid_t leaver;
 
 	userunit_set_options("--mode ivshmem --vectors 2");
 	ck_assert_int_eq(systemctl("start", "famez.socket"), 0);
-	famez_client_start(userunit_socket_path(), "watcher", "sleep 300", watcher_out, 256);
-	testlib_wait_for_output(watcher_out, "connected id 0", 10000);
-	leaver = famez_client_start(userunit_socket_path(), "leaver", "sleep 300", leaver_out, 256);
-	testlib_wait_for_output(watcher_out, "peer 1 joined", 10000);
+	famez_client_start(userunit_socket_path(), "watcher", "sleep " TESTLIB_LIFETIME_S,
+			   watcher_out, 256);
+	testlib_wait_for_output(watcher_out, "connected id 0", TESTLIB_WAIT_MS);
+	leaver = famez_client_start(userunit_socket_path(), "leaver", "sleep " TESTLIB_LIFETIME_S,
+				    leaver_out, 256);
+	testlib_wait_for_output(watcher_out, "peer 1 joined", TESTLIB_WAIT_MS);
 	/* The state famezd saves after the join is there once the API lists the peer. */
 	ck_assert_int_eq(userunit_run(famezctl_path(), "--user", "--json", "peers", NULL), 0);
 	ck_assert_msg(testlib_file_contains(userunit_out, "\"id\":1,"), "%s",
 		      testlib_show(userunit_out));
 
+	/*
+	 * Stopped once systemd has read all famezd sent about the join (it sends its status
+	 * last), the store changes no more but for systemd dropping what hangs up.
+	 */
+	testlib_wait_until(status_shows, "2 peers connected", TESTLIB_WAIT_MS,
+			   "famez.service's status does not show both peers");
 	pid = main_pid();
 	ck_assert_int_eq(kill(atoi(pid), SIGSTOP), 0);
-	testlib_stop(leaver, 5000);
-	usleep(300000); /* systemd sees the stored connection hang up and drops it */
+	stored = userunit_property("NFileDescriptorStore");
+	testlib_stop(leaver, TESTLIB_WAIT_MS);
+	testlib_wait_until(store_below, stored, TESTLIB_WAIT_MS,
+			   "systemd kept the connection that hung up");
 	ck_assert_int_eq(kill(atoi(pid), SIGKILL), 0);
 	after = userunit_wait_new_main_pid(pid);
 
-	testlib_wait_for_output(watcher_out, "peer 1 left", 10000);
+	testlib_wait_for_output(watcher_out, "peer 1 left", TESTLIB_WAIT_MS);
 	ck_assert(testlib_file_contains(
 		getenv("FAMEZ_LOG"), "peer 1 closed its connection while famezd was not running"));
 	ck_assert_int_eq(userunit_run(famezctl_path(), "--user", "--json", "status", NULL), 0);
@@ -278,6 +320,7 @@ START_TEST(test_peer_leaving_while_down_is_announced)
 		      testlib_show(userunit_out));
 	free(pid);
 	free(after);
+	free(stored);
 	userunit_set_options(NULL);
 }
 END_TEST
@@ -316,19 +359,19 @@ START_TEST(test_restart_keeps_a_peers_eventfds)
 	userunit_set_options("--mode ivshmem --vectors 2");
 	ck_assert_int_eq(systemctl("start", "famez.socket"), 0);
 	ck_assert_int_eq(raw_client_connect(&old, userunit_socket_path(), true), 0);
-	ck_assert(raw_client_read_until(&old, has_own_vectors, NULL, 10000));
+	ck_assert(raw_client_read_until(&old, has_own_vectors, NULL, TESTLIB_WAIT_MS));
 	old_id = old.state.own_id;
 
 	pid = main_pid();
 	userunit_restart();
 	after = userunit_wait_new_main_pid(pid);
 	ck_assert_int_eq(raw_client_connect(&newcomer, userunit_socket_path(), true), 0);
-	ck_assert(raw_client_read_until(&newcomer, knows_both, &old_id, 10000));
+	ck_assert(raw_client_read_until(&newcomer, knows_both, &old_id, TESTLIB_WAIT_MS));
 
 	/* The newcomer rings the old peer's vector 1; the old peer's own eventfd sees it. */
 	ck_assert_int_eq(write(client_state_peer(&newcomer.state, old_id)->fds[1], &one, 8), 8);
 	pfd.fd = old.state.self.fds[1];
-	ck_assert_int_eq(poll(&pfd, 1, 5000), 1);
+	ck_assert_int_eq(poll(&pfd, 1, TESTLIB_WAIT_MS), 1);
 	ck_assert_int_eq(read(pfd.fd, &count, 8), 8);
 	ck_assert_uint_eq(count, 1);
 	raw_client_close(&newcomer);
@@ -368,7 +411,7 @@ START_TEST(test_restart_keeps_what_slow_peers_have_not_read)
 		RawClient x;
 
 		ck_assert_int_eq(raw_client_connect(&x, userunit_socket_path(), false), 0);
-		ck_assert(raw_client_read_until(&x, has_messages, &one, 10000));
+		ck_assert(raw_client_read_until(&x, has_messages, &one, TESTLIB_WAIT_MS));
 		raw_client_close(&x);
 	}
 	ck_assert_msg(qvm_start(&vms[0], "vm0", userunit_socket_path(), VECTORS) == 0, "QEMU: %s",
@@ -376,7 +419,7 @@ START_TEST(test_restart_keeps_what_slow_peers_have_not_read)
 	ck_assert_uint_eq(qvm_ivposition(&vms[0]), vm_id);
 	for (int i = 0; i < SLOW; i++) {
 		ck_assert_int_eq(raw_client_connect(&slow[i], userunit_socket_path(), false), 0);
-		ck_assert(raw_client_read_until(&slow[i], has_messages, &want, 10000));
+		ck_assert(raw_client_read_until(&slow[i], has_messages, &want, TESTLIB_WAIT_MS));
 		want += VECTORS; /* the next one hears of this one too */
 	}
 	/* Each peer's 64 eventfds take one place in the store, not 64. */
@@ -388,7 +431,7 @@ START_TEST(test_restart_keeps_what_slow_peers_have_not_read)
 		RawClient x;
 
 		ck_assert_int_eq(raw_client_connect(&x, userunit_socket_path(), false), 0);
-		ck_assert(raw_client_read_until(&x, has_messages, &one, 10000));
+		ck_assert(raw_client_read_until(&x, has_messages, &one, TESTLIB_WAIT_MS));
 		raw_client_close(&x);
 	}
 	last_id = first_passing + PASSING - 1;
@@ -408,7 +451,7 @@ START_TEST(test_restart_keeps_what_slow_peers_have_not_read)
 		/* Its handshake and the later slow peers' joins, then the passing ones. */
 		from = 3 + (size_t)VECTORS * (2 + (size_t)k) + (size_t)VECTORS * (SLOW - 1 - k);
 		want = from + (size_t)PASSING * (VECTORS + 1);
-		ck_assert_msg(raw_client_read_until(&slow[k], has_messages, &want, 20000),
+		ck_assert_msg(raw_client_read_until(&slow[k], has_messages, &want, TESTLIB_WAIT_MS),
 			      "slow peer %d got %zu of %zu messages", k, slow[k].n_log, want);
 		ck_assert(!slow[k].eof && !slow[k].error);
 		for (size_t i = from; i < slow[k].n_log; i++) {
@@ -432,10 +475,10 @@ START_TEST(test_restart_keeps_what_slow_peers_have_not_read)
 
 	/* The next ID is above every one given before the restart. */
 	ck_assert_int_eq(raw_client_connect(&newcomer, userunit_socket_path(), true), 0);
-	ck_assert(raw_client_read_until(&newcomer, knows_peer, &vm_id, 10000));
+	ck_assert(raw_client_read_until(&newcomer, knows_peer, &vm_id, TESTLIB_WAIT_MS));
 	ck_assert_uint_eq(newcomer.state.own_id, last_id + 1);
 	/* The VM is alive: it rings the newcomer (once it has heard of it) and is rung by it. */
-	deadline = testlib_now_usec() + 20000000;
+	deadline = testlib_now_usec() + (uint64_t)TESTLIB_WAIT_MS * 1000;
 	do {
 		qvm_ring(&vms[0], newcomer.state.own_id, 5);
 		ck_assert_msg(testlib_now_usec() < deadline, "the VM never rang the newcomer");
@@ -444,7 +487,7 @@ START_TEST(test_restart_keeps_what_slow_peers_have_not_read)
 	ck_assert_int_eq(read(newcomer.state.self.fds[5], &count, sizeof(count)), sizeof(count));
 	ck_assert_int_eq(
 		write(client_state_peer(&newcomer.state, vm_id)->fds[7], &(uint64_t){ 1 }, 8), 8);
-	ck_assert(qvm_wait_pending(&vms[0], 7, 5000));
+	ck_assert(qvm_wait_pending(&vms[0], 7, TESTLIB_WAIT_MS));
 	raw_client_close(&newcomer);
 	for (int k = 0; k < SLOW; k++)
 		raw_client_close(&slow[k]);
@@ -460,8 +503,8 @@ START_TEST(test_stop_disconnects_peers)
 	start_fabric_with_client(client_out);
 	ck_assert_int_eq(systemctl("stop", "famez.service", "famez.socket"), 0);
 	/* The store is released: the client sees its connection close and exits (3). */
-	testlib_wait_for_output(client_out, "the server closed the connection", 5000);
-	ck_assert_int_eq(WEXITSTATUS(testlib_wait(client_pid, 5000)), 3);
+	testlib_wait_for_output(client_out, "the server closed the connection", TESTLIB_WAIT_MS);
+	ck_assert_int_eq(WEXITSTATUS(testlib_wait(client_pid, TESTLIB_WAIT_MS)), 3);
 	ck_assert_int_eq(access(userunit_socket_path(), F_OK), -1);
 }
 END_TEST

@@ -33,13 +33,19 @@ uint64_t qvm_cmd(QVm *vm, const char *fmt, ...) __attribute__((format(printf, 2,
 uint32_t qvm_ivposition(QVm *vm);
 void qvm_ring(QVm *vm, uint32_t peer, uint32_t vector);
 uint32_t qvm_pending(QVm *vm);
-/* Waits until the pending bit of vector is set; unmasks and re-masks it to clear it. */
+/*
+ * Waits until the pending bit of vector is set; unmasks and re-masks it to clear it. A false
+ * answer means that no ring was in the VM's eventfd when it was called (QEMU has taken any such
+ * ring before it answers the last read), however short timeout_ms.
+ */
 bool qvm_wait_pending(QVm *vm, unsigned vector, int timeout_ms);
 void qvm_clear_pending(QVm *vm, unsigned vector);
 /*
- * Rings peer to_id from `from` on `vector` until `to` shows the pending bit (at most 10 s).
- * A VM learns of peers asynchronously, so a ring sent before QEMU had the announcement is lost
- * by QEMU itself; a lost announcement would make every ring fail.
+ * Rings peer to_id from `from` on `vector` until `to` shows the pending bit (at most
+ * TESTLIB_WAIT_MS). A VM learns of peers asynchronously, so a ring sent before QEMU had the
+ * announcement is lost by QEMU itself; a lost announcement would make every ring fail. A ring
+ * is sent again only once qvm_wait_pending() said the last one was lost, not merely late: no
+ * ring of ours lands after the pending bit was cleared.
  */
 void qvm_assert_rings(QVm *from, QVm *to, uint32_t to_id, unsigned vector);
 void qvm_shm_write(QVm *vm, uint64_t offset, uint64_t value);
@@ -57,5 +63,8 @@ const char *testlib_qemu_path(void);
  * acknowledgment): then the message is the next one to come.
  */
 void qvm_mail_receive(QVm *vm, unsigned from, char *text, size_t size);
-/* Writes text into the VM's own slot once it is free (at most 2 s); rings dest on its own vector. */
+/*
+ * Writes text into the VM's own slot once it is free (at most TESTLIB_WAIT_MS); rings dest on its
+ * own vector.
+ */
 void qvm_mail_send(QVm *vm, unsigned dest, const char *text);

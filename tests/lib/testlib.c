@@ -26,6 +26,12 @@ int testlib_run_suite(Suite *s)
 	SRunner *sr = srunner_create(s);
 	int failed;
 
+	/*
+	 * Failure messages carry the end of a log (testlib_show(), up to 8000 bytes, sometimes
+	 * two): past Check's default of 4K, a failing test would only say "Message string too
+	 * long", which tells nothing of why a wait ran out.
+	 */
+	check_set_max_msg_size(64 * 1024);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
@@ -38,6 +44,29 @@ uint64_t testlib_now_usec(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+void testlib_wait_until(bool (*cond)(void *data), void *data, int timeout_ms, const char *what)
+{
+	uint64_t deadline = testlib_now_usec() + (uint64_t)timeout_ms * 1000;
+
+	while (!cond(data)) {
+		ck_assert_msg(testlib_now_usec() < deadline, "%s: not in %d ms", what, timeout_ms);
+		usleep(5000);
+	}
+}
+
+static bool path_exists(void *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+void testlib_wait_for_path(const char *path, int timeout_ms)
+{
+	char what[320];
+
+	snprintf(what, sizeof(what), "%s never appeared", path);
+	testlib_wait_until(path_exists, (void *)path, timeout_ms, what);
 }
 
 /* Processes started by this test and not yet reaped. */
@@ -291,20 +320,22 @@ void famezd_start(Famezd *f, const char *const extra[])
 	f->pid = testlib_spawn((char *const *)argv, f->log_path, f->log_path);
 
 	/* Ready once it logs that it listens; a probe connection would become a peer. */
-	deadline = testlib_now_usec() + 5000000;
+	deadline = testlib_now_usec() + (uint64_t)TESTLIB_WAIT_MS * 1000;
 	for (;;) {
 		if (testlib_file_contains(f->log_path, "listening on"))
 			break;
 		ck_assert_msg(testlib_wait(f->pid, 0) == -ETIMEDOUT, "famezd exited early: %s",
 			      testlib_show(f->log_path));
-		ck_assert_msg(testlib_now_usec() < deadline, "famezd did not listen in 5 s");
+		ck_assert_msg(testlib_now_usec() < deadline, "famezd did not listen in %d ms",
+			      TESTLIB_WAIT_MS);
 		usleep(5000);
 	}
 }
 
 void famezd_stop(Famezd *f)
 {
-	int status = testlib_stop(f->pid, 5000);
+	/* A SIGKILL on a slow exit (a sanitizer's leak check) would fail the check of its exit. */
+	int status = testlib_stop(f->pid, TESTLIB_WAIT_MS);
 
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		      "famezd did not exit cleanly (status 0x%x): %s", status,
@@ -366,11 +397,17 @@ pid_t famez_client_start(const char *socket, const char *name, const char *comma
 
 void testlib_wait_for_output(const char *path, const char *needle, int timeout_ms)
 {
-	uint64_t deadline = testlib_now_usec() + (uint64_t)timeout_ms * 1000;
+	testlib_wait_for_count(path, needle, 1, timeout_ms);
+}
 
-	while (!testlib_file_contains(path, needle)) {
-		ck_assert_msg(testlib_now_usec() < deadline, "%s never showed '%s': %s", path,
-			      needle, testlib_show(path));
+void testlib_wait_for_count(const char *path, const char *needle, unsigned n, int timeout_ms)
+{
+	uint64_t deadline = testlib_now_usec() + (uint64_t)timeout_ms * 1000;
+	unsigned seen;
+
+	while ((seen = testlib_count(path, needle)) < n) {
+		ck_assert_msg(testlib_now_usec() < deadline, "%s showed '%s' %u times of %u: %s",
+			      path, needle, seen, n, testlib_show(path));
 		usleep(5000);
 	}
 }
@@ -382,16 +419,21 @@ void famez_client_pair_check(const char *socket)
 	int status;
 
 	a = famez_client_start(socket, "a",
-			       "wait-peers 1 10; dump; int 1 1; wait-int 0 1 10; wait-left 1 10",
+			       "wait-peers 1 " TESTLIB_WAIT_S
+			       "; dump; int 1 1; wait-int 0 1 " TESTLIB_WAIT_S
+			       "; wait-left 1 " TESTLIB_WAIT_S,
 			       out_a, sizeof(out_a));
-	testlib_wait_for_output(out_a, "connected id 0", 5000);
-	b = famez_client_start(socket, "b", "wait-peers 1 10; wait-int 1 1 10; int 0 0; dump",
+	testlib_wait_for_output(out_a, "connected id 0", TESTLIB_WAIT_MS);
+	b = famez_client_start(socket, "b",
+			       "wait-peers 1 " TESTLIB_WAIT_S "; wait-int 1 1 " TESTLIB_WAIT_S
+			       "; int 0 0; dump",
 			       out_b, sizeof(out_b));
 
-	status = testlib_wait(b, 15000);
+	/* Longer than the clients' own bounds: a client that gives up says why. */
+	status = testlib_wait(b, 3 * TESTLIB_WAIT_MS);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "client b failed: %s",
 		      testlib_show(out_b));
-	status = testlib_wait(a, 15000);
+	status = testlib_wait(a, 3 * TESTLIB_WAIT_MS);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "client a failed: %s",
 		      testlib_show(out_a));
 
@@ -459,9 +501,10 @@ static int receive_fd(int sock)
 
 void testlib_connect_as(uid_t uid, const char *path, int n, int fds[])
 {
-	int sv[2], status;
+	int sv[2], status, conns[256];
 	pid_t pid;
 
+	ck_assert_int_le(n, (int)ELEMENTSOF(conns));
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
@@ -470,13 +513,13 @@ void testlib_connect_as(uid_t uid, const char *path, int n, int fds[])
 		if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 ||
 		    setresuid(uid, uid, uid) < 0)
 			_exit(2);
-		for (int i = 0; i < n; i++) {
-			int fd = testlib_connect(path);
-
-			if (fd < 0)
+		/* All at once, then handed back: the server sees them come together. */
+		for (int i = 0; i < n; i++)
+			if ((conns[i] = testlib_connect(path)) < 0)
 				_exit(4);
-			send_fd(sv[1], fd);
-			close(fd);
+		for (int i = 0; i < n; i++) {
+			send_fd(sv[1], conns[i]);
+			close(conns[i]);
 		}
 		_exit(0);
 	}
@@ -487,7 +530,7 @@ void testlib_connect_as(uid_t uid, const char *path, int n, int fds[])
 			      (unsigned)uid);
 	}
 	close(sv[0]);
-	status = testlib_wait(pid, 5000);
+	status = testlib_wait(pid, TESTLIB_WAIT_MS);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		      "connecting as uid %u failed (0x%x)", (unsigned)uid, status);
 }
@@ -545,6 +588,21 @@ bool raw_client_read_until(RawClient *c, bool (*pred)(RawClient *c, void *data),
 		if (c->eof || c->error || testlib_now_usec() >= deadline)
 			return false;
 		poll(&p, 1, 10);
+		raw_client_read(c, SIZE_MAX);
+	}
+	return true;
+}
+
+bool raw_client_read_closed(RawClient *c, int timeout_ms)
+{
+	uint64_t deadline = testlib_now_usec() + (uint64_t)timeout_ms * 1000;
+
+	while (!c->eof && !c->error) {
+		struct pollfd p = { .fd = c->fd, .events = POLLIN };
+
+		if (testlib_now_usec() >= deadline)
+			return false;
+		poll(&p, 1, 20);
 		raw_client_read(c, SIZE_MAX);
 	}
 	return true;
@@ -620,7 +678,8 @@ void famez_client_run(const char *socket, const char *name, const char *commands
 		      size_t out_size)
 {
 	pid_t p = famez_client_start(socket, name, commands, out, out_size);
-	int status = testlib_wait(p, 20000);
+	/* Longer than the bounds of its commands: a client that gives up says why. */
+	int status = testlib_wait(p, 2 * TESTLIB_WAIT_MS);
 
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s failed (0x%x): %s", name,
 		      status, testlib_show(out));

@@ -15,6 +15,25 @@ int testlib_run_suite(Suite *s);
 uint64_t testlib_now_usec(void);
 
 /*
+ * The bound of a wait for something that comes in milliseconds when all is well: a daemon's
+ * reaction, a handshake, a process that has nothing left to do but exit. Generous enough for a
+ * loaded 2-core machine and a build under AddressSanitizer; it costs nothing when the thing comes
+ * at once. TESTLIB_WAIT_S is the same in seconds, for famez-client's commands.
+ */
+#define TESTLIB_WAIT_MS 30000
+#define TESTLIB_WAIT_S "30"
+/*
+ * The lifetime ("sleep N") of a famez-client that serves a test in the background: longer than
+ * any test. The test ends it, or its teardown does.
+ */
+#define TESTLIB_LIFETIME_S "3600"
+
+/* Polls cond(data) until it holds; fails the test after timeout_ms, saying what never came. */
+void testlib_wait_until(bool (*cond)(void *data), void *data, int timeout_ms, const char *what);
+/* Waits until path exists; fails the test after timeout_ms. */
+void testlib_wait_for_path(const char *path, int timeout_ms);
+
+/*
  * The fixture of every integration test: ignores SIGPIPE; at the end stops every process the
  * test started with testlib_spawn() and still running, and removes the temporary directory.
  */
@@ -76,6 +95,8 @@ pid_t famez_client_start_with(const char *socket, const char *name, const char *
 			      const char *commands, char *out, size_t out_size);
 /* Waits until the file contains needle; fails the test after timeout_ms. */
 void testlib_wait_for_output(const char *path, const char *needle, int timeout_ms);
+/* Waits until the file contains needle at least n times; fails the test after timeout_ms. */
+void testlib_wait_for_count(const char *path, const char *needle, unsigned n, int timeout_ms);
 
 /*
  * Two famez-client processes on a fresh server with 2 vectors: they get IDs 0 and 1, learn of
@@ -94,9 +115,9 @@ bool testlib_json_valid(const char *s);
 /* Connects a non-blocking socket to path; -errno on failure. */
 int testlib_connect(const char *path);
 /*
- * Connects n sockets to path as user uid (group uid too, no others), from a child process
- * that hands them back: the server sees uid as who connected. The path must be reachable
- * by uid. Fills fds[] (non-blocking) or fails the test.
+ * Connects n (at most 256) sockets to path as user uid (group uid too, no others), one right
+ * after the other, from a child process that hands them back: the server sees uid as who
+ * connected. The path must be reachable by uid. Fills fds[] (non-blocking) or fails the test.
  */
 void testlib_connect_as(uid_t uid, const char *path, int n, int fds[]);
 
@@ -125,6 +146,8 @@ size_t raw_client_read(RawClient *c, size_t max);
 /* Reads until pred(c, data) holds or timeout_ms passes; returns whether it held. */
 bool raw_client_read_until(RawClient *c, bool (*pred)(RawClient *c, void *data), void *data,
 			   int timeout_ms);
+/* Reads until the server closes the connection (or it fails); whether it did in timeout_ms. */
+bool raw_client_read_closed(RawClient *c, int timeout_ms);
 void raw_client_close(RawClient *c);
 
 /* Fabric mode: reads until the whole handshake is in, the server's ID server_id among it. */

@@ -84,7 +84,7 @@ void userunit_set_options(const char *options)
 
 char *userunit_wait_new_main_pid(const char *old)
 {
-	uint64_t deadline = testlib_now_usec() + 20000000;
+	uint64_t deadline = testlib_now_usec() + (uint64_t)TESTLIB_WAIT_MS * 1000;
 
 	for (;;) {
 		char *pid = userunit_property("MainPID");
