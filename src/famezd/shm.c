@@ -241,7 +241,9 @@ struct ShmWatch {
 	int fd;
 	uint64_t size;
 	uint64_t *repairs;
-	RateLimit log_limit;
+	RateLimit log_limit;        /* resizes a peer made */
+	RateLimit sigbus_log_limit; /* mailbox touches while cut off: each its own, or a resize
+				     * storm hides the one a watcher waits for */
 	sd_event_source *inotify;
 	sd_event_source *fault;
 	ShmRepairedFunc repaired;
@@ -304,7 +306,7 @@ static void repair(ShmWatch *w)
 			return;
 		}
 		guard.fell_back = 0;
-		if (log_ratelimit_pass(&w->log_limit, "shared-memory resizes"))
+		if (log_ratelimit_pass(&w->sigbus_log_limit, "mailbox touches while cut off"))
 			log_warning("the mailbox was touched while a peer had cut it off "
 				    "(SIGBUS); it is mapped again");
 	}
@@ -346,6 +348,7 @@ int shm_watch_new(ShmWatch **ret, sd_event *event, int fd, const ShmConfig *c, u
 	w->size = c->size;
 	w->repairs = repairs;
 	w->log_limit = RATELIMIT_INIT(10 * 1000000ULL, 5);
+	w->sigbus_log_limit = RATELIMIT_INIT(10 * 1000000ULL, 5);
 	r = sd_event_add_inotify_fd(event, &w->inotify, fd, IN_MODIFY, on_inotify, w);
 	if (r < 0) {
 		shm_watch_free(w);
