@@ -548,7 +548,7 @@ int main(void)
 	s = suite_create("systemd");
 	tc = tcase_create("systemd");
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 180);
+	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, test_units_verify_and_are_hardened);
 	tcase_add_test(tc, test_first_qemu_activates_the_service);
 	tcase_add_test(tc, test_watchdog_is_fed_under_load);

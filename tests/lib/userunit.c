@@ -23,7 +23,8 @@ int userunit_run(const char *a0, ...)
 	argv[n] = NULL;
 	snprintf(userunit_out, sizeof(userunit_out), "%s/cmd.out", testlib_tmpdir());
 	snprintf(userunit_err, sizeof(userunit_err), "%s/cmd.err", testlib_tmpdir());
-	return testlib_run((char *const *)argv, userunit_out, userunit_err, 60000);
+	/* Generous: famez-load brings up hundreds of peers, slowly under the sanitizers or load. */
+	return testlib_run((char *const *)argv, userunit_out, userunit_err, 300000);
 }
 
 void userunit_restart(void)
