@@ -51,6 +51,7 @@ typedef struct ClientFabric {
 	bool configured;
 	/* Texts for us (not ping, Link, ...), and of those, taken by wait-msg. */
 	uint64_t messages, messages_consumed;
+	uint64_t ctl_writes_refused; /* CTL-Writes from peers other than the server */
 } ClientFabric;
 
 typedef struct Client {
@@ -130,3 +131,5 @@ bool client_fabric_wait_satisfied(Client *c);
 /* --device: a message the bridge's read() returned ("CID,SID:text" or "ID:text"). */
 void client_fabric_on_device_message(Client *c, const char *msg);
 void client_fabric_help(void);
+/* dump: the fabric's view of us (configuration, counters). */
+void client_fabric_dump(Client *c);

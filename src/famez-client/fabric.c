@@ -190,6 +190,19 @@ static void handle(Client *c, unsigned from, const char *text)
 		break;
 	}
 	case FABRIC_MSG_CTL_WRITE:
+		/*
+		 * Only the fabric manager configures us. Doorbells are authenticated, so the
+		 * ringing vector names the sender; a CTL-Write from anyone else would let a peer
+		 * give us another component's identity (the server's, say).
+		 */
+		if (from != f->layout.server_id) {
+			if (f->ctl_writes_refused++ == 0)
+				log_warning(
+					"%s sent a CTL-Write: only the server (%u) configures us; "
+					"ignored (dump counts them)",
+					name, f->layout.server_id);
+			break;
+		}
 		f->sid = m.sid;
 		f->cid = m.cid;
 		f->configured = true;
@@ -484,6 +497,17 @@ bool client_fabric_wait_satisfied(Client *c)
 	default:
 		return true;
 	}
+}
+
+void client_fabric_dump(Client *c)
+{
+	const ClientFabric *f = &c->fabric;
+
+	if (f->enabled)
+		say("fabric configured %s sid %" PRIu64 " cid %" PRIu64 " messages %" PRIu64
+		    " ctl-writes-refused %" PRIu64,
+		    f->configured ? "yes" : "no", f->sid, f->cid, f->messages,
+		    f->ctl_writes_refused);
 }
 
 void client_fabric_help(void)

@@ -538,6 +538,7 @@ static void run_command(Client *c, char *line)
 		    c->state.self.n_vectors, format_size(c->shm_size, size), c->shm_size,
 		    c->state.n_peers);
 		client_state_foreach_peer(&c->state, dump_peer, NULL);
+		client_fabric_dump(c);
 	} else if (c->device && strcmp(argv[0], "int") == 0 && argc == 3) {
 		/* The bridge knows no peers' eventfds: it rings whatever it is asked to. */
 		uint64_t peer, vector;

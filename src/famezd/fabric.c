@@ -474,8 +474,8 @@ static void unacknowledged(void *userdata, unsigned dest, const char *text, bool
 		bus_ping_lost(f->server, p);
 	if (timed_out)
 		peer_log(f->server, p, LOG_NOTICE,
-			 "%s did not acknowledge \"%s\" in time; messages to it are dropped "
-			 "until it sends one",
+			 "%s did not acknowledge \"%s\" in time; messages to it are dropped, "
+			 "but for a few tried now and then, until it acknowledges one",
 			 peer_name(f, dest, name), text);
 }
 

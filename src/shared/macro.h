@@ -14,6 +14,7 @@
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
+#define DIV_ROUND_UP(n, d) (((n) + (d) - 1) / (d))
 
 /* Hand ownership of a pointer or fd on: returns the value and clears the variable. */
 #define TAKE_PTR(p)                                                                                \

@@ -12,33 +12,51 @@
 #define POLL_FIRST_USEC 20
 #define POLL_MAX_USEC 10000
 
+/* What a silent destination keeps: enough for a reply and an attribute request, no backlog. */
+#define SILENT_QUEUE_MAX 4
+/* A silent destination's probes: the first an acknowledgement timeout after it fell silent, then
+ * twice as long after each one it misses, up to 64 timeouts. */
+#define PROBE_BACKOFF_MAX 64
+
 typedef struct MailItem {
 	struct MailItem *next;
 	char text[MAILBOX_MSG_MAX];
 } MailItem;
 
+enum { TURNS_NORMAL, TURNS_SILENT, TURNS_KINDS };
+
 typedef struct MailQueue {
 	MailItem *head, *tail;
 	unsigned length;
-	bool ready; /* in the turn order */
+	bool ready[TURNS_KINDS]; /* in that turn order */
 	bool silent;
+	/* Slot time this destination may still hold, refilled with time (see mailsender.h). */
+	uint64_t budget_usec, budget_at;
+	uint64_t probe_after, probe_backoff; /* while silent */
 } MailQueue;
+
+typedef struct Turns {
+	uint16_t dest[MAIL_DEST_MAX]; /* ring of destinations with messages, in turn order */
+	unsigned head, count;
+} Turns;
 
 struct MailSender {
 	sd_event *event;
 	uint8_t *slot;
 	uint64_t ack_timeout_usec;
+	uint64_t grace_usec; /* ack_timeout / 64 */
 	MailSenderOps ops;
 	void *userdata;
 
 	MailQueue queues[MAIL_DEST_MAX];
-	uint16_t turns[MAIL_DEST_MAX]; /* ring of destinations with messages, in turn order */
-	unsigned turn_head, n_turns;
+	/* Destinations that acknowledge go first; silent ones only when none of those waits. */
+	Turns turns[TURNS_KINDS];
 
 	int in_flight; /* destination, or -1 */
 	char in_flight_text[MAILBOX_MSG_MAX];
-	uint64_t sent_at;
+	uint64_t sent_at, hold_usec;
 	uint64_t poll_usec;
+	uint64_t wake_at; /* when a destination waiting for budget or a probe is due, or 0 */
 	sd_event_source *timer;
 };
 
@@ -50,27 +68,47 @@ static uint64_t now_usec(MailSender *m)
 	return now;
 }
 
-static void turn_push(MailSender *m, unsigned dest)
+/* The budget now: it grows by 4 graces every second, up to the acknowledgement timeout. */
+static uint64_t budget(MailSender *m, MailQueue *q, uint64_t now)
 {
-	if (m->queues[dest].ready)
-		return;
-	m->queues[dest].ready = true;
-	m->turns[(m->turn_head + m->n_turns) % MAIL_DEST_MAX] = (uint16_t)dest;
-	m->n_turns++;
+	if (now > q->budget_at) {
+		uint64_t grown = (now - q->budget_at) * 4 * m->grace_usec / 1000000;
+
+		q->budget_usec = MIN(m->ack_timeout_usec, q->budget_usec + grown);
+		q->budget_at = now;
+	}
+	return q->budget_usec;
 }
 
-static int turn_pop(MailSender *m)
+static void spend(MailSender *m, MailQueue *q, uint64_t usec, uint64_t now)
 {
-	while (m->n_turns) {
-		unsigned dest = m->turns[m->turn_head];
+	uint64_t left = budget(m, q, now);
 
-		m->turn_head = (m->turn_head + 1) % MAIL_DEST_MAX;
-		m->n_turns--;
-		m->queues[dest].ready = false;
-		if (m->queues[dest].length)
-			return (int)dest;
-	}
-	return -1;
+	q->budget_usec = left > usec ? left - usec : 0;
+}
+
+static void turn_push(MailSender *m, unsigned dest)
+{
+	MailQueue *q = &m->queues[dest];
+	unsigned kind = q->silent ? TURNS_SILENT : TURNS_NORMAL;
+	Turns *t = &m->turns[kind];
+
+	if (q->ready[kind])
+		return;
+	q->ready[kind] = true;
+	t->dest[(t->head + t->count) % MAIL_DEST_MAX] = (uint16_t)dest;
+	t->count++;
+}
+
+static unsigned turn_pop(MailSender *m, unsigned kind)
+{
+	Turns *t = &m->turns[kind];
+	unsigned dest = t->dest[t->head];
+
+	t->head = (t->head + 1) % MAIL_DEST_MAX;
+	t->count--;
+	m->queues[dest].ready[kind] = false;
+	return dest;
 }
 
 static MailItem *queue_pop(MailQueue *q)
@@ -84,6 +122,27 @@ static MailItem *queue_pop(MailQueue *q)
 		q->length--;
 	}
 	return item;
+}
+
+static void queue_push_front(MailQueue *q, MailItem *item)
+{
+	item->next = q->head;
+	q->head = item;
+	if (!q->tail)
+		q->tail = item;
+	q->length++;
+}
+
+/* Gives up what is queued for dest, each counted as unacknowledged (not timed out). */
+static void queue_drop(MailSender *m, unsigned dest, unsigned keep)
+{
+	MailQueue *q = &m->queues[dest];
+	MailItem *item;
+
+	while (q->length > keep && (item = queue_pop(q))) {
+		m->ops.unacknowledged(m->userdata, dest, item->text, false);
+		free(item);
+	}
 }
 
 static void queue_clear(MailQueue *q)
@@ -120,29 +179,128 @@ static void arm_timer(MailSender *m, uint64_t when)
 	sd_event_source_set_enabled(m->timer, SD_EVENT_ONESHOT);
 }
 
+/*
+ * When dest may have the slot: once its budget covers the grace and, while it is silent, its
+ * next probe is due. 0 means now.
+ */
+static uint64_t due_at(MailSender *m, MailQueue *q, uint64_t now)
+{
+	uint64_t have = budget(m, q, now), due = now;
+
+	if (have < m->grace_usec)
+		due = now + DIV_ROUND_UP((m->grace_usec - have) * 1000000, 4 * m->grace_usec);
+	if (q->silent && q->probe_after > due)
+		due = q->probe_after;
+	return due <= now ? 0 : due;
+}
+
+/*
+ * The next destination whose turn it is and that may have the slot, or -1. One that may not
+ * yet keeps its place (at the back) and is remembered in wake_at.
+ */
+static int next_dest(MailSender *m, uint64_t now)
+{
+	for (unsigned kind = 0; kind < TURNS_KINDS; kind++)
+		for (unsigned n = m->turns[kind].count; n > 0; n--) {
+			unsigned dest = turn_pop(m, kind);
+			MailQueue *q = &m->queues[dest];
+			uint64_t due;
+
+			/* Queued while silent (or not): it waits in the turns of what it is now. */
+			if (q->length == 0 || (kind == TURNS_SILENT) != q->silent) {
+				if (q->length)
+					turn_push(m, dest);
+				continue;
+			}
+			due = due_at(m, q, now);
+			if (due == 0)
+				return (int)dest;
+			turn_push(m, dest);
+			if (m->wake_at == 0 || due < m->wake_at)
+				m->wake_at = due;
+		}
+	return -1;
+}
+
 /* Writes the next message into the free slot and rings its receiver. */
 static void send_next(MailSender *m)
 {
+	uint64_t now = now_usec(m);
 	int dest;
 
-	while (m->in_flight < 0 && (dest = turn_pop(m)) >= 0) {
-		MailQueue *q = &m->queues[dest];
-		_cleanup_free_ MailItem *item = queue_pop(q);
-
-		if (q->length)
-			turn_push(m, (unsigned)dest);
-		/* Nothing is in flight, so whatever the slot holds was written by someone else. */
-		if (!mailbox_slot_is_free(m->slot) && m->ops.foreign_write)
-			m->ops.foreign_write(m->userdata);
-		/* The text was checked when it was queued: it fits. */
-		(void)mailbox_put_message(m->slot, item->text);
-		m->in_flight = dest;
-		memcpy(m->in_flight_text, item->text, sizeof(item->text));
-		m->sent_at = now_usec(m);
-		m->poll_usec = POLL_FIRST_USEC;
-		m->ops.ring(m->userdata, (unsigned)dest);
-		arm_timer(m, m->sent_at + m->poll_usec);
+	m->wake_at = 0;
+	if (m->in_flight >= 0 || (dest = next_dest(m, now)) < 0) {
+		if (m->in_flight < 0 && m->wake_at)
+			arm_timer(m, m->wake_at);
+		return;
 	}
+
+	MailQueue *q = &m->queues[dest];
+	_cleanup_free_ MailItem *item = queue_pop(q);
+
+	if (q->length)
+		turn_push(m, (unsigned)dest);
+	/* Nothing is in flight, so whatever the slot holds was written by someone else. */
+	if (!mailbox_slot_is_free(m->slot) && m->ops.foreign_write)
+		m->ops.foreign_write(m->userdata);
+	/* The text was checked when it was queued: it fits. */
+	(void)mailbox_put_message(m->slot, item->text);
+	m->in_flight = dest;
+	memcpy(m->in_flight_text, item->text, sizeof(item->text));
+	m->sent_at = now;
+	/* Never longer than its budget; a probe of a silent destination is short. */
+	m->hold_usec = MIN(budget(m, q, now), q->silent ? 4 * m->grace_usec : m->ack_timeout_usec);
+	m->poll_usec = POLL_FIRST_USEC;
+	m->ops.ring(m->userdata, (unsigned)dest);
+	arm_timer(m, m->sent_at + m->poll_usec);
+}
+
+/* The receiver acknowledged: it pays for what it held beyond the grace, and is heard. */
+static void acknowledged(MailSender *m, unsigned dest, uint64_t now)
+{
+	MailQueue *q = &m->queues[dest];
+	uint64_t held = now - m->sent_at;
+
+	spend(m, q, held > m->grace_usec ? held - m->grace_usec : 0, now);
+	if (q->silent) {
+		q->silent = false;
+		if (q->length)
+			turn_push(m, dest);
+	}
+	q->probe_backoff = 0;
+	if (m->ops.delivered)
+		m->ops.delivered(m->userdata, dest, m->in_flight_text);
+}
+
+/* The receiver held the slot as long as it may: it pays for all of it, and falls silent. */
+static void timed_out(MailSender *m, unsigned dest, uint64_t now)
+{
+	MailQueue *q = &m->queues[dest];
+	MailItem *item;
+
+	spend(m, q, m->hold_usec, now);
+	q->probe_backoff =
+		q->silent ? MIN(2 * q->probe_backoff, PROBE_BACKOFF_MAX * m->ack_timeout_usec)
+			  : m->ack_timeout_usec;
+	q->probe_after = now + q->probe_backoff;
+	if (!q->silent) {
+		q->silent = true;
+		m->ops.unacknowledged(m->userdata, dest, m->in_flight_text, true);
+		queue_drop(m, dest, SILENT_QUEUE_MAX);
+		if (q->length)
+			turn_push(m, dest);
+		return;
+	}
+	/* A failed probe: the message waits for the next one, after a longer pause. */
+	item = malloc(sizeof(*item));
+	if (!item) {
+		m->ops.unacknowledged(m->userdata, dest, m->in_flight_text, true);
+		return;
+	}
+	memcpy(item->text, m->in_flight_text, sizeof(item->text));
+	queue_push_front(q, item);
+	queue_drop(m, dest, SILENT_QUEUE_MAX);
+	turn_push(m, dest);
 }
 
 static void check_slot(MailSender *m)
@@ -155,33 +313,40 @@ static void check_slot(MailSender *m)
 		return;
 	}
 	dest = (unsigned)m->in_flight;
-	/*
-	 * A receiver that names itself as the responder has acknowledged, whatever the length
-	 * says (it may be between its two writes, or another peer may be writing our slot to
-	 * make it look busy).
-	 */
-	if (mailbox_slot_is_free(m->slot) ||
-	    mailbox_get_u64(m->slot, MAILBOX_SLOT_LAST_RESPONDER) == dest) {
-		mailbox_reclaim(m->slot);
+	now = now_usec(m);
+	/* Only a free slot is an acknowledgement: a responder ID alone is easily forged. */
+	if (mailbox_slot_is_free(m->slot)) {
+		uint64_t responder = mailbox_get_u64(m->slot, MAILBOX_SLOT_LAST_RESPONDER);
+
+		/* Freed, but naming a third peer as the responder: someone else's write. */
+		if (responder != 0 && responder != dest && m->ops.foreign_write)
+			m->ops.foreign_write(m->userdata);
 		m->in_flight = -1;
-		if (m->ops.delivered)
-			m->ops.delivered(m->userdata, dest, m->in_flight_text);
+		acknowledged(m, dest, now);
 		send_next(m);
 		return;
 	}
 
-	now = now_usec(m);
-	if (now - m->sent_at >= m->ack_timeout_usec) {
+	if (now - m->sent_at >= m->hold_usec) {
 		/* Nobody reads that mailbox: take the slot back for everyone else. */
 		mailbox_reclaim(m->slot);
 		m->in_flight = -1;
-		m->queues[dest].silent = true;
-		m->ops.unacknowledged(m->userdata, dest, m->in_flight_text, true);
+		if (mailbox_get_u64(m->slot, MAILBOX_SLOT_LAST_RESPONDER) == dest) {
+			/*
+			 * It says it answered, yet the length stayed: a third peer keeps writing
+			 * our slot (or forged the responder). Not counted as sent, not held
+			 * against the receiver.
+			 */
+			if (m->ops.foreign_write)
+				m->ops.foreign_write(m->userdata);
+			m->ops.unacknowledged(m->userdata, dest, m->in_flight_text, false);
+		} else
+			timed_out(m, dest, now);
 		send_next(m);
 		return;
 	}
 	m->poll_usec = MIN(m->poll_usec * 2, POLL_MAX_USEC);
-	arm_timer(m, MIN(now + m->poll_usec, m->sent_at + m->ack_timeout_usec));
+	arm_timer(m, MIN(now + m->poll_usec, m->sent_at + m->hold_usec));
 }
 
 static int on_timer(sd_event_source *source, uint64_t usec, void *userdata)
@@ -196,15 +361,22 @@ int mail_sender_new(MailSender **ret, sd_event *event, uint8_t *slot, uint64_t a
 		    const MailSenderOps *ops, void *userdata)
 {
 	MailSender *m = calloc(1, sizeof(*m));
+	uint64_t now;
 
 	if (!m)
 		return -ENOMEM;
 	m->event = sd_event_ref(event);
 	m->slot = slot;
-	m->ack_timeout_usec = ack_timeout_usec;
+	m->ack_timeout_usec = MAX(ack_timeout_usec, 64);
+	m->grace_usec = m->ack_timeout_usec / 64;
 	m->ops = *ops;
 	m->userdata = userdata;
 	m->in_flight = -1;
+	now = now_usec(m);
+	for (unsigned i = 0; i < MAIL_DEST_MAX; i++) {
+		m->queues[i].budget_usec = m->ack_timeout_usec / 4;
+		m->queues[i].budget_at = now;
+	}
 	*ret = m;
 	return 0;
 }
@@ -232,7 +404,8 @@ int mail_sender_send(MailSender *m, unsigned dest, const char *text)
 	if (len == 0 || len >= MAILBOX_MSG_MAX)
 		return -EMSGSIZE;
 	q = &m->queues[dest];
-	if (q->silent) {
+	if (q->silent && q->length + (m->in_flight == (int)dest) >= SILENT_QUEUE_MAX) {
+		/* A silent destination keeps no backlog. */
 		m->ops.unacknowledged(m->userdata, dest, text, false);
 		return 0;
 	}
@@ -256,16 +429,21 @@ int mail_sender_send(MailSender *m, unsigned dest, const char *text)
 
 void mail_sender_poke(MailSender *m)
 {
-	if (m->in_flight >= 0 || m->n_turns)
+	if (m->in_flight >= 0 || m->turns[TURNS_NORMAL].count || m->turns[TURNS_SILENT].count)
 		check_slot(m);
 }
 
 void mail_sender_forget(MailSender *m, unsigned dest)
 {
+	MailQueue *q;
+
 	if (dest >= MAIL_DEST_MAX)
 		return;
-	queue_clear(&m->queues[dest]);
-	m->queues[dest].silent = false;
+	q = &m->queues[dest];
+	queue_clear(q);
+	/* The next holder of the ID starts afresh, but with the budget the ID has left. */
+	q->silent = false;
+	q->probe_backoff = 0;
 	if (m->in_flight == (int)dest) {
 		/* It may have read the message just before it went: then it was delivered. */
 		if (mailbox_slot_is_free(m->slot)) {
@@ -282,10 +460,11 @@ void mail_sender_heard_from(MailSender *m, unsigned dest)
 {
 	if (dest >= MAIL_DEST_MAX)
 		return;
-	m->queues[dest].silent = false;
 	/*
 	 * A receiver that talks to us while our message to it waits has a driver now: the ring
-	 * may have come before it was listening (a guest still booting), so ring again.
+	 * may have come before it was listening (a guest still booting), so ring again. Talking
+	 * does not end silence: only an acknowledgement does, or a peer that asks and never
+	 * acknowledges would have every answer hold the slot.
 	 */
 	if (m->in_flight == (int)dest && !mailbox_slot_is_free(m->slot))
 		m->ops.ring(m->userdata, dest);

@@ -7,14 +7,28 @@
 
 /*
  * Sends mailbox messages through a peer's single slot without ever blocking the event loop or
- * overwriting an unacknowledged message.
+ * overwriting an unacknowledged message, and without letting a receiver that never
+ * acknowledges keep the slot from the others.
  *
  * Messages wait in one queue per destination; destinations take turns. The slot is written
  * when it is free, the receiver is rung, and the slot is watched with a backing-off timer (and
- * on every mail_sender_poke()) until the receiver acknowledges. A receiver that does not within
- * the acknowledgement timeout loses the slot: the message counts as unacknowledged, the
- * destination is marked silent (further messages to it are not sent and count as
- * unacknowledged at once) until it is heard from again.
+ * on every mail_sender_poke()) until the receiver acknowledges: the length back at 0, nothing
+ * else (a responder ID alone is easily forged).
+ *
+ * With T the acknowledgement timeout and G = T/64 (the grace):
+ * - every destination has a budget of slot time: T/4 at first, growing by 4G a second up to T.
+ *   An acknowledgement costs what it took beyond G (nothing, for a driver); a receiver that
+ *   does not acknowledge costs the whole time it held the slot;
+ * - a message is written only when its destination's budget holds at least G, and holds the
+ *   slot at most that budget (and T): a receiver that does not acknowledge loses the slot;
+ * - it is then silent: what was queued for it is dropped (counted as unacknowledged) but for
+ *   the first 4, it keeps no more than that, and only an acknowledgement ends its silence
+ *   (talking to us does not). Its first message is tried again T after, as a probe holding
+ *   the slot 4G at most, then after twice as long each time it is missed, up to 64 T;
+ * - destinations that are not silent take their turns first; probes go when none of those
+ *   waits.
+ * So one that never acknowledges holds the slot T/4 once, then 4G every 64 T at most, and a
+ * well-behaved receiver waits at most one hold for its turn.
  */
 
 #define MAIL_DEST_MAX 256
@@ -50,8 +64,8 @@ void mail_sender_poke(MailSender *m);
 void mail_sender_forget(MailSender *m, unsigned dest);
 
 /*
- * dest showed that it reads its mailbox: it is no longer silent, and if our slot holds a message
- * for it, it is rung again (its first ring may have come before it listened).
+ * dest talked to us: if our slot holds a message for it, it is rung again (its first ring may
+ * have come before it listened). It stays silent, if it was, until it acknowledges.
  */
 void mail_sender_heard_from(MailSender *m, unsigned dest);
 

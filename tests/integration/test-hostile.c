@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "macro.h"
@@ -654,6 +656,250 @@ START_TEST(test_a_newcomer_that_gives_up_waiting_frees_its_turn)
 }
 END_TEST
 
+/*
+ * The server's single slot against peers that never acknowledge (docs/fabric.md, "The server's
+ * single slot"): a newcomer's pings, each answered, the slowest within a bound far below the
+ * 1 s a non-acknowledging peer could hold the slot before, and the median near its normal time.
+ */
+#define N_ATTACKERS 10
+#define PING_MAX_USEC 500000
+#define PING_MEDIAN_USEC 50000
+
+static int compare_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The round trips of every "pong from Z-switch@15 in N us" line, sorted; how many. */
+static size_t pong_times(const char *out, uint64_t usec[], size_t max)
+{
+	static const char needle[] = "pong from " SERVER_LABEL " in ";
+	char *text = testlib_read_file(out), *p = text;
+	size_t n = 0;
+
+	while (p && n < max && (p = strstr(p, needle))) {
+		p += strlen(needle);
+		usec[n++] = strtoull(p, &p, 10);
+	}
+	free(text);
+	qsort(usec, n, sizeof(usec[0]), compare_u64);
+	return n;
+}
+
+/* Whether child p has exited (then *status holds how): for loops that run while it lives. */
+static bool client_done(pid_t p, int *status)
+{
+	return waitpid(p, status, WNOHANG) == p;
+}
+
+/* famezd's closing "mailbox: ..." line, after famezd_stop(): what it sent and gave up on. */
+static void mailbox_counters(unsigned long long *sent, unsigned long long *unacknowledged)
+{
+	char *text = testlib_read_file(famezd.log_path), *p;
+	unsigned long long received;
+
+	p = text ? strstr(text, "mailbox: ") : NULL;
+	ck_assert_msg(p, "no closing mailbox line: %s", testlib_show(famezd.log_path));
+	ck_assert_int_eq(sscanf(p,
+				"mailbox: %llu messages received, %llu sent, %llu unacknowledged",
+				&received, sent, unacknowledged),
+			 3);
+	free(text);
+}
+
+/* A newcomer pings the server `count` times while `during` (if given) runs the attack. */
+static void newcomer_ping_times(const char *name, int count, void (*during)(void *), void *data)
+{
+	char out[256], commands[1024] = "";
+	uint64_t usec[64];
+	pid_t p;
+	int status;
+	size_t n;
+
+	for (int i = 0; i < count; i++)
+		strcat(commands, "ping server " TESTLIB_WAIT_S "; ");
+	p = famez_client_start(famezd.socket_path, name, commands, out, sizeof(out));
+	if (during) {
+		uint64_t deadline = testlib_now_usec() + 120000000;
+		bool done;
+
+		while (!(done = client_done(p, &status)) && testlib_now_usec() < deadline)
+			during(data);
+		if (!done)
+			status = testlib_wait(p, 1000);
+	} else
+		status = testlib_wait(p, 120000);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: %s", name,
+		      testlib_show(out));
+	n = pong_times(out, usec, ELEMENTSOF(usec));
+	ck_assert_msg(n == (size_t)count, "%zu pongs of %d: %s", n, count, testlib_show(out));
+	printf("%s: %d pings, median %" PRIu64 " us, slowest %" PRIu64 " us\n", name, count,
+	       usec[n / 2], usec[n - 1]);
+	ck_assert_uint_lt(usec[n - 1], PING_MAX_USEC);
+	ck_assert_uint_lt(usec[n / 2], PING_MEDIAN_USEC);
+}
+
+/* Waits until famezd said of `count` peers that they did not acknowledge. */
+static void wait_silenced(unsigned count)
+{
+	testlib_wait_for_count(famezd.log_path, "did not acknowledge", count, TESTLIB_WAIT_MS);
+}
+
+typedef struct PingStorm {
+	Attacker *a;
+	unsigned n;
+} PingStorm;
+
+/* One round of the storm: every attacker puts a ping in its slot and rings the server. */
+static void ping_storm_round(void *data)
+{
+	PingStorm *storm = data;
+
+	for (unsigned i = 0; i < storm->n; i++)
+		attacker_send(&storm->a[i], "ping", 0);
+	usleep(300000);
+}
+
+/*
+ * Peers that ping the server every 0.3 s and never acknowledge a pong: each used to hold the
+ * server's slot a whole timeout per pong, for ever (a new ping made it "heard from").
+ */
+START_TEST(test_peers_that_never_acknowledge_leave_the_slot_to_others)
+{
+	Attacker a[N_ATTACKERS];
+	PingStorm storm = { a, N_ATTACKERS };
+
+	famezd_start(&famezd, NULL);
+	for (unsigned i = 0; i < N_ATTACKERS; i++)
+		attacker_connect(&a[i]);
+	/* Their join-time questions go unanswered: each falls silent once. */
+	ping_storm_round(&storm);
+	wait_silenced(N_ATTACKERS);
+	newcomer_ping_times("during", 20, ping_storm_round, &storm);
+	/* Talking is not acknowledging: none of them got its silence lifted. */
+	ck_assert_uint_eq(testlib_count(famezd.log_path, "did not acknowledge"), N_ATTACKERS);
+	for (unsigned i = 0; i < N_ATTACKERS; i++)
+		attacker_close(&a[i]);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+/*
+ * Peers that fill their reply queues (70 questions each, 64 answers queued) and go quiet for
+ * good: their backlog used to be sent answer by answer, a timeout each, long after.
+ */
+START_TEST(test_a_backlog_for_silent_peers_is_dropped)
+{
+	Attacker a[N_ATTACKERS];
+
+	famezd_start(&famezd, NULL);
+	for (unsigned i = 0; i < N_ATTACKERS; i++)
+		attacker_connect(&a[i]);
+	for (int k = 0; k < 70; k++)
+		for (unsigned i = 0; i < N_ATTACKERS; i++)
+			attacker_send(&a[i], "Link CTL Peer-Attribute", 2000);
+	wait_silenced(N_ATTACKERS);
+	newcomer_ping_times("after", 20, NULL, NULL);
+	/* And a while later, when their kept answers come up as probes. */
+	usleep(1500000);
+	newcomer_ping_times("later", 20, NULL, NULL);
+	for (unsigned i = 0; i < N_ATTACKERS; i++)
+		attacker_close(&a[i]);
+	famezd_stop(&famezd);
+	/* Each attacker's backlog, but for the 4 it keeps, was given up and counted. */
+	{
+		unsigned long long sent, unacknowledged;
+
+		mailbox_counters(&sent, &unacknowledged);
+		ck_assert_uint_ge(unacknowledged, N_ATTACKERS * (70 - 4));
+		ck_assert_uint_ge(sent, 40);
+	}
+}
+END_TEST
+
+typedef struct Forger {
+	Attacker *a;
+	uint64_t victim;
+} Forger;
+
+/* Writes the victim's ID as the server slot's last responder, over and over, for 50 ms. */
+static void forge_responder(void *data)
+{
+	Forger *f = data;
+	uint64_t until = testlib_now_usec() + 50000;
+
+	while (testlib_now_usec() < until)
+		mailbox_set_u64(f->a->server_slot, MAILBOX_SLOT_LAST_RESPONDER, f->victim);
+}
+
+/*
+ * A peer that writes the victim's ID as the last responder of the server's slot: the server
+ * used to take that for an acknowledgement, reclaim the slot before the victim read its pong,
+ * and count the pong as sent.
+ */
+START_TEST(test_a_forged_responder_is_no_acknowledgement)
+{
+	Attacker a;
+	Forger forger = { &a, 2 }; /* the newcomer after us */
+
+	famezd_start(&famezd, NULL);
+	attacker_connect(&a);
+	attacker_ack_server(&a);
+	newcomer_ping_times("victim", 10, forge_responder, &forger);
+	attacker_close(&a);
+	famezd_stop(&famezd);
+	/* Every pong was acknowledged by the victim itself: none given up, none forged. */
+	{
+		unsigned long long sent, unacknowledged;
+
+		mailbox_counters(&sent, &unacknowledged);
+		ck_assert_uint_eq(unacknowledged, 0);
+		ck_assert_uint_ge(sent, 10);
+	}
+}
+END_TEST
+
+static bool knows_peer_two(RawClient *c, void *data)
+{
+	const ClientPeer *p = client_state_peer(&c->state, 2);
+
+	(void)data;
+	return p && p->n_vectors == SERVER_ID + 1;
+}
+
+/* A peer other than the server sends famez-client a CTL-Write: ignored and counted. */
+START_TEST(test_famez_client_is_configured_by_the_server_only)
+{
+	static const char forged[] =
+		"CTL-Write Space=0,PFMCID=1500,PFMSID=27,CID=1500,SID=27,Tag=7";
+	char out[256];
+	Attacker a;
+	pid_t victim;
+	uint8_t *victim_slot;
+
+	famezd_start(&famezd, NULL);
+	attacker_connect(&a);
+	attacker_ack_server(&a);
+	victim = famez_client_start(famezd.socket_path, "victim",
+				    "wait-msg 1 " TESTLIB_WAIT_S "; dump", out, sizeof(out));
+	ck_assert(raw_client_read_until(&a.c, knows_peer_two, NULL, TESTLIB_WAIT_MS));
+	raw_client_mail(&a.c, a.mem, 2, forged, 0);
+	/* Once the victim took the forgery out of our slot, a message it waits for. */
+	raw_client_mail(&a.c, a.mem, 2, "after the forgery", TESTLIB_WAIT_MS);
+	ck_assert_msg(testlib_wait(victim, 2 * TESTLIB_WAIT_MS) == 0, "%s", testlib_show(out));
+	ck_assert_msg(testlib_file_contains(out, "fabric configured no sid 0 cid 0 messages 1 "
+						 "ctl-writes-refused 1"),
+		      "%s", testlib_show(out));
+	victim_slot = mailbox_slot(a.mem, 2);
+	ck_assert_uint_eq(mailbox_get_u64(victim_slot, MAILBOX_SLOT_PEER_CID), 0);
+	ck_assert_uint_eq(mailbox_get_u64(victim_slot, MAILBOX_SLOT_PEER_SID), 0);
+	attacker_close(&a);
+	famezd_stop(&famezd);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("hostile");
@@ -670,6 +916,10 @@ int main(void)
 	tcase_add_test(tc, test_one_user_joins_at_its_rate_and_up_to_its_count);
 	tcase_add_test(tc, test_too_many_waiting_are_refused);
 	tcase_add_test(tc, test_a_newcomer_that_gives_up_waiting_frees_its_turn);
+	tcase_add_test(tc, test_peers_that_never_acknowledge_leave_the_slot_to_others);
+	tcase_add_test(tc, test_a_backlog_for_silent_peers_is_dropped);
+	tcase_add_test(tc, test_a_forged_responder_is_no_acknowledgement);
+	tcase_add_test(tc, test_famez_client_is_configured_by_the_server_only);
 	suite_add_tcase(s, tc);
 	qemu = tcase_create("hostile-qemu");
 	tcase_add_checked_fixture(qemu, testlib_setup, teardown_vm);

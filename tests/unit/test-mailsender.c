@@ -12,7 +12,7 @@ static sd_event *event;
 static MailSender *sender;
 static unsigned rings[8], n_rings;
 static unsigned unacked[8], n_unacked, n_timed_out;
-static unsigned n_delivered;
+static unsigned n_delivered, n_foreign;
 
 static void ring(void *userdata, unsigned dest)
 {
@@ -40,14 +40,21 @@ static void on_delivered(void *userdata, unsigned dest, const char *text)
 	n_delivered++;
 }
 
+static void on_foreign(void *userdata)
+{
+	(void)userdata;
+	n_foreign++;
+}
+
 static const MailSenderOps ops = { .ring = ring,
 				   .unacknowledged = on_unacked,
-				   .delivered = on_delivered };
+				   .delivered = on_delivered,
+				   .foreign_write = on_foreign };
 
 static void setup(void)
 {
 	memset(slot, 0, sizeof(slot));
-	n_rings = n_unacked = n_timed_out = n_delivered = 0;
+	n_rings = n_unacked = n_timed_out = n_delivered = n_foreign = 0;
 	ck_assert_int_eq(sd_event_new(&event), 0);
 	ck_assert_int_eq(mail_sender_new(&sender, event, slot, 50000, &ops, NULL), 0);
 }
@@ -89,8 +96,8 @@ START_TEST(test_one_at_a_time_in_order)
 	ck_assert_int_eq(mail_sender_in_flight(sender), 3);
 	ck_assert_uint_eq(mail_sender_queued(sender, 3), 1);
 
-	/* Never overwritten while unacknowledged. */
-	run_for(20000);
+	/* Never overwritten while unacknowledged (within its budget, 50 ms / 4 at first). */
+	run_for(5000);
 	ck_assert_str_eq(slot_text(), "first");
 	ck_assert_uint_eq(n_rings, 1);
 
@@ -135,33 +142,133 @@ START_TEST(test_destinations_take_turns)
 }
 END_TEST
 
+/* Runs the event loop until cond holds, at most 5 s; the time it took. */
+#define RUN_UNTIL(cond)                                                                            \
+	({                                                                                         \
+		uint64_t _start = testlib_now_usec();                                              \
+		while (!(cond) && testlib_now_usec() - _start < 5000000)                           \
+			sd_event_run(event, 1000);                                                 \
+		ck_assert_msg(cond, "never: %s", #cond);                                           \
+		testlib_now_usec() - _start;                                                       \
+	})
+
 START_TEST(test_timeout_takes_slot_back_and_silences)
 {
-	uint64_t start;
+	uint64_t took;
 
 	ck_assert_int_eq(mail_sender_send(sender, 5, "hello"), 0);
 	ck_assert_int_eq(mail_sender_send(sender, 6, "other"), 0);
-	start = testlib_now_usec();
-	while (n_timed_out == 0 && testlib_now_usec() - start < 1000000)
-		sd_event_run(event, 1000);
-	/* After the 50 ms bound, not much later, the other destination gets the slot. */
-	ck_assert_uint_eq(n_timed_out, 1);
+	took = RUN_UNTIL(n_timed_out == 1);
+	/* A newcomer's budget is a quarter of the 50 ms bound; then the other gets the slot. */
 	ck_assert_uint_eq(unacked[0], 5);
-	ck_assert_uint_lt(testlib_now_usec() - start, 200000);
+	ck_assert_uint_ge(took, 10000);
+	ck_assert_uint_lt(took, 50000);
 	ck_assert_str_eq(slot_text(), "other");
 	ck_assert_uint_eq(rings[1], 6);
 	ck_assert(mail_sender_is_silent(sender, 5));
-
-	/* Messages to a silent destination are given up at once. */
 	receiver_acks();
-	ck_assert_int_eq(mail_sender_send(sender, 5, "again"), 0);
-	ck_assert_uint_eq(n_unacked, 2);
+
+	/* A silent destination keeps 4 messages, no more, and does not get the slot at once. */
+	for (int i = 0; i < 6; i++)
+		ck_assert_int_eq(mail_sender_send(sender, 5, i == 0 ? "probe" : "more"), 0);
+	ck_assert_uint_eq(mail_sender_queued(sender, 5), 4);
+	ck_assert_uint_eq(n_unacked, 3);
 	ck_assert_uint_eq(n_timed_out, 1);
 	ck_assert_int_eq(mail_sender_in_flight(sender), -1);
 
-	/* Until it is heard from. */
+	/* Talking to us does not end silence. */
 	mail_sender_heard_from(sender, 5);
-	ck_assert_int_eq(mail_sender_send(sender, 5, "welcome back"), 0);
+	ck_assert(mail_sender_is_silent(sender, 5));
+	ck_assert_int_eq(mail_sender_in_flight(sender), -1);
+
+	/* The probe comes when its budget has grown back (250 ms) and its pause is over. */
+	took = RUN_UNTIL(mail_sender_in_flight(sender) == 5);
+	ck_assert_uint_ge(took, 200000);
+	ck_assert_str_eq(slot_text(), "probe");
+	/* Only an acknowledgement ends silence; then the rest flows. */
+	receiver_acks();
+	ck_assert(!mail_sender_is_silent(sender, 5));
+	ck_assert_uint_eq(n_delivered, 2);
+	ck_assert_int_eq(mail_sender_in_flight(sender), 5);
+	ck_assert_str_eq(slot_text(), "more");
+}
+END_TEST
+
+/* What was queued for a receiver that does not acknowledge is given up, but for 4. */
+START_TEST(test_silence_drops_the_backlog)
+{
+	for (int i = 0; i < 10; i++)
+		ck_assert_int_eq(mail_sender_send(sender, 5, "backlog"), 0);
+	ck_assert_uint_eq(mail_sender_queued(sender, 5), 9);
+	RUN_UNTIL(n_timed_out == 1);
+	ck_assert_uint_eq(mail_sender_queued(sender, 5), 4);
+	ck_assert_uint_eq(n_unacked, 1 + 5);
+	ck_assert_int_eq(mail_sender_in_flight(sender), -1);
+}
+END_TEST
+
+/* A missed probe waits twice as long for the next; it keeps its message. */
+START_TEST(test_probes_back_off)
+{
+	uint64_t first, second;
+
+	ck_assert_int_eq(mail_sender_send(sender, 5, "never read"), 0);
+	RUN_UNTIL(n_timed_out == 1);
+	ck_assert_int_eq(mail_sender_send(sender, 5, "kept"), 0);
+	first = RUN_UNTIL(mail_sender_in_flight(sender) == 5);
+	RUN_UNTIL(mail_sender_in_flight(sender) == -1);
+	ck_assert_uint_eq(mail_sender_queued(sender, 5), 1);
+	second = RUN_UNTIL(mail_sender_in_flight(sender) == 5);
+	ck_assert_str_eq(slot_text(), "kept");
+	ck_assert_uint_gt(second, first);
+	ck_assert_uint_eq(n_timed_out, 1); /* the kept message was not given up */
+}
+END_TEST
+
+/* Destinations that acknowledge take their turns before a silent one's probe. */
+START_TEST(test_probes_go_last)
+{
+	MailSender *patient;
+
+	/* With a 1 s bound, 6 may hold the slot past the time 5's probe is due (1 s after). */
+	ck_assert_int_eq(mail_sender_new(&patient, event, slot, 1000000, &ops, NULL), 0);
+	mail_sender_free(sender);
+	sender = patient;
+	ck_assert_int_eq(mail_sender_send(sender, 5, "never read"), 0);
+	RUN_UNTIL(n_timed_out == 1);
+	ck_assert_int_eq(mail_sender_send(sender, 5, "probe"), 0);
+	run_for(850000);
+	ck_assert_int_eq(mail_sender_send(sender, 6, "for six"), 0);
+	ck_assert_int_eq(mail_sender_in_flight(sender), 6);
+	run_for(200000); /* the probe is due now, and waits for the slot */
+	ck_assert_int_eq(mail_sender_send(sender, 7, "for seven"), 0);
+	receiver_acks();
+	receiver_acks();
+	RUN_UNTIL(n_rings >= 4);
+	ck_assert_uint_eq(rings[1], 6);
+	ck_assert_uint_eq(rings[2], 7);
+	ck_assert_uint_eq(rings[3], 5);
+	ck_assert_str_eq(slot_text(), "probe");
+}
+END_TEST
+
+/*
+ * A responder ID with the length still up is no acknowledgement: it is counted as a foreign
+ * write, the message as not delivered, and the receiver is not held responsible.
+ */
+START_TEST(test_forged_responder_is_not_an_acknowledgement)
+{
+	ck_assert_int_eq(mail_sender_send(sender, 5, "for five"), 0);
+	mailbox_set_u64(slot, MAILBOX_SLOT_LAST_RESPONDER, 5);
+	mail_sender_poke(sender);
+	ck_assert_int_eq(mail_sender_in_flight(sender), 5);
+	ck_assert_uint_eq(n_delivered, 0);
+	RUN_UNTIL(n_unacked == 1);
+	ck_assert_uint_eq(n_timed_out, 0);
+	ck_assert_uint_eq(n_foreign, 1);
+	ck_assert_uint_eq(n_delivered, 0);
+	ck_assert(!mail_sender_is_silent(sender, 5));
+	ck_assert_int_eq(mail_sender_send(sender, 5, "again"), 0);
 	ck_assert_int_eq(mail_sender_in_flight(sender), 5);
 }
 END_TEST
@@ -213,6 +320,10 @@ int main(void)
 	tcase_add_test(tc, test_acknowledgement_seen_by_timer);
 	tcase_add_test(tc, test_destinations_take_turns);
 	tcase_add_test(tc, test_timeout_takes_slot_back_and_silences);
+	tcase_add_test(tc, test_silence_drops_the_backlog);
+	tcase_add_test(tc, test_probes_back_off);
+	tcase_add_test(tc, test_probes_go_last);
+	tcase_add_test(tc, test_forged_responder_is_not_an_acknowledgement);
 	tcase_add_test(tc, test_forget_reclaims);
 	tcase_add_test(tc, test_forget_counts_what_was_read);
 	tcase_add_test(tc, test_limits);
