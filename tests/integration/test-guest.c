@@ -81,10 +81,16 @@ START_TEST(test_guest_binds_the_fabric_and_takes_authentic_rings)
 		      "%s", testlib_show(guests[0].serial));
 	ck_assert(testlib_file_contains(guests[0].serial, "famez-guest: device /dev/famez_bridge_"));
 
-	/* famez-client is ID 2: it rings every vector of the guest, then ends with a message. */
+	/*
+	 * famez-client is ID 2: it rings every vector of the guest, then ends with a message. A
+	 * ring makes the guest read the ringer's slot (@1024), whoever the message there is for:
+	 * first the ringer's conversation with the server (its attributes, asked at join) is done
+	 * with, and its slot empty.
+	 */
 	ringer = famez_client_start_as(famezd.socket_path, "ringer", "ringer",
-				       "int 1 all; wait-msg 1 300; send 1 that was all", out,
-				       sizeof(out));
+				       "ping server 60; wait-mem 1088 0 60; int 1 all; "
+				       "wait-msg 1 300; send 1 that was all",
+				       out, sizeof(out));
 	ck_assert_msg(testlib_wait(ringer, 310000) == 0, "%s", testlib_show(out));
 	ck_assert(testlib_file_contains(out, "vm0@1: rings counted"));
 	guest_finish(&guests[0]);
