@@ -474,6 +474,11 @@ bool client_fabric_wait_satisfied(Client *c)
 	case WAIT_PONG:
 		return !(f->ping_pending[0] | f->ping_pending[1] | f->ping_pending[2] |
 			 f->ping_pending[3]);
+	case WAIT_MESSAGES:
+		if (f->messages - f->messages_consumed < c->wait_target)
+			return false;
+		f->messages_consumed += c->wait_target;
+		return true;
 	case WAIT_DELIVERED:
 		if (f->in_flight)
 			return false;

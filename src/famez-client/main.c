@@ -440,14 +440,9 @@ static bool wait_satisfied(Client *c)
 		return !client_state_peer(&c->state, (uint16_t)c->wait_target);
 	case WAIT_MEMORY:
 		return shm_word(c, c->wait_offset) == c->wait_target;
-	case WAIT_MESSAGES:
-		if (c->fabric.messages - c->fabric.messages_consumed >= c->wait_target) {
-			c->fabric.messages_consumed += c->wait_target;
-			return true;
-		}
-		return false;
 	case WAIT_SLEEP:
 		return false;
+	case WAIT_MESSAGES:
 	case WAIT_PONG:
 	case WAIT_DELIVERED:
 	case WAIT_CONFIGURED:
