@@ -9,7 +9,7 @@
 #include "list.h"
 #include "log.h"
 #include "peer.h"
-#include "server.h"
+#include "switch.h"
 #include "time-util.h"
 #include "wire.h"
 
@@ -22,7 +22,7 @@ static int on_waiting_timer(sd_event_source *source, uint64_t usec, void *userda
  * Tells a client "no" the way QEMU understands: a version it does not speak, then close. cred
  * is who it is, when known.
  */
-static void refuse_client(Server *s, int fd, const struct ucred *cred, const char *why)
+static void refuse_client(Switch *s, int fd, const struct ucred *cred, const char *why)
 {
 	struct ucred asked = { .pid = 0 };
 	socklen_t len = sizeof(asked);
@@ -40,7 +40,7 @@ static void refuse_client(Server *s, int fd, const struct ucred *cred, const cha
 }
 
 /* Out of fds: free the spare one to accept and refuse the client, then take it back. */
-void admission_refuse_without_fds(Server *s)
+void admission_refuse_without_fds(Switch *s)
 {
 	int fd;
 
@@ -53,14 +53,14 @@ void admission_refuse_without_fds(Server *s)
 
 /* A newcomer past its uid's join rate, waiting for its turn (uidlimit.h). */
 typedef struct Waiting {
-	Server *server;
+	Switch *sw;
 	struct Waiting *older, *newer;
 	int fd;
 	struct ucred cred;
 	sd_event_source *io; /* it may hang up while it waits */
 } Waiting;
 
-static void waiting_free(Server *s, Waiting *w)
+static void waiting_free(Switch *s, Waiting *w)
 {
 	LIST_UNLINK(s->waiting_oldest, s->waiting_newest, w, older, newer);
 	sd_event_source_disable_unref(w->io);
@@ -76,12 +76,12 @@ static int on_waiting_io(sd_event_source *source, int fd, uint32_t revents, void
 	(void)fd;
 	(void)revents;
 	/* An ivshmem client only listens: whatever it does now, it gave up. */
-	uid_limits_gave_up(w->server->uid_limits, w->cred.uid);
-	waiting_free(w->server, w);
+	uid_limits_gave_up(w->sw->shared->uid_limits, w->cred.uid);
+	waiting_free(w->sw, w);
 	return 0;
 }
 
-static void arm_waiting_timer(Server *s, uint64_t usec)
+static void arm_waiting_timer(Switch *s, uint64_t usec)
 {
 	uint64_t now;
 
@@ -100,17 +100,17 @@ static void arm_waiting_timer(Server *s, uint64_t usec)
 	sd_event_source_set_enabled(s->waiting_timer, SD_EVENT_ONESHOT);
 }
 
-static void wait_for_turn(Server *s, int fd, const struct ucred *cred, uint64_t usec)
+static void wait_for_turn(Switch *s, int fd, const struct ucred *cred, uint64_t usec)
 {
 	Waiting *w = calloc(1, sizeof(*w));
 
 	if (!w || sd_event_add_io(s->event, &w->io, fd, EPOLLIN, on_waiting_io, w) < 0) {
 		free(w);
-		uid_limits_gave_up(s->uid_limits, cred->uid);
+		uid_limits_gave_up(s->shared->uid_limits, cred->uid);
 		refuse_client(s, fd, cred, "out of memory");
 		return;
 	}
-	w->server = s;
+	w->sw = s;
 	w->fd = fd;
 	w->cred = *cred;
 	LIST_APPEND(s->waiting_oldest, s->waiting_newest, w, older, newer);
@@ -118,7 +118,7 @@ static void wait_for_turn(Server *s, int fd, const struct ucred *cred, uint64_t 
 	arm_waiting_timer(s, usec);
 }
 
-static void admit_now(Server *s, int fd, const struct ucred *cred)
+static void admit_now(Switch *s, int fd, const struct ucred *cred)
 {
 	char why[128];
 	int r;
@@ -143,7 +143,7 @@ static void admit_now(Server *s, int fd, const struct ucred *cred)
 }
 
 /* Admits, delays or refuses a newcomer by what its uid may cost (uidlimit.h). */
-static void judge_client(Server *s, int fd, const struct ucred *cred, UidVerdict verdict,
+static void judge_client(Switch *s, int fd, const struct ucred *cred, UidVerdict verdict,
 			 uint64_t wait_usec)
 {
 	char why[192];
@@ -159,13 +159,13 @@ static void judge_client(Server *s, int fd, const struct ucred *cred, UidVerdict
 		snprintf(why, sizeof(why),
 			 "uid %u has %u peers connected or waiting, as many as "
 			 "--max-peers-per-uid allows",
-			 (unsigned)cred->uid, s->config.max_peers_per_uid);
+			 (unsigned)cred->uid, s->shared->max_peers_per_uid);
 		break;
 	case UID_TOO_FAST:
 		snprintf(why, sizeof(why),
 			 "uid %u joins faster than --max-join-rate %u a second, and as many of "
 			 "its newcomers wait already",
-			 (unsigned)cred->uid, s->config.max_join_rate);
+			 (unsigned)cred->uid, s->shared->max_join_rate);
 		break;
 	}
 	refuse_client(s, fd, cred, why);
@@ -173,14 +173,15 @@ static void judge_client(Server *s, int fd, const struct ucred *cred, UidVerdict
 
 static int on_waiting_timer(sd_event_source *source, uint64_t usec, void *userdata)
 {
-	Server *s = userdata;
+	Switch *s = userdata;
 	uint64_t next = UINT64_MAX;
 
 	(void)source;
 	/* Oldest first: each uid's newcomers are admitted in the order they came. */
 	for (Waiting *w = s->waiting_oldest, *newer; w; w = newer) {
 		uint64_t wait_usec = 0;
-		UidVerdict v = uid_limits_recheck(s->uid_limits, w->cred.uid, usec, &wait_usec);
+		UidVerdict v =
+			uid_limits_recheck(s->shared->uid_limits, w->cred.uid, usec, &wait_usec);
 		struct ucred cred = w->cred;
 		int fd = w->fd;
 
@@ -198,7 +199,7 @@ static int on_waiting_timer(sd_event_source *source, uint64_t usec, void *userda
 	return 0;
 }
 
-void admission_judge(Server *s, int fd)
+void admission_judge(Switch *s, int fd)
 {
 	struct ucred cred = { .uid = 0 };
 	socklen_t len = sizeof(cred);
@@ -209,11 +210,11 @@ void admission_judge(Server *s, int fd)
 		return;
 	}
 	(void)sd_event_now(s->event, CLOCK_MONOTONIC, &now);
-	judge_client(s, fd, &cred, uid_limits_check(s->uid_limits, cred.uid, now, &wait_usec),
-		     wait_usec);
+	judge_client(s, fd, &cred,
+		     uid_limits_check(s->shared->uid_limits, cred.uid, now, &wait_usec), wait_usec);
 }
 
-void admission_done(Server *s)
+void admission_done(Switch *s)
 {
 	while (s->waiting_oldest)
 		waiting_free(s, s->waiting_oldest);

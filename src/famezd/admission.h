@@ -8,11 +8,11 @@
  * peers as it may (--max-peers-per-uid), no ID may be given, or famezd is out of fds.
  */
 
-typedef struct Server Server;
+typedef struct Switch Switch;
 
 /* Judges a freshly accepted connection (owned from then on). */
-void admission_judge(Server *s, int fd);
+void admission_judge(Switch *s, int fd);
 /* accept() failed for want of fds: accept one on the spare fd and refuse it. */
-void admission_refuse_without_fds(Server *s);
+void admission_refuse_without_fds(Switch *s);
 /* Lets every waiting newcomer go (at exit). */
-void admission_done(Server *s);
+void admission_done(Switch *s);

@@ -9,7 +9,7 @@
 #include "fabric.h"
 #include "mailbox.h"
 #include "peer.h"
-#include "server.h"
+#include "switch.h"
 #include "wire.h"
 
 int bus_peer_path(const Peer *p, char **ret)
@@ -17,7 +17,7 @@ int bus_peer_path(const Peer *p, char **ret)
 	return asprintf(ret, BUS_PEER_PATH "/%u", p->id) < 0 ? -ENOMEM : 0;
 }
 
-void bus_peer_nodename(Server *s, const Peer *p, char out[MAILBOX_NODENAME_MAX])
+void bus_peer_nodename(Switch *s, const Peer *p, char out[MAILBOX_NODENAME_MAX])
 {
 	out[0] = '\0';
 	if (s->mailbox)
@@ -26,7 +26,7 @@ void bus_peer_nodename(Server *s, const Peer *p, char out[MAILBOX_NODENAME_MAX])
 
 const char *bus_peer_link_state(const Peer *p)
 {
-	if (!p->server->fabric)
+	if (!p->sw->fabric)
 		return "";
 	return p->fabric.configured ? "configured" : "up";
 }
@@ -34,14 +34,14 @@ const char *bus_peer_link_state(const Peer *p)
 void bus_peer_assignment(const Peer *p, uint64_t *sid, uint64_t *cid)
 {
 	*sid = *cid = 0;
-	if (p->server->fabric)
-		fabric_assignment(p->server->fabric, p->id, p->fabric.configured, sid, cid);
+	if (p->sw->fabric)
+		fabric_assignment(p->sw->fabric, p->id, p->fabric.configured, sid, cid);
 }
 
 int bus_peer_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
 		  void **found, sd_bus_error *error)
 {
-	Server *s = userdata;
+	Switch *s = userdata;
 	const char *id_str;
 	char *end;
 	unsigned long id;
@@ -63,7 +63,7 @@ int bus_peer_find(sd_bus *bus, const char *path, const char *interface, void *us
 int bus_peer_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes,
 		       sd_bus_error *error)
 {
-	Server *s = userdata;
+	Switch *s = userdata;
 	char **list;
 	size_t n = 0;
 
@@ -89,7 +89,7 @@ static int prop_nodename(sd_bus *bus, const char *path, const char *interface, c
 	char nodename[MAILBOX_NODENAME_MAX];
 
 	(void)bus, (void)path, (void)interface, (void)property, (void)error;
-	bus_peer_nodename(p->server, p, nodename);
+	bus_peer_nodename(p->sw, p, nodename);
 	return sd_bus_message_append(reply, "s", nodename);
 }
 
@@ -103,8 +103,8 @@ static int prop_cclass(sd_bus *bus, const char *path, const char *interface, con
 	/* What it answered when asked; until then, what its slot says. */
 	if (p->fabric.cclass[0])
 		snprintf(cclass, sizeof(cclass), "%s", p->fabric.cclass);
-	else if (p->server->mailbox)
-		mailbox_get_cclass(mailbox_slot(p->server->mailbox, p->id), cclass);
+	else if (p->sw->mailbox)
+		mailbox_get_cclass(mailbox_slot(p->sw->mailbox, p->id), cclass);
 	return sd_bus_message_append(reply, "s", cclass);
 }
 
@@ -148,7 +148,7 @@ static int method_send_interrupt(sd_bus_message *m, void *userdata, sd_bus_error
 	r = sd_bus_message_read(m, "ub", &vector, &interactive);
 	if (r < 0)
 		return r;
-	return bus_send_interrupt(p->server, m, p, vector, interactive, error);
+	return bus_send_interrupt(p->sw, m, p, vector, interactive, error);
 }
 
 static int method_send_message(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -160,7 +160,7 @@ static int method_send_message(sd_bus_message *m, void *userdata, sd_bus_error *
 	r = sd_bus_message_read(m, "sb", &text, &interactive);
 	if (r < 0)
 		return r;
-	return bus_send_message(p->server, m, p, text, interactive, error);
+	return bus_send_message(p->sw, m, p, text, interactive, error);
 }
 
 static int method_disconnect(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -171,7 +171,7 @@ static int method_disconnect(sd_bus_message *m, void *userdata, sd_bus_error *er
 	r = sd_bus_message_read(m, "b", &interactive);
 	if (r < 0)
 		return r;
-	return bus_disconnect_peer(p->server, m, p, interactive, error);
+	return bus_disconnect_peer(p->sw, m, p, interactive, error);
 }
 
 const sd_bus_vtable bus_peer_vtable[] = {

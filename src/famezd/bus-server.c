@@ -14,7 +14,7 @@
 #include "mailsender.h"
 #include "peer.h"
 #include "polkit.h"
-#include "server.h"
+#include "switch.h"
 #include "time-util.h"
 #include "wire.h"
 
@@ -24,7 +24,7 @@
 #define MESSAGE_SIGNAL_BURST 100
 
 struct BusService {
-	Server *server;
+	Switch *sw; /* the default switch, at BUS_PATH */
 	sd_bus *bus;
 	PolkitRegistry *polkit;
 	RateLimit message_signals;
@@ -33,7 +33,7 @@ struct BusService {
 
 struct BusPing {
 	BusPing *next;
-	Server *server;
+	Switch *sw;
 	Peer *peer;
 	sd_bus_message *call;
 	uint64_t sent_at;
@@ -52,17 +52,17 @@ static int prop_version(sd_bus *bus, const char *path, const char *interface, co
 static int prop_mode(sd_bus *bus, const char *path, const char *interface, const char *property,
 		     sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-	Server *s = userdata;
+	Switch *s = userdata;
 
 	(void)bus, (void)path, (void)interface, (void)property, (void)error;
-	return sd_bus_message_append(reply, "s", server_mode_to_string(s->config.mode));
+	return sd_bus_message_append(reply, "s", switch_mode_to_string(s->config.mode));
 }
 
 static int prop_socket_path(sd_bus *bus, const char *path, const char *interface,
 			    const char *property, sd_bus_message *reply, void *userdata,
 			    sd_bus_error *error)
 {
-	Server *s = userdata;
+	Switch *s = userdata;
 
 	(void)bus, (void)path, (void)interface, (void)property, (void)error;
 	return sd_bus_message_append(reply, "s", s->socket_path ? s->socket_path : "");
@@ -71,7 +71,7 @@ static int prop_socket_path(sd_bus *bus, const char *path, const char *interface
 static int prop_backing(sd_bus *bus, const char *path, const char *interface, const char *property,
 			sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-	Server *s = userdata;
+	Switch *s = userdata;
 
 	(void)bus, (void)path, (void)interface, (void)property, (void)error;
 	return sd_bus_message_append(reply, "s", shm_backing_to_string(s->config.shm.backing));
@@ -81,7 +81,7 @@ static int prop_server_peer_id(sd_bus *bus, const char *path, const char *interf
 			       const char *property, sd_bus_message *reply, void *userdata,
 			       sd_bus_error *error)
 {
-	Server *s = userdata;
+	Switch *s = userdata;
 
 	(void)bus, (void)path, (void)interface, (void)property, (void)error;
 	return sd_bus_message_append(reply, "i",
@@ -92,7 +92,7 @@ static int prop_ids_parked(sd_bus *bus, const char *path, const char *interface,
 			   const char *property, sd_bus_message *reply, void *userdata,
 			   sd_bus_error *error)
 {
-	Server *s = userdata;
+	Switch *s = userdata;
 
 	(void)bus, (void)path, (void)interface, (void)property, (void)error;
 	return sd_bus_message_append(reply, "u", idalloc_parked(s->ids));
@@ -102,15 +102,29 @@ static int prop_authorizations_pending(sd_bus *bus, const char *path, const char
 				       const char *property, sd_bus_message *reply, void *userdata,
 				       sd_bus_error *error)
 {
-	Server *s = userdata;
+	Switch *s = userdata;
 
 	(void)bus, (void)path, (void)interface, (void)property, (void)error;
 	return sd_bus_message_append(reply, "u", polkit_registry_pending(s->bus->polkit));
 }
 
+/* MaxPeersPerUid and MaxJoinRate: famezd's, for every switch together. */
+static int prop_uid_limit(sd_bus *bus, const char *path, const char *interface,
+			  const char *property, sd_bus_message *reply, void *userdata,
+			  sd_bus_error *error)
+{
+	Switch *s = userdata;
+
+	(void)bus, (void)path, (void)interface, (void)error;
+	return sd_bus_message_append(reply, "u",
+				     strcmp(property, "MaxJoinRate") == 0
+					     ? s->shared->max_join_rate
+					     : s->shared->max_peers_per_uid);
+}
+
 /* ---- methods ---- */
 
-Peer *bus_lookup_peer(Server *s, uint16_t id, sd_bus_error *error)
+Peer *bus_lookup_peer(Switch *s, uint16_t id, sd_bus_error *error)
 {
 	Peer *p = s->peers_by_id[id];
 
@@ -123,7 +137,7 @@ Peer *bus_lookup_peer(Server *s, uint16_t id, sd_bus_error *error)
 static int method_list_peers(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-	Server *s = userdata;
+	Switch *s = userdata;
 	int r;
 
 	(void)error;
@@ -155,7 +169,7 @@ static int method_list_peers(sd_bus_message *m, void *userdata, sd_bus_error *er
 	return sd_bus_send(NULL, reply, NULL);
 }
 
-int bus_send_interrupt(Server *s, sd_bus_message *m, Peer *p, uint32_t vector, int interactive,
+int bus_send_interrupt(Switch *s, sd_bus_message *m, Peer *p, uint32_t vector, int interactive,
 		       sd_bus_error *error)
 {
 	int r;
@@ -184,7 +198,7 @@ int bus_send_interrupt(Server *s, sd_bus_message *m, Peer *p, uint32_t vector, i
 }
 
 /* What the mailbox can carry: 1 to 383 printable ASCII characters. */
-static int check_text(Server *s, const char *text, sd_bus_error *error)
+static int check_text(Switch *s, const char *text, sd_bus_error *error)
 {
 	size_t n = strlen(text);
 
@@ -214,7 +228,7 @@ static int queue_error(int r, Peer *p, sd_bus_error *error)
 	return sd_bus_error_set_errno(error, r);
 }
 
-int bus_send_message(Server *s, sd_bus_message *m, Peer *p, const char *text, int interactive,
+int bus_send_message(Switch *s, sd_bus_message *m, Peer *p, const char *text, int interactive,
 		     sd_bus_error *error)
 {
 	int r = check_text(s, text, error);
@@ -230,7 +244,7 @@ int bus_send_message(Server *s, sd_bus_message *m, Peer *p, const char *text, in
 	return sd_bus_reply_method_return(m, NULL);
 }
 
-int bus_disconnect_peer(Server *s, sd_bus_message *m, Peer *p, int interactive, sd_bus_error *error)
+int bus_disconnect_peer(Switch *s, sd_bus_message *m, Peer *p, int interactive, sd_bus_error *error)
 {
 	int r = polkit_authorize(s->bus->polkit, m, "org.famez.disconnect-peer", interactive,
 				 error);
@@ -244,7 +258,7 @@ int bus_disconnect_peer(Server *s, sd_bus_message *m, Peer *p, int interactive, 
 
 static int method_send_interrupt(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	Server *s = userdata;
+	Switch *s = userdata;
 	uint16_t id;
 	uint32_t vector;
 	int interactive, r;
@@ -261,7 +275,7 @@ static int method_send_interrupt(sd_bus_message *m, void *userdata, sd_bus_error
 
 static int method_send_message(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	Server *s = userdata;
+	Switch *s = userdata;
 	const char *text;
 	int interactive, r;
 	uint16_t id;
@@ -278,7 +292,7 @@ static int method_send_message(sd_bus_message *m, void *userdata, sd_bus_error *
 
 static int method_disconnect_peer(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	Server *s = userdata;
+	Switch *s = userdata;
 	int interactive, r;
 	uint16_t id;
 	Peer *p;
@@ -325,7 +339,7 @@ static int on_ping_timeout(sd_event_source *source, uint64_t usec, void *userdat
 
 static int method_ping(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	Server *s = userdata;
+	Switch *s = userdata;
 	BusPing *ping, **tail;
 	uint16_t id;
 	Peer *p;
@@ -348,7 +362,7 @@ static int method_ping(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	ping = calloc(1, sizeof(*ping));
 	if (!ping)
 		return -ENOMEM;
-	*ping = (BusPing){ .server = s,
+	*ping = (BusPing){ .sw = s,
 			   .peer = p,
 			   .call = sd_bus_message_ref(m),
 			   .sent_at = now_usec(CLOCK_MONOTONIC) };
@@ -383,15 +397,17 @@ static int reply_ping(Peer *p, const char *error_message)
 	return 1;
 }
 
-void bus_pong(Server *s, Peer *p)
+void bus_pong(BusService *b, Switch *s, Peer *p)
 {
-	if (s->bus)
+	(void)s;
+	if (b)
 		reply_ping(p, NULL);
 }
 
-void bus_ping_lost(Server *s, Peer *p)
+void bus_ping_lost(BusService *b, Switch *s, Peer *p)
 {
-	if (s->bus)
+	(void)s;
+	if (b)
 		reply_ping(p, "it did not acknowledge the ping in time");
 }
 
@@ -401,45 +417,43 @@ static const sd_bus_vtable server_vtable[] = {
 	SD_BUS_PROPERTY("Mode", "s", prop_mode, 0, SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("SocketPath", "s", prop_socket_path, 0, SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("SharedMemoryBacking", "s", prop_backing, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-	SD_BUS_PROPERTY("SharedMemorySize", "t", NULL, offsetof(Server, config.shm.size),
+	SD_BUS_PROPERTY("SharedMemorySize", "t", NULL, offsetof(Switch, config.shm.size),
 			SD_BUS_VTABLE_PROPERTY_CONST),
-	SD_BUS_PROPERTY("Vectors", "u", NULL, offsetof(Server, config.vectors),
+	SD_BUS_PROPERTY("Vectors", "u", NULL, offsetof(Switch, config.vectors),
 			SD_BUS_VTABLE_PROPERTY_CONST),
-	SD_BUS_PROPERTY("MaxPeers", "u", NULL, offsetof(Server, config.max_peers),
+	SD_BUS_PROPERTY("MaxPeers", "u", NULL, offsetof(Switch, config.max_peers),
 			SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("ServerPeerId", "i", prop_server_peer_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-	SD_BUS_PROPERTY("PeerCount", "u", NULL, offsetof(Server, n_peers),
+	SD_BUS_PROPERTY("PeerCount", "u", NULL, offsetof(Switch, n_peers),
 			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-	SD_BUS_PROPERTY("StartedAt", "t", NULL, offsetof(Server, started_at),
+	SD_BUS_PROPERTY("StartedAt", "t", NULL, offsetof(Switch, started_at),
 			SD_BUS_VTABLE_PROPERTY_CONST),
 	/* Counters: read on demand, no signal per increment. */
-	SD_BUS_PROPERTY("PeersAccepted", "t", NULL, offsetof(Server, counters.peers_accepted), 0),
-	SD_BUS_PROPERTY("PeersRejected", "t", NULL, offsetof(Server, counters.peers_rejected), 0),
+	SD_BUS_PROPERTY("PeersAccepted", "t", NULL, offsetof(Switch, counters.peers_accepted), 0),
+	SD_BUS_PROPERTY("PeersRejected", "t", NULL, offsetof(Switch, counters.peers_rejected), 0),
 	SD_BUS_PROPERTY("PeersDisconnected", "t", NULL,
-			offsetof(Server, counters.peers_disconnected), 0),
-	SD_BUS_PROPERTY("InterruptsSent", "t", NULL, offsetof(Server, counters.interrupts_sent), 0),
+			offsetof(Switch, counters.peers_disconnected), 0),
+	SD_BUS_PROPERTY("InterruptsSent", "t", NULL, offsetof(Switch, counters.interrupts_sent), 0),
 	SD_BUS_PROPERTY("InterruptsReceived", "t", NULL,
-			offsetof(Server, counters.interrupts_received), 0),
-	SD_BUS_PROPERTY("MessagesSent", "t", NULL, offsetof(Server, counters.messages_sent), 0),
-	SD_BUS_PROPERTY("MessagesReceived", "t", NULL, offsetof(Server, counters.messages_received),
+			offsetof(Switch, counters.interrupts_received), 0),
+	SD_BUS_PROPERTY("MessagesSent", "t", NULL, offsetof(Switch, counters.messages_sent), 0),
+	SD_BUS_PROPERTY("MessagesReceived", "t", NULL, offsetof(Switch, counters.messages_received),
 			0),
-	SD_BUS_PROPERTY("ProtocolErrors", "t", NULL, offsetof(Server, counters.protocol_errors), 0),
-	SD_BUS_PROPERTY("MessagesUnknown", "t", NULL, offsetof(Server, counters.messages_unknown),
+	SD_BUS_PROPERTY("ProtocolErrors", "t", NULL, offsetof(Switch, counters.protocol_errors), 0),
+	SD_BUS_PROPERTY("MessagesUnknown", "t", NULL, offsetof(Switch, counters.messages_unknown),
 			0),
-	SD_BUS_PROPERTY("InterruptsFull", "t", NULL, offsetof(Server, counters.interrupts_full), 0),
-	SD_BUS_PROPERTY("PeersDelayed", "t", NULL, offsetof(Server, counters.peers_delayed), 0),
-	SD_BUS_PROPERTY("AdmissionPauses", "t", NULL, offsetof(Server, counters.admission_pauses),
+	SD_BUS_PROPERTY("InterruptsFull", "t", NULL, offsetof(Switch, counters.interrupts_full), 0),
+	SD_BUS_PROPERTY("PeersDelayed", "t", NULL, offsetof(Switch, counters.peers_delayed), 0),
+	SD_BUS_PROPERTY("AdmissionPauses", "t", NULL, offsetof(Switch, counters.admission_pauses),
 			0),
-	SD_BUS_PROPERTY("SharedMemoryResizes", "t", NULL, offsetof(Server, counters.shm_resizes),
+	SD_BUS_PROPERTY("SharedMemoryResizes", "t", NULL, offsetof(Switch, counters.shm_resizes),
 			0),
 	SD_BUS_PROPERTY("LogMessagesSuppressed", "t", NULL,
-			offsetof(Server, counters.log_suppressed), 0),
+			offsetof(Switch, counters.log_suppressed), 0),
 	SD_BUS_PROPERTY("IdsParked", "u", prop_ids_parked, 0, 0),
 	SD_BUS_PROPERTY("AuthorizationsPending", "u", prop_authorizations_pending, 0, 0),
-	SD_BUS_PROPERTY("MaxPeersPerUid", "u", NULL, offsetof(Server, config.max_peers_per_uid),
-			SD_BUS_VTABLE_PROPERTY_CONST),
-	SD_BUS_PROPERTY("MaxJoinRate", "u", NULL, offsetof(Server, config.max_join_rate),
-			SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("MaxPeersPerUid", "u", prop_uid_limit, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("MaxJoinRate", "u", prop_uid_limit, 0, SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_METHOD_WITH_ARGS("ListPeers", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(qouuts)", peers),
 				method_list_peers, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS(
@@ -461,35 +475,34 @@ static const sd_bus_vtable server_vtable[] = {
 
 /* ---- events ---- */
 
-void bus_peer_connected(Server *s, Peer *p)
+void bus_peer_connected(BusService *b, Switch *s, Peer *p)
 {
 	_cleanup_free_ char *path = NULL;
 
-	if (!s->bus || bus_peer_path(p, &path) < 0)
+	if (!b || !s->is_default || bus_peer_path(p, &path) < 0)
 		return;
-	sd_bus_emit_signal(s->bus->bus, BUS_PATH, BUS_SERVER_INTERFACE, "PeerConnected", "qo",
-			   p->id, path);
+	sd_bus_emit_signal(b->bus, BUS_PATH, BUS_SERVER_INTERFACE, "PeerConnected", "qo", p->id,
+			   path);
 }
 
-void bus_peer_disconnected(Server *s, Peer *p, const char *reason)
+void bus_peer_disconnected(BusService *b, Switch *s, Peer *p, const char *reason)
 {
 	_cleanup_free_ char *path = NULL;
 
-	if (!s->bus)
+	if (!b)
 		return;
 	while (reply_ping(p, "it left the fabric"))
 		;
-	if (bus_peer_path(p, &path) >= 0)
-		sd_bus_emit_signal(s->bus->bus, BUS_PATH, BUS_SERVER_INTERFACE, "PeerDisconnected",
+	if (s->is_default && bus_peer_path(p, &path) >= 0)
+		sd_bus_emit_signal(b->bus, BUS_PATH, BUS_SERVER_INTERFACE, "PeerDisconnected",
 				   "qos", p->id, path, reason);
 }
 
-void bus_message_received(Server *s, Peer *p, const char *text)
+void bus_message_received(BusService *b, Switch *s, Peer *p, const char *text)
 {
-	BusService *b = s->bus;
 	unsigned long long suppressed;
 
-	if (!b)
+	if (!b || !s->is_default)
 		return;
 	/* A chatty guest must not flood the bus. */
 	if (!ratelimit_below(&b->message_signals, now_usec(CLOCK_MONOTONIC), &suppressed)) {
@@ -503,11 +516,11 @@ void bus_message_received(Server *s, Peer *p, const char *text)
 			   text);
 }
 
-void bus_peer_count_changed(Server *s)
+void bus_peer_count_changed(BusService *b, Switch *s)
 {
-	if (s->bus)
-		sd_bus_emit_properties_changed(s->bus->bus, BUS_PATH, BUS_SERVER_INTERFACE,
-					       "PeerCount", NULL);
+	if (b && s->is_default)
+		sd_bus_emit_properties_changed(b->bus, BUS_PATH, BUS_SERVER_INTERFACE, "PeerCount",
+					       NULL);
 }
 
 /* ---- setup ---- */
@@ -517,16 +530,18 @@ static int open_bus(BusKind kind, sd_bus **ret)
 	return kind == BUS_USER ? sd_bus_open_user(ret) : sd_bus_open_system(ret);
 }
 
-int bus_service_new(BusService **ret, Server *s, BusKind kind, bool required)
+int bus_service_new(BusService **ret, sd_event *event, Switch *const *switches, size_t n_switches,
+		    BusKind kind, bool required)
 {
 	const char *which = kind == BUS_USER ? "user" : "system";
+	Switch *s = n_switches > 0 && switches[0]->is_default ? switches[0] : NULL;
 	BusService *b;
 	int r;
 
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	b->server = s;
+	b->sw = s;
 	b->message_signals = RATELIMIT_INIT(1000000ULL, MESSAGE_SIGNAL_BURST);
 	r = polkit_registry_new(&b->polkit);
 	if (r < 0)
@@ -546,7 +561,7 @@ int bus_service_new(BusService **ret, Server *s, BusKind kind, bool required)
 		log_error_errno(r, "cannot connect to the %s bus: %m", which);
 		goto fail;
 	}
-	r = sd_bus_attach_event(b->bus, s->event, SD_EVENT_PRIORITY_NORMAL);
+	r = sd_bus_attach_event(b->bus, event, SD_EVENT_PRIORITY_NORMAL);
 	if (r < 0)
 		goto fail;
 	r = sd_bus_add_object_vtable(b->bus, NULL, BUS_PATH, BUS_SERVER_INTERFACE, server_vtable,
@@ -576,6 +591,8 @@ int bus_service_new(BusService **ret, Server *s, BusKind kind, bool required)
 		goto fail;
 	}
 	log_info("owning %s on the %s bus", BUS_NAME, which);
+	for (size_t i = 0; i < n_switches; i++)
+		switches[i]->bus = b;
 	*ret = b;
 	return 0;
 

@@ -2,8 +2,10 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
 
 /*
  * The management API on D-Bus: org.famez.Server1 at /org/famez, org.famez.Peer1 at
@@ -11,7 +13,7 @@
  * asks polkit first (polkit.h).
  */
 
-typedef struct Server Server;
+typedef struct Switch Switch;
 typedef struct Peer Peer;
 typedef struct BusService BusService;
 
@@ -41,18 +43,19 @@ typedef enum BusKind {
  * Connects to the bus, publishes the objects and takes the name. `required`: a bus that cannot
  * be reached is an error (else a warning, and no API). Logs why it failed; -errno.
  */
-int bus_service_new(BusService **ret, Server *s, BusKind kind, bool required);
+int bus_service_new(BusService **ret, sd_event *event, Switch *const *switches, size_t n_switches,
+		    BusKind kind, bool required);
 BusService *bus_service_free(BusService *b);
 
-/* Events the API reports; each is a no-op without a bus. */
-void bus_peer_connected(Server *s, Peer *p);
-void bus_peer_disconnected(Server *s, Peer *p, const char *reason);
-void bus_message_received(Server *s, Peer *p, const char *text);
-void bus_peer_count_changed(Server *s);
+/* Events the API reports; each is a no-op without a bus (b NULL). */
+void bus_peer_connected(BusService *b, Switch *s, Peer *p);
+void bus_peer_disconnected(BusService *b, Switch *s, Peer *p, const char *reason);
+void bus_message_received(BusService *b, Switch *s, Peer *p, const char *text);
+void bus_peer_count_changed(BusService *b, Switch *s);
 
 /* A pong from p answers the oldest Ping() to it; a ping it did not take fails it. */
-void bus_pong(Server *s, Peer *p);
-void bus_ping_lost(Server *s, Peer *p);
+void bus_pong(BusService *b, Switch *s, Peer *p);
+void bus_ping_lost(BusService *b, Switch *s, Peer *p);
 
 /* Internal to bus-server.c and bus-peer.c. */
 extern const sd_bus_vtable bus_peer_vtable[];
@@ -61,15 +64,15 @@ int bus_peer_find(sd_bus *bus, const char *path, const char *interface, void *us
 int bus_peer_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes,
 		       sd_bus_error *error);
 int bus_peer_path(const Peer *p, char **ret);
-Peer *bus_lookup_peer(Server *s, uint16_t id, sd_bus_error *error);
-int bus_send_interrupt(Server *s, sd_bus_message *m, Peer *p, uint32_t vector, int interactive,
+Peer *bus_lookup_peer(Switch *s, uint16_t id, sd_bus_error *error);
+int bus_send_interrupt(Switch *s, sd_bus_message *m, Peer *p, uint32_t vector, int interactive,
 		       sd_bus_error *error);
-int bus_send_message(Server *s, sd_bus_message *m, Peer *p, const char *text, int interactive,
+int bus_send_message(Switch *s, sd_bus_message *m, Peer *p, const char *text, int interactive,
 		     sd_bus_error *error);
-int bus_disconnect_peer(Server *s, sd_bus_message *m, Peer *p, int interactive,
+int bus_disconnect_peer(Switch *s, sd_bus_message *m, Peer *p, int interactive,
 			sd_bus_error *error);
 /* The peer's nodename from its mailbox slot ("" in ivshmem mode). */
-void bus_peer_nodename(Server *s, const Peer *p, char out[32]);
+void bus_peer_nodename(Switch *s, const Peer *p, char out[32]);
 /* Fabric mode: "up" once joined, "configured" once it acknowledged a CTL-Write; "" otherwise. */
 const char *bus_peer_link_state(const Peer *p);
 /* The SID and CID the fabric manager gave the peer; 0 and 0 until it is configured. */

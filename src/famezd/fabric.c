@@ -6,7 +6,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bus.h"
 #include "doorbell.h"
 #include "fabric.h"
 #include "fdstore.h"
@@ -14,7 +13,7 @@
 #include "mailbox.h"
 #include "mailsender.h"
 #include "peer.h"
-#include "server.h"
+#include "switch.h"
 #include "time-util.h"
 
 /* A peer ringing the server with an empty slot faster than this is muted for a while. */
@@ -31,7 +30,7 @@ typedef struct FabricVector {
 } FabricVector;
 
 struct Fabric {
-	Server *server;
+	Switch *sw;
 	uint8_t *mailbox;
 	unsigned n_clients;
 	unsigned server_id;
@@ -62,7 +61,7 @@ static Peer *fabric_peer(Fabric *f, unsigned id)
 {
 	if (id == 0 || id > f->n_clients)
 		return NULL;
-	return f->server->peers_by_id[id];
+	return f->sw->peers_by_id[id];
 }
 
 /* "nodename@id" of a peer, as its slot names it, for logs. */
@@ -81,11 +80,11 @@ static void protocol_error(Fabric *f, unsigned id, int priority, const char *fmt
 	Peer *p = fabric_peer(f, id);
 	char name[64];
 
-	f->server->counters.protocol_errors++;
+	f->sw->counters.protocol_errors++;
 	if (p)
 		p->protocol_errors++;
-	peer_log(f->server, p, priority, "%s: mailbox protocol error: %s%s",
-		 peer_name(f, id, name), fmt, detail);
+	peer_log(f->sw, p, priority, "%s: mailbox protocol error: %s%s", peer_name(f, id, name),
+		 fmt, detail);
 }
 
 static uint64_t cid_of(const Fabric *f, unsigned id)
@@ -98,7 +97,7 @@ static void lay_out_mailbox(Fabric *f)
 	mailbox_init(f->mailbox, f->n_clients,
 		     &(MailboxIdentity){ .nodename = FABRIC_SERVER_NODENAME,
 					 .cclass = FABRIC_SERVER_CCLASS,
-					 .sid = f->server->config.sid,
+					 .sid = f->sw->config.sid,
 					 .cid = cid_of(f, f->server_id) });
 }
 
@@ -138,7 +137,7 @@ FdRef **fabric_id_vectors(Fabric *f, unsigned id)
 	for (unsigned i = 0; i < f->vectors; i++) {
 		char name[64];
 
-		snprintf(name, sizeof(name), "idvec-%u-%u", id, i);
+		snprintf(name, sizeof(name), "%sidvec-%u-%u", f->sw->fd_prefix, id, i);
 		fdstore_push(name, v[i]->fd);
 	}
 	return v;
@@ -155,7 +154,7 @@ static void adopt_id_vectors(Fabric *f, StoredFds *stored)
 			char name[64];
 			int fd;
 
-			snprintf(name, sizeof(name), "idvec-%u-%u", id, n);
+			snprintf(name, sizeof(name), "%sidvec-%u-%u", f->sw->fd_prefix, id, n);
 			fd = stored_fds_take(stored, name);
 			if (fd < 0 || !(v[n] = fdref_new(fd)))
 				break;
@@ -168,7 +167,7 @@ static void adopt_id_vectors(Fabric *f, StoredFds *stored)
 		for (unsigned i = 0; v && i < n; i++) {
 			char name[64];
 
-			snprintf(name, sizeof(name), "idvec-%u-%u", id, i);
+			snprintf(name, sizeof(name), "%sidvec-%u-%u", f->sw->fd_prefix, id, i);
 			fdstore_remove(name);
 			fdref_unref(v[i]);
 		}
@@ -202,7 +201,7 @@ static void send_text(Fabric *f, unsigned dest, const char *text)
 	if (r < 0) {
 		Peer *p = fabric_peer(f, dest);
 
-		f->server->counters.messages_unacknowledged++;
+		f->sw->counters.messages_unacknowledged++;
 		if (p)
 			p->fabric.messages_unacknowledged++;
 		protocol_error(f, dest, LOG_NOTICE, "cannot queue a reply: ", strerror(-r));
@@ -229,7 +228,7 @@ static void ask_attributes(Fabric *f, unsigned dest)
 void fabric_assignment(const Fabric *f, unsigned id, bool configured, uint64_t *sid,
 		       uint64_t *cid)
 {
-	*sid = configured ? f->server->config.sid : 0;
+	*sid = configured ? f->sw->config.sid : 0;
 	*cid = configured ? cid_of(f, id) : 0;
 }
 
@@ -262,7 +261,7 @@ static void dispatch(Fabric *f, Peer *p, const char *text)
 		break;
 	case FABRIC_MSG_PEER_ATTRIBUTE: {
 		FabricMsg ack = { .type = FABRIC_MSG_ATTRIBUTE_ACK,
-				  .sid0 = f->server->config.sid,
+				  .sid0 = f->sw->config.sid,
 				  .cid0 = cid_of(f, f->server_id) };
 
 		snprintf(ack.cclass, sizeof(ack.cclass), FABRIC_SERVER_CCLASS);
@@ -278,7 +277,7 @@ static void dispatch(Fabric *f, Peer *p, const char *text)
 		memcpy(fp->cclass, m.cclass, sizeof(fp->cclass));
 		fp->sid0 = m.sid0;
 		fp->cid0 = m.cid0;
-		peer_log(f->server, p, LOG_INFO, "%s is a %s (SID0 %llu, CID0 %llu)",
+		peer_log(f->sw, p, LOG_INFO, "%s is a %s (SID0 %llu, CID0 %llu)",
 			 peer_name(f, id, name), fp->cclass, (unsigned long long)fp->sid0,
 			 (unsigned long long)fp->cid0);
 		break;
@@ -290,9 +289,9 @@ static void dispatch(Fabric *f, Peer *p, const char *text)
 		FabricMsg w = { .type = FABRIC_MSG_CTL_WRITE,
 				.space = 0,
 				.pfmcid = cid_of(f, f->server_id),
-				.pfmsid = f->server->config.sid,
+				.pfmsid = f->sw->config.sid,
 				.cid = cid_of(f, id),
-				.sid = f->server->config.sid,
+				.sid = f->sw->config.sid,
 				.tag = ++f->next_tag };
 
 		fp->rfc_tag = w.tag;
@@ -306,25 +305,25 @@ static void dispatch(Fabric *f, Peer *p, const char *text)
 		}
 		fp->rfc_tag = 0;
 		if (!m.reason_ok) {
-			peer_log(f->server, p, LOG_WARNING, "%s refused its configuration: %s",
+			peer_log(f->sw, p, LOG_WARNING, "%s refused its configuration: %s",
 				 peer_name(f, id, name), text);
 			break;
 		}
 		fp->configured = true;
 		write_assignment(f, id, true);
-		peer_log(f->server, p, LOG_INFO, "%s configured: SID %u, CID %llu",
-			 peer_name(f, id, name), f->server->config.sid,
+		peer_log(f->sw, p, LOG_INFO, "%s configured: SID %u, CID %llu",
+			 peer_name(f, id, name), f->sw->config.sid,
 			 (unsigned long long)cid_of(f, id));
 		/* As FAME-Z does: learn what the freshly configured peer now says it is. */
 		ask_attributes(f, id);
 		break;
 	case FABRIC_MSG_PONG:
-		bus_pong(f->server, p);
+		switch_emit(f->sw, pong, p);
 		break;
 	case FABRIC_MSG_CTL_WRITE:
 	case FABRIC_MSG_UNKNOWN:
-		f->server->counters.messages_unknown++;
-		peer_log(f->server, p, LOG_DEBUG, "%s -> \"%s\"", peer_name(f, id, name), text);
+		f->sw->counters.messages_unknown++;
+		peer_log(f->sw, p, LOG_DEBUG, "%s -> \"%s\"", peer_name(f, id, name), text);
 		break;
 	}
 }
@@ -345,9 +344,9 @@ static void mute(FabricVector *v)
 	uint64_t now;
 
 	sd_event_source_set_enabled(v->source, SD_EVENT_OFF);
-	sd_event_now(v->fabric->server->event, CLOCK_MONOTONIC, &now);
+	sd_event_now(v->fabric->sw->event, CLOCK_MONOTONIC, &now);
 	if (!v->unmute_timer) {
-		if (sd_event_add_time(v->fabric->server->event, &v->unmute_timer, CLOCK_MONOTONIC,
+		if (sd_event_add_time(v->fabric->sw->event, &v->unmute_timer, CLOCK_MONOTONIC,
 				      now + RING_MUTE_USEC, 1000, on_unmute, v) < 0)
 			sd_event_source_set_enabled(v->source, SD_EVENT_ON);
 		return;
@@ -377,7 +376,7 @@ static int on_ring(sd_event_source *source, int fd, uint32_t revents, void *user
 	 */
 	r = doorbell_take(fd, &count);
 	if (r == 0)
-		f->server->counters.interrupts_received += count;
+		f->sw->counters.interrupts_received += count;
 	else if (r != -EAGAIN)
 		return 0;
 	/* Whoever rang, our own slot may have been acknowledged meanwhile. */
@@ -408,7 +407,7 @@ static int on_ring(sd_event_source *source, int fd, uint32_t revents, void *user
 		}
 		return 0;
 	}
-	peer_log(f->server, p, LOG_DEBUG, "ring from %u (count %llu): %s", v->index,
+	peer_log(f->sw, p, LOG_DEBUG, "ring from %u (count %llu): %s", v->index,
 		 (unsigned long long)count, r == 0 ? text : strerror(-r));
 	/* Free the sender's slot whatever it held, so it can go on. */
 	mailbox_acknowledge(slot, f->server_id);
@@ -422,9 +421,9 @@ static int on_ring(sd_event_source *source, int fd, uint32_t revents, void *user
 			       "");
 		return 0;
 	}
-	f->server->counters.messages_received++;
+	f->sw->counters.messages_received++;
 	p->fabric.messages_received++;
-	bus_message_received(f->server, p, text);
+	switch_emit(f->sw, message_received, p, text);
 	dispatch(f, p, text);
 	/* A guest asked at join time, before its driver listened, is asked again now. */
 	if (p->fabric.attributes_lost && !p->fabric.cclass[0]) {
@@ -447,11 +446,11 @@ static void ring_peer(void *userdata, unsigned dest)
 	/* Vector index = sender ID: the receiver looks into our slot. */
 	r = doorbell_ring(v[f->server_id]->fd);
 	if (r == 0)
-		f->server->counters.interrupts_sent++;
+		f->sw->counters.interrupts_sent++;
 	else if (r == -EAGAIN) {
 		/* Nothing to wait for: the receiver has a wake-up pending anyway. */
-		f->server->counters.interrupts_full++;
-		peer_log(f->server, fabric_peer(f, dest), LOG_NOTICE,
+		f->sw->counters.interrupts_full++;
+		peer_log(f->sw, fabric_peer(f, dest), LOG_NOTICE,
 			 "%s: its doorbell counter is full; it does not read its interrupts",
 			 peer_name(f, dest, name));
 	} else
@@ -464,16 +463,16 @@ static void unacknowledged(void *userdata, unsigned dest, const char *text, bool
 	Peer *p = fabric_peer(f, dest);
 	char name[64];
 
-	f->server->counters.messages_unacknowledged++;
+	f->sw->counters.messages_unacknowledged++;
 	if (!p)
 		return;
 	p->fabric.messages_unacknowledged++;
 	if (strcmp(text, "Link CTL Peer-Attribute") == 0)
 		p->fabric.attributes_lost = true;
 	else if (strcmp(text, "ping") == 0)
-		bus_ping_lost(f->server, p);
+		switch_emit(f->sw, ping_lost, p);
 	if (timed_out)
-		peer_log(f->server, p, LOG_NOTICE,
+		peer_log(f->sw, p, LOG_NOTICE,
 			 "%s did not acknowledge \"%s\" in time; messages to it are dropped, "
 			 "but for a few tried now and then, until it acknowledges one",
 			 peer_name(f, dest, name), text);
@@ -485,7 +484,7 @@ static void delivered(void *userdata, unsigned dest, const char *text)
 	Peer *p = fabric_peer(f, dest);
 
 	(void)text;
-	f->server->counters.messages_sent++;
+	f->sw->counters.messages_sent++;
 	if (p)
 		p->fabric.messages_sent++;
 }
@@ -498,7 +497,7 @@ static void foreign_write(void *userdata)
 		       "a peer wrote into the server's own slot; taken back", "");
 }
 
-int fabric_new(Fabric **ret, Server *s, uint8_t *mailbox, StoredFds *restore)
+int fabric_new(Fabric **ret, Switch *s, uint8_t *mailbox, StoredFds *restore)
 {
 	static const MailSenderOps ops = {
 		.ring = ring_peer,
@@ -513,7 +512,7 @@ int fabric_new(Fabric **ret, Server *s, uint8_t *mailbox, StoredFds *restore)
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
-	f->server = s;
+	f->sw = s;
 	f->mailbox = mailbox;
 	f->n_clients = s->config.max_peers;
 	f->server_id = f->n_clients + 1;

@@ -17,7 +17,7 @@
  * was told had left.
  */
 
-typedef struct Server Server;
+typedef struct Switch Switch;
 typedef struct Peer Peer;
 typedef struct Fabric Fabric;
 typedef struct StoredFds StoredFds;
@@ -43,7 +43,7 @@ typedef struct FabricPeer {
  * Becomes a fabric peer. With `restore`, after a restart: the mailbox is left as it is and the
  * eventfds of the IDs come back from systemd's fd store.
  */
-int fabric_new(Fabric **ret, Server *s, uint8_t *mailbox, StoredFds *restore);
+int fabric_new(Fabric **ret, Switch *s, uint8_t *mailbox, StoredFds *restore);
 Fabric *fabric_free(Fabric *f);
 
 unsigned fabric_server_id(const Fabric *f);

@@ -17,7 +17,7 @@
 #include "log.h"
 #include "macro.h"
 #include "peer.h"
-#include "server.h"
+#include "switch.h"
 #include "vmname.h"
 #include "wire.h"
 
@@ -68,9 +68,9 @@ void fdstore_remove(const char *name)
  */
 #define STASH_FDS_MAX 253 /* the most one SCM_RIGHTS message carries (SCM_MAX_FD) */
 
-static const char *stash_name(unsigned id, unsigned chunk, char buf[64])
+static const char *stash_name(const char *prefix, unsigned id, unsigned chunk, char buf[64])
 {
-	snprintf(buf, 64, "vecs-%u-%u", id, chunk);
+	snprintf(buf, 64, "%svecs-%u-%u", prefix, id, chunk);
 	return buf;
 }
 
@@ -111,7 +111,7 @@ static int stash_fds(const int *fds, unsigned n)
 	return sv[0];
 }
 
-static int push_vectors(unsigned id, FdRef *const *vectors, unsigned n)
+static int push_vectors(const char *prefix, unsigned id, FdRef *const *vectors, unsigned n)
 {
 	int fds[STASH_FDS_MAX];
 	char name[64];
@@ -133,33 +133,34 @@ static int push_vectors(unsigned id, FdRef *const *vectors, unsigned n)
 				id);
 			return stash;
 		}
-		fdstore_push(stash_name(id, c, name), stash);
+		fdstore_push(stash_name(prefix, id, c, name), stash);
 		safe_close(stash);
 	}
 	return 0;
 }
 
-void fdstore_push_peer(unsigned id, int fd, FdRef *const *vectors, unsigned n_vectors)
+void fdstore_push_peer(const char *prefix, unsigned id, int fd, FdRef *const *vectors,
+		       unsigned n_vectors)
 {
 	char name[64];
 
 	if (!enabled)
 		return;
-	snprintf(name, sizeof(name), "peer-%u", id);
+	snprintf(name, sizeof(name), "%speer-%u", prefix, id);
 	fdstore_push(name, fd);
-	(void)push_vectors(id, vectors, n_vectors);
+	(void)push_vectors(prefix, id, vectors, n_vectors);
 }
 
-void fdstore_remove_peer(unsigned id, unsigned n_vectors)
+void fdstore_remove_peer(const char *prefix, unsigned id, unsigned n_vectors)
 {
 	char name[64];
 
 	if (!enabled)
 		return;
-	snprintf(name, sizeof(name), "peer-%u", id);
+	snprintf(name, sizeof(name), "%speer-%u", prefix, id);
 	fdstore_remove(name);
 	for (unsigned c = 0; c * STASH_FDS_MAX < n_vectors; c++)
-		fdstore_remove(stash_name(id, c, name));
+		fdstore_remove(stash_name(prefix, id, c, name));
 }
 
 /* The n eventfds a stash holds, copied: the stash keeps them for the next restart. */
@@ -271,7 +272,7 @@ void stored_fds_done(StoredFds *s)
 	for (size_t i = 0; i < s->n; i++) {
 		if (!s->taken[i]) {
 			/* The old states are replaced by the next save; anything else is stale. */
-			if (strncmp(s->names[i], "state-", 6) != 0)
+			if (!strstr(s->names[i], "state-"))
 				log_notice("dropping stored fd %s: nothing uses it now",
 					   s->names[i]);
 			fdstore_remove(s->names[i]);
@@ -350,7 +351,7 @@ static void add_known_vectors(QueuedFdNames *q, size_t *cap, FdRef **vectors, un
 	}
 }
 
-static void queued_fd_names_build(Server *s, QueuedFdNames *q)
+static void queued_fd_names_build(Switch *s, QueuedFdNames *q)
 {
 	size_t cap = 0;
 	FdName *e;
@@ -397,7 +398,7 @@ static void write_departure_run(uint32_t from, uint32_t to, uint64_t seq, void *
 }
 
 /* The allocator's departures, by which connected peers saw them (see idalloc.h). */
-static int write_departures(Server *s, FILE *f)
+static int write_departures(Switch *s, FILE *f)
 {
 	uint64_t *joins = malloc(MAX(s->n_peers, 1u) * sizeof(*joins));
 	size_t n = 0;
@@ -411,11 +412,11 @@ static int write_departures(Server *s, FILE *f)
 	return 0;
 }
 
-static int write_state(Server *s, FILE *f, bool with_queues)
+static int write_state(Switch *s, FILE *f, bool with_queues)
 {
 	uint32_t next;
 	uint64_t seq;
-	const ServerCounters *c = &s->counters;
+	const SwitchCounters *c = &s->counters;
 	QueuedFdNames names = { 0 };
 
 	if (with_queues)
@@ -423,7 +424,7 @@ static int write_state(Server *s, FILE *f, bool with_queues)
 	idalloc_get_cursor(s->ids, &next, &seq);
 	fprintf(f, STATE_MAGIC "\n");
 	fprintf(f, "generation %" PRIu64 "\n", s->state_generation);
-	fprintf(f, "config %s %u %u %" PRIu64 "\n", server_mode_to_string(s->config.mode),
+	fprintf(f, "config %s %u %u %" PRIu64 "\n", switch_mode_to_string(s->config.mode),
 		s->config.vectors, s->config.max_peers, s->config.shm.size);
 	fprintf(f, "ids %" PRIu32 " %" PRIu64 "\n", next, seq);
 	if (write_departures(s, f) < 0) {
@@ -473,12 +474,12 @@ static int write_state(Server *s, FILE *f, bool with_queues)
 	return 0;
 }
 
-int fdstore_save_state(Server *s, bool with_queues)
+int fdstore_save_state(Switch *s, bool with_queues)
 {
 	_cleanup_close_ int fd = -1;
 	char *buf = NULL;
 	size_t size = 0;
-	const char *name, *old;
+	char name[64], old[64];
 	FILE *f;
 	int r;
 
@@ -502,8 +503,9 @@ int fdstore_save_state(Server *s, bool with_queues)
 	(void)fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL);
 
 	/* The new one first, then the old: a complete state is stored at every moment. */
-	name = s->state_generation % 2 ? "state-a" : "state-b";
-	old = s->state_generation % 2 ? "state-b" : "state-a";
+	snprintf(name, sizeof(name), "%sstate-%c", s->fd_prefix,
+		 s->state_generation % 2 ? 'a' : 'b');
+	snprintf(old, sizeof(old), "%sstate-%c", s->fd_prefix, s->state_generation % 2 ? 'b' : 'a');
 	fdstore_remove(name);
 	fdstore_push(name, fd);
 	fdstore_remove(old);
@@ -544,7 +546,7 @@ typedef struct SavedState {
 	uint64_t seq;
 	SavedDepartures *departed;
 	size_t n_departed, departed_cap;
-	ServerCounters counters;
+	SwitchCounters counters;
 	uint64_t next_tag;
 	SavedPeer *peers;
 	size_t n_peers, peers_cap;
@@ -606,7 +608,7 @@ static int parse_line(SavedState *st, char *line)
 		return 0;
 	}
 	if (strcmp(word, "counters") == 0) {
-		ServerCounters *c = &st->counters;
+		SwitchCounters *c = &st->counters;
 
 		/* Eleven, as famezd 0.1.0 wrote them, or sixteen. */
 		return sscanf(line,
@@ -718,15 +720,18 @@ static int parse_state(int fd, SavedState *st)
 }
 
 /* The newest complete state of the two kept. */
-static int read_state(StoredFds *stored, SavedState *st)
+static int read_state(const char *prefix, StoredFds *stored, SavedState *st)
 {
 	SavedState a, b;
 	int fa = -1, fb = -1, ra = -ENOENT, rb = -ENOENT;
+	char na[64], nb[64];
 
+	snprintf(na, sizeof(na), "%sstate-a", prefix);
+	snprintf(nb, sizeof(nb), "%sstate-b", prefix);
 	for (size_t i = 0; i < stored->n; i++) {
-		if (strcmp(stored->names[i], "state-a") == 0)
+		if (strcmp(stored->names[i], na) == 0)
 			fa = stored->fds[i];
-		if (strcmp(stored->names[i], "state-b") == 0)
+		if (strcmp(stored->names[i], nb) == 0)
 			fb = stored->fds[i];
 	}
 	if (fa >= 0)
@@ -747,21 +752,19 @@ static int read_state(StoredFds *stored, SavedState *st)
 	return 0;
 }
 
-bool fdstore_has_usable_state(Server *s, StoredFds *stored)
+bool fdstore_has_usable_state(Switch *s, StoredFds *stored)
 {
+	char shm[64];
 	SavedState st;
 	bool usable;
 
-	if (read_state(stored, &st) < 0)
+	if (read_state(s->fd_prefix, stored, &st) < 0)
 		return false;
-	usable = strcmp(st.mode, server_mode_to_string(s->config.mode)) == 0 &&
+	usable = strcmp(st.mode, switch_mode_to_string(s->config.mode)) == 0 &&
 		 st.vectors == s->config.vectors && st.max_peers == s->config.max_peers &&
 		 st.shm_size == s->config.shm.size;
-	for (size_t i = 0; usable && i < stored->n; i++)
-		if (strcmp(stored->names[i], "shm") == 0)
-			break;
-		else if (i + 1 == stored->n)
-			usable = false;
+	snprintf(shm, sizeof(shm), "%sshm", s->fd_prefix);
+	usable = usable && stored_fds_has(stored, shm);
 	if (!usable)
 		log_warning("the stored state is for %s mode, %u vectors, %u peers, %" PRIu64
 			    " bytes; famezd now runs another configuration, so connected peers "
@@ -775,28 +778,29 @@ bool fdstore_has_usable_state(Server *s, StoredFds *stored)
  * famezd 0.1.0 stored each eventfd as "vec-ID-V": taken, they are stored again the way this
  * famezd does, so that a departure removes them.
  */
-static void take_vectors_one_by_one(StoredFds *stored, unsigned id, FdRef **v, unsigned n)
+static void take_vectors_one_by_one(const char *prefix, StoredFds *stored, unsigned id, FdRef **v,
+				    unsigned n)
 {
 	char name[64];
 	int fd;
 
 	for (unsigned i = 0; i < n; i++) {
-		snprintf(name, sizeof(name), "vec-%u-%u", id, i);
+		snprintf(name, sizeof(name), "%svec-%u-%u", prefix, id, i);
 		fd = stored_fds_take(stored, name);
 		if (fd < 0 || !(v[i] = fdref_new(fd)))
 			return;
 	}
 	/* The old names go only once the new form is stored. */
-	if (push_vectors(id, v, n) < 0)
+	if (push_vectors(prefix, id, v, n) < 0)
 		return;
 	for (unsigned i = 0; i < n; i++) {
-		snprintf(name, sizeof(name), "vec-%u-%u", id, i);
+		snprintf(name, sizeof(name), "%svec-%u-%u", prefix, id, i);
 		fdstore_remove(name);
 	}
 }
 
 /* The eventfds of a restored ivshmem-mode peer: from "vecs-ID-C" (see push_vectors()). */
-static FdRef **take_peer_vectors(Server *s, StoredFds *stored, unsigned id)
+static FdRef **take_peer_vectors(Switch *s, StoredFds *stored, unsigned id)
 {
 	unsigned n = s->config.vectors, done = 0;
 	FdRef **v = calloc(n, sizeof(*v));
@@ -805,12 +809,12 @@ static FdRef **take_peer_vectors(Server *s, StoredFds *stored, unsigned id)
 
 	if (!v)
 		return NULL;
-	if (!stored_fds_has(stored, stash_name(id, 0, name)))
-		take_vectors_one_by_one(stored, id, v, n);
+	if (!stored_fds_has(stored, stash_name(s->fd_prefix, id, 0, name)))
+		take_vectors_one_by_one(s->fd_prefix, stored, id, v, n);
 	else
 		for (unsigned c = 0; done < n; c++) {
 			unsigned k = MIN(n - done, STASH_FDS_MAX);
-			int stash = stored_fds_take(stored, stash_name(id, c, name));
+			int stash = stored_fds_take(stored, stash_name(s->fd_prefix, id, c, name));
 			int r = stash < 0 ? -ENOENT : unstash_fds(stash, fds, k);
 
 			safe_close(stash);
@@ -849,7 +853,7 @@ static FdRef *gone_fd(FdRef **gone)
 }
 
 /* An fd a saved queue entry names, among what was restored. */
-static FdRef *queued_fd(Server *s, FdRef **gone, const char *name)
+static FdRef *queued_fd(Switch *s, FdRef **gone, const char *name)
 {
 	unsigned id, v;
 	Peer *p;
@@ -894,14 +898,14 @@ static int closed_connection(void)
 	return sv[0];
 }
 
-int fdstore_restore_peers(Server *s, StoredFds *stored)
+int fdstore_restore_peers(Switch *s, StoredFds *stored)
 {
 	SavedState st;
 	FdRef *gone = NULL;
 	unsigned restored = 0;
 	int r;
 
-	r = read_state(stored, &st);
+	r = read_state(s->fd_prefix, stored, &st);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
@@ -926,7 +930,7 @@ int fdstore_restore_peers(Server *s, StoredFds *stored)
 		Peer *p;
 		int fd;
 
-		snprintf(name, sizeof(name), "peer-%u", sp->id);
+		snprintf(name, sizeof(name), "%speer-%u", s->fd_prefix, sp->id);
 		fd = stored_fds_take(stored, name);
 		if (fd < 0 && (fd = closed_connection()) >= 0)
 			log_info("peer %u closed its connection while famezd was not running",
@@ -936,14 +940,16 @@ int fdstore_restore_peers(Server *s, StoredFds *stored)
 				    "stored; dropping it",
 				    sp->id);
 			safe_close(fd);
-			fdstore_remove_peer(sp->id, s->fabric ? 0 : s->config.vectors);
+			fdstore_remove_peer(s->fd_prefix, sp->id,
+					    s->fabric ? 0 : s->config.vectors);
 			continue;
 		}
 		if (!s->fabric && !(vectors = take_peer_vectors(s, stored, sp->id))) {
 			log_warning("peer %u's eventfds are not all stored; disconnecting it",
 				    sp->id);
 			safe_close(fd);
-			fdstore_remove_peer(sp->id, s->fabric ? 0 : s->config.vectors);
+			fdstore_remove_peer(s->fd_prefix, sp->id,
+					    s->fabric ? 0 : s->config.vectors);
 			continue;
 		}
 		r = peer_restore(s, fd, sp->id, sp->join_seq, vectors, &p);
@@ -951,13 +957,14 @@ int fdstore_restore_peers(Server *s, StoredFds *stored)
 			log_warning_errno(r, "cannot restore peer %u: %m; disconnecting it",
 					  sp->id);
 			safe_close(fd);
-			fdstore_remove_peer(sp->id, s->fabric ? 0 : s->config.vectors);
+			fdstore_remove_peer(s->fd_prefix, sp->id,
+					    s->fabric ? 0 : s->config.vectors);
 			continue;
 		}
 		p->pid = sp->pid;
 		p->vm_name = vm_name_of_pid(p->pid);
 		p->uid = sp->uid;
-		uid_limits_joined(s->uid_limits, p->uid);
+		uid_limits_joined(s->shared->uid_limits, p->uid);
 		p->gid = sp->gid;
 		p->connected_at = sp->connected_at;
 		p->interrupts_sent = sp->interrupts_sent;

@@ -14,10 +14,14 @@
  * and mailbox bookkeeping, written after every burst of changes, alternating so that one complete
  * state always stays stored). A restarted famezd gets them back in LISTEN_FDS and carries on with
  * the same IDs and eventfds; a stop releases the store and so disconnects every peer.
+ *
+ * Every name is a switch's: the default switch's as above (so a state stored by an earlier
+ * famezd is the default switch's), another switch's prefixed with its name and a dot
+ * ("lab.peer-3", "lab.state-a"); `prefix` is that ("" or "NAME.").
  */
 
 typedef struct FdRef FdRef;
-typedef struct Server Server;
+typedef struct Switch Switch;
 
 typedef struct StoredFds {
 	size_t n;
@@ -44,18 +48,19 @@ void fdstore_remove(const char *name);
  * A peer's connection as "peer-ID" and, in ivshmem mode, its n_vectors eventfds together as
  * "vecs-ID-C" (see fdstore.c); in fabric mode n_vectors is 0, the fabric storing IDs' eventfds.
  */
-void fdstore_push_peer(unsigned id, int fd, FdRef *const *vectors, unsigned n_vectors);
-void fdstore_remove_peer(unsigned id, unsigned n_vectors);
+void fdstore_push_peer(const char *prefix, unsigned id, int fd, FdRef *const *vectors,
+		       unsigned n_vectors);
+void fdstore_remove_peer(const char *prefix, unsigned id, unsigned n_vectors);
 
 /* Writes the state memfd and stores it; with_queues at a graceful stop (see fdstore.c). */
-int fdstore_save_state(Server *s, bool with_queues);
+int fdstore_save_state(Switch *s, bool with_queues);
 
 /*
  * Restores peers from the stored state: 1 when peers were restored, 0 when there was nothing to
  * restore (a fresh start), -errno when the state cannot be used (the caller starts fresh).
  * Run after the shared memory and the fabric are set up from the same store.
  */
-int fdstore_restore_peers(Server *s, StoredFds *stored);
+int fdstore_restore_peers(Switch *s, StoredFds *stored);
 
 /* Whether the store holds a state that matches this configuration (before anything is set up). */
-bool fdstore_has_usable_state(Server *s, StoredFds *stored);
+bool fdstore_has_usable_state(Switch *s, StoredFds *stored);

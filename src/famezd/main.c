@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
+#include <dirent.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,21 +18,25 @@
 #include "macro.h"
 #include "mailbox.h"
 #include "paths.h"
+#include "switch.h"
 #include "server.h"
 #include "size.h"
 #include "wire.h"
 
-#define DEFAULT_SHM_SIZE (UINT64_C(4) << 20)
-#define DEFAULT_VECTORS 1
+#define DEFAULT_SHM_SIZE SWITCH_DEFAULT_SHM_SIZE
+#define DEFAULT_VECTORS SWITCH_DEFAULT_VECTORS
 /* A guest's doorbell write carries the vector in its low 8 bits (QEMU 7.2 masks it so). */
-#define MAX_VECTORS 256
-#define DEFAULT_MAX_QUEUE (1u << 20)
-#define DEFAULT_MAX_QUEUE_FDS 8192
+#define MAX_VECTORS SWITCH_MAX_VECTORS
+#define DEFAULT_MAX_QUEUE SWITCH_DEFAULT_MAX_QUEUE
+#define DEFAULT_MAX_QUEUE_FDS SWITCH_DEFAULT_MAX_QUEUE_FDS
 #define DEFAULT_MAX_JOIN_RATE 1000
-#define DEFAULT_FABRIC_CLIENTS 14
-#define DEFAULT_ACK_TIMEOUT_MSEC 1000
+#define DEFAULT_FABRIC_CLIENTS SWITCH_DEFAULT_FABRIC_CLIENTS
+#define DEFAULT_ACK_TIMEOUT_MSEC SWITCH_DEFAULT_ACK_TIMEOUT_MSEC
+#define SWITCH_FILE_MAX (64 * 1024) /* a switch's configuration file, at most */
 
 static const char *arg_pid_file;
+static const char *arg_switches_dir = FAMEZ_SYSCONFDIR "/famez/switches.d";
+static unsigned arg_max_peers_per_uid, arg_max_join_rate = DEFAULT_MAX_JOIN_RATE;
 static BusKind arg_bus = BUS_SYSTEM;
 static bool arg_bus_set;
 static bool arg_vectors_set, arg_max_peers_set, arg_shm_size_set, arg_fd_store;
@@ -80,6 +87,8 @@ static void help(void)
 	       "      --max-join-rate=N   joins a second one user may make; faster ones wait\n"
 	       "                          their turn (default %u, 0: no limit; root is not\n"
 	       "                          limited)\n"
+	       "      --switches-dir=DIR  more switches, one NAME.conf file each (default\n"
+	       "                          %s)\n"
 	       "  -p, --pid-file=PATH     write the process ID to PATH\n"
 	       "  -F, --foreground        accepted for ivshmem-server compatibility (famezd\n"
 	       "                          always runs in the foreground)\n"
@@ -88,11 +97,11 @@ static void help(void)
 	       "      --version           show the version\n"
 	       "\n"
 	       "The memory is an anonymous memfd unless --shm-file, --shm-name or --hugetlbfs\n"
-	       "is given. See famezd(8).\n",
+	       "is given. The options above configure the switch named default; see\n"
+	       "famezd(8) and docs/switches.md for the others.\n",
 	       famez_default_socket_path(), MAX_VECTORS, DEFAULT_VECTORS, DEFAULT_FABRIC_CLIENTS,
 	       WIRE_ID_MAX + 1, DEFAULT_ACK_TIMEOUT_MSEC, FABRIC_SID, DEFAULT_MAX_QUEUE,
-	       DEFAULT_MAX_QUEUE_FDS,
-	       DEFAULT_MAX_JOIN_RATE);
+	       DEFAULT_MAX_QUEUE_FDS, DEFAULT_MAX_JOIN_RATE, arg_switches_dir);
 }
 
 enum {
@@ -110,17 +119,19 @@ enum {
 	ARG_SHARED_VECTORS,
 	ARG_BUS,
 	ARG_FD_STORE,
+	ARG_SWITCHES_DIR,
 };
 
-static int set_backing(ServerConfig *c, ShmBacking backing, const char *location)
+static int set_backing(SwitchConfig *c, ShmBacking backing, const char *location)
 {
 	if (c->shm.backing != SHM_BACKING_MEMFD && c->shm.backing != backing)
 		return log_error_errno(EINVAL,
 				       "--shm-file, --shm-name and --hugetlbfs exclude each other; "
 				       "give one");
 	c->shm.backing = backing;
-	c->shm.location = location;
-	return 0;
+	free(c->shm.location);
+	c->shm.location = strdup(location);
+	return c->shm.location ? 0 : log_error_errno(ENOMEM, "out of memory");
 }
 
 static int size_error(const char *arg, uint64_t size)
@@ -139,7 +150,7 @@ static int size_error(const char *arg, uint64_t size)
  * Fabric mode derives the vectors from the client slots (vector index = sender ID) and needs
  * room for the mailbox at the start of the shared memory.
  */
-static int fabric_config(ServerConfig *c)
+static int fabric_config(SwitchConfig *c)
 {
 	char have[SIZE_STR_MAX], need_str[SIZE_STR_MAX];
 	uint64_t need;
@@ -171,7 +182,7 @@ static int fabric_config(ServerConfig *c)
 }
 
 /* Returns 1 to run, 0 to exit successfully (help, version), -errno on a bad option. */
-static int parse_argv(int argc, char *argv[], ServerConfig *c)
+static int parse_argv(int argc, char *argv[], SwitchConfig *c)
 {
 	static const struct option options[] = {
 		{ "socket", required_argument, NULL, 'S' },
@@ -197,6 +208,7 @@ static int parse_argv(int argc, char *argv[], ServerConfig *c)
 		{ "shared-vectors", no_argument, NULL, ARG_SHARED_VECTORS },
 		{ "bus", required_argument, NULL, ARG_BUS },
 		{ "fd-store", no_argument, NULL, ARG_FD_STORE },
+		{ "switches-dir", required_argument, NULL, ARG_SWITCHES_DIR },
 		{},
 	};
 	uint64_t v;
@@ -208,7 +220,10 @@ static int parse_argv(int argc, char *argv[], ServerConfig *c)
 		case 'S':
 			if (!optarg[0])
 				return log_error_errno(EINVAL, "--socket needs a path");
-			c->socket_path = optarg;
+			free(c->socket_path);
+			c->socket_path = strdup(optarg);
+			if (!c->socket_path)
+				return log_error_errno(ENOMEM, "out of memory");
 			break;
 		case 'l':
 			r = parse_size(optarg, &v);
@@ -250,9 +265,9 @@ static int parse_argv(int argc, char *argv[], ServerConfig *c)
 			break;
 		case ARG_MODE:
 			if (strcmp(optarg, "fabric") == 0)
-				c->mode = SERVER_MODE_FABRIC;
+				c->mode = SWITCH_MODE_FABRIC;
 			else if (strcmp(optarg, "ivshmem") == 0)
-				c->mode = SERVER_MODE_IVSHMEM;
+				c->mode = SWITCH_MODE_IVSHMEM;
 			else
 				return log_error_errno(
 					EINVAL, "--mode %s is not a mode; give fabric or ivshmem",
@@ -260,6 +275,11 @@ static int parse_argv(int argc, char *argv[], ServerConfig *c)
 			break;
 		case ARG_FD_STORE:
 			arg_fd_store = true;
+			break;
+		case ARG_SWITCHES_DIR:
+			if (!optarg[0])
+				return log_error_errno(EINVAL, "--switches-dir needs a directory");
+			arg_switches_dir = optarg;
 			break;
 		case ARG_BUS:
 			if (strcmp(optarg, "system") == 0)
@@ -320,7 +340,7 @@ static int parse_argv(int argc, char *argv[], ServerConfig *c)
 				return log_error_errno(
 					r, "--max-peers-per-uid %s is not a number from 1 to %d",
 					optarg, WIRE_ID_MAX + 1);
-			c->max_peers_per_uid = (unsigned)v;
+			arg_max_peers_per_uid = (unsigned)v;
 			arg_max_peers_per_uid_set = true;
 			break;
 		case ARG_MAX_JOIN_RATE:
@@ -331,7 +351,7 @@ static int parse_argv(int argc, char *argv[], ServerConfig *c)
 					"--max-join-rate %s is not a number of joins a second from "
 					"0 (no limit) to 1000000",
 					optarg);
-			c->max_join_rate = (unsigned)v;
+			arg_max_join_rate = (unsigned)v;
 			break;
 		case 'M':
 			r = set_backing(c, SHM_BACKING_POSIX, optarg);
@@ -377,7 +397,7 @@ static int parse_argv(int argc, char *argv[], ServerConfig *c)
 	if (optind < argc)
 		return log_error_errno(EINVAL, "unexpected argument '%s'; try 'famezd --help'",
 				       argv[optind]);
-	if (c->mode == SERVER_MODE_FABRIC)
+	if (c->mode == SWITCH_MODE_FABRIC)
 		return fabric_config(c);
 	if (c->shared_vectors || arg_sid_set)
 		return log_error_errno(EINVAL, "--%s applies to fabric mode; ivshmem mode has no "
@@ -406,13 +426,21 @@ static rlim_t raise_nofile_limit(void)
 	return rl.rlim_cur;
 }
 
-/* By default one user may take at most half of famezd's fds (each peer costs 1 + vectors). */
-static void default_max_peers_per_uid(ServerConfig *c, rlim_t nofile)
+/*
+ * By default one user may take at most half of famezd's fds (each peer costs 1 + vectors), and
+ * no more peers than the largest switch holds.
+ */
+static void default_max_peers_per_uid(SwitchConfig *const *configs, size_t n, rlim_t nofile)
 {
-	rlim_t n = nofile / 2 / (1 + c->vectors);
+	unsigned vectors = 1, peers = 1;
 
-	if (!arg_max_peers_per_uid_set)
-		c->max_peers_per_uid = (unsigned)MAX(1, MIN(n, (rlim_t)c->max_peers));
+	if (arg_max_peers_per_uid_set)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		vectors = MAX(vectors, configs[i]->vectors);
+		peers = MAX(peers, configs[i]->max_peers);
+	}
+	arg_max_peers_per_uid = (unsigned)MAX(1, MIN(nofile / 2 / (1 + vectors), (rlim_t)peers));
 }
 
 static int write_pid_file(const char *path)
@@ -434,10 +462,205 @@ static int on_exit_signal(sd_event_source *source, const struct signalfd_siginfo
 	return sd_event_exit(sd_event_source_get_event(source), 0);
 }
 
+/* The switches' configurations, the default one first. */
+typedef struct SwitchList {
+	SwitchConfig **configs;
+	size_t n;
+} SwitchList;
+
+static void switch_list_done(SwitchList *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		switch_config_done(l->configs[i]);
+		free(l->configs[i]);
+	}
+	free(l->configs);
+	*l = (SwitchList){ 0 };
+}
+
+static SwitchConfig *switch_list_add(SwitchList *l, const char *name)
+{
+	SwitchConfig **grown = realloc(l->configs, (l->n + 1) * sizeof(*grown));
+	SwitchConfig *c;
+
+	if (!grown)
+		return NULL;
+	l->configs = grown;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	if (switch_config_init(c, name) < 0) {
+		free(c);
+		return NULL;
+	}
+	l->configs[l->n++] = c;
+	return c;
+}
+
+static bool switch_list_has(const SwitchList *l, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->configs[i]->name, name) == 0)
+			return true;
+	return false;
+}
+
+static int read_small_file(int dirfd, const char *name, const char *path, char **ret)
+{
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	_cleanup_free_ char *buf = NULL;
+	ssize_t n;
+
+	if (fd < 0)
+		return log_error_errno(errno, "cannot read %s: %m", path);
+	buf = malloc(SWITCH_FILE_MAX + 1);
+	if (!buf)
+		return log_error_errno(ENOMEM, "out of memory");
+	n = read(fd, buf, SWITCH_FILE_MAX + 1);
+	if (n < 0)
+		return log_error_errno(errno, "cannot read %s: %m", path);
+	if (n > SWITCH_FILE_MAX)
+		return log_error_errno(EFBIG,
+				       "%s is larger than %d bytes: not a switch's configuration",
+				       path, SWITCH_FILE_MAX);
+	buf[n] = '\0';
+	*ret = TAKE_PTR(buf);
+	return 0;
+}
+
+static int name_compare(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* One switch from dir/NAME.conf. */
+static int load_switch_file(SwitchList *l, int dirfd, const char *file)
+{
+	char name[SWITCH_NAME_MAX + 1], path[PATH_MAX], err[SWITCH_CONFIG_ERROR_MAX],
+		note[256] = "";
+	_cleanup_free_ char *text = NULL;
+	size_t len = strlen(file) - strlen(".conf");
+	SwitchConfig *c;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/%s", arg_switches_dir, file);
+	if (len == 0 || len > SWITCH_NAME_MAX)
+		return log_error_errno(EINVAL,
+				       "%s: a switch's name is 1 to %d letters, digits or _", path,
+				       SWITCH_NAME_MAX);
+	memcpy(name, file, len);
+	name[len] = '\0';
+	if (!switch_name_is_valid(name))
+		return log_error_errno(EINVAL,
+				       "%s: a switch's name is 1 to %d letters, digits or _", path,
+				       SWITCH_NAME_MAX);
+	if (strcmp(name, SWITCH_DEFAULT_NAME) == 0)
+		return log_error_errno(EINVAL,
+				       "%s: the default switch is configured by famezd's options "
+				       "(FAMEZD_OPTIONS in /etc/default/famez); name this switch "
+				       "otherwise",
+				       path);
+	r = read_small_file(dirfd, file, path, &text);
+	if (r < 0)
+		return r;
+	c = switch_list_add(l, name);
+	if (!c)
+		return log_error_errno(ENOMEM, "out of memory");
+	r = switch_config_parse(c, path, text, err, sizeof(err));
+	if (r >= 0)
+		r = switch_config_finish(c, note, sizeof(note), err, sizeof(err));
+	if (r < 0)
+		return log_error_errno(r, "%s", err);
+	if (note[0])
+		log_notice("%s", note);
+	return 0;
+}
+
+static void closedirp(DIR **d)
+{
+	if (*d)
+		closedir(*d);
+}
+
+/* Every NAME.conf in --switches-dir, by name; a directory that does not exist holds none. */
+static int load_switches_dir(SwitchList *l)
+{
+	_cleanup_(closedirp) DIR *d = opendir(arg_switches_dir);
+	char **files = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	int r = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0
+				       : log_error_errno(errno, "cannot read --switches-dir %s: %m",
+							 arg_switches_dir);
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+
+		if (de->d_name[0] == '.' || len < 5 || strcmp(de->d_name + len - 5, ".conf") != 0)
+			continue;
+		if (grow_array(&files, &cap, n + 1, sizeof(*files)) < 0 ||
+		    !(files[n] = strdup(de->d_name))) {
+			r = log_error_errno(ENOMEM, "out of memory");
+			break;
+		}
+		n++;
+	}
+	if (n > 0)
+		qsort(files, n, sizeof(*files), name_compare);
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		r = load_switch_file(l, dirfd(d), files[i]);
+	for (size_t i = 0; i < n; i++)
+		free(files[i]);
+	free(files);
+	return r;
+}
+
+/*
+ * A socket systemd passed as switch-NAME (famez-switch@NAME.socket) for a switch no file
+ * configures: that switch runs with every default.
+ */
+static int add_activated_switches(SwitchList *l, const StoredFds *stored)
+{
+	char err[SWITCH_CONFIG_ERROR_MAX], note[256];
+	size_t plen = strlen(SWITCH_SOCKET_FD_PREFIX);
+	size_t first = l->n;
+
+	for (size_t i = 0; i < stored->n; i++) {
+		const char *name = stored->names[i] + plen;
+		SwitchConfig *c;
+
+		if (strncmp(stored->names[i], SWITCH_SOCKET_FD_PREFIX, plen) != 0 ||
+		    sd_is_socket_unix(stored->fds[i], SOCK_STREAM, 1, NULL, 0) <= 0)
+			continue;
+		if (!switch_name_is_valid(name)) {
+			log_warning("systemd passed a socket named %s: %s is not a switch's name "
+				    "(1 to %d letters, digits or _); ignoring it",
+				    stored->names[i], name, SWITCH_NAME_MAX);
+			continue;
+		}
+		if (switch_list_has(l, name))
+			continue;
+		c = switch_list_add(l, name);
+		if (!c)
+			return log_error_errno(ENOMEM, "out of memory");
+		if (switch_config_finish(c, note, sizeof(note), err, sizeof(err)) < 0)
+			return log_error_errno(EINVAL, "%s", err);
+		log_info(
+			"switch %s: socket-activated without %s/%s.conf, running with the defaults",
+			name, arg_switches_dir, name);
+	}
+	if (l->n > first + 1)
+		qsort(l->configs + first, l->n - first, sizeof(*l->configs), name_compare);
+	return 0;
+}
+
 static int run(int argc, char *argv[])
 {
-	ServerConfig config = {
-		.mode = SERVER_MODE_FABRIC,
+	SwitchConfig config = {
+		.name = SWITCH_DEFAULT_NAME,
+		.mode = SWITCH_MODE_FABRIC,
 		.ack_timeout_usec = DEFAULT_ACK_TIMEOUT_MSEC * 1000ULL,
 		.sid = FABRIC_SID,
 		.shm = { .backing = SHM_BACKING_MEMFD, .size = DEFAULT_SHM_SIZE },
@@ -445,25 +668,52 @@ static int run(int argc, char *argv[])
 		.max_peers = WIRE_ID_MAX + 1,
 		.max_queue = DEFAULT_MAX_QUEUE,
 		.max_queue_fds = DEFAULT_MAX_QUEUE_FDS,
-		.max_join_rate = DEFAULT_MAX_JOIN_RATE,
 	};
 	_cleanup_(sd_event_unrefp) sd_event *event = NULL;
 	_cleanup_(server_freep) Server *server = NULL;
+	_cleanup_(switch_list_done) SwitchList switches = { 0 };
+	char err[SWITCH_CONFIG_ERROR_MAX];
 	StoredFds stored = {};
-	char size[SIZE_STR_MAX];
 	sigset_t mask;
 	int r;
 
 	log_open("famezd");
 	r = parse_argv(argc, argv, &config);
-	if (r <= 0)
+	if (r <= 0) {
+		switch_config_done(&config);
 		return r;
+	}
 	if (config.shm.truncate && config.shm.backing != SHM_BACKING_FILE &&
-	    config.shm.backing != SHM_BACKING_POSIX)
+	    config.shm.backing != SHM_BACKING_POSIX) {
+		switch_config_done(&config);
 		return log_error_errno(EINVAL,
 				       "--shm-truncate applies to --shm-file or --shm-name");
+	}
+	/* The default switch's SID is --sid's, or 27: never one given to another switch. */
+	config.set = SWITCH_KEY_SID;
+	if (!switch_list_add(&switches, SWITCH_DEFAULT_NAME)) {
+		switch_config_done(&config);
+		return log_error_errno(ENOMEM, "out of memory");
+	}
+	switch_config_done(switches.configs[0]);
+	*switches.configs[0] = config;
 
-	default_max_peers_per_uid(&config, raise_nofile_limit());
+	if (arg_fd_store)
+		fdstore_enable();
+	r = stored_fds_collect(&stored);
+	if (r < 0)
+		return log_error_errno(r, "cannot take the fds systemd passed: %m");
+	r = load_switches_dir(&switches);
+	if (r >= 0)
+		r = add_activated_switches(&switches, &stored);
+	if (r >= 0 && switch_configs_check(switches.configs, switches.n, err, sizeof(err)) < 0)
+		r = log_error_errno(EINVAL, "%s", err);
+	if (r < 0) {
+		stored_fds_done(&stored);
+		return r;
+	}
+
+	default_max_peers_per_uid(switches.configs, switches.n, raise_nofile_limit());
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -477,27 +727,19 @@ static int run(int argc, char *argv[])
 	(void)sd_event_add_signal(event, NULL, SIGINT, on_exit_signal, NULL);
 	(void)sd_event_set_watchdog(event, true);
 
-	if (arg_fd_store)
-		fdstore_enable();
-	r = stored_fds_collect(&stored);
+	r = server_new(&server, event, arg_max_peers_per_uid, arg_max_join_rate);
 	if (r < 0)
-		return log_error_errno(r, "cannot take the fds systemd passed: %m");
-	r = server_new(&server, event, &config, &stored);
-	if (r < 0)
-		return r == -ENOMEM ? log_error_errno(r, "out of memory") : r;
-	r = server_start(server, &stored);
+		return log_error_errno(r, "out of memory");
+	for (size_t i = 0; r >= 0 && i < switches.n; i++)
+		r = server_add_switch(server, switches.configs[i], &stored);
+	stored_fds_done(&stored);
 	if (r < 0)
 		return r;
-	if (server->restoring) {
-		r = fdstore_restore_peers(server, &stored);
-		if (r < 0)
-			log_warning("starting without the peers of the previous famezd");
-	}
-	stored_fds_done(&stored);
-	(void)fdstore_save_state(server, false);
+	server_save_state(server, false);
 	if (arg_bus != BUS_NONE) {
 		/* Without --bus, a machine without a system bus still serves peers. */
-		r = bus_service_new(&server->bus, server, arg_bus, arg_bus_set);
+		r = bus_service_new(&server->bus, event, server->switches, server->n_switches,
+				    arg_bus, arg_bus_set);
 		if (r < 0)
 			return r;
 	}
@@ -507,34 +749,22 @@ static int run(int argc, char *argv[])
 			return r;
 	}
 
-	log_info("listening on %s (%s mode): %s shared memory of %s, %u vector%s per peer, "
-		 "at most %u peers",
-		 server->socket_path, server_mode_to_string(config.mode),
-		 shm_backing_to_string(config.shm.backing), format_size(config.shm.size, size),
-		 config.vectors, config.vectors == 1 ? "" : "s", config.max_peers);
-	sd_notifyf(false, "READY=1\nSTATUS=listening on %s, 0 peers connected",
-		   server->socket_path);
+	for (size_t i = 0; i < server->n_switches; i++)
+		switch_log_ready(server->switches[i]);
+	if (server->n_switches > 1)
+		sd_notifyf(false, "READY=1\nSTATUS=serving %zu switches, 0 peers connected",
+			   server->n_switches);
+	else
+		sd_notifyf(false, "READY=1\nSTATUS=listening on %s, 0 peers connected",
+			   server->switches[0]->socket_path);
 
 	r = sd_event_loop(event);
 	sd_notify(false, "STOPPING=1");
 	/* Peers already given up on do not come back after a restart. */
 	server_reap(server);
 	/* For the next famezd, if this is a restart: also what peers have not received yet. */
-	(void)fdstore_save_state(server, true);
-	log_info("served %llu peers, refused %llu, %llu left, %llu protocol errors",
-		 (unsigned long long)server->counters.peers_accepted,
-		 (unsigned long long)server->counters.peers_rejected,
-		 (unsigned long long)server->counters.peers_disconnected,
-		 (unsigned long long)server->counters.protocol_errors);
-	if (config.mode == SERVER_MODE_FABRIC)
-		log_info("mailbox: %llu messages received, %llu sent, %llu unacknowledged, "
-			 "%llu unknown; %llu interrupts received, %llu sent",
-			 (unsigned long long)server->counters.messages_received,
-			 (unsigned long long)server->counters.messages_sent,
-			 (unsigned long long)server->counters.messages_unacknowledged,
-			 (unsigned long long)server->counters.messages_unknown,
-			 (unsigned long long)server->counters.interrupts_received,
-			 (unsigned long long)server->counters.interrupts_sent);
+	server_save_state(server, true);
+	server_log_totals(server);
 	if (arg_pid_file)
 		unlink(arg_pid_file);
 	return r;

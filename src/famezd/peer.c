@@ -6,13 +6,12 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "bus.h"
 #include "doorbell.h"
 #include "fdstore.h"
 #include "list.h"
 #include "log.h"
 #include "peer.h"
-#include "server.h"
+#include "switch.h"
 #include "time-util.h"
 #include "vmname.h"
 #include "wire.h"
@@ -22,7 +21,7 @@
 /* A peer that took a message this recently is reading, however far behind. */
 #define PEER_READING_USEC (1000 * 1000ULL)
 
-bool peer_log_allowed(Server *s, Peer *p)
+bool peer_log_allowed(Switch *s, Peer *p)
 {
 	char what[64];
 
@@ -31,7 +30,7 @@ bool peer_log_allowed(Server *s, Peer *p)
 		if (!log_ratelimit_pass(&p->log_limit, what))
 			goto held_back;
 	}
-	if (log_ratelimit_pass(&s->peer_log_limit, "lines about peers"))
+	if (log_ratelimit_pass(&s->shared->peer_log_limit, "lines about peers"))
 		return true;
 held_back:
 	s->counters.log_suppressed++;
@@ -70,7 +69,7 @@ static void peer_mark_broken(Peer *p, PeerDepartReason reason)
 	p->broken = true;
 	p->broken_reason = reason;
 	outq_clear(&p->outq);
-	server_schedule_reap(p->server, p);
+	switch_schedule_reap(p->sw, p);
 }
 
 static void peer_set_want_write(Peer *p, bool want)
@@ -86,12 +85,12 @@ void peer_flush(Peer *p)
 {
 	int r;
 
-	uint64_t sent = p->server->counters.wire_messages_sent;
+	uint64_t sent = p->sw->counters.wire_messages_sent;
 
 	p->flush_later = false;
-	r = outq_drain(&p->outq, p->fd, &p->server->counters.wire_messages_sent);
-	if (p->server->counters.wire_messages_sent != sent)
-		(void)sd_event_now(p->server->event, CLOCK_MONOTONIC, &p->read_at);
+	r = outq_drain(&p->outq, p->fd, &p->sw->counters.wire_messages_sent);
+	if (p->sw->counters.wire_messages_sent != sent)
+		(void)sd_event_now(p->sw->event, CLOCK_MONOTONIC, &p->read_at);
 
 	if (r == -EAGAIN) {
 		peer_set_want_write(p, true);
@@ -103,7 +102,7 @@ void peer_flush(Peer *p)
 		 * say when that changes, so try again shortly.
 		 */
 		p->flush_later = true;
-		server_schedule_flush(p->server);
+		switch_schedule_flush(p->sw);
 		return;
 	}
 	if (r < 0) {
@@ -131,17 +130,17 @@ static bool too_many_fds_queued(Peer *p)
 		return false;
 	if (n - p->fds_limit >= 7 * (p->fds_limit - p->fds_base))
 		return true;
-	(void)sd_event_now(p->server->event, CLOCK_MONOTONIC, &now);
+	(void)sd_event_now(p->sw->event, CLOCK_MONOTONIC, &now);
 	return now - p->read_at > PEER_READING_USEC;
 }
 
 static void peer_not_reading(Peer *p)
 {
-	peer_log(p->server, p, LOG_WARNING,
+	peer_log(p->sw, p, LOG_WARNING,
 		 "peer %u (pid %d) has %zu messages (%zu fds) waiting and reads none; "
 		 "disconnecting it",
 		 p->id, (int)p->pid, outq_length(&p->outq), outq_fds(&p->outq));
-	p->server->counters.protocol_errors++;
+	p->sw->counters.protocol_errors++;
 	peer_mark_broken(p, PEER_DEPART_NOT_READING);
 }
 
@@ -156,7 +155,7 @@ void peer_check_reading(Peer *p, bool fds_short)
 		return;
 	}
 	/* With fds short, one that holds some and has not read for a second is let go too. */
-	(void)sd_event_now(p->server->event, CLOCK_MONOTONIC, &now);
+	(void)sd_event_now(p->sw->event, CLOCK_MONOTONIC, &now);
 	if (fds_short && outq_fds(&p->outq) > p->fds_base && now - p->read_at > PEER_READING_USEC)
 		peer_not_reading(p);
 }
@@ -198,11 +197,11 @@ static int peer_io(sd_event_source *source, int fd, uint32_t revents, void *user
 		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (n > 0) {
 			peer_log(
-				p->server, p, LOG_WARNING,
+				p->sw, p, LOG_WARNING,
 				"peer %u (pid %d) sent %zd bytes, but ivshmem clients only listen; "
 				"disconnecting it",
 				p->id, (int)p->pid, n);
-			p->server->counters.protocol_errors++;
+			p->sw->counters.protocol_errors++;
 			peer_depart(p, PEER_DEPART_PROTOCOL);
 		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
 			peer_depart(p, PEER_DEPART_CLOSED);
@@ -247,12 +246,12 @@ static int peer_create_vectors(Peer *p, unsigned n)
  */
 static int peer_borrow_vectors(Peer *p, unsigned id)
 {
-	FdRef **v = fabric_id_vectors(p->server->fabric, id);
-	unsigned n = p->server->config.vectors;
+	FdRef **v = fabric_id_vectors(p->sw->fabric, id);
+	unsigned n = p->sw->config.vectors;
 
 	if (!v)
 		return negative_errno();
-	if (!p->server->config.shared_vectors) {
+	if (!p->sw->config.shared_vectors) {
 		/* Non-blocking like the others, though only this peer ever touches it. */
 		int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 
@@ -297,7 +296,7 @@ static void peer_queue_vectors(Peer *to, unsigned id, FdRef **vectors, unsigned 
  */
 static void peer_announce(Peer *p)
 {
-	Server *s = p->server;
+	Switch *s = p->sw;
 	unsigned n = p->n_vectors;
 
 	p->queue_limit = p->fds_limit = SIZE_MAX;
@@ -339,11 +338,11 @@ static void peer_announce(Peer *p)
  */
 static unsigned peer_stored_vectors(const Peer *p)
 {
-	return p->server->fabric ? 0 : p->server->config.vectors;
+	return p->sw->fabric ? 0 : p->sw->config.vectors;
 }
 
 /* Puts a peer into the server's tables and join-order list. */
-static void peer_link(Server *s, Peer *p)
+static void peer_link(Switch *s, Peer *p)
 {
 	Peer *after = s->newest;
 
@@ -364,14 +363,14 @@ static void peer_link(Server *s, Peer *p)
 	s->n_peers++;
 }
 
-static int peer_new(Server *s, int fd, Peer **ret)
+static int peer_new(Switch *s, int fd, Peer **ret)
 {
 	Peer *p = calloc(1, sizeof(*p));
 	int r;
 
 	if (!p)
 		return -ENOMEM;
-	p->server = s;
+	p->sw = s;
 	p->fd = -1;
 	p->queue_limit = s->config.max_queue;
 	p->fds_limit = s->config.max_queue_fds;
@@ -388,7 +387,7 @@ static int peer_new(Server *s, int fd, Peer **ret)
 	return 0;
 }
 
-int peer_restore(Server *s, int fd, unsigned id, uint64_t join_seq, FdRef **vectors, Peer **ret)
+int peer_restore(Switch *s, int fd, unsigned id, uint64_t join_seq, FdRef **vectors, Peer **ret)
 {
 	Peer *p;
 	int r;
@@ -427,21 +426,21 @@ void peer_restore_queue(Peer *p, int64_t value, FdRef *fd, size_t head_sent)
 	}
 	if (outq_length(&p->outq) == 1)
 		p->outq.head_sent = head_sent;
-	p->queue_limit = outq_length(&p->outq) + p->server->config.max_queue;
+	p->queue_limit = outq_length(&p->outq) + p->sw->config.max_queue;
 	p->fds_base = outq_fds(&p->outq);
-	p->fds_limit = p->fds_base + p->server->config.max_queue_fds;
+	p->fds_limit = p->fds_base + p->sw->config.max_queue_fds;
 }
 
 /* ivshmem mode: a newcomer of the same uid takes a parked ID back, with its eventfds. */
 static int peer_unpark(Peer *p)
 {
 	void *vectors;
-	int id = idalloc_take_parked(p->server->ids, p->uid, &p->join_seq, &p->parked_at, &vectors);
+	int id = idalloc_take_parked(p->sw->ids, p->uid, &p->join_seq, &p->parked_at, &vectors);
 
 	if (id < 0)
 		return id;
 	p->vectors = vectors;
-	p->n_vectors = p->server->config.vectors;
+	p->n_vectors = p->sw->config.vectors;
 	/* Rings for the one who left are not for the newcomer. */
 	for (unsigned v = 0; v < p->n_vectors; v++) {
 		uint64_t count;
@@ -454,7 +453,7 @@ static int peer_unpark(Peer *p)
 /* ivshmem mode, IDs running short: the departure is not announced, the ID waits (idalloc.h). */
 static bool peer_park(Peer *p)
 {
-	Server *s = p->server;
+	Switch *s = p->sw;
 	uint64_t oldest_seq = s->oldest ? s->oldest->join_seq : IDALLOC_NO_PEERS;
 
 	if (s->fabric || !idalloc_should_park(s->ids, oldest_seq) ||
@@ -472,7 +471,7 @@ void peer_free_vectors(FdRef **vectors, unsigned n)
 	free(vectors);
 }
 
-int peer_admit(Server *s, int fd, const struct ucred *cred, Peer **ret)
+int peer_admit(Switch *s, int fd, const struct ucred *cred, Peer **ret)
 {
 	uint64_t oldest_seq = s->oldest ? s->oldest->join_seq : IDALLOC_NO_PEERS;
 	Peer *p;
@@ -515,16 +514,16 @@ int peer_admit(Server *s, int fd, const struct ucred *cred, Peer **ret)
 	p->vm_name = vm_name_of_pid(p->pid);
 
 	peer_link(s, p);
-	uid_limits_joined(s->uid_limits, p->uid);
+	uid_limits_joined(s->shared->uid_limits, p->uid);
 	s->counters.peers_accepted++;
 
 	if (s->fabric)
 		fabric_peer_joined(s->fabric, p);
 	/* To survive restarts. */
-	fdstore_push_peer(p->id, p->fd, p->vectors, peer_stored_vectors(p));
+	fdstore_push_peer(s->fd_prefix, p->id, p->fd, p->vectors, peer_stored_vectors(p));
 	peer_announce(p);
-	bus_peer_connected(s, p);
-	server_status_changed(s);
+	switch_emit(s, peer_connected, p);
+	switch_status_changed(s);
 	peer_log(s, p, LOG_INFO, "peer %u connected (pid %d, uid %d), %u peers", p->id, (int)p->pid,
 		 (int)p->uid, s->n_peers);
 	if (ret)
@@ -539,13 +538,13 @@ fail:
 
 void peer_depart(Peer *p, PeerDepartReason reason)
 {
-	Server *s = p->server;
+	Switch *s = p->sw;
 	bool parked;
 
 	LIST_UNLINK(s->oldest, s->newest, p, older, newer);
 	s->peers_by_id[p->id] = NULL;
 	s->n_peers--;
-	uid_limits_left(s->uid_limits, p->uid);
+	uid_limits_left(s->shared->uid_limits, p->uid);
 	parked = reason != PEER_DEPART_SHUTDOWN && peer_park(p);
 	if (!parked)
 		idalloc_release(s->ids, p->id);
@@ -560,9 +559,9 @@ void peer_depart(Peer *p, PeerDepartReason reason)
 	}
 	if (s->fabric)
 		fabric_peer_left(s->fabric, p);
-	bus_peer_disconnected(s, p, peer_depart_reason_to_string(reason));
+	switch_emit(s, peer_disconnected, p, peer_depart_reason_to_string(reason));
 	if (reason != PEER_DEPART_SHUTDOWN) {
-		fdstore_remove_peer(p->id, peer_stored_vectors(p));
+		fdstore_remove_peer(s->fd_prefix, p->id, peer_stored_vectors(p));
 		s->counters.peers_disconnected++;
 		/* In fabric mode the ID stays announced, for its next holder (see fabric.h). */
 		for (Peer *other = s->oldest; other && !s->fabric && !parked; other = other->newer)
@@ -573,6 +572,6 @@ void peer_depart(Peer *p, PeerDepartReason reason)
 			 parked ? " (ID parked, not announced: IDs run short)" : "");
 	}
 
-	server_status_changed(s);
+	switch_status_changed(s);
 	peer_free(p);
 }

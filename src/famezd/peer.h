@@ -12,13 +12,13 @@
 #include "log.h"
 #include "outq.h"
 
-typedef struct Server Server;
+typedef struct Switch Switch;
 typedef struct Peer Peer;
 typedef struct BusPing BusPing;
 
 /* One connected client (a QEMU ivshmem-doorbell device or any other ivshmem client). */
 struct Peer {
-	Server *server;
+	Switch *sw;
 	uint16_t id;
 	int fd;
 	sd_event_source *io;
@@ -55,7 +55,7 @@ struct Peer {
 
 	FabricPeer fabric; /* fabric mode */
 
-	Peer *older, *newer; /* Server's join-order list */
+	Peer *older, *newer; /* Switch's join-order list */
 	Peer *next_broken;
 };
 
@@ -77,7 +77,7 @@ const char *peer_depart_reason_to_string(PeerDepartReason reason);
  * ownership of fd on success; on failure (-ENOSPC no ID may be given, -EMFILE/-ENFILE/-ENOMEM
  * out of resources) the caller refuses the client.
  */
-int peer_admit(Server *s, int fd, const struct ucred *cred, Peer **ret);
+int peer_admit(Switch *s, int fd, const struct ucred *cred, Peer **ret);
 
 /* Sends what the socket takes now; the rest waits for EPOLLOUT. */
 void peer_flush(Peer *p);
@@ -92,7 +92,7 @@ void peer_check_reading(Peer *p, bool fds_short);
  * mode) its eventfds, announced to nobody. The eventfd array is taken in every case, the
  * connection only on success.
  */
-int peer_restore(Server *s, int fd, unsigned id, uint64_t join_seq, FdRef **vectors, Peer **ret);
+int peer_restore(Switch *s, int fd, unsigned id, uint64_t join_seq, FdRef **vectors, Peer **ret);
 /* Queues again a message it had not received yet when famezd stopped. */
 void peer_restore_queue(Peer *p, int64_t value, FdRef *fd, size_t head_sent);
 
@@ -109,7 +109,7 @@ void peer_free_vectors(FdRef **vectors, unsigned n);
  * held back is counted (LogMessagesSuppressed on D-Bus). p may be NULL: the shared limit only.
  * A line below the log level costs no budget.
  */
-bool peer_log_allowed(Server *s, Peer *p);
+bool peer_log_allowed(Switch *s, Peer *p);
 #define PEER_LOG_INTERVAL_USEC (10 * 1000000ULL)
 #define PEER_LOG_BURST 20   /* lines about one peer per interval */
 #define PEERS_LOG_BURST 500 /* lines about all peers together per interval */

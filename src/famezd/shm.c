@@ -21,21 +21,6 @@
 
 #define SEALS (F_SEAL_GROW | F_SEAL_SHRINK)
 
-const char *shm_backing_to_string(ShmBacking backing)
-{
-	switch (backing) {
-	case SHM_BACKING_MEMFD:
-		return "memfd";
-	case SHM_BACKING_FILE:
-		return "file";
-	case SHM_BACKING_POSIX:
-		return "posix";
-	case SHM_BACKING_HUGETLBFS:
-		return "hugetlbfs";
-	}
-	return "unknown";
-}
-
 static int set_size(int fd, uint64_t size, const char *what)
 {
 	char buf[SIZE_STR_MAX];
