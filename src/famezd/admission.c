@@ -36,7 +36,7 @@ static void refuse_client(Switch *s, int fd, const struct ucred *cred, const cha
 	s->counters.peers_rejected++;
 
 	if (log_ratelimit_pass(&s->refuse_ratelimit, "refusals"))
-		log_warning("refused client pid %d: %s", (int)cred->pid, why);
+		switch_log(s, LOG_WARNING, "refused client pid %d: %s", (int)cred->pid, why);
 }
 
 /* Out of fds: free the spare one to accept and refuse the client, then take it back. */

@@ -106,7 +106,7 @@ void peer_flush(Peer *p)
 		return;
 	}
 	if (r < 0) {
-		log_debug_errno(r, "peer %u: send failed: %m", p->id);
+		switch_log_errno(p->sw, LOG_DEBUG, r, "peer %u: send failed: %m", p->id);
 		/* A peer that closed its end before we noticed simply left. */
 		peer_mark_broken(p, r == -EPIPE || r == -ECONNRESET ? PEER_DEPART_CLOSED
 								    : PEER_DEPART_SEND_FAILED);
@@ -172,7 +172,8 @@ static void peer_queue(Peer *p, int64_t value, FdRef *fd)
 		return;
 	}
 	if (outq_push(&p->outq, value, fd) < 0) {
-		log_error("peer %u: out of memory queueing a message; disconnecting it", p->id);
+		switch_log(p->sw, LOG_ERR,
+			   "peer %u: out of memory queueing a message; disconnecting it", p->id);
 		peer_mark_broken(p, PEER_DEPART_SEND_FAILED);
 		return;
 	}

@@ -116,5 +116,5 @@ bool peer_log_allowed(Switch *s, Peer *p);
 #define peer_log(s, p, level, ...)                                                                 \
 	do {                                                                                       \
 		if ((level) <= log_get_max_level() && peer_log_allowed((s), (p)))                  \
-			log_full((level), __VA_ARGS__);                                            \
+			switch_log((s), (level), __VA_ARGS__);                                     \
 	} while (0)

@@ -130,8 +130,7 @@ int server_add_switch(Server *s, SwitchConfig *config, StoredFds *stored)
 	if (r < 0)
 		return r;
 	if (sw->restoring && fdstore_restore_peers(sw, stored) < 0)
-		log_warning("switch %s starts without the peers of the previous famezd",
-			    sw->config.name);
+		switch_log(sw, LOG_WARNING, "starting without the peers of the previous famezd");
 	s->switches[s->n_switches++] = TAKE_PTR(sw);
 	return 0;
 }
@@ -158,10 +157,8 @@ void server_log_totals(const Server *s)
 	for (size_t i = 0; i < s->n_switches; i++) {
 		const Switch *sw = s->switches[i];
 		const SwitchCounters *c = &sw->counters;
-		char who[SWITCH_NAME_MAX + 16] = "";
+		const char *who = sw->log_prefix;
 
-		if (s->n_switches > 1)
-			snprintf(who, sizeof(who), "switch %s: ", sw->config.name);
 		log_info("%sserved %llu peers, refused %llu, %llu left, %llu protocol errors", who,
 			 (unsigned long long)c->peers_accepted,
 			 (unsigned long long)c->peers_rejected,

@@ -43,16 +43,18 @@ static int switch_setup_fabric(Switch *s, StoredFds *restore)
 	s->mailbox_map_size = (size + (size_t)page - 1) / (size_t)page * (size_t)page;
 	p = mmap(NULL, s->mailbox_map_size, PROT_READ | PROT_WRITE, MAP_SHARED, s->shm->fd, 0);
 	if (p == MAP_FAILED)
-		return log_error_errno(errno, "cannot map the shared memory for the mailbox: %m");
+		return switch_log_errno(s, LOG_ERR, errno,
+					"cannot map the shared memory for the mailbox: %m");
 	s->mailbox = p;
 	r = fabric_new(&s->fabric, s, s->mailbox, restore);
 	if (r < 0)
-		return log_error_errno(r, "cannot set the fabric up: %m");
+		return switch_log_errno(s, LOG_ERR, r, "cannot set the fabric up: %m");
 	if (s->shm_watch) {
 		r = shm_watch_guard(s->shm_watch, s->mailbox, s->mailbox_map_size,
 				    fabric_check_mailbox, s->fabric);
 		if (r < 0)
-			return log_error_errno(r, "cannot guard the mailbox against resizes: %m");
+			return switch_log_errno(s, LOG_ERR, r,
+						"cannot guard the mailbox against resizes: %m");
 	}
 	return 0;
 }
@@ -307,7 +309,8 @@ static int on_fd_pressure(sd_event_source *source, uint64_t usec, void *userdata
 		(void)sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
 		return 0;
 	}
-	log_notice("eventfds held for unread messages are down to %zu (of %zu fds): admitting "
+	switch_log(s, LOG_NOTICE,
+		   "eventfds held for unread messages are down to %zu (of %zu fds): admitting "
 		   "newcomers again",
 		   fdref_orphaned(), s->fd_limit);
 	(void)sd_event_source_set_enabled(s->listen_source, SD_EVENT_ON);
@@ -342,7 +345,8 @@ static bool hold_newcomers(Switch *s)
 		(void)sd_event_source_set_enabled(s->fd_pressure_timer, SD_EVENT_ONESHOT);
 	}
 	s->counters.admission_pauses++;
-	log_notice("%zu eventfds (of %zu fds) are held for messages slow readers have yet to read: "
+	switch_log(s, LOG_NOTICE,
+		   "%zu eventfds (of %zu fds) are held for messages slow readers have yet to read: "
 		   "newcomers wait",
 		   fdref_orphaned(), s->fd_limit);
 	return true;
@@ -373,7 +377,7 @@ static int on_listen(sd_event_source *source, int fd, uint32_t revents, void *us
 			if (errno == EMFILE || errno == ENFILE)
 				admission_refuse_without_fds(s);
 			else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-				log_warning_errno(errno, "accept failed: %m");
+				switch_log_errno(s, LOG_WARNING, errno, "accept failed: %m");
 			return 0;
 		}
 		admission_judge(s, cfd);
@@ -468,12 +472,12 @@ static int bind_socket(Switch *s, const char *path, bool is_default)
 
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
-		return log_error_errno(errno, "cannot create a socket: %m");
+		return switch_log_errno(s, LOG_ERR, errno, "cannot create a socket: %m");
 	s->listen_fd = fd;
 
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		if (errno != EADDRINUSE)
-			return log_error_errno(errno, "cannot bind %s: %m", path);
+			return switch_log_errno(s, LOG_ERR, errno, "cannot bind %s: %m", path);
 		if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
 			return log_error_errno(EEXIST,
 					       "%s exists and is not a socket; remove it or choose "
@@ -485,11 +489,12 @@ static int bind_socket(Switch *s, const char *path, bool is_default)
 				"another server is listening on %s; stop it or choose "
 				"another --socket",
 				path);
-		log_notice("removing stale socket %s left by a server that is gone", path);
+		switch_log(s, LOG_NOTICE, "removing stale socket %s left by a server that is gone",
+			   path);
 		if (unlink(path) < 0 && errno != ENOENT)
 			return log_error_errno(errno, "cannot remove stale socket %s: %m", path);
 		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-			return log_error_errno(errno, "cannot bind %s: %m", path);
+			return switch_log_errno(s, LOG_ERR, errno, "cannot bind %s: %m", path);
 	}
 	if (lstat(path, &st) == 0) {
 		s->socket_dev = st.st_dev;
@@ -497,7 +502,7 @@ static int bind_socket(Switch *s, const char *path, bool is_default)
 	}
 	s->socket_bound = true;
 	if (listen(fd, SOMAXCONN) < 0)
-		return log_error_errno(errno, "cannot listen on %s: %m", path);
+		return switch_log_errno(s, LOG_ERR, errno, "cannot listen on %s: %m", path);
 	return 0;
 }
 
@@ -523,7 +528,8 @@ int switch_start(Switch *s, StoredFds *stored)
 		return r;
 	if (r > 0) {
 		if (s->config.socket_path)
-			log_notice("using the socket passed by systemd; --socket %s is ignored",
+			switch_log(s, LOG_NOTICE,
+				   "using the socket passed by systemd; --socket %s is ignored",
 				   s->config.socket_path);
 		s->socket_path = socket_name(s->listen_fd);
 	} else {
@@ -536,7 +542,7 @@ int switch_start(Switch *s, StoredFds *stored)
 			r = snprintf(path, sizeof(path), "%s", s->config.socket_path) < 0 ? -EINVAL
 											  : 0;
 		if (r < 0)
-			return log_error_errno(r, "switch %s: no socket path: %m", s->config.name);
+			return switch_log_errno(s, LOG_ERR, r, "no socket path: %m");
 		s->socket_path = strdup(path);
 		if (!s->socket_path)
 			return -ENOMEM;
@@ -549,7 +555,7 @@ int switch_start(Switch *s, StoredFds *stored)
 
 	r = sd_event_add_io(s->event, &s->listen_source, s->listen_fd, EPOLLIN, on_listen, s);
 	if (r < 0)
-		return log_error_errno(r, "cannot watch the listening socket: %m");
+		return switch_log_errno(s, LOG_ERR, r, "cannot watch the listening socket: %m");
 	(void)sd_event_source_set_priority(s->listen_source, LISTEN_PRIORITY);
 	(void)sd_event_source_set_description(s->listen_source, "listen");
 	return 0;
@@ -557,14 +563,13 @@ int switch_start(Switch *s, StoredFds *stored)
 
 void switch_log_ready(const Switch *s)
 {
-	char size[SIZE_STR_MAX], who[SWITCH_NAME_MAX + 16] = "";
+	char size[SIZE_STR_MAX];
 
-	if (!s->is_default)
-		snprintf(who, sizeof(who), "switch %s: ", s->config.name);
-	log_info("%slistening on %s (%s mode): %s shared memory of %s, %u vector%s per peer, at "
-		 "most %u peers",
-		 who, s->socket_path, switch_mode_to_string(s->config.mode),
-		 shm_backing_to_string(s->config.shm.backing),
-		 format_size(s->config.shm.size, size), s->config.vectors,
-		 s->config.vectors == 1 ? "" : "s", s->config.max_peers);
+	switch_log(s, LOG_INFO,
+		   "listening on %s (%s mode): %s shared memory of %s, %u vector%s per peer, at "
+		   "most %u peers",
+		   s->socket_path, switch_mode_to_string(s->config.mode),
+		   shm_backing_to_string(s->config.shm.backing),
+		   format_size(s->config.shm.size, size), s->config.vectors,
+		   s->config.vectors == 1 ? "" : "s", s->config.max_peers);
 }

@@ -74,6 +74,7 @@ struct Switch {
 	SwitchConfig config; /* owned */
 	bool is_default;     /* the switch of famezd's options, at /org/famez on D-Bus */
 	char fd_prefix[SWITCH_NAME_MAX + 2]; /* its names in systemd's fd store (fdstore.h) */
+	char log_prefix[SWITCH_NAME_MAX + 10]; /* "switch NAME: ", "" for the default one */
 
 	int listen_fd;
 	char *socket_path; /* what we listen on, for logs */
@@ -117,6 +118,12 @@ int switch_new(Switch **ret, sd_event *event, SwitchShared *shared, SwitchConfig
 	       StoredFds *stored);
 Switch *switch_free(Switch *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Switch *, switch_free);
+
+/* Lines about a switch say which one, unless it is the default one (famezd's only, so far). */
+#define switch_log(s, level, ...)                                                                  \
+	(void)log_internal_prefixed((level), 0, (s)->log_prefix, __VA_ARGS__)
+#define switch_log_errno(s, level, error, ...)                                                     \
+	log_internal_prefixed((level), (error), (s)->log_prefix, __VA_ARGS__)
 
 /* systemd's name for the socket of switch NAME: "switch-NAME" (famez-switch@.socket). */
 #define SWITCH_SOCKET_FD_PREFIX "switch-"

@@ -42,11 +42,10 @@ int log_get_max_level(void)
 	return log_max_level;
 }
 
-int log_internal(int level, int error, const char *fmt, ...)
+static int log_internalv(int level, int error, const char *prefix, const char *fmt, va_list ap)
 {
 	int saved = errno;
 	char buf[2048];
-	va_list ap;
 
 	if (error < 0)
 		error = -error;
@@ -55,17 +54,37 @@ int log_internal(int level, int error, const char *fmt, ...)
 
 	/* Let "%m" in the format refer to the error being reported. */
 	errno = error;
-	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
 
 	if (log_to_journal)
-		fprintf(stderr, "<%d>%s\n", level, buf);
+		fprintf(stderr, "<%d>%s%s\n", level, prefix, buf);
 	else
-		fprintf(stderr, "%s: %s\n", log_program, buf);
+		fprintf(stderr, "%s: %s%s\n", log_program, prefix, buf);
 
 	errno = saved;
 	return -error;
+}
+
+int log_internal(int level, int error, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = log_internalv(level, error, "", fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int log_internal_prefixed(int level, int error, const char *prefix, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = log_internalv(level, error, prefix, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 bool ratelimit_below(RateLimit *rl, unsigned long long now_usec, unsigned long long *suppressed)

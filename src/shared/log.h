@@ -18,6 +18,9 @@ int log_get_max_level(void);
 
 /* Logs and returns -abs(error) (or 0 when error is 0), so callers can "return log_..._errno()". */
 int log_internal(int level, int error, const char *fmt, ...) _printf_(3, 4);
+/* The same with prefix before the line (e.g. what the line is about). */
+int log_internal_prefixed(int level, int error, const char *prefix, const char *fmt, ...)
+	_printf_(4, 5);
 
 #define log_full_errno(level, error, ...) log_internal((level), (error), __VA_ARGS__)
 #define log_full(level, ...) (void)log_internal((level), 0, __VA_ARGS__)
