@@ -62,6 +62,15 @@ static void on_peer_count_changed(void *data, Switch *sw)
 	bus_peer_count_changed(s->bus, sw);
 }
 
+static void on_fds_short(void *data, Switch *sw)
+{
+	Server *s = data;
+
+	(void)sw;
+	for (size_t i = 0; i < s->n_switches; i++)
+		switch_drop_idle_holders(s->switches[i]);
+}
+
 static const SwitchEvents server_switch_events = {
 	.peer_connected = on_peer_connected,
 	.peer_disconnected = on_peer_disconnected,
@@ -69,6 +78,7 @@ static const SwitchEvents server_switch_events = {
 	.peer_count_changed = on_peer_count_changed,
 	.pong = on_pong,
 	.ping_lost = on_ping_lost,
+	.fds_short = on_fds_short,
 };
 
 /* ---- the switches ---- */

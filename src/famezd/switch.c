@@ -295,15 +295,26 @@ Switch *switch_free(Switch *s)
 	return NULL;
 }
 
+void switch_drop_idle_holders(Switch *s)
+{
+	for (Peer *p = s->oldest; p; p = p->newer)
+		peer_check_reading(p, true);
+	switch_reap(s);
+}
+
 static int on_fd_pressure(sd_event_source *source, uint64_t usec, void *userdata)
 {
 	Switch *s = userdata;
 
 	(void)usec;
-	/* Nothing new is queued while newcomers wait: a peer that does not read is let go here. */
-	for (Peer *p = s->oldest; p; p = p->newer)
-		peer_check_reading(p, true);
-	switch_reap(s);
+	/*
+	 * Nothing new is queued while newcomers wait: a peer that does not read is let go here,
+	 * on every switch (the fds are famezd's, whichever switch's peers hold them).
+	 */
+	if (s->shared->events && s->shared->events->fds_short)
+		switch_emit(s, fds_short);
+	else
+		switch_drop_idle_holders(s);
 	if (fdref_orphaned() > s->fd_limit / 4) {
 		(void)sd_event_source_set_time_relative(source, FD_PRESSURE_CHECK_USEC);
 		(void)sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);

@@ -29,6 +29,8 @@ typedef struct SwitchEvents {
 	void (*peer_count_changed)(void *data, Switch *s);
 	void (*pong)(void *data, Switch *s, Peer *p);      /* p answered the oldest Ping() */
 	void (*ping_lost)(void *data, Switch *s, Peer *p); /* p did not take a ping */
+	/* Queued eventfds hold too many of famezd's fds: see switch_drop_idle_holders(). */
+	void (*fds_short)(void *data, Switch *s);
 } SwitchEvents;
 
 /* What every switch of one famezd shares; owned by the Server. */
@@ -133,6 +135,12 @@ int switch_start(Switch *s, StoredFds *stored);
 
 /* The line that says what it serves, once famezd is ready. */
 void switch_log_ready(const Switch *s);
+
+/*
+ * Disconnects the peers that hold eventfds beyond their handshake in their queues and did not
+ * read for a second (while newcomers wait for fds).
+ */
+void switch_drop_idle_holders(Switch *s);
 
 /* Called by peers when something worth a STATUS= line changed. */
 void switch_status_changed(Switch *s);
