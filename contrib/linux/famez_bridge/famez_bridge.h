@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * famez_bridge: the guest side of a famez fabric.
+ *
+ * Binds QEMU's ivshmem devices (ivshmem-doorbell, with MSI-X, and ivshmem-plain, shared memory
+ * only), takes every interrupt vector and counts what arrives on each, maps the shared memory
+ * (BAR2, cached: it is RAM on the host) and finds out whether the fabric speaks the FAME-Z
+ * mailbox. Each device gets a character device /dev/famez_bridge_XX (XX: its PCI slot) with
+ * ioctls to learn what the bridge is and to ring peers, and mmap() of the shared memory.
+ *
+ * On a FAME-Z fabric the bridge is a peer in the kernel: it names itself in its slot, answers
+ * ping and Link CTL Peer-Attribute, asks the server to configure it (Link RFC) and takes the
+ * CTL-Write that does. Every other message goes to a bounded queue that read() returns as
+ * "CID,SID:text"; write("DEST:text") sends one (DEST: a peer ID, "CID,SID", or server).
+ *
+ * The interrupt handler only counts and schedules: messages are read by a work item, replies
+ * and writes leave through one slot, one at a time, each waiting (never in interrupt context)
+ * until the receiver freed the slot.
+ *
+ * Everything in the shared memory is written by every peer: it is read once, checked, and
+ * never trusted further.
+ *
+ * The driver's files: famez_pci.c (probe and remove, the BARs, the MSI-X vectors and their
+ * handler), famez_mailbox.c (the FAME-Z mailbox: our slot, what we say to the server and
+ * answer, the configuration it gives us), famez_chardev.c (the character device) and
+ * famez_sysfs.c (the attributes under the PCI device). This header is what they share; the
+ * guest programs' API is include/uapi/linux/famez_bridge.h.
+ */
+#ifndef _FAMEZ_BRIDGE_H
+#define _FAMEZ_BRIDGE_H
+
+#include <linux/atomic.h>
+#include <linux/bitmap.h>
+#include <linux/kref.h>
+#include <linux/miscdevice.h>
+#include <linux/mutex.h>
+#include <linux/rwsem.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#include <uapi/linux/famez_bridge.h>
+
+#define FAMEZ_NAME "famez_bridge"
+
+/* ivshmem's registers in BAR0 (QEMU docs/specs/ivshmem-spec.txt). */
+#define IVSHMEM_IVPOSITION 0x08
+#define IVSHMEM_DOORBELL 0x0c
+#define IVSHMEM_BAR_REGS 0
+#define IVSHMEM_BAR_SHM 2
+
+/* The FAME-Z mailbox: globals in slot 0, one 512-byte slot per peer ID. */
+#define FAMEZ_SLOT_SIZE 512
+#define FAMEZ_MSG_OFFSET 128
+#define FAMEZ_G_SLOT_SIZE 0
+#define FAMEZ_G_MSG_OFFSET 8
+#define FAMEZ_G_CLIENTS 16
+#define FAMEZ_G_VECTORS 24
+#define FAMEZ_G_SERVER_ID 32
+#define FAMEZ_S_NODENAME 0
+#define FAMEZ_S_CCLASS 32
+#define FAMEZ_S_MSG_LEN 64
+#define FAMEZ_S_PEER_ID 72
+#define FAMEZ_S_LAST_RESPONDER 80
+#define FAMEZ_S_PEER_SID 88
+#define FAMEZ_S_PEER_CID 96
+#define FAMEZ_NAME_MAX 32 /* nodename and C-Class, with the NUL */
+#define FAMEZ_MSG_MAX 384 /* with the NUL */
+#define FAMEZ_CLIENTS_MAX 254
+#define FAMEZ_IDS 256
+#define FAMEZ_CCLASS "Bridge"
+
+#define FAMEZ_RX_QUEUE 64          /* messages waiting for read() */
+#define FAMEZ_TX_QUEUE 16          /* replies waiting for the slot */
+#define FAMEZ_TX_TIMEOUT_MS 1000   /* how long a reply waits for the receiver to free our slot */
+#define FAMEZ_WRITE_TIMEOUT_MS 5000 /* the same for write(), as FAME-Z's driver waited */
+
+struct famez_vector {
+	struct famez_bridge *bridge;
+	unsigned int index;
+	atomic64_t count;
+	struct eventfd_ctx __rcu *eventfd; /* FAMEZ_BRIDGE_IOC_BIND */
+	struct file *eventfd_owner;        /* the file that bound it */
+};
+
+/* A message received, as read() returns it: "CID,SID:text" of its sender. */
+struct famez_rx {
+	unsigned int len;
+	char text[FAMEZ_MSG_MAX + 24];
+};
+
+/* An open file, for remove() to unmap what it mapped. */
+struct famez_opener {
+	struct list_head node;
+	struct file *file;
+};
+
+/* A reply the work items send. */
+struct famez_tx {
+	unsigned int dest;
+	char text[FAMEZ_MSG_MAX];
+};
+
+enum famez_link {
+	FAMEZ_LINK_DOWN = FAMEZ_BRIDGE_LINK_DOWN,
+	FAMEZ_LINK_UP = FAMEZ_BRIDGE_LINK_UP,
+	FAMEZ_LINK_CONFIGURED = FAMEZ_BRIDGE_LINK_CONFIGURED,
+};
+
+/*
+ * One per device. Open files hold a reference: the structure outlives the device, but once
+ * remove() set `stopping` and waited for `alive` nothing touches the device or its memory.
+ */
+struct famez_bridge {
+	struct kref ref;
+	struct rw_semaphore alive;
+	/*
+	 * The open files (struct famez_opener), so that remove() finds every mapping of the shared
+	 * memory in their f_mapping. map_lock orders page faults (readers) against remove().
+	 */
+	struct list_head openers;
+	struct mutex openers_lock;
+	struct rw_semaphore map_lock;
+	struct pci_dev *pdev;
+	void __iomem *regs;
+	void *shm;
+	resource_size_t shm_phys;
+	resource_size_t shm_size;
+	u32 id;
+	bool fabric;
+	u32 n_clients;
+	u32 server_id;
+	unsigned int n_vectors;
+	struct famez_vector *vectors;
+	char name[32];
+	struct miscdevice misc;
+
+	/* Fabric mode. */
+	char nodename[FAMEZ_NAME_MAX];
+	char cclass[FAMEZ_NAME_MAX];
+	enum famez_link link;
+	u64 cid, sid, pfm_cid, pfm_sid;
+	bool stopping;
+
+	DECLARE_BITMAP(rx_pending, FAMEZ_IDS); /* senders that rang, set by the handler */
+	DECLARE_BITMAP(rx_deferred, FAMEZ_IDS); /* senders left waiting while the queue is full */
+	struct work_struct rx_work;
+	spinlock_t rx_lock;
+	struct famez_rx *rx;                   /* ring of FAMEZ_RX_QUEUE for read() */
+	unsigned int rx_head, rx_count;
+	wait_queue_head_t rx_wait;
+
+	struct mutex bind_lock;                /* eventfd bindings */
+	struct mutex tx_lock;                  /* owns our slot */
+	struct famez_tx *tx;                   /* ring of FAMEZ_TX_QUEUE replies */
+	unsigned int tx_head, tx_count;
+	spinlock_t tx_qlock;
+	struct work_struct tx_work;
+
+	atomic64_t sent, received, dropped, malformed, spurious, send_timeouts, deferred;
+};
+
+static inline u64 famez_shm_u64(const struct famez_bridge *b, size_t offset)
+{
+	return le64_to_cpu(READ_ONCE(*(__le64 *)(b->shm + offset)));
+}
+
+static inline size_t famez_slot(unsigned int id, size_t field)
+{
+	return (size_t)id * FAMEZ_SLOT_SIZE + field;
+}
+
+/* famez_pci.c */
+extern char *famez_nodename;
+void famez_ring(struct famez_bridge *b, unsigned int peer, unsigned int vector);
+void famez_free(struct kref *ref);
+bool famez_enter(struct famez_bridge *b);
+void famez_leave(struct famez_bridge *b);
+
+/* famez_mailbox.c */
+bool famez_find_mailbox(struct famez_bridge *b);
+void famez_set_string(struct famez_bridge *b, unsigned int id, size_t field, const char *value);
+int famez_send(struct famez_bridge *b, unsigned int dest, const char *text,
+	       unsigned int timeout_ms, bool nonblock);
+void famez_tx_work(struct work_struct *work);
+void famez_rx_work(struct work_struct *work);
+void famez_join_fabric(struct famez_bridge *b);
+
+/* famez_chardev.c */
+extern const struct file_operations famez_fops;
+void famez_set_eventfd(struct famez_vector *v, struct eventfd_ctx *ctx, struct file *owner);
+void famez_unmap_all(struct famez_bridge *b);
+
+/* famez_sysfs.c */
+extern const struct attribute_group *famez_groups[];
+bool famez_name_ok(const char *name, size_t len);
+
+#endif /* _FAMEZ_BRIDGE_H */

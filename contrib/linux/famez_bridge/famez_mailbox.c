@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * famez_bridge: the FAME-Z mailbox. Our slot and the peers' slots in the shared memory, the
+ * messages sent and received through them, the link-level requests the bridge answers, and the
+ * configuration the server's CTL-Write gives it.
+ */
+
+#include <linux/delay.h>
+#include <linux/io.h>
+#include <linux/jiffies.h>
+#include <linux/kernel.h>
+#include <linux/pci.h>
+#include <linux/sched/signal.h>
+#include <linux/string.h>
+#include <linux/utsname.h>
+
+#include "famez_bridge.h"
+
+/* Whether the shared memory starts with a FAME-Z mailbox that has a slot for us. */
+bool famez_find_mailbox(struct famez_bridge *b)
+{
+	u64 clients, vectors, server_id;
+
+	if (b->shm_size < FAMEZ_SLOT_SIZE)
+		return false;
+	clients = famez_shm_u64(b, FAMEZ_G_CLIENTS);
+	vectors = famez_shm_u64(b, FAMEZ_G_VECTORS);
+	server_id = famez_shm_u64(b, FAMEZ_G_SERVER_ID);
+	if (famez_shm_u64(b, FAMEZ_G_SLOT_SIZE) != FAMEZ_SLOT_SIZE ||
+	    famez_shm_u64(b, FAMEZ_G_MSG_OFFSET) != FAMEZ_MSG_OFFSET ||
+	    clients == 0 || clients > FAMEZ_CLIENTS_MAX || vectors != clients + 2 ||
+	    server_id != clients + 1 ||
+	    (clients + 2) * FAMEZ_SLOT_SIZE > b->shm_size)
+		return false;
+	if (b->id == 0 || b->id > clients ||
+	    famez_shm_u64(b, (size_t)b->id * FAMEZ_SLOT_SIZE + FAMEZ_S_PEER_ID) != b->id)
+		return false;
+	b->n_clients = clients;
+	b->server_id = server_id;
+	return true;
+}
+
+static void famez_shm_set_u64(struct famez_bridge *b, size_t offset, u64 v)
+{
+	WRITE_ONCE(*(__le64 *)(b->shm + offset), cpu_to_le64(v));
+}
+
+void famez_set_string(struct famez_bridge *b, unsigned int id, size_t field, const char *value)
+{
+	char buf[FAMEZ_NAME_MAX] = "";
+
+	strscpy(buf, value, sizeof(buf));
+	memcpy(b->shm + famez_slot(id, field), buf, sizeof(buf));
+}
+
+/*
+ * Sends text to dest through our slot: waits (at most timeout_ms, none with nonblock) until the
+ * last receiver freed it, writes the bytes, then the length, and rings dest on our vector. A
+ * message not yet acknowledged is never overwritten.
+ */
+int famez_send(struct famez_bridge *b, unsigned int dest, const char *text,
+	       unsigned int timeout_ms, bool nonblock)
+{
+	size_t len = strlen(text);
+	unsigned long deadline;
+	int r = 0;
+
+	if (len == 0 || len >= FAMEZ_MSG_MAX)
+		return -EMSGSIZE;
+	if (dest == 0 || dest > b->server_id || dest == b->id)
+		return -EHOSTUNREACH;
+	if (nonblock) {
+		if (!mutex_trylock(&b->tx_lock))
+			return -EAGAIN;
+	} else if (mutex_lock_interruptible(&b->tx_lock)) {
+		return -ERESTARTSYS;
+	}
+	deadline = jiffies + msecs_to_jiffies(timeout_ms);
+	while (famez_shm_u64(b, famez_slot(b->id, FAMEZ_S_MSG_LEN)) != 0) {
+		if (nonblock) {
+			r = -EAGAIN;
+			goto out;
+		}
+		if (time_after(jiffies, deadline) || READ_ONCE(b->stopping)) {
+			atomic64_inc(&b->send_timeouts);
+			r = -ETIMEDOUT;
+			goto out;
+		}
+		if (signal_pending(current)) {
+			r = -ERESTARTSYS;
+			goto out;
+		}
+		usleep_range(50, 200);
+	}
+	famez_shm_set_u64(b, famez_slot(b->id, FAMEZ_S_LAST_RESPONDER), 0);
+	memcpy(b->shm + famez_slot(b->id, FAMEZ_MSG_OFFSET), text, len + 1);
+	/* The bytes before the length: a receiver that sees the length sees the text. */
+	wmb();
+	famez_shm_set_u64(b, famez_slot(b->id, FAMEZ_S_MSG_LEN), len);
+	wmb();
+	famez_ring(b, dest, b->id);
+	atomic64_inc(&b->sent);
+out:
+	mutex_unlock(&b->tx_lock);
+	return r;
+}
+
+/* Queues a reply for the tx work (replies never wait in the receive path). */
+static __printf(3, 4) void famez_reply(struct famez_bridge *b, unsigned int dest, const char *fmt, ...)
+{
+	struct famez_tx *t;
+	unsigned long flags;
+	va_list ap;
+
+	spin_lock_irqsave(&b->tx_qlock, flags);
+	if (b->tx_count == FAMEZ_TX_QUEUE) {
+		spin_unlock_irqrestore(&b->tx_qlock, flags);
+		atomic64_inc(&b->dropped);
+		return;
+	}
+	t = &b->tx[(b->tx_head + b->tx_count++) % FAMEZ_TX_QUEUE];
+	t->dest = dest;
+	va_start(ap, fmt);
+	vscnprintf(t->text, sizeof(t->text), fmt, ap);
+	va_end(ap);
+	spin_unlock_irqrestore(&b->tx_qlock, flags);
+	schedule_work(&b->tx_work);
+}
+
+void famez_tx_work(struct work_struct *work)
+{
+	struct famez_bridge *b = container_of(work, struct famez_bridge, tx_work);
+	struct famez_tx t;
+	unsigned long flags;
+
+	for (;;) {
+		spin_lock_irqsave(&b->tx_qlock, flags);
+		if (!b->tx_count) {
+			spin_unlock_irqrestore(&b->tx_qlock, flags);
+			return;
+		}
+		t = b->tx[b->tx_head];
+		b->tx_head = (b->tx_head + 1) % FAMEZ_TX_QUEUE;
+		b->tx_count--;
+		spin_unlock_irqrestore(&b->tx_qlock, flags);
+		if (famez_send(b, t.dest, t.text, FAMEZ_TX_TIMEOUT_MS, false) < 0)
+			atomic64_inc(&b->dropped);
+	}
+}
+
+/* The value of key in a "K=V,K=V" list; false if it is missing or not a number. */
+static bool famez_kv(const char *list, const char *key, u64 *value)
+{
+	size_t klen = strlen(key);
+	const char *p = list;
+
+	while (p && *p) {
+		if (!strncmp(p, key, klen) && p[klen] == '=') {
+			char num[24];
+			size_t n = strcspn(p + klen + 1, ",");
+
+			if (n == 0 || n >= sizeof(num))
+				return false;
+			memcpy(num, p + klen + 1, n);
+			num[n] = '\0';
+			return !kstrtou64(num, 10, value);
+		}
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+	return false;
+}
+
+/* The server configures us: "CTL-Write Space=0,PFMCID=..,PFMSID=..,CID=..,SID=..,Tag=..". */
+static void famez_ctl_write(struct famez_bridge *b, unsigned int from, const char *args)
+{
+	u64 cid, sid, pfm_cid, pfm_sid, tag;
+
+	if (from != b->server_id || !famez_kv(args, "CID", &cid) || !famez_kv(args, "SID", &sid) ||
+	    !famez_kv(args, "PFMCID", &pfm_cid) || !famez_kv(args, "PFMSID", &pfm_sid) ||
+	    !famez_kv(args, "Tag", &tag) || cid > 0xfff || sid > 0xffff) {
+		atomic64_inc(&b->malformed);
+		return;
+	}
+	b->cid = cid;
+	b->sid = sid;
+	b->pfm_cid = pfm_cid;
+	b->pfm_sid = pfm_sid;
+	b->link = FAMEZ_LINK_CONFIGURED;
+	famez_shm_set_u64(b, famez_slot(b->id, FAMEZ_S_PEER_CID), cid);
+	famez_shm_set_u64(b, famez_slot(b->id, FAMEZ_S_PEER_SID), sid);
+	famez_reply(b, from, "Standalone Acknowledgment Tag=%llu,Reason=OK",
+		    (unsigned long long)tag);
+}
+
+/*
+ * A message for read(): "CID,SID:text" of the sender, or "ID:text" while it has no CID. False
+ * when the queue is full: the message then stays in its sender's slot, unacknowledged, until a
+ * read() makes room (the sender's next message waits for it), so nothing is lost.
+ */
+static bool famez_queue_rx(struct famez_bridge *b, unsigned int from, const char *text)
+{
+	u64 cid = famez_shm_u64(b, famez_slot(from, FAMEZ_S_PEER_CID));
+	u64 sid = famez_shm_u64(b, famez_slot(from, FAMEZ_S_PEER_SID));
+	struct famez_rx *m;
+	unsigned long flags;
+
+	spin_lock_irqsave(&b->rx_lock, flags);
+	if (b->rx_count == FAMEZ_RX_QUEUE) {
+		/* Under the lock: a read() that makes room after this sees the bit and undefers. */
+		if (!test_and_set_bit(from, b->rx_deferred))
+			atomic64_inc(&b->deferred);
+		spin_unlock_irqrestore(&b->rx_lock, flags);
+		return false;
+	}
+	m = &b->rx[(b->rx_head + b->rx_count++) % FAMEZ_RX_QUEUE];
+	if (cid && cid <= 0xfff && sid <= 0xffff)
+		m->len = scnprintf(m->text, sizeof(m->text), "%llu,%llu:%s",
+				   (unsigned long long)cid, (unsigned long long)sid, text);
+	else
+		m->len = scnprintf(m->text, sizeof(m->text), "%u:%s", from, text);
+	spin_unlock_irqrestore(&b->rx_lock, flags);
+	wake_up_interruptible(&b->rx_wait);
+	return true;
+}
+
+/* Answers or takes a message; false when it must wait in its slot (see famez_queue_rx()). */
+static bool famez_handle(struct famez_bridge *b, unsigned int from, char *text)
+{
+	char *tracker = strstr(text, "!EZT=");
+
+	if (tracker)
+		*tracker = '\0';
+	if (!strcmp(text, "ping")) {
+		famez_reply(b, from, "pong");
+	} else if (!strcmp(text, "Link CTL Peer-Attribute")) {
+		famez_reply(b, from, "Link CTL ACK C-Class=%s,SID0=%llu,CID0=%llu", b->cclass,
+			    (unsigned long long)b->sid, (unsigned long long)b->cid);
+	} else if (!strncmp(text, "CTL-Write ", 10)) {
+		famez_ctl_write(b, from, text + 10);
+	} else {
+		return famez_queue_rx(b, from, text);
+	}
+	return true;
+}
+
+/*
+ * Reads the slot of a peer that rang: copied once and checked; acknowledged once it was
+ * answered or queued.
+ */
+static void famez_receive(struct famez_bridge *b, unsigned int from)
+{
+	char text[FAMEZ_MSG_MAX];
+	u64 len = famez_shm_u64(b, famez_slot(from, FAMEZ_S_MSG_LEN));
+	size_t i;
+
+	if (len == 0) {
+		atomic64_inc(&b->spurious);
+		return;
+	}
+	if (len >= FAMEZ_MSG_MAX ||
+	    famez_shm_u64(b, famez_slot(from, FAMEZ_S_PEER_ID)) != from) {
+		atomic64_inc(&b->malformed);
+		goto ack;
+	}
+	rmb();
+	memcpy(text, b->shm + famez_slot(from, FAMEZ_MSG_OFFSET), len + 1);
+	if (text[len] != '\0') {
+		atomic64_inc(&b->malformed);
+		goto ack;
+	}
+	for (i = 0; i < len; i++)
+		if (text[i] < 0x20 || text[i] > 0x7e) {
+			atomic64_inc(&b->malformed);
+			goto ack;
+		}
+	if (!famez_handle(b, from, text))
+		return;
+	atomic64_inc(&b->received);
+ack:
+	famez_shm_set_u64(b, famez_slot(from, FAMEZ_S_LAST_RESPONDER), b->id);
+	famez_shm_set_u64(b, famez_slot(from, FAMEZ_S_MSG_LEN), 0);
+}
+
+void famez_rx_work(struct work_struct *work)
+{
+	struct famez_bridge *b = container_of(work, struct famez_bridge, rx_work);
+	unsigned int from;
+
+	for_each_set_bit(from, b->rx_pending, FAMEZ_IDS)
+		if (test_and_clear_bit(from, b->rx_pending))
+			famez_receive(b, from);
+}
+
+/* Fabric mode: names us in our slot and asks the server to configure us. */
+void famez_join_fabric(struct famez_bridge *b)
+{
+	if (famez_nodename && famez_nodename[0])
+		strscpy(b->nodename, famez_nodename, sizeof(b->nodename));
+	else
+		snprintf(b->nodename, sizeof(b->nodename), "%.20s.%02x", utsname()->nodename,
+			 PCI_SLOT(b->pdev->devfn));
+	/* Held to the rule the nodename attribute keeps: peers split our name on blanks and ':'. */
+	if (!famez_name_ok(b->nodename, strlen(b->nodename))) {
+		snprintf(b->nodename, sizeof(b->nodename), "bridge.%02x", PCI_SLOT(b->pdev->devfn));
+		dev_warn(&b->pdev->dev,
+			 "nodename= or the hostname has blanks, ':' or bytes not ASCII: named %s\n",
+			 b->nodename);
+	}
+	strscpy(b->cclass, FAMEZ_CCLASS, sizeof(b->cclass));
+	famez_set_string(b, b->id, FAMEZ_S_NODENAME, b->nodename);
+	famez_set_string(b, b->id, FAMEZ_S_CCLASS, b->cclass);
+	b->link = FAMEZ_LINK_UP;
+	famez_reply(b, b->server_id, "Link RFC TTC=27us");
+}
