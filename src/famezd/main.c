@@ -523,6 +523,9 @@ static int read_small_file(int dirfd, const char *name, const char *path, char *
 		return log_error_errno(EFBIG,
 				       "%s is larger than %d bytes: not a switch's configuration",
 				       path, SWITCH_FILE_MAX);
+	if (memchr(buf, '\0', (size_t)n))
+		return log_error_errno(EINVAL, "%s holds a NUL byte: not a switch's configuration",
+				       path);
 	buf[n] = '\0';
 	*ret = TAKE_PTR(buf);
 	return 0;
