@@ -68,3 +68,18 @@ int fabric_msg_parse(const char *text, FabricMsg *m);
 int fabric_msg_format(const FabricMsg *m, char *buf, size_t size);
 
 const char *fabric_msg_type_to_string(FabricMsgType type);
+
+/*
+ * What the server knows of one peer on the fabric, from the messages they exchanged; kept
+ * across restarts (state-format.h).
+ */
+typedef struct FabricPeer {
+	char cclass[FABRIC_CCLASS_MAX]; /* from its Link CTL ACK; "" until then */
+	uint64_t sid0, cid0;            /* the same */
+	uint64_t rfc_tag;      /* the CTL-Write tag awaiting its Standalone Acknowledgment, or 0 */
+	bool configured;       /* it acknowledged a CTL-Write: its SID and CID are fabric_cid()'s */
+	bool attributes_asked; /* we sent it Link CTL Peer-Attribute and await its ACK */
+	bool attributes_lost;  /* our Peer-Attribute request to it went unacknowledged */
+	uint64_t known_ids[4]; /* IDs this peer has been given eventfds for (256 bits) */
+	uint64_t messages_received, messages_sent, messages_unacknowledged;
+} FabricPeer;
