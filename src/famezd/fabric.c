@@ -101,6 +101,12 @@ static void lay_out_mailbox(Fabric *f)
 					 .cid = cid_of(f, f->server_id) });
 }
 
+/* The name vector v of ID id is stored under in systemd's fd store. */
+static const char *id_vector_name(const Fabric *f, unsigned id, unsigned v, char buf[FD_NAME_MAX])
+{
+	return fdstore_name(buf, switch_store_name(f->sw), FD_KIND_IDVEC, id, v);
+}
+
 FdRef **fabric_existing_id_vectors(const Fabric *f, unsigned id)
 {
 	return id < MAIL_DEST_MAX ? f->id_vectors[id] : NULL;
@@ -135,10 +141,9 @@ FdRef **fabric_id_vectors(Fabric *f, unsigned id)
 	}
 	f->id_vectors[id] = v;
 	for (unsigned i = 0; i < f->vectors; i++) {
-		char name[64];
+		char name[FD_NAME_MAX];
 
-		snprintf(name, sizeof(name), "%sidvec-%u-%u", f->sw->fd_prefix, id, i);
-		fdstore_push(name, v[i]->fd);
+		fdstore_push(id_vector_name(f, id, i, name), v[i]->fd);
 	}
 	return v;
 }
@@ -151,11 +156,10 @@ static void adopt_id_vectors(Fabric *f, StoredFds *stored)
 		unsigned n = 0;
 
 		for (; v && n < f->vectors; n++) {
-			char name[64];
+			char name[FD_NAME_MAX];
 			int fd;
 
-			snprintf(name, sizeof(name), "%sidvec-%u-%u", f->sw->fd_prefix, id, n);
-			fd = stored_fds_take(stored, name);
+			fd = stored_fds_take(stored, id_vector_name(f, id, n, name));
 			if (fd < 0 || !(v[n] = fdref_new(fd)))
 				break;
 		}
@@ -165,10 +169,9 @@ static void adopt_id_vectors(Fabric *f, StoredFds *stored)
 		}
 		/* Not all of them: the ID gets fresh ones when next used. */
 		for (unsigned i = 0; v && i < n; i++) {
-			char name[64];
+			char name[FD_NAME_MAX];
 
-			snprintf(name, sizeof(name), "%sidvec-%u-%u", f->sw->fd_prefix, id, i);
-			fdstore_remove(name);
+			fdstore_remove(id_vector_name(f, id, i, name));
 			fdref_unref(v[i]);
 		}
 		free(v);

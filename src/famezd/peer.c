@@ -521,7 +521,7 @@ int peer_admit(Switch *s, int fd, const struct ucred *cred, Peer **ret)
 	if (s->fabric)
 		fabric_peer_joined(s->fabric, p);
 	/* To survive restarts. */
-	fdstore_push_peer(s->fd_prefix, p->id, p->fd, p->vectors, peer_stored_vectors(p));
+	fdstore_push_peer(switch_store_name(s), p->id, p->fd, p->vectors, peer_stored_vectors(p));
 	peer_announce(p);
 	switch_emit(s, peer_connected, p);
 	switch_status_changed(s);
@@ -562,7 +562,7 @@ void peer_depart(Peer *p, PeerDepartReason reason)
 		fabric_peer_left(s->fabric, p);
 	switch_emit(s, peer_disconnected, p, peer_depart_reason_to_string(reason));
 	if (reason != PEER_DEPART_SHUTDOWN) {
-		fdstore_remove_peer(s->fd_prefix, p->id, peer_stored_vectors(p));
+		fdstore_remove_peer(switch_store_name(s), p->id, peer_stored_vectors(p));
 		s->counters.peers_disconnected++;
 		/* In fabric mode the ID stays announced, for its next holder (see fabric.h). */
 		for (Peer *other = s->oldest; other && !s->fabric && !parked; other = other->newer)

@@ -4,9 +4,9 @@
 #include <systemd/sd-daemon.h>
 
 #include "bus.h"
-#include "fdstore.h"
 #include "log.h"
 #include "peer.h"
+#include "restore.h"
 #include "server.h"
 
 /* ---- what the switches report ---- */
@@ -139,7 +139,7 @@ int server_add_switch(Server *s, SwitchConfig *config, StoredFds *stored)
 	r = switch_start(sw, stored);
 	if (r < 0)
 		return r;
-	if (sw->restoring && fdstore_restore_peers(sw, stored) < 0)
+	if (sw->restoring && restore_peers(sw, stored) < 0)
 		switch_log(sw, LOG_WARNING, "starting without the peers of the previous famezd");
 	s->switches[s->n_switches++] = TAKE_PTR(sw);
 	return 0;
@@ -159,7 +159,7 @@ void server_reap(Server *s)
 void server_save_state(Server *s, bool with_queues)
 {
 	for (size_t i = 0; i < s->n_switches; i++)
-		(void)fdstore_save_state(s->switches[i], with_queues);
+		(void)restore_save_state(s->switches[i], with_queues);
 }
 
 void server_log_totals(const Server *s)

@@ -19,6 +19,7 @@
 #include "paths.h"
 #include "size.h"
 #include "peer.h"
+#include "restore.h"
 #include "switch.h"
 #include "time-util.h"
 #include "wire.h"
@@ -65,10 +66,10 @@ static int switch_setup_fabric(Switch *s, StoredFds *restore)
  */
 static int switch_setup_shm(Switch *s, StoredFds *stored)
 {
-	char name[64];
+	char name[FD_NAME_MAX];
 	int r;
 
-	snprintf(name, sizeof(name), "%sshm", s->fd_prefix);
+	fdstore_name(name, switch_store_name(s), FD_KIND_SHM, 0, 0);
 	r = s->restoring ? stored_fds_take(stored, name) : -1;
 
 	if (r >= 0 && shm_check_stored(r, &s->config.shm) < 0) {
@@ -167,7 +168,7 @@ static int send_status(sd_event_source *source, void *userdata)
 
 	(void)source;
 	switch_emit(s, peer_count_changed);
-	(void)fdstore_save_state(s, false);
+	(void)restore_save_state(s, false);
 	return 0;
 }
 
@@ -193,8 +194,6 @@ int switch_new(Switch **ret, sd_event *event, SwitchShared *shared, SwitchConfig
 	s->event = sd_event_ref(event);
 	s->shared = shared;
 	s->is_default = strcmp(config->name, SWITCH_DEFAULT_NAME) == 0;
-	if (!s->is_default)
-		snprintf(s->fd_prefix, sizeof(s->fd_prefix), "%s.", config->name);
 	s->listen_fd = -1;
 	s->reserve_fd = -1;
 	s->started_at = now_usec(CLOCK_REALTIME);
@@ -225,7 +224,7 @@ int switch_new(Switch **ret, sd_event *event, SwitchShared *shared, SwitchConfig
 	(void)sd_event_source_set_enabled(s->status_source, SD_EVENT_OFF);
 
 	/* After a restart the peers are kept only if everything they depend on is stored. */
-	s->restoring = stored && fdstore_enabled() && fdstore_has_usable_state(s, stored);
+	s->restoring = stored && fdstore_enabled() && restore_has_usable_state(s, stored);
 	r = switch_setup_shm(s, stored);
 	if (r < 0)
 		return r;

@@ -75,7 +75,6 @@ struct Switch {
 	SwitchShared *shared;
 	SwitchConfig config; /* owned */
 	bool is_default;     /* the switch of famezd's options, at /org/famez on D-Bus */
-	char fd_prefix[SWITCH_NAME_MAX + 2]; /* its names in systemd's fd store (fdstore.h) */
 	char log_prefix[SWITCH_NAME_MAX + 10]; /* "switch NAME: ", "" for the default one */
 
 	int listen_fd;
@@ -113,6 +112,12 @@ struct Switch {
 	SwitchCounters counters;
 	RateLimit refuse_ratelimit;
 };
+
+/* Its name in systemd's fd store (fdstore.h): NULL for the default switch's, as before switches. */
+static inline const char *switch_store_name(const Switch *s)
+{
+	return s->is_default ? NULL : s->config.name;
+}
 
 /* stored: what systemd passed (socket activation, fd store), or NULL. */
 /* Takes config's strings, whatever the outcome. */
