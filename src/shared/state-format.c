@@ -162,12 +162,15 @@ int saved_state_add_peer(SavedState *st, unsigned id, SavedPeer **ret)
 	return 0;
 }
 
+/* What separates the words of a line. */
+#define BLANKS " \t\n\r\v\f"
+
 /* Whether s is one word of a line: not empty, no white space, shorter than size. */
 static bool is_word(const char *s, size_t size)
 {
 	size_t n = strnlen(s, size);
 
-	return n > 0 && n < size && strcspn(s, " \t\n\r\v\f") == n;
+	return n > 0 && n < size && strcspn(s, BLANKS) == n;
 }
 
 int saved_peer_queue(SavedPeer *p, int64_t value, size_t head_sent, const char *fd_name)
@@ -258,8 +261,8 @@ int state_format(const SavedState *st, FILE *f)
 /* The next word of the line at *p, copied into out: 0 with *p past it, or -EBADMSG. */
 static int take_word(char **p, char *out, size_t size)
 {
-	char *s = *p + strspn(*p, " \t");
-	size_t n = strcspn(s, " \t");
+	char *s = *p + strspn(*p, BLANKS);
+	size_t n = strcspn(s, BLANKS);
 
 	if (n == 0 || n >= size)
 		return -EBADMSG;
@@ -326,7 +329,7 @@ static int take_i64(char **p, int64_t min, int64_t max, int64_t *value)
 /* Whether the line has no word left. */
 static bool at_end(const char *p)
 {
-	return p[strspn(p, " \t")] == '\0';
+	return p[strspn(p, BLANKS)] == '\0';
 }
 
 static int parse_config(SavedState *st, char *line)
@@ -507,8 +510,8 @@ int state_parse(const char *text, size_t len, SavedState *st)
 			r = parse_line(st, line);
 		first = false;
 	}
-	/* Complete: its "end" came, and nothing after it. */
-	if (r == 1 && pos == len)
+	/* Complete: its "end" came, and nothing after it; and it says what it was written for. */
+	if (r == 1 && pos == len && st->mode[0])
 		return 0;
 	saved_state_done(st);
 	return r == -ENOMEM ? r : -EBADMSG;

@@ -31,9 +31,10 @@
  *   queue ID HEAD_SENT VALUE FD_NAME   at a graceful stop, what peer ID was still to receive
  *   end
  *
- * A state without its "end" was cut short and is refused. Words after the ones a line needs are
- * ignored, so that a famezd can read what a later one adds to a line (the SID of "config" came
- * that way: a famezd that does not know it still restores the peers).
+ * A state without its "end" was cut short and is refused, and so is one without "config". Words
+ * after the ones a line needs are ignored, so that a famezd can read what a later one adds to a
+ * line (the SID of "config" came that way: a famezd that does not know it still restores the
+ * peers).
  */
 
 #define STATE_MAGIC "famez-state 1"

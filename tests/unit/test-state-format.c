@@ -271,7 +271,7 @@ static void assert_refused(const char *text)
 	ck_assert_ptr_null(st.departed);
 }
 
-#define HEAD "famez-state 1\n"
+#define HEAD "famez-state 1\nconfig fabric 16 14 4194304\n"
 #define PEER "peer 1 1 1 0 0 0 0\n"
 
 START_TEST(test_hostile_states_are_refused)
@@ -280,14 +280,18 @@ START_TEST(test_hostile_states_are_refused)
 	size_t len = strlen(fabric_state);
 	SavedState st;
 
+	/* What the refused ones below are made of is fine in itself. */
+	ck_assert_int_eq(parse(HEAD PEER "end", &st), 0);
+	saved_state_done(&st);
 	/* Cut short anywhere: no "end", or not the magic. */
 	for (size_t n = 0; n < len - 1; n++) {
 		ck_assert_msg(state_parse(fabric_state, n, &st) == -EBADMSG, "cut at %zu", n);
 		ck_assert_ptr_null(st.peers);
 	}
 	assert_refused("");
-	assert_refused("famez-state 2\nend\n");
-	assert_refused("famez-state 10\nend\n");
+	assert_refused("famez-state 1\nend\n");
+	assert_refused("famez-state 2\nconfig fabric 16 14 4194304\nend\n");
+	assert_refused("famez-state 10\nconfig fabric 16 14 4194304\nend\n");
 	assert_refused("end\n");
 	assert_refused(HEAD PEER "en");
 	assert_refused(HEAD "\nend\n");
@@ -310,7 +314,7 @@ START_TEST(test_hostile_states_are_refused)
 	assert_refused(HEAD "ids 4294967296 1\nend\n");
 	assert_refused(HEAD "counters 1 2 3 4 5 6 7 8 9 10\nend\n");
 	assert_refused(HEAD "counters 1 2 3 4 5 6 7 8 9 10 -11\nend\n");
-	assert_refused(HEAD "config fabric 16 14\nend\n");
+	assert_refused("famez-state 1\nconfig fabric 16 14\nend\n");
 	assert_refused(HEAD "generation\nend\n");
 	/* What a peer's lines name must be that peer: a queue or fabric line for an unknown one. */
 	assert_refused(HEAD "queue 1 0 1 -\nend\n");
@@ -321,7 +325,7 @@ START_TEST(test_hostile_states_are_refused)
 	assert_refused(HEAD PEER "fabric 1 - 0 0 0 0 0 0 0 0 g 0 0 0\nend\n");
 	assert_refused(HEAD PEER "queue 1 0 9223372036854775808 -\nend\n");
 	/* Overlong words and lines, and NUL bytes. */
-	assert_refused(HEAD "config fabricfabricfabric1 16 14 4194304\nend\n");
+	assert_refused("famez-state 1\nconfig fabricfabricfabric1 16 14 4194304\nend\n");
 	assert_refused(HEAD PEER "fabric 1 ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef 0 0 0 0 0 0 0 0 0 0 0 "
 				 "0\nend\n");
 	assert_refused(HEAD PEER "queue 1 0 1 "
