@@ -577,6 +577,23 @@ Fabric *fabric_free(Fabric *f)
 	return NULL;
 }
 
+uint64_t fabric_slot_sid(const Fabric *f)
+{
+	return mailbox_get_u64(mailbox_slot(f->mailbox, f->server_id), MAILBOX_SLOT_PEER_SID);
+}
+
+void fabric_rewrite_sid(Fabric *f)
+{
+	mailbox_set_u64(mailbox_slot(f->mailbox, f->server_id), MAILBOX_SLOT_PEER_SID,
+			f->sw->config.sid);
+	for (unsigned id = 1; id <= f->n_clients; id++) {
+		Peer *p = fabric_peer(f, id);
+
+		if (p && p->fabric.configured)
+			write_assignment(f, id, true);
+	}
+}
+
 void fabric_peer_joined(Fabric *f, Peer *p)
 {
 	uint8_t *slot = mailbox_slot(f->mailbox, p->id);

@@ -50,6 +50,15 @@ int fabric_send(Fabric *f, unsigned dest, const char *text);
 void fabric_assignment(const Fabric *f, unsigned id, bool configured, uint64_t *sid,
 		       uint64_t *cid);
 
+/* The SID the server's slot holds: the one of the famezd that laid the mailbox out. */
+uint64_t fabric_slot_sid(const Fabric *f);
+/*
+ * After a restart with another SID (a restore leaves the mailbox as it was): the server's slot
+ * and those of configured peers get this switch's SID, as its layout and their configuration
+ * would have written it.
+ */
+void fabric_rewrite_sid(Fabric *f);
+
 /* The peer took its ID and its handshake is queued: set its slot up and ask its attributes. */
 void fabric_peer_joined(Fabric *f, Peer *p);
 /* The peer is gone: drop what waits for it, free its slot for the next holder of the ID. */

@@ -221,6 +221,8 @@ static int save_state(Switch *s, bool with_queues, SavedState *st)
 	for (size_t i = 0; i < STATE_COUNTERS; i++)
 		st->counters[i] = *counter(&s->counters, i);
 	if (s->fabric) {
+		st->has_sid = true;
+		st->sid = s->config.sid;
 		st->has_next_tag = true;
 		st->next_tag = fabric_next_tag(s->fabric);
 	}
@@ -459,6 +461,25 @@ static void restore_queue(Switch *s, FdRef **gone, const SavedPeer *sp)
 	peer_flush(p);
 }
 
+/*
+ * The mailbox is not laid out again at a restore, so the SIDs in it are the previous famezd's:
+ * another --sid (or SID=) rewrites them. A state written before famezd stored its SID does not
+ * say it; the server's slot does.
+ */
+static void restore_sid(Switch *s, const SavedState *st)
+{
+	uint64_t was;
+
+	if (!s->fabric)
+		return;
+	was = st->has_sid ? st->sid : fabric_slot_sid(s->fabric);
+	if (was == s->config.sid)
+		return;
+	fabric_rewrite_sid(s->fabric);
+	log_notice("switch %s: SID changed from %" PRIu64 " to %u: slots rewritten", s->config.name,
+		   was, s->config.sid);
+}
+
 int restore_peers(Switch *s, StoredFds *stored)
 {
 	SavedState st;
@@ -489,6 +510,7 @@ int restore_peers(Switch *s, StoredFds *stored)
 	/* Second pass: what was queued refers to eventfds of peers restored above. */
 	for (size_t i = 0; i < st.n_peers; i++)
 		restore_queue(s, &gone, &st.peers[i]);
+	restore_sid(s, &st);
 
 	fdref_unref(gone); /* the queues hold it from now on */
 	s->state_generation = st.generation;

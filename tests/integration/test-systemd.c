@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "mailbox.h"
 #include "qtest.h"
 #include "testlib.h"
 #include "userunit.h"
@@ -496,6 +497,67 @@ START_TEST(test_restart_keeps_what_slow_peers_have_not_read)
 }
 END_TEST
 
+/* Whether the API lists peer 1 as configured with the SID *data (a string). */
+static bool peer_1_configured_with(void *sid)
+{
+	char needle[64];
+
+	snprintf(needle, sizeof(needle), "\"link_state\":\"configured\",\"cid\":100,\"sid\":%s,",
+		 (const char *)sid);
+	return userunit_run(famezctl_path(), "--user", "--json", "status", NULL) == 0 &&
+	       testlib_file_contains(userunit_out, "\"id\":1,") &&
+	       testlib_file_contains(userunit_out, needle);
+}
+
+/*
+ * A restart with another --sid keeps the peers and so their mailbox, which is not laid out
+ * again: the SID in the server's slot and in a configured peer's is rewritten, and the API says
+ * the same.
+ */
+START_TEST(test_restart_with_another_sid_rewrites_the_slots)
+{
+	enum { SERVER_ID = 15 }; /* 14 client slots by default */
+	char client_out[256], check_out[256], commands[256], *pid, *after;
+
+	userunit_set_options("--sid 27");
+	ck_assert_int_eq(systemctl("start", "famez.socket"), 0);
+	famez_client_start_as(userunit_socket_path(), "configured", "configured",
+			      "rfc " TESTLIB_WAIT_S "\nsleep " TESTLIB_LIFETIME_S, client_out, 256);
+	testlib_wait_for_output(client_out, "configured SID 27 CID 100", TESTLIB_WAIT_MS);
+	/* famezd took the acknowledgment: the state saved at the stop says so. */
+	testlib_wait_until(peer_1_configured_with, "27", TESTLIB_WAIT_MS,
+			   "the API does not show peer 1 configured with SID 27");
+
+	pid = main_pid();
+	userunit_set_options("--sid 40");
+	userunit_restart();
+	after = userunit_wait_new_main_pid(pid);
+
+	/* A newcomer waits for both words to say 40, then reads every slot. */
+	snprintf(commands, sizeof(commands),
+		 "wait-mem %u 40 " TESTLIB_WAIT_S "\nwait-mem %u 40 " TESTLIB_WAIT_S "\nwho",
+		 MAILBOX_SLOT_SIZE + MAILBOX_SLOT_PEER_SID,
+		 SERVER_ID * MAILBOX_SLOT_SIZE + MAILBOX_SLOT_PEER_SID);
+	famez_client_run(userunit_socket_path(), "checker", commands, check_out, sizeof(check_out));
+	ck_assert_msg(testlib_file_contains(
+			      check_out, "id 1 nodename configured cclass Debugger cid 100 sid 40"),
+		      "%s", testlib_show(check_out));
+	ck_assert_msg(testlib_file_contains(check_out,
+					    "id 15 nodename Z-switch cclass FabricSwitch "
+					    "cid 1500 sid 40 (server)"),
+		      "%s", testlib_show(check_out));
+	ck_assert(peer_1_configured_with("40"));
+	ck_assert_msg(testlib_file_contains(getenv("FAMEZ_LOG"),
+					    "switch default: SID changed from 27 to 40: slots "
+					    "rewritten"),
+		      "%s", testlib_show(getenv("FAMEZ_LOG")));
+	ck_assert(testlib_file_contains(getenv("FAMEZ_LOG"), "restored 1 of 1 peers"));
+	free(pid);
+	free(after);
+	userunit_set_options(NULL);
+}
+END_TEST
+
 START_TEST(test_stop_disconnects_peers)
 {
 	char client_out[256];
@@ -557,6 +619,7 @@ int main(void)
 	tcase_add_test(tc, test_peer_leaving_while_down_is_announced);
 	tcase_add_test(tc, test_restart_keeps_what_slow_peers_have_not_read);
 	tcase_add_test(tc, test_restart_keeps_a_peers_eventfds);
+	tcase_add_test(tc, test_restart_with_another_sid_rewrites_the_slots);
 	tcase_add_test(tc, test_stop_disconnects_peers);
 	suite_add_tcase(s, tc);
 	return testlib_run_suite(s);
