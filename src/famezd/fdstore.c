@@ -403,11 +403,10 @@ int fdstore_push_state(const char *switch_name, uint64_t generation, const char 
 		return 0;
 	fd = memfd_create("famez-state", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
-		return log_warning_errno(errno, "cannot write the state for the fd store: %m");
+		return -errno;
 	n = write(fd, text, size);
 	if (n != (ssize_t)size)
-		return log_warning_errno(n < 0 ? errno : EIO,
-					 "cannot write the state for the fd store: %m");
+		return n < 0 ? -errno : -EIO;
 	(void)fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL);
 
 	/* The new one first, then the old: a complete state is stored at every moment. */

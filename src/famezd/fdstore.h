@@ -72,6 +72,7 @@ FdRef **fdstore_take_peer_vectors(StoredFds *stored, const char *switch_name, un
 				  unsigned n);
 /*
  * Stores a state text of generation as "state-a" or "state-b" (by the generation's parity),
- * sealed, then drops the other: a complete state is stored at every moment. 0 or -errno.
+ * sealed, then drops the other: a complete state is stored at every moment. 0 or -errno
+ * (not logged).
  */
 int fdstore_push_state(const char *switch_name, uint64_t generation, const char *text, size_t size);

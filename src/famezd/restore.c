@@ -255,11 +255,15 @@ int restore_save_state(Switch *s, bool with_queues)
 	saved_state_done(&st);
 	if (r < 0) {
 		free(buf);
-		return log_warning_errno(r, "cannot write the state for the fd store: %m");
+		return switch_log_errno(s, LOG_WARNING, r,
+					"cannot write the state for the fd store: %m");
 	}
 	r = fdstore_push_state(switch_store_name(s), s->state_generation, buf, size);
 	free(buf);
-	return r;
+	if (r < 0)
+		return switch_log_errno(s, LOG_WARNING, r,
+					"cannot store the state in the fd store: %m");
+	return 0;
 }
 
 /* ---- reading it back ---- */
@@ -316,10 +320,11 @@ bool restore_has_usable_state(Switch *s, StoredFds *stored)
 	fdstore_name(shm, switch_store_name(s), FD_KIND_SHM, 0, 0);
 	usable = usable && stored_fds_has(stored, shm);
 	if (!usable)
-		log_warning("the stored state is for %s mode, %u vectors, %u peers, %" PRIu64
-			    " bytes; famezd now runs another configuration, so connected peers "
-			    "cannot be kept",
-			    st.mode, st.vectors, st.max_peers, st.shm_size);
+		switch_log(s, LOG_WARNING,
+			   "the stored state is for %s mode, %u vectors, %u peers, %" PRIu64
+			   " bytes; famezd now runs another configuration, so connected peers "
+			   "cannot be kept",
+			   st.mode, st.vectors, st.max_peers, st.shm_size);
 	saved_state_done(&st);
 	return usable;
 }
@@ -405,21 +410,25 @@ static bool restore_peer(Switch *s, StoredFds *stored, const SavedPeer *sp)
 	fd = stored_fds_take(stored,
 			     fdstore_name(name, switch_store_name(s), FD_KIND_PEER, sp->id, 0));
 	if (fd < 0 && (fd = closed_connection()) >= 0)
-		log_info("peer %u closed its connection while famezd was not running", sp->id);
+		switch_log(s, LOG_INFO,
+			   "peer %u closed its connection while famezd was not running", sp->id);
 	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISSOCK(sb.st_mode)) {
-		log_warning("peer %u is in the stored state but its connection is not stored; "
-			    "dropping it",
-			    sp->id);
+		switch_log(s, LOG_WARNING,
+			   "peer %u is in the stored state but its connection is not stored; "
+			   "dropping it",
+			   sp->id);
 		goto drop;
 	}
 	if (!s->fabric && !(vectors = fdstore_take_peer_vectors(stored, switch_store_name(s),
 								sp->id, s->config.vectors))) {
-		log_warning("peer %u's eventfds are not all stored; disconnecting it", sp->id);
+		switch_log(s, LOG_WARNING,
+			   "peer %u's eventfds are not all stored; disconnecting it", sp->id);
 		goto drop;
 	}
 	r = peer_restore(s, fd, sp->id, sp->join_seq, vectors, &p);
 	if (r < 0) {
-		log_warning_errno(r, "cannot restore peer %u: %m; disconnecting it", sp->id);
+		switch_log_errno(s, LOG_WARNING, r, "cannot restore peer %u: %m; disconnecting it",
+				 sp->id);
 		goto drop;
 	}
 	p->pid = sp->pid;
@@ -449,7 +458,8 @@ static void restore_queue(Switch *s, FdRef **gone, const SavedPeer *sp)
 		FdRef *ref = queued_fd(s, gone, sp->queue[k].fd_name);
 
 		if (strcmp(sp->queue[k].fd_name, "-") != 0 && !ref) {
-			log_warning(
+			switch_log(
+				s, LOG_WARNING,
 				"peer %u was still to receive a message with an fd that is gone; "
 				"disconnecting it so it starts over",
 				p->id);
@@ -476,8 +486,8 @@ static void restore_sid(Switch *s, const SavedState *st)
 	if (was == s->config.sid)
 		return;
 	fabric_rewrite_sid(s->fabric);
-	log_notice("switch %s: SID changed from %" PRIu64 " to %u: slots rewritten", s->config.name,
-		   was, s->config.sid);
+	switch_log(s, LOG_NOTICE, "SID changed from %" PRIu64 " to %u: slots rewritten", was,
+		   s->config.sid);
 }
 
 int restore_peers(Switch *s, StoredFds *stored)
@@ -491,15 +501,17 @@ int restore_peers(Switch *s, StoredFds *stored)
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
-		return log_warning_errno(r, "the stored state cannot be read; starting afresh");
+		return switch_log_errno(s, LOG_WARNING, r,
+					"the stored state cannot be read; starting afresh");
 
 	idalloc_set_cursor(s->ids, st.next_id, st.seq);
 	for (size_t i = 0; i < st.n_departed; i++)
 		for (uint32_t id = st.departed[i].from; id <= st.departed[i].to; id++)
 			(void)idalloc_restore_id(s->ids, id, false, st.departed[i].seq);
 	if (idalloc_restore_done(s->ids) < 0)
-		log_warning("out of memory counting the IDs left to give; departures may use up "
-			    "IDs that could have been parked");
+		switch_log(s, LOG_WARNING,
+			   "out of memory counting the IDs left to give; departures may use up "
+			   "IDs that could have been parked");
 	for (size_t i = 0; i < STATE_COUNTERS; i++)
 		*counter(&s->counters, i) = st.counters[i];
 	if (s->fabric)
@@ -514,7 +526,8 @@ int restore_peers(Switch *s, StoredFds *stored)
 
 	fdref_unref(gone); /* the queues hold it from now on */
 	s->state_generation = st.generation;
-	log_info("restored %u of %zu peers from systemd's fd store", restored, st.n_peers);
+	switch_log(s, LOG_INFO, "restored %u of %zu peers from systemd's fd store", restored,
+		   st.n_peers);
 	saved_state_done(&st);
 	return restored > 0;
 }

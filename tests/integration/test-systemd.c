@@ -548,8 +548,7 @@ START_TEST(test_restart_with_another_sid_rewrites_the_slots)
 		      "%s", testlib_show(check_out));
 	ck_assert(peer_1_configured_with("40"));
 	ck_assert_msg(testlib_file_contains(getenv("FAMEZ_LOG"),
-					    "switch default: SID changed from 27 to 40: slots "
-					    "rewritten"),
+					    "SID changed from 27 to 40: slots rewritten"),
 		      "%s", testlib_show(getenv("FAMEZ_LOG")));
 	ck_assert(testlib_file_contains(getenv("FAMEZ_LOG"), "restored 1 of 1 peers"));
 	free(pid);
