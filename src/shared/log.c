@@ -42,6 +42,10 @@ int log_get_max_level(void)
 	return log_max_level;
 }
 
+/* A printf-like function of a va_list, so that clang's -Wformat-nonliteral lets it pass fmt on. */
+static int log_internalv(int level, int error, const char *prefix, const char *fmt, va_list ap)
+	_printf_(4, 0);
+
 static int log_internalv(int level, int error, const char *prefix, const char *fmt, va_list ap)
 {
 	int saved = errno;
