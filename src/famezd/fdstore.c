@@ -267,6 +267,35 @@ int stored_fds_take(StoredFds *s, const char *name)
 	return s->fds[i];
 }
 
+/* What a switch stores, after its prefix (fdstore.h); listening sockets are none of it. */
+static bool is_switch_fd_name(const char *name, const char *prefix)
+{
+	static const char *const kinds[] = { "state-", "peer-", "vecs-", "vec-", "idvec-" };
+	size_t plen = strlen(prefix);
+
+	if (strncmp(name, prefix, plen) != 0)
+		return false;
+	/* Exactly: "shm.peer-1" is switch shm's, not the default's (names have no '-' or '.'). */
+	if (strcmp(name + plen, "shm") == 0)
+		return true;
+	for (size_t i = 0; i < ELEMENTSOF(kinds); i++)
+		if (strncmp(name + plen, kinds[i], strlen(kinds[i])) == 0)
+			return true;
+	return false;
+}
+
+void stored_fds_drop_switch(StoredFds *s, const char *prefix)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->taken[i] || !is_switch_fd_name(s->names[i], prefix))
+			continue;
+		s->taken[i] = true;
+		fdstore_remove(s->names[i]);
+		safe_close(s->fds[i]);
+		s->fds[i] = -1;
+	}
+}
+
 void stored_fds_done(StoredFds *s)
 {
 	for (size_t i = 0; i < s->n; i++) {
@@ -754,24 +783,39 @@ static int read_state(const char *prefix, StoredFds *stored, SavedState *st)
 
 bool fdstore_has_usable_state(Switch *s, StoredFds *stored)
 {
+	const SwitchConfig *c = &s->config;
+	const char *reason;
 	char shm[64];
 	SavedState st;
-	bool usable;
+	bool same;
 
 	if (read_state(s->fd_prefix, stored, &st) < 0)
 		return false;
-	usable = strcmp(st.mode, switch_mode_to_string(s->config.mode)) == 0 &&
-		 st.vectors == s->config.vectors && st.max_peers == s->config.max_peers &&
-		 st.shm_size == s->config.shm.size;
+	same = strcmp(st.mode, switch_mode_to_string(c->mode)) == 0 && st.vectors == c->vectors &&
+	       st.max_peers == c->max_peers && st.shm_size == c->shm.size;
 	snprintf(shm, sizeof(shm), "%sshm", s->fd_prefix);
-	usable = usable && stored_fds_has(stored, shm);
-	if (!usable)
-		log_warning("the stored state is for %s mode, %u vectors, %u peers, %" PRIu64
-			    " bytes; famezd now runs another configuration, so connected peers "
-			    "cannot be kept",
-			    st.mode, st.vectors, st.max_peers, st.shm_size);
+	if (same && stored_fds_has(stored, shm)) {
+		saved_state_done(&st);
+		return true;
+	}
+	if (same) {
+		reason = "its shared memory was not stored";
+	} else {
+		reason = "the switch's configuration changed";
+		switch_log(s, LOG_WARNING,
+			   "the stored state is for %s mode, %u vectors, %u peers, %" PRIu64
+			   " bytes; the switch now runs %s mode, %u vectors, %u peers, %" PRIu64
+			   " bytes",
+			   st.mode, st.vectors, st.max_peers, st.shm_size,
+			   switch_mode_to_string(c->mode), c->vectors, c->max_peers, c->shm.size);
+	}
+	for (size_t i = 0; i < st.n_peers; i++)
+		switch_log(s, LOG_WARNING, "peer %u (pid %d) dropped: %s", st.peers[i].id,
+			   st.peers[i].pid, reason);
+	/* Now, before the switch stores new fds under the same names. */
+	stored_fds_drop_switch(stored, s->fd_prefix);
 	saved_state_done(&st);
-	return usable;
+	return false;
 }
 
 /*

@@ -37,6 +37,11 @@ int stored_fds_collect(StoredFds *s);
 bool stored_fds_has(const StoredFds *s, const char *name);
 /* Takes the fd stored under name: its number, or -1 when there is none. */
 int stored_fds_take(StoredFds *s, const char *name);
+/*
+ * Takes every fd of the switch with that prefix (not its listening socket), closes it and removes
+ * it from the store at once, without a log line: for a switch whose peers cannot be kept.
+ */
+void stored_fds_drop_switch(StoredFds *s, const char *prefix);
 /* Closes what was not taken and removes it from the store, with a log line each. */
 void stored_fds_done(StoredFds *s);
 
