@@ -313,6 +313,23 @@ static bool is_state_name(const char *name)
 	return fd_name_parse(name, switch_name, &kind, &id, &sub) == 0 && kind == FD_KIND_STATE;
 }
 
+void stored_fds_drop_switch(StoredFds *s, const char *switch_name)
+{
+	char name[SWITCH_NAME_MAX + 1];
+	unsigned id, sub;
+	FdKind kind;
+
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->taken[i] || fd_name_parse(s->names[i], name, &kind, &id, &sub) < 0 ||
+		    strcmp(name, switch_name ? switch_name : "") != 0)
+			continue;
+		s->taken[i] = true;
+		fdstore_remove(s->names[i]);
+		safe_close(s->fds[i]);
+		s->fds[i] = -1;
+	}
+}
+
 void stored_fds_done(StoredFds *s)
 {
 	for (size_t i = 0; i < s->n; i++) {

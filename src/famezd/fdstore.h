@@ -43,6 +43,12 @@ int stored_fds_take(StoredFds *s, const char *name);
  * malloc'ed copy in *ret (NUL-terminated, its length in *ret_size), -ENOENT, or -errno.
  */
 int stored_fds_read(const StoredFds *s, const char *name, char **ret, size_t *ret_size);
+/*
+ * Takes every fd stored for switch switch_name (NULL for the default switch; not its listening
+ * socket), closes it and removes it from the store at once, without a log line: for a switch
+ * whose peers cannot be kept, before it stores new fds under the same names.
+ */
+void stored_fds_drop_switch(StoredFds *s, const char *switch_name);
 /* Closes what was not taken and removes it from the store, with a log line each. */
 void stored_fds_done(StoredFds *s);
 

@@ -308,25 +308,39 @@ static int read_state(const char *switch_name, StoredFds *stored, SavedState *st
 
 bool restore_has_usable_state(Switch *s, StoredFds *stored)
 {
+	const SwitchConfig *c = &s->config;
 	char shm[FD_NAME_MAX];
+	const char *reason;
 	SavedState st;
-	bool usable;
+	bool same;
 
 	if (read_state(switch_store_name(s), stored, &st) < 0)
 		return false;
-	usable = strcmp(st.mode, switch_mode_to_string(s->config.mode)) == 0 &&
-		 st.vectors == s->config.vectors && st.max_peers == s->config.max_peers &&
-		 st.shm_size == s->config.shm.size;
+	same = strcmp(st.mode, switch_mode_to_string(c->mode)) == 0 && st.vectors == c->vectors &&
+	       st.max_peers == c->max_peers && st.shm_size == c->shm.size;
 	fdstore_name(shm, switch_store_name(s), FD_KIND_SHM, 0, 0);
-	usable = usable && stored_fds_has(stored, shm);
-	if (!usable)
+	if (same && stored_fds_has(stored, shm)) {
+		saved_state_done(&st);
+		return true;
+	}
+	if (same) {
+		reason = "its shared memory was not stored";
+	} else {
+		reason = "the switch's configuration changed";
 		switch_log(s, LOG_WARNING,
 			   "the stored state is for %s mode, %u vectors, %u peers, %" PRIu64
-			   " bytes; famezd now runs another configuration, so connected peers "
-			   "cannot be kept",
-			   st.mode, st.vectors, st.max_peers, st.shm_size);
+			   " bytes; the switch now runs %s mode, %u vectors, %u peers, %" PRIu64
+			   " bytes",
+			   st.mode, st.vectors, st.max_peers, st.shm_size,
+			   switch_mode_to_string(c->mode), c->vectors, c->max_peers, c->shm.size);
+	}
+	for (size_t i = 0; i < st.n_peers; i++)
+		switch_log(s, LOG_WARNING, "peer %u (pid %d) dropped: %s", st.peers[i].id,
+			   st.peers[i].pid, reason);
+	/* Now, before the switch stores new fds under the same names. */
+	stored_fds_drop_switch(stored, switch_store_name(s));
 	saved_state_done(&st);
-	return usable;
+	return false;
 }
 
 /*

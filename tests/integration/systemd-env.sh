@@ -4,13 +4,20 @@
 # famez.service installed. The program gets XDG_RUNTIME_DIR, DBUS_SESSION_BUS_ADDRESS and
 # FAMEZ_UNIT_DIR (where the units are; the test may edit them and daemon-reload).
 #
-# Usage: systemd-env.sh SOCKET_UNIT SERVICE_UNIT PROGRAM [ARGS...]
+# With --switch-socket, the user flavour of famez-switch@.socket too.
+#
+# Usage: systemd-env.sh [--switch-socket UNIT] SOCKET_UNIT SERVICE_UNIT PROGRAM [ARGS...]
 set -euo pipefail
 
 if [ -z "${FAMEZ_SYSTEMD_NAMESPACE:-}" ]; then
 	exec env FAMEZ_SYSTEMD_NAMESPACE=1 unshare --mount --propagation private "$0" "$@"
 fi
 
+switch_socket_unit=
+if [ "$1" = --switch-socket ]; then
+	switch_socket_unit=$2
+	shift 2
+fi
 socket_unit=$1
 service_unit=$2
 shift 2
@@ -23,6 +30,7 @@ export FAMEZ_UNIT_DIR=$XDG_RUNTIME_DIR/systemd/user
 mkdir -p "$FAMEZ_UNIT_DIR"
 cp "$socket_unit" "$FAMEZ_UNIT_DIR/famez.socket"
 cp "$service_unit" "$FAMEZ_UNIT_DIR/famez.service"
+[ -z "$switch_socket_unit" ] || cp "$switch_socket_unit" "$FAMEZ_UNIT_DIR/famez-switch@.socket"
 # No journald here: famezd's log goes to a file the test can read ($FAMEZ_LOG).
 export FAMEZ_LOG=$XDG_RUNTIME_DIR/famezd.log
 mkdir -p "$FAMEZ_UNIT_DIR/famez.service.d"

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,7 +31,7 @@ static QVm vms[4];
  */
 static void reset_units(void)
 {
-	systemctl("stop", "famez.socket", "famez.service");
+	systemctl("stop", "famez.socket", "famez-switch@lab.socket", "famez.service");
 	systemctl("reset-failed", "famez.service");
 	userunit_set_options(NULL);
 }
@@ -570,6 +571,154 @@ START_TEST(test_stop_disconnects_peers)
 }
 END_TEST
 
+/* A famez-client on one switch, driven by the test through its standard input. */
+typedef struct FedClient {
+	pid_t pid;
+	int commands;
+	char nodename[16];
+	char out[256];
+} FedClient;
+
+static void fed_client_start(FedClient *c, const char *socket, const char *nodename,
+			     unsigned expected_id)
+{
+	char connected[64];
+
+	snprintf(c->nodename, sizeof(c->nodename), "%s", nodename);
+	c->pid = famez_client_start_fed(socket, nodename, nodename, &c->commands, c->out,
+					sizeof(c->out));
+	snprintf(connected, sizeof(connected), "connected id %u ", expected_id);
+	testlib_wait_for_output(c->out, connected, TESTLIB_WAIT_MS);
+}
+
+static void fed_client_done(FedClient *c)
+{
+	if (c->commands > 0)
+		close(c->commands);
+	c->commands = -1;
+}
+
+/*
+ * `from` (ID from_id) pings `to` (ID to_id) and sends it a message, through famezd's mailbox and
+ * doorbells: both still connected with the IDs they had. `round` counts the calls for the pair.
+ */
+static void assert_peers_talk(FedClient *from, unsigned from_id, FedClient *to, unsigned to_id,
+			      int round)
+{
+	char line[128];
+
+	snprintf(line, sizeof(line), "ping %s " TESTLIB_WAIT_S "; send %s round-%d", to->nodename,
+		 to->nodename, round);
+	famez_client_feed(from->commands, line);
+	snprintf(line, sizeof(line), "pong from %s@%u ", to->nodename, to_id);
+	testlib_wait_for_count(from->out, line, (unsigned)round, TESTLIB_WAIT_MS);
+	snprintf(line, sizeof(line), "%s@%u: round-%d\n", from->nodename, from_id, round);
+	testlib_wait_for_output(to->out, line, TESTLIB_WAIT_MS);
+}
+
+static const char *lab_socket_path(void)
+{
+	static char path[256];
+
+	snprintf(path, sizeof(path), "%s/famez/lab.sock", getenv("XDG_RUNTIME_DIR"));
+	return path;
+}
+
+static void restart_service(void)
+{
+	char *before = main_pid(), *after;
+
+	userunit_restart();
+	after = userunit_wait_new_main_pid(before);
+	free(before);
+	free(after);
+}
+
+/*
+ * Two switches, the default one (famez.socket) and lab (famez-switch@lab.socket), served by one
+ * famezd: a restart keeps the peers of both; a change of lab's configuration file drops lab's
+ * peers only, one log line each, and the default switch's peers never notice.
+ */
+START_TEST(test_switches_keep_their_peers_apart)
+{
+	FedClient c[4] = {
+		{ .commands = -1 }, { .commands = -1 }, { .commands = -1 }, { .commands = -1 }
+	};
+	FedClient *def_a = &c[0], *def_b = &c[1], *lab_a = &c[2], *lab_b = &c[3], newcomer;
+	char dir[256], options[512], conf[320], line[160];
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "%s/switches.d", testlib_tmpdir());
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	snprintf(options, sizeof(options), "--switches-dir %s", dir);
+	userunit_set_options(options);
+
+	/* The default switch's peers first, so that famezd runs when lab's socket comes. */
+	ck_assert_int_eq(systemctl("start", "famez.socket"), 0);
+	fed_client_start(def_a, userunit_socket_path(), "def_a", 1);
+	fed_client_start(def_b, userunit_socket_path(), "def_b", 2);
+	testlib_wait_until(service_active, NULL, TESTLIB_WAIT_MS, "famez.service is not active");
+
+	/*
+	 * systemd refuses to start a socket whose service runs: famezd stops, the socket starts
+	 * and famezd starts with it, in one transaction, and the default switch keeps its peers.
+	 */
+	ck_assert_msg(systemctl("restart", "famez.service", "famez-switch@lab.socket") == 0, "%s",
+		      testlib_show(userunit_err));
+	fed_client_start(lab_a, lab_socket_path(), "lab_a", 1);
+	fed_client_start(lab_b, lab_socket_path(), "lab_b", 2);
+	ck_assert(
+		testlib_file_contains(getenv("FAMEZ_LOG"), "switch lab: socket-activated without"));
+	assert_peers_talk(def_b, 2, def_a, 1, 1);
+	assert_peers_talk(lab_b, 2, lab_a, 1, 1);
+
+	/* A restart keeps all four: the same IDs, talking again. */
+	restart_service();
+	assert_peers_talk(def_b, 2, def_a, 1, 2);
+	assert_peers_talk(lab_b, 2, lab_a, 1, 2);
+	assert_peers_talk(def_a, 1, def_b, 2, 1);
+	assert_peers_talk(lab_a, 1, lab_b, 2, 1);
+	ck_assert_uint_eq(testlib_count(getenv("FAMEZ_LOG"), "restored 2 of 2 peers"), 3);
+
+	/* lab gets a file that changes it: its peers go, one line each; the default's stay. */
+	snprintf(conf, sizeof(conf), "%s/lab.conf", dir);
+	f = fopen(conf, "we");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "[Switch]\nMaxPeers=8\n");
+	ck_assert_int_eq(fclose(f), 0);
+	restart_service();
+	testlib_wait_for_output(lab_a->out, "the server closed the connection", TESTLIB_WAIT_MS);
+	testlib_wait_for_output(lab_b->out, "the server closed the connection", TESTLIB_WAIT_MS);
+	for (int i = 2; i < 4; i++) {
+		snprintf(line, sizeof(line),
+			 "switch lab: peer %d (pid %d) dropped: the switch's configuration "
+			 "changed\n",
+			 i - 1, (int)c[i].pid);
+		ck_assert_msg(testlib_count(getenv("FAMEZ_LOG"), line) == 1, "no '%s' in %s", line,
+			      testlib_show(getenv("FAMEZ_LOG")));
+	}
+	ck_assert_uint_eq(testlib_count(getenv("FAMEZ_LOG"), " dropped: "), 2);
+	ck_assert(!testlib_file_contains(getenv("FAMEZ_LOG"), "dropping stored fd"));
+	assert_peers_talk(def_b, 2, def_a, 1, 3);
+	assert_peers_talk(def_a, 1, def_b, 2, 2);
+
+	/* lab as its file says it, with the next peers kept by the next restart. */
+	fed_client_start(&newcomer, lab_socket_path(), "lab_c", 1);
+	ck_assert(testlib_file_contains(newcomer.out, "vectors 10 "));
+	restart_service();
+	famez_client_feed(newcomer.commands, "ping server " TESTLIB_WAIT_S);
+	testlib_wait_for_output(newcomer.out, "pong from Z-switch@9 ", TESTLIB_WAIT_MS);
+	ck_assert(testlib_file_contains(getenv("FAMEZ_LOG"), "restored 1 of 1 peers"));
+	assert_peers_talk(def_b, 2, def_a, 1, 4);
+	ck_assert(!testlib_file_contains(newcomer.out, "closed the connection"));
+
+	for (int i = 0; i < 4; i++)
+		fed_client_done(&c[i]);
+	fed_client_done(&newcomer);
+	userunit_set_options(NULL);
+}
+END_TEST
+
 START_TEST(test_units_verify_and_are_hardened)
 {
 	char unit[512], *text, *p;
@@ -580,6 +729,11 @@ START_TEST(test_units_verify_and_are_hardened)
 			      0,
 		      "%s", testlib_show(userunit_err));
 	snprintf(unit, sizeof(unit), "%s/famez.socket", getenv("FAMEZ_UNIT_DIR"));
+	ck_assert_msg(userunit_run("/usr/bin/systemd-analyze", "verify", "--man=no", unit, NULL) ==
+			      0,
+		      "%s", testlib_show(userunit_err));
+	/* The template, as one of its instances. */
+	snprintf(unit, sizeof(unit), "%s/famez-switch@lab.socket", getenv("FAMEZ_UNIT_DIR"));
 	ck_assert_msg(userunit_run("/usr/bin/systemd-analyze", "verify", "--man=no", unit, NULL) ==
 			      0,
 		      "%s", testlib_show(userunit_err));
@@ -620,6 +774,7 @@ int main(void)
 	tcase_add_test(tc, test_restart_keeps_a_peers_eventfds);
 	tcase_add_test(tc, test_restart_with_another_sid_rewrites_the_slots);
 	tcase_add_test(tc, test_stop_disconnects_peers);
+	tcase_add_test(tc, test_switches_keep_their_peers_apart);
 	suite_add_tcase(s, tc);
 	return testlib_run_suite(s);
 }

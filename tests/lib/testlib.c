@@ -131,15 +131,17 @@ static void redirect(int target, const char *path)
 	}
 }
 
-pid_t testlib_spawn(char *const argv[], const char *stdout_path, const char *stderr_path)
+/* testlib_spawn() with standard input from stdin_fd (-1: /dev/null). */
+static pid_t spawn_with_stdin(char *const argv[], int stdin_fd, const char *stdout_path,
+			      const char *stderr_path)
 {
 	pid_t pid = fork();
 
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY);
+		int in = stdin_fd >= 0 ? stdin_fd : open("/dev/null", O_RDONLY);
 
-		dup2(null, STDIN_FILENO);
+		dup2(in, STDIN_FILENO);
 		redirect(STDOUT_FILENO, stdout_path);
 		redirect(STDERR_FILENO, stderr_path);
 		/*
@@ -159,6 +161,11 @@ pid_t testlib_spawn(char *const argv[], const char *stdout_path, const char *std
 			break;
 		}
 	return pid;
+}
+
+pid_t testlib_spawn(char *const argv[], const char *stdout_path, const char *stderr_path)
+{
+	return spawn_with_stdin(argv, -1, stdout_path, stderr_path);
 }
 
 int testlib_wait(pid_t pid, int timeout_ms)
@@ -393,6 +400,31 @@ pid_t famez_client_start(const char *socket, const char *name, const char *comma
 			 size_t out_size)
 {
 	return famez_client_start_as(socket, name, NULL, commands, out, out_size);
+}
+
+pid_t famez_client_start_fed(const char *socket, const char *name, const char *nodename,
+			     int *commands, char *out, size_t out_size)
+{
+	const char *argv[] = { testlib_client_path(), "--socket", socket, "--wait", "5",
+			       "--nodename",          nodename,   NULL };
+	int p[2];
+	pid_t pid;
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	snprintf(out, out_size, "%s/%s.out", testlib_tmpdir(), name);
+	pid = spawn_with_stdin((char *const *)argv, p[0], out, out);
+	close(p[0]);
+	*commands = p[1];
+	return pid;
+}
+
+void famez_client_feed(int commands, const char *line)
+{
+	size_t n = strlen(line);
+
+	/* Fails with EPIPE when famez-client has exited, e.g. when famezd dropped it. */
+	ck_assert_msg(write(commands, line, n) == (ssize_t)n && write(commands, "\n", 1) == 1,
+		      "cannot give famez-client '%s': %s", line, strerror(errno));
 }
 
 void testlib_wait_for_output(const char *path, const char *needle, int timeout_ms)

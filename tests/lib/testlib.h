@@ -93,6 +93,14 @@ pid_t famez_client_start(const char *socket, const char *name, const char *comma
 /* The same with options before --exec (a NULL-terminated list). */
 pid_t famez_client_start_with(const char *socket, const char *name, const char *const options[],
 			      const char *commands, char *out, size_t out_size);
+/*
+ * A famez-client that takes its commands from standard input, as a person at a terminal would:
+ * famez_client_feed() sends it one line at a time to the write end *commands. It exits when the
+ * test closes that end.
+ */
+pid_t famez_client_start_fed(const char *socket, const char *name, const char *nodename,
+			     int *commands, char *out, size_t out_size);
+void famez_client_feed(int commands, const char *line);
 /* Waits until the file contains needle; fails the test after timeout_ms. */
 void testlib_wait_for_output(const char *path, const char *needle, int timeout_ms);
 /* Waits until the file contains needle at least n times; fails the test after timeout_ms. */

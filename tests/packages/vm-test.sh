@@ -7,8 +7,9 @@ say() { echo "famez-vm: $*"; }
 check() { # NAME COMMAND...: ok or FAIL
 	name=$1
 	shift
-	if "$@" >/tmp/check.out 2>&1; then say "ok $name"; else say "FAIL $name: $(tr '\n' ' ' </tmp/check.out)"; fi
+	if "$@" >/tmp/check.out 2>&1; then say "ok $name"; else say "FAIL $name: $(tr '\n' ' ' </tmp/check.out)"; failed=1; fi
 }
+failed=
 
 # Runs COMMAND... until it succeeds, at most SECONDS: for what the manager does in its own time.
 wait_until() { # SECONDS COMMAND...
@@ -29,6 +30,13 @@ check socket-enabled systemctl is-enabled famez.socket
 check socket-active systemctl is-active famez.socket
 check socket-group sh -c 'stat -c %G /run/famez/famez.sock | grep -qx kvm'
 check service-not-yet-running sh -c '! systemctl is-active famez.service'
+# The template of further switches' sockets is installed and enables nothing by itself. A switch
+# added before famezd runs comes with the first start (systemd refuses to start a socket whose
+# service runs; docs/systemd.md says how to add one then).
+check switch-template-installed test -f /lib/systemd/system/famez-switch@.socket
+check switch-template-not-enabled sh -c '! systemctl is-enabled famez-switch@lab.socket'
+check switch-enable systemctl enable --now famez-switch@lab.socket
+check switch-socket-group sh -c 'stat -c %G /run/famez/lab.sock | grep -qx kvm'
 
 # The first client activates the service through the socket: once it is connected, famezd has
 # told systemd it is ready.
@@ -47,6 +55,18 @@ check exposure-as-offline test "$exposure" = "$(cat /root/expected-exposure)"
 check nobody-denied sh -c 'setpriv --reuid=nobody --regid=nogroup --clear-groups famezctl --no-ask-password send-interrupt 1 0; test $? -eq 4'
 check root-allowed famezctl send-interrupt 1 0
 
+# A client of switch lab: famezd, started by alpha, serves it on the socket systemd passed.
+famez-client -S /run/famez/lab.sock -N gamma -e "sleep 600" >/tmp/gamma.out 2>&1 &
+gamma=$!
+wait_until 120 grep -q '^connected id' /tmp/gamma.out
+lab_listening() { journalctl -b -u famez.service | grep -q "switch lab: listening on /run/famez/lab.sock"; }
+check switch-lab-serves wait_until 60 lab_listening
+# Whether a newcomer on lab reaches gamma (with its ID, connected all along) through famezd.
+gamma_reached() { # NODENAME
+	famez-client -S /run/famez/lab.sock -N "$1" -e "ping gamma 60" >"/tmp/$1.out" 2>&1 &&
+		grep -q "pong from gamma@1 " "/tmp/$1.out" && ! grep -q closed /tmp/gamma.out
+}
+
 # A restart keeps both clients, and they still talk: beta pings alpha once famezd, restarted,
 # sends it a message.
 famez-client -N beta -e "wait-msg 1 300; ping alpha 60" >/tmp/beta.out 2>&1 &
@@ -61,13 +81,28 @@ check message-after-restart famezctl send "$(sed -n 's/^connected id \([0-9]*\).
 wait $beta
 check talk-after-restart grep -q "pong from alpha@1" /tmp/beta.out
 say "beta: $(tr '\n' ' ' </tmp/beta.out)"
+check switch-lab-kept gamma_reached delta
+
+# An upgrade (here the same package again) restarts famezd; every switch keeps its peers.
+pid=$(systemctl show -p MainPID --value famez.service)
+check upgrade apt-get install -y --reinstall /root/debs/famez_0.1.0_amd64.deb
+restarted() { systemctl is-active --quiet famez.service && [ "$(systemctl show -p MainPID --value famez.service)" != "$pid" ]; }
+check upgrade-restarted restarted
+lists_alpha_json() { famezctl --json peers | grep -q '"nodename":"alpha"'; }
+check upgrade-keeps-default wait_until 60 lists_alpha_json
+check upgrade-keeps-lab gamma_reached epsilon
+
+# What famezd said, for a look at what failed (the purge stops it).
+[ -z "$failed" ] || journalctl -b -u famez.service -u 'famez-switch@*' --no-pager | tail -60 |
+	sed 's/^/famez-vm: journal: /'
 
 # Purge leaves nothing behind, not even what the service made (its state directory).
-kill $alpha 2>/dev/null
+kill $alpha $gamma 2>/dev/null
 check state-directory-made test -d /var/lib/famez
 check purge apt-get purge -y 'famez*'
-check nothing-left sh -c '! ls /etc/default/famez /lib/systemd/system/famez.* /usr/lib/systemd/system/famez.* /usr/sbin/famezd /usr/bin/famezctl /usr/share/dbus-1/system.d/org.famez.conf /run/famez/famez.sock 2>/dev/null | grep .'
-check no-unit-left sh -c '! systemctl list-unit-files famez.socket famez.service | grep -q "^famez\."'
+check switch-socket-stopped sh -c '! systemctl is-active famez-switch@lab.socket'
+check nothing-left sh -c '! ls /etc/default/famez /lib/systemd/system/famez* /usr/lib/systemd/system/famez* /etc/systemd/system/sockets.target.wants/famez* /usr/sbin/famezd /usr/bin/famezctl /usr/share/dbus-1/system.d/org.famez.conf /run/famez 2>/dev/null | grep .'
+check no-unit-left sh -c '! systemctl list-unit-files "famez*" | grep -v "^famez-vm-test" | grep -q "^famez"'
 # Any path with famez in its name, but this test's own (its script, unit and the packages).
 leftovers() {
 	find / /run -xdev \( -path /proc -o -path /sys -o -path /root/debs -o -path /tmp \) -prune -o \
