@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bus.h"
+#include "bus-internal.h"
 #include "fabric.h"
 #include "mailbox.h"
 #include "peer.h"
