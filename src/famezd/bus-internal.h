@@ -10,9 +10,14 @@ typedef struct PolkitRegistry PolkitRegistry;
 
 #define BUS_NAME "org.famez"
 #define BUS_PATH "/org/famez"
-#define BUS_PEER_PATH "/org/famez/peer"
+#define BUS_PEER_PATH "/org/famez/peer" /* the default switch's peers */
+/* BUS_SWITCH_PATH/NAME: every switch, with its peers in BUS_SWITCH_PATH/NAME/peer. */
+#define BUS_SWITCH_PATH "/org/famez/switch"
 #define BUS_SERVER_INTERFACE "org.famez.Server1"
+#define BUS_SWITCH_INTERFACE "org.famez.Switch1"
 #define BUS_PEER_INTERFACE "org.famez.Peer1"
+/* Long enough for BUS_SWITCH_PATH/NAME/peer/ID. */
+#define BUS_PATH_MAX 96
 
 /* Named errors; their messages say what was wrong. */
 #define BUS_ERROR_NO_SUCH_PEER "org.famez.Error.NoSuchPeer"
@@ -25,15 +30,24 @@ typedef struct PolkitRegistry PolkitRegistry;
 #define BUS_ERROR_TIMEOUT "org.famez.Error.Timeout"
 
 struct BusService {
-	Switch *sw; /* the default switch, at BUS_PATH */
+	Switch **switches; /* famezd's, the default first; not owned */
+	size_t n_switches;
 	sd_bus *bus;
 	PolkitRegistry *polkit;
 	RateLimit message_signals;
 	uint64_t message_signals_dropped;
 };
 
-/* The members every switch publishes (bus-switch.c). */
+/* The members every switch publishes, on Server1 and on Switch1 (bus-switch.c). */
 extern const sd_bus_vtable bus_switch_vtable[];
+/* What Switch1 has on top of them: its Name and, in fabric mode, its SID (else 0). */
+extern const sd_bus_vtable bus_switch_identity_vtable[];
+/* A switch's Switch1 object, and where its peers are below it. */
+void bus_switch_path(const Switch *s, char path[BUS_PATH_MAX]);
+void bus_switch_peers_path(const Switch *s, char path[BUS_PATH_MAX]);
+/* Asks polkit whether the caller of m may do action on switch s (polkit.h); details name it. */
+int bus_authorize(Switch *s, sd_bus_message *m, const char *action, bool interactive,
+		  sd_bus_error *error);
 /* Answers the oldest Ping() waiting for p: with its round trip, or with error_message. 0: none. */
 int bus_ping_reply(Peer *p, const char *error_message);
 
@@ -42,7 +56,8 @@ int bus_peer_find(sd_bus *bus, const char *path, const char *interface, void *us
 		  void **found, sd_bus_error *error);
 int bus_peer_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes,
 		       sd_bus_error *error);
-int bus_peer_path(const Peer *p, char **ret);
+/* peers_path/ID: a peer's object where its switch's object (Server1 or Switch1) lists it. */
+int bus_peer_path(const char *peers_path, const Peer *p, char **ret);
 Peer *bus_lookup_peer(Switch *s, uint16_t id, sd_bus_error *error);
 int bus_send_interrupt(Switch *s, sd_bus_message *m, Peer *p, uint32_t vector, int interactive,
 		       sd_bus_error *error);

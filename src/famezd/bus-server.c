@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* The org.famez service: the bus connection, the objects it publishes, the signals it sends. */
+/*
+ * The org.famez service: the bus connection, the objects it publishes (org.famez.Server1 at
+ * /org/famez with the Switches property, org.famez.Switch1 and the peers of every switch), the
+ * signals it sends.
+ */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,38 +20,77 @@
 /* MessageReceived signals: at most this many a second, the rest counted. */
 #define MESSAGE_SIGNAL_BURST 100
 
+/* One object a switch's signals go out on, with where it lists the switch's peers. */
+typedef struct SwitchObject {
+	char path[BUS_PATH_MAX];
+	const char *interface;
+	char peers_path[BUS_PATH_MAX];
+} SwitchObject;
+
+/* Its Switch1 object, and for the default switch Server1 first, as famezd always did. */
+static size_t switch_objects(const Switch *s, SwitchObject objects[2])
+{
+	size_t n = 0;
+
+	if (s->is_default) {
+		objects[n] = (SwitchObject){ .path = BUS_PATH,
+					     .interface = BUS_SERVER_INTERFACE,
+					     .peers_path = BUS_PEER_PATH };
+		n++;
+	}
+	bus_switch_path(s, objects[n].path);
+	objects[n].interface = BUS_SWITCH_INTERFACE;
+	bus_switch_peers_path(s, objects[n].peers_path);
+	return n + 1;
+}
+
+/* PeerConnected(q id, o path), or PeerDisconnected(q id, o path, s reason) with a reason. */
+static void emit_peer_signal(BusService *b, Switch *s, Peer *p, const char *member,
+			     const char *reason)
+{
+	SwitchObject objects[2];
+	size_t n = switch_objects(s, objects);
+
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *path = NULL;
+
+		if (bus_peer_path(objects[i].peers_path, p, &path) < 0)
+			continue;
+		if (reason)
+			sd_bus_emit_signal(b->bus, objects[i].path, objects[i].interface, member,
+					   "qos", p->id, path, reason);
+		else
+			sd_bus_emit_signal(b->bus, objects[i].path, objects[i].interface, member,
+					   "qo", p->id, path);
+	}
+}
+
 /* ---- events ---- */
 
 void bus_peer_connected(BusService *b, Switch *s, Peer *p)
 {
-	_cleanup_free_ char *path = NULL;
-
-	if (!b || !s->is_default || bus_peer_path(p, &path) < 0)
-		return;
-	sd_bus_emit_signal(b->bus, BUS_PATH, BUS_SERVER_INTERFACE, "PeerConnected", "qo", p->id,
-			   path);
+	if (b)
+		emit_peer_signal(b, s, p, "PeerConnected", NULL);
 }
 
 void bus_peer_disconnected(BusService *b, Switch *s, Peer *p, const char *reason)
 {
-	_cleanup_free_ char *path = NULL;
-
 	if (!b)
 		return;
 	while (bus_ping_reply(p, "it left the fabric"))
 		;
-	if (s->is_default && bus_peer_path(p, &path) >= 0)
-		sd_bus_emit_signal(b->bus, BUS_PATH, BUS_SERVER_INTERFACE, "PeerDisconnected",
-				   "qos", p->id, path, reason);
+	emit_peer_signal(b, s, p, "PeerDisconnected", reason);
 }
 
 void bus_message_received(BusService *b, Switch *s, Peer *p, const char *text)
 {
 	unsigned long long suppressed;
+	SwitchObject objects[2];
+	size_t n;
 
-	if (!b || !s->is_default)
+	if (!b)
 		return;
-	/* A chatty guest must not flood the bus. */
+	/* A chatty guest must not flood the bus; one budget for every switch. */
 	if (!ratelimit_below(&b->message_signals, now_usec(CLOCK_MONOTONIC), &suppressed)) {
 		b->message_signals_dropped++;
 		return;
@@ -54,16 +98,49 @@ void bus_message_received(BusService *b, Switch *s, Peer *p, const char *text)
 	if (suppressed)
 		log_notice("%llu MessageReceived signals were not sent (more than %d a second)",
 			   suppressed, MESSAGE_SIGNAL_BURST);
-	sd_bus_emit_signal(b->bus, BUS_PATH, BUS_SERVER_INTERFACE, "MessageReceived", "qs", p->id,
-			   text);
+	n = switch_objects(s, objects);
+	for (size_t i = 0; i < n; i++)
+		sd_bus_emit_signal(b->bus, objects[i].path, objects[i].interface, "MessageReceived",
+				   "qs", p->id, text);
 }
 
 void bus_peer_count_changed(BusService *b, Switch *s)
 {
-	if (b && s->is_default)
-		sd_bus_emit_properties_changed(b->bus, BUS_PATH, BUS_SERVER_INTERFACE, "PeerCount",
-					       NULL);
+	SwitchObject objects[2];
+	size_t n;
+
+	if (!b)
+		return;
+	n = switch_objects(s, objects);
+	for (size_t i = 0; i < n; i++)
+		sd_bus_emit_properties_changed(b->bus, objects[i].path, objects[i].interface,
+					       "PeerCount", NULL);
 }
+
+/* ---- org.famez.Server1: what it has on top of the default switch's members ---- */
+
+static int prop_switches(sd_bus *bus, const char *path, const char *interface, const char *property,
+			 sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+	BusService *b = userdata;
+	int r;
+
+	(void)bus, (void)path, (void)interface, (void)property, (void)error;
+	r = sd_bus_message_open_container(reply, 'a', "(so)");
+	for (size_t i = 0; r >= 0 && i < b->n_switches; i++) {
+		char switch_path[BUS_PATH_MAX];
+
+		bus_switch_path(b->switches[i], switch_path);
+		r = sd_bus_message_append(reply, "(so)", b->switches[i]->config.name, switch_path);
+	}
+	return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
+static const sd_bus_vtable server_vtable[] = {
+	SD_BUS_VTABLE_START(0),
+	SD_BUS_PROPERTY("Switches", "a(so)", prop_switches, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_VTABLE_END,
+};
 
 /* ---- setup ---- */
 
@@ -72,18 +149,68 @@ static int open_bus(BusKind kind, sd_bus **ret)
 	return kind == BUS_USER ? sd_bus_open_user(ret) : sd_bus_open_system(ret);
 }
 
+static int publish_peers(BusService *b, Switch *s, const char *peers_path)
+{
+	int r = sd_bus_add_fallback_vtable(b->bus, NULL, peers_path, BUS_PEER_INTERFACE,
+					   bus_peer_vtable, bus_peer_find, s);
+
+	return r < 0 ? r
+		     : sd_bus_add_node_enumerator(b->bus, NULL, peers_path, bus_peer_enumerate, s);
+}
+
+/*
+ * Server1 at /org/famez: the default switch's members (if there is one) and the Switches;
+ * every switch at /org/famez/switch/NAME, the default one too; the peers below each.
+ */
+static int publish(BusService *b)
+{
+	Switch *def = b->n_switches > 0 && b->switches[0]->is_default ? b->switches[0] : NULL;
+	int r = 0;
+
+	if (def) {
+		r = sd_bus_add_object_vtable(b->bus, NULL, BUS_PATH, BUS_SERVER_INTERFACE,
+					     bus_switch_vtable, def);
+		if (r >= 0)
+			r = publish_peers(b, def, BUS_PEER_PATH);
+	}
+	if (r >= 0)
+		r = sd_bus_add_object_vtable(b->bus, NULL, BUS_PATH, BUS_SERVER_INTERFACE,
+					     server_vtable, b);
+	for (size_t i = 0; r >= 0 && i < b->n_switches; i++) {
+		Switch *s = b->switches[i];
+		char path[BUS_PATH_MAX];
+
+		bus_switch_path(s, path);
+		r = sd_bus_add_object_vtable(b->bus, NULL, path, BUS_SWITCH_INTERFACE,
+					     bus_switch_vtable, s);
+		if (r >= 0)
+			r = sd_bus_add_object_vtable(b->bus, NULL, path, BUS_SWITCH_INTERFACE,
+						     bus_switch_identity_vtable, s);
+		bus_switch_peers_path(s, path);
+		if (r >= 0)
+			r = publish_peers(b, s, path);
+	}
+	return r;
+}
+
 int bus_service_new(BusService **ret, sd_event *event, Switch *const *switches, size_t n_switches,
 		    BusKind kind, bool required)
 {
 	const char *which = kind == BUS_USER ? "user" : "system";
-	Switch *s = n_switches > 0 && switches[0]->is_default ? switches[0] : NULL;
 	BusService *b;
 	int r;
 
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	b->sw = s;
+	b->switches = calloc(n_switches ? n_switches : 1, sizeof(*b->switches));
+	if (!b->switches) {
+		free(b);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n_switches; i++)
+		b->switches[i] = switches[i];
+	b->n_switches = n_switches;
 	b->message_signals = RATELIMIT_INIT(1000000ULL, MESSAGE_SIGNAL_BURST);
 	r = polkit_registry_new(&b->polkit);
 	if (r < 0)
@@ -106,13 +233,7 @@ int bus_service_new(BusService **ret, sd_event *event, Switch *const *switches, 
 	r = sd_bus_attach_event(b->bus, event, SD_EVENT_PRIORITY_NORMAL);
 	if (r < 0)
 		goto fail;
-	r = sd_bus_add_object_vtable(b->bus, NULL, BUS_PATH, BUS_SERVER_INTERFACE,
-				     bus_switch_vtable, s);
-	if (r >= 0)
-		r = sd_bus_add_fallback_vtable(b->bus, NULL, BUS_PEER_PATH, BUS_PEER_INTERFACE,
-					       bus_peer_vtable, bus_peer_find, s);
-	if (r >= 0)
-		r = sd_bus_add_node_enumerator(b->bus, NULL, BUS_PEER_PATH, bus_peer_enumerate, s);
+	r = publish(b);
 	if (r < 0) {
 		log_error_errno(r, "cannot publish the D-Bus objects: %m");
 		goto fail;
@@ -150,6 +271,7 @@ BusService *bus_service_free(BusService *b)
 	polkit_registry_free(b->polkit);
 	if (b->bus)
 		sd_bus_flush_close_unref(b->bus);
+	free(b->switches);
 	free(b);
 	return NULL;
 }

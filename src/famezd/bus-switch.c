@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What a switch publishes on D-Bus: its properties, counters, methods and signals, in one vtable
- * (org.famez.Server1 serves it for the default switch).
+ * that org.famez.Switch1 serves for every switch at /org/famez/switch/NAME and org.famez.Server1
+ * for the default switch at /org/famez.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -33,7 +34,45 @@ struct BusPing {
 	sd_event_source *timer;
 };
 
+void bus_switch_path(const Switch *s, char path[BUS_PATH_MAX])
+{
+	/* A switch's name is [A-Za-z0-9_]{1,32}: an object path element as it is. */
+	snprintf(path, BUS_PATH_MAX, BUS_SWITCH_PATH "/%s", s->config.name);
+}
+
+void bus_switch_peers_path(const Switch *s, char path[BUS_PATH_MAX])
+{
+	snprintf(path, BUS_PATH_MAX, BUS_SWITCH_PATH "/%s/peer", s->config.name);
+}
+
+int bus_authorize(Switch *s, sd_bus_message *m, const char *action, bool interactive,
+		  sd_bus_error *error)
+{
+	/* Rules may decide by switch: action.lookup("switch"). */
+	const char *details[] = { "switch", s->config.name, NULL };
+
+	return polkit_authorize(s->bus->polkit, m, action, details, interactive, error);
+}
+
 /* ---- properties ---- */
+
+static int prop_name(sd_bus *bus, const char *path, const char *interface, const char *property,
+		     sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+	Switch *s = userdata;
+
+	(void)bus, (void)path, (void)interface, (void)property, (void)error;
+	return sd_bus_message_append(reply, "s", s->config.name);
+}
+
+static int prop_sid(sd_bus *bus, const char *path, const char *interface, const char *property,
+		    sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+	Switch *s = userdata;
+
+	(void)bus, (void)path, (void)interface, (void)property, (void)error;
+	return sd_bus_message_append(reply, "q", (uint16_t)(s->fabric ? s->config.sid : 0));
+}
 
 static int prop_version(sd_bus *bus, const char *path, const char *interface, const char *property,
 			sd_bus_message *reply, void *userdata, sd_bus_error *error)
@@ -131,9 +170,13 @@ static int method_list_peers(sd_bus_message *m, void *userdata, sd_bus_error *er
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	Switch *s = userdata;
+	char peers_path[BUS_PATH_MAX] = BUS_PEER_PATH;
 	int r;
 
 	(void)error;
+	/* Server1 lists the default switch's peers where they always were. */
+	if (strcmp(sd_bus_message_get_path(m), BUS_PATH) != 0)
+		bus_switch_peers_path(s, peers_path);
 	r = sd_bus_message_new_method_return(m, &reply);
 	if (r < 0)
 		return r;
@@ -147,7 +190,7 @@ static int method_list_peers(sd_bus_message *m, void *userdata, sd_bus_error *er
 
 		if (!p)
 			continue;
-		r = bus_peer_path(p, &path);
+		r = bus_peer_path(peers_path, p, &path);
 		if (r < 0)
 			return r;
 		bus_peer_nodename(s, p, nodename);
@@ -171,7 +214,7 @@ int bus_send_interrupt(Switch *s, sd_bus_message *m, Peer *p, uint32_t vector, i
 		return sd_bus_error_setf(error, BUS_ERROR_INVALID_VECTOR,
 					 "peer %u has vectors 0..%u; there is no vector %u", p->id,
 					 p->n_vectors - 1, vector);
-	r = polkit_authorize(s->bus->polkit, m, "org.famez.send-interrupt", interactive, error);
+	r = bus_authorize(s, m, "org.famez.send-interrupt", interactive, error);
 	if (r <= 0)
 		return r < 0 ? r : 1;
 	r = doorbell_ring(p->vectors[vector]->fd);
@@ -228,7 +271,7 @@ int bus_send_message(Switch *s, sd_bus_message *m, Peer *p, const char *text, in
 
 	if (r < 0)
 		return r;
-	r = polkit_authorize(s->bus->polkit, m, "org.famez.send-message", interactive, error);
+	r = bus_authorize(s, m, "org.famez.send-message", interactive, error);
 	if (r <= 0)
 		return r < 0 ? r : 1;
 	r = fabric_send(s->fabric, p->id, text);
@@ -239,8 +282,7 @@ int bus_send_message(Switch *s, sd_bus_message *m, Peer *p, const char *text, in
 
 int bus_disconnect_peer(Switch *s, sd_bus_message *m, Peer *p, int interactive, sd_bus_error *error)
 {
-	int r = polkit_authorize(s->bus->polkit, m, "org.famez.disconnect-peer", interactive,
-				 error);
+	int r = bus_authorize(s, m, "org.famez.disconnect-peer", interactive, error);
 
 	if (r <= 0)
 		return r < 0 ? r : 1;
@@ -348,7 +390,7 @@ static int method_ping(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	if (r < 0)
 		return r;
 	/* A ping puts a message in a guest's mailbox: it needs what SendMessage needs. */
-	r = polkit_authorize(s->bus->polkit, m, "org.famez.send-message", false, error);
+	r = bus_authorize(s, m, "org.famez.send-message", false, error);
 	if (r <= 0)
 		return r < 0 ? r : 1;
 
@@ -463,5 +505,12 @@ const sd_bus_vtable bus_switch_vtable[] = {
 	SD_BUS_SIGNAL_WITH_ARGS("PeerDisconnected", SD_BUS_ARGS("q", id, "o", path, "s", reason),
 				0),
 	SD_BUS_SIGNAL_WITH_ARGS("MessageReceived", SD_BUS_ARGS("q", from, "s", text), 0),
+	SD_BUS_VTABLE_END,
+};
+
+const sd_bus_vtable bus_switch_identity_vtable[] = {
+	SD_BUS_VTABLE_START(0),
+	SD_BUS_PROPERTY("Name", "s", prop_name, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("SID", "q", prop_sid, 0, SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_VTABLE_END,
 };

@@ -8,9 +8,10 @@
 #include <systemd/sd-event.h>
 
 /*
- * The management API on D-Bus: org.famez.Server1 at /org/famez, org.famez.Peer1 at
- * /org/famez/peer/<id> (docs/dbus.md). Reading is open; every method that changes something
- * asks polkit first (polkit.h).
+ * The management API on D-Bus (docs/dbus.md): org.famez.Server1 at /org/famez for the default
+ * switch, with its peers (org.famez.Peer1) at /org/famez/peer/<id>; every switch as
+ * org.famez.Switch1 at /org/famez/switch/<name>, with its peers below it. Reading is open;
+ * every method that changes something asks polkit first (polkit.h), naming the switch.
  */
 
 typedef struct Switch Switch;

@@ -1184,6 +1184,394 @@ START_TEST(test_peer_objects_do_what_they_say)
 }
 END_TEST
 
+/* ---- several switches ---- */
+
+static char lab_socket[256];
+
+/*
+ * famezd with two switches, started the way systemd starts it: systemd-socket-activate passes
+ * the default switch's socket and lab's (named switch-lab, as famez-switch@lab.socket names it;
+ * no lab.conf, so lab runs with the defaults) and starts famezd at the first connection to
+ * either. first_peer makes that connection: a famez-client named first_peer on lab, the only
+ * peer there, and it waits for famezd to own its name on the bus.
+ */
+static pid_t start_two_switches(const char *first_peer, const char *commands, char *peer_out)
+{
+	const char *argv[16] = { "/usr/bin/systemd-socket-activate",
+				 "-l",
+				 famezd.socket_path,
+				 "-l",
+				 lab_socket,
+				 "--fdname=famez.socket:switch-lab",
+				 "-E",
+				 "DBUS_SYSTEM_BUS_ADDRESS" };
+	size_t n = 8;
+	pid_t peer;
+
+	snprintf(famezd.socket_path, sizeof(famezd.socket_path), "%s/famez.sock", testlib_tmpdir());
+	snprintf(lab_socket, sizeof(lab_socket), "%s/lab.sock", testlib_tmpdir());
+	snprintf(famezd.log_path, sizeof(famezd.log_path), "%s/famezd.log", testlib_tmpdir());
+	/* The activator passes the environment it is told to pass, and nothing else. */
+	if (getenv("ASAN_OPTIONS")) {
+		argv[n++] = "-E";
+		argv[n++] = "ASAN_OPTIONS";
+	}
+	argv[n++] = testlib_famezd_path();
+	argv[n++] = "--bus";
+	argv[n++] = "system";
+	argv[n] = NULL;
+	/* systemd-socket-activate execs famezd: its pid is famezd's. */
+	famezd.pid = testlib_spawn((char *const *)argv, famezd.log_path, famezd.log_path);
+	testlib_wait_for_path(famezd.socket_path, TESTLIB_WAIT_MS);
+	testlib_wait_for_path(lab_socket, TESTLIB_WAIT_MS);
+	peer = famez_client_start_as(lab_socket, first_peer, first_peer, commands, peer_out, 256);
+	testlib_wait_for_output(peer_out, "fabric nodename", TESTLIB_WAIT_MS);
+	testlib_wait_for_output(famezd.log_path, "owning org.famez on the system bus",
+				TESTLIB_WAIT_MS);
+	return peer;
+}
+
+/* A famez-client named name on socket, joined; returns its pid. */
+static pid_t start_peer_on(const char *socket, const char *name, const char *commands,
+			   char *peer_out)
+{
+	pid_t pid = famez_client_start_as(socket, name, name, commands, peer_out, 256);
+
+	testlib_wait_for_output(peer_out, "fabric nodename", TESTLIB_WAIT_MS);
+	return pid;
+}
+
+static char *string_property(sd_bus *bus, const char *path, const char *interface, const char *name)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	char *value = NULL;
+
+	ck_assert_msg(sd_bus_get_property_string(bus, "org.famez", path, interface, name, &e,
+						 &value) >= 0,
+		      "%s of %s: %s", name, path, e.message);
+	return value;
+}
+
+static void assert_string_property(sd_bus *bus, const char *path, const char *interface,
+				   const char *name, const char *want)
+{
+	char *value = string_property(bus, path, interface, name);
+
+	ck_assert_msg(strcmp(value, want) == 0, "%s of %s is \"%s\", not \"%s\"", name, path, value,
+		      want);
+	free(value);
+}
+
+/* ListPeers of one object: exactly one peer, with this ID, object path and nodename. */
+static void assert_lists_one_peer(sd_bus *bus, const char *path, const char *interface, unsigned id,
+				  const char *peer_path, const char *nodename)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	const char *listed_path, *listed_nodename;
+	uint32_t pid, uid;
+	uint64_t since;
+	uint16_t listed_id;
+
+	ck_assert_msg(sd_bus_call_method(bus, "org.famez", path, interface, "ListPeers", &e, &reply,
+					 NULL) >= 0,
+		      "ListPeers of %s: %s", path, e.message);
+	ck_assert_int_ge(sd_bus_message_enter_container(reply, 'a', "(qouuts)"), 0);
+	ck_assert_int_gt(sd_bus_message_read(reply, "(qouuts)", &listed_id, &listed_path, &pid,
+					     &uid, &since, &listed_nodename),
+			 0);
+	ck_assert_uint_eq(listed_id, id);
+	ck_assert_str_eq(listed_path, peer_path);
+	ck_assert_str_eq(listed_nodename, nodename);
+	ck_assert_msg(sd_bus_message_at_end(reply, false) > 0, "%s lists more than one peer", path);
+}
+
+/* Every switch on its own object, listed by Server1; each lists its own peers only. */
+START_TEST(test_every_switch_has_its_object_and_its_peers)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	char alpha_out[256], beta_out[256], nodes[256];
+	const char *names[2], *paths[2];
+	const char *tree[] = { "/usr/bin/busctl", "--system", "--list", "tree", "org.famez", NULL };
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	uint32_t count;
+	sd_bus *bus;
+
+	start_two_switches("alpha", "sleep " TESTLIB_LIFETIME_S, alpha_out);
+	start_peer_on(famezd.socket_path, "beta", "sleep " TESTLIB_LIFETIME_S, beta_out);
+	ck_assert_int_eq(sd_bus_open_system(&bus), 0);
+
+	/* Server1's Switches: the default switch first, then by name. */
+	ck_assert_int_ge(sd_bus_get_property(bus, "org.famez", "/org/famez", "org.famez.Server1",
+					     "Switches", &e, &reply, "a(so)"),
+			 0);
+	ck_assert_int_eq(
+		sd_bus_message_read(reply, "a(so)", 2, &names[0], &paths[0], &names[1], &paths[1]),
+		1);
+	ck_assert_str_eq(names[0], "default");
+	ck_assert_str_eq(paths[0], "/org/famez/switch/default");
+	ck_assert_str_eq(names[1], "lab");
+	ck_assert_str_eq(paths[1], "/org/famez/switch/lab");
+
+	/* Each Switch1 is its switch; Server1 is the default one's. */
+	assert_string_property(bus, "/org/famez/switch/lab", "org.famez.Switch1", "Name", "lab");
+	assert_string_property(bus, "/org/famez/switch/lab", "org.famez.Switch1", "SocketPath",
+			       lab_socket);
+	assert_string_property(bus, "/org/famez/switch/default", "org.famez.Switch1", "Name",
+			       "default");
+	assert_string_property(bus, "/org/famez/switch/default", "org.famez.Switch1", "SocketPath",
+			       famezd.socket_path);
+	assert_string_property(bus, "/org/famez", "org.famez.Server1", "SocketPath",
+			       famezd.socket_path);
+	ck_assert_int_ge(sd_bus_get_property_trivial(bus, "org.famez", "/org/famez/switch/lab",
+						     "org.famez.Switch1", "PeerCount", &e, 'u',
+						     &count),
+			 0);
+	ck_assert_uint_eq(count, 1);
+
+	/* Both peers are ID 1, each on its own switch, at paths below the object that lists it. */
+	assert_lists_one_peer(bus, "/org/famez/switch/lab", "org.famez.Switch1", 1,
+			      "/org/famez/switch/lab/peer/1", "alpha");
+	assert_lists_one_peer(bus, "/org/famez/switch/default", "org.famez.Switch1", 1,
+			      "/org/famez/switch/default/peer/1", "beta");
+	assert_lists_one_peer(bus, "/org/famez", "org.famez.Server1", 1, "/org/famez/peer/1",
+			      "beta");
+	assert_string_property(bus, "/org/famez/switch/lab/peer/1", "org.famez.Peer1", "Nodename",
+			       "alpha");
+	assert_string_property(bus, "/org/famez/switch/default/peer/1", "org.famez.Peer1",
+			       "Nodename", "beta");
+	assert_string_property(bus, "/org/famez/peer/1", "org.famez.Peer1", "Nodename", "beta");
+
+	/* The tree has every object, and introspection matches the installed XML. */
+	snprintf(nodes, sizeof(nodes), "%s/tree.out", testlib_tmpdir());
+	ck_assert_int_eq(testlib_run((char *const *)tree, nodes, NULL, TESTLIB_WAIT_MS), 0);
+	ck_assert_msg(testlib_file_contains(nodes, "/org/famez/switch/lab/peer/1\n") &&
+			      testlib_file_contains(nodes, "/org/famez/switch/default/peer/1\n") &&
+			      testlib_file_contains(nodes, "/org/famez/peer/1\n"),
+		      "%s", testlib_show(nodes));
+	ck_assert_msg(!testlib_file_contains(nodes, "/org/famez/peer/2"), "%s",
+		      testlib_show(nodes));
+	assert_introspection_matches("/org/famez/switch/lab", "org.famez.Switch1");
+	assert_introspection_matches("/org/famez", "org.famez.Server1");
+
+	sd_bus_flush_close_unref(bus);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+/* A signal of famezd's the test heard: PeerConnected/PeerDisconnected's path, MessageReceived's
+ * text. */
+typedef struct Heard {
+	char path[96], interface[32], member[32], arg[64];
+	uint16_t id;
+} Heard;
+
+static Heard heard[64];
+static size_t n_heard;
+
+static int on_heard(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	const char *interface = sd_bus_message_get_interface(m);
+	const char *signature = sd_bus_message_get_signature(m, true);
+	const char *arg = "", *reason;
+	Heard *h = &heard[n_heard];
+	int r;
+
+	(void)userdata, (void)error;
+	if (n_heard >= ELEMENTSOF(heard) || strncmp(interface, "org.famez.", 10) != 0)
+		return 0;
+	if (strcmp(signature, "qos") == 0)
+		r = sd_bus_message_read(m, "qos", &h->id, &arg, &reason);
+	else
+		r = sd_bus_message_read(m, signature, &h->id, &arg);
+	ck_assert_msg(r > 0, "%s with %s", sd_bus_message_get_member(m), signature);
+	snprintf(h->path, sizeof(h->path), "%s", sd_bus_message_get_path(m));
+	snprintf(h->interface, sizeof(h->interface), "%s", interface);
+	snprintf(h->member, sizeof(h->member), "%s", sd_bus_message_get_member(m));
+	snprintf(h->arg, sizeof(h->arg), "%s", arg);
+	n_heard++;
+	return 0;
+}
+
+/* How many member signals were heard on path, with arg (NULL: any). */
+static size_t count_heard(const char *path, const char *member, const char *arg)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < n_heard; i++)
+		n += strcmp(heard[i].path, path) == 0 && strcmp(heard[i].member, member) == 0 &&
+		     (!arg || strcmp(heard[i].arg, arg) == 0);
+	return n;
+}
+
+typedef struct Expected {
+	sd_bus *bus;
+	const char *path, *member, *arg;
+} Expected;
+
+static bool signal_heard(void *data)
+{
+	Expected *x = data;
+
+	while (sd_bus_process(x->bus, NULL) > 0)
+		;
+	return count_heard(x->path, x->member, x->arg) > 0;
+}
+
+static void wait_heard(sd_bus *bus, const char *path, const char *member, const char *arg)
+{
+	Expected x = { bus, path, member, arg };
+	char what[256];
+
+	snprintf(what, sizeof(what), "no %s(%s) on %s", member, arg ? arg : "", path);
+	testlib_wait_until(signal_heard, &x, TESTLIB_WAIT_MS, what);
+}
+
+/*
+ * Signals go out on the switch's own object, and for the default switch on Server1 too; a
+ * message sent through lab's Switch1 reaches lab's peer, not the default switch's peer of the
+ * same ID.
+ */
+START_TEST(test_signals_and_messages_stay_on_their_switch)
+{
+	char alpha_out[256], beta_out[256], talker_out[256], late_out[256];
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	sd_bus *bus;
+
+	n_heard = 0;
+	start_two_switches("alpha", "sleep " TESTLIB_LIFETIME_S, alpha_out);
+	start_peer_on(famezd.socket_path, "beta", "sleep " TESTLIB_LIFETIME_S, beta_out);
+	ck_assert_int_eq(sd_bus_open_system(&bus), 0);
+	ck_assert_int_ge(
+		sd_bus_match_signal(bus, NULL, "org.famez", NULL, NULL, NULL, on_heard, NULL), 0);
+
+	/* Root hears every signal; lab's peer 2 comes, talks and goes. */
+	famez_client_run(lab_socket, "talker", "send server hello-from-lab", talker_out,
+			 sizeof(talker_out));
+	wait_heard(bus, "/org/famez/switch/lab", "PeerDisconnected",
+		   "/org/famez/switch/lab/peer/2");
+	ck_assert_uint_eq(count_heard("/org/famez/switch/lab", "PeerConnected",
+				      "/org/famez/switch/lab/peer/2"),
+			  1);
+	ck_assert_uint_eq(count_heard("/org/famez/switch/lab", "MessageReceived", "hello-from-lab"),
+			  1);
+	/* A newcomer on the default switch, heard on both of its objects, comes after that. */
+	start_peer_on(famezd.socket_path, "late", "sleep " TESTLIB_LIFETIME_S, late_out);
+	wait_heard(bus, "/org/famez", "PeerConnected", "/org/famez/peer/2");
+	wait_heard(bus, "/org/famez/switch/default", "PeerConnected",
+		   "/org/famez/switch/default/peer/2");
+	/* Nothing of lab's went out on the default switch's objects. */
+	ck_assert_uint_eq(count_heard("/org/famez", "MessageReceived", "hello-from-lab"), 0);
+	ck_assert_uint_eq(
+		count_heard("/org/famez/switch/default", "MessageReceived", "hello-from-lab"), 0);
+	ck_assert_uint_eq(count_heard("/org/famez", "PeerDisconnected", NULL), 0);
+	ck_assert_uint_eq(count_heard("/org/famez/switch/default", "PeerDisconnected", NULL), 0);
+	for (size_t i = 0; i < n_heard; i++)
+		ck_assert_msg(strcmp(heard[i].path, "/org/famez") == 0
+				      ? strcmp(heard[i].interface, "org.famez.Server1") == 0
+				      : strcmp(heard[i].interface, "org.famez.Switch1") == 0,
+			      "%s on %s of %s", heard[i].member, heard[i].interface, heard[i].path);
+
+	/* A message through lab's Switch1 goes to lab's peer 1, alpha. */
+	ck_assert_msg(sd_bus_call_method(bus, "org.famez", "/org/famez/switch/lab",
+					 "org.famez.Switch1", "SendMessage", &e, NULL, "qsb", 1,
+					 "for-alpha", 0) >= 0,
+		      "%s", e.message);
+	testlib_wait_for_output(alpha_out, "Z-switch@15: for-alpha", TESTLIB_WAIT_MS);
+	/* And one through Server1 to the default switch's peer 1, beta: after the other. */
+	ck_assert_msg(sd_bus_call_method(bus, "org.famez", "/org/famez", "org.famez.Server1",
+					 "SendMessage", &e, NULL, "qsb", 1, "for-beta", 0) >= 0,
+		      "%s", e.message);
+	testlib_wait_for_output(beta_out, "Z-switch@15: for-beta", TESTLIB_WAIT_MS);
+	ck_assert_msg(!testlib_file_contains(beta_out, "for-alpha"), "%s", testlib_show(beta_out));
+	ck_assert_msg(!testlib_file_contains(alpha_out, "for-beta"), "%s", testlib_show(alpha_out));
+	/* A peer ID the switch does not have is not looked up on another switch. */
+	ck_assert_int_lt(sd_bus_call_method(bus, "org.famez", "/org/famez/switch/lab",
+					    "org.famez.Switch1", "SendInterrupt", &e, NULL, "qub",
+					    2, 0, 0),
+			 0);
+	ck_assert_msg(sd_bus_error_has_name(&e, "org.famez.Error.NoSuchPeer"), "%s", e.name);
+	sd_bus_error_free(&e);
+
+	sd_bus_flush_close_unref(bus);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+/* busctl call as caller; its stderr in err. Returns its exit status. */
+static int busctl_as(Caller caller, const char *path, const char *interface, const char *method,
+		     const char *signature, const char *a1, const char *a2, const char *a3)
+{
+	const char *argv[] = { "/usr/bin/setpriv",
+			       caller == NOBODY ? "--reuid=65534" : "--reuid=1",
+			       caller == NOBODY ? "--regid=65534" : "--regid=1",
+			       caller == NOBODY ? "--clear-groups" : "--init-groups",
+			       "/usr/bin/busctl",
+			       "--system",
+			       "call",
+			       "org.famez",
+			       path,
+			       interface,
+			       method,
+			       signature,
+			       a1,
+			       a2,
+			       a3,
+			       NULL };
+
+	ck_assert(caller != ROOT);
+	snprintf(err, sizeof(err), "%s/busctl.err", testlib_tmpdir());
+	return testlib_run((char *const *)argv, NULL, err, TESTLIB_WAIT_MS);
+}
+
+/*
+ * polkit hears which switch a call is for: bus-env.sh's rule lets group daemon send messages
+ * on switch lab only. nobody is denied there as everywhere.
+ */
+START_TEST(test_polkit_decides_by_switch)
+{
+	char alpha_out[256], beta_out[256];
+
+	start_two_switches("alpha", "sleep " TESTLIB_LIFETIME_S, alpha_out);
+	start_peer_on(famezd.socket_path, "beta", "sleep " TESTLIB_LIFETIME_S, beta_out);
+
+	ck_assert_int_ne(busctl_as(NOBODY, "/org/famez/switch/lab", "org.famez.Switch1",
+				   "SendMessage", "qsb", "1", "from-nobody", "false"),
+			 0);
+	ck_assert_msg(testlib_file_contains(err, "org.famez.send-message needs authentication"),
+		      "%s", testlib_show(err));
+	ck_assert_int_ne(busctl_as(NOBODY, "/org/famez/switch/lab/peer/1", "org.famez.Peer1",
+				   "Disconnect", "b", "false", NULL, NULL),
+			 0);
+	ck_assert_msg(testlib_file_contains(err, "org.famez.disconnect-peer needs authentication"),
+		      "%s", testlib_show(err));
+	/* Group daemon: on lab, yes; on the default switch, by any of its objects, no. */
+	ck_assert_msg(busctl_as(DAEMON, "/org/famez/switch/lab", "org.famez.Switch1", "SendMessage",
+				"qsb", "1", "from-daemon", "false") == 0,
+		      "%s", testlib_show(err));
+	testlib_wait_for_output(alpha_out, "Z-switch@15: from-daemon", TESTLIB_WAIT_MS);
+	ck_assert_int_ne(busctl_as(DAEMON, "/org/famez/switch/default", "org.famez.Switch1",
+				   "SendMessage", "qsb", "1", "from-daemon", "false"),
+			 0);
+	ck_assert_int_ne(busctl_as(DAEMON, "/org/famez", "org.famez.Server1", "SendMessage", "qsb",
+				   "1", "from-daemon", "false"),
+			 0);
+	ck_assert_int_ne(busctl_as(DAEMON, "/org/famez/peer/1", "org.famez.Peer1", "SendMessage",
+				   "sb", "from-daemon", "false", NULL),
+			 0);
+	ck_assert_msg(testlib_file_contains(err, "org.famez.send-message needs authentication"),
+		      "%s", testlib_show(err));
+	/* Root's message to beta comes after any of those would have: none came. */
+	assert_ctl(0, ROOT, "send", "1", "from-root", NULL);
+	testlib_wait_for_output(beta_out, "Z-switch@15: from-root", TESTLIB_WAIT_MS);
+	ck_assert_msg(!testlib_file_contains(beta_out, "from-daemon"), "%s",
+		      testlib_show(beta_out));
+	ck_assert_msg(!testlib_file_contains(alpha_out, "from-nobody"), "%s",
+		      testlib_show(alpha_out));
+	famezd_stop(&famezd);
+}
+END_TEST
+
 /* Whether polkit's name is gone from the bus. */
 static bool polkit_gone(void *data)
 {
@@ -1245,6 +1633,9 @@ int main(int argc, char *argv[])
 	tcase_add_test(tc, test_every_call_on_a_connection_is_checked);
 	tcase_add_test(tc, test_message_length_limit_over_the_bus);
 	tcase_add_test(tc, test_peer_objects_do_what_they_say);
+	tcase_add_test(tc, test_every_switch_has_its_object_and_its_peers);
+	tcase_add_test(tc, test_signals_and_messages_stay_on_their_switch);
+	tcase_add_test(tc, test_polkit_decides_by_switch);
 	suite_add_tcase(s, tc);
 	polkit = tcase_create("dbus-polkit-questions");
 	tcase_add_checked_fixture(polkit, testlib_setup, testlib_teardown);
