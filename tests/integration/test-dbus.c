@@ -44,32 +44,42 @@ static const char *famezctl_path(void)
 	return p;
 }
 
-/* Runs famezctl as caller; stdout in `out`, stderr in `err`; returns the exit status. */
-static int ctl(Caller caller, const char *a1, const char *a2, const char *a3, const char *a4)
+/* What runs a program as caller: setpriv's arguments (none for root); returns how many. */
+static int run_as(Caller caller, const char *argv[])
 {
-	const char *argv[16];
-	int n = 0;
+	if (caller == ROOT)
+		return 0;
+	argv[0] = "/usr/bin/setpriv";
+	argv[1] = caller == NOBODY ? "--reuid=65534" : "--reuid=1";
+	argv[2] = caller == NOBODY ? "--regid=65534" : "--regid=1";
+	argv[3] = caller == NOBODY ? "--clear-groups" : "--init-groups";
+	return 4;
+}
+
+/*
+ * Runs famezctl as caller with args (NULL-terminated, at most 10); stdout in `out`, stderr in
+ * `err`; returns the exit status.
+ */
+static int ctlv(Caller caller, const char *const args[])
+{
+	const char *argv[20];
+	int n = run_as(caller, argv);
 
 	snprintf(out, sizeof(out), "%s/ctl.out", testlib_tmpdir());
 	snprintf(err, sizeof(err), "%s/ctl.err", testlib_tmpdir());
-	if (caller != ROOT) {
-		argv[n++] = "/usr/bin/setpriv";
-		argv[n++] = caller == NOBODY ? "--reuid=65534" : "--reuid=1";
-		argv[n++] = caller == NOBODY ? "--regid=65534" : "--regid=1";
-		argv[n++] = caller == NOBODY ? "--clear-groups" : "--init-groups";
-	}
 	argv[n++] = famezctl_path();
 	argv[n++] = "--no-ask-password";
-	if (a1)
-		argv[n++] = a1;
-	if (a2)
-		argv[n++] = a2;
-	if (a3)
-		argv[n++] = a3;
-	if (a4)
-		argv[n++] = a4;
+	for (int i = 0; args[i]; i++) {
+		ck_assert_int_lt(i, 10);
+		argv[n++] = args[i];
+	}
 	argv[n] = NULL;
 	return testlib_run((char *const *)argv, out, err, TESTLIB_WAIT_MS);
+}
+
+static int ctl(Caller caller, const char *a1, const char *a2, const char *a3, const char *a4)
+{
+	return ctlv(caller, (const char *const[]){ a1, a2, a3, a4, NULL });
 }
 
 static void start_famezd_with(const char *mode, const char *extra)
@@ -100,14 +110,23 @@ static pid_t start_alpha(const char *commands, char *alpha_out)
 	return pid;
 }
 
+static void assert_ctlv(int want, Caller caller, const char *const args[])
+{
+	int r = ctlv(caller, args);
+
+	ck_assert_msg(r == want, "famezctl %s %s: exit %d, expected %d: %s%s", args[0],
+		      args[1] ? args[1] : "", r, want, testlib_show(out), testlib_show(err));
+}
+
 static void assert_ctl(int want, Caller caller, const char *a1, const char *a2, const char *a3,
 		       const char *a4)
 {
-	int r = ctl(caller, a1, a2, a3, a4);
-
-	ck_assert_msg(r == want, "famezctl %s %s: exit %d, expected %d: %s%s", a1, a2 ? a2 : "", r,
-		      want, testlib_show(out), testlib_show(err));
+	assert_ctlv(want, caller, (const char *const[]){ a1, a2, a3, a4, NULL });
 }
+
+/* famezctl ARGS... as caller exits with want. */
+#define ASSERT_CTL(want, caller, ...)                                                              \
+	assert_ctlv(want, caller, (const char *const[]){ __VA_ARGS__, NULL })
 
 START_TEST(test_root_may_do_everything)
 {
@@ -673,36 +692,49 @@ START_TEST(test_vm_names_are_made_safe)
 }
 END_TEST
 
+/*
+ * `famezctl --json monitor` run by root and by nobody, their outputs in root_out and nobody_out;
+ * returns once both are subscribed (famezctl says so).
+ */
+static void start_monitors(char root_out[256], char nobody_out[256])
+{
+	const Caller callers[] = { ROOT, NOBODY };
+	char *outs[] = { root_out, nobody_out };
+	char errs[2][256];
+
+	for (size_t i = 0; i < 2; i++) {
+		const char *argv[8];
+		int n = run_as(callers[i], argv);
+
+		argv[n++] = famezctl_path();
+		argv[n++] = "--json";
+		argv[n++] = "monitor";
+		argv[n] = NULL;
+		snprintf(outs[i], 256, "%s/monitor-%zu.out", testlib_tmpdir(), i);
+		snprintf(errs[i], sizeof(errs[i]), "%s/monitor-%zu.err", testlib_tmpdir(), i);
+		testlib_spawn((char *const *)argv, outs[i], errs[i]);
+	}
+	for (size_t i = 0; i < 2; i++)
+		testlib_wait_for_output(errs[i], "watching org.famez", TESTLIB_WAIT_MS);
+}
+
 /* What guests write in their mailboxes goes to root on the system bus, not to every user. */
 START_TEST(test_message_text_is_for_root_only)
 {
-	char root_out[256], nobody_out[256], spy_out[256], err_out[256], nobody_err[256],
-		client_out[256];
-	const char *root_mon[] = { famezctl_path(), "--json", "monitor", NULL };
-	const char *nobody_mon[] = { "/usr/bin/setpriv", "--reuid=65534",
-				     "--regid=65534",    "--clear-groups",
-				     famezctl_path(),    "--json",
-				     "monitor",          NULL };
+	char root_out[256], nobody_out[256], spy_out[256], client_out[256];
 	const char *spy[] = { "/usr/bin/setpriv",      "--reuid=65534",
 			      "--regid=65534",         "--clear-groups",
 			      "/usr/bin/dbus-monitor", "--system",
 			      "sender='org.famez'",    NULL };
 
 	start_famezd();
-	snprintf(root_out, sizeof(root_out), "%s/root.out", testlib_tmpdir());
-	snprintf(nobody_out, sizeof(nobody_out), "%s/nobody.out", testlib_tmpdir());
 	snprintf(spy_out, sizeof(spy_out), "%s/spy.out", testlib_tmpdir());
-	snprintf(err_out, sizeof(err_out), "%s/mon.err", testlib_tmpdir());
-	snprintf(nobody_err, sizeof(nobody_err), "%s/nobody.err", testlib_tmpdir());
-	testlib_spawn((char *const *)root_mon, root_out, err_out);
-	testlib_spawn((char *const *)nobody_mon, nobody_out, nobody_err);
 	testlib_spawn((char *const *)spy, spy_out, NULL);
 	/*
 	 * Every listener is subscribed before the talker comes: famezctl says so, dbus-monitor
 	 * prints the bus's NameAcquired once its match rules are in.
 	 */
-	testlib_wait_for_output(err_out, "watching org.famez", TESTLIB_WAIT_MS);
-	testlib_wait_for_output(nobody_err, "watching org.famez", TESTLIB_WAIT_MS);
+	start_monitors(root_out, nobody_out);
 	testlib_wait_for_output(spy_out, "member=NameAcquired", TESTLIB_WAIT_MS);
 
 	famez_client_run(famezd.socket_path, "talker", "send server top-secret-42", client_out,
@@ -1498,28 +1530,19 @@ START_TEST(test_signals_and_messages_stay_on_their_switch)
 }
 END_TEST
 
-/* busctl call as caller; its stderr in err. Returns its exit status. */
+/* busctl call as caller, with up to three arguments; its stderr in err. Its exit status. */
 static int busctl_as(Caller caller, const char *path, const char *interface, const char *method,
 		     const char *signature, const char *a1, const char *a2, const char *a3)
 {
-	const char *argv[] = { "/usr/bin/setpriv",
-			       caller == NOBODY ? "--reuid=65534" : "--reuid=1",
-			       caller == NOBODY ? "--regid=65534" : "--regid=1",
-			       caller == NOBODY ? "--clear-groups" : "--init-groups",
-			       "/usr/bin/busctl",
-			       "--system",
-			       "call",
-			       "org.famez",
-			       path,
-			       interface,
-			       method,
-			       signature,
-			       a1,
-			       a2,
-			       a3,
-			       NULL };
+	const char *argv[20];
+	int n = run_as(caller, argv);
+	const char *call[] = {
+		"/usr/bin/busctl", "--system", "call", "org.famez", path, interface, method,
+		signature,         a1,         a2,     a3,          NULL
+	};
 
-	ck_assert(caller != ROOT);
+	for (size_t i = 0; i < ELEMENTSOF(call); i++)
+		argv[n++] = call[i];
 	snprintf(err, sizeof(err), "%s/busctl.err", testlib_tmpdir());
 	return testlib_run((char *const *)argv, NULL, err, TESTLIB_WAIT_MS);
 }
@@ -1568,6 +1591,198 @@ START_TEST(test_polkit_decides_by_switch)
 		      testlib_show(beta_out));
 	ck_assert_msg(!testlib_file_contains(alpha_out, "from-nobody"), "%s",
 		      testlib_show(alpha_out));
+	famezd_stop(&famezd);
+}
+END_TEST
+
+/* The text of file from the first from_text on, up to the first until_text after it (not with it).
+ */
+static char *section_of(const char *file, const char *from_text, const char *until_text)
+{
+	char *all = testlib_read_file(file), *from, *until, *section;
+
+	ck_assert_ptr_nonnull(all);
+	from = strstr(all, from_text);
+	ck_assert_msg(from, "no \"%s\" in %s", from_text, all);
+	until = until_text ? strstr(from + strlen(from_text), until_text) : NULL;
+	section = strndup(from, until ? (size_t)(until - from) : strlen(from));
+	free(all);
+	return section;
+}
+
+/* famezctl's status, switches, --switch and JSON with two switches. */
+START_TEST(test_famezctl_shows_every_switch)
+{
+	char alpha_out[256], beta_out[256], *section, *json;
+
+	start_two_switches("alpha", "sleep " TESTLIB_LIFETIME_S, alpha_out);
+	start_peer_on(famezd.socket_path, "beta", "sleep " TESTLIB_LIFETIME_S, beta_out);
+
+	/* One section per switch, each with its own peers. */
+	ASSERT_CTL(0, ROOT, "status");
+	ck_assert_msg(testlib_file_contains(out, "famezd " FAMEZ_VERSION ", 2 switches\n"), "%s",
+		      testlib_show(out));
+	section = section_of(out, "\nSwitch default, fabric mode, SID 27\n", "\nSwitch lab");
+	ck_assert_msg(strstr(section, famezd.socket_path) && strstr(section, " beta ") &&
+			      !strstr(section, " alpha "),
+		      "%s", section);
+	free(section);
+	section = section_of(out, "\nSwitch lab, fabric mode, SID 28\n", NULL);
+	ck_assert_msg(strstr(section, lab_socket) && strstr(section, " alpha ") &&
+			      !strstr(section, " beta ") && strstr(section, "Peers: 1 of 14"),
+		      "%s", section);
+	free(section);
+
+	/* One switch, named after the command or before it. */
+	ASSERT_CTL(0, ROOT, "status", "--switch", "lab");
+	ck_assert_msg(testlib_file_contains(out, "Switch lab, fabric mode") &&
+			      testlib_file_contains(out, " alpha ") &&
+			      !testlib_file_contains(out, " beta ") &&
+			      !testlib_file_contains(out, "Switch default"),
+		      "%s", testlib_show(out));
+	ASSERT_CTL(0, ROOT, "--switch=lab", "peers");
+	ck_assert_msg(testlib_file_contains(out, " alpha ") &&
+			      !testlib_file_contains(out, " beta "),
+		      "%s", testlib_show(out));
+	ASSERT_CTL(0, ROOT, "peers");
+	ck_assert_msg(testlib_file_contains(out, " beta ") &&
+			      !testlib_file_contains(out, " alpha "),
+		      "%s", testlib_show(out));
+
+	/* JSON: the default switch's fields at the top, as with one switch, and every switch. */
+	ASSERT_CTL(0, ROOT, "status", "--json");
+	json = testlib_read_file(out);
+	ck_assert_msg(testlib_json_valid(json), "not JSON: %s", json);
+	ck_assert_msg(strncmp(json, "{\"name\":\"default\",", 18) == 0, "%s", json);
+	ck_assert_msg(strstr(json, "\"peers\":[{\"id\":1,\"path\":\"/org/famez/peer/1\","), "%s",
+		      json);
+	free(json);
+	section = section_of(out, "\"switches\":[{\"name\":\"default\",", ",{\"name\":\"lab\",");
+	ck_assert_msg(strstr(section, "\"nodename\":\"beta\"") && strstr(section, "\"sid\":27,"),
+		      "%s", section);
+	free(section);
+	section = section_of(out, ",{\"name\":\"lab\",", NULL);
+	ck_assert_msg(strstr(section, "\"nodename\":\"alpha\"") && strstr(section, "\"sid\":28,") &&
+			      !strstr(section, "\"nodename\":\"beta\""),
+		      "%s", section);
+	free(section);
+	ASSERT_CTL(0, ROOT, "--json", "--switch", "lab", "status");
+	ck_assert_msg(testlib_file_contains(out, "{\"name\":\"lab\",") &&
+			      testlib_count(out, "\"name\":") == 2 &&
+			      !testlib_file_contains(out, "\"nodename\":\"beta\""),
+		      "%s", testlib_show(out));
+
+	/* The switches, as a table and as JSON. */
+	ASSERT_CTL(0, ROOT, "switches");
+	section = section_of(out, "\ndefault ", "\n");
+	ck_assert_msg(strstr(section, " fabric ") && strstr(section, " 27 ") &&
+			      strstr(section, " 1/14 ") && strstr(section, famezd.socket_path),
+		      "%s", section);
+	free(section);
+	section = section_of(out, "\nlab ", "\n");
+	ck_assert_msg(strstr(section, " 28 ") && strstr(section, lab_socket), "%s", section);
+	free(section);
+	ASSERT_CTL(0, ROOT, "--json", "switches");
+	json = testlib_read_file(out);
+	ck_assert_msg(testlib_json_valid(json), "not JSON: %s", json);
+	ck_assert_msg(
+		strstr(json, "[{\"name\":\"default\",\"path\":\"/org/famez/switch/default\","
+			     "\"mode\":\"fabric\",\"sid\":27,") &&
+			strstr(json, "},{\"name\":\"lab\",\"path\":\"/org/famez/switch/lab\","),
+		"%s", json);
+	free(json);
+
+	/* A switch famezd does not have, and a name no switch can have. */
+	ASSERT_CTL(6, ROOT, "--switch", "nope", "status");
+	ck_assert_msg(testlib_file_contains(err, "famezd has no switch 'nope'"), "%s",
+		      testlib_show(err));
+	ASSERT_CTL(6, ROOT, "send", "--switch", "nope", "1", "hello");
+	ASSERT_CTL(2, ROOT, "--switch", "no/such", "status");
+	famezd_stop(&famezd);
+}
+END_TEST
+
+/* Every command about a peer acts on the switch --switch names. */
+START_TEST(test_famezctl_acts_on_the_switch_named)
+{
+	char alpha_out[256], beta_out[256];
+	pid_t alpha;
+	int status;
+
+	alpha = start_two_switches(
+		"alpha", "wait-int 0 1 " TESTLIB_WAIT_S "; sleep " TESTLIB_LIFETIME_S, alpha_out);
+	start_peer_on(famezd.socket_path, "beta", "sleep " TESTLIB_LIFETIME_S, beta_out);
+
+	ASSERT_CTL(0, ROOT, "--switch", "lab", "send-interrupt", "1", "0");
+	testlib_wait_for_output(alpha_out, "interrupt vector 0 count 1", TESTLIB_WAIT_MS);
+	ASSERT_CTL(0, ROOT, "send", "--switch", "lab", "1", "hello", "lab");
+	testlib_wait_for_output(alpha_out, "Z-switch@15: hello lab", TESTLIB_WAIT_MS);
+	ASSERT_CTL(0, ROOT, "ping", "1", "--switch=lab", "-c", "2");
+	ck_assert_uint_eq(testlib_count(out, "pong from peer 1: time="), 2);
+	ck_assert_uint_eq(testlib_count(alpha_out, "Z-switch@15: ping"), 2);
+	/* "--" ends the options: the rest is the message. */
+	ASSERT_CTL(0, ROOT, "send", "--switch", "lab", "--", "1", "--json");
+	testlib_wait_for_output(alpha_out, "Z-switch@15: --json", TESTLIB_WAIT_MS);
+	/* nobody is denied on lab as everywhere. */
+	ASSERT_CTL(4, NOBODY, "--switch", "lab", "send", "1", "from-nobody");
+	ck_assert_msg(testlib_file_contains(err, "org.famez.send-message needs authentication"),
+		      "%s", testlib_show(err));
+	/* Root's message to beta comes after anything that went to the wrong peer. */
+	ASSERT_CTL(0, ROOT, "send", "1", "for-beta");
+	testlib_wait_for_output(beta_out, "Z-switch@15: for-beta", TESTLIB_WAIT_MS);
+	ck_assert_msg(!testlib_file_contains(beta_out, "hello lab") &&
+			      !testlib_file_contains(beta_out, "ping"),
+		      "%s", testlib_show(beta_out));
+
+	ASSERT_CTL(0, ROOT, "disconnect", "--switch", "lab", "1");
+	status = testlib_wait(alpha, TESTLIB_WAIT_MS);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 3, "alpha: 0x%x", status);
+	ASSERT_CTL(5, ROOT, "--switch", "lab", "send-interrupt", "1", "0");
+	/* beta, peer 1 of the default switch, is still there. */
+	ASSERT_CTL(0, ROOT, "ping", "1");
+	famezd_stop(&famezd);
+}
+END_TEST
+
+/*
+ * famezctl monitor hears every switch and says which; what lab's guests write goes to root,
+ * not to other users (the policy covers Switch1 as it does Server1).
+ */
+START_TEST(test_monitor_hears_every_switch_and_text_stays_root_only)
+{
+	char alpha_out[256], root_out[256], nobody_out[256], talker_out[256];
+
+	start_two_switches("alpha", "sleep " TESTLIB_LIFETIME_S, alpha_out);
+	start_monitors(root_out, nobody_out);
+
+	famez_client_run(lab_socket, "talker", "send server lab-secret-7", talker_out,
+			 sizeof(talker_out));
+	testlib_wait_for_output(
+		root_out,
+		"{\"event\":\"MessageReceived\",\"peer\":2,\"text\":\"lab-secret-7\","
+		"\"switch\":\"lab\"}",
+		TESTLIB_WAIT_MS);
+	testlib_wait_for_output(root_out,
+				"{\"event\":\"PeerDisconnected\",\"peer\":2,"
+				"\"path\":\"/org/famez/switch/lab/peer/2\",",
+				TESTLIB_WAIT_MS);
+	/* The departure comes after the text: once nobody has it, the text is not coming. */
+	testlib_wait_for_output(nobody_out,
+				"\"reason\":\"closed the connection\",\"switch\":\"lab\"}",
+				TESTLIB_WAIT_MS);
+	ck_assert_msg(!testlib_file_contains(nobody_out, "lab-secret-7"), "%s",
+		      testlib_show(nobody_out));
+	/* The default switch's events come once, from Server1, with the paths they always had. */
+	start_peer_on(famezd.socket_path, "beta", "sleep " TESTLIB_LIFETIME_S, talker_out);
+	testlib_wait_for_output(
+		root_out,
+		"{\"event\":\"PeerConnected\",\"peer\":1,\"path\":\"/org/famez/peer/1\","
+		"\"switch\":\"default\"}",
+		TESTLIB_WAIT_MS);
+	/* Its answer to the server comes after: a PeerConnected from Switch1 would be in. */
+	testlib_wait_for_output(root_out, "{\"event\":\"MessageReceived\",\"peer\":1,",
+				TESTLIB_WAIT_MS);
+	ck_assert_uint_eq(testlib_count(root_out, "{\"event\":\"PeerConnected\",\"peer\":1,"), 1);
 	famezd_stop(&famezd);
 }
 END_TEST
@@ -1636,6 +1851,9 @@ int main(int argc, char *argv[])
 	tcase_add_test(tc, test_every_switch_has_its_object_and_its_peers);
 	tcase_add_test(tc, test_signals_and_messages_stay_on_their_switch);
 	tcase_add_test(tc, test_polkit_decides_by_switch);
+	tcase_add_test(tc, test_famezctl_shows_every_switch);
+	tcase_add_test(tc, test_famezctl_acts_on_the_switch_named);
+	tcase_add_test(tc, test_monitor_hears_every_switch_and_text_stays_root_only);
 	suite_add_tcase(s, tc);
 	polkit = tcase_create("dbus-polkit-questions");
 	tcase_add_checked_fixture(polkit, testlib_setup, testlib_teardown);
