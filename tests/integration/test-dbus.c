@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -1222,14 +1223,15 @@ static char lab_socket[256];
 
 /*
  * famezd with two switches, started the way systemd starts it: systemd-socket-activate passes
- * the default switch's socket and lab's (named switch-lab, as famez-switch@lab.socket names it;
- * no lab.conf, so lab runs with the defaults) and starts famezd at the first connection to
- * either. first_peer makes that connection: a famez-client named first_peer on lab, the only
- * peer there, and it waits for famezd to own its name on the bus.
+ * the default switch's socket and lab's (named switch-lab, as famez-switch@lab.socket names it)
+ * and starts famezd at the first connection to either. lab.conf gives lab 6 client slots, so 8
+ * vectors and the server is lab's peer 7 (on the default switch: 14, 16 and 15). first_peer makes
+ * the first connection: a famez-client named first_peer on lab, the only peer there, and it waits
+ * for famezd to own its name on the bus.
  */
 static pid_t start_two_switches(const char *first_peer, const char *commands, char *peer_out)
 {
-	const char *argv[16] = { "/usr/bin/systemd-socket-activate",
+	const char *argv[20] = { "/usr/bin/systemd-socket-activate",
 				 "-l",
 				 famezd.socket_path,
 				 "-l",
@@ -1237,12 +1239,21 @@ static pid_t start_two_switches(const char *first_peer, const char *commands, ch
 				 "--fdname=famez.socket:switch-lab",
 				 "-E",
 				 "DBUS_SYSTEM_BUS_ADDRESS" };
+	char switches_dir[256], conf[300];
 	size_t n = 8;
 	pid_t peer;
+	FILE *f;
 
 	snprintf(famezd.socket_path, sizeof(famezd.socket_path), "%s/famez.sock", testlib_tmpdir());
 	snprintf(lab_socket, sizeof(lab_socket), "%s/lab.sock", testlib_tmpdir());
 	snprintf(famezd.log_path, sizeof(famezd.log_path), "%s/famezd.log", testlib_tmpdir());
+	snprintf(switches_dir, sizeof(switches_dir), "%s/switches.d", testlib_tmpdir());
+	snprintf(conf, sizeof(conf), "%s/lab.conf", switches_dir);
+	ck_assert_int_eq(mkdir(switches_dir, 0755), 0);
+	f = fopen(conf, "we");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "[Switch]\nSocket=%s\nMaxPeers=6\n", lab_socket);
+	ck_assert_int_eq(fclose(f), 0);
 	/* The activator passes the environment it is told to pass, and nothing else. */
 	if (getenv("ASAN_OPTIONS")) {
 		argv[n++] = "-E";
@@ -1251,6 +1262,8 @@ static pid_t start_two_switches(const char *first_peer, const char *commands, ch
 	argv[n++] = testlib_famezd_path();
 	argv[n++] = "--bus";
 	argv[n++] = "system";
+	argv[n++] = "--switches-dir";
+	argv[n++] = switches_dir;
 	argv[n] = NULL;
 	/* systemd-socket-activate execs famezd: its pid is famezd's. */
 	famezd.pid = testlib_spawn((char *const *)argv, famezd.log_path, famezd.log_path);
@@ -1509,7 +1522,7 @@ START_TEST(test_signals_and_messages_stay_on_their_switch)
 					 "org.famez.Switch1", "SendMessage", &e, NULL, "qsb", 1,
 					 "for-alpha", 0) >= 0,
 		      "%s", e.message);
-	testlib_wait_for_output(alpha_out, "Z-switch@15: for-alpha", TESTLIB_WAIT_MS);
+	testlib_wait_for_output(alpha_out, "Z-switch@7: for-alpha", TESTLIB_WAIT_MS);
 	/* And one through Server1 to the default switch's peer 1, beta: after the other. */
 	ck_assert_msg(sd_bus_call_method(bus, "org.famez", "/org/famez", "org.famez.Server1",
 					 "SendMessage", &e, NULL, "qsb", 1, "for-beta", 0) >= 0,
@@ -1572,7 +1585,7 @@ START_TEST(test_polkit_decides_by_switch)
 	ck_assert_msg(busctl_as(DAEMON, "/org/famez/switch/lab", "org.famez.Switch1", "SendMessage",
 				"qsb", "1", "from-daemon", "false") == 0,
 		      "%s", testlib_show(err));
-	testlib_wait_for_output(alpha_out, "Z-switch@15: from-daemon", TESTLIB_WAIT_MS);
+	testlib_wait_for_output(alpha_out, "Z-switch@7: from-daemon", TESTLIB_WAIT_MS);
 	ck_assert_int_ne(busctl_as(DAEMON, "/org/famez/switch/default", "org.famez.Switch1",
 				   "SendMessage", "qsb", "1", "from-daemon", "false"),
 			 0);
@@ -1629,7 +1642,7 @@ START_TEST(test_famezctl_shows_every_switch)
 	free(section);
 	section = section_of(out, "\nSwitch lab, fabric mode, SID 28\n", NULL);
 	ck_assert_msg(strstr(section, lab_socket) && strstr(section, " alpha ") &&
-			      !strstr(section, " beta ") && strstr(section, "Peers: 1 of 14"),
+			      !strstr(section, " beta ") && strstr(section, "Peers: 1 of 6"),
 		      "%s", section);
 	free(section);
 
@@ -1716,13 +1729,13 @@ START_TEST(test_famezctl_acts_on_the_switch_named)
 	ASSERT_CTL(0, ROOT, "--switch", "lab", "send-interrupt", "1", "0");
 	testlib_wait_for_output(alpha_out, "interrupt vector 0 count 1", TESTLIB_WAIT_MS);
 	ASSERT_CTL(0, ROOT, "send", "--switch", "lab", "1", "hello", "lab");
-	testlib_wait_for_output(alpha_out, "Z-switch@15: hello lab", TESTLIB_WAIT_MS);
+	testlib_wait_for_output(alpha_out, "Z-switch@7: hello lab", TESTLIB_WAIT_MS);
 	ASSERT_CTL(0, ROOT, "ping", "1", "--switch=lab", "-c", "2");
 	ck_assert_uint_eq(testlib_count(out, "pong from peer 1: time="), 2);
-	ck_assert_uint_eq(testlib_count(alpha_out, "Z-switch@15: ping"), 2);
+	ck_assert_uint_eq(testlib_count(alpha_out, "Z-switch@7: ping"), 2);
 	/* "--" ends the options: the rest is the message. */
 	ASSERT_CTL(0, ROOT, "send", "--switch", "lab", "--", "1", "--json");
-	testlib_wait_for_output(alpha_out, "Z-switch@15: --json", TESTLIB_WAIT_MS);
+	testlib_wait_for_output(alpha_out, "Z-switch@7: --json", TESTLIB_WAIT_MS);
 	/* nobody is denied on lab as everywhere. */
 	ASSERT_CTL(4, NOBODY, "--switch", "lab", "send", "1", "from-nobody");
 	ck_assert_msg(testlib_file_contains(err, "org.famez.send-message needs authentication"),
@@ -1783,6 +1796,62 @@ START_TEST(test_monitor_hears_every_switch_and_text_stays_root_only)
 	testlib_wait_for_output(root_out, "{\"event\":\"MessageReceived\",\"peer\":1,",
 				TESTLIB_WAIT_MS);
 	ck_assert_uint_eq(testlib_count(root_out, "{\"event\":\"PeerConnected\",\"peer\":1,"), 1);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+/* famez-virt with args (NULL-terminated, at most 8); stdout in out, stderr in err; its status. */
+static int famez_virt(const char *const args[])
+{
+	const char *argv[10] = { getenv("FAMEZ_VIRT") };
+	int n = 1;
+
+	ck_assert_msg(argv[0], "FAMEZ_VIRT is not set; run the tests through meson test");
+	for (int i = 0; args[i]; i++) {
+		ck_assert_int_lt(n, 9);
+		argv[n++] = args[i];
+	}
+	argv[n] = NULL;
+	snprintf(out, sizeof(out), "%s/virt.out", testlib_tmpdir());
+	snprintf(err, sizeof(err), "%s/virt.err", testlib_tmpdir());
+	return testlib_run((char *const *)argv, out, err, TESTLIB_WAIT_MS);
+}
+
+/* famez-virt --switch takes the socket and vectors of the switch named, from famezd on the bus. */
+START_TEST(test_famez_virt_takes_the_switch_named)
+{
+	char alpha_out[256], domain[256], want[512];
+	FILE *f;
+
+	start_two_switches("alpha", "sleep " TESTLIB_LIFETIME_S, alpha_out);
+	snprintf(domain, sizeof(domain), "%s/dom.xml", testlib_tmpdir());
+	f = fopen(domain, "we");
+	ck_assert_ptr_nonnull(f);
+	fputs("<domain type='qemu'><name>d</name><memory unit='MiB'>64</memory>"
+	      "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices/></domain>\n",
+	      f);
+	ck_assert_int_eq(fclose(f), 0);
+
+	ck_assert_msg(famez_virt((const char *const[]){ "-v", "inject", domain, "--switch", "lab",
+							NULL }) == 0,
+		      "%s", testlib_show(err));
+	snprintf(want, sizeof(want), "path=%s\"", lab_socket);
+	ck_assert_msg(testlib_file_contains(out, want) && testlib_file_contains(out, ",vectors=8,"),
+		      "%s", testlib_show(out));
+	ck_assert_msg(testlib_file_contains(err, "(from the switch of famezd on the system bus)"),
+		      "%s", testlib_show(err));
+	/* Without --switch, the default switch's, as always. */
+	ck_assert_int_eq(famez_virt((const char *const[]){ "inject", domain, NULL }), 0);
+	snprintf(want, sizeof(want), "path=%s\"", famezd.socket_path);
+	ck_assert_msg(testlib_file_contains(out, want) &&
+			      testlib_file_contains(out, ",vectors=16,"),
+		      "%s", testlib_show(out));
+	/* A switch famezd does not have is an error, not the built-in defaults. */
+	ck_assert_int_eq(
+		famez_virt((const char *const[]){ "inject", "--switch", "nope", domain, NULL }), 1);
+	ck_assert_msg(testlib_file_contains(err, "cannot read switch nope from famezd") &&
+			      testlib_file_contains(err, "famezd has no such switch"),
+		      "%s", testlib_show(err));
 	famezd_stop(&famezd);
 }
 END_TEST
@@ -1854,6 +1923,7 @@ int main(int argc, char *argv[])
 	tcase_add_test(tc, test_famezctl_shows_every_switch);
 	tcase_add_test(tc, test_famezctl_acts_on_the_switch_named);
 	tcase_add_test(tc, test_monitor_hears_every_switch_and_text_stays_root_only);
+	tcase_add_test(tc, test_famez_virt_takes_the_switch_named);
 	suite_add_tcase(s, tc);
 	polkit = tcase_create("dbus-polkit-questions");
 	tcase_add_checked_fixture(polkit, testlib_setup, testlib_teardown);
