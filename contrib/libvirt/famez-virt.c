@@ -3,7 +3,7 @@
  * famez-virt: gives libvirt domains their FAME-Z fabric device.
  *   famez-virt inject [FILE|-]    domain XML in, the same with the device out
  *   famez-virt remove [FILE|-]    the reverse
- *   famez-virt attach DOMAIN      through libvirt, on a defined domain
+ *   famez-virt attach DOMAIN      through libvirt, on a defined domain (--switch NAME: that switch)
  *   famez-virt detach DOMAIN
  *   famez-virt list               which domains are attached
  */
@@ -18,6 +18,7 @@
 
 #include "famez-virt-xml.h"
 #include "size.h"
+#include "switch-config.h"
 
 #define DEFAULT_SOCKET "/run/famez/famez.sock"
 #define DEFAULT_VECTORS 16 /* famezd's default fabric: 14 client slots + 2 */
@@ -26,6 +27,7 @@ enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 
 static const char *arg_connect = "qemu:///system";
 static const char *arg_socket;
+static const char *arg_switch; /* NULL: the default switch */
 static unsigned arg_vectors;
 static const char *arg_fam;
 static uint64_t arg_fam_size;
@@ -45,43 +47,74 @@ static int libvirt_error(const char *what)
 	return EXIT_FAILED;
 }
 
-/* The socket and vectors of the famezd running on the system bus, if one answers. */
-static bool ask_famezd(void)
+/*
+ * The socket and vectors of the famezd running on the system bus, if one answers: of its
+ * default switch (Server1 at /org/famez), or of the switch --switch names. 0, or -errno with
+ * why in *why (to free).
+ */
+static int ask_famezd(char **why)
 {
+	const char *object = "/org/famez", *interface = "org.famez.Server1";
+	char switch_object[64];
 	sd_bus *bus = NULL;
 	sd_bus_error error = SD_BUS_ERROR_NULL;
 	char *path = NULL;
 	uint32_t vectors = 0;
-	bool ok = false;
+	int r;
 
-	if (sd_bus_open_system(&bus) >= 0 &&
-	    sd_bus_get_property_string(bus, "org.famez", "/org/famez", "org.famez.Server1",
-				       "SocketPath", &error, &path) >= 0 &&
-	    sd_bus_get_property_trivial(bus, "org.famez", "/org/famez", "org.famez.Server1",
-					"Vectors", &error, 'u', &vectors) >= 0) {
+	if (arg_switch) {
+		snprintf(switch_object, sizeof(switch_object), "/org/famez/switch/%s", arg_switch);
+		object = switch_object;
+		interface = "org.famez.Switch1";
+	}
+	r = sd_bus_open_system(&bus);
+	if (r >= 0)
+		r = sd_bus_get_property_string(bus, "org.famez", object, interface, "SocketPath",
+					       &error, &path);
+	if (r >= 0)
+		r = sd_bus_get_property_trivial(bus, "org.famez", object, interface, "Vectors",
+						&error, 'u', &vectors);
+	if (r >= 0) {
 		snprintf(socket_buf, sizeof(socket_buf), "%s", path);
 		if (!arg_socket)
 			arg_socket = socket_buf;
 		if (!arg_vectors)
 			arg_vectors = vectors;
-		ok = true;
-	}
+	} else if (sd_bus_error_has_names(&error, SD_BUS_ERROR_UNKNOWN_OBJECT,
+					  SD_BUS_ERROR_UNKNOWN_INTERFACE))
+		*why = strdup("famezd has no such switch; 'famezctl switches' lists them");
+	else
+		*why = strdup(error.message ? error.message : strerror(-r));
 	free(path);
 	sd_bus_error_free(&error);
 	sd_bus_flush_close_unref(bus);
-	return ok;
+	return r < 0 ? r : 0;
 }
 
-/* Options first, then the running famezd, then the built-in defaults; -v says which. */
-static void settle_defaults(void)
+/*
+ * Options first, then the running famezd, then the built-in defaults; -v says which. With
+ * --switch, the switch's own socket and vectors or nothing: a default would be another
+ * switch's. 0, or -errno after saying why.
+ */
+static int settle_defaults(void)
 {
 	const char *from = "the options";
+	char *why = NULL;
 
 	if (!arg_socket || !arg_vectors) {
-		if (ask_famezd())
-			from = "famezd on the system bus";
-		else
+		if (ask_famezd(&why) >= 0)
+			from = arg_switch ? "the switch of famezd on the system bus"
+					  : "famezd on the system bus";
+		else if (arg_switch) {
+			fprintf(stderr,
+				"famez-virt: cannot read switch %s from famezd on the system bus: "
+				"%s\n",
+				arg_switch, why ? why : "out of memory");
+			free(why);
+			return -ENOENT;
+		} else
 			from = "the built-in defaults";
+		free(why);
 	}
 	if (!arg_socket)
 		arg_socket = DEFAULT_SOCKET;
@@ -90,6 +123,7 @@ static void settle_defaults(void)
 	if (arg_verbose)
 		fprintf(stderr, "famez-virt: socket %s, %u vectors (from %s)\n", arg_socket,
 			arg_vectors, from);
+	return 0;
 }
 
 static char *read_all(const char *path, size_t *len)
@@ -135,8 +169,8 @@ static int cmd_file(bool inject, const char *path)
 	size_t len;
 	int r;
 
-	if (inject)
-		settle_defaults();
+	if (inject && settle_defaults() < 0)
+		return EXIT_FAILED;
 	xml = read_all(path, &len);
 	if (!xml)
 		return EXIT_FAILED;
@@ -158,14 +192,15 @@ static int cmd_file(bool inject, const char *path)
 /* attach/detach: the inactive definition, changed, defined back. */
 static int cmd_domain(bool attach, const char *name)
 {
-	virConnectPtr conn = virConnectOpen(arg_connect);
+	virConnectPtr conn = NULL;
 	virDomainPtr dom = NULL, defined = NULL;
 	char *xml = NULL, *out = NULL, *error = NULL;
 	FamezVirtConfig c;
 	int r, status = EXIT_FAILED;
 
-	if (attach)
-		settle_defaults();
+	if (attach && settle_defaults() < 0)
+		return EXIT_FAILED;
+	conn = virConnectOpen(arg_connect);
 	if (!conn)
 		return libvirt_error(arg_connect);
 	dom = virDomainLookupByName(conn, name);
@@ -191,7 +226,8 @@ static int cmd_domain(bool attach, const char *name)
 		goto out;
 	}
 	if (attach)
-		printf("%s: attached to the fabric at %s (%u vectors)%s\n", name, arg_socket,
+		printf("%s: attached to the fabric%s%s at %s (%u vectors)%s\n", name,
+		       arg_switch ? ", switch " : "", arg_switch ? arg_switch : "", arg_socket,
 		       arg_vectors,
 		       virDomainIsActive(dom) == 1 ? "; it takes effect at the next start" : "");
 	else
@@ -259,11 +295,14 @@ static void help(void)
 	       "                      (famez-virt inject dom.xml | virsh define /dev/stdin)\n"
 	       "  remove [FILE|-]     print domain XML without what famez-virt added\n"
 	       "  attach DOMAIN       add the device to a defined domain\n"
+	       "                      (famez-virt attach web01 --switch lab)\n"
 	       "  detach DOMAIN       take it out again\n"
 	       "  list                which domains are attached\n"
 	       "\n"
 	       "Options:\n"
 	       "  -c, --connect=URI   libvirt connection (default qemu:///system)\n"
+	       "      --switch=NAME   take the socket and vectors of famezd's switch NAME\n"
+	       "                      (default: its default switch)\n"
 	       "  -S, --socket=PATH   famezd's socket (default: the running famezd's, else\n"
 	       "                      " DEFAULT_SOCKET ")\n"
 	       "  -n, --vectors=N     the device's vectors (default: the running famezd's, else "
@@ -281,9 +320,10 @@ static void help(void)
 
 int main(int argc, char *argv[])
 {
-	enum { ARG_FAM = 0x100, ARG_FAM_SIZE, ARG_NATIVE, ARG_VERSION };
+	enum { ARG_FAM = 0x100, ARG_FAM_SIZE, ARG_NATIVE, ARG_SWITCH, ARG_VERSION };
 	static const struct option options[] = {
 		{ "connect", required_argument, NULL, 'c' },
+		{ "switch", required_argument, NULL, ARG_SWITCH },
 		{ "socket", required_argument, NULL, 'S' },
 		{ "vectors", required_argument, NULL, 'n' },
 		{ "fam", required_argument, NULL, ARG_FAM },
@@ -306,6 +346,16 @@ int main(int argc, char *argv[])
 			break;
 		case 'S':
 			arg_socket = optarg;
+			break;
+		case ARG_SWITCH:
+			if (!switch_name_is_valid(optarg)) {
+				fprintf(stderr,
+					"famez-virt: --switch %s is not a switch name (1 to %d "
+					"letters, digits or _)\n",
+					optarg, SWITCH_NAME_MAX);
+				return EXIT_USAGE;
+			}
+			arg_switch = optarg;
 			break;
 		case 'n':
 			if (parse_uint(optarg, 1, 2048, &v) < 0) {

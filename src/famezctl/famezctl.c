@@ -18,12 +18,16 @@
 #include "macro.h"
 #include "size.h"
 #include "strutil.h"
+#include "switch-config.h"
 #include "time-util.h"
 
 #define BUS_NAME "org.famez"
 #define BUS_PATH "/org/famez"
+#define SWITCH_PATH "/org/famez/switch"
 #define SERVER_INTERFACE "org.famez.Server1"
+#define SWITCH_INTERFACE "org.famez.Switch1"
 #define PEER_INTERFACE "org.famez.Peer1"
+#define PATH_MAX_LEN (sizeof(SWITCH_PATH) + SWITCH_NAME_MAX + 1)
 
 /* Exit codes a script can rely on (see famezctl(1)). */
 enum {
@@ -33,23 +37,27 @@ enum {
 	EXIT_NOT_RUNNING = 3,
 	EXIT_DENIED = 4,
 	EXIT_NO_SUCH_PEER = 5,
+	EXIT_NO_SUCH_SWITCH = 6,
 };
 
 static bool arg_user, arg_json, arg_no_ask_password;
 static unsigned arg_count = 1;
+static const char *arg_switch; /* NULL: the default switch, at /org/famez */
 static pid_t agent_pid;
 
-typedef struct ServerInfo {
-	char *version, *mode, *socket_path, *backing;
+/* One switch as famezctl shows it: its Switch1 properties, and the peers it lists. */
+typedef struct SwitchInfo {
+	char *name, *version, *mode, *socket_path, *backing;
 	uint64_t shm_size, started_at;
 	uint32_t vectors, max_peers, peer_count;
+	uint16_t sid;
 	int32_t server_peer_id;
 	uint64_t accepted, rejected, disconnected, interrupts_sent, interrupts_received,
 		messages_sent, messages_received, protocol_errors;
 	/* What famezd held back or undid (absent from an older famezd: 0). */
 	uint64_t delayed, pauses, interrupts_full, messages_unknown, shm_resizes, log_suppressed;
 	uint32_t ids_parked;
-} ServerInfo;
+} SwitchInfo;
 
 typedef struct PeerInfo {
 	uint16_t id;
@@ -60,10 +68,36 @@ typedef struct PeerInfo {
 	char *nodename, *cclass, *vm_name, *link_state;
 } PeerInfo;
 
+/*
+ * The object a command about switch name (NULL: the default switch) calls: the default switch
+ * where it always was, Server1 at /org/famez; any switch named at /org/famez/switch/NAME.
+ */
+static const char *switch_object(const char *name, char path[PATH_MAX_LEN])
+{
+	if (!name)
+		return BUS_PATH;
+	snprintf(path, PATH_MAX_LEN, SWITCH_PATH "/%s", name);
+	return path;
+}
+
+static const char *switch_interface(const char *name)
+{
+	return name ? SWITCH_INTERFACE : SERVER_INTERFACE;
+}
+
 /* Maps a D-Bus error to our exit code and prints it as one line. */
 static int fail(const sd_bus_error *e, int r, const char *what)
 {
 	if (e && sd_bus_error_is_set(e)) {
+		/* A switch's object that is not there: famezd has no such switch. */
+		if (arg_switch && sd_bus_error_has_names(e, SD_BUS_ERROR_UNKNOWN_OBJECT,
+							 SD_BUS_ERROR_UNKNOWN_INTERFACE)) {
+			fprintf(stderr,
+				"famezctl: famezd has no switch '%s'; 'famezctl switches' lists "
+				"them\n",
+				arg_switch);
+			return EXIT_NO_SUCH_SWITCH;
+		}
 		fprintf(stderr, "famezctl: %s\n", e->message ? e->message : e->name);
 		if (sd_bus_error_has_names(e, SD_BUS_ERROR_ACCESS_DENIED,
 					   SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED))
@@ -148,9 +182,13 @@ static int get_all(sd_bus *bus, const char *path, const char *interface, const P
 	return r < 0 ? r : read_properties(reply, map);
 }
 
-static int get_server(sd_bus *bus, ServerInfo *i, sd_bus_error *error)
+/* The properties of switch name's Switch1 object. */
+static int get_switch(sd_bus *bus, const char *name, SwitchInfo *i, sd_bus_error *error)
 {
+	char path[PATH_MAX_LEN];
 	const PropertyMap map[] = {
+		{ "Name", 's', &i->name },
+		{ "SID", 'q', &i->sid },
 		{ "Version", 's', &i->version },
 		{ "Mode", 's', &i->mode },
 		{ "SocketPath", 's', &i->socket_path },
@@ -179,11 +217,12 @@ static int get_server(sd_bus *bus, ServerInfo *i, sd_bus_error *error)
 		{},
 	};
 
-	return get_all(bus, BUS_PATH, SERVER_INTERFACE, map, error);
+	return get_all(bus, switch_object(name, path), SWITCH_INTERFACE, map, error);
 }
 
-static void server_info_done(ServerInfo *i)
+static void switch_info_done(SwitchInfo *i)
 {
+	free(i->name);
 	free(i->version);
 	free(i->mode);
 	free(i->socket_path);
@@ -202,15 +241,19 @@ static void peers_free(PeerInfo *peers, size_t n)
 	free(peers);
 }
 
-static int get_peers(sd_bus *bus, PeerInfo **ret, size_t *n_ret, sd_bus_error *error)
+/* The peers of switch name (NULL: the default switch), listed by the object switch_object() names.
+ */
+static int get_peers(sd_bus *bus, const char *name, PeerInfo **ret, size_t *n_ret,
+		     sd_bus_error *error)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	char object[PATH_MAX_LEN];
 	PeerInfo *peers = NULL;
 	size_t n = 0;
 	int r;
 
-	r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, SERVER_INTERFACE, "ListPeers", error,
-			       &reply, NULL);
+	r = sd_bus_call_method(bus, BUS_NAME, switch_object(name, object), switch_interface(name),
+			       "ListPeers", error, &reply, NULL);
 	if (r < 0)
 		return r;
 	r = sd_bus_message_enter_container(reply, 'a', "(qouuts)");
@@ -343,98 +386,288 @@ static void json_peers(Json *j, const PeerInfo *peers, size_t n)
 	json_array_end(j);
 }
 
-/* ---- commands ---- */
-
-static int cmd_status(sd_bus *bus)
+/* One switch's fields; the same at the top of status's document and in its "switches". */
+static void json_switch(Json *j, const SwitchInfo *i, const PeerInfo *peers, size_t n)
 {
-	sd_bus_error error = SD_BUS_ERROR_NULL;
-	ServerInfo i = { 0 };
-	PeerInfo *peers = NULL;
+	json_key_string(j, "name", i->name);
+	json_key_string(j, "version", i->version);
+	json_key_string(j, "mode", i->mode);
+	json_key_uint(j, "sid", i->sid);
+	json_key_string(j, "socket_path", i->socket_path);
+	json_key_string(j, "shared_memory_backing", i->backing);
+	json_key_uint(j, "shared_memory_size", i->shm_size);
+	json_key_uint(j, "vectors", i->vectors);
+	json_key_uint(j, "max_peers", i->max_peers);
+	json_key_int(j, "server_peer_id", i->server_peer_id);
+	json_key_uint(j, "peer_count", i->peer_count);
+	json_key_uint(j, "started_at", i->started_at);
+	json_key(j, "counters");
+	json_object_begin(j);
+	json_key_uint(j, "peers_accepted", i->accepted);
+	json_key_uint(j, "peers_rejected", i->rejected);
+	json_key_uint(j, "peers_disconnected", i->disconnected);
+	json_key_uint(j, "interrupts_sent", i->interrupts_sent);
+	json_key_uint(j, "interrupts_received", i->interrupts_received);
+	json_key_uint(j, "messages_sent", i->messages_sent);
+	json_key_uint(j, "messages_received", i->messages_received);
+	json_key_uint(j, "protocol_errors", i->protocol_errors);
+	json_key_uint(j, "peers_delayed", i->delayed);
+	json_key_uint(j, "admission_pauses", i->pauses);
+	json_key_uint(j, "interrupts_full", i->interrupts_full);
+	json_key_uint(j, "messages_unknown", i->messages_unknown);
+	json_key_uint(j, "shared_memory_resizes", i->shm_resizes);
+	json_key_uint(j, "log_messages_suppressed", i->log_suppressed);
+	json_key_uint(j, "ids_parked", i->ids_parked);
+	json_object_end(j);
+	json_key(j, "peers");
+	json_peers(j, peers, n);
+}
+
+/* One switch's lines of status, then its peers. */
+static void print_switch(const SwitchInfo *i, const PeerInfo *peers, size_t n)
+{
+	char size[SIZE_STR_MAX], started[32], ago[32];
+
+	printf("     Socket: %s\n", i->socket_path);
+	printf("     Memory: %s, %s\n", i->backing, format_size(i->shm_size, size));
+	if (i->server_peer_id >= 0)
+		printf("    Vectors: %" PRIu32 " per peer; the server is peer %" PRIi32 "\n",
+		       i->vectors, i->server_peer_id);
+	else
+		printf("    Vectors: %" PRIu32 " per peer\n", i->vectors);
+	printf("      Peers: %" PRIu32 " of %" PRIu32 "\n", i->peer_count, i->max_peers);
+	printf("    Started: %s (%s)\n", format_time(i->started_at, started),
+	       format_ago(i->started_at, ago));
+	printf("   Counters: %" PRIu64 " accepted, %" PRIu64 " refused, %" PRIu64
+	       " delayed, %" PRIu64 " disconnected, %" PRIu64 " protocol errors\n",
+	       i->accepted, i->rejected, i->delayed, i->disconnected, i->protocol_errors);
+	printf(" Interrupts: %" PRIu64 " received, %" PRIu64 " sent, %" PRIu64
+	       " not rung (counter full)\n",
+	       i->interrupts_received, i->interrupts_sent, i->interrupts_full);
+	if (i->server_peer_id >= 0)
+		printf("    Mailbox: %" PRIu64 " messages received (%" PRIu64 " unknown), %" PRIu64
+		       " sent\n",
+		       i->messages_received, i->messages_unknown, i->messages_sent);
+	if (i->log_suppressed || i->shm_resizes || i->ids_parked)
+		printf("  Held back: %" PRIu64 " log lines about peers, %" PRIu64
+		       " memory resizes undone, %" PRIu32 " IDs parked\n",
+		       i->log_suppressed, i->shm_resizes, i->ids_parked);
+	printf("\n");
+	print_peer_table(peers, n);
+}
+
+/* A switch as status shows it. */
+typedef struct SwitchStatus {
+	SwitchInfo info;
+	PeerInfo *peers;
+	size_t n_peers;
+} SwitchStatus;
+
+static void switches_free(SwitchStatus *switches, size_t n)
+{
+	for (size_t i = 0; switches && i < n; i++) {
+		switch_info_done(&switches[i].info);
+		peers_free(switches[i].peers, switches[i].n_peers);
+	}
+	free(switches);
+}
+
+/* The names of famezd's switches (Server1.Switches), the default one first. */
+static int get_switch_names(sd_bus *bus, char ***ret, size_t *n_ret, sd_bus_error *error)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	const char *name, *path;
+	char **names = NULL;
 	size_t n = 0;
 	int r;
 
-	r = get_server(bus, &i, &error);
+	r = sd_bus_get_property(bus, BUS_NAME, BUS_PATH, SERVER_INTERFACE, "Switches", error,
+				&reply, "a(so)");
 	if (r >= 0)
-		r = get_peers(bus, &peers, &n, &error);
+		r = sd_bus_message_enter_container(reply, 'a', "(so)");
+	while (r >= 0 && (r = sd_bus_message_read(reply, "(so)", &name, &path)) > 0) {
+		char **grown = realloc(names, (n + 1) * sizeof(*names));
+
+		if (!grown || !(grown[n] = strdup(name))) {
+			names = grown ? grown : names;
+			r = -ENOMEM;
+			break;
+		}
+		names = grown;
+		n++;
+	}
+	if (r < 0) {
+		for (size_t i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+		return r;
+	}
+	*ret = names;
+	*n_ret = n;
+	return 0;
+}
+
+static void names_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* The switch --switch names, as a list of one. */
+static int get_named_switch(char ***ret, size_t *n_ret)
+{
+	char **names = calloc(1, sizeof(*names));
+
+	if (!names || !(names[0] = strdup(arg_switch))) {
+		free(names);
+		return -ENOMEM;
+	}
+	*ret = names;
+	*n_ret = 1;
+	return 0;
+}
+
+/* The switches a command shows: the one --switch names, else every one; their peers if asked. */
+static int get_switches(sd_bus *bus, bool with_peers, SwitchStatus **ret, size_t *n_ret,
+			sd_bus_error *error)
+{
+	SwitchStatus *switches = NULL;
+	char **names = NULL;
+	size_t n = 0;
+	int r;
+
+	r = arg_switch ? get_named_switch(&names, &n) : get_switch_names(bus, &names, &n, error);
+	if (r >= 0 && !(switches = calloc(n ? n : 1, sizeof(*switches))))
+		r = -ENOMEM;
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		/* The default switch's peers are listed where they always were, on Server1. */
+		const char *peers_of =
+			arg_switch || strcmp(names[i], SWITCH_DEFAULT_NAME) != 0 ? names[i] : NULL;
+
+		r = get_switch(bus, names[i], &switches[i].info, error);
+		if (r >= 0 && with_peers)
+			r = get_peers(bus, peers_of, &switches[i].peers, &switches[i].n_peers,
+				      error);
+	}
+	names_free(names, n);
+	if (r < 0) {
+		switches_free(switches, n);
+		return r;
+	}
+	*ret = switches;
+	*n_ret = n;
+	return 0;
+}
+
+/* ---- commands ---- */
+
+/*
+ * Every switch (or the one --switch names): one section each, the default one first. A famezd
+ * of one switch is shown as it always was. The JSON document has the first switch's fields at
+ * its top, as when famezd had one switch, and every switch in "switches".
+ */
+static int cmd_status(sd_bus *bus)
+{
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	SwitchStatus *shown = NULL;
+	size_t n = 0;
+	int r;
+
+	r = get_switches(bus, true, &shown, &n, &error);
 	if (r < 0) {
 		r = fail(&error, r, "cannot read famezd's status");
-		goto out;
+		sd_bus_error_free(&error);
+		return r;
 	}
 
 	if (arg_json) {
 		Json j = JSON_INIT(stdout);
 
 		json_object_begin(&j);
-		json_key_string(&j, "version", i.version);
-		json_key_string(&j, "mode", i.mode);
-		json_key_string(&j, "socket_path", i.socket_path);
-		json_key_string(&j, "shared_memory_backing", i.backing);
-		json_key_uint(&j, "shared_memory_size", i.shm_size);
-		json_key_uint(&j, "vectors", i.vectors);
-		json_key_uint(&j, "max_peers", i.max_peers);
-		json_key_int(&j, "server_peer_id", i.server_peer_id);
-		json_key_uint(&j, "peer_count", i.peer_count);
-		json_key_uint(&j, "started_at", i.started_at);
-		json_key(&j, "counters");
-		json_object_begin(&j);
-		json_key_uint(&j, "peers_accepted", i.accepted);
-		json_key_uint(&j, "peers_rejected", i.rejected);
-		json_key_uint(&j, "peers_disconnected", i.disconnected);
-		json_key_uint(&j, "interrupts_sent", i.interrupts_sent);
-		json_key_uint(&j, "interrupts_received", i.interrupts_received);
-		json_key_uint(&j, "messages_sent", i.messages_sent);
-		json_key_uint(&j, "messages_received", i.messages_received);
-		json_key_uint(&j, "protocol_errors", i.protocol_errors);
-		json_key_uint(&j, "peers_delayed", i.delayed);
-		json_key_uint(&j, "admission_pauses", i.pauses);
-		json_key_uint(&j, "interrupts_full", i.interrupts_full);
-		json_key_uint(&j, "messages_unknown", i.messages_unknown);
-		json_key_uint(&j, "shared_memory_resizes", i.shm_resizes);
-		json_key_uint(&j, "log_messages_suppressed", i.log_suppressed);
-		json_key_uint(&j, "ids_parked", i.ids_parked);
-		json_object_end(&j);
-		json_key(&j, "peers");
-		json_peers(&j, peers, n);
+		if (n > 0)
+			json_switch(&j, &shown[0].info, shown[0].peers, shown[0].n_peers);
+		json_key(&j, "switches");
+		json_array_begin(&j);
+		for (size_t i = 0; i < n; i++) {
+			json_object_begin(&j);
+			json_switch(&j, &shown[i].info, shown[i].peers, shown[i].n_peers);
+			json_object_end(&j);
+		}
+		json_array_end(&j);
 		json_object_end(&j);
 		json_end(&j);
+	} else if (n == 1 && !arg_switch) {
+		printf("famezd %s, %s mode\n", shown[0].info.version, shown[0].info.mode);
+		print_switch(&shown[0].info, shown[0].peers, shown[0].n_peers);
 	} else {
-		char size[SIZE_STR_MAX], started[32], ago[32];
-
-		printf("famezd %s, %s mode\n", i.version, i.mode);
-		printf("     Socket: %s\n", i.socket_path);
-		printf("     Memory: %s, %s\n", i.backing, format_size(i.shm_size, size));
-		if (i.server_peer_id >= 0)
-			printf("    Vectors: %" PRIu32 " per peer; the server is peer %" PRIi32
-			       "\n",
-			       i.vectors, i.server_peer_id);
-		else
-			printf("    Vectors: %" PRIu32 " per peer\n", i.vectors);
-		printf("      Peers: %" PRIu32 " of %" PRIu32 "\n", i.peer_count, i.max_peers);
-		printf("    Started: %s (%s)\n", format_time(i.started_at, started),
-		       format_ago(i.started_at, ago));
-		printf("   Counters: %" PRIu64 " accepted, %" PRIu64 " refused, %" PRIu64
-		       " delayed, %" PRIu64 " disconnected, %" PRIu64 " protocol errors\n",
-		       i.accepted, i.rejected, i.delayed, i.disconnected, i.protocol_errors);
-		printf(" Interrupts: %" PRIu64 " received, %" PRIu64 " sent, %" PRIu64
-		       " not rung (counter full)\n",
-		       i.interrupts_received, i.interrupts_sent, i.interrupts_full);
-		if (i.server_peer_id >= 0)
-			printf("    Mailbox: %" PRIu64 " messages received (%" PRIu64
-			       " unknown), %" PRIu64 " sent\n",
-			       i.messages_received, i.messages_unknown, i.messages_sent);
-		if (i.log_suppressed || i.shm_resizes || i.ids_parked)
-			printf("  Held back: %" PRIu64 " log lines about peers, %" PRIu64
-			       " memory resizes undone, %" PRIu32 " IDs parked\n",
-			       i.log_suppressed, i.shm_resizes, i.ids_parked);
+		printf("famezd %s", n > 0 ? shown[0].info.version : "");
+		if (!arg_switch)
+			printf(", %zu switches", n);
 		printf("\n");
-		print_peer_table(peers, n);
+		for (size_t i = 0; i < n; i++) {
+			const SwitchInfo *info = &shown[i].info;
+
+			printf("\nSwitch %s, %s mode", info->name, info->mode);
+			if (info->server_peer_id >= 0)
+				printf(", SID %u", info->sid);
+			printf("\n");
+			print_switch(info, shown[i].peers, shown[i].n_peers);
+		}
 	}
-	r = EXIT_OK;
-out:
-	server_info_done(&i);
-	peers_free(peers, n);
-	sd_bus_error_free(&error);
-	return r;
+	switches_free(shown, n);
+	return EXIT_OK;
+}
+
+/* Every switch (or the one --switch names): its name, mode, SID, peers and socket. */
+static int cmd_switches(sd_bus *bus)
+{
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	SwitchStatus *switches = NULL;
+	Json j = JSON_INIT(stdout);
+	size_t n = 0;
+	int r;
+
+	r = get_switches(bus, false, &switches, &n, &error);
+	if (r < 0) {
+		r = fail(&error, r, "cannot list the switches");
+		sd_bus_error_free(&error);
+		return r;
+	}
+	if (arg_json)
+		json_array_begin(&j);
+	else
+		printf("%-16s %-8s %5s %9s  %s\n", "NAME", "MODE", "SID", "PEERS", "SOCKET");
+	for (size_t i = 0; i < n; i++) {
+		const SwitchInfo *info = &switches[i].info;
+		char path[PATH_MAX_LEN], sid[8] = "-", peers[24];
+
+		if (arg_json) {
+			json_object_begin(&j);
+			json_key_string(&j, "name", info->name);
+			json_key_string(&j, "path", switch_object(info->name, path));
+			json_key_string(&j, "mode", info->mode);
+			json_key_uint(&j, "sid", info->sid);
+			json_key_string(&j, "socket_path", info->socket_path);
+			json_key_uint(&j, "vectors", info->vectors);
+			json_key_uint(&j, "peer_count", info->peer_count);
+			json_key_uint(&j, "max_peers", info->max_peers);
+			json_object_end(&j);
+			continue;
+		}
+		if (info->server_peer_id >= 0)
+			snprintf(sid, sizeof(sid), "%u", info->sid);
+		snprintf(peers, sizeof(peers), "%" PRIu32 "/%" PRIu32, info->peer_count,
+			 info->max_peers);
+		printf("%-16s %-8s %5s %9s  %s\n", info->name, info->mode, sid, peers,
+		       info->socket_path);
+	}
+	if (arg_json) {
+		json_array_end(&j);
+		json_end(&j);
+	}
+	switches_free(switches, n);
+	return EXIT_OK;
 }
 
 static int cmd_peers(sd_bus *bus)
@@ -442,7 +675,7 @@ static int cmd_peers(sd_bus *bus)
 	sd_bus_error error = SD_BUS_ERROR_NULL;
 	PeerInfo *peers = NULL;
 	size_t n = 0;
-	int r = get_peers(bus, &peers, &n, &error);
+	int r = get_peers(bus, arg_switch, &peers, &n, &error);
 
 	if (r < 0) {
 		r = fail(&error, r, "cannot list the peers");
@@ -519,10 +752,12 @@ static int call_simple(sd_bus *bus, const char *method, const char *what, const 
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
 	sd_bus_error error = SD_BUS_ERROR_NULL;
+	char object[PATH_MAX_LEN];
 	va_list ap;
 	int r;
 
-	r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, BUS_PATH, SERVER_INTERFACE, method);
+	r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, switch_object(arg_switch, object),
+					   switch_interface(arg_switch), method);
 	if (r >= 0) {
 		va_start(ap, types);
 		r = sd_bus_message_appendv(m, types, ap);
@@ -593,6 +828,7 @@ static int cmd_ping(sd_bus *bus, char **args, int n)
 {
 	Json j = JSON_INIT(stdout);
 	uint64_t min = UINT64_MAX, max = 0, sum = 0;
+	char object[PATH_MAX_LEN];
 	unsigned answered = 0;
 	uint16_t id;
 	int status = EXIT_OK;
@@ -607,8 +843,9 @@ static int cmd_ping(sd_bus *bus, char **args, int n)
 		_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 		sd_bus_error error = SD_BUS_ERROR_NULL;
 		uint64_t usec;
-		int r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, SERVER_INTERFACE, "Ping",
-					   &error, &reply, "q", id);
+		int r = sd_bus_call_method(bus, BUS_NAME, switch_object(arg_switch, object),
+					   switch_interface(arg_switch), "Ping", &error, &reply,
+					   "q", id);
 
 		if (r >= 0)
 			r = sd_bus_message_read(reply, "t", &usec);
@@ -652,10 +889,17 @@ static void on_stop(int sig)
 static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	const char *member = sd_bus_message_get_member(m), *path = "", *text = "";
+	const char *object = sd_bus_message_get_path(m), *name = SWITCH_DEFAULT_NAME;
 	uint16_t id = 0;
 	int r;
 
 	(void)userdata, (void)error;
+	/* The default switch's events come from Server1, as they always did. */
+	if (strncmp(object, SWITCH_PATH "/", strlen(SWITCH_PATH) + 1) == 0) {
+		name = object + strlen(SWITCH_PATH) + 1;
+		if (!arg_switch && strcmp(name, SWITCH_DEFAULT_NAME) == 0)
+			return 0;
+	}
 	if (strcmp(member, "PeerConnected") == 0)
 		r = sd_bus_message_read(m, "qo", &id, &path);
 	else if (strcmp(member, "PeerDisconnected") == 0)
@@ -678,9 +922,17 @@ static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *error)
 			json_key_string(&j, "reason", text);
 		if (strcmp(member, "MessageReceived") == 0)
 			json_key_string(&j, "text", text);
+		/* Last, so that what a famezd of one switch printed still starts each line. */
+		json_key_string(&j, "switch", name);
 		json_object_end(&j);
 		json_end(&j);
-	} else if (strcmp(member, "PeerConnected") == 0)
+		fflush(stdout);
+		return 0;
+	}
+	/* Another switch's lines say which switch. */
+	if (strcmp(name, SWITCH_DEFAULT_NAME) != 0)
+		printf("%s: ", name);
+	if (strcmp(member, "PeerConnected") == 0)
 		printf("peer %u connected (%s)\n", id, path);
 	else if (strcmp(member, "PeerDisconnected") == 0)
 		printf("peer %u disconnected: %s\n", id, text);
@@ -693,12 +945,34 @@ static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *error)
 static int cmd_monitor(sd_bus *bus)
 {
 	struct sigaction sa = { .sa_handler = on_stop };
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	char object[PATH_MAX_LEN];
 	int r;
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	r = sd_bus_match_signal(bus, NULL, BUS_NAME, BUS_PATH, SERVER_INTERFACE, NULL, on_signal,
-				NULL);
+	if (arg_switch) {
+		/* One switch, which must be there: nothing would ever come from one that is not. */
+		char *name = NULL;
+
+		r = sd_bus_get_property_string(bus, BUS_NAME, switch_object(arg_switch, object),
+					       SWITCH_INTERFACE, "Name", &error, &name);
+		free(name);
+		if (r < 0) {
+			r = fail(&error, r, "cannot watch famezd's signals");
+			sd_bus_error_free(&error);
+			return r;
+		}
+		r = sd_bus_match_signal(bus, NULL, BUS_NAME, object, SWITCH_INTERFACE, NULL,
+					on_signal, NULL);
+	} else {
+		/* Every switch: the default one on Server1, the others on their Switch1. */
+		r = sd_bus_match_signal(bus, NULL, BUS_NAME, BUS_PATH, SERVER_INTERFACE, NULL,
+					on_signal, NULL);
+		if (r >= 0)
+			r = sd_bus_match_signal(bus, NULL, BUS_NAME, NULL, SWITCH_INTERFACE, NULL,
+						on_signal, NULL);
+	}
 	if (r < 0)
 		return fail(NULL, r, "cannot watch famezd's signals");
 	fprintf(stderr, "famezctl: watching org.famez on the %s bus; Ctrl-C stops\n",
@@ -728,6 +1002,61 @@ static int parse_count(const char *arg)
 	return 0;
 }
 
+static int parse_switch(const char *arg)
+{
+	if (!switch_name_is_valid(arg)) {
+		fprintf(stderr,
+			"famezctl: --switch %s is not a switch name (1 to %d letters, digits or "
+			"_); 'famezctl switches' lists them\n",
+			arg, SWITCH_NAME_MAX);
+		return -EINVAL;
+	}
+	arg_switch = arg;
+	return 0;
+}
+
+/*
+ * The command's arguments, with the options that may also follow the command taken out:
+ * --switch and --json for every command, -c/--count for ping. "--" ends them, so that a message
+ * may start with a dash. 0, or -EINVAL after saying why.
+ */
+static int take_trailing_options(const char *command, int argc, char *argv[], char **args,
+				 int *n_args)
+{
+	bool options = true;
+	int n = 0;
+
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		bool ping = strcmp(command, "ping") == 0;
+
+		if (options && strcmp(a, "--") == 0)
+			options = false;
+		else if (options && strcmp(a, "--switch") == 0) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "famezctl: option '--switch' needs an argument\n");
+				return -EINVAL;
+			}
+			if (parse_switch(argv[++i]) < 0)
+				return -EINVAL;
+		} else if (options && strncmp(a, "--switch=", 9) == 0) {
+			if (parse_switch(a + 9) < 0)
+				return -EINVAL;
+		} else if (options && strcmp(a, "--json") == 0)
+			arg_json = true;
+		else if (options && ping && (strcmp(a, "-c") == 0 || strcmp(a, "--count") == 0)) {
+			if (i + 1 >= argc || parse_count(argv[++i]) < 0)
+				return -EINVAL;
+		} else if (options && ping && strncmp(a, "--count=", 8) == 0) {
+			if (parse_count(a + 8) < 0)
+				return -EINVAL;
+		} else
+			args[n++] = argv[i];
+	}
+	*n_args = n;
+	return 0;
+}
+
 static void help(void)
 {
 	printf("Usage: famezctl [OPTIONS] [COMMAND]\n"
@@ -735,8 +1064,9 @@ static void help(void)
 	       "Query and control famezd through its org.famez D-Bus API.\n"
 	       "\n"
 	       "Commands:\n"
-	       "  status                   the service and its peers (the default)\n"
-	       "  peers                    the connected peers\n"
+	       "  status                   every switch and its peers (the default)\n"
+	       "  switches                 the switches: name, mode, SID, peers, socket\n"
+	       "  peers                    the connected peers of one switch\n"
 	       "  send-interrupt PEER VEC  ring vector VEC of a peer\n"
 	       "  send PEER TEXT           send a mailbox message (fabric mode)\n"
 	       "  ping PEER [-c N]         ping a peer through its mailbox (fabric mode)\n"
@@ -747,6 +1077,8 @@ static void help(void)
 	       "Options:\n"
 	       "      --system             talk to famezd on the system bus (default)\n"
 	       "      --user               talk to famezd on the user bus\n"
+	       "      --switch=NAME        the switch to show or act on (default: the default\n"
+	       "                           switch; status: every switch)\n"
 	       "      --json               machine-readable output\n"
 	       "      --no-ask-password    never ask for authentication\n"
 	       "  -c, --count=N            ping: how many times (default 1)\n"
@@ -754,15 +1086,42 @@ static void help(void)
 	       "      --version            show the version\n"
 	       "\n"
 	       "Exit status: 0 success, 1 failure, 2 bad usage, 3 famezd is not running,\n"
-	       "4 not authorized, 5 no such peer. See famezctl(1).\n");
+	       "4 not authorized, 5 no such peer, 6 no such switch. See famezctl(1).\n");
+}
+
+static int run(sd_bus *bus, const char *command, char **args, int n)
+{
+	if (strcmp(command, "status") == 0 && n == 0)
+		return cmd_status(bus);
+	if (strcmp(command, "switches") == 0 && n == 0)
+		return cmd_switches(bus);
+	if (strcmp(command, "peers") == 0 && n == 0)
+		return cmd_peers(bus);
+	if (strcmp(command, "send-interrupt") == 0)
+		return cmd_send_interrupt(bus, args, n);
+	if (strcmp(command, "send") == 0)
+		return cmd_send(bus, args, n);
+	if (strcmp(command, "ping") == 0 && n <= 1)
+		return cmd_ping(bus, args, n);
+	if (strcmp(command, "ping") == 0)
+		return fprintf(stderr, "famezctl: ping takes PEER [-c N]\n"), EXIT_USAGE;
+	if (strcmp(command, "disconnect") == 0)
+		return cmd_disconnect(bus, args, n);
+	if (strcmp(command, "monitor") == 0 && n == 0)
+		return cmd_monitor(bus);
+	fprintf(stderr,
+		"famezctl: unknown command or extra arguments: '%s'; try 'famezctl --help'\n",
+		command);
+	return EXIT_USAGE;
 }
 
 int main(int argc, char *argv[])
 {
-	enum { ARG_SYSTEM = 0x100, ARG_USER, ARG_JSON, ARG_NO_ASK, ARG_VERSION };
+	enum { ARG_SYSTEM = 0x100, ARG_USER, ARG_SWITCH, ARG_JSON, ARG_NO_ASK, ARG_VERSION };
 	static const struct option options[] = {
 		{ "system", no_argument, NULL, ARG_SYSTEM },
 		{ "user", no_argument, NULL, ARG_USER },
+		{ "switch", required_argument, NULL, ARG_SWITCH },
 		{ "json", no_argument, NULL, ARG_JSON },
 		{ "no-ask-password", no_argument, NULL, ARG_NO_ASK },
 		{ "count", required_argument, NULL, 'c' },
@@ -772,9 +1131,11 @@ int main(int argc, char *argv[])
 	};
 	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
 	const char *command;
-	int opt, r;
+	char **args;
+	int opt, r, n;
 
-	/* Options come before the command ("+"); ping's -c may also follow its PEER. */
+	/* Options come before the command ("+"); some may also follow it (take_trailing_options).
+	 */
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+:c:h", options, NULL)) >= 0) {
 		switch (opt) {
@@ -783,6 +1144,10 @@ int main(int argc, char *argv[])
 			break;
 		case ARG_USER:
 			arg_user = true;
+			break;
+		case ARG_SWITCH:
+			if (parse_switch(optarg) < 0)
+				return EXIT_USAGE;
 			break;
 		case ARG_JSON:
 			arg_json = true;
@@ -812,46 +1177,21 @@ int main(int argc, char *argv[])
 	}
 
 	command = optind < argc ? argv[optind++] : "status";
+	args = calloc((size_t)(argc - optind) + 1, sizeof(*args));
+	if (!args)
+		return fail(NULL, -ENOMEM, "cannot start");
+	if (take_trailing_options(command, argc - optind, argv + optind, args, &n) < 0) {
+		free(args);
+		return EXIT_USAGE;
+	}
 	r = arg_user ? sd_bus_open_user(&bus) : sd_bus_open_system(&bus);
 	if (r < 0) {
 		fprintf(stderr, "famezctl: cannot connect to the %s bus: %s\n",
 			arg_user ? "user" : "system", strerror(-r));
+		free(args);
 		return EXIT_NOT_RUNNING;
 	}
-
-	if (strcmp(command, "status") == 0 && optind == argc)
-		return cmd_status(bus);
-	if (strcmp(command, "peers") == 0 && optind == argc)
-		return cmd_peers(bus);
-	if (strcmp(command, "send-interrupt") == 0)
-		return cmd_send_interrupt(bus, argv + optind, argc - optind);
-	if (strcmp(command, "send") == 0)
-		return cmd_send(bus, argv + optind, argc - optind);
-	if (strcmp(command, "ping") == 0) {
-		char *args[1];
-		int n = 0;
-
-		for (int i = optind; i < argc; i++) {
-			if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--count") == 0) {
-				if (i + 1 >= argc || parse_count(argv[++i]) < 0)
-					return EXIT_USAGE;
-			} else if (strncmp(argv[i], "--count=", 8) == 0) {
-				if (parse_count(argv[i] + 8) < 0)
-					return EXIT_USAGE;
-			} else if (n < 1)
-				args[n++] = argv[i];
-			else
-				return fprintf(stderr, "famezctl: ping takes PEER [-c N]\n"),
-				       EXIT_USAGE;
-		}
-		return cmd_ping(bus, args, n);
-	}
-	if (strcmp(command, "disconnect") == 0)
-		return cmd_disconnect(bus, argv + optind, argc - optind);
-	if (strcmp(command, "monitor") == 0 && optind == argc)
-		return cmd_monitor(bus);
-	fprintf(stderr,
-		"famezctl: unknown command or extra arguments: '%s'; try 'famezctl --help'\n",
-		command);
-	return EXIT_USAGE;
+	r = run(bus, command, args, n);
+	free(args);
+	return r;
 }

@@ -1,20 +1,23 @@
 /* SPDX-License-Identifier: MIT */
-/* org.famez.Peer1 at /org/famez/peer/<id>: one fallback vtable serves every peer. */
+/*
+ * org.famez.Peer1 at /org/famez/switch/NAME/peer/<id>, and at /org/famez/peer/<id> for the
+ * default switch: one fallback vtable for each place serves all the switch's peers.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bus.h"
+#include "bus-internal.h"
 #include "fabric.h"
 #include "mailbox.h"
 #include "peer.h"
 #include "switch.h"
 #include "wire.h"
 
-int bus_peer_path(const Peer *p, char **ret)
+int bus_peer_path(const char *peers_path, const Peer *p, char **ret)
 {
-	return asprintf(ret, BUS_PEER_PATH "/%u", p->id) < 0 ? -ENOMEM : 0;
+	return asprintf(ret, "%s/%u", peers_path, p->id) < 0 ? -ENOMEM : 0;
 }
 
 void bus_peer_nodename(Switch *s, const Peer *p, char out[MAILBOX_NODENAME_MAX])
@@ -38,19 +41,39 @@ void bus_peer_assignment(const Peer *p, uint64_t *sid, uint64_t *cid)
 		fabric_assignment(p->sw->fabric, p->id, p->fabric.configured, sid, cid);
 }
 
+/* Whether path is prefix or below it. */
+static bool path_has_prefix(const char *path, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return strncmp(path, prefix, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* ELEMENT if path is parent/ELEMENT, else NULL (a fallback also sees deeper paths). */
+static const char *child_of(const char *path, const char *parent)
+{
+	size_t n = strlen(parent);
+
+	if (strncmp(path, parent, n) != 0 || path[n] != '/' || strchr(path + n + 1, '/'))
+		return NULL;
+	return path + n + 1;
+}
+
 int bus_peer_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
 		  void **found, sd_bus_error *error)
 {
 	Switch *s = userdata;
+	char peers_path[BUS_PATH_MAX];
 	const char *id_str;
 	char *end;
 	unsigned long id;
 
 	(void)bus, (void)interface, (void)error;
-	if (strncmp(path, BUS_PEER_PATH "/", strlen(BUS_PEER_PATH) + 1) != 0)
-		return 0;
-	id_str = path + strlen(BUS_PEER_PATH) + 1;
-	if (!*id_str || (id_str[0] == '0' && id_str[1]))
+	bus_switch_peers_path(s, peers_path);
+	id_str = child_of(path, peers_path);
+	if (!id_str && s->is_default)
+		id_str = child_of(path, BUS_PEER_PATH);
+	if (!id_str || !*id_str || (id_str[0] == '0' && id_str[1]))
 		return 0;
 	errno = 0;
 	id = strtoul(id_str, &end, 10);
@@ -64,15 +87,21 @@ int bus_peer_enumerate(sd_bus *bus, const char *path, void *userdata, char ***no
 		       sd_bus_error *error)
 {
 	Switch *s = userdata;
+	char peers_path[BUS_PATH_MAX];
 	char **list;
 	size_t n = 0;
 
-	(void)bus, (void)path, (void)error;
+	(void)bus, (void)error;
+	/* path is the one enumerated, at or below the prefix: the default switch has two. */
+	if (path_has_prefix(path, BUS_PEER_PATH))
+		snprintf(peers_path, sizeof(peers_path), "%s", BUS_PEER_PATH);
+	else
+		bus_switch_peers_path(s, peers_path);
 	list = calloc(s->n_peers + 1, sizeof(*list));
 	if (!list)
 		return -ENOMEM;
 	for (Peer *p = s->oldest; p && n < s->n_peers; p = p->newer)
-		if (bus_peer_path(p, &list[n++]) < 0) {
+		if (bus_peer_path(peers_path, p, &list[n++]) < 0) {
 			for (size_t i = 0; i + 1 < n; i++)
 				free(list[i]);
 			free(list);

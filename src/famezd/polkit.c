@@ -23,6 +23,7 @@ typedef struct PolkitQuery {
 	struct PolkitQuery *next;
 	sd_bus_message *call; /* the method call waiting for the answer */
 	char *action;
+	char **details; /* KEY, VALUE, ..., NULL */
 	bool interactive;
 	sd_bus_slot *slot;
 	Verdict verdict;
@@ -81,12 +82,36 @@ int polkit_registry_new(PolkitRegistry **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
+static void strv_free(char **l)
+{
+	for (char **i = l; i && *i; i++)
+		free(*i);
+	free(l);
+}
+
+static char **strv_copy(const char *const *l)
+{
+	size_t n = 0;
+	char **copy;
+
+	while (l && l[n])
+		n++;
+	copy = calloc(n + 1, sizeof(*copy));
+	for (size_t i = 0; copy && i < n; i++)
+		if (!(copy[i] = strdup(l[i]))) {
+			strv_free(copy);
+			return NULL;
+		}
+	return copy;
+}
+
 static void query_free(PolkitQuery *q)
 {
 	sd_event_source_disable_unref(q->done);
 	sd_bus_slot_unref(q->slot);
 	sd_bus_message_unref(q->call);
 	free(q->action);
+	strv_free(q->details);
 	free(q->failure);
 	free(q);
 }
@@ -193,8 +218,16 @@ static int ask_polkit(PolkitQuery *q)
 					   "org.freedesktop.PolicyKit1.Authority",
 					   "CheckAuthorization");
 	if (r >= 0)
-		r = sd_bus_message_append(request, "(sa{sv})sa{ss}us", "system-bus-name", 1, "name",
-					  "s", sd_bus_message_get_sender(q->call), q->action, 0,
+		r = sd_bus_message_append(request, "(sa{sv})s", "system-bus-name", 1, "name", "s",
+					  sd_bus_message_get_sender(q->call), q->action);
+	if (r >= 0)
+		r = sd_bus_message_open_container(request, 'a', "{ss}");
+	for (char **d = q->details; r >= 0 && d[0] && d[1]; d += 2)
+		r = sd_bus_message_append(request, "{ss}", d[0], d[1]);
+	if (r >= 0)
+		r = sd_bus_message_close_container(request);
+	if (r >= 0)
+		r = sd_bus_message_append(request, "us",
 					  q->interactive ? POLKIT_ALLOW_USER_INTERACTION : 0u, "");
 	/* Interactive authentication may take a person a while. */
 	if (r >= 0)
@@ -264,7 +297,7 @@ static int verdict_to_result(PolkitQuery *q, sd_bus_error *error)
 }
 
 int polkit_authorize(PolkitRegistry *reg, sd_bus_message *call, const char *action,
-		     bool interactive, sd_bus_error *error)
+		     const char *const *details, bool interactive, sd_bus_error *error)
 {
 	sd_bus *bus = sd_bus_message_get_bus(call);
 	const char *sender = sd_bus_message_get_sender(call);
@@ -290,8 +323,9 @@ int polkit_authorize(PolkitRegistry *reg, sd_bus_message *call, const char *acti
 		return 1;
 
 	q = calloc(1, sizeof(*q));
-	if (!q || !(q->action = strdup(action))) {
-		free(q);
+	if (!q || !(q->action = strdup(action)) || !(q->details = strv_copy(details))) {
+		if (q)
+			query_free(q);
 		return sd_bus_error_set_errno(error, -ENOMEM);
 	}
 	q->registry = reg;

@@ -15,6 +15,9 @@
  *   < 0  denied or failed, with *error set: return it.
  * Root is allowed without asking polkit; who is calling comes from the bus, asked asynchronously
  * and cached by unique name. Without polkit on the bus every other caller is denied.
+ *
+ * details: what polkit rules may look up about the request (action.lookup(KEY)), as KEY, VALUE
+ * pairs in a NULL-terminated list, or NULL for none.
  */
 
 typedef struct PolkitRegistry PolkitRegistry;
@@ -22,8 +25,8 @@ typedef struct PolkitRegistry PolkitRegistry;
 int polkit_registry_new(PolkitRegistry **ret);
 PolkitRegistry *polkit_registry_free(PolkitRegistry *r);
 
-int polkit_authorize(PolkitRegistry *r, sd_bus_message *call, const char *action, bool interactive,
-		     sd_bus_error *error);
+int polkit_authorize(PolkitRegistry *r, sd_bus_message *call, const char *action,
+		     const char *const *details, bool interactive, sd_bus_error *error);
 
 /* Questions not freed yet: asked, or answered and waiting for their call to come back. */
 unsigned polkit_registry_pending(const PolkitRegistry *r);

@@ -24,7 +24,7 @@ cleanup() {
 trap cleanup EXIT
 
 # polkit: the machine's actions and ours; the machine's rules and a test rule that lets the
-# group "daemon" (user daemon, uid 1) ring doorbells and nothing else.
+# group "daemon" (user daemon, uid 1) ring doorbells, and send messages on the switch lab only.
 mkdir "$tmp/actions" "$tmp/rules"
 cp /usr/share/polkit-1/actions/* "$tmp/actions/" 2>/dev/null || true
 cp "$src/polkit/org.famez.policy" "$tmp/actions/"
@@ -32,6 +32,9 @@ cp /usr/share/polkit-1/rules.d/* "$tmp/rules/" 2>/dev/null || true
 cat >"$tmp/rules/10-famez-test.rules" <<'RULES'
 polkit.addRule(function(action, subject) {
 	if (action.id == "org.famez.send-interrupt" && subject.isInGroup("daemon"))
+		return polkit.Result.YES;
+	if (action.id == "org.famez.send-message" && action.lookup("switch") == "lab" &&
+	    subject.isInGroup("daemon"))
 		return polkit.Result.YES;
 });
 RULES

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -44,32 +45,42 @@ static const char *famezctl_path(void)
 	return p;
 }
 
-/* Runs famezctl as caller; stdout in `out`, stderr in `err`; returns the exit status. */
-static int ctl(Caller caller, const char *a1, const char *a2, const char *a3, const char *a4)
+/* What runs a program as caller: setpriv's arguments (none for root); returns how many. */
+static int run_as(Caller caller, const char *argv[])
 {
-	const char *argv[16];
-	int n = 0;
+	if (caller == ROOT)
+		return 0;
+	argv[0] = "/usr/bin/setpriv";
+	argv[1] = caller == NOBODY ? "--reuid=65534" : "--reuid=1";
+	argv[2] = caller == NOBODY ? "--regid=65534" : "--regid=1";
+	argv[3] = caller == NOBODY ? "--clear-groups" : "--init-groups";
+	return 4;
+}
+
+/*
+ * Runs famezctl as caller with args (NULL-terminated, at most 10); stdout in `out`, stderr in
+ * `err`; returns the exit status.
+ */
+static int ctlv(Caller caller, const char *const args[])
+{
+	const char *argv[20];
+	int n = run_as(caller, argv);
 
 	snprintf(out, sizeof(out), "%s/ctl.out", testlib_tmpdir());
 	snprintf(err, sizeof(err), "%s/ctl.err", testlib_tmpdir());
-	if (caller != ROOT) {
-		argv[n++] = "/usr/bin/setpriv";
-		argv[n++] = caller == NOBODY ? "--reuid=65534" : "--reuid=1";
-		argv[n++] = caller == NOBODY ? "--regid=65534" : "--regid=1";
-		argv[n++] = caller == NOBODY ? "--clear-groups" : "--init-groups";
-	}
 	argv[n++] = famezctl_path();
 	argv[n++] = "--no-ask-password";
-	if (a1)
-		argv[n++] = a1;
-	if (a2)
-		argv[n++] = a2;
-	if (a3)
-		argv[n++] = a3;
-	if (a4)
-		argv[n++] = a4;
+	for (int i = 0; args[i]; i++) {
+		ck_assert_int_lt(i, 10);
+		argv[n++] = args[i];
+	}
 	argv[n] = NULL;
 	return testlib_run((char *const *)argv, out, err, TESTLIB_WAIT_MS);
+}
+
+static int ctl(Caller caller, const char *a1, const char *a2, const char *a3, const char *a4)
+{
+	return ctlv(caller, (const char *const[]){ a1, a2, a3, a4, NULL });
 }
 
 static void start_famezd_with(const char *mode, const char *extra)
@@ -100,14 +111,23 @@ static pid_t start_alpha(const char *commands, char *alpha_out)
 	return pid;
 }
 
+static void assert_ctlv(int want, Caller caller, const char *const args[])
+{
+	int r = ctlv(caller, args);
+
+	ck_assert_msg(r == want, "famezctl %s %s: exit %d, expected %d: %s%s", args[0],
+		      args[1] ? args[1] : "", r, want, testlib_show(out), testlib_show(err));
+}
+
 static void assert_ctl(int want, Caller caller, const char *a1, const char *a2, const char *a3,
 		       const char *a4)
 {
-	int r = ctl(caller, a1, a2, a3, a4);
-
-	ck_assert_msg(r == want, "famezctl %s %s: exit %d, expected %d: %s%s", a1, a2 ? a2 : "", r,
-		      want, testlib_show(out), testlib_show(err));
+	assert_ctlv(want, caller, (const char *const[]){ a1, a2, a3, a4, NULL });
 }
+
+/* famezctl ARGS... as caller exits with want. */
+#define ASSERT_CTL(want, caller, ...)                                                              \
+	assert_ctlv(want, caller, (const char *const[]){ __VA_ARGS__, NULL })
 
 START_TEST(test_root_may_do_everything)
 {
@@ -673,36 +693,49 @@ START_TEST(test_vm_names_are_made_safe)
 }
 END_TEST
 
+/*
+ * `famezctl --json monitor` run by root and by nobody, their outputs in root_out and nobody_out;
+ * returns once both are subscribed (famezctl says so).
+ */
+static void start_monitors(char root_out[256], char nobody_out[256])
+{
+	const Caller callers[] = { ROOT, NOBODY };
+	char *outs[] = { root_out, nobody_out };
+	char errs[2][256];
+
+	for (size_t i = 0; i < 2; i++) {
+		const char *argv[8];
+		int n = run_as(callers[i], argv);
+
+		argv[n++] = famezctl_path();
+		argv[n++] = "--json";
+		argv[n++] = "monitor";
+		argv[n] = NULL;
+		snprintf(outs[i], 256, "%s/monitor-%zu.out", testlib_tmpdir(), i);
+		snprintf(errs[i], sizeof(errs[i]), "%s/monitor-%zu.err", testlib_tmpdir(), i);
+		testlib_spawn((char *const *)argv, outs[i], errs[i]);
+	}
+	for (size_t i = 0; i < 2; i++)
+		testlib_wait_for_output(errs[i], "watching org.famez", TESTLIB_WAIT_MS);
+}
+
 /* What guests write in their mailboxes goes to root on the system bus, not to every user. */
 START_TEST(test_message_text_is_for_root_only)
 {
-	char root_out[256], nobody_out[256], spy_out[256], err_out[256], nobody_err[256],
-		client_out[256];
-	const char *root_mon[] = { famezctl_path(), "--json", "monitor", NULL };
-	const char *nobody_mon[] = { "/usr/bin/setpriv", "--reuid=65534",
-				     "--regid=65534",    "--clear-groups",
-				     famezctl_path(),    "--json",
-				     "monitor",          NULL };
+	char root_out[256], nobody_out[256], spy_out[256], client_out[256];
 	const char *spy[] = { "/usr/bin/setpriv",      "--reuid=65534",
 			      "--regid=65534",         "--clear-groups",
 			      "/usr/bin/dbus-monitor", "--system",
 			      "sender='org.famez'",    NULL };
 
 	start_famezd();
-	snprintf(root_out, sizeof(root_out), "%s/root.out", testlib_tmpdir());
-	snprintf(nobody_out, sizeof(nobody_out), "%s/nobody.out", testlib_tmpdir());
 	snprintf(spy_out, sizeof(spy_out), "%s/spy.out", testlib_tmpdir());
-	snprintf(err_out, sizeof(err_out), "%s/mon.err", testlib_tmpdir());
-	snprintf(nobody_err, sizeof(nobody_err), "%s/nobody.err", testlib_tmpdir());
-	testlib_spawn((char *const *)root_mon, root_out, err_out);
-	testlib_spawn((char *const *)nobody_mon, nobody_out, nobody_err);
 	testlib_spawn((char *const *)spy, spy_out, NULL);
 	/*
 	 * Every listener is subscribed before the talker comes: famezctl says so, dbus-monitor
 	 * prints the bus's NameAcquired once its match rules are in.
 	 */
-	testlib_wait_for_output(err_out, "watching org.famez", TESTLIB_WAIT_MS);
-	testlib_wait_for_output(nobody_err, "watching org.famez", TESTLIB_WAIT_MS);
+	start_monitors(root_out, nobody_out);
 	testlib_wait_for_output(spy_out, "member=NameAcquired", TESTLIB_WAIT_MS);
 
 	famez_client_run(famezd.socket_path, "talker", "send server top-secret-42", client_out,
@@ -1184,6 +1217,645 @@ START_TEST(test_peer_objects_do_what_they_say)
 }
 END_TEST
 
+/* ---- several switches ---- */
+
+static char lab_socket[256];
+
+/*
+ * famezd with two switches, started the way systemd starts it: systemd-socket-activate passes
+ * the default switch's socket and lab's (named switch-lab, as famez-switch@lab.socket names it)
+ * and starts famezd at the first connection to either. lab.conf gives lab 6 client slots, so 8
+ * vectors and the server is lab's peer 7 (on the default switch: 14, 16 and 15). first_peer makes
+ * the first connection: a famez-client named first_peer on lab, the only peer there, and it waits
+ * for famezd to own its name on the bus.
+ */
+static pid_t start_two_switches(const char *first_peer, const char *commands, char *peer_out)
+{
+	const char *argv[20] = { "/usr/bin/systemd-socket-activate",
+				 "-l",
+				 famezd.socket_path,
+				 "-l",
+				 lab_socket,
+				 "--fdname=famez.socket:switch-lab",
+				 "-E",
+				 "DBUS_SYSTEM_BUS_ADDRESS" };
+	char switches_dir[256], conf[300];
+	size_t n = 8;
+	pid_t peer;
+	FILE *f;
+
+	snprintf(famezd.socket_path, sizeof(famezd.socket_path), "%s/famez.sock", testlib_tmpdir());
+	snprintf(lab_socket, sizeof(lab_socket), "%s/lab.sock", testlib_tmpdir());
+	snprintf(famezd.log_path, sizeof(famezd.log_path), "%s/famezd.log", testlib_tmpdir());
+	snprintf(switches_dir, sizeof(switches_dir), "%s/switches.d", testlib_tmpdir());
+	snprintf(conf, sizeof(conf), "%s/lab.conf", switches_dir);
+	ck_assert_int_eq(mkdir(switches_dir, 0755), 0);
+	f = fopen(conf, "we");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "[Switch]\nSocket=%s\nMaxPeers=6\n", lab_socket);
+	ck_assert_int_eq(fclose(f), 0);
+	/* The activator passes the environment it is told to pass, and nothing else. */
+	if (getenv("ASAN_OPTIONS")) {
+		argv[n++] = "-E";
+		argv[n++] = "ASAN_OPTIONS";
+	}
+	argv[n++] = testlib_famezd_path();
+	argv[n++] = "--bus";
+	argv[n++] = "system";
+	argv[n++] = "--switches-dir";
+	argv[n++] = switches_dir;
+	argv[n] = NULL;
+	/* systemd-socket-activate execs famezd: its pid is famezd's. */
+	famezd.pid = testlib_spawn((char *const *)argv, famezd.log_path, famezd.log_path);
+	testlib_wait_for_path(famezd.socket_path, TESTLIB_WAIT_MS);
+	testlib_wait_for_path(lab_socket, TESTLIB_WAIT_MS);
+	peer = famez_client_start_as(lab_socket, first_peer, first_peer, commands, peer_out, 256);
+	testlib_wait_for_output(peer_out, "fabric nodename", TESTLIB_WAIT_MS);
+	testlib_wait_for_output(famezd.log_path, "owning org.famez on the system bus",
+				TESTLIB_WAIT_MS);
+	return peer;
+}
+
+/* A famez-client named name on socket, joined; returns its pid. */
+static pid_t start_peer_on(const char *socket, const char *name, const char *commands,
+			   char *peer_out)
+{
+	pid_t pid = famez_client_start_as(socket, name, name, commands, peer_out, 256);
+
+	testlib_wait_for_output(peer_out, "fabric nodename", TESTLIB_WAIT_MS);
+	return pid;
+}
+
+static char *string_property(sd_bus *bus, const char *path, const char *interface, const char *name)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	char *value = NULL;
+
+	ck_assert_msg(sd_bus_get_property_string(bus, "org.famez", path, interface, name, &e,
+						 &value) >= 0,
+		      "%s of %s: %s", name, path, e.message);
+	return value;
+}
+
+static void assert_string_property(sd_bus *bus, const char *path, const char *interface,
+				   const char *name, const char *want)
+{
+	char *value = string_property(bus, path, interface, name);
+
+	ck_assert_msg(strcmp(value, want) == 0, "%s of %s is \"%s\", not \"%s\"", name, path, value,
+		      want);
+	free(value);
+}
+
+/* ListPeers of one object: exactly one peer, with this ID, object path and nodename. */
+static void assert_lists_one_peer(sd_bus *bus, const char *path, const char *interface, unsigned id,
+				  const char *peer_path, const char *nodename)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	const char *listed_path, *listed_nodename;
+	uint32_t pid, uid;
+	uint64_t since;
+	uint16_t listed_id;
+
+	ck_assert_msg(sd_bus_call_method(bus, "org.famez", path, interface, "ListPeers", &e, &reply,
+					 NULL) >= 0,
+		      "ListPeers of %s: %s", path, e.message);
+	ck_assert_int_ge(sd_bus_message_enter_container(reply, 'a', "(qouuts)"), 0);
+	ck_assert_int_gt(sd_bus_message_read(reply, "(qouuts)", &listed_id, &listed_path, &pid,
+					     &uid, &since, &listed_nodename),
+			 0);
+	ck_assert_uint_eq(listed_id, id);
+	ck_assert_str_eq(listed_path, peer_path);
+	ck_assert_str_eq(listed_nodename, nodename);
+	ck_assert_msg(sd_bus_message_at_end(reply, false) > 0, "%s lists more than one peer", path);
+}
+
+/* Every switch on its own object, listed by Server1; each lists its own peers only. */
+START_TEST(test_every_switch_has_its_object_and_its_peers)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	char alpha_out[256], beta_out[256], nodes[256];
+	const char *names[2], *paths[2];
+	const char *tree[] = { "/usr/bin/busctl", "--system", "--list", "tree", "org.famez", NULL };
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	uint32_t count;
+	sd_bus *bus;
+
+	start_two_switches("alpha", "sleep " TESTLIB_LIFETIME_S, alpha_out);
+	start_peer_on(famezd.socket_path, "beta", "sleep " TESTLIB_LIFETIME_S, beta_out);
+	ck_assert_int_eq(sd_bus_open_system(&bus), 0);
+
+	/* Server1's Switches: the default switch first, then by name. */
+	ck_assert_int_ge(sd_bus_get_property(bus, "org.famez", "/org/famez", "org.famez.Server1",
+					     "Switches", &e, &reply, "a(so)"),
+			 0);
+	ck_assert_int_eq(
+		sd_bus_message_read(reply, "a(so)", 2, &names[0], &paths[0], &names[1], &paths[1]),
+		1);
+	ck_assert_str_eq(names[0], "default");
+	ck_assert_str_eq(paths[0], "/org/famez/switch/default");
+	ck_assert_str_eq(names[1], "lab");
+	ck_assert_str_eq(paths[1], "/org/famez/switch/lab");
+
+	/* Each Switch1 is its switch; Server1 is the default one's. */
+	assert_string_property(bus, "/org/famez/switch/lab", "org.famez.Switch1", "Name", "lab");
+	assert_string_property(bus, "/org/famez/switch/lab", "org.famez.Switch1", "SocketPath",
+			       lab_socket);
+	assert_string_property(bus, "/org/famez/switch/default", "org.famez.Switch1", "Name",
+			       "default");
+	assert_string_property(bus, "/org/famez/switch/default", "org.famez.Switch1", "SocketPath",
+			       famezd.socket_path);
+	assert_string_property(bus, "/org/famez", "org.famez.Server1", "SocketPath",
+			       famezd.socket_path);
+	ck_assert_int_ge(sd_bus_get_property_trivial(bus, "org.famez", "/org/famez/switch/lab",
+						     "org.famez.Switch1", "PeerCount", &e, 'u',
+						     &count),
+			 0);
+	ck_assert_uint_eq(count, 1);
+
+	/* Both peers are ID 1, each on its own switch, at paths below the object that lists it. */
+	assert_lists_one_peer(bus, "/org/famez/switch/lab", "org.famez.Switch1", 1,
+			      "/org/famez/switch/lab/peer/1", "alpha");
+	assert_lists_one_peer(bus, "/org/famez/switch/default", "org.famez.Switch1", 1,
+			      "/org/famez/switch/default/peer/1", "beta");
+	assert_lists_one_peer(bus, "/org/famez", "org.famez.Server1", 1, "/org/famez/peer/1",
+			      "beta");
+	assert_string_property(bus, "/org/famez/switch/lab/peer/1", "org.famez.Peer1", "Nodename",
+			       "alpha");
+	assert_string_property(bus, "/org/famez/switch/default/peer/1", "org.famez.Peer1",
+			       "Nodename", "beta");
+	assert_string_property(bus, "/org/famez/peer/1", "org.famez.Peer1", "Nodename", "beta");
+
+	/* The tree has every object, and introspection matches the installed XML. */
+	snprintf(nodes, sizeof(nodes), "%s/tree.out", testlib_tmpdir());
+	ck_assert_int_eq(testlib_run((char *const *)tree, nodes, NULL, TESTLIB_WAIT_MS), 0);
+	ck_assert_msg(testlib_file_contains(nodes, "/org/famez/switch/lab/peer/1\n") &&
+			      testlib_file_contains(nodes, "/org/famez/switch/default/peer/1\n") &&
+			      testlib_file_contains(nodes, "/org/famez/peer/1\n"),
+		      "%s", testlib_show(nodes));
+	ck_assert_msg(!testlib_file_contains(nodes, "/org/famez/peer/2"), "%s",
+		      testlib_show(nodes));
+	assert_introspection_matches("/org/famez/switch/lab", "org.famez.Switch1");
+	assert_introspection_matches("/org/famez", "org.famez.Server1");
+
+	sd_bus_flush_close_unref(bus);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+/* A signal of famezd's the test heard: PeerConnected/PeerDisconnected's path, MessageReceived's
+ * text. */
+typedef struct Heard {
+	char path[96], interface[32], member[32], arg[64];
+	uint16_t id;
+} Heard;
+
+static Heard heard[64];
+static size_t n_heard;
+
+static int on_heard(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	const char *interface = sd_bus_message_get_interface(m);
+	const char *signature = sd_bus_message_get_signature(m, true);
+	const char *arg = "", *reason;
+	Heard *h = &heard[n_heard];
+	int r;
+
+	(void)userdata, (void)error;
+	if (n_heard >= ELEMENTSOF(heard) || strncmp(interface, "org.famez.", 10) != 0)
+		return 0;
+	if (strcmp(signature, "qos") == 0)
+		r = sd_bus_message_read(m, "qos", &h->id, &arg, &reason);
+	else
+		r = sd_bus_message_read(m, signature, &h->id, &arg);
+	ck_assert_msg(r > 0, "%s with %s", sd_bus_message_get_member(m), signature);
+	snprintf(h->path, sizeof(h->path), "%s", sd_bus_message_get_path(m));
+	snprintf(h->interface, sizeof(h->interface), "%s", interface);
+	snprintf(h->member, sizeof(h->member), "%s", sd_bus_message_get_member(m));
+	snprintf(h->arg, sizeof(h->arg), "%s", arg);
+	n_heard++;
+	return 0;
+}
+
+/* How many member signals were heard on path, with arg (NULL: any). */
+static size_t count_heard(const char *path, const char *member, const char *arg)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < n_heard; i++)
+		n += strcmp(heard[i].path, path) == 0 && strcmp(heard[i].member, member) == 0 &&
+		     (!arg || strcmp(heard[i].arg, arg) == 0);
+	return n;
+}
+
+typedef struct Expected {
+	sd_bus *bus;
+	const char *path, *member, *arg;
+} Expected;
+
+static bool signal_heard(void *data)
+{
+	Expected *x = data;
+
+	while (sd_bus_process(x->bus, NULL) > 0)
+		;
+	return count_heard(x->path, x->member, x->arg) > 0;
+}
+
+static void wait_heard(sd_bus *bus, const char *path, const char *member, const char *arg)
+{
+	Expected x = { bus, path, member, arg };
+	char what[256];
+
+	snprintf(what, sizeof(what), "no %s(%s) on %s", member, arg ? arg : "", path);
+	testlib_wait_until(signal_heard, &x, TESTLIB_WAIT_MS, what);
+}
+
+/*
+ * Signals go out on the switch's own object, and for the default switch on Server1 too; a
+ * message sent through lab's Switch1 reaches lab's peer, not the default switch's peer of the
+ * same ID.
+ */
+START_TEST(test_signals_and_messages_stay_on_their_switch)
+{
+	char alpha_out[256], beta_out[256], talker_out[256], late_out[256];
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	sd_bus *bus;
+
+	n_heard = 0;
+	start_two_switches("alpha", "sleep " TESTLIB_LIFETIME_S, alpha_out);
+	start_peer_on(famezd.socket_path, "beta", "sleep " TESTLIB_LIFETIME_S, beta_out);
+	ck_assert_int_eq(sd_bus_open_system(&bus), 0);
+	ck_assert_int_ge(
+		sd_bus_match_signal(bus, NULL, "org.famez", NULL, NULL, NULL, on_heard, NULL), 0);
+
+	/* Root hears every signal; lab's peer 2 comes, talks and goes. */
+	famez_client_run(lab_socket, "talker", "send server hello-from-lab", talker_out,
+			 sizeof(talker_out));
+	wait_heard(bus, "/org/famez/switch/lab", "PeerDisconnected",
+		   "/org/famez/switch/lab/peer/2");
+	ck_assert_uint_eq(count_heard("/org/famez/switch/lab", "PeerConnected",
+				      "/org/famez/switch/lab/peer/2"),
+			  1);
+	ck_assert_uint_eq(count_heard("/org/famez/switch/lab", "MessageReceived", "hello-from-lab"),
+			  1);
+	/* A newcomer on the default switch, heard on both of its objects, comes after that. */
+	start_peer_on(famezd.socket_path, "late", "sleep " TESTLIB_LIFETIME_S, late_out);
+	wait_heard(bus, "/org/famez", "PeerConnected", "/org/famez/peer/2");
+	wait_heard(bus, "/org/famez/switch/default", "PeerConnected",
+		   "/org/famez/switch/default/peer/2");
+	/* Nothing of lab's went out on the default switch's objects. */
+	ck_assert_uint_eq(count_heard("/org/famez", "MessageReceived", "hello-from-lab"), 0);
+	ck_assert_uint_eq(
+		count_heard("/org/famez/switch/default", "MessageReceived", "hello-from-lab"), 0);
+	ck_assert_uint_eq(count_heard("/org/famez", "PeerDisconnected", NULL), 0);
+	ck_assert_uint_eq(count_heard("/org/famez/switch/default", "PeerDisconnected", NULL), 0);
+	for (size_t i = 0; i < n_heard; i++)
+		ck_assert_msg(strcmp(heard[i].path, "/org/famez") == 0
+				      ? strcmp(heard[i].interface, "org.famez.Server1") == 0
+				      : strcmp(heard[i].interface, "org.famez.Switch1") == 0,
+			      "%s on %s of %s", heard[i].member, heard[i].interface, heard[i].path);
+
+	/* A message through lab's Switch1 goes to lab's peer 1, alpha. */
+	ck_assert_msg(sd_bus_call_method(bus, "org.famez", "/org/famez/switch/lab",
+					 "org.famez.Switch1", "SendMessage", &e, NULL, "qsb", 1,
+					 "for-alpha", 0) >= 0,
+		      "%s", e.message);
+	testlib_wait_for_output(alpha_out, "Z-switch@7: for-alpha", TESTLIB_WAIT_MS);
+	/* And one through Server1 to the default switch's peer 1, beta: after the other. */
+	ck_assert_msg(sd_bus_call_method(bus, "org.famez", "/org/famez", "org.famez.Server1",
+					 "SendMessage", &e, NULL, "qsb", 1, "for-beta", 0) >= 0,
+		      "%s", e.message);
+	testlib_wait_for_output(beta_out, "Z-switch@15: for-beta", TESTLIB_WAIT_MS);
+	ck_assert_msg(!testlib_file_contains(beta_out, "for-alpha"), "%s", testlib_show(beta_out));
+	ck_assert_msg(!testlib_file_contains(alpha_out, "for-beta"), "%s", testlib_show(alpha_out));
+	/* A peer ID the switch does not have is not looked up on another switch. */
+	ck_assert_int_lt(sd_bus_call_method(bus, "org.famez", "/org/famez/switch/lab",
+					    "org.famez.Switch1", "SendInterrupt", &e, NULL, "qub",
+					    2, 0, 0),
+			 0);
+	ck_assert_msg(sd_bus_error_has_name(&e, "org.famez.Error.NoSuchPeer"), "%s", e.name);
+	sd_bus_error_free(&e);
+
+	sd_bus_flush_close_unref(bus);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+/* busctl call as caller, with up to three arguments; its stderr in err. Its exit status. */
+static int busctl_as(Caller caller, const char *path, const char *interface, const char *method,
+		     const char *signature, const char *a1, const char *a2, const char *a3)
+{
+	const char *argv[20];
+	int n = run_as(caller, argv);
+	const char *call[] = {
+		"/usr/bin/busctl", "--system", "call", "org.famez", path, interface, method,
+		signature,         a1,         a2,     a3,          NULL
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(call); i++)
+		argv[n++] = call[i];
+	snprintf(err, sizeof(err), "%s/busctl.err", testlib_tmpdir());
+	return testlib_run((char *const *)argv, NULL, err, TESTLIB_WAIT_MS);
+}
+
+/*
+ * polkit hears which switch a call is for: bus-env.sh's rule lets group daemon send messages
+ * on switch lab only. nobody is denied there as everywhere.
+ */
+START_TEST(test_polkit_decides_by_switch)
+{
+	char alpha_out[256], beta_out[256];
+
+	start_two_switches("alpha", "sleep " TESTLIB_LIFETIME_S, alpha_out);
+	start_peer_on(famezd.socket_path, "beta", "sleep " TESTLIB_LIFETIME_S, beta_out);
+
+	ck_assert_int_ne(busctl_as(NOBODY, "/org/famez/switch/lab", "org.famez.Switch1",
+				   "SendMessage", "qsb", "1", "from-nobody", "false"),
+			 0);
+	ck_assert_msg(testlib_file_contains(err, "org.famez.send-message needs authentication"),
+		      "%s", testlib_show(err));
+	ck_assert_int_ne(busctl_as(NOBODY, "/org/famez/switch/lab/peer/1", "org.famez.Peer1",
+				   "Disconnect", "b", "false", NULL, NULL),
+			 0);
+	ck_assert_msg(testlib_file_contains(err, "org.famez.disconnect-peer needs authentication"),
+		      "%s", testlib_show(err));
+	/* Group daemon: on lab, yes; on the default switch, by any of its objects, no. */
+	ck_assert_msg(busctl_as(DAEMON, "/org/famez/switch/lab", "org.famez.Switch1", "SendMessage",
+				"qsb", "1", "from-daemon", "false") == 0,
+		      "%s", testlib_show(err));
+	testlib_wait_for_output(alpha_out, "Z-switch@7: from-daemon", TESTLIB_WAIT_MS);
+	ck_assert_int_ne(busctl_as(DAEMON, "/org/famez/switch/default", "org.famez.Switch1",
+				   "SendMessage", "qsb", "1", "from-daemon", "false"),
+			 0);
+	ck_assert_int_ne(busctl_as(DAEMON, "/org/famez", "org.famez.Server1", "SendMessage", "qsb",
+				   "1", "from-daemon", "false"),
+			 0);
+	ck_assert_int_ne(busctl_as(DAEMON, "/org/famez/peer/1", "org.famez.Peer1", "SendMessage",
+				   "sb", "from-daemon", "false", NULL),
+			 0);
+	ck_assert_msg(testlib_file_contains(err, "org.famez.send-message needs authentication"),
+		      "%s", testlib_show(err));
+	/* Root's message to beta comes after any of those would have: none came. */
+	assert_ctl(0, ROOT, "send", "1", "from-root", NULL);
+	testlib_wait_for_output(beta_out, "Z-switch@15: from-root", TESTLIB_WAIT_MS);
+	ck_assert_msg(!testlib_file_contains(beta_out, "from-daemon"), "%s",
+		      testlib_show(beta_out));
+	ck_assert_msg(!testlib_file_contains(alpha_out, "from-nobody"), "%s",
+		      testlib_show(alpha_out));
+	famezd_stop(&famezd);
+}
+END_TEST
+
+/* The text of file from the first from_text on, up to the first until_text after it (not with it).
+ */
+static char *section_of(const char *file, const char *from_text, const char *until_text)
+{
+	char *all = testlib_read_file(file), *from, *until, *section;
+
+	ck_assert_ptr_nonnull(all);
+	from = strstr(all, from_text);
+	ck_assert_msg(from, "no \"%s\" in %s", from_text, all);
+	until = until_text ? strstr(from + strlen(from_text), until_text) : NULL;
+	section = strndup(from, until ? (size_t)(until - from) : strlen(from));
+	free(all);
+	return section;
+}
+
+/* famezctl's status, switches, --switch and JSON with two switches. */
+START_TEST(test_famezctl_shows_every_switch)
+{
+	char alpha_out[256], beta_out[256], *section, *json;
+
+	start_two_switches("alpha", "sleep " TESTLIB_LIFETIME_S, alpha_out);
+	start_peer_on(famezd.socket_path, "beta", "sleep " TESTLIB_LIFETIME_S, beta_out);
+
+	/* One section per switch, each with its own peers. */
+	ASSERT_CTL(0, ROOT, "status");
+	ck_assert_msg(testlib_file_contains(out, "famezd " FAMEZ_VERSION ", 2 switches\n"), "%s",
+		      testlib_show(out));
+	section = section_of(out, "\nSwitch default, fabric mode, SID 27\n", "\nSwitch lab");
+	ck_assert_msg(strstr(section, famezd.socket_path) && strstr(section, " beta ") &&
+			      !strstr(section, " alpha "),
+		      "%s", section);
+	free(section);
+	section = section_of(out, "\nSwitch lab, fabric mode, SID 28\n", NULL);
+	ck_assert_msg(strstr(section, lab_socket) && strstr(section, " alpha ") &&
+			      !strstr(section, " beta ") && strstr(section, "Peers: 1 of 6"),
+		      "%s", section);
+	free(section);
+
+	/* One switch, named after the command or before it. */
+	ASSERT_CTL(0, ROOT, "status", "--switch", "lab");
+	ck_assert_msg(testlib_file_contains(out, "Switch lab, fabric mode") &&
+			      testlib_file_contains(out, " alpha ") &&
+			      !testlib_file_contains(out, " beta ") &&
+			      !testlib_file_contains(out, "Switch default"),
+		      "%s", testlib_show(out));
+	ASSERT_CTL(0, ROOT, "--switch=lab", "peers");
+	ck_assert_msg(testlib_file_contains(out, " alpha ") &&
+			      !testlib_file_contains(out, " beta "),
+		      "%s", testlib_show(out));
+	ASSERT_CTL(0, ROOT, "peers");
+	ck_assert_msg(testlib_file_contains(out, " beta ") &&
+			      !testlib_file_contains(out, " alpha "),
+		      "%s", testlib_show(out));
+
+	/* JSON: the default switch's fields at the top, as with one switch, and every switch. */
+	ASSERT_CTL(0, ROOT, "status", "--json");
+	json = testlib_read_file(out);
+	ck_assert_msg(testlib_json_valid(json), "not JSON: %s", json);
+	ck_assert_msg(strncmp(json, "{\"name\":\"default\",", 18) == 0, "%s", json);
+	ck_assert_msg(strstr(json, "\"peers\":[{\"id\":1,\"path\":\"/org/famez/peer/1\","), "%s",
+		      json);
+	free(json);
+	section = section_of(out, "\"switches\":[{\"name\":\"default\",", ",{\"name\":\"lab\",");
+	ck_assert_msg(strstr(section, "\"nodename\":\"beta\"") && strstr(section, "\"sid\":27,"),
+		      "%s", section);
+	free(section);
+	section = section_of(out, ",{\"name\":\"lab\",", NULL);
+	ck_assert_msg(strstr(section, "\"nodename\":\"alpha\"") && strstr(section, "\"sid\":28,") &&
+			      !strstr(section, "\"nodename\":\"beta\""),
+		      "%s", section);
+	free(section);
+	ASSERT_CTL(0, ROOT, "--json", "--switch", "lab", "status");
+	ck_assert_msg(testlib_file_contains(out, "{\"name\":\"lab\",") &&
+			      testlib_count(out, "\"name\":") == 2 &&
+			      !testlib_file_contains(out, "\"nodename\":\"beta\""),
+		      "%s", testlib_show(out));
+
+	/* The switches, as a table and as JSON. */
+	ASSERT_CTL(0, ROOT, "switches");
+	section = section_of(out, "\ndefault ", "\n");
+	ck_assert_msg(strstr(section, " fabric ") && strstr(section, " 27 ") &&
+			      strstr(section, " 1/14 ") && strstr(section, famezd.socket_path),
+		      "%s", section);
+	free(section);
+	section = section_of(out, "\nlab ", "\n");
+	ck_assert_msg(strstr(section, " 28 ") && strstr(section, lab_socket), "%s", section);
+	free(section);
+	ASSERT_CTL(0, ROOT, "--json", "switches");
+	json = testlib_read_file(out);
+	ck_assert_msg(testlib_json_valid(json), "not JSON: %s", json);
+	ck_assert_msg(
+		strstr(json, "[{\"name\":\"default\",\"path\":\"/org/famez/switch/default\","
+			     "\"mode\":\"fabric\",\"sid\":27,") &&
+			strstr(json, "},{\"name\":\"lab\",\"path\":\"/org/famez/switch/lab\","),
+		"%s", json);
+	free(json);
+
+	/* A switch famezd does not have, and a name no switch can have. */
+	ASSERT_CTL(6, ROOT, "--switch", "nope", "status");
+	ck_assert_msg(testlib_file_contains(err, "famezd has no switch 'nope'"), "%s",
+		      testlib_show(err));
+	ASSERT_CTL(6, ROOT, "send", "--switch", "nope", "1", "hello");
+	ASSERT_CTL(2, ROOT, "--switch", "no/such", "status");
+	famezd_stop(&famezd);
+}
+END_TEST
+
+/* Every command about a peer acts on the switch --switch names. */
+START_TEST(test_famezctl_acts_on_the_switch_named)
+{
+	char alpha_out[256], beta_out[256];
+	pid_t alpha;
+	int status;
+
+	alpha = start_two_switches(
+		"alpha", "wait-int 0 1 " TESTLIB_WAIT_S "; sleep " TESTLIB_LIFETIME_S, alpha_out);
+	start_peer_on(famezd.socket_path, "beta", "sleep " TESTLIB_LIFETIME_S, beta_out);
+
+	ASSERT_CTL(0, ROOT, "--switch", "lab", "send-interrupt", "1", "0");
+	testlib_wait_for_output(alpha_out, "interrupt vector 0 count 1", TESTLIB_WAIT_MS);
+	ASSERT_CTL(0, ROOT, "send", "--switch", "lab", "1", "hello", "lab");
+	testlib_wait_for_output(alpha_out, "Z-switch@7: hello lab", TESTLIB_WAIT_MS);
+	ASSERT_CTL(0, ROOT, "ping", "1", "--switch=lab", "-c", "2");
+	ck_assert_uint_eq(testlib_count(out, "pong from peer 1: time="), 2);
+	ck_assert_uint_eq(testlib_count(alpha_out, "Z-switch@7: ping"), 2);
+	/* "--" ends the options: the rest is the message. */
+	ASSERT_CTL(0, ROOT, "send", "--switch", "lab", "--", "1", "--json");
+	testlib_wait_for_output(alpha_out, "Z-switch@7: --json", TESTLIB_WAIT_MS);
+	/* nobody is denied on lab as everywhere. */
+	ASSERT_CTL(4, NOBODY, "--switch", "lab", "send", "1", "from-nobody");
+	ck_assert_msg(testlib_file_contains(err, "org.famez.send-message needs authentication"),
+		      "%s", testlib_show(err));
+	/* Root's message to beta comes after anything that went to the wrong peer. */
+	ASSERT_CTL(0, ROOT, "send", "1", "for-beta");
+	testlib_wait_for_output(beta_out, "Z-switch@15: for-beta", TESTLIB_WAIT_MS);
+	ck_assert_msg(!testlib_file_contains(beta_out, "hello lab") &&
+			      !testlib_file_contains(beta_out, "ping"),
+		      "%s", testlib_show(beta_out));
+
+	ASSERT_CTL(0, ROOT, "disconnect", "--switch", "lab", "1");
+	status = testlib_wait(alpha, TESTLIB_WAIT_MS);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 3, "alpha: 0x%x", status);
+	ASSERT_CTL(5, ROOT, "--switch", "lab", "send-interrupt", "1", "0");
+	/* beta, peer 1 of the default switch, is still there. */
+	ASSERT_CTL(0, ROOT, "ping", "1");
+	famezd_stop(&famezd);
+}
+END_TEST
+
+/*
+ * famezctl monitor hears every switch and says which; what lab's guests write goes to root,
+ * not to other users (the policy covers Switch1 as it does Server1).
+ */
+START_TEST(test_monitor_hears_every_switch_and_text_stays_root_only)
+{
+	char alpha_out[256], root_out[256], nobody_out[256], talker_out[256];
+
+	start_two_switches("alpha", "sleep " TESTLIB_LIFETIME_S, alpha_out);
+	start_monitors(root_out, nobody_out);
+
+	famez_client_run(lab_socket, "talker", "send server lab-secret-7", talker_out,
+			 sizeof(talker_out));
+	testlib_wait_for_output(
+		root_out,
+		"{\"event\":\"MessageReceived\",\"peer\":2,\"text\":\"lab-secret-7\","
+		"\"switch\":\"lab\"}",
+		TESTLIB_WAIT_MS);
+	testlib_wait_for_output(root_out,
+				"{\"event\":\"PeerDisconnected\",\"peer\":2,"
+				"\"path\":\"/org/famez/switch/lab/peer/2\",",
+				TESTLIB_WAIT_MS);
+	/* The departure comes after the text: once nobody has it, the text is not coming. */
+	testlib_wait_for_output(nobody_out,
+				"\"reason\":\"closed the connection\",\"switch\":\"lab\"}",
+				TESTLIB_WAIT_MS);
+	ck_assert_msg(!testlib_file_contains(nobody_out, "lab-secret-7"), "%s",
+		      testlib_show(nobody_out));
+	/* The default switch's events come once, from Server1, with the paths they always had. */
+	start_peer_on(famezd.socket_path, "beta", "sleep " TESTLIB_LIFETIME_S, talker_out);
+	testlib_wait_for_output(
+		root_out,
+		"{\"event\":\"PeerConnected\",\"peer\":1,\"path\":\"/org/famez/peer/1\","
+		"\"switch\":\"default\"}",
+		TESTLIB_WAIT_MS);
+	/* Its answer to the server comes after: a PeerConnected from Switch1 would be in. */
+	testlib_wait_for_output(root_out, "{\"event\":\"MessageReceived\",\"peer\":1,",
+				TESTLIB_WAIT_MS);
+	ck_assert_uint_eq(testlib_count(root_out, "{\"event\":\"PeerConnected\",\"peer\":1,"), 1);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+/* famez-virt with args (NULL-terminated, at most 8); stdout in out, stderr in err; its status. */
+static int famez_virt(const char *const args[])
+{
+	const char *argv[10] = { getenv("FAMEZ_VIRT") };
+	int n = 1;
+
+	ck_assert_msg(argv[0], "FAMEZ_VIRT is not set; run the tests through meson test");
+	for (int i = 0; args[i]; i++) {
+		ck_assert_int_lt(n, 9);
+		argv[n++] = args[i];
+	}
+	argv[n] = NULL;
+	snprintf(out, sizeof(out), "%s/virt.out", testlib_tmpdir());
+	snprintf(err, sizeof(err), "%s/virt.err", testlib_tmpdir());
+	return testlib_run((char *const *)argv, out, err, TESTLIB_WAIT_MS);
+}
+
+/* famez-virt --switch takes the socket and vectors of the switch named, from famezd on the bus. */
+START_TEST(test_famez_virt_takes_the_switch_named)
+{
+	char alpha_out[256], domain[256], want[512];
+	FILE *f;
+
+	start_two_switches("alpha", "sleep " TESTLIB_LIFETIME_S, alpha_out);
+	snprintf(domain, sizeof(domain), "%s/dom.xml", testlib_tmpdir());
+	f = fopen(domain, "we");
+	ck_assert_ptr_nonnull(f);
+	fputs("<domain type='qemu'><name>d</name><memory unit='MiB'>64</memory>"
+	      "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices/></domain>\n",
+	      f);
+	ck_assert_int_eq(fclose(f), 0);
+
+	ck_assert_msg(famez_virt((const char *const[]){ "-v", "inject", domain, "--switch", "lab",
+							NULL }) == 0,
+		      "%s", testlib_show(err));
+	snprintf(want, sizeof(want), "path=%s\"", lab_socket);
+	ck_assert_msg(testlib_file_contains(out, want) && testlib_file_contains(out, ",vectors=8,"),
+		      "%s", testlib_show(out));
+	ck_assert_msg(testlib_file_contains(err, "(from the switch of famezd on the system bus)"),
+		      "%s", testlib_show(err));
+	/* Without --switch, the default switch's, as always. */
+	ck_assert_int_eq(famez_virt((const char *const[]){ "inject", domain, NULL }), 0);
+	snprintf(want, sizeof(want), "path=%s\"", famezd.socket_path);
+	ck_assert_msg(testlib_file_contains(out, want) &&
+			      testlib_file_contains(out, ",vectors=16,"),
+		      "%s", testlib_show(out));
+	/* A switch famezd does not have is an error, not the built-in defaults. */
+	ck_assert_int_eq(
+		famez_virt((const char *const[]){ "inject", "--switch", "nope", domain, NULL }), 1);
+	ck_assert_msg(testlib_file_contains(err, "cannot read switch nope from famezd") &&
+			      testlib_file_contains(err, "famezd has no such switch"),
+		      "%s", testlib_show(err));
+	famezd_stop(&famezd);
+}
+END_TEST
+
 /* Whether polkit's name is gone from the bus. */
 static bool polkit_gone(void *data)
 {
@@ -1245,6 +1917,13 @@ int main(int argc, char *argv[])
 	tcase_add_test(tc, test_every_call_on_a_connection_is_checked);
 	tcase_add_test(tc, test_message_length_limit_over_the_bus);
 	tcase_add_test(tc, test_peer_objects_do_what_they_say);
+	tcase_add_test(tc, test_every_switch_has_its_object_and_its_peers);
+	tcase_add_test(tc, test_signals_and_messages_stay_on_their_switch);
+	tcase_add_test(tc, test_polkit_decides_by_switch);
+	tcase_add_test(tc, test_famezctl_shows_every_switch);
+	tcase_add_test(tc, test_famezctl_acts_on_the_switch_named);
+	tcase_add_test(tc, test_monitor_hears_every_switch_and_text_stays_root_only);
+	tcase_add_test(tc, test_famez_virt_takes_the_switch_named);
 	suite_add_tcase(s, tc);
 	polkit = tcase_create("dbus-polkit-questions");
 	tcase_add_checked_fixture(polkit, testlib_setup, testlib_teardown);

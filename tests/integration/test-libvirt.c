@@ -2,8 +2,9 @@
 /*
  * famez-virt with a real libvirtd (through libvirt-env.sh): a domain with libvirt's default
  * devices gets the fabric device by `famez-virt inject | virsh define` and by `famez-virt attach`,
- * starts, its QEMU joins famezd as a peer and leaves when destroyed; on pc and q35. Bad input
- * leaves the definition untouched.
+ * starts, its QEMU joins famezd as a peer and leaves when destroyed; on pc and q35; attached to
+ * a switch other than the default one, it joins that switch. Bad input leaves the definition
+ * untouched.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -249,6 +250,83 @@ START_TEST(test_attach_q35)
 }
 END_TEST
 
+/*
+ * A bus of this test's own, where famezd publishes its switches and famez-virt reads them: a
+ * session-style bus, which lets root own org.famez with no policy file, as the system bus's
+ * address.
+ */
+static void start_private_bus(void)
+{
+	char path[256], address[300], listen[320];
+	const char *argv[] = { "/usr/bin/dbus-daemon", "--session", listen, "--nofork",
+			       "--nopidfile",          NULL };
+
+	snprintf(path, sizeof(path), "%s/bus", testlib_tmpdir());
+	snprintf(address, sizeof(address), "unix:path=%s", path);
+	snprintf(listen, sizeof(listen), "--address=%s", address);
+	testlib_spawn((char *const *)argv, NULL, NULL);
+	testlib_wait_for_path(path, TESTLIB_WAIT_MS);
+	ck_assert_int_eq(setenv("DBUS_SYSTEM_BUS_ADDRESS", address, 1), 0);
+}
+
+/*
+ * famez-virt attach --switch lab: the domain gets lab's socket and vectors (6 client slots, so
+ * 8 vectors, where the default switch has 16) from famezd on the bus, and its QEMU joins lab.
+ */
+START_TEST(test_attach_to_a_switch)
+{
+	char dir[256], conf[300], lab_socket[256], want[512];
+	const char *args[] = { "--bus", "system", "--switches-dir", dir, NULL };
+	const char *xml;
+	FILE *f;
+
+	start_private_bus();
+	snprintf(dir, sizeof(dir), "%s/switches.d", testlib_tmpdir());
+	snprintf(conf, sizeof(conf), "%s/lab.conf", dir);
+	snprintf(lab_socket, sizeof(lab_socket), "%s/lab.sock", testlib_tmpdir());
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	f = fopen(conf, "we");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "[Switch]\nSocket=%s\nMaxPeers=6\n", lab_socket);
+	ck_assert_int_eq(fclose(f), 0);
+	famezd_start(&famezd, args);
+	testlib_wait_for_output(famezd.log_path, "owning org.famez on the system bus",
+				TESTLIB_WAIT_MS);
+	testlib_wait_for_path(lab_socket, TESTLIB_WAIT_MS);
+	chmod(testlib_tmpdir(), 0755);
+	chmod(lab_socket, 0666);
+
+	xml = write_domain("pc");
+	ck_assert_int_eq(sh("virsh -c qemu:///system define %s", xml), 0);
+	ck_assert_msg(sh("%s attach %s --switch lab", virt(), domain) == 0, "%s",
+		      testlib_show(err));
+	snprintf(want, sizeof(want), "attached to the fabric, switch lab at %s (8 vectors)",
+		 lab_socket);
+	ck_assert_msg(testlib_file_contains(out, want), "%s", testlib_show(out));
+	ck_assert_int_eq(sh("virsh -c qemu:///system dumpxml --inactive %s", domain), 0);
+	snprintf(want, sizeof(want), "path=%s'", lab_socket);
+	ck_assert_msg(testlib_file_contains(out, want) && testlib_file_contains(out, ",vectors=8,"),
+		      "%s", testlib_show(out));
+
+	/* It joins lab, the only peer there; the default switch sees no one. */
+	start_and_see_it_join(0);
+	ck_assert_msg(
+		testlib_file_contains(famezd.log_path, "switch lab: peer 1 connected (pid ") &&
+			testlib_count(famezd.log_path, " connected (pid ") == 1,
+		"%s", testlib_show(famezd.log_path));
+
+	/* A switch famezd does not have: an error, and the definition keeps lab's device. */
+	ck_assert_int_eq(sh("%s attach %s --switch nope", virt(), domain), 1);
+	ck_assert_msg(testlib_file_contains(err, "famezd has no such switch"), "%s",
+		      testlib_show(err));
+	ck_assert_int_eq(sh("virsh -c qemu:///system dumpxml --inactive %s", domain), 0);
+	ck_assert(testlib_file_contains(out, want));
+	ck_assert_int_eq(sh("virsh -c qemu:///system undefine %s", domain), 0);
+	domain[0] = '\0';
+	famezd_stop(&famezd);
+}
+END_TEST
+
 START_TEST(test_bad_input_leaves_the_domain_untouched)
 {
 	const char *xml = write_domain("pc");
@@ -295,6 +373,7 @@ int main(void)
 	tcase_add_test(tc, test_native_pc);
 	tcase_add_test(tc, test_native_q35);
 	tcase_add_test(tc, test_qemu_prefix_taken);
+	tcase_add_test(tc, test_attach_to_a_switch);
 	tcase_add_test(tc, test_bad_input_leaves_the_domain_untouched);
 	suite_add_tcase(s, tc);
 	return testlib_run_suite(s);
