@@ -193,8 +193,10 @@ int switch_new(Switch **ret, sd_event *event, SwitchShared *shared, SwitchConfig
 	s->event = sd_event_ref(event);
 	s->shared = shared;
 	s->is_default = strcmp(config->name, SWITCH_DEFAULT_NAME) == 0;
-	if (!s->is_default)
+	if (!s->is_default) {
 		snprintf(s->fd_prefix, sizeof(s->fd_prefix), "%s.", config->name);
+		snprintf(s->log_prefix, sizeof(s->log_prefix), "switch %s: ", config->name);
+	}
 	s->listen_fd = -1;
 	s->reserve_fd = -1;
 	s->started_at = now_usec(CLOCK_REALTIME);
