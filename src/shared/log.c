@@ -42,7 +42,8 @@ int log_get_max_level(void)
 	return log_max_level;
 }
 
-static int log_internalv(int level, int error, const char *prefix, const char *fmt, va_list ap)
+_printf_(4, 0) static int log_internalv(int level, int error, const char *prefix, const char *fmt,
+					va_list ap)
 {
 	int saved = errno;
 	char buf[2048];
