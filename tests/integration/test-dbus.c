@@ -448,21 +448,6 @@ START_TEST(test_send_interrupt_to_a_full_counter)
 }
 END_TEST
 
-static long rss_kib(pid_t pid)
-{
-	char path[64], *status, *line;
-	long kib;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	status = testlib_read_file(path);
-	ck_assert_ptr_nonnull(status);
-	line = strstr(status, "VmRSS:");
-	ck_assert_ptr_nonnull(line);
-	kib = atol(line + 6);
-	free(status);
-	return kib;
-}
-
 #define BATCH 100 /* below the bus's 128 pending replies per connection */
 
 static int count_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -604,9 +589,9 @@ START_TEST(test_polkit_questions_for_vanished_peers_are_freed)
 		ck_assert_int_eq(kill(polkitd, SIGCONT), 0);
 		expect_from(done[0], 'd', bus);
 		if (round == 9)
-			rss_start = rss_kib(famezd.pid);
+			rss_start = testlib_rss_kib(famezd.pid);
 	}
-	rss_end = rss_kib(famezd.pid);
+	rss_end = testlib_rss_kib(famezd.pid);
 	/* Not one question is kept, once the bus has dispatched what was left. */
 	deadline = testlib_now_usec() + (uint64_t)TESTLIB_WAIT_MS * 1000;
 	for (;;) {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -418,6 +419,81 @@ START_TEST(test_guest_bridge_resists_users_and_peers)
 }
 END_TEST
 
+/*
+ * One guest, two fabric devices, each on another switch of one famezd (docs/switches.md): two
+ * bridges, each configured by its own switch with that switch's SID, each seen by that switch
+ * alone, each reached by a host peer of its own switch.
+ */
+START_TEST(test_guest_bridges_on_two_switches)
+{
+	char dir[300], conf[320], lab_socket[300], dflt_chardev[512], lab_chardev[512], text[512],
+		out_dflt[256], out_lab[256];
+	const char *device[] = { "-chardev", dflt_chardev,
+				 "-device",  "ivshmem-doorbell,chardev=dflt,vectors=16,addr=04.0",
+				 "-chardev", lab_chardev,
+				 "-device",  "ivshmem-doorbell,chardev=lab,vectors=16,addr=05.0",
+				 NULL };
+	FILE *f;
+
+	guest_prepare();
+	snprintf(dir, sizeof(dir), "%s/switches.d", testlib_tmpdir());
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	snprintf(conf, sizeof(conf), "%s/lab.conf", dir);
+	snprintf(lab_socket, sizeof(lab_socket), "%s/lab.sock", testlib_tmpdir());
+	snprintf(text, sizeof(text), "[Switch]\nSocket=%s\nSID=28\n", lab_socket);
+	f = fopen(conf, "we");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_ge(fputs(text, f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+	famezd_start(&famezd, (const char *[]){ "--switches-dir", dir, NULL });
+	testlib_wait_for_output(famezd.log_path, "famezd: switch lab: listening on ",
+				TESTLIB_WAIT_MS);
+
+	snprintf(dflt_chardev, sizeof(dflt_chardev), "socket,id=dflt,path=%s", famezd.socket_path);
+	snprintf(lab_chardev, sizeof(lab_chardev), "socket,id=lab,path=%s", lab_socket);
+	guest_boot(&guests[0], 0, "switches", device);
+	guest_wait_for(&guests[0], "famez-guest: waiting for the host", 300000);
+	/* Slot 04 is on the default switch (SID 27), slot 05 on lab (SID 28). */
+	ck_assert_msg(testlib_file_contains(guests[0].serial,
+					    "famez-guest: bridge 04 link configured cid 100 sid 27 "
+					    "pfm_cid 1500 pfm_sid 27"),
+		      "%s", testlib_show(guests[0].serial));
+	ck_assert_msg(testlib_file_contains(guests[0].serial,
+					    "famez-guest: bridge 05 link configured cid 100 sid 28 "
+					    "pfm_cid 1500 pfm_sid 28"),
+		      "%s", testlib_show(guests[0].serial));
+	ck_assert_uint_eq(testlib_count(guests[0].serial, "famez-guest: device "), 2);
+	ck_assert(testlib_file_contains(guests[0].serial,
+					"famez-guest: device /dev/famez_bridge_04"));
+	ck_assert(testlib_file_contains(guests[0].serial,
+					"famez-guest: device /dev/famez_bridge_05"));
+
+	/* Each switch sees the guest's bridge as its ID 1, configured with its own SID. */
+	famez_client_run(famezd.socket_path, "default", "who; send 1 for the default bridge",
+			 out_dflt, sizeof(out_dflt));
+	famez_client_run(lab_socket, "lab", "who; send 1 for the lab bridge", out_lab,
+			 sizeof(out_lab));
+	ck_assert_msg(
+		testlib_file_contains(out_dflt, "id 1 nodename vm0 cclass Bridge cid 100 sid 27\n"),
+		"%s", testlib_show(out_dflt));
+	ck_assert_msg(
+		testlib_file_contains(out_lab, "id 1 nodename vm0 cclass Bridge cid 100 sid 28\n"),
+		"%s", testlib_show(out_lab));
+	guest_finish(&guests[0]);
+	ck_assert_msg(testlib_file_contains(guests[0].serial,
+					    "famez-guest: 04 got 2:for the default bridge"),
+		      "%s", testlib_show(guests[0].serial));
+	ck_assert(testlib_file_contains(guests[0].serial,
+					"famez-guest: 05 got 2:for the lab bridge"));
+	famezd_stop(&famezd);
+	ck_assert_msg(
+		testlib_file_contains(famezd.log_path, "famezd: vm0@1 configured: SID 27, CID 100"),
+		"%s", testlib_show(famezd.log_path));
+	ck_assert(testlib_file_contains(famezd.log_path,
+					"famezd: switch lab: vm0@1 configured: SID 28, CID 100"));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("guest");
@@ -434,6 +510,7 @@ int main(void)
 	tcase_add_test(tc, test_guest_reloads_the_module_on_a_live_fabric);
 	tcase_add_test(tc, test_guest_killed_mid_message_costs_the_others_nothing);
 	tcase_add_test(tc, test_guest_bridge_resists_users_and_peers);
+	tcase_add_test(tc, test_guest_bridges_on_two_switches);
 	suite_add_tcase(s, tc);
 	return testlib_run_suite(s);
 }

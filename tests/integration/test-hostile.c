@@ -665,29 +665,6 @@ END_TEST
 #define PING_MAX_USEC 500000
 #define PING_MEDIAN_USEC 50000
 
-static int compare_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* The round trips of every "pong from Z-switch@15 in N us" line, sorted; how many. */
-static size_t pong_times(const char *out, uint64_t usec[], size_t max)
-{
-	static const char needle[] = "pong from " SERVER_LABEL " in ";
-	char *text = testlib_read_file(out), *p = text;
-	size_t n = 0;
-
-	while (p && n < max && (p = strstr(p, needle))) {
-		p += strlen(needle);
-		usec[n++] = strtoull(p, &p, 10);
-	}
-	free(text);
-	qsort(usec, n, sizeof(usec[0]), compare_u64);
-	return n;
-}
-
 /* Whether child p has exited (then *status holds how): for loops that run while it lives. */
 static bool client_done(pid_t p, int *status)
 {
@@ -733,7 +710,7 @@ static void newcomer_ping_times(const char *name, int count, void (*during)(void
 		status = testlib_wait(p, 120000);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: %s", name,
 		      testlib_show(out));
-	n = pong_times(out, usec, ELEMENTSOF(usec));
+	n = famez_client_pong_times(out, SERVER_LABEL, usec, ELEMENTSOF(usec));
 	ck_assert_msg(n == (size_t)count, "%zu pongs of %d: %s", n, count, testlib_show(out));
 	printf("%s: %d pings, median %" PRIu64 " us, slowest %" PRIu64 " us\n", name, count,
 	       usec[n / 2], usec[n - 1]);

@@ -203,6 +203,21 @@ int testlib_stop(pid_t pid, int timeout_ms)
 	return status;
 }
 
+long testlib_rss_kib(pid_t pid)
+{
+	char path[64], *text, *p;
+	long kib;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	text = testlib_read_file(path);
+	ck_assert_msg(text, "cannot read %s", path);
+	p = strstr(text, "VmRSS:");
+	ck_assert_msg(p, "no VmRSS in %s", path);
+	kib = strtol(p + strlen("VmRSS:"), NULL, 10);
+	free(text);
+	return kib;
+}
+
 char *testlib_read_file(const char *path)
 {
 	FILE *f = fopen(path, "re");
@@ -728,6 +743,28 @@ uint64_t famez_client_pong_usec(const char *out, const char *from)
 	usec = strtoull(p + strlen(needle), NULL, 10);
 	free(text);
 	return usec;
+}
+
+static int compare_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+size_t famez_client_pong_times(const char *out, const char *from, uint64_t usec[], size_t max)
+{
+	char *text = testlib_read_file(out), needle[64], *p = text;
+	size_t n = 0;
+
+	snprintf(needle, sizeof(needle), "pong from %s in ", from);
+	while (p && n < max && (p = strstr(p, needle))) {
+		p += strlen(needle);
+		usec[n++] = strtoull(p, &p, 10);
+	}
+	free(text);
+	qsort(usec, n, sizeof(usec[0]), compare_u64);
+	return n;
 }
 
 void famez_client_ping_ok(const char *socket, const char *name, const char *server_label)

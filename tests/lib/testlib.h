@@ -51,6 +51,9 @@ int testlib_wait(pid_t pid, int timeout_ms);
 /* SIGTERM, then SIGKILL after timeout_ms; returns the wait status. */
 int testlib_stop(pid_t pid, int timeout_ms);
 
+/* A process's resident memory in KiB (VmRSS of /proc/PID/status); fails the test if unreadable. */
+long testlib_rss_kib(pid_t pid);
+
 /* Reads a whole (small) file into a malloc'ed string; NULL if it cannot be read. */
 char *testlib_read_file(const char *path);
 bool testlib_file_contains(const char *path, const char *needle);
@@ -179,5 +182,7 @@ bool testlib_wait_slot(const uint8_t *slot, bool full, int timeout_ms);
 void famez_client_run(const char *socket, const char *name, const char *commands, char *out,
 		      size_t out_size);
 uint64_t famez_client_pong_usec(const char *out, const char *from);
+/* The round trips of every "pong from FROM in N us" line of that output, sorted; how many. */
+size_t famez_client_pong_times(const char *out, const char *from, uint64_t usec[], size_t max);
 /* A newcomer famez-client pings the fabric-mode server: a pong within 1.5 s, or the test fails. */
 void famez_client_ping_ok(const char *socket, const char *name, const char *server_label);

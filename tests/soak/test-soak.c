@@ -165,21 +165,6 @@ static FdCount proc_fd_count(const char *pid)
 	return c;
 }
 
-static unsigned long proc_rss_kib(const char *pid)
-{
-	char path[64], *text, *p;
-	unsigned long kib;
-
-	snprintf(path, sizeof(path), "/proc/%s/status", pid);
-	text = testlib_read_file(path);
-	ck_assert_ptr_nonnull(text);
-	p = strstr(text, "VmRSS:");
-	ck_assert_ptr_nonnull(p);
-	kib = strtoul(p + strlen("VmRSS:"), NULL, 10);
-	free(text);
-	return kib;
-}
-
 /* `famezctl --user --json status` into a string to free. */
 static char *status_json(void)
 {
@@ -337,7 +322,7 @@ static void soak(const SoakMode *mode)
 	free(wait_peer_count(base));
 	pid_start = userunit_property("MainPID");
 	fds_start = proc_fd_count(pid_start);
-	rss_start = proc_rss_kib(pid_start);
+	rss_start = (unsigned long)testlib_rss_kib(atoi(pid_start));
 
 	for (int round = 1; round <= ROUNDS; round++)
 		soak_round(mode, base + mode->fabric, round, &t);
@@ -345,7 +330,7 @@ static void soak(const SoakMode *mode)
 	json = wait_peer_count(base);
 	pid_end = userunit_property("MainPID");
 	fds_end = proc_fd_count(pid_end);
-	rss_end = proc_rss_kib(pid_end);
+	rss_end = (unsigned long)testlib_rss_kib(atoi(pid_end));
 	assert_vms_ring_each_other(mode);
 	if (mode->fabric)
 		ck_assert_msg(userunit_run(getenv("FAMEZCTL"), "--user", "ping", "3", NULL) == 0,
