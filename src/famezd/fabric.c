@@ -188,7 +188,8 @@ static void drain_id_vectors(Fabric *f, unsigned id)
 		int r = doorbell_take(v[i]->fd, &count);
 
 		if (r < 0 && r != -EAGAIN)
-			log_debug_errno(r, "draining ID %u vector %u: %m", id, i);
+			switch_log_errno(f->sw, LOG_DEBUG, r, "draining ID %u vector %u: %m", id,
+					 i);
 	}
 }
 
@@ -445,7 +446,7 @@ static void ring_peer(void *userdata, unsigned dest)
 
 	if (!v)
 		return;
-	log_debug("ringing %u", dest);
+	switch_log(f->sw, LOG_DEBUG, "ringing %u", dest);
 	/* Vector index = sender ID: the receiver looks into our slot. */
 	r = doorbell_ring(v[f->server_id]->fd);
 	if (r == 0)
@@ -457,7 +458,8 @@ static void ring_peer(void *userdata, unsigned dest)
 			 "%s: its doorbell counter is full; it does not read its interrupts",
 			 peer_name(f, dest, name));
 	} else
-		log_warning_errno(r, "cannot ring %s: %m", peer_name(f, dest, name));
+		switch_log_errno(f->sw, LOG_WARNING, r, "cannot ring %s: %m",
+				 peer_name(f, dest, name));
 }
 
 static void unacknowledged(void *userdata, unsigned dest, const char *text, bool timed_out)
@@ -611,8 +613,9 @@ void fabric_check_mailbox(void *userdata)
 	if (mailbox_is_laid_out(f->mailbox, f->n_clients))
 		return;
 	/* The globals, the peer IDs and our nodename are written again; the rest is lost. */
-	log_warning("the mailbox was cut off by a peer; it is laid out again, and the nodenames "
-		    "and messages in it are lost");
+	switch_log(f->sw, LOG_WARNING,
+		   "the mailbox was cut off by a peer; it is laid out again, and the nodenames and "
+		   "messages in it are lost");
 	lay_out_mailbox(f);
 	mail_sender_poke(f->sender);
 }
