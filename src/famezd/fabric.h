@@ -6,6 +6,7 @@
 
 #include "fabric-msg.h"
 #include "fdref.h"
+#include "switch-config.h"
 
 /*
  * Fabric mode: famezd is a FAME-Z peer itself. It owns the mailbox at the start of the shared
@@ -22,8 +23,8 @@ typedef struct Peer Peer;
 typedef struct Fabric Fabric;
 typedef struct StoredFds StoredFds;
 
-#define FABRIC_SID 27 /* the subnet FAME-Z's fabric manager assigns, unless --sid says */
-#define FABRIC_SID_MAX 0xffff
+/* The subnet FAME-Z's fabric manager assigns, unless --sid says; FABRIC_SID_MAX: fabric-msg.h. */
+#define FABRIC_SID SWITCH_DEFAULT_SID
 #define FABRIC_SERVER_NODENAME "Z-switch"
 #define FABRIC_SERVER_CCLASS "FabricSwitch"
 
