@@ -30,6 +30,10 @@
 #define MAILBOX_GLOBAL_CLIENTS 16
 #define MAILBOX_GLOBAL_VECTORS 24
 #define MAILBOX_GLOBAL_SERVER_ID 32
+/* famez's own, zero in FAME-Z's mailbox: what the switch does with envelopes (envelope.h). */
+#define MAILBOX_GLOBAL_FLAGS 40
+#define MAILBOX_FLAG_ROUTES (UINT64_C(1) << 0)       /* the switch routes envelopes */
+#define MAILBOX_FLAG_RELAY_ALWAYS (UINT64_C(1) << 1) /* direct rings reach no one: route all */
 
 /* Fields of slots 1..server_id. */
 #define MAILBOX_SLOT_NODENAME 0  /* char[32], written by the slot's peer */

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "topology.h"
+
 /*
  * What one switch of famezd is: its socket, its shared memory, its mode and its limits. The
  * default switch is configured by famezd's options, every other one by a file of its own,
@@ -62,7 +64,17 @@ typedef enum SwitchConfigKey {
 	SWITCH_KEY_MAX_QUEUE = 1u << 9,
 	SWITCH_KEY_MAX_QUEUE_FDS = 1u << 10,
 	SWITCH_KEY_SHM_TRUNCATE = 1u << 11,
+	SWITCH_KEY_LINK = 1u << 12,
+	SWITCH_KEY_RELAY = 1u << 13,
 } SwitchConfigKey;
+
+/* Link=PORT:SWITCH:PORT: this switch's link port joined to another switch's. */
+typedef struct SwitchLinkConfig {
+	unsigned port;
+	char peer[SWITCH_NAME_MAX + 1];
+	unsigned peer_port;
+	unsigned line; /* in source, for messages */
+} SwitchLinkConfig;
 
 typedef struct SwitchConfig {
 	char name[SWITCH_NAME_MAX + 1];
@@ -78,6 +90,12 @@ typedef struct SwitchConfig {
 	uint64_t ack_timeout_usec; /* fabric mode: how long a receiver may hold the server's slot */
 	unsigned sid;              /* fabric mode: the subnet ID the fabric manager assigns */
 	bool shared_vectors; /* fabric mode: every peer may ring every vector (FAME-Z's way) */
+	/* fabric mode: links to other switches, as this file declares them (either end may). */
+	SwitchLinkConfig links[TOPOLOGY_LINKS_MAX];
+	unsigned n_links;
+	bool relay_always; /* Relay=always: peers' direct doorbells reach no one; all is routed */
+	/* Set by switch_configs_check(): the CIDs this switch gives (topology.h). */
+	unsigned cid_base, cid_stride;
 } SwitchConfig;
 
 /* Defaults, as famezd's options document them. */
@@ -123,3 +141,13 @@ int switch_config_finish(SwitchConfig *c, char *note, size_t note_size, char *er
  * then by name). 0 or -EINVAL with err naming both switches.
  */
 int switch_configs_check(SwitchConfig *const *configs, size_t n, char *err, size_t err_size);
+
+/*
+ * The fabric of checked configurations: out[i] is configs[i] (ivshmem-mode switches are down
+ * and linkless), with every link on both of its ends, up, and the CIDs assigned. Links are
+ * checked here (and by switch_configs_check()): a link naming an unknown switch or an
+ * ivshmem-mode one, a port out of range or used twice, a link of a switch to itself, or two
+ * ends that declare it differently: -EINVAL with err naming the file, its line and the link.
+ */
+int switch_configs_topology(SwitchConfig *const *configs, size_t n, TopoSwitch *out, char *err,
+			    size_t err_size);

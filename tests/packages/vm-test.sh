@@ -56,15 +56,17 @@ check nobody-denied sh -c 'setpriv --reuid=nobody --regid=nogroup --clear-groups
 check root-allowed famezctl send-interrupt 1 0
 
 # A client of switch lab: famezd, started by alpha, serves it on the socket systemd passed.
-famez-client -S /run/famez/lab.sock -N gamma -e "sleep 600" >/tmp/gamma.out 2>&1 &
+famez-client -v -S /run/famez/lab.sock -N gamma -e "sleep 600" >/tmp/gamma.out 2>&1 &
 gamma=$!
 wait_until 120 grep -q '^connected id' /tmp/gamma.out
 lab_listening() { journalctl -b -u famez.service | grep -q "switch lab: listening on /run/famez/lab.sock"; }
 check switch-lab-serves wait_until 60 lab_listening
 # Whether a newcomer on lab reaches gamma (with its ID, connected all along) through famezd.
+# What both said goes into the verdict when it does not.
 gamma_reached() { # NODENAME
-	famez-client -S /run/famez/lab.sock -N "$1" -e "ping gamma 60" >"/tmp/$1.out" 2>&1 &&
-		grep -q "pong from gamma@1 " "/tmp/$1.out" && ! grep -q closed /tmp/gamma.out
+	famez-client -v -S /run/famez/lab.sock -N "$1" -e "ping gamma 60" >"/tmp/$1.out" 2>&1 &&
+		grep -q "pong from gamma@1 " "/tmp/$1.out" && ! grep -q "server closed" /tmp/gamma.out ||
+		{ echo "$1: $(cat "/tmp/$1.out")"; echo "gamma: $(cat /tmp/gamma.out)"; return 1; }
 }
 
 # A restart keeps both clients, and they still talk: beta pings alpha once famezd, restarted,
