@@ -46,9 +46,10 @@ static void ring(void *userdata, unsigned dest)
 		log_warning_errno(r, "cannot ring peer %u: %m", dest);
 }
 
-static void unacknowledged(void *userdata, unsigned dest, const char *text, bool timed_out)
+static void unacknowledged(void *userdata, unsigned dest, const MailMessage *msg, bool timed_out)
 {
 	Client *c = userdata;
+	const char *text = msg->text;
 	char name[64];
 
 	log_error("%s did not %s \"%s\"", peer_name(c, dest, name),
@@ -59,12 +60,12 @@ static void unacknowledged(void *userdata, unsigned dest, const char *text, bool
 	client_continue(c);
 }
 
-static void delivered(void *userdata, unsigned dest, const char *text)
+static void delivered(void *userdata, unsigned dest, const MailMessage *msg)
 {
 	Client *c = userdata;
 
 	(void)dest;
-	(void)text;
+	(void)msg;
 	if (c->fabric.in_flight)
 		c->fabric.in_flight--;
 	client_continue(c);

@@ -462,9 +462,10 @@ static void ring_peer(void *userdata, unsigned dest)
 				 peer_name(f, dest, name));
 }
 
-static void unacknowledged(void *userdata, unsigned dest, const char *text, bool timed_out)
+static void unacknowledged(void *userdata, unsigned dest, const MailMessage *msg, bool timed_out)
 {
 	Fabric *f = userdata;
+	const char *text = msg->text;
 	Peer *p = fabric_peer(f, dest);
 	char name[64];
 
@@ -483,12 +484,12 @@ static void unacknowledged(void *userdata, unsigned dest, const char *text, bool
 			 peer_name(f, dest, name), text);
 }
 
-static void delivered(void *userdata, unsigned dest, const char *text)
+static void delivered(void *userdata, unsigned dest, const MailMessage *msg)
 {
 	Fabric *f = userdata;
 	Peer *p = fabric_peer(f, dest);
 
-	(void)text;
+	(void)msg;
 	f->sw->counters.messages_sent++;
 	if (p)
 		p->fabric.messages_sent++;

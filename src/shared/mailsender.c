@@ -20,6 +20,9 @@
 
 typedef struct MailItem {
 	struct MailItem *next;
+	uint64_t token;
+	Envelope env;
+	bool has_env;
 	char text[MAILBOX_MSG_MAX];
 } MailItem;
 
@@ -52,13 +55,41 @@ struct MailSender {
 	/* Destinations that acknowledge go first; silent ones only when none of those waits. */
 	Turns turns[TURNS_KINDS];
 
-	int in_flight; /* destination, or -1 */
-	char in_flight_text[MAILBOX_MSG_MAX];
+	int in_flight;      /* destination, or -1 */
+	MailItem in_flight_item; /* what the slot holds for it */
 	uint64_t sent_at, hold_usec;
 	uint64_t poll_usec;
 	uint64_t wake_at; /* when a destination waiting for budget or a probe is due, or 0 */
 	sd_event_source *timer;
 };
+
+/* What the callbacks are told of item. */
+static MailMessage message_of(const MailItem *item, EnvelopeStatus status)
+{
+	return (MailMessage){ .text = item->text,
+			      .env = item->has_env ? &item->env : NULL,
+			      .token = item->token,
+			      .status = status };
+}
+
+static void tell_unacknowledged(MailSender *m, unsigned dest, const MailItem *item, bool timed_out)
+{
+	MailMessage msg = message_of(item, ENVELOPE_STATUS_PENDING);
+
+	m->ops.unacknowledged(m->userdata, dest, &msg, timed_out);
+}
+
+/* The receiver took the in-flight message; a route request's verdict is in the slot. */
+static void tell_delivered(MailSender *m, unsigned dest)
+{
+	const MailItem *item = &m->in_flight_item;
+	MailMessage msg = message_of(item, item->has_env && item->env.type == ENVELOPE_ROUTE
+						   ? envelope_get_status(m->slot)
+						   : ENVELOPE_STATUS_OK);
+
+	if (m->ops.delivered)
+		m->ops.delivered(m->userdata, dest, &msg);
+}
 
 static uint64_t now_usec(MailSender *m)
 {
@@ -140,7 +171,7 @@ static void queue_drop(MailSender *m, unsigned dest, unsigned keep)
 	MailItem *item;
 
 	while (q->length > keep && (item = queue_pop(q))) {
-		m->ops.unacknowledged(m->userdata, dest, item->text, false);
+		tell_unacknowledged(m, dest, item, false);
 		free(item);
 	}
 }
@@ -243,10 +274,16 @@ static void send_next(MailSender *m)
 	/* Nothing is in flight, so whatever the slot holds was written by someone else. */
 	if (!mailbox_slot_is_free(m->slot) && m->ops.foreign_write)
 		m->ops.foreign_write(m->userdata);
+	/* The envelope goes with the text, before the length; none clears a stale one. */
+	if (item->has_env)
+		envelope_write(m->slot, &item->env);
+	else
+		envelope_clear(m->slot);
 	/* The text was checked when it was queued: it fits. */
 	(void)mailbox_put_message(m->slot, item->text);
 	m->in_flight = dest;
-	memcpy(m->in_flight_text, item->text, sizeof(item->text));
+	m->in_flight_item = *item;
+	m->in_flight_item.next = NULL;
 	m->sent_at = now;
 	/* Never longer than its budget; a probe of a silent destination is short. */
 	m->hold_usec = MIN(budget(m, q, now), q->silent ? 4 * m->grace_usec : m->ack_timeout_usec);
@@ -268,8 +305,7 @@ static void acknowledged(MailSender *m, unsigned dest, uint64_t now)
 			turn_push(m, dest);
 	}
 	q->probe_backoff = 0;
-	if (m->ops.delivered)
-		m->ops.delivered(m->userdata, dest, m->in_flight_text);
+	tell_delivered(m, dest);
 }
 
 /* The receiver held the slot as long as it may: it pays for all of it, and falls silent. */
@@ -285,7 +321,7 @@ static void timed_out(MailSender *m, unsigned dest, uint64_t now)
 	q->probe_after = now + q->probe_backoff;
 	if (!q->silent) {
 		q->silent = true;
-		m->ops.unacknowledged(m->userdata, dest, m->in_flight_text, true);
+		tell_unacknowledged(m, dest, &m->in_flight_item, true);
 		queue_drop(m, dest, SILENT_QUEUE_MAX);
 		if (q->length)
 			turn_push(m, dest);
@@ -294,10 +330,10 @@ static void timed_out(MailSender *m, unsigned dest, uint64_t now)
 	/* A failed probe: the message waits for the next one, after a longer pause. */
 	item = malloc(sizeof(*item));
 	if (!item) {
-		m->ops.unacknowledged(m->userdata, dest, m->in_flight_text, true);
+		tell_unacknowledged(m, dest, &m->in_flight_item, true);
 		return;
 	}
-	memcpy(item->text, m->in_flight_text, sizeof(item->text));
+	*item = m->in_flight_item;
 	queue_push_front(q, item);
 	queue_drop(m, dest, SILENT_QUEUE_MAX);
 	turn_push(m, dest);
@@ -339,7 +375,7 @@ static void check_slot(MailSender *m)
 			 */
 			if (m->ops.foreign_write)
 				m->ops.foreign_write(m->userdata);
-			m->ops.unacknowledged(m->userdata, dest, m->in_flight_text, false);
+			tell_unacknowledged(m, dest, &m->in_flight_item, false);
 		} else
 			timed_out(m, dest, now);
 		send_next(m);
@@ -393,7 +429,8 @@ MailSender *mail_sender_free(MailSender *m)
 	return NULL;
 }
 
-int mail_sender_send(MailSender *m, unsigned dest, const char *text)
+int mail_sender_send_env(MailSender *m, unsigned dest, const char *text, const Envelope *env,
+			 uint64_t token)
 {
 	MailQueue *q;
 	MailItem *item;
@@ -406,7 +443,9 @@ int mail_sender_send(MailSender *m, unsigned dest, const char *text)
 	q = &m->queues[dest];
 	if (q->silent && q->length + (m->in_flight == (int)dest) >= SILENT_QUEUE_MAX) {
 		/* A silent destination keeps no backlog. */
-		m->ops.unacknowledged(m->userdata, dest, text, false);
+		MailMessage msg = { .text = text, .env = env, .token = token };
+
+		m->ops.unacknowledged(m->userdata, dest, &msg, false);
 		return 0;
 	}
 	if (q->length >= MAIL_QUEUE_MAX)
@@ -415,6 +454,10 @@ int mail_sender_send(MailSender *m, unsigned dest, const char *text)
 	if (!item)
 		return -ENOMEM;
 	item->next = NULL;
+	item->token = token;
+	item->has_env = env;
+	if (env)
+		item->env = *env;
 	memcpy(item->text, text, len + 1);
 	if (q->tail)
 		q->tail->next = item;
@@ -425,6 +468,11 @@ int mail_sender_send(MailSender *m, unsigned dest, const char *text)
 	turn_push(m, dest);
 	check_slot(m);
 	return 0;
+}
+
+int mail_sender_send(MailSender *m, unsigned dest, const char *text)
+{
+	return mail_sender_send_env(m, dest, text, NULL, 0);
 }
 
 void mail_sender_poke(MailSender *m)
@@ -446,10 +494,9 @@ void mail_sender_forget(MailSender *m, unsigned dest)
 	q->probe_backoff = 0;
 	if (m->in_flight == (int)dest) {
 		/* It may have read the message just before it went: then it was delivered. */
-		if (mailbox_slot_is_free(m->slot)) {
-			if (m->ops.delivered)
-				m->ops.delivered(m->userdata, dest, m->in_flight_text);
-		} else
+		if (mailbox_slot_is_free(m->slot))
+			tell_delivered(m, dest);
+		else
 			mailbox_reclaim(m->slot);
 		m->in_flight = -1;
 		send_next(m);

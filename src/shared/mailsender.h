@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "envelope.h"
+
 /*
  * Sends mailbox messages through a peer's single slot without ever blocking the event loop or
  * overwriting an unacknowledged message, and without letting a receiver that never
@@ -36,6 +38,15 @@
 
 typedef struct MailSender MailSender;
 
+/* A message as the callbacks see it. */
+typedef struct MailMessage {
+	const char *text;
+	const Envelope *env; /* the envelope it went with, or NULL */
+	uint64_t token;      /* what the caller gave mail_sender_send_env(), 0 if nothing */
+	/* delivered(): for a route request, the status its receiver wrote; ENVELOPE_STATUS_OK else */
+	EnvelopeStatus status;
+} MailMessage;
+
 typedef struct MailSenderOps {
 	/* Rings dest so that it reads our slot. */
 	void (*ring)(void *userdata, unsigned dest);
@@ -43,9 +54,10 @@ typedef struct MailSenderOps {
 	 * A message that was not acknowledged in time (timed_out), or not sent because the
 	 * destination is silent.
 	 */
-	void (*unacknowledged)(void *userdata, unsigned dest, const char *text, bool timed_out);
+	void (*unacknowledged)(void *userdata, unsigned dest, const MailMessage *msg,
+			       bool timed_out);
 	/* A message the receiver acknowledged. */
-	void (*delivered)(void *userdata, unsigned dest, const char *text);
+	void (*delivered)(void *userdata, unsigned dest, const MailMessage *msg);
 	/* Optional: someone else wrote into our slot (it is taken back). */
 	void (*foreign_write)(void *userdata);
 } MailSenderOps;
@@ -56,6 +68,12 @@ MailSender *mail_sender_free(MailSender *m);
 
 /* Queues text for dest: 0, -EMSGSIZE (too long), -ENOBUFS (queue full), -EINVAL, -ENOMEM. */
 int mail_sender_send(MailSender *m, unsigned dest, const char *text);
+/*
+ * The same with an envelope written with the text (NULL: the envelope bytes are cleared, as for
+ * every message sent without one) and a token the callbacks get back.
+ */
+int mail_sender_send_env(MailSender *m, unsigned dest, const char *text, const Envelope *env,
+			 uint64_t token);
 
 /* The slot may have been acknowledged: check now rather than at the next timer. */
 void mail_sender_poke(MailSender *m);

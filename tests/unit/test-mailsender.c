@@ -22,21 +22,25 @@ static void ring(void *userdata, unsigned dest)
 	n_rings++;
 }
 
-static void on_unacked(void *userdata, unsigned dest, const char *text, bool timed_out)
+static void on_unacked(void *userdata, unsigned dest, const MailMessage *msg, bool timed_out)
 {
 	(void)userdata;
-	(void)text;
+	(void)msg;
 	if (n_unacked < 8)
 		unacked[n_unacked] = dest;
 	n_unacked++;
 	n_timed_out += timed_out;
 }
 
-static void on_delivered(void *userdata, unsigned dest, const char *text)
+static EnvelopeStatus last_status;
+static uint64_t last_token;
+
+static void on_delivered(void *userdata, unsigned dest, const MailMessage *msg)
 {
 	(void)userdata;
 	(void)dest;
-	(void)text;
+	last_status = msg->status;
+	last_token = msg->token;
 	n_delivered++;
 }
 
