@@ -87,9 +87,21 @@ static void protocol_error(Fabric *f, unsigned id, int priority, const char *fmt
 		 fmt, detail);
 }
 
+/* The CIDs of the switch's subnet plan (topology.h); FAME-Z's rule for a switch of its own. */
 static uint64_t cid_of(const Fabric *f, unsigned id)
 {
-	return fabric_cid(f->server_id, id);
+	const SwitchConfig *c = &f->sw->config;
+
+	return c->cid_stride ? c->cid_base + (uint64_t)id * c->cid_stride
+			     : fabric_cid(f->server_id, id);
+}
+
+/* What the switch does with envelopes, for its peers to read (mailbox.h). */
+static void write_flags(Fabric *f)
+{
+	mailbox_set_u64(f->mailbox, MAILBOX_GLOBAL_FLAGS,
+			MAILBOX_FLAG_ROUTES |
+				(f->sw->config.relay_always ? MAILBOX_FLAG_RELAY_ALWAYS : 0));
 }
 
 static void lay_out_mailbox(Fabric *f)
@@ -99,6 +111,7 @@ static void lay_out_mailbox(Fabric *f)
 					 .cclass = FABRIC_SERVER_CCLASS,
 					 .sid = f->sw->config.sid,
 					 .cid = cid_of(f, f->server_id) });
+	write_flags(f);
 }
 
 /* The name vector v of ID id is stored under in systemd's fd store. */
@@ -196,6 +209,12 @@ static void drain_id_vectors(Fabric *f, unsigned id)
 int fabric_send(Fabric *f, unsigned dest, const char *text)
 {
 	return mail_sender_send(f->sender, dest, text);
+}
+
+int fabric_deliver(Fabric *f, unsigned dest, const char *text, const Envelope *env,
+		   uint64_t token)
+{
+	return mail_sender_send_env(f->sender, dest, text, env, token);
 }
 
 static void send_text(Fabric *f, unsigned dest, const char *text)
@@ -359,6 +378,55 @@ static void mute(FabricVector *v)
 	sd_event_source_set_enabled(v->unmute_timer, SD_EVENT_ONESHOT);
 }
 
+/*
+ * A message with an envelope is for the fabric, not for us: the router says where it goes. Its
+ * verdict goes into the envelope before the acknowledgement; a held one stays unacknowledged.
+ * False when the slot holds no envelope (a message for the switch, as FAME-Z's tools send).
+ */
+static bool take_route_request(Fabric *f, Peer *p, uint8_t *slot, const char *text)
+{
+	const SwitchShared *sh = f->sw->shared;
+	EnvelopeStatus status = ENVELOPE_STATUS_NO_ROUTE;
+	RouteOutcome outcome = ROUTE_REFUSED;
+	Envelope env;
+	int r = envelope_read(slot, &env);
+
+	if (r == -ENOMSG)
+		return false;
+	if (r < 0 || env.type != ENVELOPE_ROUTE) {
+		status = ENVELOPE_STATUS_MALFORMED;
+		protocol_error(f, p->id, LOG_DEBUG, "malformed envelope with: ", text);
+	} else if (sh->events && sh->events->route)
+		outcome = sh->events->route(sh->events_data, f->sw, p, text, &env, &status);
+	if (outcome == ROUTE_HELD)
+		return true;
+	if (outcome == ROUTE_REFUSED) {
+		char name[64];
+
+		peer_log(f->sw, p, LOG_DEBUG, "%s: route to %u,%u refused: %s",
+			 peer_name(f, p->id, name), env.dest_cid, env.dest_sid,
+			 envelope_status_to_string(status));
+	}
+	envelope_set_status(slot, status);
+	mailbox_acknowledge(slot, f->server_id);
+	mail_sender_heard_from(f->sender, p->id);
+	return true;
+}
+
+void fabric_retry(Fabric *f, Peer *p)
+{
+	uint8_t *slot = mailbox_slot(f->mailbox, p->id);
+	char text[MAILBOX_MSG_MAX];
+	size_t len;
+
+	/*
+	 * Whatever it holds now: it may have taken its slot back and written something else
+	 * (which, without an envelope, waits for its ring).
+	 */
+	if (mailbox_read_message(slot, text, &len) == 0)
+		(void)take_route_request(f, p, slot, text);
+}
+
 /* Vector S of the server's own ID rang: peer S has a message for us in slot S. */
 static int on_ring(sd_event_source *source, int fd, uint32_t revents, void *userdata)
 {
@@ -403,8 +471,10 @@ static int on_ring(sd_event_source *source, int fd, uint32_t revents, void *user
 		/*
 		 * Nothing in its slot: a spurious ring. A driver's rings each carry a message,
 		 * so only a peer ringing in a loop gets here often; it is muted for a moment.
+		 * One held by the router (router.h) rings again while it waits: no harm done.
 		 */
-		if (!ratelimit_below(&v->rate, now_usec(CLOCK_MONOTONIC), &suppressed)) {
+		if (!p->relay.held &&
+		    !ratelimit_below(&v->rate, now_usec(CLOCK_MONOTONIC), &suppressed)) {
 			protocol_error(f, v->index, LOG_NOTICE,
 				       "rings the server in a tight loop; muted for a moment", "");
 			mute(v);
@@ -413,6 +483,8 @@ static int on_ring(sd_event_source *source, int fd, uint32_t revents, void *user
 	}
 	peer_log(f->sw, p, LOG_DEBUG, "ring from %u (count %llu): %s", v->index,
 		 (unsigned long long)count, r == 0 ? text : strerror(-r));
+	if (r == 0 && take_route_request(f, p, slot, text))
+		return 0;
 	/* Free the sender's slot whatever it held, so it can go on. */
 	mailbox_acknowledge(slot, f->server_id);
 	mail_sender_heard_from(f->sender, v->index);
@@ -462,10 +534,21 @@ static void ring_peer(void *userdata, unsigned dest)
 				 peer_name(f, dest, name));
 }
 
+/* The fate of a relay, for the router. */
+static void relay_done(Fabric *f, unsigned dest, const MailMessage *msg, bool delivered)
+{
+	const SwitchShared *sh = f->sw->shared;
+
+	if (msg->token && sh->events && sh->events->relay_done)
+		sh->events->relay_done(sh->events_data, f->sw, dest, msg->token, delivered);
+}
+
 static void unacknowledged(void *userdata, unsigned dest, const MailMessage *msg, bool timed_out)
 {
 	Fabric *f = userdata;
 	const char *text = msg->text;
+
+	relay_done(f, dest, msg, false);
 	Peer *p = fabric_peer(f, dest);
 	char name[64];
 
@@ -489,7 +572,7 @@ static void delivered(void *userdata, unsigned dest, const MailMessage *msg)
 	Fabric *f = userdata;
 	Peer *p = fabric_peer(f, dest);
 
-	(void)msg;
+	relay_done(f, dest, msg, true);
 	f->sw->counters.messages_sent++;
 	if (p)
 		p->fabric.messages_sent++;
@@ -528,6 +611,7 @@ int fabric_new(Fabric **ret, Switch *s, uint8_t *mailbox, StoredFds *restore)
 		adopt_id_vectors(f, restore);
 		/* Whatever our slot held, nobody will be told again: take it back. */
 		mailbox_reclaim(mailbox_slot(mailbox, f->server_id));
+		write_flags(f);
 	} else
 		lay_out_mailbox(f);
 
@@ -602,6 +686,7 @@ void fabric_peer_joined(Fabric *f, Peer *p)
 	uint8_t *slot = mailbox_slot(f->mailbox, p->id);
 
 	drain_id_vectors(f, p->id);
+	envelope_clear(slot);
 	mailbox_set_u64(slot, MAILBOX_SLOT_PEER_ID, p->id);
 	write_assignment(f, p->id, false);
 	ask_attributes(f, p->id);
@@ -636,5 +721,6 @@ void fabric_peer_left(Fabric *f, Peer *p)
 	mailbox_set_cclass(slot, NULL);
 	write_assignment(f, p->id, false);
 	mailbox_set_u64(slot, MAILBOX_SLOT_PEER_ID, p->id);
+	envelope_clear(slot);
 	mailbox_reclaim(slot);
 }

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "envelope.h"
 #include "fabric-msg.h"
 #include "fdref.h"
 #include "switch-config.h"
@@ -46,6 +47,14 @@ FdRef **fabric_existing_id_vectors(const Fabric *f, unsigned id);
 
 /* Queues a message from the server to a peer: 0, -ENOBUFS (its queue is full), -EMSGSIZE. */
 int fabric_send(Fabric *f, unsigned dest, const char *text);
+/*
+ * Queues a routed message for peer dest, sent with env (a deliver envelope naming its origin);
+ * the switch's relay_done event reports token's fate. 0, -ENOBUFS, -EMSGSIZE, -ENOMEM.
+ */
+int fabric_deliver(Fabric *f, unsigned dest, const char *text, const Envelope *env,
+		   uint64_t token);
+/* Reads p's slot again, as if it rang: a held route request may go now. */
+void fabric_retry(Fabric *f, Peer *p);
 
 /* The SID and CID the fabric manager gives ID id once configured; 0 and 0 until then. */
 void fabric_assignment(const Fabric *f, unsigned id, bool configured, uint64_t *sid,

@@ -736,6 +736,8 @@ static int run(int argc, char *argv[])
 	for (size_t i = 0; r >= 0 && i < switches.n; i++)
 		r = server_add_switch(server, switches.configs[i], &stored);
 	stored_fds_done(&stored);
+	if (r >= 0)
+		r = server_link(server);
 	if (r < 0)
 		return r;
 	server_save_state(server, false);

@@ -252,7 +252,7 @@ static int peer_borrow_vectors(Peer *p, unsigned id)
 
 	if (!v)
 		return negative_errno();
-	if (!p->sw->config.shared_vectors) {
+	if (!p->sw->config.shared_vectors || p->sw->config.relay_always) {
 		/* Non-blocking like the others, though only this peer ever touches it. */
 		int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 
@@ -274,11 +274,18 @@ static int peer_borrow_vectors(Peer *p, unsigned id)
  * Whether `to` gets the real eventfd for vector v of peer `id`. In fabric mode the vector is the
  * sender's ID, so a peer needs, of every other peer, only the vector that names itself: on every
  * other one it gets its decoy, and a ring posing as another peer reaches nobody. Its own
- * vectors are all real: it listens on them.
+ * vectors are all real: it listens on them. With Relay=always it rings nobody but the switch.
  */
 static bool peer_may_ring(const Peer *to, unsigned id, unsigned v)
 {
-	return !to->decoy || id == to->id || v == to->id;
+	const Switch *s = to->sw;
+
+	if (id == to->id || !to->decoy)
+		return true;
+	/* Relay=always: only the switch is rung; it routes every message (router.h). */
+	if (s->config.relay_always && s->fabric)
+		return id == fabric_server_id(s->fabric) && v == to->id;
+	return v == to->id;
 }
 
 static void peer_queue_vectors(Peer *to, unsigned id, FdRef **vectors, unsigned n)

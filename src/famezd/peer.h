@@ -54,6 +54,11 @@ struct Peer {
 	uint64_t log_suppressed; /* such lines not logged */
 
 	FabricPeer fabric; /* fabric mode */
+	struct {
+		unsigned in_flight;          /* its relays queued in famezd */
+		bool held;                   /* its slot waits to be tried again (router.h) */
+		Peer *held_prev, *held_next; /* the router's list of those */
+	} relay;
 
 	Peer *older, *newer; /* Switch's join-order list */
 	Peer *next_broken;

@@ -22,6 +22,7 @@ static void on_peer_disconnected(void *data, Switch *sw, Peer *p, const char *re
 {
 	Server *s = data;
 
+	router_peer_left(s->router, p);
 	bus_peer_disconnected(s->bus, sw, p, reason);
 }
 
@@ -71,7 +72,24 @@ static void on_fds_short(void *data, Switch *sw)
 		switch_drop_idle_holders(s->switches[i]);
 }
 
+static RouteOutcome on_route(void *data, Switch *sw, Peer *p, const char *text,
+			     const Envelope *env, EnvelopeStatus *status)
+{
+	Server *s = data;
+
+	return router_route(s->router, sw, p, text, env, status);
+}
+
+static void on_relay_done(void *data, Switch *sw, unsigned dest, uint64_t token, bool delivered)
+{
+	Server *s = data;
+
+	router_done(s->router, sw, dest, token, delivered);
+}
+
 static const SwitchEvents server_switch_events = {
+	.route = on_route,
+	.relay_done = on_relay_done,
 	.peer_connected = on_peer_connected,
 	.peer_disconnected = on_peer_disconnected,
 	.message_received = on_message_received,
@@ -112,6 +130,7 @@ Server *server_free(Server *s)
 		return NULL;
 	/* The API first: the switches' departures at shutdown are no news to anyone. */
 	s->bus = bus_service_free(s->bus);
+	s->router = router_free(s->router);
 	for (size_t i = s->n_switches; i > 0; i--)
 		switch_free(s->switches[i - 1]);
 	free(s->switches);
@@ -148,6 +167,20 @@ int server_add_switch(Server *s, SwitchConfig *config, StoredFds *stored)
 Switch *server_default_switch(const Server *s)
 {
 	return s->n_switches > 0 && s->switches[0]->is_default ? s->switches[0] : NULL;
+}
+
+int server_link(Server *s)
+{
+	int r = router_new(&s->router, s->switches, s->n_switches);
+
+	if (r < 0)
+		return r == -ENOMEM ? log_error_errno(r, "out of memory") : r;
+	/* What restored peers asked of the fabric before the restart is asked again. */
+	for (size_t i = 0; i < s->n_switches; i++)
+		for (Peer *p = s->switches[i]->oldest; p; p = p->newer)
+			if (s->switches[i]->fabric)
+				fabric_retry(s->switches[i]->fabric, p);
+	return 0;
 }
 
 void server_reap(Server *s)

@@ -6,6 +6,7 @@
 #include <systemd/sd-event.h>
 
 #include "macro.h"
+#include "router.h"
 #include "switch.h"
 
 /*
@@ -20,6 +21,7 @@ typedef struct Server {
 	Switch **switches;
 	size_t n_switches;
 	BusService *bus; /* owned; NULL without the API */
+	Router *router;  /* the fabric the switches make (router.h); NULL before server_link() */
 } Server;
 
 int server_new(Server **ret, sd_event *event, unsigned max_peers_per_uid, unsigned max_join_rate);
@@ -33,6 +35,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Server *, server_free);
 int server_add_switch(Server *s, SwitchConfig *config, StoredFds *stored);
 
 Switch *server_default_switch(const Server *s);
+/*
+ * Once every switch is added: links them into one fabric, computes the routes, and takes the
+ * route requests restored peers left in their slots. 0, or a negative errno (logged).
+ */
+int server_link(Server *s);
 
 /* Disconnects on every switch the peers already given up on (before the state is saved). */
 void server_reap(Server *s);

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
+#include "envelope.h"
 #include "fdref.h"
 #include "idalloc.h"
 #include "log.h"
@@ -17,6 +18,13 @@ typedef struct Fabric Fabric;
 typedef struct BusService BusService;
 typedef struct StoredFds StoredFds;
 typedef struct Switch Switch;
+
+/* What became of a route request (router.h). */
+typedef enum RouteOutcome {
+	ROUTE_TAKEN,   /* queued for the destination (or consumed by the switch it was for) */
+	ROUTE_REFUSED, /* a NAK: the status says why */
+	ROUTE_HELD,    /* not now: the sender's slot stays unacknowledged */
+} RouteOutcome;
 
 /*
  * What a switch tells the layer above it (the Server, server.h, which passes it on to the D-Bus
@@ -31,6 +39,11 @@ typedef struct SwitchEvents {
 	void (*ping_lost)(void *data, Switch *s, Peer *p); /* p did not take a ping */
 	/* Queued eventfds hold too many of famezd's fds: see switch_drop_idle_holders(). */
 	void (*fds_short)(void *data, Switch *s);
+	/* p's slot holds a route request (envelope.h): where it goes is the fabric's business. */
+	RouteOutcome (*route)(void *data, Switch *s, Peer *p, const char *text,
+			      const Envelope *env, EnvelopeStatus *status);
+	/* A relay the switch was given (token) was acknowledged by dest, or not. */
+	void (*relay_done)(void *data, Switch *s, unsigned dest, uint64_t token, bool delivered);
 } SwitchEvents;
 
 /* What every switch of one famezd shares; owned by the Server. */
@@ -68,6 +81,10 @@ typedef struct SwitchCounters {
 	uint64_t interrupts_full;     /* not rung: the receiver's counter was full */
 	uint64_t log_suppressed;      /* lines about peers held back by the rate limits */
 	uint64_t shm_resizes;         /* times a peer resized the memory and famezd undid it */
+	/* Routed messages (router.h). */
+	uint64_t relays_routed;  /* that crossed this switch (left it by a port) */
+	uint64_t relays_dropped; /* queued here, then not acknowledged by their receiver */
+	uint64_t relays_refused; /* NAKed here */
 } SwitchCounters;
 
 struct Switch {
@@ -75,6 +92,7 @@ struct Switch {
 	SwitchShared *shared;
 	SwitchConfig config; /* owned */
 	bool is_default;     /* the switch of famezd's options, at /org/famez on D-Bus */
+	size_t index;        /* in the fabric's order (router.h) */
 	char log_prefix[SWITCH_NAME_MAX + 10]; /* "switch NAME: ", "" for the default one */
 
 	int listen_fd;

@@ -1,0 +1,434 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fabric.h"
+#include "log.h"
+#include "peer.h"
+#include "router.h"
+#include "wire.h"
+
+/* The switches and links a route crosses at most: a Gen-Z hop count is 6 bits. */
+#define PATH_MAX_HOPS (ENVELOPE_HOPS_MAX + 1)
+
+struct Router {
+	sd_event *event;
+	Switch **switches; /* not owned */
+	size_t n;
+	TopoSwitch *topo;
+	SwitchRoutes **routes;
+	PortCounters **ports; /* [switch][port] */
+	Peer *held_first, *held_last;
+	sd_event_source *retry; /* tries the held senders again, outside any callback */
+};
+
+/* One port a route leaves by. */
+typedef struct Hop {
+	size_t sw;
+	unsigned port;
+} Hop;
+
+typedef struct Path {
+	Hop hops[PATH_MAX_HOPS];
+	unsigned n;
+	unsigned ingress; /* at the last switch */
+	RouteVerdict verdict;
+	EnvelopeStatus status; /* when it goes nowhere */
+} Path;
+
+/* Tokens name the sender of a relay: its switch, its ID and its join, never a pointer. */
+static uint64_t token_of(const Switch *sw, const Peer *p)
+{
+	return (uint64_t)(sw->index + 1) << 48 | (uint64_t)p->id << 32 | (uint32_t)p->join_seq;
+}
+
+static Peer *sender_of(Router *r, uint64_t token)
+{
+	size_t sw = (size_t)(token >> 48);
+	unsigned id = (unsigned)(token >> 32) & 0xffff;
+	Peer *p;
+
+	if (sw == 0 || sw > r->n || id > WIRE_ID_MAX)
+		return NULL;
+	p = r->switches[sw - 1]->peers_by_id[id];
+	return p && (uint32_t)p->join_seq == (uint32_t)token ? p : NULL;
+}
+
+static void held_remove(Router *r, Peer *p)
+{
+	if (!p->relay.held)
+		return;
+	if (p->relay.held_prev)
+		p->relay.held_prev->relay.held_next = p->relay.held_next;
+	else
+		r->held_first = p->relay.held_next;
+	if (p->relay.held_next)
+		p->relay.held_next->relay.held_prev = p->relay.held_prev;
+	else
+		r->held_last = p->relay.held_prev;
+	p->relay.held = false;
+	p->relay.held_prev = p->relay.held_next = NULL;
+}
+
+static void held_add(Router *r, Peer *p)
+{
+	if (p->relay.held)
+		return;
+	p->relay.held = true;
+	p->relay.held_next = NULL;
+	p->relay.held_prev = r->held_last;
+	if (r->held_last)
+		r->held_last->relay.held_next = p;
+	else
+		r->held_first = p;
+	r->held_last = p;
+}
+
+/* Where a message for env's destination, entering switch sw by ingress, ends up. */
+static void walk(const Router *r, size_t sw, unsigned ingress, const Envelope *env, Path *path)
+{
+	*path = (Path){ .status = ENVELOPE_STATUS_NO_ROUTE };
+	for (;;) {
+		const TopoSwitch *ts = &r->topo[sw];
+		const TopoLink *link;
+		unsigned egress = 0;
+
+		path->ingress = ingress;
+		path->verdict = routes_lookup(ts, r->routes[sw], ingress, env->dest_cid,
+					      env->dest_sid, &egress);
+		if (path->verdict == TOPOLOGY_LOCAL) {
+			path->hops[path->n++] = (Hop){ .sw = sw, .port = 0 };
+			return;
+		}
+		if (path->verdict == TOPOLOGY_NO_ROUTE) {
+			path->hops[path->n++] = (Hop){ .sw = sw, .port = ingress };
+			return;
+		}
+		path->hops[path->n++] = (Hop){ .sw = sw, .port = egress };
+		if (egress <= ts->n_clients)
+			return;
+		link = topology_link(ts, egress);
+		if (!link || !link->up || !r->topo[link->peer_switch].up) {
+			path->verdict = TOPOLOGY_NO_ROUTE;
+			return;
+		}
+		if (path->n == PATH_MAX_HOPS) {
+			/* The tables loop (someone wrote them so): the hop count runs out. */
+			path->verdict = TOPOLOGY_NO_ROUTE;
+			path->status = ENVELOPE_STATUS_HOP_LIMIT;
+			return;
+		}
+		sw = link->peer_switch;
+		ingress = link->peer_port;
+	}
+}
+
+static const Hop *path_end(const Path *path)
+{
+	return &path->hops[path->n - 1];
+}
+
+static void count_relayed(Router *r, const Path *path)
+{
+	for (unsigned i = 0; i < path->n; i++) {
+		r->ports[path->hops[i].sw][path->hops[i].port].relayed++;
+		r->switches[path->hops[i].sw]->counters.relays_routed++;
+	}
+}
+
+static void count_refused(Router *r, const Path *path)
+{
+	const Hop *end = path_end(path);
+
+	r->ports[end->sw][path->ingress].refused++;
+	r->switches[end->sw]->counters.relays_refused++;
+}
+
+static RouteOutcome send_along(Router *r, const Path *path, const char *text, Envelope *env,
+			       uint64_t token, EnvelopeStatus *status);
+
+/* A message for the switch itself: it answers a ping, by a route back. */
+static RouteOutcome consume(Router *r, size_t sw, const char *text, const Envelope *env)
+{
+	Switch *s = r->switches[sw];
+	const TopoSwitch *ts = &r->topo[sw];
+	Envelope reply = {
+		.type = ENVELOPE_DELIVER,
+		.dest_cid = env->origin_cid,
+		.dest_sid = env->origin_sid,
+		.origin_cid = (uint16_t)topology_cid(ts, ts->n_clients + 1),
+		.origin_sid = (uint16_t)ts->sid,
+	};
+	EnvelopeStatus status;
+	Path back;
+
+	if (strcmp(text, "ping") != 0) {
+		s->counters.messages_unknown++;
+		switch_log(s, LOG_DEBUG, "routed to the switch from %u,%u: \"%s\"", env->origin_cid,
+			   env->origin_sid, text);
+		return ROUTE_TAKEN;
+	}
+	walk(r, sw, ts->n_clients + 1, &reply, &back);
+	if (send_along(r, &back, "pong", &reply, 0, &status) != ROUTE_TAKEN)
+		s->counters.relays_dropped++;
+	return ROUTE_TAKEN;
+}
+
+/* Queues the message at the end of path, counting it along the way once it is taken. */
+static RouteOutcome send_along(Router *r, const Path *path, const char *text, Envelope *env,
+			       uint64_t token, EnvelopeStatus *status)
+{
+	const Hop *end = path_end(path);
+	Switch *dsw = r->switches[end->sw];
+	Peer *dest;
+	int ret;
+
+	*status = ENVELOPE_STATUS_OK;
+	if (path->verdict == TOPOLOGY_NO_ROUTE) {
+		*status = path->status;
+		count_refused(r, path);
+		return ROUTE_REFUSED;
+	}
+	if (path->verdict == TOPOLOGY_LOCAL) {
+		count_relayed(r, path);
+		return consume(r, end->sw, text, env);
+	}
+	dest = dsw->peers_by_id[end->port];
+	if (!dest || !dest->fabric.configured || !dsw->fabric) {
+		*status = ENVELOPE_STATUS_UNREACHABLE;
+		count_refused(r, path);
+		return ROUTE_REFUSED;
+	}
+	env->hops = (uint8_t)(path->n - 1);
+	ret = fabric_deliver(dsw->fabric, end->port, text, env, token);
+	if (ret == -ENOBUFS)
+		return ROUTE_HELD;
+	if (ret < 0) {
+		*status = ENVELOPE_STATUS_MALFORMED;
+		count_refused(r, path);
+		return ROUTE_REFUSED;
+	}
+	count_relayed(r, path);
+	return ROUTE_TAKEN;
+}
+
+RouteOutcome router_route(Router *r, Switch *sw, Peer *p, const char *text, const Envelope *env,
+			  EnvelopeStatus *status)
+{
+	Envelope deliver = {
+		.type = ENVELOPE_DELIVER,
+		.dest_cid = env->dest_cid,
+		.dest_sid = env->dest_sid,
+	};
+	uint64_t sid, cid;
+	RouteOutcome outcome;
+	Path path;
+
+	*status = ENVELOPE_STATUS_OK;
+	if (!r || env->type != ENVELOPE_ROUTE) {
+		*status = r ? ENVELOPE_STATUS_MALFORMED : ENVELOPE_STATUS_NO_ROUTE;
+		return ROUTE_REFUSED;
+	}
+	/* The origin is what famezd gave the sender, whatever its envelope says. */
+	if (!p->fabric.configured) {
+		*status = ENVELOPE_STATUS_NOT_CONFIGURED;
+		r->ports[sw->index][p->id].refused++;
+		sw->counters.relays_refused++;
+		return ROUTE_REFUSED;
+	}
+	fabric_assignment(sw->fabric, p->id, true, &sid, &cid);
+	deliver.origin_cid = (uint16_t)cid;
+	deliver.origin_sid = (uint16_t)sid;
+
+	/* At its quota: it waits for one of its relays to be done. */
+	if (p->relay.in_flight >= ROUTER_SENDER_QUOTA) {
+		held_add(r, p);
+		return ROUTE_HELD;
+	}
+	walk(r, sw->index, p->id, &deliver, &path);
+	/* Counted before: a silent receiver reports its drop at once. */
+	p->relay.in_flight++;
+	outcome = send_along(r, &path, text, &deliver, token_of(sw, p), status);
+	if (outcome != ROUTE_TAKEN || path.verdict == TOPOLOGY_LOCAL)
+		p->relay.in_flight--;
+	if (outcome == ROUTE_HELD)
+		held_add(r, p);
+	else
+		held_remove(r, p);
+	return outcome;
+}
+
+static int on_retry(sd_event_source *source, void *userdata)
+{
+	Router *r = userdata;
+	Peer *last = r->held_last;
+
+	(void)source;
+	/* Each of those held now, once: who is held again waits for the next completion. */
+	for (Peer *p = r->held_first, *next; p; p = next) {
+		bool was_last = p == last;
+
+		next = p->relay.held_next;
+		held_remove(r, p);
+		if (p->sw->fabric)
+			fabric_retry(p->sw->fabric, p);
+		if (was_last)
+			break;
+	}
+	return 0;
+}
+
+void router_done(Router *r, Switch *sw, unsigned dest, uint64_t token, bool delivered)
+{
+	Peer *sender;
+
+	if (!r)
+		return;
+	if (!delivered) {
+		r->ports[sw->index][dest].dropped++;
+		sw->counters.relays_dropped++;
+	}
+	sender = sender_of(r, token);
+	if (sender && sender->relay.in_flight)
+		sender->relay.in_flight--;
+	if (r->held_first && r->retry)
+		sd_event_source_set_enabled(r->retry, SD_EVENT_ONESHOT);
+}
+
+void router_peer_left(Router *r, Peer *p)
+{
+	if (r)
+		held_remove(r, p);
+	p->relay.in_flight = 0;
+}
+
+static int compute_routes(Router *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		SwitchRoutes *fresh;
+		int ret = routes_compute(&(Topology){ .switches = r->topo, .n = r->n }, i, &fresh);
+
+		if (ret < 0)
+			return ret;
+		routes_free(r->routes[i]);
+		r->routes[i] = fresh;
+	}
+	return 0;
+}
+
+int router_new(Router **ret, Switch **switches, size_t n)
+{
+	SwitchConfig **configs = NULL;
+	char err[SWITCH_CONFIG_ERROR_MAX];
+	Router *r;
+	int res = -ENOMEM;
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->switches = switches;
+	r->n = n;
+	r->topo = calloc(n, sizeof(*r->topo));
+	r->routes = calloc(n, sizeof(*r->routes));
+	r->ports = calloc(n, sizeof(*r->ports));
+	configs = calloc(n, sizeof(*configs));
+	if (!r->topo || !r->routes || !r->ports || !configs)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		switches[i]->index = i;
+		configs[i] = &switches[i]->config;
+	}
+	if (switch_configs_topology(configs, n, r->topo, err, sizeof(err)) < 0) {
+		res = log_error_errno(EINVAL, "%s", err);
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned ports = topology_first_link_port(r->topo[i].n_clients) + TOPOLOGY_LINKS_MAX;
+
+		r->ports[i] = calloc(ports, sizeof(*r->ports[i]));
+		if (!r->ports[i])
+			goto fail;
+	}
+	res = compute_routes(r);
+	if (res < 0)
+		goto fail;
+	r->event = sd_event_ref(switches[0]->event);
+	res = sd_event_add_defer(r->event, &r->retry, on_retry, r);
+	if (res < 0)
+		goto fail;
+	sd_event_source_set_enabled(r->retry, SD_EVENT_OFF);
+	(void)sd_event_source_set_description(r->retry, "relay-retry");
+	free(configs);
+	*ret = r;
+	return 0;
+
+fail:
+	free(configs);
+	router_free(r);
+	return res;
+}
+
+Router *router_free(Router *r)
+{
+	if (!r)
+		return NULL;
+	while (r->held_first)
+		held_remove(r, r->held_first);
+	sd_event_source_disable_unref(r->retry);
+	sd_event_unref(r->event);
+	for (size_t i = 0; i < r->n; i++) {
+		if (r->routes)
+			routes_free(r->routes[i]);
+		if (r->ports)
+			free(r->ports[i]);
+	}
+	free(r->routes);
+	free(r->ports);
+	free(r->topo);
+	free(r);
+	return NULL;
+}
+
+size_t router_n_switches(const Router *r)
+{
+	return r ? r->n : 0;
+}
+
+const TopoSwitch *router_topo(const Router *r, size_t i)
+{
+	return r && i < r->n ? &r->topo[i] : NULL;
+}
+
+const SwitchRoutes *router_routes(const Router *r, size_t i)
+{
+	return r && i < r->n ? r->routes[i] : NULL;
+}
+
+const PortCounters *router_port_counters(const Router *r, size_t i, unsigned port)
+{
+	if (!r || i >= r->n ||
+	    port >= topology_first_link_port(r->topo[i].n_clients) + TOPOLOGY_LINKS_MAX)
+		return NULL;
+	return &r->ports[i][port];
+}
+
+int router_set_link(Router *r, size_t sw, unsigned port, bool up)
+{
+	TopoLink *link = NULL, *other = NULL;
+
+	if (!r || sw >= r->n)
+		return -ENOENT;
+	for (unsigned i = 0; i < r->topo[sw].n_links; i++)
+		if (r->topo[sw].links[i].port == port)
+			link = &r->topo[sw].links[i];
+	if (!link)
+		return -ENOENT;
+	for (unsigned i = 0; i < r->topo[link->peer_switch].n_links; i++)
+		if (r->topo[link->peer_switch].links[i].port == link->peer_port)
+			other = &r->topo[link->peer_switch].links[i];
+	link->up = up;
+	if (other)
+		other->up = up;
+	return compute_routes(r);
+}
