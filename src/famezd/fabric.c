@@ -673,6 +673,8 @@ void fabric_rewrite_sid(Fabric *f)
 {
 	mailbox_set_u64(mailbox_slot(f->mailbox, f->server_id), MAILBOX_SLOT_PEER_SID,
 			f->sw->config.sid);
+	mailbox_set_u64(mailbox_slot(f->mailbox, f->server_id), MAILBOX_SLOT_PEER_CID,
+			cid_of(f, f->server_id));
 	for (unsigned id = 1; id <= f->n_clients; id++) {
 		Peer *p = fabric_peer(f, id);
 

@@ -63,9 +63,9 @@ void fabric_assignment(const Fabric *f, unsigned id, bool configured, uint64_t *
 /* The SID the server's slot holds: the one of the famezd that laid the mailbox out. */
 uint64_t fabric_slot_sid(const Fabric *f);
 /*
- * After a restart with another SID (a restore leaves the mailbox as it was): the server's slot
- * and those of configured peers get this switch's SID, as its layout and their configuration
- * would have written it.
+ * After a restart (a restore leaves the mailbox as it was), perhaps with another SID or CID plan
+ * (another switch joined the subnet): the server's slot and those of configured peers get this
+ * switch's SID and CIDs, as its layout and their configuration would have written them.
  */
 void fabric_rewrite_sid(Fabric *f);
 

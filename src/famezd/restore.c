@@ -497,11 +497,11 @@ static void restore_sid(Switch *s, const SavedState *st)
 	if (!s->fabric)
 		return;
 	was = st->has_sid ? st->sid : fabric_slot_sid(s->fabric);
-	if (was == s->config.sid)
-		return;
+	/* The CIDs follow the subnet's switches (topology.h): written again whatever changed. */
 	fabric_rewrite_sid(s->fabric);
-	switch_log(s, LOG_NOTICE, "SID changed from %" PRIu64 " to %u: slots rewritten", was,
-		   s->config.sid);
+	if (was != s->config.sid)
+		switch_log(s, LOG_NOTICE, "SID changed from %" PRIu64 " to %u: slots rewritten",
+			   was, s->config.sid);
 }
 
 int restore_peers(Switch *s, StoredFds *stored)
