@@ -929,6 +929,15 @@ START_TEST(test_topology_of_files)
 	ck_assert_uint_eq(routes_get(routes, ROUTE_LPRT, 1, 2048 + 16)->egress, 16);
 	ck_assert_uint_eq(routes_get(routes, ROUTE_MPRT, 1, 29)->hops, 2);
 	ck_assert(!routes_get(routes, ROUTE_MPRT, 1, 27)->valid); /* the default: no link */
+	routes = routes_free(routes);
+	/* b and c as docs/switches.md shows them. */
+	ck_assert_int_eq(routes_compute(&(Topology){ out, 4 }, 2, &routes), 0);
+	ck_assert_uint_eq(routes_get(routes, ROUTE_LPRT, 1, 1500)->egress, 32);
+	ck_assert_uint_eq(routes_get(routes, ROUTE_MPRT, 1, 29)->egress, 33);
+	routes = routes_free(routes);
+	ck_assert_int_eq(routes_compute(&(Topology){ out, 4 }, 3, &routes), 0);
+	ck_assert_uint_eq(routes_get(routes, ROUTE_MPRT, 1, 28)->egress, 16);
+	ck_assert_uint_eq(routes_get(routes, ROUTE_MPRT, 1, 28)->hops, 1);
 	routes_free(routes);
 	switches_done(&s);
 
