@@ -7,6 +7,7 @@
 #include "log.h"
 
 typedef struct PolkitRegistry PolkitRegistry;
+typedef struct Router Router;
 
 #define BUS_NAME "org.famez"
 #define BUS_PATH "/org/famez"
@@ -28,10 +29,13 @@ typedef struct PolkitRegistry PolkitRegistry;
 #define BUS_ERROR_INVALID_MESSAGE "org.famez.Error.InvalidMessage"
 #define BUS_ERROR_QUEUE_FULL "org.famez.Error.QueueFull"
 #define BUS_ERROR_TIMEOUT "org.famez.Error.Timeout"
+#define BUS_ERROR_NO_SUCH_SWITCH "org.famez.Error.NoSuchSwitch"
+#define BUS_ERROR_NO_SUCH_LINK "org.famez.Error.NoSuchLink"
 
 struct BusService {
 	Switch **switches; /* famezd's, the default first; not owned */
 	size_t n_switches;
+	Router *router; /* the fabric they make: switches[i] is its switch i; not owned */
 	sd_bus *bus;
 	PolkitRegistry *polkit;
 	RateLimit message_signals;
@@ -71,3 +75,9 @@ void bus_peer_nodename(Switch *s, const Peer *p, char out[32]);
 const char *bus_peer_link_state(const Peer *p);
 /* The SID and CID the fabric manager gave the peer; 0 and 0 until it is configured. */
 void bus_peer_assignment(const Peer *p, uint64_t *sid, uint64_t *cid);
+/* Its C-Class: what it answered when asked, until then what its slot says ("" in ivshmem mode). */
+void bus_peer_cclass(const Peer *p, char out[32]);
+
+/* The fabric's members (bus-fabric.c): Server1's on the BusService, every switch's on it. */
+extern const sd_bus_vtable bus_fabric_server_vtable[];
+extern const sd_bus_vtable bus_fabric_switch_vtable[];

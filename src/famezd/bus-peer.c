@@ -122,18 +122,23 @@ static int prop_nodename(sd_bus *bus, const char *path, const char *interface, c
 	return sd_bus_message_append(reply, "s", nodename);
 }
 
+void bus_peer_cclass(const Peer *p, char out[MAILBOX_CCLASS_MAX])
+{
+	out[0] = '\0';
+	if (p->fabric.cclass[0])
+		snprintf(out, MAILBOX_CCLASS_MAX, "%s", p->fabric.cclass);
+	else if (p->sw->mailbox)
+		mailbox_get_cclass(mailbox_slot(p->sw->mailbox, p->id), out);
+}
+
 static int prop_cclass(sd_bus *bus, const char *path, const char *interface, const char *property,
 		       sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
 	Peer *p = userdata;
-	char cclass[MAILBOX_CCLASS_MAX] = "";
+	char cclass[MAILBOX_CCLASS_MAX];
 
 	(void)bus, (void)path, (void)interface, (void)property, (void)error;
-	/* What it answered when asked; until then, what its slot says. */
-	if (p->fabric.cclass[0])
-		snprintf(cclass, sizeof(cclass), "%s", p->fabric.cclass);
-	else if (p->sw->mailbox)
-		mailbox_get_cclass(mailbox_slot(p->sw->mailbox, p->id), cclass);
+	bus_peer_cclass(p, cclass);
 	return sd_bus_message_append(reply, "s", cclass);
 }
 

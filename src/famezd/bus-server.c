@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The org.famez service: the bus connection, the objects it publishes (org.famez.Server1 at
- * /org/famez with the Switches property, org.famez.Switch1 and the peers of every switch), the
- * signals it sends.
+ * /org/famez with the Switches property and the fabric's topology, org.famez.Switch1 and the
+ * peers of every switch), the signals it sends.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -159,8 +159,9 @@ static int publish_peers(BusService *b, Switch *s, const char *peers_path)
 }
 
 /*
- * Server1 at /org/famez: the default switch's members (if there is one) and the Switches;
- * every switch at /org/famez/switch/NAME, the default one too; the peers below each.
+ * Server1 at /org/famez: the default switch's members (if there is one), the Switches and the
+ * fabric's members (bus-fabric.c); every switch at /org/famez/switch/NAME, the default one too;
+ * the peers below each.
  */
 static int publish(BusService *b)
 {
@@ -176,6 +177,12 @@ static int publish(BusService *b)
 	if (r >= 0)
 		r = sd_bus_add_object_vtable(b->bus, NULL, BUS_PATH, BUS_SERVER_INTERFACE,
 					     server_vtable, b);
+	if (r >= 0)
+		r = sd_bus_add_object_vtable(b->bus, NULL, BUS_PATH, BUS_SERVER_INTERFACE,
+					     bus_fabric_server_vtable, b);
+	if (r >= 0 && def)
+		r = sd_bus_add_object_vtable(b->bus, NULL, BUS_PATH, BUS_SERVER_INTERFACE,
+					     bus_fabric_switch_vtable, def);
 	for (size_t i = 0; r >= 0 && i < b->n_switches; i++) {
 		Switch *s = b->switches[i];
 		char path[BUS_PATH_MAX];
@@ -186,6 +193,9 @@ static int publish(BusService *b)
 		if (r >= 0)
 			r = sd_bus_add_object_vtable(b->bus, NULL, path, BUS_SWITCH_INTERFACE,
 						     bus_switch_identity_vtable, s);
+		if (r >= 0)
+			r = sd_bus_add_object_vtable(b->bus, NULL, path, BUS_SWITCH_INTERFACE,
+						     bus_fabric_switch_vtable, s);
 		bus_switch_peers_path(s, path);
 		if (r >= 0)
 			r = publish_peers(b, s, path);
@@ -194,7 +204,7 @@ static int publish(BusService *b)
 }
 
 int bus_service_new(BusService **ret, sd_event *event, Switch *const *switches, size_t n_switches,
-		    BusKind kind, bool required)
+		    Router *router, BusKind kind, bool required)
 {
 	const char *which = kind == BUS_USER ? "user" : "system";
 	BusService *b;
@@ -211,6 +221,7 @@ int bus_service_new(BusService **ret, sd_event *event, Switch *const *switches, 
 	for (size_t i = 0; i < n_switches; i++)
 		b->switches[i] = switches[i];
 	b->n_switches = n_switches;
+	b->router = router;
 	b->message_signals = RATELIMIT_INIT(1000000ULL, MESSAGE_SIGNAL_BURST);
 	r = polkit_registry_new(&b->polkit);
 	if (r < 0)

@@ -17,6 +17,7 @@
 typedef struct Switch Switch;
 typedef struct Peer Peer;
 typedef struct BusService BusService;
+typedef struct Router Router;
 
 typedef enum BusKind {
 	BUS_NONE,
@@ -25,11 +26,12 @@ typedef enum BusKind {
 } BusKind;
 
 /*
- * Connects to the bus, publishes the objects and takes the name. `required`: a bus that cannot
+ * Connects to the bus, publishes the objects and takes the name: the switches, and the fabric
+ * router links them into (router.h; switches[i] is its switch i). `required`: a bus that cannot
  * be reached is an error (else a warning, and no API). Logs why it failed; -errno.
  */
 int bus_service_new(BusService **ret, sd_event *event, Switch *const *switches, size_t n_switches,
-		    BusKind kind, bool required);
+		    Router *router, BusKind kind, bool required);
 BusService *bus_service_free(BusService *b);
 
 /* Events the API reports; each is a no-op without a bus (b NULL). */

@@ -744,7 +744,7 @@ static int run(int argc, char *argv[])
 	if (arg_bus != BUS_NONE) {
 		/* Without --bus, a machine without a system bus still serves peers. */
 		r = bus_service_new(&server->bus, event, server->switches, server->n_switches,
-				    arg_bus, arg_bus_set);
+				    server->router, arg_bus, arg_bus_set);
 		if (r < 0)
 			return r;
 	}
