@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fabric-view.h"
 #include "json.h"
 #include "macro.h"
 #include "size.h"
@@ -40,7 +41,7 @@ enum {
 	EXIT_NO_SUCH_SWITCH = 6,
 };
 
-static bool arg_user, arg_json, arg_no_ask_password;
+static bool arg_user, arg_json, arg_dot, arg_no_ask_password;
 static unsigned arg_count = 1;
 static const char *arg_switch; /* NULL: the default switch, at /org/famez */
 static pid_t agent_pid;
@@ -104,6 +105,8 @@ static int fail(const sd_bus_error *e, int r, const char *what)
 			return EXIT_DENIED;
 		if (sd_bus_error_has_name(e, "org.famez.Error.NoSuchPeer"))
 			return EXIT_NO_SUCH_PEER;
+		if (sd_bus_error_has_name(e, "org.famez.Error.NoSuchSwitch"))
+			return EXIT_NO_SUCH_SWITCH;
 		if (sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN,
 					   SD_BUS_ERROR_NAME_HAS_NO_OWNER)) {
 			fprintf(stderr, "famezctl: famezd is not running on the %s bus\n",
@@ -748,21 +751,17 @@ static void agent_stop(void)
 	}
 }
 
-static int call_simple(sd_bus *bus, const char *method, const char *what, const char *types, ...)
+/* Calls a method that may ask polkit, with a text agent when a person may be asked. */
+static int call_authorized(sd_bus *bus, const char *path, const char *interface, const char *method,
+			   const char *what, const char *types, va_list ap)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
 	sd_bus_error error = SD_BUS_ERROR_NULL;
-	char object[PATH_MAX_LEN];
-	va_list ap;
 	int r;
 
-	r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, switch_object(arg_switch, object),
-					   switch_interface(arg_switch), method);
-	if (r >= 0) {
-		va_start(ap, types);
+	r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, path, interface, method);
+	if (r >= 0)
 		r = sd_bus_message_appendv(m, types, ap);
-		va_end(ap);
-	}
 	if (r >= 0)
 		r = sd_bus_message_set_allow_interactive_authorization(m, interactive());
 	if (r < 0)
@@ -776,6 +775,32 @@ static int call_simple(sd_bus *bus, const char *method, const char *what, const 
 		return r;
 	}
 	return EXIT_OK;
+}
+
+/* A method of the switch --switch names (the default one: on Server1). */
+static int call_simple(sd_bus *bus, const char *method, const char *what, const char *types, ...)
+{
+	char object[PATH_MAX_LEN];
+	va_list ap;
+	int r;
+
+	va_start(ap, types);
+	r = call_authorized(bus, switch_object(arg_switch, object), switch_interface(arg_switch),
+			    method, what, types, ap);
+	va_end(ap);
+	return r;
+}
+
+/* A method of Server1 itself, about the whole fabric. */
+static int call_server(sd_bus *bus, const char *method, const char *what, const char *types, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, types);
+	r = call_authorized(bus, BUS_PATH, SERVER_INTERFACE, method, what, types, ap);
+	va_end(ap);
+	return r;
 }
 
 static int cmd_send_interrupt(sd_bus *bus, char **args, int n)
@@ -876,6 +901,214 @@ static int cmd_ping(sd_bus *bus, char **args, int n)
 		       " us\n",
 		       arg_count, answered, min, sum / answered, max);
 	return status;
+}
+
+/* ---- the fabric ---- */
+
+/* A peer's choice, made safe to print (str_sanitize()); NULL when out of memory. */
+static char *sanitized(const char *s)
+{
+	return str_sanitize(s, strlen(s), SIZE_MAX);
+}
+
+static int read_nodes(sd_bus_message *reply, FabricView *v)
+{
+	const char *id, *name, *cclass, *sw;
+	size_t cap = 0;
+	int r = sd_bus_message_enter_container(reply, 'a', "(ssssqqb)");
+
+	while (r >= 0) {
+		FabricNode *n;
+		uint16_t cid, sid;
+		int configured;
+
+		r = sd_bus_message_read(reply, "(ssssqqb)", &id, &name, &cclass, &sw, &cid, &sid,
+					&configured);
+		if (r <= 0)
+			break;
+		r = grow_array(&v->nodes, &cap, v->n_nodes + 1, sizeof(*v->nodes));
+		if (r < 0)
+			break;
+		n = &v->nodes[v->n_nodes++];
+		*n = (FabricNode){ .id = strdup(id),
+				   .name = sanitized(name),
+				   .cclass = sanitized(cclass),
+				   .switch_name = strdup(sw),
+				   .cid = cid,
+				   .sid = sid,
+				   .configured = configured };
+		if (!n->id || !n->name || !n->cclass || !n->switch_name)
+			r = -ENOMEM;
+	}
+	return r < 0 ? r : sd_bus_message_exit_container(reply);
+}
+
+static int read_links(sd_bus_message *reply, FabricView *v)
+{
+	const char *source, *target;
+	size_t cap = 0;
+	int r = sd_bus_message_enter_container(reply, 'a', "(ssqqb)");
+
+	while (r >= 0) {
+		uint16_t source_port, target_port;
+		FabricLink *l;
+		int up;
+
+		r = sd_bus_message_read(reply, "(ssqqb)", &source, &target, &source_port,
+					&target_port, &up);
+		if (r <= 0)
+			break;
+		r = grow_array(&v->links, &cap, v->n_links + 1, sizeof(*v->links));
+		if (r < 0)
+			break;
+		l = &v->links[v->n_links++];
+		*l = (FabricLink){ .source = strdup(source),
+				   .target = strdup(target),
+				   .source_port = source_port,
+				   .target_port = target_port,
+				   .up = up };
+		if (!l->source || !l->target)
+			r = -ENOMEM;
+	}
+	return r < 0 ? r : sd_bus_message_exit_container(reply);
+}
+
+/* Every switch, every peer of a fabric switch, every link: the whole fabric, --switch or not. */
+static int cmd_topology(sd_bus *bus)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	FabricView v = { 0 };
+	int r;
+
+	r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, SERVER_INTERFACE, "GetTopology", &error,
+			       &reply, NULL);
+	if (r >= 0)
+		r = read_nodes(reply, &v);
+	if (r >= 0)
+		r = read_links(reply, &v);
+	if (r < 0) {
+		fabric_view_done(&v);
+		r = fail(&error, r, "cannot read the fabric's topology");
+		sd_bus_error_free(&error);
+		return r;
+	}
+	if (arg_dot)
+		fabric_view_print_dot(&v, stdout);
+	else if (arg_json)
+		fabric_view_print_json(&v, stdout);
+	else
+		fabric_view_print_tree(&v, stdout);
+	fabric_view_done(&v);
+	return EXIT_OK;
+}
+
+static int read_route_lines(sd_bus_message *reply, SwitchRouteTables *t)
+{
+	size_t cap = 0;
+	int r = sd_bus_message_enter_container(reply, 'a', "(saqqqqy)");
+
+	while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'r', "saqqqqy")) > 0) {
+		const void *ingress;
+		const char *table;
+		size_t size;
+		RouteLine *l;
+
+		r = grow_array(&t->lines, &cap, t->n_lines + 1, sizeof(*t->lines));
+		if (r >= 0)
+			r = sd_bus_message_read(reply, "s", &table);
+		if (r >= 0)
+			r = sd_bus_message_read_array(reply, 'q', &ingress, &size);
+		if (r < 0)
+			break;
+		l = &t->lines[t->n_lines++];
+		*l = (RouteLine){ .table = strdup(table),
+				  .ingress = malloc(size ? size : 1),
+				  .n_ingress = size / sizeof(uint16_t) };
+		if (!l->table || !l->ingress) {
+			r = -ENOMEM;
+			break;
+		}
+		memcpy(l->ingress, ingress, size);
+		r = sd_bus_message_read(reply, "qqqy", &l->first, &l->last, &l->egress, &l->hops);
+		if (r >= 0)
+			r = sd_bus_message_exit_container(reply);
+	}
+	return r < 0 ? r : sd_bus_message_exit_container(reply);
+}
+
+/* The SID and the routing tables of switch name. */
+static int get_routes(sd_bus *bus, const char *name, SwitchRouteTables *t, sd_bus_error *error)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	char path[PATH_MAX_LEN];
+	int r;
+
+	t->name = strdup(name);
+	if (!t->name)
+		return -ENOMEM;
+	switch_object(name, path);
+	r = sd_bus_get_property_trivial(bus, BUS_NAME, path, SWITCH_INTERFACE, "SID", error, 'q',
+					&t->sid);
+	if (r >= 0)
+		r = sd_bus_call_method(bus, BUS_NAME, path, SWITCH_INTERFACE, "GetRoutes", error,
+				       &reply, NULL);
+	return r < 0 ? r : read_route_lines(reply, t);
+}
+
+/* The routing tables of every switch, or of the one --switch names. */
+static int cmd_routes(sd_bus *bus)
+{
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	SwitchRouteTables *tables = NULL;
+	char **names = NULL;
+	int r, status = EXIT_OK;
+	size_t n = 0;
+
+	r = arg_switch ? get_named_switch(&names, &n) : get_switch_names(bus, &names, &n, &error);
+	if (r >= 0 && !(tables = calloc(n ? n : 1, sizeof(*tables))))
+		r = -ENOMEM;
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		r = get_routes(bus, names[i], &tables[i], &error);
+	if (r < 0)
+		status = fail(&error, r, "cannot read the routes");
+	else if (arg_json)
+		routes_print_json(tables, n, stdout);
+	else
+		for (size_t i = 0; i < n; i++) {
+			if (i > 0)
+				printf("\n");
+			routes_print(&tables[i], stdout);
+		}
+	for (size_t i = 0; tables && i < n; i++)
+		switch_route_tables_done(&tables[i]);
+	free(tables);
+	names_free(names, n);
+	sd_bus_error_free(&error);
+	return status;
+}
+
+/* set-link PORT up|down: a link of the switch --switch names (the default one). */
+static int cmd_set_link(sd_bus *bus, char **args, int n)
+{
+	uint64_t port;
+	bool up;
+
+	if (n != 2)
+		return fprintf(stderr, "famezctl: set-link needs PORT up|down\n"), EXIT_USAGE;
+	if (parse_uint(args[0], 1, UINT16_MAX, &port) < 0)
+		return fprintf(stderr,
+			       "famezctl: '%s' is not a port; 'famezctl topology' shows the "
+			       "links\n",
+			       args[0]),
+		       EXIT_USAGE;
+	if (strcmp(args[1], "up") != 0 && strcmp(args[1], "down") != 0)
+		return fprintf(stderr, "famezctl: set-link takes up or down, not '%s'\n", args[1]),
+		       EXIT_USAGE;
+	up = strcmp(args[1], "up") == 0;
+	return call_server(bus, "SetLinkState", "cannot set the link's state", "sqbb",
+			   arg_switch ? arg_switch : SWITCH_DEFAULT_NAME, (uint16_t)port, up,
+			   interactive());
 }
 
 static volatile sig_atomic_t stop;
@@ -1017,8 +1250,8 @@ static int parse_switch(const char *arg)
 
 /*
  * The command's arguments, with the options that may also follow the command taken out:
- * --switch and --json for every command, -c/--count for ping. "--" ends them, so that a message
- * may start with a dash. 0, or -EINVAL after saying why.
+ * --switch and --json for every command, -c/--count for ping, --dot for topology. "--" ends them,
+ * so that a message may start with a dash. 0, or -EINVAL after saying why.
  */
 static int take_trailing_options(const char *command, int argc, char *argv[], char **args,
 				 int *n_args)
@@ -1044,6 +1277,8 @@ static int take_trailing_options(const char *command, int argc, char *argv[], ch
 				return -EINVAL;
 		} else if (options && strcmp(a, "--json") == 0)
 			arg_json = true;
+		else if (options && strcmp(a, "--dot") == 0)
+			arg_dot = true;
 		else if (options && ping && (strcmp(a, "-c") == 0 || strcmp(a, "--count") == 0)) {
 			if (i + 1 >= argc || parse_count(argv[++i]) < 0)
 				return -EINVAL;
@@ -1073,13 +1308,18 @@ static void help(void)
 	       "  disconnect PEER          disconnect a peer\n"
 	       "  monitor                  print peers coming and going, and messages, as they\n"
 	       "                           happen, until interrupted\n"
+	       "  topology                 the fabric: every switch, its links and its peers\n"
+	       "  routes                   the routing tables (LPRT, MPRT) of every switch\n"
+	       "  set-link PORT up|down    take a link of a switch up or down\n"
 	       "\n"
 	       "Options:\n"
 	       "      --system             talk to famezd on the system bus (default)\n"
 	       "      --user               talk to famezd on the user bus\n"
 	       "      --switch=NAME        the switch to show or act on (default: the default\n"
-	       "                           switch; status: every switch)\n"
+	       "                           switch; status, routes: every switch)\n"
 	       "      --json               machine-readable output\n"
+	       "      --dot                topology: a Graphviz graph (famezctl topology --dot |\n"
+	       "                           dot -Tsvg > fabric.svg)\n"
 	       "      --no-ask-password    never ask for authentication\n"
 	       "  -c, --count=N            ping: how many times (default 1)\n"
 	       "  -h, --help               show this help\n"
@@ -1109,6 +1349,12 @@ static int run(sd_bus *bus, const char *command, char **args, int n)
 		return cmd_disconnect(bus, args, n);
 	if (strcmp(command, "monitor") == 0 && n == 0)
 		return cmd_monitor(bus);
+	if (strcmp(command, "topology") == 0 && n == 0)
+		return cmd_topology(bus);
+	if (strcmp(command, "routes") == 0 && n == 0)
+		return cmd_routes(bus);
+	if (strcmp(command, "set-link") == 0)
+		return cmd_set_link(bus, args, n);
 	fprintf(stderr,
 		"famezctl: unknown command or extra arguments: '%s'; try 'famezctl --help'\n",
 		command);
@@ -1117,12 +1363,21 @@ static int run(sd_bus *bus, const char *command, char **args, int n)
 
 int main(int argc, char *argv[])
 {
-	enum { ARG_SYSTEM = 0x100, ARG_USER, ARG_SWITCH, ARG_JSON, ARG_NO_ASK, ARG_VERSION };
+	enum {
+		ARG_SYSTEM = 0x100,
+		ARG_USER,
+		ARG_SWITCH,
+		ARG_JSON,
+		ARG_DOT,
+		ARG_NO_ASK,
+		ARG_VERSION
+	};
 	static const struct option options[] = {
 		{ "system", no_argument, NULL, ARG_SYSTEM },
 		{ "user", no_argument, NULL, ARG_USER },
 		{ "switch", required_argument, NULL, ARG_SWITCH },
 		{ "json", no_argument, NULL, ARG_JSON },
+		{ "dot", no_argument, NULL, ARG_DOT },
 		{ "no-ask-password", no_argument, NULL, ARG_NO_ASK },
 		{ "count", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
@@ -1151,6 +1406,9 @@ int main(int argc, char *argv[])
 			break;
 		case ARG_JSON:
 			arg_json = true;
+			break;
+		case ARG_DOT:
+			arg_dot = true;
 			break;
 		case ARG_NO_ASK:
 			arg_no_ask_password = true;
@@ -1181,6 +1439,11 @@ int main(int argc, char *argv[])
 	if (!args)
 		return fail(NULL, -ENOMEM, "cannot start");
 	if (take_trailing_options(command, argc - optind, argv + optind, args, &n) < 0) {
+		free(args);
+		return EXIT_USAGE;
+	}
+	if (arg_dot && strcmp(command, "topology") != 0) {
+		fprintf(stderr, "famezctl: --dot is for 'famezctl topology' only\n");
 		free(args);
 		return EXIT_USAGE;
 	}

@@ -104,6 +104,12 @@ void json_int(Json *j, int64_t v)
 	fprintf(j->f, "%" PRId64, v);
 }
 
+void json_bool(Json *j, bool v)
+{
+	separate(j);
+	fputs(v ? "true" : "false", j->f);
+}
+
 void json_end(Json *j)
 {
 	fputc('\n', j->f);

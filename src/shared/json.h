@@ -23,6 +23,7 @@ void json_key(Json *j, const char *key);
 void json_string(Json *j, const char *s);
 void json_uint(Json *j, uint64_t v);
 void json_int(Json *j, int64_t v);
+void json_bool(Json *j, bool v);
 /* Ends a document: a newline, and flushes. */
 void json_end(Json *j);
 
@@ -42,4 +43,10 @@ static inline void json_key_int(Json *j, const char *key, int64_t v)
 {
 	json_key(j, key);
 	json_int(j, v);
+}
+
+static inline void json_key_bool(Json *j, const char *key, bool v)
+{
+	json_key(j, key);
+	json_bool(j, v);
 }
