@@ -7,7 +7,7 @@ build=(meson ninja-build pkg-config gcc libsystemd-dev check libvirt-dev libxml2
 test=(qemu-system-x86 systemd dbus-daemon dbus-user-session polkitd util-linux
 	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 	clang libclang-rt-14-dev valgrind
-	linux-headers-amd64 busybox-static cpio sparse)
+	linux-headers-amd64 busybox-static cpio sparse graphviz)
 
 want=("${build[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test[@]}")

@@ -1841,6 +1841,292 @@ START_TEST(test_famez_virt_takes_the_switch_named)
 }
 END_TEST
 
+/* ---- the fabric of linked switches ---- */
+
+/*
+ * famezd with the switches of docs/switches.md's example, "Three switches in a line": a (14
+ * clients) and b (30) in subnet 28, c (14) in 29, a - b - c, b declaring both links; the
+ * default switch (subnet 27) on its own. A famez-client on each of a, b and c: alpha, beta,
+ * gamma, each peer 1 of its switch.
+ */
+static void start_linked_switches(void)
+{
+	static const char *const files[][2] = {
+		{ "a", "SID=28\nLink=16:b:32\n" },
+		{ "b", "SID=28\nMaxPeers=30\nLink=32:a:16\nLink=33:c:16\n" },
+		{ "c", "SID=29\n" },
+	};
+	static const char *const peers[] = { "alpha", "beta", "gamma" };
+	char dir[256], conf[300], socket[300], peer_out[300];
+
+	snprintf(dir, sizeof(dir), "%s/switches.d", testlib_tmpdir());
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+		FILE *f;
+
+		snprintf(conf, sizeof(conf), "%s/%s.conf", dir, files[i][0]);
+		f = fopen(conf, "we");
+		ck_assert_ptr_nonnull(f);
+		fprintf(f, "[Switch]\nSocket=%s/%s.sock\n%s", testlib_tmpdir(), files[i][0],
+			files[i][1]);
+		ck_assert_int_eq(fclose(f), 0);
+	}
+	famezd_start(&famezd,
+		     (const char *const[]){ "--bus", "system", "--switches-dir", dir, NULL });
+	for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+		snprintf(socket, sizeof(socket), "%s/%s.sock", testlib_tmpdir(), files[i][0]);
+		testlib_wait_for_path(socket, TESTLIB_WAIT_MS);
+		snprintf(peer_out, sizeof(peer_out), "%s/%s.out", testlib_tmpdir(), peers[i]);
+		start_peer_on(socket, peers[i], "sleep " TESTLIB_LIFETIME_S, peer_out);
+	}
+	testlib_wait_for_output(famezd.log_path, "owning org.famez on the system bus",
+				TESTLIB_WAIT_MS);
+}
+
+/*
+ * GetTopology's answer, a line each: "N id|name|cclass|switch|cid|sid|configured" for the
+ * nodes, "L source|target|source port|target port|up" for the links.
+ */
+static char *topology_lines(sd_bus *bus, size_t *n_nodes, size_t *n_links)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	const char *id, *name, *cclass, *sw, *source, *target;
+	uint16_t cid, sid, source_port, target_port;
+	int configured, up, r;
+	char *text = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&text, &size);
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_msg(sd_bus_call_method(bus, "org.famez", "/org/famez", "org.famez.Server1",
+					 "GetTopology", &e, &reply, NULL) >= 0,
+		      "GetTopology: %s", e.message);
+	*n_nodes = *n_links = 0;
+	ck_assert_int_ge(sd_bus_message_enter_container(reply, 'a', "(ssssqqb)"), 0);
+	while ((r = sd_bus_message_read(reply, "(ssssqqb)", &id, &name, &cclass, &sw, &cid, &sid,
+					&configured)) > 0) {
+		fprintf(f, "N %s|%s|%s|%s|%u|%u|%d\n", id, name, cclass, sw, cid, sid, configured);
+		(*n_nodes)++;
+	}
+	ck_assert_int_eq(r, 0);
+	ck_assert_int_ge(sd_bus_message_exit_container(reply), 0);
+	ck_assert_int_ge(sd_bus_message_enter_container(reply, 'a', "(ssqqb)"), 0);
+	while ((r = sd_bus_message_read(reply, "(ssqqb)", &source, &target, &source_port,
+					&target_port, &up)) > 0) {
+		fprintf(f, "L %s|%s|%u|%u|%d\n", source, target, source_port, target_port, up);
+		(*n_links)++;
+	}
+	ck_assert_int_eq(r, 0);
+	ck_assert_int_eq(fclose(f), 0);
+	return text;
+}
+
+/* Every switch, every peer and every link once, with the CIDs of docs/switches.md. */
+START_TEST(test_topology_lists_every_switch_peer_and_link)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	static const char *const want[] = {
+		"N default|default|FabricSwitch|default|1500|27|1\n",
+		"N a|a|FabricSwitch|a|1500|28|1\n",
+		"N a:1|alpha|Debugger|a|100|28|",
+		"N b|b|FabricSwitch|b|2544|28|1\n",
+		"N b:1|beta|Debugger|b|2064|28|",
+		"N c|c|FabricSwitch|c|1500|29|1\n",
+		"N c:1|gamma|Debugger|c|100|29|",
+		"L a|b|16|32|1\n",
+		"L b|c|33|16|1\n",
+		"L a|a:1|1|0|1\n",
+		"L b|b:1|1|0|1\n",
+		"L c|c:1|1|0|1\n",
+	};
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	const char *kind, *peer_switch;
+	uint64_t relayed, dropped, refused;
+	uint16_t port, peer_port;
+	size_t n_nodes, n_links;
+	char *lines;
+	sd_bus *bus;
+	int up;
+
+	start_linked_switches();
+	ck_assert_int_eq(sd_bus_open_system(&bus), 0);
+	lines = topology_lines(bus, &n_nodes, &n_links);
+	for (size_t i = 0; i < ELEMENTSOF(want); i++)
+		ck_assert_msg(strstr(lines, want[i]), "no \"%s\" in:\n%s", want[i], lines);
+	ck_assert_msg(n_nodes == 7 && n_links == 5, "%s", lines);
+	free(lines);
+
+	/* b's ports: its peer's, then its two links, with what crossed them (nothing yet). */
+	ck_assert_int_ge(sd_bus_get_property(bus, "org.famez", "/org/famez/switch/b",
+					     "org.famez.Switch1", "Ports", &e, &reply,
+					     "a(qssqbttt)"),
+			 0);
+	ck_assert_int_ge(sd_bus_message_enter_container(reply, 'a', "(qssqbttt)"), 0);
+	ck_assert_int_gt(sd_bus_message_read(reply, "(qssqbttt)", &port, &kind, &peer_switch,
+					     &peer_port, &up, &relayed, &dropped, &refused),
+			 0);
+	ck_assert(port == 1 && strcmp(kind, "client") == 0 && !*peer_switch && up);
+	ck_assert_int_gt(sd_bus_message_read(reply, "(qssqbttt)", &port, &kind, &peer_switch,
+					     &peer_port, &up, &relayed, &dropped, &refused),
+			 0);
+	ck_assert(port == 32 && strcmp(kind, "link") == 0 && strcmp(peer_switch, "a") == 0 &&
+		  peer_port == 16 && up && relayed == 0 && dropped == 0 && refused == 0);
+	ck_assert_int_gt(sd_bus_message_read(reply, "(qssqbttt)", &port, &kind, &peer_switch,
+					     &peer_port, &up, &relayed, &dropped, &refused),
+			 0);
+	ck_assert(port == 33 && strcmp(peer_switch, "c") == 0 && peer_port == 16);
+	ck_assert_int_gt(sd_bus_message_at_end(reply, false), 0);
+	ck_assert_uint_eq(
+		u64_property(bus, "/org/famez/switch/b", "org.famez.Switch1", "RelaysRefused"), 0);
+	sd_bus_flush_close_unref(bus);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+/* famezctl topology: the tree, JSON in FAME-Z's viewer's shape, and a graph dot can draw. */
+START_TEST(test_famezctl_shows_the_topology)
+{
+	const char *dot[] = { "/usr/bin/dot", "-Tsvg", NULL, "-o", NULL, NULL };
+	static const char *const drawn[] = {
+		">alpha</text>",
+		">beta</text>",
+		">gamma</text>",
+		"<title>a&#45;&#45;b</title>",
+		"<title>b&#45;&#45;c</title>",
+		"<title>a&#45;&#45;a:1</title>",
+		"<title>b&#45;&#45;b:1</title>",
+		"<title>c&#45;&#45;c:1</title>",
+	};
+	char gv[256], svg[256], *section, *json;
+
+	start_linked_switches();
+	ASSERT_CTL(0, NOBODY, "topology");
+	ck_assert_msg(testlib_file_contains(out, "Fabric: 4 switches, 2 links between them, 3 "
+						 "peers\n"),
+		      "%s", testlib_show(out));
+	section = section_of(out, "\nSwitch b: SID 28, CID 2544\n", "\n\n");
+	ck_assert_msg(strstr(section, "\n  port 1: beta, Debugger, CID 2064, SID 28, ") &&
+			      strstr(section, "\n  port 32 -> a:16 up\n  port 33 -> c:16 up"),
+		      "%s", section);
+	free(section);
+	ck_assert_msg(testlib_file_contains(out, "\n  port 16 -> b:33 up\n"), "%s",
+		      testlib_show(out));
+
+	ASSERT_CTL(0, ROOT, "topology", "--json");
+	json = testlib_read_file(out);
+	ck_assert_msg(testlib_json_valid(json), "not JSON: %s", json);
+	/* The document starts with the default switch. */
+	ck_assert_msg(strstr(json, "{\"nodes\":[{\"id\":\"default\",\"name\":\"default\","
+				   "\"cclass\":\"FabricSwitch\",\"cid\":1500,\"sid\":27,"
+				   "\"switch\":\"default\",\"configured\":true},") == json &&
+			      strstr(json,
+				     "{\"id\":\"b:1\",\"name\":\"beta\",\"cclass\":"
+				     "\"Debugger\",\"cid\":2064,\"sid\":28,\"switch\":\"b\",") &&
+			      strstr(json, "],\"links\":[{\"source\":\"a\",\"target\":\"b\","
+					   "\"ports\":[16,32],\"up\":true},") &&
+			      strstr(json, "{\"source\":\"c\",\"target\":\"c:1\",\"ports\":[1,0],"
+					   "\"up\":true}]}"),
+		      "%s", json);
+	free(json);
+
+	/* Graphviz draws it: every peer and every link is in the picture. */
+	ck_assert_msg(access(dot[0], X_OK) == 0,
+		      "no %s: install graphviz (tools/deps.sh --test installs it)", dot[0]);
+	ASSERT_CTL(0, ROOT, "topology", "--dot");
+	snprintf(gv, sizeof(gv), "%s/fabric.gv", testlib_tmpdir());
+	snprintf(svg, sizeof(svg), "%s/fabric.svg", testlib_tmpdir());
+	ck_assert_int_eq(rename(out, gv), 0);
+	dot[2] = gv;
+	dot[4] = svg;
+	ck_assert_msg(testlib_run((char *const *)dot, NULL, err, TESTLIB_WAIT_MS) == 0, "%s",
+		      testlib_show(err));
+	for (size_t i = 0; i < ELEMENTSOF(drawn); i++)
+		ck_assert_msg(testlib_file_contains(svg, drawn[i]), "no %s in the SVG of %s",
+			      drawn[i], testlib_show(gv));
+	/* --dot is topology's only. */
+	ASSERT_CTL(2, ROOT, "status", "--dot");
+	famezd_stop(&famezd);
+}
+END_TEST
+
+/* famezctl routes: a's way to b's CIDs and to c's subnet both go by port 16, its link to b. */
+START_TEST(test_famezctl_shows_the_routes)
+{
+	char *section, *json;
+
+	start_linked_switches();
+	ASSERT_CTL(0, NOBODY, "routes");
+	section = section_of(out, "Switch a: SID 28\n", "\n\n");
+	ck_assert_msg(strstr(section,
+			     "  LPRT, ingress ports 1-16:\n"
+			     "    CID 100..1400 every 100 -> port 1..14, one each (hops 0)\n"
+			     "    CID 2064..2544 -> port 16 (hops 1)\n"
+			     "  MPRT, ingress ports 1-16:\n"
+			     "    SID 29 -> port 16 (hops 2)"),
+		      "%s", section);
+	free(section);
+	section = section_of(out, "\nSwitch b: SID 28\n", "\n\n");
+	ck_assert_msg(strstr(section,
+			     "    CID 100..1500 -> port 32 (hops 1)\n"
+			     "    CID 2064..2528 every 16 -> port 1..30, one each (hops 0)\n") &&
+			      strstr(section, "    SID 29 -> port 33 (hops 1)"),
+		      "%s", section);
+	free(section);
+	ck_assert_msg(testlib_file_contains(out, "Switch default: SID 27\n") &&
+			      testlib_file_contains(out, "  MPRT: no routes\n"),
+		      "%s", testlib_show(out));
+
+	ASSERT_CTL(0, ROOT, "routes", "--switch", "c", "--json");
+	json = testlib_read_file(out);
+	ck_assert_msg(testlib_json_valid(json) &&
+			      strstr(json, "[{\"switch\":\"c\",\"sid\":29,") == json &&
+			      strstr(json, "{\"table\":\"MPRT\",\"ingress\":[1,2,3,4,5,6,7,8,9,10,"
+					   "11,12,13,14,15,16],\"first\":28,\"last\":28,"
+					   "\"egress\":16,\"hops\":1}]}]"),
+		      "%s", json);
+	free(json);
+	ASSERT_CTL(6, ROOT, "routes", "--switch", "nope");
+	famezd_stop(&famezd);
+}
+END_TEST
+
+/* SetLinkState: polkit decides; a link taken down takes the routes beyond it away, and back. */
+START_TEST(test_a_link_taken_down_and_up)
+{
+	char *section;
+
+	start_linked_switches();
+	ASSERT_CTL(4, NOBODY, "set-link", "33", "down", "--switch", "b");
+	ck_assert_msg(testlib_file_contains(err, "org.famez.set-link-state"), "%s",
+		      testlib_show(err));
+	ASSERT_CTL(1, ROOT, "set-link", "34", "down", "--switch", "b");
+	ck_assert_msg(testlib_file_contains(err, "switch b has no link on port 34"), "%s",
+		      testlib_show(err));
+	ASSERT_CTL(6, ROOT, "set-link", "33", "down", "--switch", "nope");
+	ASSERT_CTL(2, ROOT, "set-link", "33", "sideways");
+
+	/* Either end names the link; both ends see it down. */
+	ASSERT_CTL(0, ROOT, "set-link", "16", "down", "--switch", "c");
+	ck_assert(testlib_file_contains(
+		famezd.log_path, "switch c: link 16 to b:33 taken down by an administrator"));
+	ASSERT_CTL(0, ROOT, "topology");
+	ck_assert_msg(testlib_file_contains(out, "  port 33 -> c:16 down\n") &&
+			      testlib_file_contains(out, "  port 16 -> b:33 down\n"),
+		      "%s", testlib_show(out));
+	ASSERT_CTL(0, ROOT, "routes", "--switch", "a");
+	section = section_of(out, "Switch a: SID 28\n", NULL);
+	ck_assert_msg(strstr(section, "  MPRT: no routes\n"), "%s", section);
+	free(section);
+
+	ASSERT_CTL(0, ROOT, "set-link", "33", "up", "--switch", "b");
+	ASSERT_CTL(0, ROOT, "routes", "--switch", "a");
+	ck_assert_msg(testlib_file_contains(out, "    SID 29 -> port 16 (hops 2)\n"), "%s",
+		      testlib_show(out));
+	famezd_stop(&famezd);
+}
+END_TEST
+
 /* Whether polkit's name is gone from the bus. */
 static bool polkit_gone(void *data)
 {
@@ -1909,6 +2195,10 @@ int main(int argc, char *argv[])
 	tcase_add_test(tc, test_famezctl_acts_on_the_switch_named);
 	tcase_add_test(tc, test_monitor_hears_every_switch_and_text_stays_root_only);
 	tcase_add_test(tc, test_famez_virt_takes_the_switch_named);
+	tcase_add_test(tc, test_topology_lists_every_switch_peer_and_link);
+	tcase_add_test(tc, test_famezctl_shows_the_topology);
+	tcase_add_test(tc, test_famezctl_shows_the_routes);
+	tcase_add_test(tc, test_a_link_taken_down_and_up);
 	suite_add_tcase(s, tc);
 	polkit = tcase_create("dbus-polkit-questions");
 	tcase_add_checked_fixture(polkit, testlib_setup, testlib_teardown);
