@@ -18,15 +18,18 @@
  * switch itself n + 1) the CID base + i * stride, with block = (4096 / k) rounded down to a
  * multiple of 16, base = j * block, and stride the largest of 100, 16 and 1 for which
  * (n + 1) * stride < block. A switch alone in its subnet thus keeps FAME-Z's rule (ID x 100,
- * or ID x 16 beyond 39 clients).
+ * or ID x 16 beyond 39 clients). Only switches that are up count: famezd assigns CIDs once, from
+ * its configuration (ivshmem-mode switches are down), and keeps them when a switch goes down.
  *
- * Routes: shortest paths in links crossed, ties to the lowest egress port. Each switch keeps
- * an LPRT (indexed by ingress port, then destination CID within its subnet) and an MPRT
- * (ingress port, then destination SID of another subnet); an entry is the egress port, the
- * hop count (links from this switch to the destination's switch: 0 for its own client ports)
- * and a valid bit. Rows are shared between ingress
- * ports until one is written (routes_set() copies it first): one row per switch in memory
- * while famezd computes them, one per written port once a manager writes them.
+ * Routes: shortest paths in links crossed, ties to the lowest egress port; paths may cross
+ * switches of other subnets. A link carries messages when both of its ends list it (each naming
+ * the other), both say it is up, its ports are link ports and both switches are up. Each switch
+ * keeps an LPRT (indexed by ingress port, then destination CID within its subnet) and an MPRT
+ * (ingress port, then destination SID of another subnet); an entry is the egress port, the hop
+ * count (links from this switch to the destination's switch: 0 for its own client ports) and a
+ * valid bit. Rows are shared between ingress ports until one is written (routes_set() copies
+ * it first): one row per table in memory while famezd computes them, one per written port once
+ * a manager writes them.
  */
 
 #define TOPOLOGY_LINKS_MAX 16
@@ -71,13 +74,24 @@ static inline unsigned topology_cid(const TopoSwitch *sw, unsigned id)
 unsigned topology_id_of_cid(const TopoSwitch *sw, unsigned cid);
 
 /*
- * Gives every switch its cid_base and cid_stride (the rule above). 0, or -ERANGE with err
- * naming the subnet when its switches cannot all fit in 4096 CIDs.
+ * Gives every switch its cid_base and cid_stride (the rule above; 0 and 0 for a switch that is
+ * down). 0, or -ERANGE with err naming the subnet when its switches cannot all fit in 4096 CIDs:
+ * "SID 27: switch c needs 255 CIDs (254 clients and itself), but 17 switches share the
+ * subnet's 4096 CIDs, 240 each; give it fewer clients or move a switch to another SID".
  */
 int topology_assign_cids(Topology *t, char *err, size_t err_size);
 
 /* The link of sw on port, or NULL. */
 const TopoLink *topology_link(const TopoSwitch *sw, unsigned port);
+
+/*
+ * Joins port_a of switch index a and port_b of switch index b with a link that is up, listed
+ * on both ends. 0; -EINVAL for an index out of range, a switch joined to itself or a port that
+ * is not a link port; -EEXIST when a port is linked already.
+ */
+int topology_connect(Topology *t, size_t a, unsigned port_a, size_t b, unsigned port_b);
+/* Takes the link on port of switch index sw up or down, at both ends: 0 or -ENOENT. */
+int topology_set_link_up(Topology *t, size_t sw, unsigned port, bool up);
 
 typedef struct RouteEntry {
 	uint16_t egress; /* the port the message leaves by */
@@ -105,7 +119,8 @@ typedef struct SwitchRoutes {
 
 /*
  * Computes the routes of switch index sw of t (CIDs assigned): shortest paths over the links
- * that are up, between switches that are up. 0 or -ENOMEM; *ret is freed with routes_free().
+ * that are up, between switches that are up. 0, -ENOMEM, or -EINVAL for an index out of range,
+ * a SID over 16 bits or ports that would not fit in 16 bits; *ret is freed with routes_free().
  */
 int routes_compute(const Topology *t, size_t sw, SwitchRoutes **ret);
 SwitchRoutes *routes_free(SwitchRoutes *r);
@@ -118,10 +133,12 @@ int routes_set(SwitchRoutes *r, RouteTableKind kind, unsigned ingress, unsigned 
 	       RouteEntry e);
 
 /*
- * Where a message that entered switch sw of t by port ingress, for dest_cid,dest_sid, goes:
+ * Where a message that entered switch sw by port ingress, for dest_cid,dest_sid, goes, with r
+ * the switch's routes:
  * - TOPOLOGY_LOCAL: to the switch itself (its own CID in its subnet);
- * - TOPOLOGY_EGRESS: out of *egress (a client port or a link port), *hops from the routes;
- * - TOPOLOGY_NO_ROUTE: no valid entry.
+ * - TOPOLOGY_EGRESS: out of *egress (a client port or a link port; the hops are in the entry);
+ * - TOPOLOGY_NO_ROUTE: no valid entry, or nothing to look up: a switch that is down, ingress 0
+ *   (no port) or out of range, a CID or SID beyond the tables. Any argument is safe.
  */
 typedef enum RouteVerdict {
 	TOPOLOGY_LOCAL,
