@@ -118,9 +118,10 @@ typedef struct KeyInfo {
 	const char *option; /* the same as famezd's option, for the default switch's messages */
 	SwitchConfigKey bit;
 	KeyParser parse;
+	bool repeats; /* may be given more than once (Link=) */
 } KeyInfo;
 
-enum { KEY_COUNT = 14 };
+enum { KEY_COUNT = 16 };
 
 struct Parser {
 	SwitchConfig *c;
@@ -409,6 +410,68 @@ static int parse_max_queue_fds(Parser *p)
 	return parse_queue_limit(p, &p->c->max_queue_fds);
 }
 
+static int parse_relay(Parser *p)
+{
+	if (strcmp(p->value, "direct") == 0)
+		p->c->relay_always = false;
+	else if (strcmp(p->value, "always") == 0)
+		p->c->relay_always = true;
+	else
+		return parser_fail(p, -EINVAL, "not a relay mode; give direct or always");
+	return 0;
+}
+
+/* One port of PORT:SWITCH:PORT, from start to end. */
+static bool parse_link_port(const char *start, const char *end, unsigned *ret)
+{
+	char buf[8];
+	uint64_t v;
+
+	if (end - start >= (ptrdiff_t)sizeof(buf))
+		return false;
+	memcpy(buf, start, (size_t)(end - start));
+	buf[end - start] = '\0';
+	if (parse_uint(buf, 1, UINT16_MAX, &v) < 0)
+		return false;
+	*ret = (unsigned)v;
+	return true;
+}
+
+/* Link=PORT:SWITCH:PORT; which switches and ports exist is switch_configs_topology()'s. */
+static int parse_link(Parser *p)
+{
+	const char *first = strchr(p->value, ':');
+	const char *second = first ? strchr(first + 1, ':') : NULL;
+	SwitchLinkConfig *l = &p->c->links[p->c->n_links];
+	size_t name_len;
+
+	if (p->c->n_links >= TOPOLOGY_LINKS_MAX)
+		return parser_fail(p, -EINVAL,
+				   "one link too many: a switch has %d link ports; give at most "
+				   "%d Link=",
+				   TOPOLOGY_LINKS_MAX, TOPOLOGY_LINKS_MAX);
+	if (!second || strchr(second + 1, ':') || !parse_link_port(p->value, first, &l->port) ||
+	    !parse_link_port(second + 1, second + 1 + strlen(second + 1), &l->peer_port))
+		return parser_fail(p, -EINVAL,
+				   "not PORT:SWITCH:PORT; give this switch's link port, the other "
+				   "switch's name and its link port, ports from 1 to %d, like "
+				   "16:east:16",
+				   UINT16_MAX);
+	name_len = (size_t)(second - first - 1);
+	if (name_len <= SWITCH_NAME_MAX) {
+		memcpy(l->peer, first + 1, name_len);
+		l->peer[name_len] = '\0';
+	}
+	if (name_len > SWITCH_NAME_MAX || !switch_name_is_valid(l->peer))
+		return parser_fail(p, -EINVAL,
+				   "not a switch's name between the ports; a name is 1 to %d "
+				   "letters, digits or _",
+				   SWITCH_NAME_MAX);
+	l->line = p->line;
+	p->c->n_links++;
+	return 0;
+}
+
 static const KeyInfo keys[] = {
 	{ "Mode", "--mode", SWITCH_KEY_MODE, parse_mode },
 	{ "Socket", "--socket", SWITCH_KEY_SOCKET, parse_socket },
@@ -424,6 +487,8 @@ static const KeyInfo keys[] = {
 	{ "SharedVectors", "--shared-vectors", SWITCH_KEY_SHARED_VECTORS, parse_shared_vectors },
 	{ "MaxQueue", "--max-queue", SWITCH_KEY_MAX_QUEUE, parse_max_queue },
 	{ "MaxQueueFds", "--max-queue-fds", SWITCH_KEY_MAX_QUEUE_FDS, parse_max_queue_fds },
+	{ "Link", "--link", SWITCH_KEY_LINK, parse_link, .repeats = true },
+	{ "Relay", "--relay", SWITCH_KEY_RELAY, parse_relay },
 };
 _Static_assert(ELEMENTSOF(keys) == KEY_COUNT, "Parser.key_lines has a line per key");
 
@@ -437,7 +502,7 @@ static int parse_unknown_key(Parser *p)
 			   "unknown key; a switch's keys are Mode, Socket, SID, MaxPeers, Vectors, "
 			   "SharedMemorySize, SharedMemoryFile, SharedMemoryName, "
 			   "SharedMemoryHugetlbfs, SharedMemoryTruncate, AckTimeoutSec, "
-			   "SharedVectors, MaxQueue and MaxQueueFds");
+			   "SharedVectors, MaxQueue, MaxQueueFds, Link and Relay");
 }
 
 static int parse_assignment(Parser *p)
@@ -447,11 +512,12 @@ static int parse_assignment(Parser *p)
 
 		if (strcmp(p->key, keys[i].name) != 0)
 			continue;
-		if (p->key_lines[i])
+		if (p->key_lines[i] && !keys[i].repeats)
 			return parser_fail(p, -EINVAL,
 					   "%s= was given on line %u already; give it once",
 					   keys[i].name, p->key_lines[i]);
-		p->key_lines[i] = p->line;
+		if (!p->key_lines[i])
+			p->key_lines[i] = p->line;
 		p->info = &keys[i];
 		r = keys[i].parse(p);
 		if (r < 0)
@@ -601,9 +667,8 @@ static const char *message_prefix(const SwitchConfig *c, char *buf, size_t size)
 static int finish_ivshmem(const SwitchConfig *c, char *err, size_t err_size)
 {
 	static const SwitchConfigKey fabric_keys[] = {
-		SWITCH_KEY_SID,
-		SWITCH_KEY_SHARED_VECTORS,
-		SWITCH_KEY_ACK_TIMEOUT,
+		SWITCH_KEY_SID,  SWITCH_KEY_SHARED_VECTORS, SWITCH_KEY_ACK_TIMEOUT,
+		SWITCH_KEY_LINK, SWITCH_KEY_RELAY,
 	};
 	char prefix[PATH_MAX + 16], key[KEY_REF_MAX], mode[KEY_REF_MAX];
 
@@ -766,10 +831,188 @@ static int check_pair(const SwitchConfig *a, const SwitchConfig *b, char *err, s
 				 "both keep their shared memory in %s " QUOTE_FMT,
 				 shm_backing_to_string(a->shm.backing),
 				 QUOTE_ARGS(a->shm.location));
-	if (explicit_sid(a) && explicit_sid(b) && a->sid == b->sid)
-		return collision(a, b, err, err_size,
-				 "give each fabric switch its own SID=", "both have subnet ID %u",
-				 a->sid);
+	/* Switches may share a SID: the switches of a subnet share its CIDs (topology.h). */
+	return 0;
+}
+
+/* Who declared a link end: the configuration and its Link=. */
+typedef struct LinkDeclaration {
+	size_t config;
+	const SwitchLinkConfig *link;
+} LinkDeclaration;
+
+typedef struct LinkCheck {
+	SwitchConfig *const *configs;
+	size_t n;
+	Topology t;
+	LinkDeclaration *declared; /* [switch * TOPOLOGY_LINKS_MAX + its link's index] */
+	char *err;
+	size_t err_size;
+} LinkCheck;
+
+#define LINK_REF_MAX (PATH_MAX + SWITCH_NAME_MAX + 64)
+
+/* "lab.conf:4: Link=16:east:16", or "famezd's options: --link 16:east:16". */
+static const char *link_ref(const SwitchConfig *c, const SwitchLinkConfig *l, char *buf,
+			    size_t size)
+{
+	char value[SWITCH_NAME_MAX + 32], key[KEY_REF_MAX + SWITCH_NAME_MAX];
+
+	snprintf(value, sizeof(value), "%u:%s:%u", l->port, l->peer, l->peer_port);
+	key_ref(c, SWITCH_KEY_LINK, value, key, sizeof(key));
+	if (c->source)
+		snprintf(buf, size, "%s:%u: %s", c->source, l->line, key);
+	else
+		snprintf(buf, size, "famezd's options: %s", key);
+	return buf;
+}
+
+/* One line naming Link= l of configs[config]: "lab.conf:4: Link=16:east:16: why". */
+_printf_(4, 5) static int link_fail(LinkCheck *k, size_t config, const SwitchLinkConfig *l,
+				    const char *fmt, ...)
+{
+	char where[LINK_REF_MAX], why[SWITCH_CONFIG_ERROR_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	return fail(-EINVAL, k->err, k->err_size, "%s: %s",
+		    link_ref(k->configs[config], l, where, sizeof(where)), why);
+}
+
+static int link_switch_check(LinkCheck *k, size_t config, const SwitchLinkConfig *l, size_t sw,
+			     unsigned port)
+{
+	const TopoSwitch *s = &k->t.switches[sw];
+	unsigned first = topology_first_link_port(s->n_clients);
+
+	if (k->configs[sw]->mode != SWITCH_MODE_FABRIC)
+		return link_fail(k, config, l,
+				 "switch %s is in ivshmem mode, which has no links; link fabric "
+				 "switches only",
+				 s->name);
+	if (port < first || port - first >= TOPOLOGY_LINKS_MAX)
+		return link_fail(k, config, l,
+				 "port %u is not a link port of switch %s; its link ports are %u "
+				 "to %u",
+				 port, s->name, first, first + TOPOLOGY_LINKS_MAX - 1);
+	return 0;
+}
+
+/*
+ * Whether declaration l of config, joining port of switch sw to peer_port of switch peer, may
+ * take that port: it is free, or the other end declared the same link (1: nothing to add).
+ */
+static int link_end_check(LinkCheck *k, size_t config, const SwitchLinkConfig *l, size_t sw,
+			  unsigned port, size_t peer, unsigned peer_port)
+{
+	const TopoSwitch *s = &k->t.switches[sw];
+	const TopoLink *taken = topology_link(s, port);
+	const LinkDeclaration *d;
+	char other[LINK_REF_MAX];
+
+	if (!taken)
+		return 0;
+	d = &k->declared[sw * TOPOLOGY_LINKS_MAX + (size_t)(taken - s->links)];
+	link_ref(k->configs[d->config], d->link, other, sizeof(other));
+	if (d->config == config && d->link->port == l->port && d->link->peer_port == l->peer_port &&
+	    strcmp(d->link->peer, l->peer) == 0)
+		return link_fail(k, config, l, "given on line %u already; give it once",
+				 d->link->line);
+	/* Declared by the other end, between the same two switches: the same link, or a quarrel. */
+	if (d->config == (sw == config ? peer : sw) && taken->peer_switch == peer) {
+		if (taken->peer_port == peer_port)
+			return 1;
+		return link_fail(k, config, l,
+				 "%s joins port %u of %s to port %u of %s, not %u; declare the "
+				 "link alike at both ends",
+				 other, port, s->name, taken->peer_port, k->t.switches[peer].name,
+				 peer_port);
+	}
+	return link_fail(k, config, l,
+			 "port %u of switch %s is taken by %s; give each link its own port", port,
+			 s->name, other);
+}
+
+static int link_add(LinkCheck *k, size_t config, const SwitchLinkConfig *l)
+{
+	size_t peer;
+	int r;
+
+	for (peer = 0; peer < k->n; peer++)
+		if (strcmp(k->configs[peer]->name, l->peer) == 0)
+			break;
+	if (peer == k->n)
+		return link_fail(k, config, l, "no switch named %s", l->peer);
+	if (peer == config)
+		return link_fail(k, config, l, "links switch %s to itself; link another switch",
+				 l->peer);
+	r = link_switch_check(k, config, l, config, l->port);
+	if (r >= 0)
+		r = link_switch_check(k, config, l, peer, l->peer_port);
+	if (r >= 0)
+		r = link_end_check(k, config, l, config, l->port, peer, l->peer_port);
+	if (r == 0)
+		r = link_end_check(k, config, l, peer, l->peer_port, config, l->port);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	k->declared[config * TOPOLOGY_LINKS_MAX + k->t.switches[config].n_links] =
+		(LinkDeclaration){ config, l };
+	k->declared[peer * TOPOLOGY_LINKS_MAX + k->t.switches[peer].n_links] =
+		(LinkDeclaration){ config, l };
+	if (topology_connect(&k->t, config, l->port, peer, l->peer_port) < 0)
+		return link_fail(k, config, l, "cannot be linked"); /* checked above: never */
+	return 0;
+}
+
+int switch_configs_topology(SwitchConfig *const *configs, size_t n, TopoSwitch *out, char *err,
+			    size_t err_size)
+{
+	_cleanup_free_ LinkDeclaration *declared =
+		calloc(MAX(n, (size_t)1) * TOPOLOGY_LINKS_MAX, sizeof(*declared));
+	LinkCheck k = { configs, n, { out, n }, declared, err, err_size };
+	int r;
+
+	if (!declared)
+		return fail(-ENOMEM, err, err_size, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const SwitchConfig *c = configs[i];
+		bool fabric = c->mode == SWITCH_MODE_FABRIC;
+
+		out[i] = (TopoSwitch){
+			.name = c->name,
+			.sid = c->sid,
+			.n_clients = fabric ? c->max_peers : 0,
+			.up = fabric,
+		};
+	}
+	for (size_t i = 0; i < n; i++)
+		for (unsigned j = 0; j < MIN(configs[i]->n_links, (unsigned)TOPOLOGY_LINKS_MAX);
+		     j++) {
+			r = link_add(&k, i, &configs[i]->links[j]);
+			if (r < 0)
+				return r;
+		}
+	/* Its own words: "SID 27: switch c needs 255 CIDs ...". */
+	return topology_assign_cids(&k.t, err, err_size) < 0 ? -EINVAL : 0;
+}
+
+/* Every switch's CIDs, from the fabric its configuration makes. */
+static int assign_cids(SwitchConfig *const *configs, size_t n, char *err, size_t err_size)
+{
+	_cleanup_free_ TopoSwitch *switches = calloc(MAX(n, (size_t)1), sizeof(*switches));
+	int r;
+
+	if (!switches)
+		return fail(-ENOMEM, err, err_size, "out of memory");
+	r = switch_configs_topology(configs, n, switches, err, err_size);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		configs[i]->cid_base = switches[i].cid_base;
+		configs[i]->cid_stride = switches[i].cid_stride;
+	}
 	return 0;
 }
 
@@ -807,5 +1050,5 @@ int switch_configs_check(SwitchConfig *const *configs, size_t n, char *err, size
 				    SWITCH_SID_MAX);
 		c->sid = sid;
 	}
-	return 0;
+	return assign_cids(configs, n, err, err_size);
 }

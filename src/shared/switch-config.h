@@ -135,19 +135,25 @@ int switch_config_parse(SwitchConfig *c, const char *source, const char *text, c
 int switch_config_finish(SwitchConfig *c, char *note, size_t note_size, char *err, size_t err_size);
 
 /*
- * Checks the switches of one famezd together: names, socket paths, SIDs (fabric mode) and
- * named shared memory must not collide. A fabric switch that did not set its SID gets the
- * lowest free one from SWITCH_DEFAULT_SID up, in the order given (the default switch first,
- * then by name). 0 or -EINVAL with err naming both switches.
+ * Checks the switches of one famezd together: names, socket paths and named shared memory must
+ * not collide (SIDs may: the switches of one subnet share its CIDs). A fabric switch that did
+ * not set its SID gets the lowest free one from SWITCH_DEFAULT_SID up, in the order given (the
+ * default switch first, then by name). Then every switch gets its cid_base and cid_stride from
+ * switch_configs_topology(), whose refusals it passes on. 0 or -EINVAL with err naming both
+ * switches, or the link.
  */
 int switch_configs_check(SwitchConfig *const *configs, size_t n, char *err, size_t err_size);
 
 /*
  * The fabric of checked configurations: out[i] is configs[i] (ivshmem-mode switches are down
- * and linkless), with every link on both of its ends, up, and the CIDs assigned. Links are
- * checked here (and by switch_configs_check()): a link naming an unknown switch or an
- * ivshmem-mode one, a port out of range or used twice, a link of a switch to itself, or two
- * ends that declare it differently: -EINVAL with err naming the file, its line and the link.
+ * and linkless; n_clients is a fabric switch's max_peers), with every link on both of its ends,
+ * up, and the CIDs assigned (topology_assign_cids()). A link may be declared by one end or by
+ * both, alike. Links are checked here (and by switch_configs_check()): a link naming an unknown
+ * switch or an ivshmem-mode one, a port out of range or used twice, a link of a switch to
+ * itself, or two ends that declare it differently: -EINVAL with err naming the file, its line
+ * and the link ("lab.conf:4: Link=16:nowhere:16: no switch named nowhere"; "famezd's options"
+ * for the default switch). Subnets whose switches cannot share their CIDs: -EINVAL, err naming
+ * the SID. -ENOMEM.
  */
 int switch_configs_topology(SwitchConfig *const *configs, size_t n, TopoSwitch *out, char *err,
 			    size_t err_size);

@@ -259,10 +259,12 @@ START_TEST(test_wrong_or_colliding_files_are_refused)
 	snprintf(where, sizeof(where), "famezd: %s:5: MaxPeer=3: unknown key", lab_conf);
 	assert_refused("unknown key", (const char *[]){ where, NULL });
 
-	/* Two switches of one subnet: both files named. */
+	/* A link to a switch there is not: the file, its line and the link. */
 	write_lab();
-	write_switch("annex", "[Switch]\nSID=28\n");
-	assert_refused("same SID", (const char *[]){ lab_conf, annex_conf, "subnet ID 28", NULL });
+	write_switch("annex", "[Switch]\nSID=29\nLink=16:nowhere:16\n");
+	snprintf(where, sizeof(where), "famezd: %s:3: Link=16:nowhere:16: no switch named nowhere",
+		 annex_conf);
+	assert_refused("unknown link", (const char *[]){ where, NULL });
 
 	/* Two switches on one socket: both files named. */
 	snprintf(text, sizeof(text), "[Switch]\nSocket=%s\nSID=29\n", lab_socket);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "macro.h"
 #include "mailbox.h"
 #include "paths.h"
 #include "switch-config.h"
@@ -555,9 +556,105 @@ START_TEST(test_finish_names_options)
 }
 END_TEST
 
+START_TEST(test_links_and_relay)
+{
+	SwitchConfig c;
+
+	parse_ok(&c, "[Switch]\nLink=16:east:16\n# the other way\nLink = 17:west_2:20\n");
+	ck_assert_uint_eq(c.n_links, 2);
+	ck_assert_uint_eq(c.links[0].port, 16);
+	ck_assert_str_eq(c.links[0].peer, "east");
+	ck_assert_uint_eq(c.links[0].peer_port, 16);
+	ck_assert_uint_eq(c.links[0].line, 2);
+	ck_assert_uint_eq(c.links[1].port, 17);
+	ck_assert_str_eq(c.links[1].peer, "west_2");
+	ck_assert_uint_eq(c.links[1].peer_port, 20);
+	ck_assert_uint_eq(c.links[1].line, 4);
+	ck_assert_uint_eq(c.set, SWITCH_KEY_LINK);
+	ck_assert(!c.relay_always); /* direct */
+	switch_config_done(&c);
+
+	parse_ok(&c, "[Switch]\nLink=65535:abcdefghijklmnopqrstuvwxyz012345:1\n");
+	ck_assert_str_eq(c.links[0].peer, "abcdefghijklmnopqrstuvwxyz012345");
+	ck_assert_uint_eq(c.links[0].port, 65535);
+	switch_config_done(&c);
+
+	parse_ok(&c, "[Switch]\nRelay=always\n");
+	ck_assert(c.relay_always);
+	ck_assert_uint_eq(c.set, SWITCH_KEY_RELAY);
+	ck_assert_uint_eq(c.n_links, 0);
+	switch_config_done(&c);
+	parse_ok(&c, "[Switch]\nRelay=direct\n");
+	ck_assert(!c.relay_always);
+	switch_config_done(&c);
+
+	/* Sixteen links, one per link port. */
+	{
+		char text[1024] = "[Switch]\n";
+
+		for (int i = 0; i < TOPOLOGY_LINKS_MAX; i++)
+			snprintf(text + strlen(text), sizeof(text) - strlen(text),
+				 "Link=%d:s%d:16\n", 16 + i, i);
+		parse_ok(&c, text);
+		ck_assert_uint_eq(c.n_links, TOPOLOGY_LINKS_MAX);
+		switch_config_done(&c);
+		strcat(text, "Link=40:s99:16\n");
+		ck_assert_str_eq(parse_error(text),
+				 "lab.conf:18: Link=40:s99:16: one link too many: a switch has 16 "
+				 "link ports; give at most 16 Link=");
+	}
+}
+END_TEST
+
+START_TEST(test_link_and_relay_errors)
+{
+	static const char *const not_a_link[] = {
+		"16-east-16",   "16:east",
+		"16:east:16:1", ":east:16",
+		"16:east:",     "0:east:16",
+		"16:east:0",    "x:east:16",
+		"16:east:1x",   "16:east:65536",
+		"-1:east:16",   "",
+		"16 : east:16", "99999999999999999999:east:16",
+	};
+	char line[128], expected[256];
+
+	for (size_t i = 0; i < ELEMENTSOF(not_a_link); i++) {
+		snprintf(line, sizeof(line), "[Switch]\nLink=%s\n", not_a_link[i]);
+		snprintf(expected, sizeof(expected),
+			 "lab.conf:2: Link=%s: not PORT:SWITCH:PORT; give this switch's link "
+			 "port, the other switch's name and its link port, ports from 1 to 65535, "
+			 "like 16:east:16",
+			 not_a_link[i]);
+		ck_assert_str_eq(parse_error(line), expected);
+	}
+	ck_assert_str_eq(parse_error("[Switch]\nLink=16:ea-st:16\n"),
+			 "lab.conf:2: Link=16:ea-st:16: not a switch's name between the ports; a "
+			 "name is 1 to 32 letters, digits or _");
+	assert_bad_line("Link=16::16", "not a switch's name");
+	assert_bad_line("Link=16:abcdefghijklmnopqrstuvwxyz0123456:16", "not a switch's name");
+	ck_assert_str_eq(parse_error("[Switch]\nRelay=sometimes\n"),
+			 "lab.conf:2: Relay=sometimes: not a relay mode; give direct or always");
+	ck_assert_str_eq(parse_error("[Switch]\nRelay=always\nRelay=direct\n"),
+			 "lab.conf:3: Relay=direct: Relay= was given on line 2 already; give it "
+			 "once");
+	ck_assert_str_eq(parse_error("[Switch]\nlink=16:east:16\n"),
+			 "lab.conf:2: link=16:east:16: unknown key; keys are case-sensitive: "
+			 "Link=");
+
+	/* Fabric keys. */
+	ck_assert_str_eq(finish_error("[Switch]\nMode=ivshmem\nLink=16:east:16\n"),
+			 "lab.conf: Link= applies to fabric mode; Mode=ivshmem has no fabric "
+			 "manager, no mailbox and every vector is shared; remove it");
+	ck_assert_str_eq(finish_error("[Switch]\nRelay=direct\nMode=ivshmem\n"),
+			 "lab.conf: Relay= applies to fabric mode; Mode=ivshmem has no fabric "
+			 "manager, no mailbox and every vector is shared; remove it");
+}
+END_TEST
+
 /* Switches for switch_configs_check(): the default one first, then files by name. */
 typedef struct Switches {
-	SwitchConfig *configs[8];
+	SwitchConfig *configs[20];
 	size_t n;
 } Switches;
 
@@ -700,20 +797,53 @@ END_TEST
 START_TEST(test_check_sids)
 {
 	Switches s = { 0 };
+	SwitchConfig *lab;
 
-	/* The default switch's SID counts as given (famezd's --sid or 27). */
+	/* Switches may share a subnet, and then share its CIDs. */
 	add_default(&s, SWITCH_KEY_SID);
-	add_file(&s, "lab", "[Switch]\nSID=27\n");
-	ck_assert_int_eq(check(&s), -EINVAL);
-	ck_assert_str_eq(err, "switch default (famezd's options) and switch lab (lab.conf) both "
-			      "have subnet ID 27; give each fabric switch its own SID=");
+	lab = add_file(&s, "lab", "[Switch]\nSID=27\n");
+	ck_assert_int_eq(check(&s), 0);
+	ck_assert_uint_eq(s.configs[0]->cid_base, 0);
+	ck_assert_uint_eq(s.configs[0]->cid_stride, 100);
+	ck_assert_uint_eq(lab->cid_base, 2048);
+	ck_assert_uint_eq(lab->cid_stride, 100);
 	switches_done(&s);
 
-	ck_assert_ptr_nonnull(
-		strstr(check_files("[Switch]\nSID=40\n", "[Switch]\nSID=40\n"),
-		       "switch a (a.conf) and switch b (b.conf) both have subnet ID 40"));
-	/* An ivshmem switch has no SID to collide with. */
+	ck_assert_str_eq(check_files("[Switch]\nSID=40\n", "[Switch]\nSID=40\n"), "");
 	ck_assert_str_eq(check_files("[Switch]\nSID=40\n", "[Switch]\nMode=ivshmem\n"), "");
+}
+END_TEST
+
+/* A switch alone in its subnet keeps FAME-Z's CIDs; an ivshmem switch has none. */
+START_TEST(test_check_assigns_cids)
+{
+	Switches s = { 0 };
+	SwitchConfig *big, *old;
+
+	add_default(&s, SWITCH_KEY_SID);
+	big = add_file(&s, "big", "[Switch]\nMaxPeers=254\n");
+	old = add_file(&s, "old", "[Switch]\nMode=ivshmem\n");
+	ck_assert_int_eq(check(&s), 0);
+	ck_assert_uint_eq(s.configs[0]->cid_base, 0);
+	ck_assert_uint_eq(s.configs[0]->cid_stride, 100); /* fabric_cid(15, id) */
+	ck_assert_uint_eq(big->sid, 28);
+	ck_assert_uint_eq(big->cid_base, 0);
+	ck_assert_uint_eq(big->cid_stride, 16); /* fabric_cid(255, id) */
+	ck_assert_uint_eq(old->cid_stride, 0);
+	switches_done(&s);
+
+	/* Seventeen switches of 254 clients cannot share one subnet. */
+	for (int i = 0; i < 17; i++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "s%02d", i);
+		add_file(&s, name, "[Switch]\nSID=40\nMaxPeers=254\n");
+	}
+	ck_assert_int_eq(check(&s), -EINVAL);
+	ck_assert_str_eq(err, "SID 40: switch s00 needs 255 CIDs (254 clients and itself), but 17 "
+			      "switches share the subnet's 4096 CIDs, 240 each; give it fewer "
+			      "clients or move a switch to another SID");
+	switches_done(&s);
 }
 END_TEST
 
@@ -746,6 +876,175 @@ START_TEST(test_check_assigns_sids)
 	ck_assert_int_eq(check(&s), 0);
 	ck_assert_uint_eq(a->sid, 27);
 	ck_assert_uint_eq(c->sid, 29);
+	switches_done(&s);
+}
+END_TEST
+
+/* A line of three: a - b - c, a and b in subnet 28, c in 29; b declares its link to c alone. */
+START_TEST(test_topology_of_files)
+{
+	Switches s = { 0 };
+	TopoSwitch out[4];
+	SwitchRoutes *routes = NULL;
+	const TopoLink *l;
+
+	add_default(&s, SWITCH_KEY_SID);
+	add_file(&s, "a", "[Switch]\nSID=28\nLink=16:b:16\nRelay=always\n");
+	add_file(&s, "b", "[Switch]\nSID=28\nLink=16:a:16\nLink=17:c:16\nMaxPeers=30\n");
+	add_file(&s, "c", "[Switch]\nSID=29\n");
+	/* b has 30 clients: its link ports are numbered from 32. */
+	ck_assert_int_eq(check(&s), -EINVAL);
+	ck_assert_str_eq(err, "a.conf:3: Link=16:b:16: port 16 is not a link port of switch b; its "
+			      "link ports are 32 to 47");
+	switches_done(&s);
+
+	add_default(&s, SWITCH_KEY_SID);
+	add_file(&s, "a", "[Switch]\nSID=28\nLink=16:b:32\nRelay=always\n");
+	add_file(&s, "b", "[Switch]\nSID=28\nLink=32:a:16\nLink=33:c:16\nMaxPeers=30\n");
+	add_file(&s, "c", "[Switch]\nSID=29\n");
+	ck_assert_msg(check(&s) == 0, "%s", err);
+	ck_assert_uint_eq(s.configs[1]->cid_base, 0);
+	ck_assert_uint_eq(s.configs[1]->cid_stride, 100);
+	ck_assert_uint_eq(s.configs[2]->cid_base, 2048);
+	ck_assert_uint_eq(s.configs[2]->cid_stride, 16); /* 31 x 100 > 2048 */
+	ck_assert_uint_eq(s.configs[3]->cid_base, 0);
+
+	ck_assert_int_eq(switch_configs_topology(s.configs, s.n, out, err, sizeof(err)), 0);
+	ck_assert_str_eq(out[0].name, "default");
+	ck_assert_uint_eq(out[0].n_links, 0);
+	ck_assert(out[0].up);
+	ck_assert_uint_eq(out[1].n_links, 1);
+	ck_assert_uint_eq(out[2].n_clients, 30);
+	ck_assert_uint_eq(out[2].n_links, 2);
+	ck_assert_uint_eq(out[3].n_links, 1);
+	l = topology_link(&out[3], 16);
+	ck_assert_ptr_nonnull(l);
+	ck_assert_uint_eq(l->peer_switch, 2);
+	ck_assert_uint_eq(l->peer_port, 33);
+	ck_assert(l->up);
+	ck_assert_uint_eq(out[2].cid_base, 2048);
+
+	/* a reaches b's clients, and subnet 29 through b. */
+	ck_assert_int_eq(routes_compute(&(Topology){ out, 4 }, 1, &routes), 0);
+	ck_assert_uint_eq(routes_get(routes, ROUTE_LPRT, 1, 2048 + 16)->egress, 16);
+	ck_assert_uint_eq(routes_get(routes, ROUTE_MPRT, 1, 29)->hops, 2);
+	ck_assert(!routes_get(routes, ROUTE_MPRT, 1, 27)->valid); /* the default: no link */
+	routes = routes_free(routes);
+	/* b and c as docs/switches.md shows them. */
+	ck_assert_int_eq(routes_compute(&(Topology){ out, 4 }, 2, &routes), 0);
+	ck_assert_uint_eq(routes_get(routes, ROUTE_LPRT, 1, 1500)->egress, 32);
+	ck_assert_uint_eq(routes_get(routes, ROUTE_MPRT, 1, 29)->egress, 33);
+	routes = routes_free(routes);
+	ck_assert_int_eq(routes_compute(&(Topology){ out, 4 }, 3, &routes), 0);
+	ck_assert_uint_eq(routes_get(routes, ROUTE_MPRT, 1, 28)->egress, 16);
+	ck_assert_uint_eq(routes_get(routes, ROUTE_MPRT, 1, 28)->hops, 1);
+	routes_free(routes);
+	switches_done(&s);
+
+	/* The default switch is linked to by its name. */
+	add_default(&s, SWITCH_KEY_SID);
+	add_file(&s, "lab", "[Switch]\nLink=16:default:17\n");
+	ck_assert_msg(check(&s) == 0, "%s", err);
+	ck_assert_int_eq(switch_configs_topology(s.configs, s.n, out, err, sizeof(err)), 0);
+	ck_assert_uint_eq(topology_link(&out[0], 17)->peer_switch, 1);
+	ck_assert_uint_eq(topology_link(&out[0], 17)->peer_port, 16);
+	switches_done(&s);
+}
+END_TEST
+
+/* Switches from files, checked together: "" when they are, else the error. */
+static const char *check_fabric(const char *const *texts)
+{
+	Switches s = { 0 };
+	int r;
+
+	for (size_t i = 0; texts[i]; i++) {
+		char name[2] = { (char)('a' + i), '\0' };
+
+		add_file(&s, name, texts[i]);
+	}
+	r = check(&s);
+	switches_done(&s);
+	ck_assert_int_eq(r, err[0] ? -EINVAL : 0);
+	return err;
+}
+
+#define FABRIC(...) check_fabric((const char *const[]){ __VA_ARGS__, NULL })
+
+START_TEST(test_links_accepted)
+{
+	/* One end, both ends alike, two links between the same switches. */
+	ck_assert_str_eq(FABRIC("[Switch]\nLink=16:b:17\n", ""), "");
+	ck_assert_str_eq(FABRIC("[Switch]\nLink=16:b:17\n", "[Switch]\nLink=17:a:16\n"), "");
+	ck_assert_str_eq(
+		FABRIC("[Switch]\nLink=16:b:17\nLink=17:b:16\n", "[Switch]\nLink=16:a:17\n"), "");
+	ck_assert_str_eq(FABRIC("[Switch]\nLink=16:b:16\n", "[Switch]\nLink=17:c:16\n",
+				"[Switch]\nLink=17:a:17\n"),
+			 "");
+	ck_assert_str_eq(FABRIC("[Switch]\nLink=31:b:16\n", ""), "");
+}
+END_TEST
+
+START_TEST(test_links_refused)
+{
+	Switches s = { 0 };
+
+	ck_assert_str_eq(FABRIC("[Switch]\nSID=28\n\nLink=16:nowhere:16\n"),
+			 "a.conf:4: Link=16:nowhere:16: no switch named nowhere");
+	ck_assert_str_eq(FABRIC("[Switch]\nLink=16:a:17\n"),
+			 "a.conf:2: Link=16:a:17: links switch a to itself; link another switch");
+	ck_assert_str_eq(FABRIC("[Switch]\nLink=16:b:16\n", "[Switch]\nMode=ivshmem\n"),
+			 "a.conf:2: Link=16:b:16: switch b is in ivshmem mode, which has no links; "
+			 "link fabric switches only");
+	ck_assert_str_eq(FABRIC("[Switch]\nLink=15:b:16\n", ""),
+			 "a.conf:2: Link=15:b:16: port 15 is not a link port of switch a; its link "
+			 "ports are 16 to 31");
+	ck_assert_str_eq(FABRIC("[Switch]\nLink=32:b:16\n", ""),
+			 "a.conf:2: Link=32:b:16: port 32 is not a link port of switch a; its link "
+			 "ports are 16 to 31");
+	ck_assert_str_eq(FABRIC("[Switch]\nLink=16:b:1\n", ""),
+			 "a.conf:2: Link=16:b:1: port 1 is not a link port of switch b; its link "
+			 "ports are 16 to 31");
+	ck_assert_str_eq(FABRIC("[Switch]\nLink=16:b:20\n", "[Switch]\nMaxPeers=2\n"),
+			 "a.conf:2: Link=16:b:20: port 20 is not a link port of switch b; its link "
+			 "ports are 4 to 19");
+
+	/* A port used twice: in one file, by two files, by the same line again. */
+	ck_assert_str_eq(FABRIC("[Switch]\nLink=16:b:16\nLink=16:c:16\n", "", ""),
+			 "a.conf:3: Link=16:c:16: port 16 of switch a is taken by a.conf:2: "
+			 "Link=16:b:16; give each link its own port");
+	ck_assert_str_eq(FABRIC("[Switch]\nLink=16:c:16\n", "[Switch]\nLink=16:c:16\n", ""),
+			 "b.conf:2: Link=16:c:16: port 16 of switch c is taken by a.conf:2: "
+			 "Link=16:c:16; give each link its own port");
+	ck_assert_str_eq(FABRIC("[Switch]\nLink=16:b:17\nLink=16:b:18\n", ""),
+			 "a.conf:3: Link=16:b:18: port 16 of switch a is taken by a.conf:2: "
+			 "Link=16:b:17; give each link its own port");
+	ck_assert_str_eq(FABRIC("[Switch]\nLink=16:b:16\nLink=17:b:16\n", ""),
+			 "a.conf:3: Link=17:b:16: port 16 of switch b is taken by a.conf:2: "
+			 "Link=16:b:16; give each link its own port");
+	ck_assert_str_eq(FABRIC("[Switch]\nLink=16:b:16\n# again\nLink=16:b:16\n", ""),
+			 "a.conf:4: Link=16:b:16: given on line 2 already; give it once");
+
+	/* Two ends that disagree, on either end's port. */
+	ck_assert_str_eq(FABRIC("[Switch]\nLink=16:b:17\n", "[Switch]\nLink=18:a:16\n"),
+			 "b.conf:2: Link=18:a:16: a.conf:2: Link=16:b:17 joins port 16 of a to "
+			 "port 17 of b, not 18; declare the link alike at both ends");
+	ck_assert_str_eq(FABRIC("[Switch]\nLink=16:b:17\n", "[Switch]\nLink=17:a:20\n"),
+			 "b.conf:2: Link=17:a:20: a.conf:2: Link=16:b:17 joins port 17 of b to "
+			 "port 16 of a, not 20; declare the link alike at both ends");
+
+	/* The default switch: linked to by name, and its own links named as options. */
+	add_default(&s, SWITCH_KEY_SID);
+	add_file(&s, "lab", "[Switch]\nLink=16:default:3\n");
+	ck_assert_int_eq(check(&s), -EINVAL);
+	ck_assert_str_eq(err, "lab.conf:2: Link=16:default:3: port 3 is not a link port of switch "
+			      "default; its link ports are 16 to 31");
+	switches_done(&s);
+	add_default(&s, SWITCH_KEY_SID);
+	s.configs[0]->links[0] = (SwitchLinkConfig){ 16, "nowhere", 16, 0 };
+	s.configs[0]->n_links = 1;
+	ck_assert_int_eq(check(&s), -EINVAL);
+	ck_assert_str_eq(err, "famezd's options: --link 16:nowhere:16: no switch named nowhere");
 	switches_done(&s);
 }
 END_TEST
@@ -784,11 +1083,17 @@ int main(void)
 	tcase_add_test(tc, test_finish_fabric);
 	tcase_add_test(tc, test_finish_ivshmem);
 	tcase_add_test(tc, test_finish_names_options);
+	tcase_add_test(tc, test_links_and_relay);
+	tcase_add_test(tc, test_link_and_relay_errors);
 	tcase_add_test(tc, test_check_names);
 	tcase_add_test(tc, test_check_sockets);
 	tcase_add_test(tc, test_check_shared_memory);
 	tcase_add_test(tc, test_check_sids);
 	tcase_add_test(tc, test_check_assigns_sids);
+	tcase_add_test(tc, test_check_assigns_cids);
+	tcase_add_test(tc, test_topology_of_files);
+	tcase_add_test(tc, test_links_accepted);
+	tcase_add_test(tc, test_links_refused);
 	tcase_add_test(tc, test_without_err);
 	suite_add_tcase(s, tc);
 	return testlib_run_suite(s);

@@ -40,6 +40,27 @@ static void join(size_t a, unsigned port_a, size_t b, unsigned port_b)
 	ck_assert_int_eq(topology_connect(&topo, a, port_a, b, port_b), 0);
 }
 
+/* a - b - c in subnet 27: a's 16 to b's 16, b's 17 to c's 16. */
+static void line(void)
+{
+	fabric(3, NULL);
+	join(0, LINK0, 1, LINK0);
+	join(1, LINK0 + 1, 2, LINK0);
+}
+
+/*
+ * a - b - c - d - a in subnet 27: a's 16 to b's 16, b's 17 to c's 16, c's 17 to d's 16 and
+ * d's 17 to a's 17, listed first on a: ties must go to the lowest port, not the first listed.
+ */
+static void ring(void)
+{
+	fabric(4, NULL);
+	join(3, LINK0 + 1, 0, LINK0 + 1);
+	join(0, LINK0, 1, LINK0);
+	join(1, LINK0 + 1, 2, LINK0);
+	join(2, LINK0 + 1, 3, LINK0);
+}
+
 /* Assigns the CIDs and computes every switch's routes. */
 static void compute(void)
 {
@@ -119,12 +140,9 @@ static unsigned valid_entries(size_t from, RouteTableKind kind)
 	return n;
 }
 
-/* a - b - c, in one subnet. */
 START_TEST(test_line)
 {
-	fabric(3, NULL);
-	join(0, LINK0, 1, LINK0);
-	join(1, LINK0 + 1, 2, LINK0);
+	line();
 	compute();
 
 	for (size_t i = 0; i < 3; i++) {
@@ -148,15 +166,10 @@ START_TEST(test_line)
 }
 END_TEST
 
-/* a - b - c - d - a: both ways round, the tie to the lowest port. */
+/* Both ways round, the tie to the lowest port. */
 START_TEST(test_ring)
 {
-	fabric(4, NULL);
-	/* a's link on port 17 first: the tie goes to the lowest port, not the first listed. */
-	join(3, LINK0 + 1, 0, LINK0 + 1);
-	join(0, LINK0, 1, LINK0);
-	join(1, LINK0 + 1, 2, LINK0);
-	join(2, LINK0 + 1, 3, LINK0);
+	ring();
 	compute();
 
 	assert_switch_route(0, 1, LINK0, 1);
@@ -193,11 +206,7 @@ END_TEST
 START_TEST(test_link_down)
 {
 	/* The ring without a - b: a reaches b the long way round. */
-	fabric(4, NULL);
-	join(0, LINK0, 1, LINK0);
-	join(1, LINK0 + 1, 2, LINK0);
-	join(2, LINK0 + 1, 3, LINK0);
-	join(3, LINK0 + 1, 0, LINK0 + 1);
+	ring();
 	ck_assert_int_eq(topology_set_link_up(&topo, 1, LINK0, false), 0);
 	ck_assert(!topology_link(&switches[0], LINK0)->up); /* both ends */
 	compute();
@@ -207,9 +216,7 @@ START_TEST(test_link_down)
 	assert_switch_route(1, 3, LINK0 + 1, 2);
 
 	/* A line whose b - c is down: c is cut off, and only has its own clients. */
-	fabric(3, NULL);
-	join(0, LINK0, 1, LINK0);
-	join(1, LINK0 + 1, 2, LINK0);
+	line();
 	ck_assert_int_eq(topology_set_link_up(&topo, 2, LINK0, false), 0);
 	ck_assert_int_eq(topology_set_link_up(&topo, 2, LINK0 + 5, false), -ENOENT);
 	ck_assert_int_eq(topology_set_link_up(&topo, 7, LINK0, false), -ENOENT);
@@ -236,11 +243,7 @@ END_TEST
 
 START_TEST(test_switch_down)
 {
-	fabric(4, NULL);
-	join(0, LINK0, 1, LINK0);
-	join(1, LINK0 + 1, 2, LINK0);
-	join(2, LINK0 + 1, 3, LINK0);
-	join(3, LINK0 + 1, 0, LINK0 + 1);
+	ring();
 	ck_assert_int_eq(topology_assign_cids(&topo, err, sizeof(err)), 0);
 	/* CIDs are assigned while every switch is up, and kept. */
 	switches[1].up = false;
