@@ -413,18 +413,68 @@ static bool take_route_request(Fabric *f, Peer *p, uint8_t *slot, const char *te
 	return true;
 }
 
-void fabric_retry(Fabric *f, Peer *p)
+/* A peer rang in a loop: counted and, past the burst, muted for a moment. */
+static void rang_in_vain(Fabric *f, FabricVector *v)
+{
+	unsigned long long suppressed;
+
+	if (!ratelimit_below(&v->rate, now_usec(CLOCK_MONOTONIC), &suppressed)) {
+		protocol_error(f, v->index, LOG_NOTICE,
+			       "rings the server in a tight loop; muted for a moment", "");
+		mute(v);
+	}
+}
+
+/* Takes what peer p left in its slot: a route request, a message for us, or nothing. */
+static void take_slot(Fabric *f, FabricVector *v, Peer *p, uint64_t count, bool rang)
 {
 	uint8_t *slot = mailbox_slot(f->mailbox, p->id);
 	char text[MAILBOX_MSG_MAX];
 	size_t len;
+	int r;
 
-	/*
-	 * Whatever it holds now: it may have taken its slot back and written something else
-	 * (which, without an envelope, waits for its ring).
-	 */
-	if (mailbox_read_message(slot, text, &len) == 0)
-		(void)take_route_request(f, p, slot, text);
+	r = mailbox_read_message(slot, text, &len);
+	if (r == -ENOMSG) {
+		/*
+		 * Nothing in its slot: a spurious ring. A driver's rings each carry a message,
+		 * so only a peer ringing in a loop gets here often; it is muted for a moment.
+		 */
+		if (rang)
+			rang_in_vain(f, v);
+		return;
+	}
+	peer_log(f->sw, p, LOG_DEBUG, "ring from %u (count %llu): %s", p->id,
+		 (unsigned long long)count, r == 0 ? text : strerror(-r));
+	if (r == 0 && take_route_request(f, p, slot, text))
+		return;
+	/* Free the sender's slot whatever it held, so it can go on. */
+	mailbox_acknowledge(slot, f->server_id);
+	mail_sender_heard_from(f->sender, p->id);
+	if (r == -EMSGSIZE) {
+		protocol_error(f, p->id, LOG_DEBUG, "message length out of range", "");
+		return;
+	}
+	if (r < 0) {
+		protocol_error(f, p->id, LOG_DEBUG, "message not NUL-terminated printable ASCII",
+			       "");
+		return;
+	}
+	f->sw->counters.messages_received++;
+	p->fabric.messages_received++;
+	switch_emit(f->sw, message_received, p, text);
+	dispatch(f, p, text);
+	/* A guest asked at join time, before its driver listened, is asked again now. */
+	if (p->fabric.attributes_lost && !p->fabric.cclass[0]) {
+		p->fabric.attributes_lost = false;
+		ask_attributes(f, p->id);
+	}
+}
+
+void fabric_retry(Fabric *f, Peer *p)
+{
+	/* Whatever it holds now: it may have taken its slot back and written something else. */
+	if (p->id < f->vectors)
+		take_slot(f, &f->server_vectors[p->id], p, 0, false);
 }
 
 /* Vector S of the server's own ID rang: peer S has a message for us in slot S. */
@@ -432,11 +482,7 @@ static int on_ring(sd_event_source *source, int fd, uint32_t revents, void *user
 {
 	FabricVector *v = userdata;
 	Fabric *f = v->fabric;
-	char text[MAILBOX_MSG_MAX];
-	unsigned long long suppressed;
 	uint64_t count = 0;
-	uint8_t *slot;
-	size_t len;
 	Peer *p;
 	int r;
 
@@ -465,47 +511,15 @@ static int on_ring(sd_event_source *source, int fd, uint32_t revents, void *user
 				       "rang the server without holding that ID", "");
 		return 0;
 	}
-	slot = mailbox_slot(f->mailbox, v->index);
-	r = mailbox_read_message(slot, text, &len);
-	if (r == -ENOMSG) {
-		/*
-		 * Nothing in its slot: a spurious ring. A driver's rings each carry a message,
-		 * so only a peer ringing in a loop gets here often; it is muted for a moment.
-		 * One held by the router (router.h) rings again while it waits: no harm done.
-		 */
-		if (!p->relay.held &&
-		    !ratelimit_below(&v->rate, now_usec(CLOCK_MONOTONIC), &suppressed)) {
-			protocol_error(f, v->index, LOG_NOTICE,
-				       "rings the server in a tight loop; muted for a moment", "");
-			mute(v);
-		}
+	/*
+	 * Its route request waits for the router, which tries it again itself (router.h):
+	 * ringing meanwhile changes nothing, and ringing in a loop gets it muted.
+	 */
+	if (p->relay.held) {
+		rang_in_vain(f, v);
 		return 0;
 	}
-	peer_log(f->sw, p, LOG_DEBUG, "ring from %u (count %llu): %s", v->index,
-		 (unsigned long long)count, r == 0 ? text : strerror(-r));
-	if (r == 0 && take_route_request(f, p, slot, text))
-		return 0;
-	/* Free the sender's slot whatever it held, so it can go on. */
-	mailbox_acknowledge(slot, f->server_id);
-	mail_sender_heard_from(f->sender, v->index);
-	if (r == -EMSGSIZE) {
-		protocol_error(f, v->index, LOG_DEBUG, "message length out of range", "");
-		return 0;
-	}
-	if (r < 0) {
-		protocol_error(f, v->index, LOG_DEBUG, "message not NUL-terminated printable ASCII",
-			       "");
-		return 0;
-	}
-	f->sw->counters.messages_received++;
-	p->fabric.messages_received++;
-	switch_emit(f->sw, message_received, p, text);
-	dispatch(f, p, text);
-	/* A guest asked at join time, before its driver listened, is asked again now. */
-	if (p->fabric.attributes_lost && !p->fabric.cclass[0]) {
-		p->fabric.attributes_lost = false;
-		ask_attributes(f, p->id);
-	}
+	take_slot(f, v, p, count, true);
 	return 0;
 }
 

@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Switches linked into one fabric (docs/switches.md): three switches in a line, a - b - c (a and
+ * b share subnet 28, c is subnet 29), and r, a switch of its own with Relay=always. Peers here
+ * are raw clients in the test process, so that the test sees every byte of the slots: a route
+ * request crosses two links and arrives with the origin famezd gave the sender (whatever the
+ * sender wrote), a reply comes back the same way, every refusal gets its status, and on r a
+ * direct ring reaches no one while the routed message arrives.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "doorbell.h"
+#include "envelope.h"
+#include "mailbox.h"
+#include "testlib.h"
+
+#define CLIENTS 4
+#define SERVER_ID (CLIENTS + 1)
+#define FIRST_LINK_PORT (CLIENTS + 2)
+
+static Famezd famezd;
+static char switches_dir[256];
+
+/* A raw peer of one switch, with its shared memory mapped. */
+typedef struct Peer {
+	RawClient c;
+	uint8_t *mem;
+	size_t size;
+	unsigned cid, sid;
+} Peer;
+
+static void write_switch(const char *name, const char *body)
+{
+	char path[320], text[512];
+	FILE *f;
+
+	snprintf(switches_dir, sizeof(switches_dir), "%s/switches.d", testlib_tmpdir());
+	ck_assert(mkdir(switches_dir, 0755) == 0 || errno == EEXIST);
+	snprintf(path, sizeof(path), "%s/%s.conf", switches_dir, name);
+	snprintf(text, sizeof(text), "[Switch]\nSocket=%s/%s.sock\nMaxPeers=%d\n%s",
+		 testlib_tmpdir(), name, CLIENTS, body);
+	f = fopen(path, "we");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_ge(fputs(text, f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static const char *socket_of(const char *name)
+{
+	static char path[4][300];
+	static unsigned next;
+	char *p = path[next++ % 4];
+
+	snprintf(p, sizeof(path[0]), "%s/%s.sock", testlib_tmpdir(), name);
+	return p;
+}
+
+/* a - b - c, and r alone with Relay=always. */
+static void start_fabric(void)
+{
+	char link[64];
+
+	snprintf(link, sizeof(link), "SID=28\nLink=%d:b:%d\n", FIRST_LINK_PORT, FIRST_LINK_PORT);
+	write_switch("a", link);
+	snprintf(link, sizeof(link), "SID=28\nLink=%d:c:%d\n", FIRST_LINK_PORT + 1,
+		 FIRST_LINK_PORT);
+	write_switch("b", link);
+	write_switch("c", "SID=29\n");
+	write_switch("r", "SID=30\nRelay=always\n");
+	famezd_start(&famezd, (const char *[]){ "--switches-dir", switches_dir, NULL });
+	testlib_wait_for_output(famezd.log_path, "famezd: switch r: listening on ",
+				TESTLIB_WAIT_MS);
+}
+
+static uint8_t *slot_of(Peer *p, unsigned id)
+{
+	return mailbox_slot(p->mem, id);
+}
+
+/* The next message famezd sends us through its slot: acknowledged, text in out, envelope. */
+static int next_from_switch(Peer *p, char out[MAILBOX_MSG_MAX], Envelope *env)
+{
+	uint8_t *slot = slot_of(p, SERVER_ID);
+	size_t len;
+	int r;
+
+	ck_assert_msg(testlib_wait_slot(slot, true, TESTLIB_WAIT_MS), "nothing from the switch");
+	ck_assert_int_eq(mailbox_read_message(slot, out, &len), 0);
+	r = envelope_read(slot, env);
+	mailbox_acknowledge(slot, p->c.state.own_id);
+	return r;
+}
+
+/* Writes text for the switch into our slot, with env (or none), and rings it. */
+static void send_to_switch(Peer *p, const char *text, const Envelope *env)
+{
+	uint8_t *slot = slot_of(p, p->c.state.own_id);
+
+	ck_assert(testlib_wait_slot(slot, false, TESTLIB_WAIT_MS));
+	if (env)
+		envelope_write(slot, env);
+	else
+		envelope_clear(slot);
+	raw_client_mail(&p->c, p->mem, SERVER_ID, text, TESTLIB_WAIT_MS);
+}
+
+/* The switch's verdict on the route request in our slot, once it acknowledged it. */
+static EnvelopeStatus verdict(Peer *p)
+{
+	uint8_t *slot = slot_of(p, p->c.state.own_id);
+
+	ck_assert_msg(testlib_wait_slot(slot, false, TESTLIB_WAIT_MS),
+		      "the switch did not take the route request");
+	return envelope_get_status(slot);
+}
+
+/*
+ * Joins switch `name` and, unless `configure` is false, asks to be configured (Link RFC) and
+ * acknowledges the CTL-Write: the CID,SID famezd gave us are then in our slot.
+ */
+static void join(Peer *p, const char *name, bool configure)
+{
+	char text[MAILBOX_MSG_MAX];
+	unsigned long long tag;
+	Envelope env;
+
+	memset(p, 0, sizeof(*p));
+	ck_assert_int_eq(raw_client_connect(&p->c, socket_of(name), true), 0);
+	ck_assert(raw_client_read_fabric(&p->c, SERVER_ID, TESTLIB_WAIT_MS));
+	p->mem = raw_client_map(&p->c, &p->size);
+	/* famezd first asks who we are. */
+	ck_assert_int_eq(next_from_switch(p, text, &env), -ENOMSG);
+	ck_assert_str_eq(text, "Link CTL Peer-Attribute");
+	send_to_switch(p, "Link CTL ACK cclass=Debugger,CID0=0,SID0=0", NULL);
+	if (!configure)
+		return;
+	send_to_switch(p, "Link RFC TTC=27us", NULL);
+	ck_assert_int_eq(next_from_switch(p, text, &env), -ENOMSG);
+	ck_assert_msg(sscanf(strstr(text, "Tag=") ? strstr(text, "Tag=") : "", "Tag=%llu", &tag) ==
+			      1,
+		      "not a CTL-Write: %s", text);
+	snprintf(text, sizeof(text), "Standalone Acknowledgment Tag=%llu,Reason=OK", tag);
+	send_to_switch(p, text, NULL);
+	/* Configured, famezd asks again, as FAME-Z does. */
+	ck_assert_int_eq(next_from_switch(p, text, &env), -ENOMSG);
+	ck_assert_str_eq(text, "Link CTL Peer-Attribute");
+	send_to_switch(p, "Link CTL ACK cclass=Debugger,CID0=0,SID0=0", NULL);
+	ck_assert(testlib_wait_slot(slot_of(p, p->c.state.own_id), false, TESTLIB_WAIT_MS));
+	p->cid = (unsigned)mailbox_get_u64(slot_of(p, p->c.state.own_id), MAILBOX_SLOT_PEER_CID);
+	p->sid = (unsigned)mailbox_get_u64(slot_of(p, p->c.state.own_id), MAILBOX_SLOT_PEER_SID);
+	ck_assert_uint_ne(p->cid, 0);
+}
+
+static void leave(Peer *p)
+{
+	raw_client_close(&p->c);
+}
+
+static Envelope route_to(unsigned cid, unsigned sid)
+{
+	return (Envelope){ .type = ENVELOPE_ROUTE, .dest_cid = (uint16_t)cid,
+			   .dest_sid = (uint16_t)sid };
+}
+
+START_TEST(test_route_crosses_two_links_both_ways)
+{
+	Peer a, c;
+	char text[MAILBOX_MSG_MAX];
+	Envelope env, req;
+
+	start_fabric();
+	join(&a, "a", true);
+	join(&c, "c", true);
+	ck_assert_uint_eq(a.sid, 28);
+	ck_assert_uint_eq(c.sid, 29);
+
+	/* A forged origin: famezd writes the one it gave the sender. */
+	req = route_to(c.cid, c.sid);
+	req.origin_cid = 7;
+	req.origin_sid = 7;
+	send_to_switch(&a, "hello across", &req);
+	ck_assert_int_eq(verdict(&a), ENVELOPE_STATUS_OK);
+	ck_assert_int_eq(next_from_switch(&c, text, &env), 0);
+	ck_assert_str_eq(text, "hello across");
+	ck_assert_int_eq(env.type, ENVELOPE_DELIVER);
+	ck_assert_uint_eq(env.origin_cid, a.cid);
+	ck_assert_uint_eq(env.origin_sid, a.sid);
+	ck_assert_uint_eq(env.dest_cid, c.cid);
+	ck_assert_uint_eq(env.hops, 2);
+
+	/* The reply, addressed to the origin, comes back the same way. */
+	req = route_to(env.origin_cid, env.origin_sid);
+	send_to_switch(&c, "and back", &req);
+	ck_assert_int_eq(verdict(&c), ENVELOPE_STATUS_OK);
+	ck_assert_int_eq(next_from_switch(&a, text, &env), 0);
+	ck_assert_str_eq(text, "and back");
+	ck_assert_uint_eq(env.origin_cid, c.cid);
+	ck_assert_uint_eq(env.origin_sid, c.sid);
+	ck_assert_uint_eq(env.hops, 2);
+
+	/* A ping for the far switch itself is answered by it, routed back. */
+	req = route_to((unsigned)mailbox_get_u64(slot_of(&c, SERVER_ID), MAILBOX_SLOT_PEER_CID),
+		       c.sid);
+	send_to_switch(&a, "ping", &req);
+	ck_assert_int_eq(verdict(&a), ENVELOPE_STATUS_OK);
+	ck_assert_int_eq(next_from_switch(&a, text, &env), 0);
+	ck_assert_str_eq(text, "pong");
+	ck_assert_uint_eq(env.origin_cid, req.dest_cid);
+	ck_assert_uint_eq(env.origin_sid, c.sid);
+
+	leave(&a);
+	leave(&c);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+START_TEST(test_refusals_say_why)
+{
+	Peer a, c, stranger;
+	Envelope bad;
+
+	start_fabric();
+	join(&a, "a", true);
+	join(&c, "c", true);
+	join(&stranger, "a", false);
+
+	/* No switch has SID 99. */
+	send_to_switch(&a, "nowhere", &(Envelope){ .type = ENVELOPE_ROUTE, .dest_cid = 100,
+						    .dest_sid = 99 });
+	ck_assert_str_eq(envelope_status_to_string(verdict(&a)), "no-route");
+	/* Routed to c's port 4, where nobody is. */
+	send_to_switch(&a, "nobody", &(Envelope){ .type = ENVELOPE_ROUTE,
+						   .dest_cid = (uint16_t)(c.cid / 100 * 400),
+						   .dest_sid = (uint16_t)c.sid });
+	ck_assert_str_eq(envelope_status_to_string(verdict(&a)), "unreachable");
+	/* A sender without a CID has no origin to give. */
+	send_to_switch(&stranger, "who am I", &(Envelope){ .type = ENVELOPE_ROUTE,
+							    .dest_cid = (uint16_t)c.cid,
+							    .dest_sid = (uint16_t)c.sid });
+	ck_assert_str_eq(envelope_status_to_string(verdict(&stranger)), "not-configured");
+	/* A peer does not deliver: only switches do. */
+	bad = route_to(c.cid, c.sid);
+	bad.type = ENVELOPE_DELIVER;
+	send_to_switch(&a, "posing as a switch", &bad);
+	ck_assert_str_eq(envelope_status_to_string(verdict(&a)), "malformed");
+
+	/* None of it reached c: the next thing it gets is this. */
+	send_to_switch(&a, "still fine", &(Envelope){ .type = ENVELOPE_ROUTE,
+						       .dest_cid = (uint16_t)c.cid,
+						       .dest_sid = (uint16_t)c.sid });
+	ck_assert_int_eq(verdict(&a), ENVELOPE_STATUS_OK);
+	{
+		char text[MAILBOX_MSG_MAX];
+		Envelope env;
+
+		ck_assert_int_eq(next_from_switch(&c, text, &env), 0);
+		ck_assert_str_eq(text, "still fine");
+	}
+	leave(&stranger);
+	leave(&a);
+	leave(&c);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+/* The count in eventfd fd, read away: 0 when nothing rang it. */
+static uint64_t take_count(int fd)
+{
+	uint64_t count = 0;
+
+	(void)doorbell_take(fd, &count);
+	return count;
+}
+
+START_TEST(test_relay_always_routes_everything)
+{
+	Peer x, y;
+	char text[MAILBOX_MSG_MAX];
+	Envelope env;
+	const ClientPeer *yx;
+
+	start_fabric();
+	join(&x, "r", true);
+	join(&y, "r", true);
+	ck_assert_uint_eq(mailbox_get_u64(x.mem, MAILBOX_GLOBAL_FLAGS) & MAILBOX_FLAG_RELAY_ALWAYS,
+			  MAILBOX_FLAG_RELAY_ALWAYS);
+	/* What x was given to ring y: a decoy, which y does not listen to. */
+	raw_client_read(&x.c, 64);
+	yx = client_state_peer(&x.c.state, y.c.state.own_id);
+	ck_assert_ptr_nonnull(yx);
+	raw_client_ring(&x.c, y.c.state.own_id, x.c.state.own_id, 1);
+	ck_assert_uint_eq(take_count(y.c.state.self.fds[x.c.state.own_id]), 0);
+
+	/* The routed message arrives, through the switch. */
+	send_to_switch(&x, "through the switch", &(Envelope){ .type = ENVELOPE_ROUTE,
+							       .dest_cid = (uint16_t)y.cid,
+							       .dest_sid = (uint16_t)y.sid });
+	ck_assert_int_eq(verdict(&x), ENVELOPE_STATUS_OK);
+	ck_assert_int_eq(next_from_switch(&y, text, &env), 0);
+	ck_assert_str_eq(text, "through the switch");
+	ck_assert_uint_eq(env.origin_cid, x.cid);
+	ck_assert_uint_eq(env.hops, 0);
+	/* And the switch rang y on its vector, the real one. */
+	ck_assert_uint_gt(take_count(y.c.state.self.fds[SERVER_ID]), 0);
+	leave(&x);
+	leave(&y);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("links");
+	TCase *tc = tcase_create("links");
+
+	tcase_add_checked_fixture(tc, testlib_setup, testlib_teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_route_crosses_two_links_both_ways);
+	tcase_add_test(tc, test_refusals_say_why);
+	tcase_add_test(tc, test_relay_always_routes_everything);
+	suite_add_tcase(s, tc);
+	return testlib_run_suite(s);
+}
