@@ -34,7 +34,31 @@ typedef enum WaitKind {
 	WAIT_MEMORY,     /* until the word at `wait_offset` of the shared memory is `target` */
 	WAIT_MESSAGES,   /* fabric: until `target` messages nobody answers arrived */
 	WAIT_SLEEP,      /* until the timer fires */
+	WAIT_FLOOD,      /* fabric: until every message of `fabric.flood` was answered */
 } WaitKind;
+
+/* Where a message goes: a peer of our switch, or a CID,SID the switch routes it to. */
+typedef struct FabricTarget {
+	unsigned id;       /* the peer's ID on our switch; 0 when routed */
+	bool routed;       /* a route request to the switch (in a guest: "CID,SID:" to it) */
+	uint16_t cid, sid; /* the destination of a routed message */
+} FabricTarget;
+
+/* A ping routed to a CID,SID, waiting for the pong delivered from there. */
+typedef struct RoutedPing {
+	uint16_t cid, sid;
+	uint64_t sent_at;
+} RoutedPing;
+
+/* flood: numbered messages to one target, a window of them queued at a time, in order. */
+typedef struct FabricFlood {
+	FabricTarget target;
+	char name[MAILBOX_LABEL_MAX]; /* the target's, when it started (a peer may leave) */
+	uint64_t total, queued;
+	/* Answered: taken (acknowledged, or routed with status ok), or not. */
+	uint64_t sent, failed;
+	bool stopped; /* a failure: nothing more is queued */
+} FabricFlood;
 
 /* Fabric mode: the server put a FAME-Z mailbox at the start of the shared memory. */
 typedef struct ClientFabric {
@@ -47,11 +71,16 @@ typedef struct ClientFabric {
 	bool send_failed;         /* one of them was not acknowledged */
 	uint64_t ping_pending[4]; /* IDs we await a pong from */
 	uint64_t ping_sent_at[MAIL_DEST_MAX];
+	RoutedPing routed_pings[MAIL_DEST_MAX]; /* CID,SIDs we await a routed pong from */
+	unsigned n_routed_pings;
 	uint64_t sid, cid; /* assigned by the server's CTL-Write */
 	bool configured;
 	/* Texts for us (not ping, Link, ...), and of those, taken by wait-msg. */
 	uint64_t messages, messages_consumed;
 	uint64_t ctl_writes_refused; /* CTL-Writes from peers other than the server */
+	/* Route requests the switch took, and refused; messages it delivered from elsewhere. */
+	uint64_t routed_sent, routed_refused, routed_received;
+	FabricFlood flood;
 } ClientFabric;
 
 typedef struct Client {
@@ -117,8 +146,8 @@ int client_device_open(Client *c, const char *nodename, const char *cclass);
 void client_device_done(Client *c);
 int client_device_info(Client *c, struct famez_bridge_info *info);
 int client_device_ring(Client *c, unsigned peer, unsigned vector);
-/* Sends text to peer dest through the bridge's text API. */
-int client_device_send(Client *c, unsigned dest, const char *text);
+/* Sends text to dest ("ID", or "CID,SID" which the bridge routes) through its text API. */
+int client_device_send(Client *c, const char *dest, const char *text);
 
 /* fabric.c */
 void client_fabric_setup(Client *c, const char *nodename, const char *cclass);

@@ -4,7 +4,8 @@
  * a server socket. What the bridge is comes from its info ioctl, the shared memory is mmap()ed
  * from it, each own vector is bound to an eventfd of ours, rings go through its ring ioctl. On
  * a FAME-Z fabric the bridge is the peer (it owns our slot and answers the link requests), so
- * messages go through its text API: write("ID:text"), read() -> "CID,SID:text".
+ * messages go through its text API: write("ID:text") or write("CID,SID:text") (the bridge
+ * routes those it has no slot for), read() -> "CID,SID:text".
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,16 +43,22 @@ int client_device_ring(Client *c, unsigned peer, unsigned vector)
 	return 0;
 }
 
-int client_device_send(Client *c, unsigned dest, const char *text)
+int client_device_send(Client *c, const char *dest, const char *text)
 {
 	char buf[MAILBOX_MSG_MAX + 16];
-	int n = snprintf(buf, sizeof(buf), "%u:%s", dest, text);
+	int n = snprintf(buf, sizeof(buf), "%s:%s", dest, text);
 
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return command_error(c, "the message is too long for a slot");
-	/* The bridge waits (at most 5 s) for the receiver to free our slot. */
-	if (write(c->device_wfd, buf, (size_t)n) != n)
-		return command_error(c, "cannot send to peer %u: %m", dest);
+	/*
+	 * The bridge waits (at most 5 s) for the receiver to free our slot; for a CID,SID it
+	 * routes, its errno says why it could not (EHOSTUNREACH: no route or no such component).
+	 */
+	if (write(c->device_wfd, buf, (size_t)n) != n) {
+		if (strchr(dest, ','))
+			return command_error(c, "cannot reach %s: %m", dest);
+		return command_error(c, "cannot send to peer %s: %m", dest);
+	}
 	return 0;
 }
 

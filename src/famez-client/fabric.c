@@ -3,7 +3,11 @@
  * famez-client in fabric mode: a FAME-Z peer with its own mailbox slot. It answers ping and
  * Link CTL Peer-Attribute itself (as C-Class Debugger, unless --cclass says), takes the
  * configuration a CTL-Write gives it, and prints every message it receives as
- * "nodename@id: text".
+ * "nodename@id: text", or "CID,SID: text" for one its switch delivered from elsewhere.
+ *
+ * A message for a CID,SID no slot of our switch holds goes to the switch as a route request:
+ * the text with a routing envelope (envelope.h), whose status byte carries the switch's verdict
+ * when it acknowledges. So does every message to another peer when the switch relays all.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -15,10 +19,28 @@
 
 #include "client.h"
 #include "doorbell.h"
+#include "envelope.h"
 #include "log.h"
 #include "size.h"
 
 #define CLIENT_ACK_TIMEOUT_USEC 1000000ULL
+/* Flood messages queued at once: well within the sender's queue, with room for our answers. */
+#define FLOOD_WINDOW (MAIL_QUEUE_MAX / 2)
+
+/* What a message was sent for (its token): what its acknowledgement, or refusal, means. */
+typedef enum SendKind {
+	SEND_COMMAND = 1, /* send, link: a failure fails the command */
+	SEND_PING,        /* a routed ping the switch refuses fails the command at once */
+	SEND_REPLY,       /* our answers: a failure is only logged */
+	SEND_FLOOD,
+} SendKind;
+
+/* Who a message came from: a peer of our switch that rang us, or whom the switch delivered for. */
+typedef struct Origin {
+	unsigned id;       /* the ringing peer (with --device: the one whose slot has cid,sid) */
+	bool routed;       /* delivered by the switch: cid,sid is the origin, id is 0 */
+	uint16_t cid, sid; /* the origin of a routed message, or the ringing peer's slot */
+} Origin;
 
 static uint8_t *slot_of(Client *c, unsigned id)
 {
@@ -46,47 +68,205 @@ static void ring(void *userdata, unsigned dest)
 		log_warning_errno(r, "cannot ring peer %u: %m", dest);
 }
 
+static uint64_t fabric_flags(Client *c)
+{
+	return mailbox_get_u64(c->shm, MAILBOX_GLOBAL_FLAGS);
+}
+
+static bool is_route_request(const MailMessage *msg)
+{
+	return msg->env && msg->env->type == ENVELOPE_ROUTE;
+}
+
+static RoutedPing *routed_ping_find(ClientFabric *f, uint16_t cid, uint16_t sid)
+{
+	for (unsigned i = 0; i < f->n_routed_pings; i++)
+		if (f->routed_pings[i].cid == cid && f->routed_pings[i].sid == sid)
+			return &f->routed_pings[i];
+	return NULL;
+}
+
+static void routed_ping_remove(ClientFabric *f, RoutedPing *p)
+{
+	*p = f->routed_pings[--f->n_routed_pings];
+}
+
+/* A routed ping that brings no pong (refused, or not taken): awaited no more, and it fails. */
+static void routed_ping_lost(Client *c, const Envelope *env)
+{
+	RoutedPing *p = routed_ping_find(&c->fabric, env->dest_cid, env->dest_sid);
+
+	if (p)
+		routed_ping_remove(&c->fabric, p);
+	c->command_failed = true;
+}
+
+/* A flood message was answered: taken, or not (and then nothing more is queued). */
+static void flood_answered(ClientFabric *f, bool taken)
+{
+	if (taken) {
+		f->flood.sent++;
+		return;
+	}
+	f->flood.failed++;
+	f->flood.stopped = true;
+}
+
 static void unacknowledged(void *userdata, unsigned dest, const MailMessage *msg, bool timed_out)
 {
 	Client *c = userdata;
+	ClientFabric *f = &c->fabric;
 	const char *text = msg->text;
-	char name[64];
+	char name[64], routed[32] = "";
 
-	log_error("%s did not %s \"%s\"", peer_name(c, dest, name),
-		  timed_out ? "acknowledge" : "read its mailbox lately, so it was not sent", text);
-	c->fabric.send_failed = true;
-	if (c->fabric.in_flight)
-		c->fabric.in_flight--;
+	if (is_route_request(msg))
+		snprintf(routed, sizeof(routed), " for %u,%u", msg->env->dest_cid,
+			 msg->env->dest_sid);
+	/* One line for a flood, not one per message it had queued. */
+	if (msg->token != SEND_FLOOD || !f->flood.stopped)
+		log_error("%s did not %s \"%s\"%s", peer_name(c, dest, name),
+			  timed_out ? "acknowledge" : "read its mailbox lately, so it was not sent",
+			  text, routed);
+	f->send_failed = true;
+	if (msg->token == SEND_FLOOD)
+		flood_answered(f, false);
+	if (msg->token == SEND_PING && is_route_request(msg))
+		routed_ping_lost(c, msg->env);
+	if (f->in_flight)
+		f->in_flight--;
 	client_continue(c);
+}
+
+/* The switch acknowledged a route request with a verdict other than ok. */
+static void route_refused(Client *c, const MailMessage *msg)
+{
+	ClientFabric *f = &c->fabric;
+	uint16_t cid = msg->env->dest_cid, sid = msg->env->dest_sid;
+
+	f->routed_refused++;
+	if (msg->token != SEND_FLOOD || !f->flood.stopped)
+		log_error("cannot reach %u,%u: %s%s", cid, sid,
+			  envelope_status_to_string(msg->status),
+			  msg->status == ENVELOPE_STATUS_NOT_CONFIGURED
+				  ? " (we have no CID yet: 'rfc' asks the switch for one)"
+				  : "");
+	switch (msg->token) {
+	case SEND_COMMAND:
+		f->send_failed = true;
+		break;
+	case SEND_PING:
+		routed_ping_lost(c, msg->env);
+		break;
+	default:
+		break;
+	}
 }
 
 static void delivered(void *userdata, unsigned dest, const MailMessage *msg)
 {
 	Client *c = userdata;
+	ClientFabric *f = &c->fabric;
+	bool taken = !is_route_request(msg) || msg->status == ENVELOPE_STATUS_OK;
 
 	(void)dest;
-	(void)msg;
-	if (c->fabric.in_flight)
-		c->fabric.in_flight--;
+	if (is_route_request(msg)) {
+		if (taken)
+			f->routed_sent++;
+		else
+			route_refused(c, msg);
+	}
+	if (msg->token == SEND_FLOOD)
+		flood_answered(f, taken);
+	if (f->in_flight)
+		f->in_flight--;
 	client_continue(c);
 }
 
-static int send_text(Client *c, unsigned dest, const char *text)
+/* A label for t in messages: "nodename@id", or "CID,SID" for a routed one. */
+static const char *target_name(Client *c, const FabricTarget *t, char buf[MAILBOX_LABEL_MAX])
 {
+	if (t->routed)
+		snprintf(buf, MAILBOX_LABEL_MAX, "%u,%u", t->cid, t->sid);
+	else
+		peer_name(c, t->id, buf);
+	return buf;
+}
+
+/* Sends text to t: into our slot for a peer of our switch, or as a route request to it. */
+static int send_to(Client *c, const FabricTarget *t, const char *text, SendKind kind)
+{
+	ClientFabric *f = &c->fabric;
+	char name[MAILBOX_LABEL_MAX];
+	unsigned dest = t->routed ? f->layout.server_id : t->id;
+	Envelope env;
 	int r;
 
-	/* Inside a guest the bridge sends, and says nothing of the acknowledgment. */
-	if (c->device)
-		return client_device_send(c, dest, text);
+	/* Inside a guest the bridge sends (and routes), and says nothing of the acknowledgment. */
+	if (c->device) {
+		char address[32];
+
+		if (t->routed)
+			snprintf(address, sizeof(address), "%u,%u", t->cid, t->sid);
+		else
+			snprintf(address, sizeof(address), "%u", t->id);
+		return client_device_send(c, address, text);
+	}
+	/* The origin is ours for the record: the switch writes the one it gave us. */
+	if (t->routed)
+		env = (Envelope){ .type = ENVELOPE_ROUTE,
+				  .status = ENVELOPE_STATUS_PENDING,
+				  .dest_cid = t->cid,
+				  .dest_sid = t->sid,
+				  .origin_cid = (uint16_t)f->cid,
+				  .origin_sid = (uint16_t)f->sid };
 	/* Counted first: a silent destination reports the message unacknowledged at once. */
-	log_debug("queue to %u: %s", dest, text);
-	c->fabric.in_flight++;
-	r = mail_sender_send(c->fabric.sender, dest, text);
+	log_debug("queue to %s: %s", target_name(c, t, name), text);
+	f->in_flight++;
+	r = mail_sender_send_env(f->sender, dest, text, t->routed ? &env : NULL, kind);
 	if (r < 0) {
-		c->fabric.in_flight--;
-		return command_error(c, "cannot send to peer %u: %s", dest, strerror(-r));
+		f->in_flight--;
+		return command_error(c, "cannot send to %s: %s", target_name(c, t, name),
+				     strerror(-r));
 	}
 	return 0;
+}
+
+/*
+ * The target for peer id of our switch: itself, unless the switch relays everything; then its
+ * CID,SID through the switch (the switch itself is always rung directly). -EHOSTUNREACH, and a
+ * failed command, for a peer with no CID,SID yet.
+ */
+static int local_target(Client *c, unsigned id, FabricTarget *t)
+{
+	ClientFabric *f = &c->fabric;
+	uint64_t flags = c->device ? 0 : fabric_flags(c);
+	uint8_t *slot = slot_of(c, id);
+	uint64_t cid, sid;
+	char name[MAILBOX_LABEL_MAX];
+
+	*t = (FabricTarget){ .id = id };
+	if (id == f->layout.server_id || !(flags & MAILBOX_FLAG_ROUTES) ||
+	    !(flags & MAILBOX_FLAG_RELAY_ALWAYS))
+		return 0;
+	cid = mailbox_get_u64(slot, MAILBOX_SLOT_PEER_CID);
+	sid = mailbox_get_u64(slot, MAILBOX_SLOT_PEER_SID);
+	if ((cid == 0 && sid == 0) || cid > FABRIC_CID_MAX || sid > FABRIC_SID_MAX) {
+		command_error(c,
+			      "%s has no CID,SID yet: the switch relays every message, so it "
+			      "cannot be reached until the switch has configured it",
+			      peer_name(c, id, name));
+		return -EHOSTUNREACH;
+	}
+	*t = (FabricTarget){ .id = 0, .routed = true, .cid = (uint16_t)cid, .sid = (uint16_t)sid };
+	return 0;
+}
+
+static void send_to_id(Client *c, unsigned id, const char *text, SendKind kind)
+{
+	FabricTarget t;
+
+	if (local_target(c, id, &t) == 0)
+		send_to(c, &t, text, kind);
 }
 
 static void send_msg(Client *c, unsigned dest, const FabricMsg *m)
@@ -94,7 +274,18 @@ static void send_msg(Client *c, unsigned dest, const FabricMsg *m)
 	char text[MAILBOX_MSG_MAX];
 
 	if (fabric_msg_format(m, text, sizeof(text)) >= 0)
-		send_text(c, dest, text);
+		send_to_id(c, dest, text, SEND_REPLY);
+}
+
+/* Answers o: by its ID on our switch, or routed back to where it came from. */
+static void reply(Client *c, const Origin *o, const char *text)
+{
+	FabricTarget t = { .routed = true, .cid = o->cid, .sid = o->sid };
+
+	if (o->routed)
+		send_to(c, &t, text, SEND_REPLY);
+	else
+		send_to_id(c, o->id, text, SEND_REPLY);
 }
 
 void client_fabric_setup(Client *c, const char *nodename, const char *cclass)
@@ -158,98 +349,189 @@ static void set_ping_pending(ClientFabric *f, unsigned id, bool on)
 		f->ping_pending[id / 64] &= ~(UINT64_C(1) << (id % 64));
 }
 
-/* Answers what a peer asks of us, and takes what it tells us. */
-static void handle(Client *c, unsigned from, const char *text)
+/* A pong from o: the answer to one of our pings, if we wait for one from there. */
+static void take_pong(Client *c, const Origin *o, const char *name)
 {
 	ClientFabric *f = &c->fabric;
-	char name[64];
+	RoutedPing *p = (o->routed || c->device) ? routed_ping_find(f, o->cid, o->sid) : NULL;
+
+	/* A ping to a CID,SID is answered from that CID,SID: named so. */
+	if (p) {
+		say("pong from %u,%u in %" PRIu64 " us", o->cid, o->sid,
+		    now_usec(CLOCK_MONOTONIC) - p->sent_at);
+		routed_ping_remove(f, p);
+	} else if (!o->routed && ping_pending(f, o->id)) {
+		set_ping_pending(f, o->id, false);
+		say("pong from %s in %" PRIu64 " us", name,
+		    now_usec(CLOCK_MONOTONIC) - f->ping_sent_at[o->id]);
+	}
+}
+
+/* A CTL-Write configures us if it comes from our switch itself, rung directly. */
+static void take_ctl_write(Client *c, const Origin *o, const char *name, const FabricMsg *m)
+{
+	ClientFabric *f = &c->fabric;
+
+	/*
+	 * Only the fabric manager configures us. Doorbells are authenticated, so the ringing
+	 * vector names the sender; a CTL-Write from anyone else would let a peer give us another
+	 * component's identity (the server's, say). One the switch delivered came from elsewhere,
+	 * whatever it says.
+	 */
+	if (o->routed || o->id != f->layout.server_id) {
+		if (f->ctl_writes_refused++ == 0)
+			log_warning("%s sent a CTL-Write: only the server (%u) configures us; "
+				    "ignored (dump counts them)",
+				    name, f->layout.server_id);
+		return;
+	}
+	f->sid = m->sid;
+	f->cid = m->cid;
+	f->configured = true;
+	/* In our slot too, where a peer addressing "CID,SID" looks. */
+	mailbox_set_u64(slot_of(c, c->state.own_id), MAILBOX_SLOT_PEER_SID, f->sid);
+	mailbox_set_u64(slot_of(c, c->state.own_id), MAILBOX_SLOT_PEER_CID, f->cid);
+	send_msg(c, o->id,
+		 &(FabricMsg){
+			 .type = FABRIC_MSG_STANDALONE_ACK, .tag = m->tag, .reason_ok = true });
+	say("configured SID %" PRIu64 " CID %" PRIu64, f->sid, f->cid);
+}
+
+/* Answers what a peer asks of us, and takes what it tells us. */
+static void handle(Client *c, const Origin *o, const char *text)
+{
+	ClientFabric *f = &c->fabric;
+	char name[MAILBOX_LABEL_MAX];
 	FabricMsg m;
 
-	say("%s: %s", peer_name(c, from, name), text);
+	if (o->routed)
+		snprintf(name, sizeof(name), "%u,%u", o->cid, o->sid);
+	else
+		peer_name(c, o->id, name);
+	say("%s: %s", name, text);
 	if (fabric_msg_parse(text, &m) < 0 || m.type == FABRIC_MSG_UNKNOWN) {
 		f->messages++;
 		return;
 	}
 	switch (m.type) {
 	case FABRIC_MSG_PING:
-		send_msg(c, from, &(FabricMsg){ .type = FABRIC_MSG_PONG });
+		reply(c, o, "pong");
 		break;
 	case FABRIC_MSG_PONG:
-		if (ping_pending(f, from)) {
-			set_ping_pending(f, from, false);
-			say("pong from %s in %" PRIu64 " us", name,
-			    now_usec(CLOCK_MONOTONIC) - f->ping_sent_at[from]);
-		}
+		take_pong(c, o, name);
 		break;
 	case FABRIC_MSG_PEER_ATTRIBUTE: {
 		FabricMsg ack = { .type = FABRIC_MSG_ATTRIBUTE_ACK,
 				  .sid0 = f->sid,
 				  .cid0 = f->cid };
 
+		/* Link-level: for the peers of our link, not for components elsewhere. */
+		if (o->routed)
+			break;
 		snprintf(ack.cclass, sizeof(ack.cclass), "%s", f->cclass);
-		send_msg(c, from, &ack);
+		send_msg(c, o->id, &ack);
 		break;
 	}
 	case FABRIC_MSG_CTL_WRITE:
-		/*
-		 * Only the fabric manager configures us. Doorbells are authenticated, so the
-		 * ringing vector names the sender; a CTL-Write from anyone else would let a peer
-		 * give us another component's identity (the server's, say).
-		 */
-		if (from != f->layout.server_id) {
-			if (f->ctl_writes_refused++ == 0)
-				log_warning(
-					"%s sent a CTL-Write: only the server (%u) configures us; "
-					"ignored (dump counts them)",
-					name, f->layout.server_id);
-			break;
-		}
-		f->sid = m.sid;
-		f->cid = m.cid;
-		f->configured = true;
-		/* In our slot too, where a peer addressing "CID,SID" looks. */
-		mailbox_set_u64(slot_of(c, c->state.own_id), MAILBOX_SLOT_PEER_SID, f->sid);
-		mailbox_set_u64(slot_of(c, c->state.own_id), MAILBOX_SLOT_PEER_CID, f->cid);
-		send_msg(c, from,
-			 &(FabricMsg){ .type = FABRIC_MSG_STANDALONE_ACK,
-				       .tag = m.tag,
-				       .reason_ok = true });
-		say("configured SID %" PRIu64 " CID %" PRIu64, f->sid, f->cid);
+		take_ctl_write(c, o, name, &m);
 		break;
 	default:
 		break;
 	}
 }
 
+/* "A,B" with A <= max_a and B <= max_b, digits only. */
+static bool parse_pair(const char *s, uint64_t max_a, uint64_t max_b, uint16_t *a, uint16_t *b)
+{
+	const char *comma = strchr(s, ',');
+	char first[16];
+	uint64_t x, y;
+
+	if (!comma || (size_t)(comma - s) >= sizeof(first) ||
+	    strspn(s, "0123456789") != (size_t)(comma - s) ||
+	    strspn(comma + 1, "0123456789") != strlen(comma + 1))
+		return false;
+	memcpy(first, s, (size_t)(comma - s));
+	first[comma - s] = '\0';
+	if (parse_uint(first, 0, max_a, &x) < 0 || parse_uint(comma + 1, 0, max_b, &y) < 0)
+		return false;
+	*a = (uint16_t)x;
+	*b = (uint16_t)y;
+	return true;
+}
+
+/* The peer of our switch whose slot holds cid,sid (other than us), or 0. */
+static unsigned id_of_cid_sid(Client *c, uint16_t cid, uint16_t sid)
+{
+	ClientFabric *f = &c->fabric;
+
+	/* A slot not configured yet holds 0,0: it names nobody. */
+	if (cid == 0 && sid == 0)
+		return 0;
+	for (unsigned id = 1; id <= f->layout.server_id; id++)
+		if (id != c->state.own_id &&
+		    mailbox_get_u64(slot_of(c, id), MAILBOX_SLOT_PEER_CID) == cid &&
+		    mailbox_get_u64(slot_of(c, id), MAILBOX_SLOT_PEER_SID) == sid)
+			return id;
+	return 0;
+}
+
 void client_fabric_on_device_message(Client *c, const char *msg)
 {
 	ClientFabric *f = &c->fabric;
 	const char *colon = strchr(msg, ':');
-	unsigned long long a, b;
-	char tail;
-	unsigned from = 0;
+	char address[32];
+	uint64_t id;
+	Origin o = { 0 };
 
 	if (!f->enabled || !colon)
 		return;
-	/* "CID,SID:" names the sender by its slot's IDs, "ID:" by its ID. */
-	if (sscanf(msg, "%llu,%llu%c", &a, &b, &tail) == 3 && tail == ':') {
-		for (unsigned id = 1; id <= f->layout.server_id && !from; id++)
-			if (mailbox_get_u64(slot_of(c, id), MAILBOX_SLOT_PEER_CID) == a &&
-			    mailbox_get_u64(slot_of(c, id), MAILBOX_SLOT_PEER_SID) == b)
-				from = id;
-	} else if (sscanf(msg, "%llu%c", &a, &tail) == 2 && tail == ':' && a <= 255)
-		from = (unsigned)a;
-	if (!from) {
+	/*
+	 * "CID,SID:" names the sender by its slot's IDs, "ID:" by its ID. A CID,SID no slot
+	 * holds is a component elsewhere, whose message the switch delivered to the bridge.
+	 */
+	if ((size_t)(colon - msg) < sizeof(address)) {
+		snprintf(address, sizeof(address), "%.*s", (int)(colon - msg), msg);
+		if (parse_pair(address, FABRIC_CID_MAX, FABRIC_SID_MAX, &o.cid, &o.sid)) {
+			o.id = id_of_cid_sid(c, o.cid, o.sid);
+			o.routed = o.id == 0;
+		} else if (parse_uint(address, 1, f->layout.server_id, &id) == 0) {
+			o.id = (unsigned)id;
+		}
+	}
+	if (!o.id && !o.routed) {
 		log_warning("the bridge returned a message from an unknown sender: %s", msg);
 		return;
 	}
-	handle(c, from, colon + 1);
+	if (o.routed)
+		f->routed_received++;
+	handle(c, &o, colon + 1);
+}
+
+/*
+ * Reads the envelope of a message in the server's slot: true with *o when the switch delivers it
+ * for a component elsewhere (or for a peer of ours, when it relays everything).
+ */
+static bool delivered_origin(Client *c, Origin *o)
+{
+	Envelope env;
+	int r = envelope_read(slot_of(c, c->fabric.layout.server_id), &env);
+
+	if (r == -EBADMSG)
+		log_warning("the server's slot holds a malformed envelope; its message is taken "
+			    "as the server's own");
+	if (r < 0 || env.type != ENVELOPE_DELIVER)
+		return false;
+	*o = (Origin){ .routed = true, .cid = env.origin_cid, .sid = env.origin_sid };
+	log_debug("delivered from %u,%u after %u hops", env.origin_cid, env.origin_sid, env.hops);
+	return true;
 }
 
 bool client_fabric_on_interrupt(Client *c, unsigned vector)
 {
 	ClientFabric *f = &c->fabric;
 	char text[MAILBOX_MSG_MAX];
+	Origin o = { .id = vector };
 	size_t len;
 	int r;
 
@@ -265,6 +547,12 @@ bool client_fabric_on_interrupt(Client *c, unsigned vector)
 	log_debug("ring from %u: %s", vector, r == 0 ? text : strerror(-r));
 	if (r == -ENOMSG)
 		return false;
+	/*
+	 * Only the switch delivers: an envelope in another peer's slot is its own business (a
+	 * route request it left there), never an origin it may claim.
+	 */
+	if (r == 0 && vector == f->layout.server_id && delivered_origin(c, &o))
+		f->routed_received++;
 	mailbox_acknowledge(slot_of(c, vector), c->state.own_id);
 	mail_sender_heard_from(f->sender, vector);
 	if (r < 0) {
@@ -273,7 +561,7 @@ bool client_fabric_on_interrupt(Client *c, unsigned vector)
 		log_warning("%s sent a malformed message", peer_name(c, vector, name));
 		return true;
 	}
-	handle(c, vector, text);
+	handle(c, &o, text);
 	return true;
 }
 
@@ -288,12 +576,18 @@ static bool peer_present(Client *c, unsigned id)
 	return nodename[0] != '\0';
 }
 
-/* Resolves DEST (an ID, a nodename, server, all, others) into a set of IDs. */
-static int parse_dest(Client *c, const char *arg, uint64_t ids[4])
+/*
+ * The peers of our switch that DEST names (an ID, a nodename, server, all, others, or the
+ * CID,SID in a peer's slot), other than us, into a set of IDs; how many.
+ */
+static int match_peers(Client *c, const char *arg, uint64_t ids[4])
 {
 	ClientFabric *f = &c->fabric;
 	unsigned own = c->state.own_id;
 	bool all = strcmp(arg, "all") == 0, others = strcmp(arg, "others") == 0;
+	uint16_t cid, sid;
+	bool by_address = parse_pair(arg, FABRIC_CID_MAX, FABRIC_SID_MAX, &cid, &sid);
+	unsigned by_cid_sid = by_address ? id_of_cid_sid(c, cid, sid) : 0;
 	int n = 0;
 
 	memset(ids, 0, 4 * sizeof(uint64_t));
@@ -308,20 +602,48 @@ static int parse_dest(Client *c, const char *arg, uint64_t ids[4])
 		snprintf(num, sizeof(num), "%u", id);
 		match = all || (others && id != f->layout.server_id) ||
 			(strcmp(arg, "server") == 0 && id == f->layout.server_id) ||
-			strcmp(arg, num) == 0 || (nodename[0] && strcmp(arg, nodename) == 0);
+			strcmp(arg, num) == 0 || (nodename[0] && strcmp(arg, nodename) == 0) ||
+			id == by_cid_sid;
 		if (match) {
 			ids[id / 64] |= UINT64_C(1) << (id % 64);
 			n++;
 		}
 	}
-	if (n == 0 && !all && !others)
-		return command_error(c, "no peer '%s' on the fabric; 'who' lists them", arg);
 	return n;
 }
 
 #define FOR_EACH_ID(id, ids)                                                                       \
 	for (unsigned id = 0; id < MAIL_DEST_MAX; id++)                                            \
 		if ((ids)[id / 64] & (UINT64_C(1) << (id % 64)))
+
+/*
+ * Resolves DEST into targets (room for MAIL_DEST_MAX): the peers of our switch match_peers()
+ * finds, else a CID,SID elsewhere, which the switch routes to. How many, or -EINVAL with a
+ * failed command.
+ */
+static int parse_dest(Client *c, const char *arg, FabricTarget targets[])
+{
+	ClientFabric *f = &c->fabric;
+	uint64_t ids[4];
+	uint16_t cid, sid;
+	int n = match_peers(c, arg, ids), k = 0;
+
+	if (n == 0 && parse_pair(arg, FABRIC_CID_MAX, FABRIC_SID_MAX, &cid, &sid)) {
+		if (f->configured && cid == f->cid && sid == f->sid)
+			return command_error(c, "%s is our own CID,SID", arg);
+		/* Inside a guest the bridge routes what it has no slot for. */
+		if (!c->device && !(fabric_flags(c) & MAILBOX_FLAG_ROUTES))
+			return command_error(c, "the switch does not route: %s is not on it", arg);
+		targets[0] = (FabricTarget){ .routed = true, .cid = cid, .sid = sid };
+		return 1;
+	}
+	if (n == 0 && strcmp(arg, "all") != 0 && strcmp(arg, "others") != 0)
+		return command_error(c, "no peer '%s' on the fabric; 'who' lists them", arg);
+	FOR_EACH_ID(id, ids)
+	if (local_target(c, id, &targets[k]) == 0)
+		k++;
+	return k;
+}
 
 static void command_who(Client *c)
 {
@@ -345,15 +667,17 @@ static void command_who(Client *c)
 	}
 }
 
-/* Resolves an argument naming exactly one other peer; 0 (and a failed command) if it does not. */
+/* The one other peer of our switch an argument names; 0 (and a failed command) if not one. */
 static unsigned parse_one(Client *c, const char *arg)
 {
 	uint64_t ids[4];
 	unsigned found = 0;
-	int n = parse_dest(c, arg, ids);
+	int n = match_peers(c, arg, ids);
 
-	if (n < 0)
+	if (n == 0) {
+		command_error(c, "no peer '%s' on the fabric; 'who' lists them", arg);
 		return 0;
+	}
 	if (n != 1) {
 		command_error(c, "'%s' names %d peers; name one", arg, n);
 		return 0;
@@ -389,6 +713,86 @@ static void command_spoof(Client *c, unsigned src, unsigned dest, const char *te
 		say("spoofed %u -> %u", src, dest);
 }
 
+static void command_ping(Client *c, const char *dest, const char *seconds)
+{
+	ClientFabric *f = &c->fabric;
+	FabricTarget targets[MAIL_DEST_MAX];
+	int n = parse_dest(c, dest, targets);
+
+	if (n < 0)
+		return;
+	/* A ping waits for its own pongs: those of one that timed out are awaited no more. */
+	memset(f->ping_pending, 0, sizeof(f->ping_pending));
+	f->n_routed_pings = 0;
+	for (int i = 0; i < n; i++) {
+		const FabricTarget *t = &targets[i];
+		uint64_t now = now_usec(CLOCK_MONOTONIC);
+		RoutedPing *p = NULL;
+
+		/* Marked first: a silent destination reports the ping unacknowledged at once. */
+		if (t->routed) {
+			p = routed_ping_find(f, t->cid, t->sid);
+			if (!p)
+				p = &f->routed_pings[f->n_routed_pings++];
+			*p = (RoutedPing){ .cid = t->cid, .sid = t->sid, .sent_at = now };
+		} else {
+			f->ping_sent_at[t->id] = now;
+			set_ping_pending(f, t->id, true);
+		}
+		if (send_to(c, t, "ping", SEND_PING) < 0) {
+			if (!t->routed)
+				set_ping_pending(f, t->id, false);
+			else if ((p = routed_ping_find(f, t->cid, t->sid)))
+				routed_ping_remove(f, p);
+		}
+	}
+	start_wait(c, WAIT_PONG, seconds);
+}
+
+/* Queues the next flood messages, up to the window. */
+static void flood_fill(Client *c)
+{
+	FabricFlood *fl = &c->fabric.flood;
+	char text[32];
+
+	while (!fl->stopped && fl->queued < fl->total &&
+	       fl->queued - fl->sent - fl->failed < FLOOD_WINDOW) {
+		snprintf(text, sizeof(text), "seq=%" PRIu64, ++fl->queued);
+		if (send_to(c, &fl->target, text, SEND_FLOOD) < 0) {
+			fl->failed++;
+			fl->stopped = true;
+		} else if (c->device) {
+			/* The bridge wrote it into our slot; it says no more. */
+			fl->sent++;
+		}
+	}
+}
+
+static void command_flood(Client *c, const char *dest, const char *count)
+{
+	ClientFabric *f = &c->fabric;
+	FabricTarget targets[MAIL_DEST_MAX];
+	uint64_t total;
+	int n;
+
+	if (parse_uint(count, 1, UINT32_MAX, &total) < 0) {
+		command_error(c, "'%s' is not a message count (1..%u)", count, UINT32_MAX);
+		return;
+	}
+	n = parse_dest(c, dest, targets);
+	if (n < 0)
+		return;
+	if (n != 1) {
+		if (n > 1)
+			command_error(c, "'%s' names %d peers; a flood goes to one", dest, n);
+		return;
+	}
+	f->flood = (FabricFlood){ .target = targets[0], .total = total };
+	target_name(c, &targets[0], f->flood.name);
+	/* The wait queues the messages, a window at a time, as the earlier ones are answered. */
+	start_wait(c, WAIT_FLOOD, NULL);
+}
+
 /* Joins argv[from..] with spaces into buf. */
 static void join_words(char *buf, size_t size, const char *prefix, int argc, char *argv[], int from)
 {
@@ -401,14 +805,18 @@ static void join_words(char *buf, size_t size, const char *prefix, int argc, cha
 
 bool client_fabric_command(Client *c, int argc, char *argv[])
 {
+	static const char *const commands[] = { "who", "ping",  "send",     "link",
+						"rfc", "spoof", "wait-msg", "flood" };
 	ClientFabric *f = &c->fabric;
 	char text[MAILBOX_MSG_MAX + 8];
-	uint64_t ids[4];
+	FabricTarget targets[MAIL_DEST_MAX];
 	unsigned src, dest;
+	bool known = false;
+	int n;
 
-	if (strcmp(argv[0], "who") && strcmp(argv[0], "ping") && strcmp(argv[0], "send") &&
-	    strcmp(argv[0], "link") && strcmp(argv[0], "rfc") && strcmp(argv[0], "spoof") &&
-	    strcmp(argv[0], "wait-msg"))
+	for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+		known = known || strcmp(argv[0], commands[i]) == 0;
+	if (!known)
 		return false;
 	if (!f->enabled) {
 		command_error(c, "'%s' needs a fabric: the server is not in fabric mode", argv[0]);
@@ -418,23 +826,18 @@ bool client_fabric_command(Client *c, int argc, char *argv[])
 	if (strcmp(argv[0], "who") == 0 && argc == 1) {
 		command_who(c);
 	} else if (strcmp(argv[0], "ping") == 0 && (argc == 2 || argc == 3)) {
-		if (parse_dest(c, argv[1], ids) < 0)
-			return true;
-		FOR_EACH_ID(id, ids)
-		{
-			f->ping_sent_at[id] = now_usec(CLOCK_MONOTONIC);
-			set_ping_pending(f, id, true);
-			send_text(c, id, "ping");
-		}
-		start_wait(c, WAIT_PONG, argc == 3 ? argv[2] : "5");
+		command_ping(c, argv[1], argc == 3 ? argv[2] : "5");
 	} else if (strcmp(argv[0], "send") == 0 && argc >= 3) {
-		if (parse_dest(c, argv[1], ids) < 0)
+		if ((n = parse_dest(c, argv[1], targets)) < 0)
 			return true;
 		join_words(text, sizeof(text), "", argc, argv, 2);
-		FOR_EACH_ID(id, ids)
-		send_text(c, id, text);
+		/* Before sending: a silent destination reports its drop at once. */
 		f->send_failed = false;
+		for (int i = 0; i < n; i++)
+			send_to(c, &targets[i], text, SEND_COMMAND);
 		start_wait(c, WAIT_DELIVERED, NULL);
+	} else if (strcmp(argv[0], "flood") == 0 && argc == 3) {
+		command_flood(c, argv[1], argv[2]);
 	} else if (strcmp(argv[0], "wait-msg") == 0 && argc <= 3) {
 		uint64_t count = 1;
 
@@ -451,8 +854,8 @@ bool client_fabric_command(Client *c, int argc, char *argv[])
 		command_spoof(c, src, dest, text);
 	} else if (strcmp(argv[0], "link") == 0 && argc >= 2) {
 		join_words(text, sizeof(text), "Link ", argc, argv, 1);
-		send_text(c, f->layout.server_id, text);
 		f->send_failed = false;
+		send_to_id(c, f->layout.server_id, text, SEND_COMMAND);
 		start_wait(c, WAIT_DELIVERED, NULL);
 	} else if (strcmp(argv[0], "rfc") == 0 && argc <= 2) {
 		f->configured = false;
@@ -467,6 +870,22 @@ bool client_fabric_command(Client *c, int argc, char *argv[])
 	return true;
 }
 
+/* Whether the flood is over: every message queued and answered. Then it says how it went. */
+static bool flood_done(Client *c)
+{
+	FabricFlood *fl = &c->fabric.flood;
+
+	flood_fill(c);
+	if (fl->sent + fl->failed < fl->queued || (!fl->stopped && fl->queued < fl->total))
+		return false;
+	if (fl->failed)
+		command_error(c, "flood to %s: %" PRIu64 " of %" PRIu64 " messages sent", fl->name,
+			      fl->sent, fl->total);
+	else
+		say("flood to %s: %" PRIu64 " messages sent", fl->name, fl->sent);
+	return true;
+}
+
 bool client_fabric_wait_satisfied(Client *c)
 {
 	ClientFabric *f = &c->fabric;
@@ -474,7 +893,8 @@ bool client_fabric_wait_satisfied(Client *c)
 	switch (c->wait) {
 	case WAIT_PONG:
 		return !(f->ping_pending[0] | f->ping_pending[1] | f->ping_pending[2] |
-			 f->ping_pending[3]);
+			 f->ping_pending[3]) &&
+		       f->n_routed_pings == 0;
 	case WAIT_MESSAGES:
 		if (f->messages - f->messages_consumed < c->wait_target)
 			return false;
@@ -486,6 +906,8 @@ bool client_fabric_wait_satisfied(Client *c)
 		if (f->send_failed)
 			c->command_failed = true;
 		return true;
+	case WAIT_FLOOD:
+		return flood_done(c);
 	case WAIT_CONFIGURED:
 		if (c->device && !f->configured) {
 			/* The bridge took the CTL-Write; its link state says so. */
@@ -508,21 +930,32 @@ bool client_fabric_wait_satisfied(Client *c)
 void client_fabric_dump(Client *c)
 {
 	const ClientFabric *f = &c->fabric;
+	uint64_t flags;
 
-	if (f->enabled)
-		say("fabric configured %s sid %" PRIu64 " cid %" PRIu64 " messages %" PRIu64
-		    " ctl-writes-refused %" PRIu64,
-		    f->configured ? "yes" : "no", f->sid, f->cid, f->messages,
-		    f->ctl_writes_refused);
+	if (!f->enabled)
+		return;
+	flags = fabric_flags(c);
+	say("fabric configured %s sid %" PRIu64 " cid %" PRIu64 " messages %" PRIu64
+	    " ctl-writes-refused %" PRIu64,
+	    f->configured ? "yes" : "no", f->sid, f->cid, f->messages, f->ctl_writes_refused);
+	say("fabric routes %s relay-always %s routed-sent %" PRIu64 " routed-refused %" PRIu64
+	    " routed-received %" PRIu64,
+	    flags & MAILBOX_FLAG_ROUTES ? "yes" : "no",
+	    flags & MAILBOX_FLAG_RELAY_ALWAYS ? "yes" : "no", f->routed_sent, f->routed_refused,
+	    f->routed_received);
 }
 
 void client_fabric_help(void)
 {
 	say("fabric commands (when the server is in fabric mode); DEST is an ID, a nodename,\n"
-	    "'server', 'all' or 'others':\n"
+	    "'server', 'all', 'others' or CID,SID (a peer of our switch, else a component the\n"
+	    "switch routes to, when it routes):\n"
 	    "  who                       the peers on the fabric: nodename, C-Class, CID, SID\n"
 	    "  ping DEST [SECONDS]       send ping and wait for the pongs (default 5 s)\n"
 	    "  send DEST TEXT            send a message and wait until it is acknowledged\n"
+	    "                            (routed: until the switch took it)\n"
+	    "  flood DEST N              send seq=1 .. seq=N to one DEST, in order, and wait\n"
+	    "                            until every one is acknowledged\n"
 	    "  wait-msg [N [SECONDS]]    wait for N (default 1) messages that are not ping,\n"
 	    "                            pong, Link or CTL-Write (those already printed count)\n"
 	    "  link WORDS                send \"Link WORDS\" to the server\n"

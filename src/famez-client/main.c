@@ -445,6 +445,7 @@ static bool wait_satisfied(Client *c)
 	case WAIT_MESSAGES:
 	case WAIT_PONG:
 	case WAIT_DELIVERED:
+	case WAIT_FLOOD:
 	case WAIT_CONFIGURED:
 		return client_fabric_wait_satisfied(c);
 	case WAIT_DRAIN:
@@ -481,7 +482,9 @@ static void command_help(void)
 {
 	say("commands (separate several with ';'):\n"
 	    "  help                      this list\n"
-	    "  dump                      own ID, vectors, shared memory size and peers\n"
+	    "  dump                      own ID, vectors, shared memory size and peers; in\n"
+	    "                            fabric mode our configuration, the switch's routing\n"
+	    "                            flags and the counters of routed messages\n"
 	    "  int PEER VECTOR           ring a vector of a peer\n"
 	    "  int PEER all              ring every vector of a peer\n"
 	    "  int all                   ring every vector of every other peer\n"

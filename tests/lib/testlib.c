@@ -767,6 +767,25 @@ size_t famez_client_pong_times(const char *out, const char *from, uint64_t usec[
 	return n;
 }
 
+unsigned famez_client_flood_check(const char *out, const char *origin, unsigned n)
+{
+	char *text = testlib_read_file(out), prefix[64];
+	size_t len = (size_t)snprintf(prefix, sizeof(prefix), "%s: seq=", origin);
+	unsigned next = 1;
+	bool wrong = false;
+
+	ck_assert_msg(text, "cannot read %s", out);
+	for (char *line = text, *end; *line && !wrong; line = end + (*end != '\0')) {
+		end = strchrnul(line, '\n');
+		if (strncmp(line, prefix, len) != 0)
+			continue;
+		wrong = next > n || strtoul(line + len, NULL, 10) != next;
+		next += !wrong;
+	}
+	free(text);
+	return wrong || next != n + 1 ? next : 0;
+}
+
 void famez_client_ping_ok(const char *socket, const char *name, const char *server_label)
 {
 	char out[256];

@@ -184,5 +184,12 @@ void famez_client_run(const char *socket, const char *name, const char *commands
 uint64_t famez_client_pong_usec(const char *out, const char *from);
 /* The round trips of every "pong from FROM in N us" line of that output, sorted; how many. */
 size_t famez_client_pong_times(const char *out, const char *from, uint64_t usec[], size_t max);
+/*
+ * Whether famez-client's output holds the messages of a flood from origin ("CID,SID" for a
+ * routed one, "nodename@id" else), as a receiver prints them: the lines "ORIGIN: seq=1" to
+ * "ORIGIN: seq=N", in that order, each once (other lines may come between). 0 if so, else the
+ * seq expected where one was missing, repeated or out of order (N + 1 for one beyond N).
+ */
+unsigned famez_client_flood_check(const char *out, const char *origin, unsigned n);
 /* A newcomer famez-client pings the fabric-mode server: a pong within 1.5 s, or the test fails. */
 void famez_client_ping_ok(const char *socket, const char *name, const char *server_label);

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "envelope.h"
 #include "mailbox.h"
 #include "mailsender.h"
 #include "testlib.h"
@@ -14,18 +16,29 @@ static unsigned rings[8], n_rings;
 static unsigned unacked[8], n_unacked, n_timed_out;
 static unsigned n_delivered, n_foreign;
 
+/* What the slot held when the receiver was rung: an envelope, and which one. */
+static int ring_envelope;
+static Envelope ring_env;
+static uint64_t ring_length;
+
 static void ring(void *userdata, unsigned dest)
 {
 	(void)userdata;
 	if (n_rings < 8)
 		rings[n_rings] = dest;
 	n_rings++;
+	ring_envelope = envelope_read(slot, &ring_env);
+	ring_length = mailbox_get_u64(slot, MAILBOX_SLOT_MSG_LEN);
 }
+
+static uint64_t unacked_token;
+static bool unacked_env;
 
 static void on_unacked(void *userdata, unsigned dest, const MailMessage *msg, bool timed_out)
 {
 	(void)userdata;
-	(void)msg;
+	unacked_token = msg->token;
+	unacked_env = msg->env != NULL;
 	if (n_unacked < 8)
 		unacked[n_unacked] = dest;
 	n_unacked++;
@@ -34,6 +47,9 @@ static void on_unacked(void *userdata, unsigned dest, const MailMessage *msg, bo
 
 static EnvelopeStatus last_status;
 static uint64_t last_token;
+static Envelope last_env;
+static bool last_has_env;
+static char last_text[MAILBOX_MSG_MAX];
 
 static void on_delivered(void *userdata, unsigned dest, const MailMessage *msg)
 {
@@ -41,6 +57,10 @@ static void on_delivered(void *userdata, unsigned dest, const MailMessage *msg)
 	(void)dest;
 	last_status = msg->status;
 	last_token = msg->token;
+	last_has_env = msg->env != NULL;
+	if (msg->env)
+		last_env = *msg->env;
+	snprintf(last_text, sizeof(last_text), "%s", msg->text);
 	n_delivered++;
 }
 
@@ -59,6 +79,9 @@ static void setup(void)
 {
 	memset(slot, 0, sizeof(slot));
 	n_rings = n_unacked = n_timed_out = n_delivered = n_foreign = 0;
+	last_status = ENVELOPE_STATUS_PENDING;
+	last_token = unacked_token = 0;
+	last_has_env = unacked_env = false;
 	ck_assert_int_eq(sd_event_new(&event), 0);
 	/* Patient, so that no message times out under valgrind unless a test wants it to. */
 	ck_assert_int_eq(mail_sender_new(&sender, event, slot, 10000000, &ops, NULL), 0);
@@ -310,6 +333,115 @@ START_TEST(test_forget_counts_what_was_read)
 }
 END_TEST
 
+static const Envelope route_to_1600 = { .type = ENVELOPE_ROUTE,
+					.dest_cid = 1600,
+					.dest_sid = 28,
+					.origin_cid = 100,
+					.origin_sid = 27 };
+
+/* The switch's side: it writes its verdict into the sender's slot, then acknowledges. */
+static void switch_answers(EnvelopeStatus status)
+{
+	envelope_set_status(slot, status);
+	receiver_acks();
+}
+
+START_TEST(test_envelope_goes_with_the_text)
+{
+	Envelope e;
+
+	ck_assert_int_eq(mail_sender_send_env(sender, 15, "hello", &route_to_1600, 42), 0);
+	/* In the slot, complete, by the time the length is there and the receiver is rung. */
+	ck_assert_uint_eq(n_rings, 1);
+	ck_assert_int_eq(ring_envelope, 0);
+	ck_assert_uint_eq(ring_length, strlen("hello"));
+	ck_assert_int_eq(ring_env.type, ENVELOPE_ROUTE);
+	ck_assert_int_eq(ring_env.status, ENVELOPE_STATUS_PENDING);
+	ck_assert_uint_eq(ring_env.dest_cid, 1600);
+	ck_assert_uint_eq(ring_env.dest_sid, 28);
+	ck_assert_str_eq(slot_text(), "hello");
+	ck_assert_int_eq(envelope_read(slot, &e), 0);
+
+	/* The receiver's verdict comes back with the token and the envelope it went with. */
+	switch_answers(ENVELOPE_STATUS_NO_ROUTE);
+	ck_assert_uint_eq(n_delivered, 1);
+	ck_assert_int_eq(last_status, ENVELOPE_STATUS_NO_ROUTE);
+	ck_assert_uint_eq(last_token, 42);
+	ck_assert(last_has_env);
+	ck_assert_uint_eq(last_env.dest_cid, 1600);
+	ck_assert_str_eq(last_text, "hello");
+
+	ck_assert_int_eq(mail_sender_send_env(sender, 15, "again", &route_to_1600, 43), 0);
+	/* The next one starts pending, whatever the last verdict was. */
+	ck_assert_int_eq(envelope_get_status(slot), ENVELOPE_STATUS_PENDING);
+	switch_answers(ENVELOPE_STATUS_OK);
+	ck_assert_int_eq(last_status, ENVELOPE_STATUS_OK);
+	ck_assert_uint_eq(last_token, 43);
+
+	/* Every verdict, and garbage, as the receiver wrote it (out of range: malformed). */
+	for (unsigned v = 0; v < 256; v++) {
+		ck_assert_int_eq(mail_sender_send_env(sender, 15, "v", &route_to_1600, v), 0);
+		slot[ENVELOPE_OFFSET + 5] = (uint8_t)v;
+		receiver_acks();
+		ck_assert_int_eq(last_status, v < ENVELOPE_STATUS_MAX_ ? (EnvelopeStatus)v
+								       : ENVELOPE_STATUS_MALFORMED);
+		ck_assert_uint_eq(last_token, v);
+	}
+}
+END_TEST
+
+/* Only a route request has a verdict: a delivery, or a message with none, is ok when taken. */
+START_TEST(test_only_a_route_request_has_a_verdict)
+{
+	Envelope deliver = { .type = ENVELOPE_DELIVER, .origin_cid = 1600, .origin_sid = 28 };
+
+	ck_assert_int_eq(mail_sender_send_env(sender, 3, "from afar", &deliver, 7), 0);
+	switch_answers(ENVELOPE_STATUS_NO_ROUTE);
+	ck_assert_int_eq(last_status, ENVELOPE_STATUS_OK);
+	ck_assert_uint_eq(last_token, 7);
+	ck_assert(last_has_env);
+	ck_assert_int_eq(mail_sender_send(sender, 3, "plain"), 0);
+	switch_answers(ENVELOPE_STATUS_NO_ROUTE);
+	ck_assert_int_eq(last_status, ENVELOPE_STATUS_OK);
+	ck_assert_uint_eq(last_token, 0);
+	ck_assert(!last_has_env);
+}
+END_TEST
+
+START_TEST(test_no_envelope_clears_a_stale_one)
+{
+	static const uint8_t zeros[ENVELOPE_SIZE];
+
+	/* Left by someone before us. */
+	envelope_write(slot, &route_to_1600);
+	ck_assert_int_eq(mail_sender_send(sender, 4, "plain"), 0);
+	ck_assert_int_eq(ring_envelope, -ENOMSG);
+	ck_assert_mem_eq(slot + ENVELOPE_OFFSET, zeros, sizeof(zeros));
+	receiver_acks();
+
+	/* Left by our own last message. */
+	ck_assert_int_eq(mail_sender_send_env(sender, 15, "routed", &route_to_1600, 1), 0);
+	ck_assert_int_eq(mail_sender_send(sender, 15, "then plain"), 0);
+	ck_assert_int_eq(ring_envelope, 0);
+	switch_answers(ENVELOPE_STATUS_OK);
+	ck_assert_str_eq(slot_text(), "then plain");
+	ck_assert_int_eq(ring_envelope, -ENOMSG);
+	ck_assert_mem_eq(slot + ENVELOPE_OFFSET, zeros, sizeof(zeros));
+}
+END_TEST
+
+/* A route request that is not acknowledged is reported with its token and envelope. */
+START_TEST(test_unacknowledged_route_request_keeps_its_token)
+{
+	use_ack_timeout(400000);
+	ck_assert_int_eq(mail_sender_send_env(sender, 15, "lost", &route_to_1600, 99), 0);
+	RUN_UNTIL(n_timed_out == 1);
+	ck_assert_uint_eq(unacked_token, 99);
+	ck_assert(unacked_env);
+	ck_assert_uint_eq(n_delivered, 0);
+}
+END_TEST
+
 START_TEST(test_limits)
 {
 	char big[MAILBOX_MSG_MAX + 1];
@@ -341,6 +473,10 @@ int main(void)
 	tcase_add_test(tc, test_forged_responder_is_not_an_acknowledgement);
 	tcase_add_test(tc, test_forget_reclaims);
 	tcase_add_test(tc, test_forget_counts_what_was_read);
+	tcase_add_test(tc, test_envelope_goes_with_the_text);
+	tcase_add_test(tc, test_only_a_route_request_has_a_verdict);
+	tcase_add_test(tc, test_no_envelope_clears_a_stale_one);
+	tcase_add_test(tc, test_unacknowledged_route_request_keeps_its_token);
 	tcase_add_test(tc, test_limits);
 	suite_add_tcase(s, tc);
 	return testlib_run_suite(s);
