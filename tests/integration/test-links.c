@@ -9,13 +9,16 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "doorbell.h"
+#include "macro.h"
 #include "envelope.h"
 #include "mailbox.h"
 #include "testlib.h"
@@ -23,6 +26,11 @@
 #define CLIENTS 4
 #define SERVER_ID (CLIENTS + 1)
 #define FIRST_LINK_PORT (CLIENTS + 2)
+/* The first client of a and of c: ID 1 of a switch alone in its CID block gets CID 100. */
+#define A1 "100,28"
+#define C1 "100,29"
+#define MESSAGES 10000
+#define PINGS 200
 
 static Famezd famezd;
 static char switches_dir[256];
@@ -314,16 +322,129 @@ START_TEST(test_relay_always_routes_everything)
 }
 END_TEST
 
+/* Waits for famez-client pid to succeed, its output in out. */
+static void client_succeeds(pid_t pid, const char *out, int timeout_ms)
+{
+	int status = testlib_wait(pid, timeout_ms);
+
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "famez-client (0x%x): %s",
+		      status, testlib_show(out));
+}
+
+/* famez-clients in a and c send each other 10,000 messages at once: all arrive, in order. */
+START_TEST(test_ten_thousand_messages_both_ways_in_order)
+{
+	char a_out[256], c_out[256], commands[128];
+	pid_t a, c;
+	unsigned bad;
+
+	start_fabric();
+	snprintf(commands, sizeof(commands), "rfc 5; wait-msg 1 60; flood %s %d; wait-msg %d 300",
+		 C1, MESSAGES, MESSAGES);
+	a = famez_client_start_as(socket_of("a"), "a1", "a1", commands, a_out, sizeof(a_out));
+	testlib_wait_for_output(a_out, "configured SID 28 ", TESTLIB_WAIT_MS);
+	snprintf(commands, sizeof(commands), "rfc 5; send %s ready; flood %s %d; wait-msg %d 300",
+		 A1, A1, MESSAGES, MESSAGES);
+	c = famez_client_start_as(socket_of("c"), "c1", "c1", commands, c_out, sizeof(c_out));
+	client_succeeds(a, a_out, 10 * TESTLIB_WAIT_MS);
+	client_succeeds(c, c_out, 10 * TESTLIB_WAIT_MS);
+
+	/* Each saw the other's CID,SID as the origin, never its switch's. */
+	ck_assert(testlib_file_contains(a_out, C1 ": ready\n"));
+	bad = famez_client_flood_check(a_out, C1, MESSAGES);
+	ck_assert_msg(bad == 0, "a1: seq=%u from c1 missing or out of order", bad);
+	bad = famez_client_flood_check(c_out, A1, MESSAGES);
+	ck_assert_msg(bad == 0, "c1: seq=%u from a1 missing or out of order", bad);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+/* The round trips of PINGS pings from a newcomer of c to c3, sorted; p50, p99 in *p. */
+static void ping_c3(const char *name, uint64_t *p50, uint64_t *p99)
+{
+	char out[256], *commands = malloc(PINGS * 16 + 1);
+	uint64_t usec[PINGS];
+	size_t n;
+
+	ck_assert_ptr_nonnull(commands);
+	commands[0] = '\0';
+	for (int i = 0; i < PINGS; i++)
+		strcat(commands, "ping c3 30; ");
+	client_succeeds(
+		famez_client_start_as(socket_of("c"), name, name, commands, out, sizeof(out)), out,
+		4 * TESTLIB_WAIT_MS);
+	free(commands);
+	n = famez_client_pong_times(out, "c3@2", usec, PINGS);
+	ck_assert_msg(n == PINGS, "%s: %zu pongs of %d: %s", name, n, PINGS, testlib_show(out));
+	*p50 = usec[n / 2];
+	*p99 = usec[n * 99 / 100];
+}
+
+/*
+ * A peer of a floods a peer of c with routed messages: two other peers of c, pinging each other,
+ * see no difference that matters, and famezd does not grow.
+ */
+START_TEST(test_a_routed_flood_costs_other_peers_nothing)
+{
+	bool sanitized = getenv("FAMEZ_SANITIZED") != NULL;
+	char sink_out[256], c3_out[256], flood_out[256], commands[128];
+	uint64_t p50_before, p99_before, p50_during, p99_during;
+	long rss_before, rss_during;
+	unsigned routed_before;
+	pid_t sink, c3, flooder;
+
+	start_fabric();
+	sink = famez_client_start_as(socket_of("c"), "c1", "c1", "rfc 5; wait-msg 10000000 600",
+				     sink_out, sizeof(sink_out));
+	testlib_wait_for_output(sink_out, "configured SID 29 ", TESTLIB_WAIT_MS);
+	c3 = famez_client_start_as(socket_of("c"), "c3", "c3", "sleep 600", c3_out, sizeof(c3_out));
+	testlib_wait_for_output(c3_out, "connected id 2 ", TESTLIB_WAIT_MS);
+	ping_c3("warm-up", &p50_before, &p99_before);
+	ping_c3("before", &p50_before, &p99_before);
+	rss_before = testlib_rss_kib(famezd.pid);
+
+	snprintf(commands, sizeof(commands), "rfc 5; flood %s 10000000", C1);
+	flooder = famez_client_start_as(socket_of("a"), "flooder", "flooder", commands, flood_out,
+					sizeof(flood_out));
+	/* The flood is under way once the sink has a thousand of its messages. */
+	testlib_wait_for_output(sink_out, "100,28: seq=1000\n", TESTLIB_WAIT_MS);
+	routed_before = testlib_count(sink_out, "100,28: seq=");
+	ping_c3("during", &p50_during, &p99_during);
+	rss_during = testlib_rss_kib(famezd.pid);
+	ck_assert_msg(testlib_wait(flooder, 0) == -ETIMEDOUT,
+		      "the flood ended before the pings: %s", testlib_show(flood_out));
+	routed_before = testlib_count(sink_out, "100,28: seq=") - routed_before;
+	testlib_stop(flooder, TESTLIB_WAIT_MS);
+	testlib_stop(sink, TESTLIB_WAIT_MS);
+	testlib_stop(c3, TESTLIB_WAIT_MS);
+	famezd_stop(&famezd);
+
+	printf("c3 pinged by a peer of c, %d pings: before p50 %" PRIu64 " p99 %" PRIu64
+	       " us; during a's routed flood p50 %" PRIu64 " p99 %" PRIu64 " us (%u messages "
+	       "routed meanwhile); famezd's RSS %ld KiB before, %ld KiB during\n",
+	       PINGS, p50_before, p99_before, p50_during, p99_during, routed_before, rss_before,
+	       rss_during);
+	ck_assert_uint_ge(routed_before, 100);
+	ck_assert_msg(p99_during < 10 * p99_before + 50000,
+		      "c's p99 went from %" PRIu64 " to %" PRIu64 " us", p99_before, p99_during);
+	if (!sanitized)
+		ck_assert_msg(rss_during < rss_before + 8192, "famezd grew from %ld to %ld KiB",
+			      rss_before, rss_during);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("links");
 	TCase *tc = tcase_create("links");
 
 	tcase_add_checked_fixture(tc, testlib_setup, testlib_teardown);
-	tcase_set_timeout(tc, 120);
+	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, test_route_crosses_two_links_both_ways);
 	tcase_add_test(tc, test_refusals_say_why);
 	tcase_add_test(tc, test_relay_always_routes_everything);
+	tcase_add_test(tc, test_ten_thousand_messages_both_ways_in_order);
+	tcase_add_test(tc, test_a_routed_flood_costs_other_peers_nothing);
 	suite_add_tcase(s, tc);
 	return testlib_run_suite(s);
 }
