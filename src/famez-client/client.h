@@ -152,6 +152,8 @@ int client_device_send(Client *c, const char *dest, const char *text);
 /* fabric.c */
 void client_fabric_setup(Client *c, const char *nodename, const char *cclass);
 void client_fabric_done(Client *c);
+/* The eventfd we ring peer id on just arrived: what waits for it in our slot is rung now. */
+void client_fabric_peer_ringable(Client *c, unsigned id);
 /* An own vector rang: reads the ringing peer's slot. True when it held a message. */
 bool client_fabric_on_interrupt(Client *c, unsigned vector);
 /* Runs a fabric command; false if argv[0] is none. */

@@ -331,6 +331,16 @@ void client_fabric_setup(Client *c, const char *nodename, const char *cclass)
 	    f->layout.n_clients);
 }
 
+void client_fabric_peer_ringable(Client *c, unsigned id)
+{
+	/*
+	 * A newcomer may write to us before the server told us of it (its doorbell and the
+	 * server's socket race): our answer could not ring it then.
+	 */
+	if (c->fabric.sender)
+		mail_sender_heard_from(c->fabric.sender, id);
+}
+
 void client_fabric_done(Client *c)
 {
 	c->fabric.sender = mail_sender_free(c->fabric.sender);

@@ -221,6 +221,8 @@ static int handle_message(Client *c, int64_t value, int fd)
 	case CLIENT_EVENT_PEER_VECTOR:
 		if (c->settled && ev.vector == 0)
 			say("peer %u joined", ev.id);
+		if (ev.vector == c->state.own_id)
+			client_fabric_peer_ringable(c, ev.id);
 		break;
 	case CLIENT_EVENT_PEER_LEFT:
 		if (c->settled)

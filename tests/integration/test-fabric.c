@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +116,54 @@ START_TEST(test_many_pings_one_at_a_time)
 	ck_assert_msg(testlib_file_contains(famezd.log_path, "201 messages received, 201 sent, "
 							     "0 unacknowledged"),
 		      "%s", testlib_show(famezd.log_path));
+}
+END_TEST
+
+/*
+ * A peer stopped while a newcomer joins and pings it finds the ring and the server's news of the
+ * newcomer waiting together when it resumes: whichever it takes first, the newcomer gets its
+ * pong, and is rung for it.
+ */
+START_TEST(test_a_peer_stopped_while_a_newcomer_pinged_it_answers)
+{
+	char out[256], text[MAILBOX_MSG_MAX];
+	RawClient newcomer;
+	uint8_t *mem, *slot;
+	size_t size, len;
+	pid_t alpha;
+
+	famezd_start(&famezd, NULL);
+	alpha = famez_client_start_as(famezd.socket_path, "alpha", "alpha", "sleep 60", out,
+				      sizeof(out));
+	testlib_wait_for_output(out, "fabric nodename alpha", TESTLIB_WAIT_MS);
+	ck_assert_int_eq(kill(alpha, SIGSTOP), 0);
+	ck_assert_int_eq(raw_client_connect(&newcomer, famezd.socket_path, true), 0);
+	ck_assert(raw_client_read_fabric(&newcomer, SERVER_ID, TESTLIB_WAIT_MS));
+	mem = raw_client_map(&newcomer, &size);
+	raw_client_mail(&newcomer, mem, 1, "ping", TESTLIB_WAIT_MS);
+	ck_assert_int_eq(kill(alpha, SIGCONT), 0);
+
+	/* Alpha's pong, in its slot, once it took our ping. */
+	slot = mailbox_slot(mem, 1);
+	ck_assert_msg(testlib_wait_slot(slot, true, TESTLIB_WAIT_MS), "no pong: %s",
+		      testlib_show(out));
+	ck_assert_int_eq(mailbox_read_message(slot, text, &len), 0);
+	ck_assert_str_eq(text, "pong");
+	/* And it rang us: the vector that names alpha, on our own eventfds. */
+	{
+		uint64_t count = 0;
+		uint64_t deadline = testlib_now_usec() + TESTLIB_WAIT_MS * 1000ULL;
+
+		while (count == 0 && testlib_now_usec() < deadline) {
+			if (read(newcomer.state.self.fds[1], &count, sizeof(count)) < 0)
+				usleep(1000);
+		}
+		ck_assert_msg(count > 0, "alpha did not ring us: %s", testlib_show(out));
+	}
+	mailbox_acknowledge(slot, newcomer.state.own_id);
+	raw_client_close(&newcomer);
+	testlib_stop(alpha, TESTLIB_WAIT_MS);
+	famezd_stop(&famezd);
 }
 END_TEST
 
@@ -374,6 +423,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_server_answers_in_the_mailbox);
 	tcase_add_test(tc, test_two_clients_talk_through_their_slots);
+	tcase_add_test(tc, test_a_peer_stopped_while_a_newcomer_pinged_it_answers);
 	tcase_add_test(tc, test_many_pings_one_at_a_time);
 	tcase_add_test(tc, test_silent_peer_stalls_nobody_beyond_the_bound);
 	tcase_add_test(tc, test_hostile_slots_cost_protocol_errors_only);
