@@ -109,4 +109,5 @@ done
 echo
 echo "fabric figures (famezd only):"
 tests/bench/ping.sh "$build" 1000
+tests/bench/links.sh "$build" 1000
 tests/bench/bus.sh "$build" 20000 2>/dev/null

@@ -719,6 +719,64 @@ START_TEST(test_switches_keep_their_peers_apart)
 }
 END_TEST
 
+/*
+ * The default switch and lab, linked (lab.conf: Link=16:default:16): peers of each reach the
+ * other's by CID,SID through famezd's routes, and a restart keeps the link, the routes and the
+ * peers: they talk again, and the new famezd says what it linked.
+ */
+START_TEST(test_restart_keeps_linked_switches_talking)
+{
+	FedClient def = { .commands = -1 }, lab = { .commands = -1 };
+	char dir[256], options[512], conf[320];
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "%s/switches.d", testlib_tmpdir());
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	snprintf(conf, sizeof(conf), "%s/lab.conf", dir);
+	f = fopen(conf, "we");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "[Switch]\nSID=28\nLink=16:default:16\n");
+	ck_assert_int_eq(fclose(f), 0);
+	snprintf(options, sizeof(options), "--switches-dir %s", dir);
+	userunit_set_options(options);
+	ck_assert_int_eq(systemctl("start", "famez.socket"), 0);
+	fed_client_start(&def, userunit_socket_path(), "def", 1);
+	testlib_wait_until(service_active, NULL, TESTLIB_WAIT_MS, "famez.service is not active");
+	ck_assert_msg(systemctl("restart", "famez.service", "famez-switch@lab.socket") == 0, "%s",
+		      testlib_show(userunit_err));
+	fed_client_start(&lab, lab_socket_path(), "lab", 1);
+	/* Configured, each has its CID: ID 1 of a switch alone in its subnet is 100. */
+	famez_client_feed(def.commands, "rfc " TESTLIB_WAIT_S);
+	famez_client_feed(lab.commands, "rfc " TESTLIB_WAIT_S);
+	testlib_wait_for_output(def.out, "configured SID 27 CID 100", TESTLIB_WAIT_MS);
+	testlib_wait_for_output(lab.out, "configured SID 28 CID 100", TESTLIB_WAIT_MS);
+
+	for (int round = 1; round <= 2; round++) {
+		char line[64];
+
+		snprintf(line, sizeof(line), "send 100,28 over-%d", round);
+		famez_client_feed(def.commands, line);
+		snprintf(line, sizeof(line), "100,27: over-%d\n", round);
+		testlib_wait_for_output(lab.out, line, TESTLIB_WAIT_MS);
+		snprintf(line, sizeof(line), "send 100,27 back-%d", round);
+		famez_client_feed(lab.commands, line);
+		snprintf(line, sizeof(line), "100,28: back-%d\n", round);
+		testlib_wait_for_output(def.out, line, TESTLIB_WAIT_MS);
+		famez_client_feed(def.commands, "ping 100,28 " TESTLIB_WAIT_S);
+		testlib_wait_for_count(def.out, "pong from 100,28 in ", (unsigned)round,
+				       TESTLIB_WAIT_MS);
+		if (round == 1)
+			restart_service();
+	}
+	ck_assert_uint_eq(testlib_count(getenv("FAMEZ_LOG"), "restored 1 of 1 peers"), 3);
+	ck_assert(!testlib_file_contains(def.out, "closed the connection"));
+	ck_assert(!testlib_file_contains(lab.out, "closed the connection"));
+	fed_client_done(&def);
+	fed_client_done(&lab);
+	userunit_set_options(NULL);
+}
+END_TEST
+
 START_TEST(test_units_verify_and_are_hardened)
 {
 	char unit[512], *text, *p;
@@ -775,6 +833,7 @@ int main(void)
 	tcase_add_test(tc, test_restart_with_another_sid_rewrites_the_slots);
 	tcase_add_test(tc, test_stop_disconnects_peers);
 	tcase_add_test(tc, test_switches_keep_their_peers_apart);
+	tcase_add_test(tc, test_restart_keeps_linked_switches_talking);
 	suite_add_tcase(s, tc);
 	return testlib_run_suite(s);
 }
