@@ -494,6 +494,78 @@ START_TEST(test_guest_bridges_on_two_switches)
 }
 END_TEST
 
+/* Writes DIR/NAME.conf: a fabric switch on <tmpdir>/NAME.sock, with `body` after its socket. */
+static void write_switch(const char *dir, const char *name, const char *body)
+{
+	char conf[320];
+	FILE *f;
+
+	snprintf(conf, sizeof(conf), "%s/%s.conf", dir, name);
+	f = fopen(conf, "we");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "[Switch]\nSocket=%s/%s.sock\n%s", testlib_tmpdir(), name, body);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/*
+ * Two guests on linked switches, a - b - c (docs/switches.md): the guest on a writes to the one
+ * on c by CID,SID and gets its answer, through b, with the shell text API; a write to a subnet
+ * nobody routes to fails with EHOSTUNREACH; famezctl topology shows both bridges configured.
+ */
+START_TEST(test_two_guests_talk_across_linked_switches)
+{
+	char dir[300], chardev[2][512], topology[300], out[300];
+	const char *dev[2][5] = {
+		{ "-chardev", chardev[0], "-device", "ivshmem-doorbell,chardev=fz,vectors=16", NULL },
+		{ "-chardev", chardev[1], "-device", "ivshmem-doorbell,chardev=fz,vectors=16", NULL },
+	};
+	const char *args[] = { "--bus", "system", "--switches-dir", dir, NULL };
+	char *const famezctl[] = { getenv("FAMEZCTL"), "topology", NULL };
+
+	guest_prepare();
+	testlib_start_private_bus();
+	snprintf(dir, sizeof(dir), "%s/switches.d", testlib_tmpdir());
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	write_switch(dir, "a", "SID=28\nLink=16:b:16\n");
+	write_switch(dir, "b", "SID=28\nLink=17:c:16\n");
+	write_switch(dir, "c", "SID=29\n");
+	famezd_start(&famezd, args);
+	testlib_wait_for_output(famezd.log_path, "famezd: switch c: listening on ",
+				TESTLIB_WAIT_MS);
+	snprintf(chardev[0], sizeof(chardev[0]), "socket,id=fz,path=%s/a.sock", testlib_tmpdir());
+	snprintf(chardev[1], sizeof(chardev[1]), "socket,id=fz,path=%s/c.sock", testlib_tmpdir());
+	guest_boot(&guests[0], 0, "links", dev[0]);
+	guest_wait_for(&guests[0], "famez-guest: module loaded", 300000);
+	guest_boot(&guests[1], 1, "links", dev[1]);
+	guest_wait_for(&guests[1], "famez-guest: link configured ", 300000);
+	guest_wait_for(&guests[0], "famez-guest: link configured ", 300000);
+
+	/* Both bridges, configured, each on its own switch, in the picture of the fabric. */
+	snprintf(topology, sizeof(topology), "%s/topology.out", testlib_tmpdir());
+	snprintf(out, sizeof(out), "%s/topology.err", testlib_tmpdir());
+	ck_assert_msg(testlib_run(famezctl, topology, out, TESTLIB_WAIT_MS) == 0, "%s",
+		      testlib_show(out));
+	ck_assert_msg(testlib_file_contains(topology, "vm0, Bridge, CID 100, SID 28, configured"),
+		      "%s", testlib_show(topology));
+	ck_assert_msg(testlib_file_contains(topology, "vm1, Bridge, CID 100, SID 29, configured"),
+		      "%s", testlib_show(topology));
+
+	guest_wait_all(2);
+	ck_assert_msg(testlib_file_contains(guests[0].serial, "famez-guest: unroutable write refused: "
+							      "sh: "),
+		      "%s", testlib_show(guests[0].serial));
+	ck_assert(testlib_file_contains(guests[0].serial, "No route to host"));
+	ck_assert_msg(testlib_file_contains(guests[1].serial,
+					    "famez-guest: got 100,28:hello across the fabric"),
+		      "%s", testlib_show(guests[1].serial));
+	ck_assert(testlib_file_contains(guests[1].serial, "famez-guest: answered 100,28"));
+	ck_assert_msg(testlib_file_contains(guests[0].serial, "famez-guest: got 100,29:hello back"),
+		      "%s", testlib_show(guests[0].serial));
+	ck_assert(testlib_file_contains(guests[1].serial, "routed_received 1"));
+	famezd_stop(&famezd);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("guest");
@@ -511,6 +583,7 @@ int main(void)
 	tcase_add_test(tc, test_guest_killed_mid_message_costs_the_others_nothing);
 	tcase_add_test(tc, test_guest_bridge_resists_users_and_peers);
 	tcase_add_test(tc, test_guest_bridges_on_two_switches);
+	tcase_add_test(tc, test_two_guests_talk_across_linked_switches);
 	suite_add_tcase(s, tc);
 	return testlib_run_suite(s);
 }

@@ -251,25 +251,6 @@ START_TEST(test_attach_q35)
 END_TEST
 
 /*
- * A bus of this test's own, where famezd publishes its switches and famez-virt reads them: a
- * session-style bus, which lets root own org.famez with no policy file, as the system bus's
- * address.
- */
-static void start_private_bus(void)
-{
-	char path[256], address[300], listen[320];
-	const char *argv[] = { "/usr/bin/dbus-daemon", "--session", listen, "--nofork",
-			       "--nopidfile",          NULL };
-
-	snprintf(path, sizeof(path), "%s/bus", testlib_tmpdir());
-	snprintf(address, sizeof(address), "unix:path=%s", path);
-	snprintf(listen, sizeof(listen), "--address=%s", address);
-	testlib_spawn((char *const *)argv, NULL, NULL);
-	testlib_wait_for_path(path, TESTLIB_WAIT_MS);
-	ck_assert_int_eq(setenv("DBUS_SYSTEM_BUS_ADDRESS", address, 1), 0);
-}
-
-/*
  * famez-virt attach --switch lab: the domain gets lab's socket and vectors (6 client slots, so
  * 8 vectors, where the default switch has 16) from famezd on the bus, and its QEMU joins lab.
  */
@@ -280,7 +261,7 @@ START_TEST(test_attach_to_a_switch)
 	const char *xml;
 	FILE *f;
 
-	start_private_bus();
+	testlib_start_private_bus();
 	snprintf(dir, sizeof(dir), "%s/switches.d", testlib_tmpdir());
 	snprintf(conf, sizeof(conf), "%s/lab.conf", dir);
 	snprintf(lab_socket, sizeof(lab_socket), "%s/lab.sock", testlib_tmpdir());

@@ -894,3 +894,17 @@ bool testlib_json_valid(const char *s)
 
 	return end && *json_space(end) == '\0';
 }
+
+void testlib_start_private_bus(void)
+{
+	char path[256], address[300], listen[320];
+	const char *argv[] = { "/usr/bin/dbus-daemon", "--session", listen, "--nofork",
+			       "--nopidfile",          NULL };
+
+	snprintf(path, sizeof(path), "%s/bus", testlib_tmpdir());
+	snprintf(address, sizeof(address), "unix:path=%s", path);
+	snprintf(listen, sizeof(listen), "--address=%s", address);
+	testlib_spawn((char *const *)argv, NULL, NULL);
+	testlib_wait_for_path(path, TESTLIB_WAIT_MS);
+	ck_assert_int_eq(setenv("DBUS_SYSTEM_BUS_ADDRESS", address, 1), 0);
+}

@@ -46,6 +46,12 @@ void testlib_tmpdir_done(void);
 
 /* Starts argv[0] with stdout and stderr going to the given files (NULL: inherited). */
 pid_t testlib_spawn(char *const argv[], const char *stdout_path, const char *stderr_path);
+/*
+ * A bus of the test's own as the system bus's address (DBUS_SYSTEM_BUS_ADDRESS): a session-style
+ * dbus-daemon, which lets root own org.famez with no policy file. Stopped with the test's
+ * children.
+ */
+void testlib_start_private_bus(void);
 /* Waits at most timeout_ms; returns the wait status, or -ETIMEDOUT (the process is left). */
 int testlib_wait(pid_t pid, int timeout_ms);
 /* SIGTERM, then SIGKILL after timeout_ms; returns the wait status. */

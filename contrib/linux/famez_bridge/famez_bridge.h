@@ -58,6 +58,9 @@
 #define FAMEZ_G_CLIENTS 16
 #define FAMEZ_G_VECTORS 24
 #define FAMEZ_G_SERVER_ID 32
+#define FAMEZ_G_FLAGS 40 /* famez's: what the switch does with envelopes */
+#define FAMEZ_FLAG_ROUTES BIT_ULL(0)
+#define FAMEZ_FLAG_RELAY_ALWAYS BIT_ULL(1)
 #define FAMEZ_S_NODENAME 0
 #define FAMEZ_S_CCLASS 32
 #define FAMEZ_S_MSG_LEN 64
@@ -65,6 +68,20 @@
 #define FAMEZ_S_LAST_RESPONDER 80
 #define FAMEZ_S_PEER_SID 88
 #define FAMEZ_S_PEER_CID 96
+/*
+ * The routing envelope in a slot's bytes 104..127 (docs/fabric.md): magic "FZE1", type, status
+ * (the switch's verdict on a route request), hops, a 0, destination CID and SID, origin CID and
+ * SID (little-endian u16), 8 bytes of 0.
+ */
+#define FAMEZ_S_ENV 104
+#define FAMEZ_ENV_SIZE 24
+#define FAMEZ_ENV_MAGIC "FZE1"
+#define FAMEZ_ENV_ROUTE 1
+#define FAMEZ_ENV_DELIVER 2
+#define FAMEZ_ENV_STATUS 5 /* within the envelope */
+#define FAMEZ_ENV_OK 1
+#define FAMEZ_ENV_NOT_CONFIGURED 5
+#define FAMEZ_ENV_STATUS_MAX 6
 #define FAMEZ_NAME_MAX 32 /* nodename and C-Class, with the NUL */
 #define FAMEZ_MSG_MAX 384 /* with the NUL */
 #define FAMEZ_CLIENTS_MAX 254
@@ -96,9 +113,16 @@ struct famez_opener {
 	struct file *file;
 };
 
-/* A reply the work items send. */
+/* A CID,SID beyond our switch, which the switch routes to. */
+struct famez_route {
+	u16 cid, sid;
+};
+
+/* A reply the work items send: to dest, or through the switch to route when routed. */
 struct famez_tx {
 	unsigned int dest;
+	bool routed;
+	struct famez_route route;
 	char text[FAMEZ_MSG_MAX];
 };
 
@@ -159,6 +183,7 @@ struct famez_bridge {
 	struct work_struct tx_work;
 
 	atomic64_t sent, received, dropped, malformed, spurious, send_timeouts, deferred;
+	atomic64_t routed, route_refused, routed_received;
 };
 
 static inline u64 famez_shm_u64(const struct famez_bridge *b, size_t offset)
@@ -183,6 +208,10 @@ bool famez_find_mailbox(struct famez_bridge *b);
 void famez_set_string(struct famez_bridge *b, unsigned int id, size_t field, const char *value);
 int famez_send(struct famez_bridge *b, unsigned int dest, const char *text,
 	       unsigned int timeout_ms, bool nonblock);
+int famez_send_routed(struct famez_bridge *b, const struct famez_route *to, const char *text,
+		      unsigned int timeout_ms, bool nonblock);
+bool famez_switch_routes(const struct famez_bridge *b);
+bool famez_relay_always(const struct famez_bridge *b);
 void famez_tx_work(struct work_struct *work);
 void famez_rx_work(struct work_struct *work);
 void famez_join_fabric(struct famez_bridge *b);

@@ -244,17 +244,40 @@ static ssize_t famez_read(struct file *file, char __user *buf, size_t count, lof
 	return copy_to_user(buf, m.text, count) ? -EFAULT : count;
 }
 
-/* The peer ID a write's DEST names: an ID, "CID,SID" (from the slots), or server/switch. */
-static int famez_dest(struct famez_bridge *b, const char *dest)
+/* The CID,SID a slot holds; false while it has none. */
+static bool famez_slot_route(struct famez_bridge *b, unsigned int id, struct famez_route *to)
+{
+	u64 cid = famez_shm_u64(b, famez_slot(id, FAMEZ_S_PEER_CID));
+	u64 sid = famez_shm_u64(b, famez_slot(id, FAMEZ_S_PEER_SID));
+
+	if (cid == 0 || cid > 0xfff || sid > 0xffff)
+		return false;
+	to->cid = cid;
+	to->sid = sid;
+	return true;
+}
+
+/*
+ * Where a write's DEST goes: the peer ID it names (an ID, server/switch, or a "CID,SID" some
+ * slot of our switch holds), or 0 with *to when the switch is to route it: a CID,SID beyond our
+ * switch, or any peer's when the switch relays everything (its doorbells reach no one else).
+ */
+static int famez_dest(struct famez_bridge *b, const char *dest, struct famez_route *to)
 {
 	const char *comma = strchr(dest, ',');
+	bool relay = famez_relay_always(b);
 	unsigned int id;
 	u64 cid, sid;
 
 	if (!strcmp(dest, "server") || !strcmp(dest, "switch"))
 		return b->server_id;
-	if (!comma)
-		return kstrtouint(dest, 10, &id) || id == 0 || id > b->server_id ? -EHOSTUNREACH : id;
+	if (!comma) {
+		if (kstrtouint(dest, 10, &id) || id == 0 || id > b->server_id)
+			return -EHOSTUNREACH;
+		if (!relay || id == b->server_id)
+			return id;
+		return famez_slot_route(b, id, to) ? 0 : -EHOSTUNREACH;
+	}
 	{
 		char c[8], s[8];
 		size_t n = comma - dest;
@@ -264,22 +287,35 @@ static int famez_dest(struct famez_bridge *b, const char *dest)
 		memcpy(c, dest, n);
 		c[n] = '\0';
 		strscpy(s, comma + 1, sizeof(s));
-		if (kstrtou64(c, 10, &cid) || kstrtou64(s, 10, &sid) || cid == 0)
+		if (kstrtou64(c, 10, &cid) || kstrtou64(s, 10, &sid) || cid == 0 || cid > 0xfff ||
+		    sid > 0xffff)
 			return -EHOSTUNREACH;
 	}
 	for (id = 1; id <= b->server_id; id++)
 		if (famez_shm_u64(b, famez_slot(id, FAMEZ_S_PEER_CID)) == cid &&
-		    famez_shm_u64(b, famez_slot(id, FAMEZ_S_PEER_SID)) == sid)
+		    famez_shm_u64(b, famez_slot(id, FAMEZ_S_PEER_SID)) == sid &&
+		    (!relay || id == b->server_id))
 			return id;
-	return -EHOSTUNREACH;
+	if (!famez_switch_routes(b))
+		return -EHOSTUNREACH;
+	to->cid = cid;
+	to->sid = sid;
+	return 0;
 }
 
-/* write("DEST:text"): sends text to DEST; a trailing newline is not part of it. */
+/*
+ * write("DEST:text"): sends text to DEST; a trailing newline is not part of it. A message the
+ * switch routes returns once the switch took it, with its verdict: EHOSTUNREACH (no route, no
+ * component there, hop limit), ENOTCONN (we have no CID yet), ETIMEDOUT (not taken in time);
+ * with O_NONBLOCK it returns once written, without the verdict.
+ */
 static ssize_t famez_write(struct file *file, const char __user *buf, size_t count,
 			   loff_t *ppos)
 {
 	struct famez_bridge *b = famez_of_file(file);
 	char msg[FAMEZ_MSG_MAX + 24], *colon;
+	bool nonblock = file->f_flags & O_NONBLOCK;
+	struct famez_route to;
 	size_t n = count;
 	int dest, r;
 
@@ -298,10 +334,13 @@ static ssize_t famez_write(struct file *file, const char __user *buf, size_t cou
 	*colon = '\0';
 	if (!famez_enter(b))
 		return -ENODEV;
-	dest = famez_dest(b, msg);
-	r = dest < 0 ? dest
-		     : famez_send(b, dest, colon + 1, FAMEZ_WRITE_TIMEOUT_MS,
-				  file->f_flags & O_NONBLOCK);
+	dest = famez_dest(b, msg, &to);
+	if (dest < 0)
+		r = dest;
+	else if (dest == 0)
+		r = famez_send_routed(b, &to, colon + 1, FAMEZ_WRITE_TIMEOUT_MS, nonblock);
+	else
+		r = famez_send(b, dest, colon + 1, FAMEZ_WRITE_TIMEOUT_MS, nonblock);
 	famez_leave(b);
 	return r < 0 ? r : count;
 }

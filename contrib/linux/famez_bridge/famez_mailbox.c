@@ -13,6 +13,7 @@
 #include <linux/sched/signal.h>
 #include <linux/string.h>
 #include <linux/utsname.h>
+#include <asm/unaligned.h>
 
 #include "famez_bridge.h"
 
@@ -53,14 +54,52 @@ void famez_set_string(struct famez_bridge *b, unsigned int id, size_t field, con
 	memcpy(b->shm + famez_slot(id, field), buf, sizeof(buf));
 }
 
-/*
- * Sends text to dest through our slot: waits (at most timeout_ms, none with nonblock) until the
- * last receiver freed it, writes the bytes, then the length, and rings dest on our vector. A
- * message not yet acknowledged is never overwritten.
- */
-int famez_send(struct famez_bridge *b, unsigned int dest, const char *text,
-	       unsigned int timeout_ms, bool nonblock)
+bool famez_switch_routes(const struct famez_bridge *b)
 {
+	return famez_shm_u64(b, FAMEZ_G_FLAGS) & FAMEZ_FLAG_ROUTES;
+}
+
+bool famez_relay_always(const struct famez_bridge *b)
+{
+	return famez_switch_routes(b) && (famez_shm_u64(b, FAMEZ_G_FLAGS) & FAMEZ_FLAG_RELAY_ALWAYS);
+}
+
+/* The switch's verdict on our route request, once it took it (freed our slot). */
+static int famez_verdict(struct famez_bridge *b, unsigned long deadline)
+{
+	u8 status;
+
+	while (famez_shm_u64(b, famez_slot(b->id, FAMEZ_S_MSG_LEN)) != 0) {
+		if (time_after(jiffies, deadline) || READ_ONCE(b->stopping)) {
+			atomic64_inc(&b->send_timeouts);
+			return -ETIMEDOUT;
+		}
+		/* Sent already: a signal ends the wait, not the message. */
+		if (signal_pending(current))
+			return 0;
+		usleep_range(50, 200);
+	}
+	rmb();
+	status = READ_ONCE(*(u8 *)(b->shm + famez_slot(b->id, FAMEZ_S_ENV + FAMEZ_ENV_STATUS)));
+	if (status == FAMEZ_ENV_OK)
+		return 0;
+	atomic64_inc(&b->route_refused);
+	if (status == FAMEZ_ENV_NOT_CONFIGURED)
+		return -ENOTCONN;
+	/* no-route, unreachable, hop-limit; anything else is a switch we do not understand. */
+	return status > FAMEZ_ENV_OK && status < FAMEZ_ENV_NOT_CONFIGURED ? -EHOSTUNREACH : -EIO;
+}
+
+/*
+ * Sends text to dest through our slot, with env (24 bytes) in its envelope, or none: waits (at
+ * most timeout_ms, none with nonblock) until the last receiver freed the slot, writes the bytes,
+ * then the length, and rings dest on our vector. A message not yet acknowledged is never
+ * overwritten. A route request (env) then waits for the switch's verdict, unless nonblock.
+ */
+static int famez_put(struct famez_bridge *b, unsigned int dest, const char *text,
+		     unsigned int timeout_ms, bool nonblock, const u8 *env)
+{
+	static const u8 no_env[FAMEZ_ENV_SIZE];
 	size_t len = strlen(text);
 	unsigned long deadline;
 	int r = 0;
@@ -93,6 +132,8 @@ int famez_send(struct famez_bridge *b, unsigned int dest, const char *text,
 		usleep_range(50, 200);
 	}
 	famez_shm_set_u64(b, famez_slot(b->id, FAMEZ_S_LAST_RESPONDER), 0);
+	/* A stale envelope would have the switch route a message that is not for it. */
+	memcpy(b->shm + famez_slot(b->id, FAMEZ_S_ENV), env ? env : no_env, FAMEZ_ENV_SIZE);
 	memcpy(b->shm + famez_slot(b->id, FAMEZ_MSG_OFFSET), text, len + 1);
 	/* The bytes before the length: a receiver that sees the length sees the text. */
 	wmb();
@@ -100,13 +141,43 @@ int famez_send(struct famez_bridge *b, unsigned int dest, const char *text,
 	wmb();
 	famez_ring(b, dest, b->id);
 	atomic64_inc(&b->sent);
+	if (env) {
+		atomic64_inc(&b->routed);
+		if (!nonblock)
+			r = famez_verdict(b, deadline);
+	}
 out:
 	mutex_unlock(&b->tx_lock);
 	return r;
 }
 
-/* Queues a reply for the tx work (replies never wait in the receive path). */
-static __printf(3, 4) void famez_reply(struct famez_bridge *b, unsigned int dest, const char *fmt, ...)
+int famez_send(struct famez_bridge *b, unsigned int dest, const char *text,
+	       unsigned int timeout_ms, bool nonblock)
+{
+	return famez_put(b, dest, text, timeout_ms, nonblock, NULL);
+}
+
+/* Hands text to our switch to route to `to` (docs/fabric.md), and returns its verdict. */
+int famez_send_routed(struct famez_bridge *b, const struct famez_route *to, const char *text,
+		      unsigned int timeout_ms, bool nonblock)
+{
+	u8 env[FAMEZ_ENV_SIZE] = { 0 };
+
+	if (!famez_switch_routes(b))
+		return -EHOSTUNREACH;
+	memcpy(env, FAMEZ_ENV_MAGIC, 4);
+	env[4] = FAMEZ_ENV_ROUTE;
+	put_unaligned_le16(to->cid, env + 8);
+	put_unaligned_le16(to->sid, env + 10);
+	return famez_put(b, b->server_id, text, timeout_ms, nonblock, env);
+}
+
+/*
+ * Queues a reply for the tx work (replies never wait in the receive path): to dest, or, with
+ * route, through the switch to a CID,SID beyond it.
+ */
+static __printf(4, 5) void famez_reply(struct famez_bridge *b, unsigned int dest,
+				       const struct famez_route *route, const char *fmt, ...)
 {
 	struct famez_tx *t;
 	unsigned long flags;
@@ -120,6 +191,9 @@ static __printf(3, 4) void famez_reply(struct famez_bridge *b, unsigned int dest
 	}
 	t = &b->tx[(b->tx_head + b->tx_count++) % FAMEZ_TX_QUEUE];
 	t->dest = dest;
+	t->routed = route;
+	if (route)
+		t->route = *route;
 	va_start(ap, fmt);
 	vscnprintf(t->text, sizeof(t->text), fmt, ap);
 	va_end(ap);
@@ -143,7 +217,8 @@ void famez_tx_work(struct work_struct *work)
 		b->tx_head = (b->tx_head + 1) % FAMEZ_TX_QUEUE;
 		b->tx_count--;
 		spin_unlock_irqrestore(&b->tx_qlock, flags);
-		if (famez_send(b, t.dest, t.text, FAMEZ_TX_TIMEOUT_MS, false) < 0)
+		if ((t.routed ? famez_send_routed(b, &t.route, t.text, FAMEZ_TX_TIMEOUT_MS, false)
+			      : famez_send(b, t.dest, t.text, FAMEZ_TX_TIMEOUT_MS, false)) < 0)
 			atomic64_inc(&b->dropped);
 	}
 }
@@ -190,7 +265,7 @@ static void famez_ctl_write(struct famez_bridge *b, unsigned int from, const cha
 	b->link = FAMEZ_LINK_CONFIGURED;
 	famez_shm_set_u64(b, famez_slot(b->id, FAMEZ_S_PEER_CID), cid);
 	famez_shm_set_u64(b, famez_slot(b->id, FAMEZ_S_PEER_SID), sid);
-	famez_reply(b, from, "Standalone Acknowledgment Tag=%llu,Reason=OK",
+	famez_reply(b, from, NULL, "Standalone Acknowledgment Tag=%llu,Reason=OK",
 		    (unsigned long long)tag);
 }
 
@@ -199,10 +274,11 @@ static void famez_ctl_write(struct famez_bridge *b, unsigned int from, const cha
  * when the queue is full: the message then stays in its sender's slot, unacknowledged, until a
  * read() makes room (the sender's next message waits for it), so nothing is lost.
  */
-static bool famez_queue_rx(struct famez_bridge *b, unsigned int from, const char *text)
+static bool famez_queue_rx(struct famez_bridge *b, unsigned int from,
+			   const struct famez_route *origin, const char *text)
 {
-	u64 cid = famez_shm_u64(b, famez_slot(from, FAMEZ_S_PEER_CID));
-	u64 sid = famez_shm_u64(b, famez_slot(from, FAMEZ_S_PEER_SID));
+	u64 cid = origin ? origin->cid : famez_shm_u64(b, famez_slot(from, FAMEZ_S_PEER_CID));
+	u64 sid = origin ? origin->sid : famez_shm_u64(b, famez_slot(from, FAMEZ_S_PEER_SID));
 	struct famez_rx *m;
 	unsigned long flags;
 
@@ -225,22 +301,55 @@ static bool famez_queue_rx(struct famez_bridge *b, unsigned int from, const char
 	return true;
 }
 
-/* Answers or takes a message; false when it must wait in its slot (see famez_queue_rx()). */
-static bool famez_handle(struct famez_bridge *b, unsigned int from, char *text)
+/*
+ * Answers or takes a message; false when it must wait in its slot (see famez_queue_rx()). One
+ * the switch delivers from origin is that component's: a ping is answered by a pong routed
+ * back, anything else is for read(), never a link-level request of the switch's.
+ */
+static bool famez_handle(struct famez_bridge *b, unsigned int from,
+			 const struct famez_route *origin, char *text)
 {
 	char *tracker = strstr(text, "!EZT=");
 
 	if (tracker)
 		*tracker = '\0';
-	if (!strcmp(text, "ping")) {
-		famez_reply(b, from, "pong");
+	if (origin) {
+		atomic64_inc(&b->routed_received);
+		if (strcmp(text, "ping"))
+			return famez_queue_rx(b, from, origin, text);
+		famez_reply(b, from, origin, "pong");
+	} else if (!strcmp(text, "ping")) {
+		famez_reply(b, from, NULL, "pong");
 	} else if (!strcmp(text, "Link CTL Peer-Attribute")) {
-		famez_reply(b, from, "Link CTL ACK C-Class=%s,SID0=%llu,CID0=%llu", b->cclass,
+		famez_reply(b, from, NULL, "Link CTL ACK C-Class=%s,SID0=%llu,CID0=%llu", b->cclass,
 			    (unsigned long long)b->sid, (unsigned long long)b->cid);
 	} else if (!strncmp(text, "CTL-Write ", 10)) {
 		famez_ctl_write(b, from, text + 10);
 	} else {
-		return famez_queue_rx(b, from, text);
+		return famez_queue_rx(b, from, NULL, text);
+	}
+	return true;
+}
+
+/*
+ * The origin a message from the switch carries in its deliver envelope, copied once and checked:
+ * false for a message of the switch's own (or one whose envelope is not right: counted).
+ */
+static bool famez_origin(struct famez_bridge *b, unsigned int from, struct famez_route *origin)
+{
+	u8 env[FAMEZ_ENV_SIZE];
+
+	if (from != b->server_id)
+		return false;
+	memcpy(env, b->shm + famez_slot(from, FAMEZ_S_ENV), sizeof(env));
+	if (memcmp(env, FAMEZ_ENV_MAGIC, 4))
+		return false;
+	origin->cid = get_unaligned_le16(env + 12);
+	origin->sid = get_unaligned_le16(env + 14);
+	if (env[4] != FAMEZ_ENV_DELIVER || env[7] || memchr_inv(env + 16, 0, 8) ||
+	    origin->cid > 0xfff || origin->cid == 0) {
+		atomic64_inc(&b->malformed);
+		return false;
 	}
 	return true;
 }
@@ -251,6 +360,7 @@ static bool famez_handle(struct famez_bridge *b, unsigned int from, char *text)
  */
 static void famez_receive(struct famez_bridge *b, unsigned int from)
 {
+	struct famez_route origin;
 	char text[FAMEZ_MSG_MAX];
 	u64 len = famez_shm_u64(b, famez_slot(from, FAMEZ_S_MSG_LEN));
 	size_t i;
@@ -275,7 +385,7 @@ static void famez_receive(struct famez_bridge *b, unsigned int from)
 			atomic64_inc(&b->malformed);
 			goto ack;
 		}
-	if (!famez_handle(b, from, text))
+	if (!famez_handle(b, from, famez_origin(b, from, &origin) ? &origin : NULL, text))
 		return;
 	atomic64_inc(&b->received);
 ack:
@@ -312,5 +422,5 @@ void famez_join_fabric(struct famez_bridge *b)
 	famez_set_string(b, b->id, FAMEZ_S_NODENAME, b->nodename);
 	famez_set_string(b, b->id, FAMEZ_S_CCLASS, b->cclass);
 	b->link = FAMEZ_LINK_UP;
-	famez_reply(b, b->server_id, "Link RFC TTC=27us");
+	famez_reply(b, b->server_id, NULL, "Link RFC TTC=27us");
 }

@@ -102,6 +102,9 @@ FAMEZ_COUNTER_ATTR(malformed);
 FAMEZ_COUNTER_ATTR(spurious);
 FAMEZ_COUNTER_ATTR(send_timeouts);
 FAMEZ_COUNTER_ATTR(deferred);
+FAMEZ_COUNTER_ATTR(routed);
+FAMEZ_COUNTER_ATTR(route_refused);
+FAMEZ_COUNTER_ATTR(routed_received);
 
 /* Printable ASCII, not blank. Not isgraph(): the kernel's also takes Latin-1 bytes 0xa1-0xff. */
 static bool famez_graph(char c)
@@ -215,6 +218,9 @@ static struct attribute *famez_attrs[] = {
 	&dev_attr_spurious.attr,
 	&dev_attr_send_timeouts.attr,
 	&dev_attr_deferred.attr,
+	&dev_attr_routed.attr,
+	&dev_attr_route_refused.attr,
+	&dev_attr_routed_received.attr,
 	&dev_attr_nodename.attr,
 	&dev_attr_cclass.attr,
 	&dev_attr_peers.attr,
