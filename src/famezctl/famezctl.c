@@ -57,6 +57,7 @@ typedef struct SwitchInfo {
 		messages_sent, messages_received, protocol_errors;
 	/* What famezd held back or undid (absent from an older famezd: 0). */
 	uint64_t delayed, pauses, interrupts_full, messages_unknown, shm_resizes, log_suppressed;
+	uint64_t relays_routed, relays_dropped, relays_refused;
 	uint32_t ids_parked;
 } SwitchInfo;
 
@@ -217,6 +218,9 @@ static int get_switch(sd_bus *bus, const char *name, SwitchInfo *i, sd_bus_error
 		{ "SharedMemoryResizes", 't', &i->shm_resizes },
 		{ "LogMessagesSuppressed", 't', &i->log_suppressed },
 		{ "IdsParked", 'u', &i->ids_parked },
+		{ "RelaysRouted", 't', &i->relays_routed },
+		{ "RelaysDropped", 't', &i->relays_dropped },
+		{ "RelaysRefused", 't', &i->relays_refused },
 		{},
 	};
 
@@ -421,6 +425,9 @@ static void json_switch(Json *j, const SwitchInfo *i, const PeerInfo *peers, siz
 	json_key_uint(j, "shared_memory_resizes", i->shm_resizes);
 	json_key_uint(j, "log_messages_suppressed", i->log_suppressed);
 	json_key_uint(j, "ids_parked", i->ids_parked);
+	json_key_uint(j, "relays_routed", i->relays_routed);
+	json_key_uint(j, "relays_dropped", i->relays_dropped);
+	json_key_uint(j, "relays_refused", i->relays_refused);
 	json_object_end(j);
 	json_key(j, "peers");
 	json_peers(j, peers, n);
@@ -451,6 +458,10 @@ static void print_switch(const SwitchInfo *i, const PeerInfo *peers, size_t n)
 		printf("    Mailbox: %" PRIu64 " messages received (%" PRIu64 " unknown), %" PRIu64
 		       " sent\n",
 		       i->messages_received, i->messages_unknown, i->messages_sent);
+	if (i->server_peer_id >= 0)
+		printf("     Relays: %" PRIu64 " routed, %" PRIu64 " dropped, %" PRIu64
+		       " refused (famezctl topology, famezctl routes)\n",
+		       i->relays_routed, i->relays_dropped, i->relays_refused);
 	if (i->log_suppressed || i->shm_resizes || i->ids_parked)
 		printf("  Held back: %" PRIu64 " log lines about peers, %" PRIu64
 		       " memory resizes undone, %" PRIu32 " IDs parked\n",

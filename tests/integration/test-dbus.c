@@ -1883,6 +1883,22 @@ static void start_linked_switches(void)
 				TESTLIB_WAIT_MS);
 }
 
+static const char *a_socket(void)
+{
+	static char path[300];
+
+	snprintf(path, sizeof(path), "%s/a.sock", testlib_tmpdir());
+	return path;
+}
+
+static const char *c_socket(void)
+{
+	static char path[300];
+
+	snprintf(path, sizeof(path), "%s/c.sock", testlib_tmpdir());
+	return path;
+}
+
 /*
  * GetTopology's answer, a line each: "N id|name|cclass|switch|cid|sid|configured" for the
  * nodes, "L source|target|source port|target port|up" for the links.
@@ -1980,6 +1996,83 @@ START_TEST(test_topology_lists_every_switch_peer_and_link)
 	ck_assert_uint_eq(
 		u64_property(bus, "/org/famez/switch/b", "org.famez.Switch1", "RelaysRefused"), 0);
 	sd_bus_flush_close_unref(bus);
+	famezd_stop(&famezd);
+}
+END_TEST
+
+/* The counters of port `port` of switch `sw` (its Ports property): relayed, dropped, refused. */
+static void port_counters(sd_bus *bus, const char *sw, uint16_t port, uint64_t counts[3])
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	char path[128];
+	const char *kind, *peer_switch;
+	uint16_t p, peer_port;
+	int up, r;
+
+	snprintf(path, sizeof(path), "/org/famez/switch/%s", sw);
+	ck_assert_int_ge(sd_bus_get_property(bus, "org.famez", path, "org.famez.Switch1", "Ports",
+					     &e, &reply, "a(qssqbttt)"),
+			 0);
+	ck_assert_int_ge(sd_bus_message_enter_container(reply, 'a', "(qssqbttt)"), 0);
+	while ((r = sd_bus_message_read(reply, "(qssqbttt)", &p, &kind, &peer_switch, &peer_port,
+					&up, &counts[0], &counts[1], &counts[2])) > 0)
+		if (p == port)
+			return;
+	ck_abort_msg("switch %s has no port %u", sw, port);
+}
+
+/*
+ * A routed message from a to c and one to nobody on c: every switch and port on the way counts
+ * what crossed it, c what it refused, on D-Bus and in famezctl status.
+ */
+START_TEST(test_relays_are_counted_per_switch_and_port)
+{
+	char delta_out[300], epsilon_out[300], status_out[300], status_err[300];
+	uint64_t counts[3];
+	pid_t epsilon;
+	sd_bus *bus;
+
+	start_linked_switches();
+	/* delta: peer 2 of c, configured: CID 200,29. */
+	snprintf(delta_out, sizeof(delta_out), "%s/delta.out", testlib_tmpdir());
+	start_peer_on(c_socket(), "delta", "rfc 5; sleep " TESTLIB_LIFETIME_S, delta_out);
+	testlib_wait_for_output(delta_out, "configured SID 29 CID 200", TESTLIB_WAIT_MS);
+	snprintf(epsilon_out, sizeof(epsilon_out), "%s/epsilon.out", testlib_tmpdir());
+	epsilon = famez_client_start_as(a_socket(), "epsilon", "epsilon",
+					"rfc 5; send 200,29 counted; send 300,29 nobody",
+					epsilon_out, 256);
+	ck_assert_int_ne(testlib_wait(epsilon, 2 * TESTLIB_WAIT_MS), 0);
+	ck_assert_msg(testlib_file_contains(epsilon_out, "cannot reach 300,29: unreachable"), "%s",
+		      testlib_show(epsilon_out));
+	testlib_wait_for_output(delta_out, "200,28: counted", TESTLIB_WAIT_MS);
+
+	ck_assert_int_eq(sd_bus_open_system(&bus), 0);
+	/* a -> port 16 -> b (ingress 32) -> port 33 -> c (ingress 16) -> port 2: delta. */
+	ck_assert_uint_eq(
+		u64_property(bus, "/org/famez/switch/a", "org.famez.Switch1", "RelaysRouted"), 1);
+	ck_assert_uint_eq(
+		u64_property(bus, "/org/famez/switch/b", "org.famez.Switch1", "RelaysRouted"), 1);
+	ck_assert_uint_eq(
+		u64_property(bus, "/org/famez/switch/c", "org.famez.Switch1", "RelaysRefused"), 1);
+	port_counters(bus, "a", 16, counts);
+	ck_assert(counts[0] == 1 && counts[1] == 0 && counts[2] == 0);
+	port_counters(bus, "b", 33, counts);
+	ck_assert(counts[0] == 1 && counts[2] == 0);
+	port_counters(bus, "c", 16, counts);
+	ck_assert_uint_eq(counts[2], 1);
+	port_counters(bus, "c", 2, counts);
+	ck_assert_uint_eq(counts[0], 1);
+	sd_bus_flush_close_unref(bus);
+
+	snprintf(status_out, sizeof(status_out), "%s/status.out", testlib_tmpdir());
+	snprintf(status_err, sizeof(status_err), "%s/status.err", testlib_tmpdir());
+	ck_assert_int_eq(
+		testlib_run((char *const[]){ getenv("FAMEZCTL"), "status", "--switch", "c", NULL },
+			    status_out, status_err, TESTLIB_WAIT_MS),
+		0);
+	ck_assert_msg(testlib_file_contains(status_out, "Relays: 1 routed, 0 dropped, 1 refused"),
+		      "%s", testlib_show(status_out));
 	famezd_stop(&famezd);
 }
 END_TEST
@@ -2199,6 +2292,7 @@ int main(int argc, char *argv[])
 	tcase_add_test(tc, test_famezctl_shows_the_topology);
 	tcase_add_test(tc, test_famezctl_shows_the_routes);
 	tcase_add_test(tc, test_a_link_taken_down_and_up);
+	tcase_add_test(tc, test_relays_are_counted_per_switch_and_port);
 	suite_add_tcase(s, tc);
 	polkit = tcase_create("dbus-polkit-questions");
 	tcase_add_checked_fixture(polkit, testlib_setup, testlib_teardown);

@@ -514,7 +514,7 @@ static void write_switch(const char *dir, const char *name, const char *body)
  */
 START_TEST(test_two_guests_talk_across_linked_switches)
 {
-	char dir[300], chardev[2][512], topology[300], out[300];
+	char dir[300], chardev[2][512], topology[300], out[300], a_socket[300];
 	const char *dev[2][5] = {
 		{ "-chardev", chardev[0], "-device", "ivshmem-doorbell,chardev=fz,vectors=16", NULL },
 		{ "-chardev", chardev[1], "-device", "ivshmem-doorbell,chardev=fz,vectors=16", NULL },
@@ -532,13 +532,14 @@ START_TEST(test_two_guests_talk_across_linked_switches)
 	famezd_start(&famezd, args);
 	testlib_wait_for_output(famezd.log_path, "famezd: switch c: listening on ",
 				TESTLIB_WAIT_MS);
-	snprintf(chardev[0], sizeof(chardev[0]), "socket,id=fz,path=%s/a.sock", testlib_tmpdir());
+	snprintf(a_socket, sizeof(a_socket), "%s/a.sock", testlib_tmpdir());
+	snprintf(chardev[0], sizeof(chardev[0]), "socket,id=fz,path=%s", a_socket);
 	snprintf(chardev[1], sizeof(chardev[1]), "socket,id=fz,path=%s/c.sock", testlib_tmpdir());
 	guest_boot(&guests[0], 0, "links", dev[0]);
 	guest_wait_for(&guests[0], "famez-guest: module loaded", 300000);
 	guest_boot(&guests[1], 1, "links", dev[1]);
 	guest_wait_for(&guests[1], "famez-guest: link configured ", 300000);
-	guest_wait_for(&guests[0], "famez-guest: link configured ", 300000);
+	guest_wait_for(&guests[0], "famez-guest: waiting for the host", 300000);
 
 	/* Both bridges, configured, each on its own switch, in the picture of the fabric. */
 	snprintf(topology, sizeof(topology), "%s/topology.out", testlib_tmpdir());
@@ -550,11 +551,15 @@ START_TEST(test_two_guests_talk_across_linked_switches)
 	ck_assert_msg(testlib_file_contains(topology, "vm1, Bridge, CID 100, SID 29, configured"),
 		      "%s", testlib_show(topology));
 
+	/* Go: the guest on a is peer 1 of a. */
+	snprintf(out, sizeof(out), "%s/go.out", testlib_tmpdir());
+	famez_client_run(a_socket, "go", "send 1 go", out, sizeof(out));
 	guest_wait_all(2);
-	ck_assert_msg(testlib_file_contains(guests[0].serial, "famez-guest: unroutable write refused: "
-							      "sh: "),
-		      "%s", testlib_show(guests[0].serial));
+	ck_assert_msg(
+		testlib_file_contains(guests[0].serial, "famez-guest: unroutable write refused: "),
+		"%s", testlib_show(guests[0].serial));
 	ck_assert(testlib_file_contains(guests[0].serial, "No route to host"));
+	ck_assert(testlib_file_contains(guests[0].serial, "route_refused 1 "));
 	ck_assert_msg(testlib_file_contains(guests[1].serial,
 					    "famez-guest: got 100,28:hello across the fabric"),
 		      "%s", testlib_show(guests[1].serial));
