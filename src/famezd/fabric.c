@@ -549,36 +549,44 @@ static void ring_peer(void *userdata, unsigned dest)
 }
 
 /* The fate of a relay, for the router. */
-static void relay_done(Fabric *f, unsigned dest, const MailMessage *msg, bool delivered)
+/*
+ * A routed message (it went with an envelope) is the router's to count, for its switch, its
+ * ports and its sender (its token), never one of our own: a relayed "ping" is not Ping()'s.
+ */
+static bool relay_done(Fabric *f, unsigned dest, const MailMessage *msg, bool delivered)
 {
 	const SwitchShared *sh = f->sw->shared;
 
-	if (msg->token && sh->events && sh->events->relay_done)
+	if (!msg->env)
+		return false;
+	if (sh->events && sh->events->relay_done)
 		sh->events->relay_done(sh->events_data, f->sw, dest, msg->token, delivered);
+	return true;
 }
 
 static void unacknowledged(void *userdata, unsigned dest, const MailMessage *msg, bool timed_out)
 {
 	Fabric *f = userdata;
-	const char *text = msg->text;
-
-	relay_done(f, dest, msg, false);
 	Peer *p = fabric_peer(f, dest);
+	bool relayed = relay_done(f, dest, msg, false);
 	char name[64];
 
-	f->sw->counters.messages_unacknowledged++;
+	if (!relayed)
+		f->sw->counters.messages_unacknowledged++;
 	if (!p)
 		return;
-	p->fabric.messages_unacknowledged++;
-	if (strcmp(text, "Link CTL Peer-Attribute") == 0)
-		p->fabric.attributes_lost = true;
-	else if (strcmp(text, "ping") == 0)
-		switch_emit(f->sw, ping_lost, p);
+	if (!relayed) {
+		p->fabric.messages_unacknowledged++;
+		if (strcmp(msg->text, "Link CTL Peer-Attribute") == 0)
+			p->fabric.attributes_lost = true;
+		else if (strcmp(msg->text, "ping") == 0)
+			switch_emit(f->sw, ping_lost, p);
+	}
 	if (timed_out)
 		peer_log(f->sw, p, LOG_NOTICE,
 			 "%s did not acknowledge \"%s\" in time; messages to it are dropped, "
 			 "but for a few tried now and then, until it acknowledges one",
-			 peer_name(f, dest, name), text);
+			 peer_name(f, dest, name), msg->text);
 }
 
 static void delivered(void *userdata, unsigned dest, const MailMessage *msg)
@@ -586,7 +594,8 @@ static void delivered(void *userdata, unsigned dest, const MailMessage *msg)
 	Fabric *f = userdata;
 	Peer *p = fabric_peer(f, dest);
 
-	relay_done(f, dest, msg, true);
+	if (relay_done(f, dest, msg, true))
+		return;
 	f->sw->counters.messages_sent++;
 	if (p)
 		p->fabric.messages_sent++;

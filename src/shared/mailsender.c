@@ -484,21 +484,31 @@ void mail_sender_poke(MailSender *m)
 void mail_sender_forget(MailSender *m, unsigned dest)
 {
 	MailQueue *q;
+	MailItem *item;
 
 	if (dest >= MAIL_DEST_MAX)
 		return;
 	q = &m->queues[dest];
-	queue_clear(q);
+	/* Dropped; those the caller keeps count of (a token) are reported as such. */
+	while ((item = queue_pop(q))) {
+		if (item->token)
+			tell_unacknowledged(m, dest, item, false);
+		free(item);
+	}
 	/* The next holder of the ID starts afresh, but with the budget the ID has left. */
 	q->silent = false;
 	q->probe_backoff = 0;
 	if (m->in_flight == (int)dest) {
 		/* It may have read the message just before it went: then it was delivered. */
-		if (mailbox_slot_is_free(m->slot))
-			tell_delivered(m, dest);
-		else
+		bool read = mailbox_slot_is_free(m->slot);
+
+		if (!read)
 			mailbox_reclaim(m->slot);
 		m->in_flight = -1;
+		if (read)
+			tell_delivered(m, dest);
+		else if (m->in_flight_item.token)
+			tell_unacknowledged(m, dest, &m->in_flight_item, false);
 		send_next(m);
 	}
 }

@@ -78,7 +78,10 @@ int mail_sender_send_env(MailSender *m, unsigned dest, const char *text, const E
 /* The slot may have been acknowledged: check now rather than at the next timer. */
 void mail_sender_poke(MailSender *m);
 
-/* dest is gone: drop its queue, and take the slot back if it holds a message for dest. */
+/*
+ * dest is gone: drop its queue, and take the slot back if it holds a message for dest. What was
+ * sent with a token is reported unacknowledged (the caller counts those); the rest silently.
+ */
 void mail_sender_forget(MailSender *m, unsigned dest);
 
 /*

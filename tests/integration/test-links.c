@@ -277,6 +277,36 @@ START_TEST(test_refusals_say_why)
 }
 END_TEST
 
+/*
+ * A sender at its quota waits (its slot unacknowledged) while its destination does not read; the
+ * destination leaves: what was queued for it is dropped, and the sender goes on at once (its next
+ * request is answered: nobody holds that CID any more).
+ */
+START_TEST(test_a_sender_held_by_a_receiver_that_leaves_goes_on)
+{
+	Peer a, c;
+	Envelope to_c;
+	int i;
+
+	start_fabric();
+	join(&a, "a", true);
+	join(&c, "c", true);
+	to_c = route_to(c.cid, c.sid);
+	/* c never reads: the first is in the switch's slot, the next 7 queued behind it. */
+	for (i = 0; i < 8; i++) {
+		send_to_switch(&a, "unread", &to_c);
+		ck_assert_int_eq(verdict(&a), ENVELOPE_STATUS_OK);
+	}
+	/* The ninth waits in a's slot: a is at its quota. */
+	send_to_switch(&a, "held", &to_c);
+	ck_assert(!testlib_wait_slot(slot_of(&a, a.c.state.own_id), false, 200));
+	leave(&c);
+	ck_assert_str_eq(envelope_status_to_string(verdict(&a)), "unreachable");
+	leave(&a);
+	famezd_stop(&famezd);
+}
+END_TEST
+
 /* The count in eventfd fd, read away: 0 when nothing rang it. */
 static uint64_t take_count(int fd)
 {
@@ -443,6 +473,7 @@ int main(void)
 	tcase_add_test(tc, test_route_crosses_two_links_both_ways);
 	tcase_add_test(tc, test_refusals_say_why);
 	tcase_add_test(tc, test_relay_always_routes_everything);
+	tcase_add_test(tc, test_a_sender_held_by_a_receiver_that_leaves_goes_on);
 	tcase_add_test(tc, test_ten_thousand_messages_both_ways_in_order);
 	tcase_add_test(tc, test_a_routed_flood_costs_other_peers_nothing);
 	suite_add_tcase(s, tc);

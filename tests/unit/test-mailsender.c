@@ -333,6 +333,23 @@ START_TEST(test_forget_counts_what_was_read)
 }
 END_TEST
 
+/*
+ * A receiver that leaves takes what was queued for it: what was sent with a token (a relay, whose
+ * sender famezd keeps count of) is reported unacknowledged, in flight or queued; the rest is not.
+ */
+START_TEST(test_forget_reports_what_had_a_token)
+{
+	ck_assert_int_eq(mail_sender_send_env(sender, 7, "relayed, in flight", NULL, 11), 0);
+	ck_assert_int_eq(mail_sender_send_env(sender, 7, "relayed, queued", NULL, 12), 0);
+	ck_assert_int_eq(mail_sender_send(sender, 7, "our own"), 0);
+	mail_sender_forget(sender, 7);
+	ck_assert_uint_eq(n_unacked, 2);
+	ck_assert_uint_eq(n_timed_out, 0);
+	ck_assert_uint_eq(n_delivered, 0);
+	ck_assert_int_eq(mail_sender_in_flight(sender), -1);
+}
+END_TEST
+
 static const Envelope route_to_1600 = { .type = ENVELOPE_ROUTE,
 					.dest_cid = 1600,
 					.dest_sid = 28,
@@ -473,6 +490,7 @@ int main(void)
 	tcase_add_test(tc, test_forged_responder_is_not_an_acknowledgement);
 	tcase_add_test(tc, test_forget_reclaims);
 	tcase_add_test(tc, test_forget_counts_what_was_read);
+	tcase_add_test(tc, test_forget_reports_what_had_a_token);
 	tcase_add_test(tc, test_envelope_goes_with_the_text);
 	tcase_add_test(tc, test_only_a_route_request_has_a_verdict);
 	tcase_add_test(tc, test_no_envelope_clears_a_stale_one);
