@@ -11,7 +11,10 @@
  * On a FAME-Z fabric the bridge is a peer in the kernel: it names itself in its slot, answers
  * ping and Link CTL Peer-Attribute, asks the server to configure it (Link RFC) and takes the
  * CTL-Write that does. Every other message goes to a bounded queue that read() returns as
- * "CID,SID:text"; write("DEST:text") sends one (DEST: a peer ID, "CID,SID", or server).
+ * "CID,SID:text"; write("DEST:text") sends one (DEST: a peer ID, "CID,SID", or server). On
+ * famezd's linked switches a CID,SID beyond ours goes to our switch as a route request and the
+ * write returns the switch's verdict; a message the switch delivers from elsewhere reads as its
+ * origin's (docs/fabric.md, "Routed messages in the guest driver").
  *
  * The interrupt handler only counts and schedules: messages are read by a work item, replies
  * and writes leave through one slot, one at a time, each waiting (never in interrupt context)
@@ -69,19 +72,39 @@
 #define FAMEZ_S_PEER_SID 88
 #define FAMEZ_S_PEER_CID 96
 /*
- * The routing envelope in a slot's bytes 104..127 (docs/fabric.md): magic "FZE1", type, status
- * (the switch's verdict on a route request), hops, a 0, destination CID and SID, origin CID and
- * SID (little-endian u16), 8 bytes of 0.
+ * famez's routing envelope, in a slot's bytes 104..127 that FAME-Z leaves as padding: the layout
+ * of docs/fabric.md ("Routed messages: the envelope"), the same as famezd's
+ * src/shared/envelope.h, which kernel code cannot include. Offsets below are within the
+ * envelope; its numbers are little-endian.
  */
 #define FAMEZ_S_ENV 104
 #define FAMEZ_ENV_SIZE 24
-#define FAMEZ_ENV_MAGIC "FZE1"
-#define FAMEZ_ENV_ROUTE 1
-#define FAMEZ_ENV_DELIVER 2
-#define FAMEZ_ENV_STATUS 5 /* within the envelope */
+#define FAMEZ_ENV_MAGIC "FZE1"  /* @0, 4 bytes; anything else: no envelope */
+#define FAMEZ_ENV_MAGIC_LEN 4
+#define FAMEZ_ENV_TYPE 4        /* u8: FAMEZ_ENV_ROUTE or FAMEZ_ENV_DELIVER */
+#define FAMEZ_ENV_STATUS 5      /* u8: the switch's verdict on a route request */
+#define FAMEZ_ENV_HOPS 6        /* u8: links crossed (deliver), at most FAMEZ_ENV_HOPS_MAX */
+#define FAMEZ_ENV_RESERVED0 7   /* u8: 0 */
+#define FAMEZ_ENV_DEST_CID 8    /* u16 */
+#define FAMEZ_ENV_DEST_SID 10   /* u16 */
+#define FAMEZ_ENV_ORIGIN_CID 12 /* u16: written by the switch (deliver) */
+#define FAMEZ_ENV_ORIGIN_SID 14 /* u16: the same */
+#define FAMEZ_ENV_RESERVED 16   /* 8 bytes of 0 */
+#define FAMEZ_ENV_HOPS_MAX 63   /* a Gen-Z hop count is 6 bits */
+/* Types. */
+#define FAMEZ_ENV_ROUTE 1   /* a peer asks its switch to route the text */
+#define FAMEZ_ENV_DELIVER 2 /* a switch delivers the text of an origin elsewhere */
+/* Statuses: what the switch made of a route request, written before it frees the slot. */
+#define FAMEZ_ENV_PENDING 0
 #define FAMEZ_ENV_OK 1
+#define FAMEZ_ENV_NO_ROUTE 2
+#define FAMEZ_ENV_UNREACHABLE 3
+#define FAMEZ_ENV_HOP_LIMIT 4
 #define FAMEZ_ENV_NOT_CONFIGURED 5
+#define FAMEZ_ENV_MALFORMED 6
 #define FAMEZ_ENV_STATUS_MAX 6
+#define FAMEZ_CID_MAX 0xfff /* a Gen-Z CID is 12 bits */
+#define FAMEZ_SID_MAX 0xffff
 #define FAMEZ_NAME_MAX 32 /* nodename and C-Class, with the NUL */
 #define FAMEZ_MSG_MAX 384 /* with the NUL */
 #define FAMEZ_CLIENTS_MAX 254
@@ -177,6 +200,7 @@ struct famez_bridge {
 
 	struct mutex bind_lock;                /* eventfd bindings */
 	struct mutex tx_lock;                  /* owns our slot */
+	bool verdict_pending;                  /* our slot's route request: verdict not read yet */
 	struct famez_tx *tx;                   /* ring of FAMEZ_TX_QUEUE replies */
 	unsigned int tx_head, tx_count;
 	spinlock_t tx_qlock;

@@ -250,7 +250,31 @@ static bool famez_slot_route(struct famez_bridge *b, unsigned int id, struct fam
 	u64 cid = famez_shm_u64(b, famez_slot(id, FAMEZ_S_PEER_CID));
 	u64 sid = famez_shm_u64(b, famez_slot(id, FAMEZ_S_PEER_SID));
 
-	if (cid == 0 || cid > 0xfff || sid > 0xffff)
+	if (cid == 0 || cid > FAMEZ_CID_MAX || sid > FAMEZ_SID_MAX)
+		return false;
+	to->cid = cid;
+	to->sid = sid;
+	return true;
+}
+
+/* "CID,SID" in decimal, a CID of 1..4095 and a SID of 0..65535; false for anything else. */
+static bool famez_parse_route(const char *dest, struct famez_route *to)
+{
+	const char *comma = strchr(dest, ',');
+	char c[8], s[8];
+	size_t n;
+	u64 cid, sid;
+
+	if (!comma)
+		return false;
+	n = comma - dest;
+	if (n == 0 || n >= sizeof(c) || strlen(comma + 1) >= sizeof(s))
+		return false;
+	memcpy(c, dest, n);
+	c[n] = '\0';
+	strscpy(s, comma + 1, sizeof(s));
+	if (kstrtou64(c, 10, &cid) || kstrtou64(s, 10, &sid) || cid == 0 || cid > FAMEZ_CID_MAX ||
+	    sid > FAMEZ_SID_MAX)
 		return false;
 	to->cid = cid;
 	to->sid = sid;
@@ -259,55 +283,45 @@ static bool famez_slot_route(struct famez_bridge *b, unsigned int id, struct fam
 
 /*
  * Where a write's DEST goes: the peer ID it names (an ID, server/switch, or a "CID,SID" some
- * slot of our switch holds), or 0 with *to when the switch is to route it: a CID,SID beyond our
- * switch, or any peer's when the switch relays everything (its doorbells reach no one else).
+ * slot of our switch holds), rung directly; or 0 with *to when the switch is to route it: a
+ * CID,SID no slot of our switch holds, or any other peer of our switch when the switch relays
+ * everything (its peers' doorbells reach no one). The switch itself is always rung directly, and
+ * we never send to ourselves (famez_put() refuses).
  */
 static int famez_dest(struct famez_bridge *b, const char *dest, struct famez_route *to)
 {
-	const char *comma = strchr(dest, ',');
 	bool relay = famez_relay_always(b);
 	unsigned int id;
-	u64 cid, sid;
 
 	if (!strcmp(dest, "server") || !strcmp(dest, "switch"))
 		return b->server_id;
-	if (!comma) {
+	if (!strchr(dest, ',')) {
 		if (kstrtouint(dest, 10, &id) || id == 0 || id > b->server_id)
 			return -EHOSTUNREACH;
-		if (!relay || id == b->server_id)
+		if (!relay || id == b->server_id || id == b->id)
 			return id;
+		/* Routed to the IDs its slot holds: none yet, and the switch could not route it. */
 		return famez_slot_route(b, id, to) ? 0 : -EHOSTUNREACH;
 	}
-	{
-		char c[8], s[8];
-		size_t n = comma - dest;
-
-		if (n == 0 || n >= sizeof(c) || strlen(comma + 1) >= sizeof(s))
-			return -EHOSTUNREACH;
-		memcpy(c, dest, n);
-		c[n] = '\0';
-		strscpy(s, comma + 1, sizeof(s));
-		if (kstrtou64(c, 10, &cid) || kstrtou64(s, 10, &sid) || cid == 0 || cid > 0xfff ||
-		    sid > 0xffff)
-			return -EHOSTUNREACH;
-	}
-	for (id = 1; id <= b->server_id; id++)
-		if (famez_shm_u64(b, famez_slot(id, FAMEZ_S_PEER_CID)) == cid &&
-		    famez_shm_u64(b, famez_slot(id, FAMEZ_S_PEER_SID)) == sid &&
-		    (!relay || id == b->server_id))
-			return id;
-	if (!famez_switch_routes(b))
+	if (!famez_parse_route(dest, to))
 		return -EHOSTUNREACH;
-	to->cid = cid;
-	to->sid = sid;
-	return 0;
+	for (id = 1; id <= b->server_id; id++)
+		if (famez_shm_u64(b, famez_slot(id, FAMEZ_S_PEER_CID)) == to->cid &&
+		    famez_shm_u64(b, famez_slot(id, FAMEZ_S_PEER_SID)) == to->sid)
+			break;
+	if (id <= b->server_id && (!relay || id == b->server_id || id == b->id))
+		return id;
+	/* Beyond our switch, or on it with every message relayed: the switch routes it. */
+	return famez_switch_routes(b) ? 0 : -EHOSTUNREACH;
 }
 
 /*
  * write("DEST:text"): sends text to DEST; a trailing newline is not part of it. A message the
- * switch routes returns once the switch took it, with its verdict: EHOSTUNREACH (no route, no
- * component there, hop limit), ENOTCONN (we have no CID yet), ETIMEDOUT (not taken in time);
- * with O_NONBLOCK it returns once written, without the verdict.
+ * switch routes (famez_dest()) returns once the switch took it, with its verdict (famez_verdict():
+ * EHOSTUNREACH for no route, no component there or the hop limit, ENOTCONN while we have no CID,
+ * EIO for a verdict we do not understand), or ETIMEDOUT if it was not taken in time. With
+ * O_NONBLOCK it returns once the request is in our slot and the switch rung, without the
+ * verdict (counted in route_refused when the slot is next taken); so does a wait a signal ends.
  */
 static ssize_t famez_write(struct file *file, const char __user *buf, size_t count,
 			   loff_t *ppos)

@@ -59,42 +59,74 @@ bool famez_switch_routes(const struct famez_bridge *b)
 	return famez_shm_u64(b, FAMEZ_G_FLAGS) & FAMEZ_FLAG_ROUTES;
 }
 
+/* Read once: both bits from the same look at a word any peer may write. */
 bool famez_relay_always(const struct famez_bridge *b)
 {
-	return famez_switch_routes(b) && (famez_shm_u64(b, FAMEZ_G_FLAGS) & FAMEZ_FLAG_RELAY_ALWAYS);
+	u64 flags = famez_shm_u64(b, FAMEZ_G_FLAGS);
+
+	return (flags & FAMEZ_FLAG_ROUTES) && (flags & FAMEZ_FLAG_RELAY_ALWAYS);
 }
 
-/* The switch's verdict on our route request, once it took it (freed our slot). */
-static int famez_verdict(struct famez_bridge *b, unsigned long deadline)
+/*
+ * The switch's verdict on our last route request, once it freed our slot (the caller saw the
+ * length 0): 0 when it took it, else the errno that says why not (counted in route_refused).
+ */
+static int famez_verdict(struct famez_bridge *b)
 {
 	u8 status;
+	int r;
+
+	b->verdict_pending = false;
+	/* The switch wrote the status before the length: seeing the length 0, we see the status. */
+	rmb();
+	status = READ_ONCE(*(u8 *)(b->shm + famez_slot(b->id, FAMEZ_S_ENV + FAMEZ_ENV_STATUS)));
+	switch (status) {
+	case FAMEZ_ENV_OK:
+		return 0;
+	case FAMEZ_ENV_NO_ROUTE:
+	case FAMEZ_ENV_UNREACHABLE:
+	case FAMEZ_ENV_HOP_LIMIT:
+		r = -EHOSTUNREACH;
+		break;
+	case FAMEZ_ENV_NOT_CONFIGURED:
+		/* We have no CID yet: the link is up, not configured (Link RFC first). */
+		r = -ENOTCONN;
+		break;
+	default:
+		/* Malformed, still pending (freed without a verdict) or a status we do not know. */
+		r = -EIO;
+	}
+	atomic64_inc(&b->route_refused);
+	return r;
+}
+
+/*
+ * Waits, at most timeout_ms, for the switch to take or refuse the route request we just rang it
+ * for, and returns its verdict. A signal ends the wait, not the message: it was sent, so 0, as
+ * for O_NONBLOCK, and its verdict is counted when the slot is next taken.
+ */
+static int famez_wait_verdict(struct famez_bridge *b, unsigned int timeout_ms)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(timeout_ms);
 
 	while (famez_shm_u64(b, famez_slot(b->id, FAMEZ_S_MSG_LEN)) != 0) {
 		if (time_after(jiffies, deadline) || READ_ONCE(b->stopping)) {
 			atomic64_inc(&b->send_timeouts);
 			return -ETIMEDOUT;
 		}
-		/* Sent already: a signal ends the wait, not the message. */
 		if (signal_pending(current))
 			return 0;
 		usleep_range(50, 200);
 	}
-	rmb();
-	status = READ_ONCE(*(u8 *)(b->shm + famez_slot(b->id, FAMEZ_S_ENV + FAMEZ_ENV_STATUS)));
-	if (status == FAMEZ_ENV_OK)
-		return 0;
-	atomic64_inc(&b->route_refused);
-	if (status == FAMEZ_ENV_NOT_CONFIGURED)
-		return -ENOTCONN;
-	/* no-route, unreachable, hop-limit; anything else is a switch we do not understand. */
-	return status > FAMEZ_ENV_OK && status < FAMEZ_ENV_NOT_CONFIGURED ? -EHOSTUNREACH : -EIO;
+	return famez_verdict(b);
 }
 
 /*
- * Sends text to dest through our slot, with env (24 bytes) in its envelope, or none: waits (at
- * most timeout_ms, none with nonblock) until the last receiver freed the slot, writes the bytes,
- * then the length, and rings dest on our vector. A message not yet acknowledged is never
- * overwritten. A route request (env) then waits for the switch's verdict, unless nonblock.
+ * Sends text to dest through our slot, with env (24 bytes) in its envelope, or none (the bytes
+ * cleared): waits (at most timeout_ms, none with nonblock) until the last receiver freed the
+ * slot, writes the bytes, then the length, and rings dest on our vector. A message not yet
+ * acknowledged is never overwritten. A route request (env) then waits as long again for the
+ * switch's verdict, unless nonblock. Called with tx_lock, which owns our slot.
  */
 static int famez_put(struct famez_bridge *b, unsigned int dest, const char *text,
 		     unsigned int timeout_ms, bool nonblock, const u8 *env)
@@ -131,11 +163,17 @@ static int famez_put(struct famez_bridge *b, unsigned int dest, const char *text
 		}
 		usleep_range(50, 200);
 	}
+	/* A route request nobody waited for (O_NONBLOCK, a signal): its verdict is counted now. */
+	if (b->verdict_pending)
+		famez_verdict(b);
 	famez_shm_set_u64(b, famez_slot(b->id, FAMEZ_S_LAST_RESPONDER), 0);
-	/* A stale envelope would have the switch route a message that is not for it. */
+	/*
+	 * Every message rewrites the envelope: a stale one would have the switch route a message
+	 * that is not for routing, or a receiver misname its origin.
+	 */
 	memcpy(b->shm + famez_slot(b->id, FAMEZ_S_ENV), env ? env : no_env, FAMEZ_ENV_SIZE);
 	memcpy(b->shm + famez_slot(b->id, FAMEZ_MSG_OFFSET), text, len + 1);
-	/* The bytes before the length: a receiver that sees the length sees the text. */
+	/* The bytes before the length: who sees the length sees the text and the envelope. */
 	wmb();
 	famez_shm_set_u64(b, famez_slot(b->id, FAMEZ_S_MSG_LEN), len);
 	wmb();
@@ -143,8 +181,9 @@ static int famez_put(struct famez_bridge *b, unsigned int dest, const char *text
 	atomic64_inc(&b->sent);
 	if (env) {
 		atomic64_inc(&b->routed);
+		b->verdict_pending = true;
 		if (!nonblock)
-			r = famez_verdict(b, deadline);
+			r = famez_wait_verdict(b, timeout_ms);
 	}
 out:
 	mutex_unlock(&b->tx_lock);
@@ -157,7 +196,11 @@ int famez_send(struct famez_bridge *b, unsigned int dest, const char *text,
 	return famez_put(b, dest, text, timeout_ms, nonblock, NULL);
 }
 
-/* Hands text to our switch to route to `to` (docs/fabric.md), and returns its verdict. */
+/*
+ * Hands text to our switch to route to `to` (docs/fabric.md), and returns its verdict (0 as soon
+ * as it is sent with nonblock). EHOSTUNREACH at once from a switch that does not route: it would
+ * take the request as a message of its own.
+ */
 int famez_send_routed(struct famez_bridge *b, const struct famez_route *to, const char *text,
 		      unsigned int timeout_ms, bool nonblock)
 {
@@ -165,10 +208,12 @@ int famez_send_routed(struct famez_bridge *b, const struct famez_route *to, cons
 
 	if (!famez_switch_routes(b))
 		return -EHOSTUNREACH;
-	memcpy(env, FAMEZ_ENV_MAGIC, 4);
-	env[4] = FAMEZ_ENV_ROUTE;
-	put_unaligned_le16(to->cid, env + 8);
-	put_unaligned_le16(to->sid, env + 10);
+	memcpy(env, FAMEZ_ENV_MAGIC, FAMEZ_ENV_MAGIC_LEN);
+	env[FAMEZ_ENV_TYPE] = FAMEZ_ENV_ROUTE;
+	env[FAMEZ_ENV_STATUS] = FAMEZ_ENV_PENDING;
+	/* Hops and the origin stay 0: the switch fills them in, whatever we would say. */
+	put_unaligned_le16(to->cid, env + FAMEZ_ENV_DEST_CID);
+	put_unaligned_le16(to->sid, env + FAMEZ_ENV_DEST_SID);
 	return famez_put(b, b->server_id, text, timeout_ms, nonblock, env);
 }
 
@@ -254,7 +299,7 @@ static void famez_ctl_write(struct famez_bridge *b, unsigned int from, const cha
 
 	if (from != b->server_id || !famez_kv(args, "CID", &cid) || !famez_kv(args, "SID", &sid) ||
 	    !famez_kv(args, "PFMCID", &pfm_cid) || !famez_kv(args, "PFMSID", &pfm_sid) ||
-	    !famez_kv(args, "Tag", &tag) || cid > 0xfff || sid > 0xffff) {
+	    !famez_kv(args, "Tag", &tag) || cid > FAMEZ_CID_MAX || sid > FAMEZ_SID_MAX) {
 		atomic64_inc(&b->malformed);
 		return;
 	}
@@ -291,7 +336,7 @@ static bool famez_queue_rx(struct famez_bridge *b, unsigned int from,
 		return false;
 	}
 	m = &b->rx[(b->rx_head + b->rx_count++) % FAMEZ_RX_QUEUE];
-	if (cid && cid <= 0xfff && sid <= 0xffff)
+	if (cid && cid <= FAMEZ_CID_MAX && sid <= FAMEZ_SID_MAX)
 		m->len = scnprintf(m->text, sizeof(m->text), "%llu,%llu:%s",
 				   (unsigned long long)cid, (unsigned long long)sid, text);
 	else
@@ -314,7 +359,6 @@ static bool famez_handle(struct famez_bridge *b, unsigned int from,
 	if (tracker)
 		*tracker = '\0';
 	if (origin) {
-		atomic64_inc(&b->routed_received);
 		if (strcmp(text, "ping"))
 			return famez_queue_rx(b, from, origin, text);
 		famez_reply(b, from, origin, "pong");
@@ -332,26 +376,34 @@ static bool famez_handle(struct famez_bridge *b, unsigned int from,
 }
 
 /*
- * The origin a message from the switch carries in its deliver envelope, copied once and checked:
- * false for a message of the switch's own (or one whose envelope is not right: counted).
+ * The origin a message from the switch carries in its deliver envelope, copied once and the copy
+ * checked as famezd checks one (docs/fabric.md): 0 with *origin; -ENOMSG for a message of the
+ * switch's own (no magic there) or of another peer (only the switch's slot is believed: an
+ * envelope in another peer's slot names nobody); -EBADMSG when the envelope is wrong (the
+ * message is then the switch's own, as FAME-Z's tools would take it).
  */
-static bool famez_origin(struct famez_bridge *b, unsigned int from, struct famez_route *origin)
+static int famez_origin(struct famez_bridge *b, unsigned int from, struct famez_route *origin)
 {
 	u8 env[FAMEZ_ENV_SIZE];
+	u16 cid, sid;
 
 	if (from != b->server_id)
-		return false;
+		return -ENOMSG;
 	memcpy(env, b->shm + famez_slot(from, FAMEZ_S_ENV), sizeof(env));
-	if (memcmp(env, FAMEZ_ENV_MAGIC, 4))
-		return false;
-	origin->cid = get_unaligned_le16(env + 12);
-	origin->sid = get_unaligned_le16(env + 14);
-	if (env[4] != FAMEZ_ENV_DELIVER || env[7] || memchr_inv(env + 16, 0, 8) ||
-	    origin->cid > 0xfff || origin->cid == 0) {
-		atomic64_inc(&b->malformed);
-		return false;
-	}
-	return true;
+	if (memcmp(env, FAMEZ_ENV_MAGIC, FAMEZ_ENV_MAGIC_LEN))
+		return -ENOMSG;
+	cid = get_unaligned_le16(env + FAMEZ_ENV_ORIGIN_CID);
+	sid = get_unaligned_le16(env + FAMEZ_ENV_ORIGIN_SID);
+	/* A CID of 0 is nobody's: the switch routes only for configured components. */
+	if (env[FAMEZ_ENV_TYPE] != FAMEZ_ENV_DELIVER ||
+	    env[FAMEZ_ENV_STATUS] > FAMEZ_ENV_STATUS_MAX ||
+	    env[FAMEZ_ENV_HOPS] > FAMEZ_ENV_HOPS_MAX || env[FAMEZ_ENV_RESERVED0] ||
+	    memchr_inv(env + FAMEZ_ENV_RESERVED, 0, FAMEZ_ENV_SIZE - FAMEZ_ENV_RESERVED) ||
+	    cid == 0 || cid > FAMEZ_CID_MAX)
+		return -EBADMSG;
+	origin->cid = cid;
+	origin->sid = sid;
+	return 0;
 }
 
 /*
@@ -364,6 +416,7 @@ static void famez_receive(struct famez_bridge *b, unsigned int from)
 	char text[FAMEZ_MSG_MAX];
 	u64 len = famez_shm_u64(b, famez_slot(from, FAMEZ_S_MSG_LEN));
 	size_t i;
+	int env;
 
 	if (len == 0) {
 		atomic64_inc(&b->spurious);
@@ -385,8 +438,15 @@ static void famez_receive(struct famez_bridge *b, unsigned int from)
 			atomic64_inc(&b->malformed);
 			goto ack;
 		}
-	if (!famez_handle(b, from, famez_origin(b, from, &origin) ? &origin : NULL, text))
+	/* After the rmb() above: the envelope was written before the length too. */
+	env = famez_origin(b, from, &origin);
+	if (!famez_handle(b, from, env == 0 ? &origin : NULL, text))
 		return;
+	/* Counted once taken: a message left waiting in its slot is read and checked again. */
+	if (env == 0)
+		atomic64_inc(&b->routed_received);
+	else if (env == -EBADMSG)
+		atomic64_inc(&b->malformed);
 	atomic64_inc(&b->received);
 ack:
 	famez_shm_set_u64(b, famez_slot(from, FAMEZ_S_LAST_RESPONDER), b->id);
