@@ -553,22 +553,23 @@ static void ring_peer(void *userdata, unsigned dest)
  * A routed message (it went with an envelope) is the router's to count, for its switch, its
  * ports and its sender (its token), never one of our own: a relayed "ping" is not Ping()'s.
  */
-static bool relay_done(Fabric *f, unsigned dest, const MailMessage *msg, bool delivered)
+static bool mail_done(Fabric *f, unsigned dest, const MailMessage *msg, bool delivered)
 {
 	const SwitchShared *sh = f->sw->shared;
+	bool relayed = msg->env != NULL;
 
-	if (!msg->env)
-		return false;
-	if (sh->events && sh->events->relay_done)
-		sh->events->relay_done(sh->events_data, f->sw, dest, msg->token, delivered);
-	return true;
+	/* Every message done makes room in dest's queue: a sender held for it may go on. */
+	if (sh->events && sh->events->mail_done)
+		sh->events->mail_done(sh->events_data, f->sw, dest, relayed ? msg->token : 0,
+				      relayed, delivered);
+	return relayed;
 }
 
 static void unacknowledged(void *userdata, unsigned dest, const MailMessage *msg, bool timed_out)
 {
 	Fabric *f = userdata;
 	Peer *p = fabric_peer(f, dest);
-	bool relayed = relay_done(f, dest, msg, false);
+	bool relayed = mail_done(f, dest, msg, false);
 	char name[64];
 
 	if (!relayed)
@@ -594,11 +595,26 @@ static void delivered(void *userdata, unsigned dest, const MailMessage *msg)
 	Fabric *f = userdata;
 	Peer *p = fabric_peer(f, dest);
 
-	if (relay_done(f, dest, msg, true))
+	if (mail_done(f, dest, msg, true))
 		return;
 	f->sw->counters.messages_sent++;
 	if (p)
 		p->fabric.messages_sent++;
+}
+
+/* A relay kept for a destination that fell silent: its sender's quota is given back. */
+static void released(void *userdata, unsigned dest, const MailMessage *msg)
+{
+	Fabric *f = userdata;
+	const SwitchShared *sh = f->sw->shared;
+
+	if (sh->events && sh->events->mail_done)
+		sh->events->mail_done(sh->events_data, f->sw, dest, msg->token, false, false);
+}
+
+bool fabric_dest_is_silent(const Fabric *f, unsigned dest)
+{
+	return mail_sender_is_silent(f->sender, dest);
 }
 
 static void foreign_write(void *userdata)
@@ -616,6 +632,7 @@ int fabric_new(Fabric **ret, Switch *s, uint8_t *mailbox, StoredFds *restore)
 		.unacknowledged = unacknowledged,
 		.delivered = delivered,
 		.foreign_write = foreign_write,
+		.released = released,
 	};
 	Fabric *f;
 	FdRef **own;

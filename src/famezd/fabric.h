@@ -49,10 +49,15 @@ FdRef **fabric_existing_id_vectors(const Fabric *f, unsigned id);
 int fabric_send(Fabric *f, unsigned dest, const char *text);
 /*
  * Queues a routed message for peer dest, sent with env (a deliver envelope naming its origin);
- * the switch's relay_done event reports token's fate. 0, -ENOBUFS, -EMSGSIZE, -ENOMEM.
+ * the switch's mail_done event reports token's fate. 0, -ENOBUFS, -EMSGSIZE, -ENOMEM.
  */
 int fabric_deliver(Fabric *f, unsigned dest, const char *text, const Envelope *env,
 		   uint64_t token);
+/*
+ * Whether dest fell silent (mailsender.h): what is queued for it waits for probes, so a relay
+ * for it holds no sender's quota.
+ */
+bool fabric_dest_is_silent(const Fabric *f, unsigned dest);
 /* Reads p's slot again, as if it rang: a held route request may go now. */
 void fabric_retry(Fabric *f, Peer *p);
 

@@ -146,7 +146,7 @@ static void count_refused(Router *r, const Path *path)
 }
 
 static RouteOutcome send_along(Router *r, const Path *path, const char *text, Envelope *env,
-			       uint64_t token, EnvelopeStatus *status);
+			       uint64_t *token, EnvelopeStatus *status);
 
 /* A message for the switch itself: it answers a ping, by a route back. */
 static RouteOutcome consume(Router *r, size_t sw, const char *text, const Envelope *env)
@@ -161,6 +161,7 @@ static RouteOutcome consume(Router *r, size_t sw, const char *text, const Envelo
 		.origin_sid = (uint16_t)ts->sid,
 	};
 	EnvelopeStatus status;
+	uint64_t token = 0;
 	Path back;
 
 	if (strcmp(text, "ping") != 0) {
@@ -170,14 +171,17 @@ static RouteOutcome consume(Router *r, size_t sw, const char *text, const Envelo
 		return ROUTE_TAKEN;
 	}
 	walk(r, sw, ts->n_clients + 1, &reply, &back);
-	if (send_along(r, &back, "pong", &reply, 0, &status) != ROUTE_TAKEN)
+	if (send_along(r, &back, "pong", &reply, &token, &status) != ROUTE_TAKEN)
 		s->counters.relays_dropped++;
 	return ROUTE_TAKEN;
 }
 
-/* Queues the message at the end of path, counting it along the way once it is taken. */
+/*
+ * Queues the message at the end of path, counting it along the way once it is taken. *token
+ * goes with it, or is 0 when it did not (its callbacks will not name the sender).
+ */
 static RouteOutcome send_along(Router *r, const Path *path, const char *text, Envelope *env,
-			       uint64_t token, EnvelopeStatus *status)
+			       uint64_t *token, EnvelopeStatus *status)
 {
 	const Hop *end = path_end(path);
 	Switch *dsw = r->switches[end->sw];
@@ -201,7 +205,10 @@ static RouteOutcome send_along(Router *r, const Path *path, const char *text, En
 		return ROUTE_REFUSED;
 	}
 	env->hops = (uint8_t)(path->n - 1);
-	ret = fabric_deliver(dsw->fabric, end->port, text, env, token);
+	/* Kept for a silent receiver, it waits for probes far apart: its sender does not. */
+	if (fabric_dest_is_silent(dsw->fabric, end->port))
+		*token = 0;
+	ret = fabric_deliver(dsw->fabric, end->port, text, env, *token);
 	if (ret == -ENOBUFS)
 		return ROUTE_HELD;
 	if (ret < 0) {
@@ -221,7 +228,7 @@ RouteOutcome router_route(Router *r, Switch *sw, Peer *p, const char *text, cons
 		.dest_cid = env->dest_cid,
 		.dest_sid = env->dest_sid,
 	};
-	uint64_t sid, cid;
+	uint64_t sid, cid, token;
 	RouteOutcome outcome;
 	Path path;
 
@@ -249,8 +256,9 @@ RouteOutcome router_route(Router *r, Switch *sw, Peer *p, const char *text, cons
 	walk(r, sw->index, p->id, &deliver, &path);
 	/* Counted before: a silent receiver reports its drop at once. */
 	p->relay.in_flight++;
-	outcome = send_along(r, &path, text, &deliver, token_of(sw, p), status);
-	if (outcome != ROUTE_TAKEN || path.verdict == TOPOLOGY_LOCAL)
+	token = token_of(sw, p);
+	outcome = send_along(r, &path, text, &deliver, &token, status);
+	if (outcome != ROUTE_TAKEN || path.verdict == TOPOLOGY_LOCAL || token == 0)
 		p->relay.in_flight--;
 	if (outcome == ROUTE_HELD)
 		held_add(r, p);
@@ -279,28 +287,37 @@ static int on_retry(sd_event_source *source, void *userdata)
 	return 0;
 }
 
-void router_done(Router *r, Switch *sw, unsigned dest, uint64_t token, bool delivered)
+/* Who is held tries again soon, outside any callback. */
+static void kick(Router *r)
+{
+	if (r->held_first && r->retry)
+		sd_event_source_set_enabled(r->retry, SD_EVENT_ONESHOT);
+}
+
+void router_done(Router *r, Switch *sw, unsigned dest, uint64_t token, bool relayed, bool delivered)
 {
 	Peer *sender;
 
 	if (!r)
 		return;
-	if (!delivered) {
+	if (relayed && !delivered) {
 		r->ports[sw->index][dest].dropped++;
 		sw->counters.relays_dropped++;
 	}
 	sender = sender_of(r, token);
 	if (sender && sender->relay.in_flight)
 		sender->relay.in_flight--;
-	if (r->held_first && r->retry)
-		sd_event_source_set_enabled(r->retry, SD_EVENT_ONESHOT);
+	kick(r);
 }
 
 void router_peer_left(Router *r, Peer *p)
 {
-	if (r)
-		held_remove(r, p);
 	p->relay.in_flight = 0;
+	if (!r)
+		return;
+	held_remove(r, p);
+	/* What was queued for it is gone: a sender held for room in its queue goes on. */
+	kick(r);
 }
 
 static int compute_routes(Router *r)

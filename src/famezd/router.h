@@ -44,9 +44,13 @@ Router *router_free(Router *r);
 /* A route request of peer p of switch sw, whose slot holds text and env. */
 RouteOutcome router_route(Router *r, Switch *sw, Peer *p, const char *text, const Envelope *env,
 			  EnvelopeStatus *status);
-/* A relay famezd queued (token) was acknowledged by its receiver, or not. */
-void router_done(Router *r, Switch *sw, unsigned dest, uint64_t token, bool delivered);
-/* A peer leaves: it is no longer waiting to be tried again. */
+/*
+ * A message sw sent dest is done: a relay (relayed) famezd queued for the sender its token
+ * names, acknowledged by its receiver (delivered) or not, or any other: room in dest's queue.
+ */
+void router_done(Router *r, Switch *sw, unsigned dest, uint64_t token, bool relayed,
+		 bool delivered);
+/* A peer leaves: it is no longer waiting to be tried again, and who waited for it may go on. */
 void router_peer_left(Router *r, Peer *p);
 
 /* For the management API. */

@@ -80,16 +80,17 @@ static RouteOutcome on_route(void *data, Switch *sw, Peer *p, const char *text,
 	return router_route(s->router, sw, p, text, env, status);
 }
 
-static void on_relay_done(void *data, Switch *sw, unsigned dest, uint64_t token, bool delivered)
+static void on_mail_done(void *data, Switch *sw, unsigned dest, uint64_t token, bool relayed,
+			 bool delivered)
 {
 	Server *s = data;
 
-	router_done(s->router, sw, dest, token, delivered);
+	router_done(s->router, sw, dest, token, relayed, delivered);
 }
 
 static const SwitchEvents server_switch_events = {
 	.route = on_route,
-	.relay_done = on_relay_done,
+	.mail_done = on_mail_done,
 	.peer_connected = on_peer_connected,
 	.peer_disconnected = on_peer_disconnected,
 	.message_received = on_message_received,

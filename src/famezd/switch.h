@@ -42,8 +42,12 @@ typedef struct SwitchEvents {
 	/* p's slot holds a route request (envelope.h): where it goes is the fabric's business. */
 	RouteOutcome (*route)(void *data, Switch *s, Peer *p, const char *text,
 			      const Envelope *env, EnvelopeStatus *status);
-	/* A relay the switch was given (token) was acknowledged by dest, or not. */
-	void (*relay_done)(void *data, Switch *s, unsigned dest, uint64_t token, bool delivered);
+	/*
+	 * A message of the switch's slot for dest is done: acknowledged (delivered) or not; a
+	 * relay (relayed) names its sender with the token it was given.
+	 */
+	void (*mail_done)(void *data, Switch *s, unsigned dest, uint64_t token, bool relayed,
+			  bool delivered);
 } SwitchEvents;
 
 /* What every switch of one famezd shares; owned by the Server. */

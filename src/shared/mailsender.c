@@ -176,6 +176,22 @@ static void queue_drop(MailSender *m, unsigned dest, unsigned keep)
 	}
 }
 
+/*
+ * What is kept for a destination that fell silent waits for probes, up to 64 timeouts apart: it
+ * no longer holds its token (the caller's count of what it has queued), as if it were ours.
+ */
+static void queue_release_tokens(MailSender *m, unsigned dest)
+{
+	for (MailItem *item = m->queues[dest].head; item; item = item->next)
+		if (item->token) {
+			MailMessage msg = message_of(item, ENVELOPE_STATUS_PENDING);
+
+			if (m->ops.released)
+				m->ops.released(m->userdata, dest, &msg);
+			item->token = 0;
+		}
+}
+
 static void queue_clear(MailQueue *q)
 {
 	MailItem *item;
@@ -323,6 +339,7 @@ static void timed_out(MailSender *m, unsigned dest, uint64_t now)
 		q->silent = true;
 		tell_unacknowledged(m, dest, &m->in_flight_item, true);
 		queue_drop(m, dest, SILENT_QUEUE_MAX);
+		queue_release_tokens(m, dest);
 		if (q->length)
 			turn_push(m, dest);
 		return;

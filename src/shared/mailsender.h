@@ -60,6 +60,11 @@ typedef struct MailSenderOps {
 	void (*delivered)(void *userdata, unsigned dest, const MailMessage *msg);
 	/* Optional: someone else wrote into our slot (it is taken back). */
 	void (*foreign_write)(void *userdata);
+	/*
+	 * Optional: a message sent with a token, kept for a destination that fell silent, no
+	 * longer holds it (it waits for probes; its callbacks come with token 0).
+	 */
+	void (*released)(void *userdata, unsigned dest, const MailMessage *msg);
 } MailSenderOps;
 
 int mail_sender_new(MailSender **ret, sd_event *event, uint8_t *slot, uint64_t ack_timeout_usec,

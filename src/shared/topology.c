@@ -134,8 +134,11 @@ static bool link_usable(const Topology *t, size_t from, const TopoLink *l)
  * Breadth-first from switch index from: dist[i] links to switch i (UNREACHED), egress[i] the
  * lowest first link port of the shortest paths. Every switch of one distance is dequeued before
  * any of the next, and only those of the one before label it: a label is final when dequeued.
+ * With within_subnet, only through switches of from's subnet: a switch of another one routes by
+ * SID, and cannot tell which switch of a subnet split in two a CID is on.
  */
-static int reach(const Topology *t, size_t from, unsigned *dist, unsigned *egress)
+static int reach(const Topology *t, size_t from, bool within_subnet, unsigned *dist,
+		 unsigned *egress)
 {
 	_cleanup_free_ size_t *queue = calloc(t->n, sizeof(*queue));
 	size_t head = 0, tail = 0;
@@ -156,7 +159,8 @@ static int reach(const Topology *t, size_t from, unsigned *dist, unsigned *egres
 			unsigned label = v == from ? l->port : egress[v];
 			size_t w = l->peer_switch;
 
-			if (!link_usable(t, v, l))
+			if (!link_usable(t, v, l) ||
+			    (within_subnet && t->switches[w].sid != t->switches[from].sid))
 				continue;
 			if (dist[w] == UNREACHED) {
 				dist[w] = dist[v] + 1;
@@ -221,9 +225,13 @@ static RouteEntry route_entry(unsigned egress, unsigned hops)
 			     .valid = true };
 }
 
-/* Fills the shared rows of r, switch index self's routes, from where every switch is. */
+/*
+ * Fills the shared rows of r, switch index self's routes, from where every switch is: dist and
+ * egress over the whole fabric (the MPRT), local over the subnet's switches only (the LPRT).
+ */
 static void routes_fill(SwitchRoutes *r, const Topology *t, size_t self, const unsigned *dist,
-			const unsigned *egress)
+			const unsigned *egress, const unsigned *local_dist,
+			const unsigned *local_egress)
 {
 	const TopoSwitch *me = &t->switches[self];
 	RouteEntry *lprt = r->lprt[0]->entries, *mprt = r->mprt[0]->entries;
@@ -232,16 +240,16 @@ static void routes_fill(SwitchRoutes *r, const Topology *t, size_t self, const u
 		const TopoSwitch *sw = &t->switches[i];
 		RouteEntry *e;
 
-		if (dist[i] == UNREACHED)
-			continue;
 		if (sw->sid != me->sid) {
+			if (dist[i] == UNREACHED)
+				continue;
 			e = &mprt[sw->sid];
 			if (!e->valid || dist[i] < e->hops ||
 			    (dist[i] == e->hops && egress[i] < e->egress))
 				*e = route_entry(egress[i], dist[i]);
 			continue;
 		}
-		if (sw->cid_stride == 0)
+		if (sw->cid_stride == 0 || local_dist[i] == UNREACHED)
 			continue;
 		for (unsigned id = 1; id <= sw->n_clients + 1; id++) {
 			unsigned cid = topology_cid(sw, id);
@@ -249,7 +257,7 @@ static void routes_fill(SwitchRoutes *r, const Topology *t, size_t self, const u
 			if (cid >= r->lprt_size)
 				break;
 			if (i != self)
-				lprt[cid] = route_entry(egress[i], dist[i]);
+				lprt[cid] = route_entry(local_egress[i], local_dist[i]);
 			else if (id <= sw->n_clients)
 				lprt[cid] = route_entry(id, 0); /* the client port is the ID */
 		}
@@ -258,7 +266,8 @@ static void routes_fill(SwitchRoutes *r, const Topology *t, size_t self, const u
 
 int routes_compute(const Topology *t, size_t sw, SwitchRoutes **ret)
 {
-	_cleanup_free_ unsigned *dist = NULL, *egress = NULL;
+	_cleanup_free_ unsigned *dist = NULL, *egress = NULL, *local_dist = NULL,
+				*local_egress = NULL;
 	const TopoSwitch *me;
 	SwitchRoutes *routes;
 	unsigned max_sid = 0;
@@ -291,12 +300,17 @@ int routes_compute(const Topology *t, size_t sw, SwitchRoutes **ret)
 	if (me->up) {
 		dist = calloc(t->n, sizeof(*dist));
 		egress = calloc(t->n, sizeof(*egress));
-		r = dist && egress ? reach(t, sw, dist, egress) : -ENOMEM;
+		local_dist = calloc(t->n, sizeof(*local_dist));
+		local_egress = calloc(t->n, sizeof(*local_egress));
+		r = dist && egress && local_dist && local_egress ? reach(t, sw, false, dist, egress)
+								 : -ENOMEM;
+		if (r >= 0)
+			r = reach(t, sw, true, local_dist, local_egress);
 		if (r < 0) {
 			routes_free(routes);
 			return r;
 		}
-		routes_fill(routes, t, sw, dist, egress);
+		routes_fill(routes, t, sw, dist, egress, local_dist, local_egress);
 	}
 	*ret = routes;
 	return 0;

@@ -64,6 +64,17 @@ static void on_delivered(void *userdata, unsigned dest, const MailMessage *msg)
 	n_delivered++;
 }
 
+static unsigned n_released;
+static uint64_t released_tokens;
+
+static void on_released(void *userdata, unsigned dest, const MailMessage *msg)
+{
+	(void)userdata;
+	(void)dest;
+	n_released++;
+	released_tokens += msg->token;
+}
+
 static void on_foreign(void *userdata)
 {
 	(void)userdata;
@@ -73,12 +84,14 @@ static void on_foreign(void *userdata)
 static const MailSenderOps ops = { .ring = ring,
 				   .unacknowledged = on_unacked,
 				   .delivered = on_delivered,
+				   .released = on_released,
 				   .foreign_write = on_foreign };
 
 static void setup(void)
 {
 	memset(slot, 0, sizeof(slot));
-	n_rings = n_unacked = n_timed_out = n_delivered = n_foreign = 0;
+	n_rings = n_unacked = n_timed_out = n_delivered = n_foreign = n_released = 0;
+	released_tokens = 0;
 	last_status = ENVELOPE_STATUS_PENDING;
 	last_token = unacked_token = 0;
 	last_has_env = unacked_env = false;
@@ -230,6 +243,32 @@ START_TEST(test_timeout_takes_slot_back_and_silences)
 	ck_assert_uint_eq(n_delivered, 2);
 	ck_assert_int_eq(mail_sender_in_flight(sender), 5);
 	ck_assert_str_eq(slot_text(), "more");
+}
+END_TEST
+
+/*
+ * A destination that falls silent keeps 4 of what was queued for it, for probes far apart: those
+ * sent with a token give it back at once (released), and come back later with token 0.
+ */
+START_TEST(test_silence_releases_the_tokens_it_keeps)
+{
+	use_ack_timeout(400000);
+	ck_assert_int_eq(mail_sender_send_env(sender, 5, "in flight", NULL, 100), 0);
+	for (uint64_t t = 1; t <= 6; t++)
+		ck_assert_int_eq(mail_sender_send_env(sender, 5, "queued", NULL, t), 0);
+	RUN_UNTIL(n_timed_out == 1);
+	/* The one in flight and 2 beyond the 4 kept: dropped with their tokens. */
+	ck_assert_uint_eq(n_unacked, 3);
+	ck_assert_uint_eq(unacked_token, 2);
+	/* The 4 kept (tokens 3 to 6): released. */
+	ck_assert_uint_eq(n_released, 4);
+	ck_assert_uint_eq(released_tokens, 3 + 4 + 5 + 6);
+	ck_assert_uint_eq(mail_sender_queued(sender, 5), 4);
+	/* The probe, when it is acknowledged, names no token. */
+	RUN_UNTIL(mail_sender_in_flight(sender) == 5);
+	receiver_acks();
+	ck_assert_uint_eq(n_delivered, 1);
+	ck_assert_uint_eq(last_token, 0);
 }
 END_TEST
 
@@ -491,6 +530,7 @@ int main(void)
 	tcase_add_test(tc, test_forget_reclaims);
 	tcase_add_test(tc, test_forget_counts_what_was_read);
 	tcase_add_test(tc, test_forget_reports_what_had_a_token);
+	tcase_add_test(tc, test_silence_releases_the_tokens_it_keeps);
 	tcase_add_test(tc, test_envelope_goes_with_the_text);
 	tcase_add_test(tc, test_only_a_route_request_has_a_verdict);
 	tcase_add_test(tc, test_no_envelope_clears_a_stale_one);
