@@ -79,7 +79,8 @@ static void start_fabric(void)
 	snprintf(link, sizeof(link), "SID=28\nLink=%d:c:%d\n", FIRST_LINK_PORT + 1,
 		 FIRST_LINK_PORT);
 	write_switch("b", link);
-	write_switch("c", "SID=29\n");
+	/* c lets a receiver hold its slot long: tests here fill a receiver's queue at leisure. */
+	write_switch("c", "SID=29\nAckTimeoutSec=30\n");
 	write_switch("r", "SID=30\nRelay=always\n");
 	famezd_start(&famezd, (const char *[]){ "--switches-dir", switches_dir, NULL });
 	testlib_wait_for_output(famezd.log_path, "famezd: switch r: listening on ",
@@ -307,6 +308,42 @@ START_TEST(test_a_sender_held_by_a_receiver_that_leaves_goes_on)
 }
 END_TEST
 
+/*
+ * A sender held because its receiver's queue in the switch is full (of the switch's own answers
+ * to it) goes on as soon as the receiver reads: its message follows them.
+ */
+START_TEST(test_a_sender_held_for_a_full_queue_goes_on_when_it_drains)
+{
+	char text[MAILBOX_MSG_MAX];
+	Peer a, c;
+	Envelope env, to_c;
+	int i;
+
+	start_fabric();
+	join(&a, "a", true);
+	join(&c, "c", true);
+	/* c asks its switch for 65 pongs and reads none: one in the switch's slot, 64 queued. */
+	for (i = 0; i < 65; i++)
+		send_to_switch(&c, "ping", NULL);
+	ck_assert(testlib_wait_slot(slot_of(&c, c.c.state.own_id), false, TESTLIB_WAIT_MS));
+	to_c = route_to(c.cid, c.sid);
+	send_to_switch(&a, "behind the pongs", &to_c);
+	ck_assert(!testlib_wait_slot(slot_of(&a, a.c.state.own_id), false, 200));
+	/* c reads: the 65 pongs, then a's message. */
+	for (i = 0; i < 65; i++) {
+		ck_assert_int_eq(next_from_switch(&c, text, &env), -ENOMSG);
+		ck_assert_str_eq(text, "pong");
+	}
+	ck_assert_int_eq(verdict(&a), ENVELOPE_STATUS_OK);
+	ck_assert_int_eq(next_from_switch(&c, text, &env), 0);
+	ck_assert_str_eq(text, "behind the pongs");
+	ck_assert_uint_eq(env.origin_cid, a.cid);
+	leave(&a);
+	leave(&c);
+	famezd_stop(&famezd);
+}
+END_TEST
+
 /* The count in eventfd fd, read away: 0 when nothing rang it. */
 static uint64_t take_count(int fd)
 {
@@ -474,6 +511,7 @@ int main(void)
 	tcase_add_test(tc, test_refusals_say_why);
 	tcase_add_test(tc, test_relay_always_routes_everything);
 	tcase_add_test(tc, test_a_sender_held_by_a_receiver_that_leaves_goes_on);
+	tcase_add_test(tc, test_a_sender_held_for_a_full_queue_goes_on_when_it_drains);
 	tcase_add_test(tc, test_ten_thousand_messages_both_ways_in_order);
 	tcase_add_test(tc, test_a_routed_flood_costs_other_peers_nothing);
 	suite_add_tcase(s, tc);
