@@ -432,20 +432,10 @@ const PortCounters *router_port_counters(const Router *r, size_t i, unsigned por
 
 int router_set_link(Router *r, size_t sw, unsigned port, bool up)
 {
-	TopoLink *link = NULL, *other = NULL;
+	int ret;
 
-	if (!r || sw >= r->n)
+	if (!r)
 		return -ENOENT;
-	for (unsigned i = 0; i < r->topo[sw].n_links; i++)
-		if (r->topo[sw].links[i].port == port)
-			link = &r->topo[sw].links[i];
-	if (!link)
-		return -ENOENT;
-	for (unsigned i = 0; i < r->topo[link->peer_switch].n_links; i++)
-		if (r->topo[link->peer_switch].links[i].port == link->peer_port)
-			other = &r->topo[link->peer_switch].links[i];
-	link->up = up;
-	if (other)
-		other->up = up;
-	return compute_routes(r);
+	ret = topology_set_link_up(&(Topology){ .switches = r->topo, .n = r->n }, sw, port, up);
+	return ret < 0 ? ret : compute_routes(r);
 }
