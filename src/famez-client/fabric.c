@@ -23,7 +23,13 @@
 #include "log.h"
 #include "size.h"
 
-#define CLIENT_ACK_TIMEOUT_USEC 1000000ULL
+/*
+ * How long a receiver may hold our slot (mailsender.h: a quarter of it at first). Our switch holds
+ * a route request while the receiver's queue is full (docs/switches.md), as long as that receiver
+ * takes: we wait as the guest driver does for its slot (5 s), not 250 ms, or a slow receiver on a
+ * busy machine has us take the switch for silent and stop a flood.
+ */
+#define CLIENT_ACK_TIMEOUT_USEC 5000000ULL
 /* Flood messages queued at once: well within the sender's queue, with room for our answers. */
 #define FLOOD_WINDOW (MAIL_QUEUE_MAX / 2)
 
