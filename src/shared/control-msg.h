@@ -49,6 +49,7 @@ typedef enum ControlReason {
 typedef struct ControlMsg {
 	ControlMsgType type;
 	uint16_t tag;
+	bool has_tag; /* parsed: the tag was read (always, when parsing returns 0 but for NONE) */
 	uint64_t offset;               /* READ, WRITE */
 	uint32_t length;               /* READ: bytes asked; WRITE, READ_RESPONSE: bytes in data */
 	uint8_t data[CONTROL_DATA_MAX]; /* WRITE, READ_RESPONSE */
@@ -58,9 +59,10 @@ typedef struct ControlMsg {
 /*
  * Parses text (NUL-terminated, at most FABRIC_TEXT_MAX bytes are looked at): 0 with *m, type
  * CONTROL_MSG_NONE for text that is not a control message; -EBADMSG for a control message
- * that is malformed, with m->type and, when it could be read, m->tag set (so the answer can
- * name it); a Length or Data over CONTROL_DATA_MAX, an offset over CONTROL_OFFSET_MAX or a tag
- * over CONTROL_TAG_MAX are malformed. An unknown Reason parses as CONTROL_REASON_MAX_.
+ * that is malformed, with m->type and, when it could be read, m->tag set and m->has_tag true (so
+ * the answer can name it); a Length or Data over CONTROL_DATA_MAX, an offset over
+ * CONTROL_OFFSET_MAX or a tag over CONTROL_TAG_MAX are malformed. An unknown Reason parses as
+ * CONTROL_REASON_MAX_. Text of FABRIC_TEXT_MAX bytes or more: -EMSGSIZE.
  */
 int control_msg_parse(const char *text, ControlMsg *m);
 

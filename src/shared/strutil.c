@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,4 +85,106 @@ char *str_sanitize(const char *s, size_t len, size_t max)
 	}
 	*o = '\0';
 	return out;
+}
+
+bool str_has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool str_key_is(const char *s, size_t len, const char *name)
+{
+	return strlen(name) == len && memcmp(s, name, len) == 0;
+}
+
+int str_for_each_pair(const char *list, StrPairFn f, void *userdata)
+{
+	const char *p = list;
+
+	if (!*p)
+		return -EBADMSG;
+	while (*p) {
+		const char *end = strchr(p, ',');
+		const char *eq;
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		int r;
+
+		eq = memchr(p, '=', len);
+		if (!eq || eq == p)
+			return -EBADMSG;
+		r = f(userdata, p, (size_t)(eq - p), eq + 1, len - (size_t)(eq - p) - 1);
+		if (r < 0)
+			return r;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+int str_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int str_parse_uint(const char *s, size_t len, bool hex, uint64_t *ret)
+{
+	unsigned base = 10;
+	uint64_t v = 0;
+
+	if (hex && len > 2 && s[0] == '0' && s[1] == 'x') {
+		base = 16;
+		s += 2;
+		len -= 2;
+	}
+	if (len == 0)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		int d = str_hex_digit(s[i]);
+
+		if (d < 0 || (unsigned)d >= base)
+			return -EINVAL;
+		if (v > (UINT64_MAX - (unsigned)d) / base)
+			return -ERANGE;
+		v = v * base + (unsigned)d;
+	}
+	*ret = v;
+	return 0;
+}
+
+int str_format(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= size)
+		return -ENOSPC;
+	return n;
+}
+
+#define TRACKER "!EZT="
+
+void str_strip_tracker(char *text)
+{
+	char *t = strstr(text, TRACKER), *next;
+
+	if (!t)
+		return;
+	while ((next = strstr(t + 1, TRACKER)))
+		t = next;
+	if (!t[strlen(TRACKER)] ||
+	    strspn(t + strlen(TRACKER), "0123456789") != strlen(t + strlen(TRACKER)))
+		return;
+	while (t > text && t[-1] == ' ')
+		t--;
+	*t = '\0';
 }
