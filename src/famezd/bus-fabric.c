@@ -46,10 +46,10 @@ static int append_nodes(sd_bus_message *reply, Switch *s, const TopoSwitch *ts)
 	int r;
 
 	/* An ivshmem-mode switch is down, with no CID: a node all the same, and no peer nodes. */
-	r = sd_bus_message_append(reply, "(ssssqqb)", name, name,
-				  s->fabric ? FABRIC_SERVER_CCLASS : "", name,
-				  (uint16_t)(s->fabric ? topology_cid(ts, ts->n_clients + 1) : 0),
-				  (uint16_t)(s->fabric ? ts->sid : 0), ts->up);
+	r = sd_bus_message_append(
+		reply, "(ssssqqb)", name, name, s->fabric ? FABRIC_SERVER_CCLASS : "", name,
+		(uint16_t)(s->fabric && ts->cid_valid ? ts->cid : 0),
+		(uint16_t)(s->fabric && ts->cid_valid ? ts->sid : 0), ts->cid_valid);
 	for (unsigned id = 1; r >= 0 && id <= ts->n_clients; id++) {
 		char node[NODE_ID_MAX], nodename[MAILBOX_NODENAME_MAX], cclass[MAILBOX_CCLASS_MAX];
 		Peer *p = client_on(s, ts, id);
@@ -60,8 +60,18 @@ static int append_nodes(sd_bus_message *reply, Switch *s, const TopoSwitch *ts)
 		snprintf(node, sizeof(node), "%s:%u", name, id);
 		bus_peer_nodename(s, p, nodename);
 		bus_peer_cclass(p, cclass);
-		/* The CID,SID it has, or will have once configured: where routes lead. */
+		/*
+		 * The CID,SID it has, or will have once famezd configures it: where routes lead.
+		 * Under an external manager, the one it says it was given, if any.
+		 */
 		fabric_assignment(s->fabric, id, true, &sid, &cid);
+		if (s->config.managed_external) {
+			uint16_t c = 0, d = 0;
+
+			router_peer_gcid(s, p, &c, &d);
+			cid = c;
+			sid = d;
+		}
 		r = sd_bus_message_append(reply, "(ssssqqb)", node, nodename, cclass, name,
 					  (uint16_t)cid, (uint16_t)sid, p->fabric.configured);
 	}
@@ -304,9 +314,94 @@ static int method_get_routes(sd_bus_message *m, void *userdata, sd_bus_error *er
 	return r < 0 ? r : sd_bus_send(NULL, reply, NULL);
 }
 
+/* A control request refused: the reason, as a control response would give it. */
+static int control_refused(sd_bus_error *error, const Switch *s, ControlReason why, uint64_t offset,
+			   uint32_t length)
+{
+	return sd_bus_error_setf(error, BUS_ERROR_CONTROL_REFUSED,
+				 "switch %s refused %u bytes at control offset 0x%llx: %s",
+				 s->config.name, length, (unsigned long long)offset,
+				 control_reason_to_string(why));
+}
+
+static ControlSpace *control_of(const Switch *s, sd_bus_error *error)
+{
+	ControlSpace *cs = s->fabric ? router_control_space(s->bus->router, s->index) : NULL;
+
+	if (!cs)
+		sd_bus_error_setf(error, BUS_ERROR_NOT_IN_FABRIC_MODE,
+				  "switch %s is in ivshmem mode: it has no control space",
+				  s->config.name);
+	return cs;
+}
+
+static int method_read_control(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	Switch *s = userdata;
+	uint8_t data[CONTROL_DATA_MAX];
+	ControlSpace *cs;
+	ControlReason why;
+	uint64_t offset;
+	uint32_t length;
+	int r;
+
+	r = sd_bus_message_read(m, "tu", &offset, &length);
+	if (r < 0)
+		return r;
+	cs = control_of(s, error);
+	if (!cs)
+		return -ENXIO;
+	why = control_space_read(cs, offset, length, data);
+	if (why != CONTROL_OK)
+		return control_refused(error, s, why, offset, length);
+	r = sd_bus_message_new_method_return(m, &reply);
+	if (r >= 0)
+		r = sd_bus_message_append_array(reply, 'y', data, length);
+	return r < 0 ? r : sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_write_control(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	Switch *s = userdata;
+	const void *data;
+	ControlSpace *cs;
+	ControlReason why;
+	uint64_t offset;
+	size_t length;
+	int interactive, r;
+
+	r = sd_bus_message_read(m, "t", &offset);
+	if (r >= 0)
+		r = sd_bus_message_read_array(m, 'y', &data, &length);
+	if (r >= 0)
+		r = sd_bus_message_read(m, "b", &interactive);
+	if (r < 0)
+		return r;
+	cs = control_of(s, error);
+	if (!cs)
+		return -ENXIO;
+	r = bus_authorize(s, m, "org.famez.write-control", interactive, error);
+	if (r <= 0)
+		return r < 0 ? r : 1;
+	why = length > CONTROL_DATA_MAX ? CONTROL_OUT_OF_RANGE
+					: control_space_write(cs, offset, data, (uint32_t)length);
+	if (why != CONTROL_OK)
+		return control_refused(error, s, why, offset, (uint32_t)length);
+	switch_log(s, LOG_NOTICE, "%zu bytes at control offset 0x%llx written by an administrator",
+		   length, (unsigned long long)offset);
+	return sd_bus_reply_method_return(m, NULL);
+}
+
 const sd_bus_vtable bus_fabric_switch_vtable[] = {
 	SD_BUS_VTABLE_START(0),
 	SD_BUS_PROPERTY("Ports", "a(qssqbttt)", prop_ports, 0, 0),
+	SD_BUS_METHOD_WITH_ARGS("ReadControl", SD_BUS_ARGS("t", offset, "u", length),
+				SD_BUS_RESULT("ay", data), method_read_control,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("WriteControl",
+				SD_BUS_ARGS("t", offset, "ay", data, "b", interactive),
+				SD_BUS_NO_RESULT, method_write_control, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("GetRoutes", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(saqqqqy)", routes),
 				method_get_routes, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_VTABLE_END,

@@ -31,6 +31,7 @@ typedef struct Router Router;
 #define BUS_ERROR_TIMEOUT "org.famez.Error.Timeout"
 #define BUS_ERROR_NO_SUCH_SWITCH "org.famez.Error.NoSuchSwitch"
 #define BUS_ERROR_NO_SUCH_LINK "org.famez.Error.NoSuchLink"
+#define BUS_ERROR_CONTROL_REFUSED "org.famez.Error.ControlRefused"
 
 struct BusService {
 	Switch **switches; /* famezd's, the default first; not owned */

@@ -96,6 +96,20 @@ static uint64_t cid_of(const Fabric *f, unsigned id)
 			     : fabric_cid(f->server_id, id);
 }
 
+static bool external(const Fabric *f)
+{
+	return f->sw->config.managed_external;
+}
+
+/* Under ManagedBy=external: the switch's CID and SID, as its manager wrote them. */
+static bool own_ids(const Fabric *f, uint64_t *sid, uint64_t *cid)
+{
+	const SwitchShared *sh = f->sw->shared;
+
+	return sh->events && sh->events->own_ids &&
+	       sh->events->own_ids(sh->events_data, f->sw, sid, cid);
+}
+
 /* What the switch does with envelopes, for its peers to read (mailbox.h). */
 static void write_flags(Fabric *f)
 {
@@ -107,7 +121,8 @@ static void write_flags(Fabric *f)
 static void lay_out_mailbox(Fabric *f)
 {
 	mailbox_init(f->mailbox, f->n_clients,
-		     &(MailboxIdentity){ .nodename = FABRIC_SERVER_NODENAME,
+		     &(MailboxIdentity){ .nodename = external(f) ? FABRIC_SERVER_NODENAME_UNMANAGED
+								 : FABRIC_SERVER_NODENAME,
 					 .cclass = FABRIC_SERVER_CCLASS,
 					 .sid = f->sw->config.sid,
 					 .cid = cid_of(f, f->server_id) });
@@ -283,12 +298,18 @@ static void dispatch(Fabric *f, Peer *p, const char *text)
 		send_msg(f, id, &(FabricMsg){ .type = FABRIC_MSG_PONG });
 		break;
 	case FABRIC_MSG_PEER_ATTRIBUTE: {
-		FabricMsg ack = { .type = FABRIC_MSG_ATTRIBUTE_ACK,
-				  .sid0 = f->sw->config.sid,
-				  .cid0 = cid_of(f, f->server_id) };
+		FabricMsg ack = { .type = FABRIC_MSG_ATTRIBUTE_ACK };
 
 		snprintf(ack.cclass, sizeof(ack.cclass), FABRIC_SERVER_CCLASS);
+		if (!external(f)) {
+			ack.sid0 = f->sw->config.sid;
+			ack.cid0 = cid_of(f, f->server_id);
+		} else if (!own_ids(f, &ack.sid0, &ack.cid0))
+			ack.no_ids = true;
 		send_msg(f, id, &ack);
+		/* A peer whose manager configured it asks: we learn what it now is. */
+		if (external(f))
+			ask_attributes(f, id);
 		break;
 	}
 	case FABRIC_MSG_ATTRIBUTE_ACK:
@@ -300,6 +321,10 @@ static void dispatch(Fabric *f, Peer *p, const char *text)
 		memcpy(fp->cclass, m.cclass, sizeof(fp->cclass));
 		fp->sid0 = m.sid0;
 		fp->cid0 = m.cid0;
+		/* Under an external manager, a peer is configured when it says it has IDs. */
+		if (external(f))
+			fp->configured = m.has_cid0 && m.has_sid0 && m.cid0 <= FABRIC_CID_MAX &&
+					 m.sid0 <= FABRIC_SID_MAX;
 		peer_log(f->sw, p, LOG_INFO, "%s is a %s (SID0 %llu, CID0 %llu)",
 			 peer_name(f, id, name), fp->cclass, (unsigned long long)fp->sid0,
 			 (unsigned long long)fp->cid0);
@@ -309,6 +334,14 @@ static void dispatch(Fabric *f, Peer *p, const char *text)
 		protocol_error(f, id, LOG_DEBUG, "refused our request: ", text);
 		break;
 	case FABRIC_MSG_LINK_RFC: {
+		if (external(f)) {
+			/* FAME-Z's way: only a switch that manages the fabric answers. */
+			peer_log(f->sw, p, LOG_DEBUG,
+				 "%s asks for configuration; ManagedBy=external: its manager "
+				 "configures it",
+				 peer_name(f, id, name));
+			break;
+		}
 		FabricMsg w = { .type = FABRIC_MSG_CTL_WRITE,
 				.space = 0,
 				.pfmcid = cid_of(f, f->server_id),
@@ -393,7 +426,7 @@ static bool take_route_request(Fabric *f, Peer *p, uint8_t *slot, const char *te
 
 	if (r == -ENOMSG)
 		return false;
-	if (r < 0 || env.type != ENVELOPE_ROUTE) {
+	if (r < 0 || (env.type != ENVELOPE_ROUTE && env.type != ENVELOPE_DIRECTED)) {
 		status = ENVELOPE_STATUS_MALFORMED;
 		protocol_error(f, p->id, LOG_DEBUG, "malformed envelope with: ", text);
 	} else if (sh->events && sh->events->route)
@@ -403,9 +436,14 @@ static bool take_route_request(Fabric *f, Peer *p, uint8_t *slot, const char *te
 	if (outcome == ROUTE_REFUSED) {
 		char name[64];
 
-		peer_log(f->sw, p, LOG_DEBUG, "%s: route to %u,%u refused: %s",
-			 peer_name(f, p->id, name), env.dest_cid, env.dest_sid,
-			 envelope_status_to_string(status));
+		if (envelope_is_directed(&env))
+			peer_log(f->sw, p, LOG_DEBUG, "%s: directed relay (%u ports) refused: %s",
+				 peer_name(f, p->id, name), env.path_len,
+				 envelope_status_to_string(status));
+		else
+			peer_log(f->sw, p, LOG_DEBUG, "%s: route to %u,%u refused: %s",
+				 peer_name(f, p->id, name), env.dest_cid, env.dest_sid,
+				 envelope_status_to_string(status));
 	}
 	envelope_set_status(slot, status);
 	mailbox_acknowledge(slot, f->server_id);

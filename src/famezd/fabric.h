@@ -27,6 +27,7 @@ typedef struct StoredFds StoredFds;
 /* The subnet FAME-Z's fabric manager assigns, unless --sid says; FABRIC_SID_MAX: fabric-msg.h. */
 #define FABRIC_SID SWITCH_DEFAULT_SID
 #define FABRIC_SERVER_NODENAME "Z-switch"
+#define FABRIC_SERVER_NODENAME_UNMANAGED "Z-server" /* FAME-Z's, when it manages nothing */
 #define FABRIC_SERVER_CCLASS "FabricSwitch"
 
 /*

@@ -3,25 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control-msg.h"
 #include "fabric.h"
 #include "log.h"
+#include "mailbox.h"
 #include "peer.h"
-#include "router.h"
+#include "router-internal.h"
 #include "wire.h"
-
-/* The switches and links a route crosses at most: a Gen-Z hop count is 6 bits. */
-#define PATH_MAX_HOPS (ENVELOPE_HOPS_MAX + 1)
-
-struct Router {
-	sd_event *event;
-	Switch **switches; /* not owned */
-	size_t n;
-	TopoSwitch *topo;
-	SwitchRoutes **routes;
-	PortCounters **ports; /* [switch][port] */
-	Peer *held_first, *held_last;
-	sd_event_source *retry; /* tries the held senders again, outside any callback */
-};
 
 /* One port a route leaves by. */
 typedef struct Hop {
@@ -36,6 +24,18 @@ typedef struct Path {
 	RouteVerdict verdict;
 	EnvelopeStatus status; /* when it goes nowhere */
 } Path;
+
+/* Where a directed message goes: port by port, and the way back. */
+typedef struct Directed {
+	Hop hops[ENVELOPE_PATH_MAX + 1]; /* the ports it leaves by */
+	unsigned n;
+	size_t sw;        /* where it ends */
+	unsigned ingress; /* there */
+	unsigned port;    /* a client port there, or 0: the switch itself */
+	uint8_t back[ENVELOPE_PATH_MAX];
+	unsigned n_back;
+	EnvelopeStatus status; /* ENVELOPE_STATUS_OK, or why it goes nowhere */
+} Directed;
 
 /* Tokens name the sender of a relay: its switch, its ID and its join, never a pointer. */
 static uint64_t token_of(const Switch *sw, const Peer *p)
@@ -105,6 +105,13 @@ static void walk(const Router *r, size_t sw, unsigned ingress, const Envelope *e
 			path->hops[path->n++] = (Hop){ .sw = sw, .port = ingress };
 			return;
 		}
+		if (!ts->relay) {
+			/* Its manager disabled its packet relay (Component Switch Structure). */
+			path->hops[path->n++] = (Hop){ .sw = sw, .port = ingress };
+			path->verdict = TOPOLOGY_NO_ROUTE;
+			path->status = ENVELOPE_STATUS_RELAY_DISABLED;
+			return;
+		}
 		path->hops[path->n++] = (Hop){ .sw = sw, .port = egress };
 		if (egress <= ts->n_clients)
 			return;
@@ -148,31 +155,62 @@ static void count_refused(Router *r, const Path *path)
 static RouteOutcome send_along(Router *r, const Path *path, const char *text, Envelope *env,
 			       uint64_t *token, EnvelopeStatus *status);
 
-/* A message for the switch itself: it answers a ping, by a route back. */
-static RouteOutcome consume(Router *r, size_t sw, const char *text, const Envelope *env)
+/* Who asked a switch's control space: the same key for all of a requester's requests. */
+static uint64_t requester_routed(const Envelope *env)
+{
+	return UINT64_C(1) << 62 | (uint64_t)env->origin_sid << 12 | env->origin_cid;
+}
+
+static uint64_t requester_directed(const Directed *d)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+	for (unsigned i = 0; i < d->n_back; i++)
+		h = (h ^ d->back[i]) * UINT64_C(0x100000001b3);
+	return UINT64_C(1) << 63 | (h ^ d->n_back) >> 1;
+}
+
+/*
+ * What a message for switch sw asks of it: the answer of its control space to a control
+ * request, a pong to a ping; NULL for anything else (counted, logged at debug).
+ */
+static const char *answer_of(Router *r, size_t sw, const char *text, uint64_t requester,
+			     char *answer, size_t size)
 {
 	Switch *s = r->switches[sw];
+
+	if (router_control_answer(r, sw, text, requester, answer, size))
+		return answer;
+	if (strcmp(text, "ping") == 0)
+		return "pong";
+	s->counters.messages_unknown++;
+	switch_log(s, LOG_DEBUG, "for the switch: \"%s\"", text);
+	return NULL;
+}
+
+/* A routed message for the switch itself: its answer goes back by a route. */
+static RouteOutcome consume(Router *r, size_t sw, const char *text, const Envelope *env)
+{
 	const TopoSwitch *ts = &r->topo[sw];
 	Envelope reply = {
 		.type = ENVELOPE_DELIVER,
 		.dest_cid = env->origin_cid,
 		.dest_sid = env->origin_sid,
-		.origin_cid = (uint16_t)topology_cid(ts, ts->n_clients + 1),
+		.origin_cid = (uint16_t)ts->cid,
 		.origin_sid = (uint16_t)ts->sid,
 	};
+	char answer[MAILBOX_MSG_MAX];
+	const char *reply_text =
+		answer_of(r, sw, text, requester_routed(env), answer, sizeof(answer));
 	EnvelopeStatus status;
 	uint64_t token = 0;
 	Path back;
 
-	if (strcmp(text, "ping") != 0) {
-		s->counters.messages_unknown++;
-		switch_log(s, LOG_DEBUG, "routed to the switch from %u,%u: \"%s\"", env->origin_cid,
-			   env->origin_sid, text);
+	if (!reply_text)
 		return ROUTE_TAKEN;
-	}
 	walk(r, sw, ts->n_clients + 1, &reply, &back);
-	if (send_along(r, &back, "pong", &reply, &token, &status) != ROUTE_TAKEN)
-		s->counters.relays_dropped++;
+	if (send_along(r, &back, reply_text, &reply, &token, &status) != ROUTE_TAKEN)
+		r->switches[sw]->counters.relays_dropped++;
 	return ROUTE_TAKEN;
 }
 
@@ -220,6 +258,132 @@ static RouteOutcome send_along(Router *r, const Path *path, const char *text, En
 	return ROUTE_TAKEN;
 }
 
+/* Where a directed message that entered switch sw by ingress goes along env's path. */
+static void walk_directed(const Router *r, size_t sw, unsigned ingress, const Envelope *env,
+			  Directed *d)
+{
+	uint8_t in[ENVELOPE_PATH_MAX];
+	unsigned n_in = 0;
+
+	*d = (Directed){ .status = ENVELOPE_STATUS_OK };
+	for (unsigned i = 0;; i++) {
+		const TopoSwitch *ts = &r->topo[sw];
+		const TopoLink *link = NULL;
+		unsigned egress;
+
+		d->sw = sw;
+		d->ingress = ingress;
+		if (!router_ingress_directed(r, sw, ingress)) {
+			d->status = ENVELOPE_STATUS_RELAY_DISABLED;
+			return;
+		}
+		/* The way back names this switch's ingress: a port a byte cannot hold is none. */
+		if (n_in == ENVELOPE_PATH_MAX || ingress > UINT8_MAX) {
+			d->status = ENVELOPE_STATUS_HOP_LIMIT;
+			return;
+		}
+		in[n_in++] = (uint8_t)ingress;
+		if (i == env->path_len)
+			break;
+		egress = env->path[i];
+		if (i + 1 == env->path_len && egress == ts->n_clients + 1)
+			break;
+		if (i + 1 == env->path_len && egress >= 1 && egress <= ts->n_clients) {
+			d->port = egress;
+			d->hops[d->n++] = (Hop){ .sw = sw, .port = egress };
+			break;
+		}
+		if (egress > ts->n_clients + 1)
+			link = topology_link(ts, egress);
+		if (!link) {
+			d->status = ENVELOPE_STATUS_NO_ROUTE;
+			return;
+		}
+		if (!link->up || !r->topo[link->peer_switch].up) {
+			d->status = ENVELOPE_STATUS_UNREACHABLE;
+			return;
+		}
+		d->hops[d->n++] = (Hop){ .sw = sw, .port = egress };
+		sw = link->peer_switch;
+		ingress = link->peer_port;
+	}
+	for (unsigned i = 0; i < n_in; i++)
+		d->back[i] = in[n_in - 1 - i];
+	d->n_back = n_in;
+}
+
+static RouteOutcome send_directed(Router *r, const Directed *d, const char *text, uint64_t *token,
+				  EnvelopeStatus *status);
+
+/* A directed message for the switch itself: its answer goes back the way it came. */
+static void consume_directed(Router *r, const Directed *d, const char *text)
+{
+	const TopoSwitch *ts = &r->topo[d->sw];
+	Envelope reply = { .type = ENVELOPE_DIRECTED, .path_len = (uint8_t)d->n_back };
+	char answer[MAILBOX_MSG_MAX];
+	const char *reply_text =
+		answer_of(r, d->sw, text, requester_directed(d), answer, sizeof(answer));
+	EnvelopeStatus status;
+	uint64_t token = 0;
+	Directed back;
+
+	if (!reply_text)
+		return;
+	memcpy(reply.path, d->back, d->n_back);
+	walk_directed(r, d->sw, ts->n_clients + 1, &reply, &back);
+	if (send_directed(r, &back, reply_text, &token, &status) != ROUTE_TAKEN)
+		r->switches[d->sw]->counters.relays_dropped++;
+}
+
+static void count_directed(Router *r, const Directed *d)
+{
+	for (unsigned i = 0; i < d->n; i++) {
+		r->ports[d->hops[i].sw][d->hops[i].port].relayed++;
+		r->switches[d->hops[i].sw]->counters.relays_routed++;
+	}
+}
+
+/* Queues a directed message where d ends; *token as for send_along(). */
+static RouteOutcome send_directed(Router *r, const Directed *d, const char *text, uint64_t *token,
+				  EnvelopeStatus *status)
+{
+	Switch *dsw = r->switches[d->sw];
+	Envelope env = { .type = ENVELOPE_DIRECTED_DELIVER, .path_len = (uint8_t)d->n_back };
+	Peer *dest;
+	int ret;
+
+	*status = d->status;
+	if (d->status == ENVELOPE_STATUS_OK && d->port != 0) {
+		dest = dsw->peers_by_id[d->port];
+		if (!dest || !dsw->fabric)
+			*status = ENVELOPE_STATUS_UNREACHABLE;
+	}
+	if (*status != ENVELOPE_STATUS_OK) {
+		r->ports[d->sw][d->ingress].refused++;
+		dsw->counters.relays_refused++;
+		return ROUTE_REFUSED;
+	}
+	if (d->port == 0) {
+		count_directed(r, d);
+		consume_directed(r, d, text);
+		return ROUTE_TAKEN;
+	}
+	memcpy(env.path, d->back, d->n_back);
+	if (fabric_dest_is_silent(dsw->fabric, d->port))
+		*token = 0;
+	ret = fabric_deliver(dsw->fabric, d->port, text, &env, *token);
+	if (ret == -ENOBUFS)
+		return ROUTE_HELD;
+	if (ret < 0) {
+		*status = ENVELOPE_STATUS_MALFORMED;
+		r->ports[d->sw][d->ingress].refused++;
+		dsw->counters.relays_refused++;
+		return ROUTE_REFUSED;
+	}
+	count_directed(r, d);
+	return ROUTE_TAKEN;
+}
+
 RouteOutcome router_route(Router *r, Switch *sw, Peer *p, const char *text, const Envelope *env,
 			  EnvelopeStatus *status)
 {
@@ -228,37 +392,48 @@ RouteOutcome router_route(Router *r, Switch *sw, Peer *p, const char *text, cons
 		.dest_cid = env->dest_cid,
 		.dest_sid = env->dest_sid,
 	};
-	uint64_t sid, cid, token;
+	bool directed = env->type == ENVELOPE_DIRECTED, local;
 	RouteOutcome outcome;
-	Path path;
+	uint64_t token;
 
 	*status = ENVELOPE_STATUS_OK;
-	if (!r || env->type != ENVELOPE_ROUTE) {
+	if (!r || (env->type != ENVELOPE_ROUTE && !directed)) {
 		*status = r ? ENVELOPE_STATUS_MALFORMED : ENVELOPE_STATUS_NO_ROUTE;
 		return ROUTE_REFUSED;
 	}
-	/* The origin is what famezd gave the sender, whatever its envelope says. */
-	if (!p->fabric.configured) {
+	/*
+	 * The origin is the sender's CID,SID as the switch knows it, whatever its envelope says.
+	 * Directed messages need none: they are how what has no CID yet is reached.
+	 */
+	if (!directed && !router_peer_gcid(sw, p, &deliver.origin_cid, &deliver.origin_sid)) {
 		*status = ENVELOPE_STATUS_NOT_CONFIGURED;
 		r->ports[sw->index][p->id].refused++;
 		sw->counters.relays_refused++;
 		return ROUTE_REFUSED;
 	}
-	fabric_assignment(sw->fabric, p->id, true, &sid, &cid);
-	deliver.origin_cid = (uint16_t)cid;
-	deliver.origin_sid = (uint16_t)sid;
 
 	/* At its quota: it waits for one of its relays to be done. */
 	if (p->relay.in_flight >= ROUTER_SENDER_QUOTA) {
 		held_add(r, p);
 		return ROUTE_HELD;
 	}
-	walk(r, sw->index, p->id, &deliver, &path);
 	/* Counted before: a silent receiver reports its drop at once. */
 	p->relay.in_flight++;
 	token = token_of(sw, p);
-	outcome = send_along(r, &path, text, &deliver, &token, status);
-	if (outcome != ROUTE_TAKEN || path.verdict == TOPOLOGY_LOCAL || token == 0)
+	if (directed) {
+		Directed d;
+
+		walk_directed(r, sw->index, p->id, env, &d);
+		outcome = send_directed(r, &d, text, &token, status);
+		local = d.port == 0;
+	} else {
+		Path path;
+
+		walk(r, sw->index, p->id, &deliver, &path);
+		outcome = send_along(r, &path, text, &deliver, &token, status);
+		local = path.verdict == TOPOLOGY_LOCAL;
+	}
+	if (outcome != ROUTE_TAKEN || local || token == 0)
 		p->relay.in_flight--;
 	if (outcome == ROUTE_HELD)
 		held_add(r, p);
@@ -320,11 +495,16 @@ void router_peer_left(Router *r, Peer *p)
 	kick(r);
 }
 
+/* Every switch's routes; an external switch's are its manager's, computed only at first. */
 static int compute_routes(Router *r)
 {
 	for (size_t i = 0; i < r->n; i++) {
 		SwitchRoutes *fresh;
-		int ret = routes_compute(&(Topology){ .switches = r->topo, .n = r->n }, i, &fresh);
+		int ret;
+
+		if (r->topo[i].external && r->routes[i])
+			continue;
+		ret = routes_compute(&(Topology){ .switches = r->topo, .n = r->n }, i, &fresh);
 
 		if (ret < 0)
 			return ret;
@@ -368,6 +548,8 @@ int router_new(Router **ret, Switch **switches, size_t n)
 			goto fail;
 	}
 	res = compute_routes(r);
+	if (res >= 0)
+		res = router_controls_new(r);
 	if (res < 0)
 		goto fail;
 	r->event = sd_event_ref(switches[0]->event);
@@ -394,6 +576,7 @@ Router *router_free(Router *r)
 		held_remove(r, r->held_first);
 	sd_event_source_disable_unref(r->retry);
 	sd_event_unref(r->event);
+	router_controls_free(r);
 	for (size_t i = 0; i < r->n; i++) {
 		if (r->routes)
 			routes_free(r->routes[i]);

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "control-space.h"
 #include "envelope.h"
 #include "switch.h"
 #include "topology.h"
@@ -16,6 +17,9 @@
  * it: the ingress port's LPRT by destination CID within the subnet, the MPRT by SID across
  * subnets. The message is then queued at the destination's switch, which sends it through its
  * own slot with the origin in the envelope.
+ *
+ * A directed request (an envelope with a path of ports) is walked port by port instead, and
+ * delivered with the way back; what ends at a switch is for its control space.
  *
  * Nothing is copied while it cannot go on: a sender at its quota of relays in flight, or whose
  * destination's queue is full, keeps its slot unacknowledged (its driver waits) and is tried
@@ -58,5 +62,12 @@ size_t router_n_switches(const Router *r);
 const TopoSwitch *router_topo(const Router *r, size_t i);
 const SwitchRoutes *router_routes(const Router *r, size_t i);
 const PortCounters *router_port_counters(const Router *r, size_t i, unsigned port);
+/* Switch i's control space (control-space.h), or NULL (a switch that is down). */
+ControlSpace *router_control_space(const Router *r, size_t i);
+/*
+ * The CID and SID of peer p of sw: what famezd gave it, or under ManagedBy=external what it
+ * says its manager gave it. False while it has none.
+ */
+bool router_peer_gcid(const Switch *sw, const Peer *p, uint16_t *cid, uint16_t *sid);
 /* Sets a link (both its ends) up or down and computes every route again: 0 or -ENOENT. */
 int router_set_link(Router *r, size_t sw, unsigned port, bool up);

@@ -88,8 +88,21 @@ static void on_mail_done(void *data, Switch *sw, unsigned dest, uint64_t token, 
 	router_done(s->router, sw, dest, token, relayed, delivered);
 }
 
+static bool on_own_ids(void *data, Switch *sw, uint64_t *sid, uint64_t *cid)
+{
+	Server *s = data;
+	const TopoSwitch *ts = router_topo(s->router, sw->index);
+
+	if (!ts || !ts->cid_valid)
+		return false;
+	*sid = ts->sid;
+	*cid = ts->cid;
+	return true;
+}
+
 static const SwitchEvents server_switch_events = {
 	.route = on_route,
+	.own_ids = on_own_ids,
 	.mail_done = on_mail_done,
 	.peer_connected = on_peer_connected,
 	.peer_disconnected = on_peer_disconnected,

@@ -48,6 +48,8 @@ typedef struct SwitchEvents {
 	 */
 	void (*mail_done)(void *data, Switch *s, unsigned dest, uint64_t token, bool relayed,
 			  bool delivered);
+	/* The switch's own SID and CID, as its control space holds them: false while none. */
+	bool (*own_ids)(void *data, Switch *s, uint64_t *sid, uint64_t *cid);
 } SwitchEvents;
 
 /* What every switch of one famezd shares; owned by the Server. */

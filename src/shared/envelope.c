@@ -18,6 +18,9 @@ enum {
 	ENV_ORIGIN_CID = 12,
 	ENV_ORIGIN_SID = 14,
 	ENV_RESERVED = 16,
+	/* Directed */
+	ENV_PATH_LEN = 6,
+	ENV_PATH = 8,
 };
 
 static void put_u16(uint8_t *p, uint16_t v)
@@ -38,6 +41,14 @@ void envelope_write(uint8_t *slot, const Envelope *e)
 	memcpy(b + ENV_MAGIC, ENVELOPE_MAGIC, 4);
 	b[ENV_TYPE] = (uint8_t)e->type;
 	b[ENV_STATUS] = (uint8_t)e->status;
+	if (envelope_is_directed(e)) {
+		unsigned n = MIN(e->path_len, ENVELOPE_PATH_MAX);
+
+		b[ENV_PATH_LEN] = (uint8_t)n;
+		memcpy(b + ENV_PATH, e->path, n);
+		memcpy(slot + ENVELOPE_OFFSET, b, sizeof(b));
+		return;
+	}
 	b[ENV_HOPS] = e->hops;
 	put_u16(b + ENV_DEST_CID, e->dest_cid);
 	put_u16(b + ENV_DEST_SID, e->dest_sid);
@@ -51,6 +62,24 @@ void envelope_clear(uint8_t *slot)
 	memset(slot + ENVELOPE_OFFSET, 0, ENVELOPE_SIZE);
 }
 
+static int read_directed(const uint8_t b[ENVELOPE_SIZE], Envelope *e)
+{
+	unsigned n = b[ENV_PATH_LEN];
+
+	if (b[ENV_STATUS] >= ENVELOPE_STATUS_MAX_ || n > ENVELOPE_PATH_MAX || b[ENV_RESERVED0] != 0)
+		return -EBADMSG;
+	for (unsigned i = n; i < ENVELOPE_PATH_MAX; i++)
+		if (b[ENV_PATH + i] != 0)
+			return -EBADMSG;
+	*e = (Envelope){
+		.type = (EnvelopeType)b[ENV_TYPE],
+		.status = (EnvelopeStatus)b[ENV_STATUS],
+		.path_len = (uint8_t)n,
+	};
+	memcpy(e->path, b + ENV_PATH, n);
+	return 0;
+}
+
 int envelope_read(const uint8_t *slot, Envelope *e)
 {
 	static const uint8_t zeros[ENVELOPE_SIZE - ENV_RESERVED];
@@ -60,6 +89,8 @@ int envelope_read(const uint8_t *slot, Envelope *e)
 	memcpy(b, slot + ENVELOPE_OFFSET, sizeof(b));
 	if (memcmp(b + ENV_MAGIC, ENVELOPE_MAGIC, 4) != 0)
 		return -ENOMSG;
+	if (b[ENV_TYPE] == ENVELOPE_DIRECTED || b[ENV_TYPE] == ENVELOPE_DIRECTED_DELIVER)
+		return read_directed(b, e);
 	if ((b[ENV_TYPE] != ENVELOPE_ROUTE && b[ENV_TYPE] != ENVELOPE_DELIVER) ||
 	    b[ENV_STATUS] >= ENVELOPE_STATUS_MAX_ || b[ENV_HOPS] > ENVELOPE_HOPS_MAX ||
 	    b[ENV_RESERVED0] != 0 || memcmp(b + ENV_RESERVED, zeros, sizeof(zeros)) != 0)
@@ -100,6 +131,7 @@ const char *envelope_status_to_string(EnvelopeStatus status)
 		[ENVELOPE_STATUS_HOP_LIMIT] = "hop-limit",
 		[ENVELOPE_STATUS_NOT_CONFIGURED] = "not-configured",
 		[ENVELOPE_STATUS_MALFORMED] = "malformed",
+		[ENVELOPE_STATUS_RELAY_DISABLED] = "relay-disabled",
 	};
 
 	return (unsigned)status < ELEMENTSOF(names) ? names[status] : "malformed";

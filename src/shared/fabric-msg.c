@@ -168,6 +168,8 @@ int fabric_msg_format(const FabricMsg *m, char *buf, size_t size)
 	case FABRIC_MSG_PEER_ATTRIBUTE:
 		return str_format(buf, size, "Link CTL Peer-Attribute");
 	case FABRIC_MSG_ATTRIBUTE_ACK:
+		if (m->no_ids)
+			return str_format(buf, size, PREFIX_ATTRIBUTE_ACK "cclass=%s", m->cclass);
 		return str_format(buf, size, PREFIX_ATTRIBUTE_ACK "cclass=%s,CID0=%llu,SID0=%llu",
 				  m->cclass, (unsigned long long)m->cid0,
 				  (unsigned long long)m->sid0);

@@ -45,6 +45,7 @@ typedef struct FabricMsg {
 	char cclass[FABRIC_CCLASS_MAX];
 	uint64_t sid0, cid0;
 	bool has_sid0, has_cid0;
+	bool no_ids; /* formatting: a component with no CID yet (C-CFG): no CID0, SID0 */
 	/* FABRIC_MSG_LINK_RFC */
 	uint64_t ttc_usec;
 	/* FABRIC_MSG_CTL_WRITE */

@@ -121,7 +121,7 @@ typedef struct KeyInfo {
 	bool repeats; /* may be given more than once (Link=) */
 } KeyInfo;
 
-enum { KEY_COUNT = 16 };
+enum { KEY_COUNT = 17 };
 
 struct Parser {
 	SwitchConfig *c;
@@ -421,6 +421,20 @@ static int parse_relay(Parser *p)
 	return 0;
 }
 
+static int parse_managed_by(Parser *p)
+{
+	if (strcmp(p->value, "famezd") == 0)
+		p->c->managed_external = false;
+	else if (strcmp(p->value, "external") == 0)
+		p->c->managed_external = true;
+	else
+		return parser_fail(
+			p, -EINVAL,
+			"not a fabric manager; give famezd (famezd configures the "
+			"switch and its peers) or external (a manager such as famez-fm does)");
+	return 0;
+}
+
 /* One port of PORT:SWITCH:PORT, from start to end. */
 static bool parse_link_port(const char *start, const char *end, unsigned *ret)
 {
@@ -489,6 +503,7 @@ static const KeyInfo keys[] = {
 	{ "MaxQueueFds", "--max-queue-fds", SWITCH_KEY_MAX_QUEUE_FDS, parse_max_queue_fds },
 	{ "Link", "--link", SWITCH_KEY_LINK, parse_link, .repeats = true },
 	{ "Relay", "--relay", SWITCH_KEY_RELAY, parse_relay },
+	{ "ManagedBy", "--managed-by", SWITCH_KEY_MANAGED_BY, parse_managed_by },
 };
 _Static_assert(ELEMENTSOF(keys) == KEY_COUNT, "Parser.key_lines has a line per key");
 
@@ -502,7 +517,7 @@ static int parse_unknown_key(Parser *p)
 			   "unknown key; a switch's keys are Mode, Socket, SID, MaxPeers, Vectors, "
 			   "SharedMemorySize, SharedMemoryFile, SharedMemoryName, "
 			   "SharedMemoryHugetlbfs, SharedMemoryTruncate, AckTimeoutSec, "
-			   "SharedVectors, MaxQueue, MaxQueueFds, Link and Relay");
+			   "SharedVectors, MaxQueue, MaxQueueFds, Link, Relay and ManagedBy");
 }
 
 static int parse_assignment(Parser *p)
@@ -668,7 +683,7 @@ static int finish_ivshmem(const SwitchConfig *c, char *err, size_t err_size)
 {
 	static const SwitchConfigKey fabric_keys[] = {
 		SWITCH_KEY_SID,  SWITCH_KEY_SHARED_VECTORS, SWITCH_KEY_ACK_TIMEOUT,
-		SWITCH_KEY_LINK, SWITCH_KEY_RELAY,
+		SWITCH_KEY_LINK, SWITCH_KEY_RELAY,          SWITCH_KEY_MANAGED_BY,
 	};
 	char prefix[PATH_MAX + 16], key[KEY_REF_MAX], mode[KEY_REF_MAX];
 
@@ -948,6 +963,14 @@ static int link_add(LinkCheck *k, size_t config, const SwitchLinkConfig *l)
 	if (peer == config)
 		return link_fail(k, config, l, "links switch %s to itself; link another switch",
 				 l->peer);
+	if (k->configs[peer]->managed_external != k->configs[config]->managed_external)
+		return link_fail(k, config, l,
+				 "links switches of two managers (%s is ManagedBy=%s, %s "
+				 "ManagedBy=%s); give linked switches the same ManagedBy=",
+				 k->configs[config]->name,
+				 k->configs[config]->managed_external ? "external" : "famezd",
+				 l->peer,
+				 k->configs[peer]->managed_external ? "external" : "famezd");
 	r = link_switch_check(k, config, l, config, l->port);
 	if (r >= 0)
 		r = link_switch_check(k, config, l, peer, l->peer_port);
@@ -985,6 +1008,7 @@ int switch_configs_topology(SwitchConfig *const *configs, size_t n, TopoSwitch *
 			.sid = c->sid,
 			.n_clients = fabric ? c->max_peers : 0,
 			.up = fabric,
+			.external = c->managed_external,
 		};
 	}
 	for (size_t i = 0; i < n; i++)

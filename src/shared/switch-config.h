@@ -66,6 +66,7 @@ typedef enum SwitchConfigKey {
 	SWITCH_KEY_SHM_TRUNCATE = 1u << 11,
 	SWITCH_KEY_LINK = 1u << 12,
 	SWITCH_KEY_RELAY = 1u << 13,
+	SWITCH_KEY_MANAGED_BY = 1u << 14,
 } SwitchConfigKey;
 
 /* Link=PORT:SWITCH:PORT: this switch's link port joined to another switch's. */
@@ -94,6 +95,11 @@ typedef struct SwitchConfig {
 	SwitchLinkConfig links[TOPOLOGY_LINKS_MAX];
 	unsigned n_links;
 	bool relay_always; /* Relay=always: peers' direct doorbells reach no one; all is routed */
+	/*
+	 * ManagedBy=external: famezd configures nothing; the switch and its peers wait in C-CFG
+	 * for a fabric manager's control writes (docs/fabric.md, "Control space").
+	 */
+	bool managed_external;
 	/* Set by switch_configs_check(): the CIDs this switch gives (topology.h). */
 	unsigned cid_base, cid_stride;
 } SwitchConfig;

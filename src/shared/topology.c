@@ -39,10 +39,11 @@ int topology_assign_cids(Topology *t, char *err, size_t err_size)
 		unsigned k = 0, j = 0, block;
 
 		sw->cid_base = sw->cid_stride = 0;
-		if (!sw->up)
+		if (!sw->up || sw->external)
 			continue;
 		for (size_t o = 0; o < t->n; o++)
-			if (t->switches[o].up && t->switches[o].sid == sw->sid) {
+			if (t->switches[o].up && !t->switches[o].external &&
+			    t->switches[o].sid == sw->sid) {
 				k++;
 				j += o < i;
 			}
@@ -64,6 +65,9 @@ int topology_assign_cids(Topology *t, char *err, size_t err_size)
 			return -ERANGE;
 		}
 		sw->cid_base = j * block;
+		sw->cid = topology_cid(sw, sw->n_clients + 1);
+		sw->cid_valid = true;
+		sw->relay = true;
 	}
 	return 0;
 }
@@ -290,14 +294,14 @@ int routes_compute(const Topology *t, size_t sw, SwitchRoutes **ret)
 		return -ENOMEM;
 	routes->n_ports = topology_first_link_port(me->n_clients) + TOPOLOGY_LINKS_MAX;
 	routes->lprt_size = TOPOLOGY_CID_SPACE;
-	routes->mprt_size = max_sid + 1;
+	routes->mprt_size = me->external ? TOPOLOGY_EXTERNAL_SIDS : max_sid + 1;
 	routes->lprt = table_new(routes->n_ports, routes->lprt_size);
 	routes->mprt = table_new(routes->n_ports, routes->mprt_size);
 	if (!routes->lprt || !routes->mprt) {
 		routes_free(routes);
 		return -ENOMEM;
 	}
-	if (me->up) {
+	if (me->up && !me->external) {
 		dist = calloc(t->n, sizeof(*dist));
 		egress = calloc(t->n, sizeof(*egress));
 		local_dist = calloc(t->n, sizeof(*local_dist));
@@ -368,8 +372,7 @@ RouteVerdict routes_lookup(const TopoSwitch *sw, const SwitchRoutes *r, unsigned
 	if (!sw || !r || !sw->up || ingress == 0)
 		return TOPOLOGY_NO_ROUTE;
 	if (dest_sid == sw->sid) {
-		if (sw->cid_stride != 0 && ingress < r->n_ports &&
-		    dest_cid == topology_cid(sw, sw->n_clients + 1))
+		if (sw->cid_valid && ingress < r->n_ports && dest_cid == sw->cid)
 			return TOPOLOGY_LOCAL;
 		e = routes_get(r, ROUTE_LPRT, ingress, dest_cid);
 	} else

@@ -49,8 +49,16 @@ typedef struct TopoSwitch {
 	bool up;            /* a switch that is down carries nothing and is reached by nothing */
 	TopoLink links[TOPOLOGY_LINKS_MAX];
 	unsigned n_links;
-	/* Filled by topology_assign_cids(). */
+	/*
+	 * ManagedBy=external: no CIDs planned, no routes computed. Its manager writes its CID,
+	 * SID and tables (control-space.h); until then it routes nothing.
+	 */
+	bool external;
+	/* Filled by topology_assign_cids() (an external switch's by its manager). */
 	unsigned cid_base, cid_stride;
+	unsigned cid;   /* its own */
+	bool cid_valid; /* has one: messages for cid,sid are for it */
+	bool relay;     /* relays packets (Component Switch Structure PktRelayEnb) */
 } TopoSwitch;
 
 typedef struct Topology {
@@ -73,11 +81,15 @@ static inline unsigned topology_cid(const TopoSwitch *sw, unsigned id)
 /* The ID (1..n_clients + 1) of sw that has CID cid, or 0. */
 unsigned topology_id_of_cid(const TopoSwitch *sw, unsigned cid);
 
+/* SIDs an external switch's MPRT holds (0..4095): its manager picks SIDs among them. */
+#define TOPOLOGY_EXTERNAL_SIDS 4096
+
 /*
  * Gives every switch its cid_base and cid_stride (the rule above; 0 and 0 for a switch that is
- * down). 0, or -ERANGE with err naming the subnet when its switches cannot all fit in 4096 CIDs:
- * "SID 27: switch c needs 255 CIDs (254 clients and itself), but 17 switches share the
- * subnet's 4096 CIDs, 240 each; give it fewer clients or move a switch to another SID".
+ * down or external), its own CID and relay on. 0, or -ERANGE with err naming the subnet when its
+ * switches cannot all fit in 4096 CIDs: "SID 27: switch c needs 255 CIDs (254 clients and itself),
+ * but 17 switches share the subnet's 4096 CIDs, 240 each; give it fewer clients or move a switch to
+ * another SID".
  */
 int topology_assign_cids(Topology *t, char *err, size_t err_size);
 
@@ -119,7 +131,8 @@ typedef struct SwitchRoutes {
 
 /*
  * Computes the routes of switch index sw of t (CIDs assigned): shortest paths over the links
- * that are up, between switches that are up. 0, -ENOMEM, or -EINVAL for an index out of range,
+ * that are up, between switches that are up; for an external switch, tables with no valid
+ * entry (TOPOLOGY_EXTERNAL_SIDS in its MPRT). 0, -ENOMEM, or -EINVAL for an index out of range,
  * a SID over 16 bits or ports that would not fit in 16 bits; *ret is freed with routes_free().
  */
 int routes_compute(const Topology *t, size_t sw, SwitchRoutes **ret);

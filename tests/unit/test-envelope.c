@@ -263,9 +263,10 @@ static bool check_bytes(uint8_t *s, uint8_t *other)
 	EXPECT(memcmp(s + ENVELOPE_OFFSET, before, sizeof(before)) == 0);
 	if (r != 0)
 		return false;
-	EXPECT(e.type == ENVELOPE_ROUTE || e.type == ENVELOPE_DELIVER);
+	EXPECT(e.type >= ENVELOPE_ROUTE && e.type <= ENVELOPE_DIRECTED_DELIVER);
 	EXPECT(e.status < ENVELOPE_STATUS_MAX_);
 	EXPECT(e.hops <= ENVELOPE_HOPS_MAX);
+	EXPECT(e.path_len <= ENVELOPE_PATH_MAX);
 	EXPECT(e.dest_cid <= FABRIC_CID_MAX && e.origin_cid <= FABRIC_CID_MAX);
 	envelope_write(other, &e);
 	EXPECT(memcmp(other + ENVELOPE_OFFSET, before, sizeof(before)) == 0);

@@ -359,7 +359,8 @@ START_TEST(test_flags)
 		for (size_t i = 0; i < s->n_fields; i++) {
 			const GenzField *f = &s->fields[i];
 			size_t len = strlen(f->name);
-			bool ptr = len > 3 && strcmp(f->name + len - 3, "PTR") == 0;
+			bool ptr = (len > 3 && strcmp(f->name + len - 3, "PTR") == 0) ||
+				   strncmp(f->name, "StructPTR", 9) == 0;
 
 			/* Pointers and Size are in 16-byte units; nothing else here is. */
 			ck_assert_msg(!(f->flags & GENZ_FIELD_PTR) ==
