@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "control-msg.h"
+#include "control-view.h"
 #include "fabric-view.h"
 #include "json.h"
 #include "macro.h"
@@ -1122,6 +1124,194 @@ static int cmd_set_link(sd_bus *bus, char **args, int n)
 			   interactive());
 }
 
+/* ---- control space ---- */
+
+typedef struct ControlCall {
+	sd_bus *bus;
+	sd_bus_error error;
+	int r;
+} ControlCall;
+
+/* Reads a piece of the control space of the switch --switch names. */
+static int read_control(void *userdata, uint64_t offset, uint32_t len, uint8_t *buf)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	ControlCall *call = userdata;
+	char object[PATH_MAX_LEN];
+	const void *data;
+	size_t size;
+	int r;
+
+	r = sd_bus_call_method(call->bus, BUS_NAME, switch_object(arg_switch, object),
+			       switch_interface(arg_switch), "ReadControl", &call->error, &reply,
+			       "tu", offset, len);
+	if (r >= 0)
+		r = sd_bus_message_read_array(reply, 'y', &data, &size);
+	if (r >= 0 && size != len)
+		r = -EBADMSG;
+	if (r < 0)
+		return call->r = r;
+	memcpy(buf, data, len);
+	return 0;
+}
+
+/* Every structure of the switch's control space: EXIT_OK, or the exit code after saying why. */
+static int read_structures(sd_bus *bus, ControlStructure **list, size_t *count)
+{
+	ControlCall call = { .bus = bus, .error = SD_BUS_ERROR_NULL };
+	int r = control_view_read(read_control, &call, list, count);
+
+	if (r >= 0)
+		return EXIT_OK;
+	r = call.r < 0 ? fail(&call.error, r, "cannot read the control space")
+		       : fail(NULL, r, "the control space makes no sense");
+	sd_bus_error_free(&call.error);
+	return r;
+}
+
+/* control [STRUCTURE]: the switch's structures, decoded (one: every field; all: nonzero). */
+static int cmd_control(sd_bus *bus, char **args, int n)
+{
+	ControlStructure *list = NULL;
+	size_t count = 0;
+	bool found = false;
+	int r;
+
+	if (n > 1)
+		return fprintf(stderr, "famezctl: control takes [STRUCTURE]\n"), EXIT_USAGE;
+	r = read_structures(bus, &list, &count);
+	if (r != EXIT_OK)
+		return r;
+	for (size_t i = 0; i < count; i++) {
+		if (n == 1 && strcmp(list[i].name, args[0]) != 0)
+			continue;
+		found = true;
+		control_view_print(stdout, &list[i], n == 1);
+	}
+	control_view_free(list, count);
+	if (!found)
+		return fprintf(stderr,
+			       "famezctl: no structure '%s'; 'famezctl control' lists them\n",
+			       args[0]),
+		       EXIT_USAGE;
+	return EXIT_OK;
+}
+
+/* Bytes from hex digits: their count, or -EINVAL. */
+static int parse_hex(const char *hex, uint8_t *buf, size_t size)
+{
+	size_t len = strlen(hex);
+
+	if (len == 0 || len % 2 || len / 2 > size)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i += 2) {
+		int hi = str_hex_digit(hex[i]), lo = str_hex_digit(hex[i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		buf[i / 2] = (uint8_t)(hi << 4 | lo);
+	}
+	return (int)(len / 2);
+}
+
+static int write_control(sd_bus *bus, uint64_t offset, const uint8_t *data, size_t len)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	char object[PATH_MAX_LEN];
+	int r;
+
+	r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, switch_object(arg_switch, object),
+					   switch_interface(arg_switch), "WriteControl");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "t", offset);
+	if (r >= 0)
+		r = sd_bus_message_append_array(m, 'y', data, len);
+	if (r >= 0)
+		r = sd_bus_message_append(m, "b", interactive());
+	if (r >= 0)
+		r = sd_bus_message_set_allow_interactive_authorization(m, interactive());
+	if (r < 0)
+		return fail(NULL, r, "cannot write the control space");
+	agent_start();
+	r = sd_bus_call(bus, m, UINT64_MAX, &error, NULL);
+	agent_stop();
+	if (r < 0) {
+		r = fail(&error, r, "cannot write the control space");
+		sd_bus_error_free(&error);
+		return r;
+	}
+	return EXIT_OK;
+}
+
+/* control-write OFFSET HEX */
+static int cmd_control_write(sd_bus *bus, char **args, int n)
+{
+	uint8_t data[CONTROL_DATA_MAX];
+	uint64_t offset;
+	int len;
+
+	if (n != 2)
+		return fprintf(stderr, "famezctl: control-write needs OFFSET HEX\n"), EXIT_USAGE;
+	if (str_parse_uint(args[0], strlen(args[0]), true, &offset) < 0)
+		return fprintf(stderr, "famezctl: '%s' is not an offset (0x... or decimal)\n",
+			       args[0]),
+		       EXIT_USAGE;
+	len = parse_hex(args[1], data, sizeof(data));
+	if (len < 0)
+		return fprintf(stderr,
+			       "famezctl: '%s' is not 1 to %d bytes in hex digits (two a byte)\n",
+			       args[1], CONTROL_DATA_MAX),
+		       EXIT_USAGE;
+	return write_control(bus, offset, data, (size_t)len);
+}
+
+/*
+ * route PORT CID EGRESS [HOPS] | route PORT CID none: the LPRT entry of ingress PORT for CID,
+ * written into the switch's control space as a manager would.
+ */
+static int cmd_route(sd_bus *bus, char **args, int n)
+{
+	uint64_t port, cid, egress = 0, hops = 0, offset = 0;
+	ControlStructure *list = NULL;
+	bool clear = n >= 3 && strcmp(args[2], "none") == 0;
+	char name[CONTROL_VIEW_NAME_MAX];
+	size_t count = 0;
+	uint32_t entry;
+	uint8_t bytes[GENZ_ROUTE_SIZE];
+	int r;
+
+	if (n < 3 || n > 4 || (clear && n != 3) || parse_uint(args[0], 1, 4095, &port) < 0 ||
+	    parse_uint(args[1], 0, 4095, &cid) < 0 ||
+	    (!clear && parse_uint(args[2], 1, 4095, &egress) < 0) ||
+	    (n == 4 && parse_uint(args[3], 0, 63, &hops) < 0))
+		return fprintf(stderr,
+			       "famezctl: route needs PORT CID EGRESS [HOPS] or PORT CID none "
+			       "(ports and CIDs 0 to 4095, hops 0 to 63)\n"),
+		       EXIT_USAGE;
+	r = read_structures(bus, &list, &count);
+	if (r != EXIT_OK)
+		return r;
+	snprintf(name, sizeof(name), "interface%" PRIu64, port);
+	for (size_t i = 0; i < count; i++)
+		if (strcmp(list[i].name, name) == 0)
+			offset = control_view_lprt_entry(&list[i], (unsigned)cid);
+	control_view_free(list, count);
+	if (!offset)
+		return fprintf(stderr,
+			       "famezctl: port %" PRIu64 " has no LPRT; 'famezctl control' shows "
+			       "the interfaces\n",
+			       port),
+		       EXIT_USAGE;
+	entry = genz_route_pack((GenzRoute){ .valid = !clear,
+					     .hc = (uint8_t)hops,
+					     .mhc = (uint8_t)hops,
+					     .ei = (uint16_t)egress });
+	for (unsigned i = 0; i < GENZ_ROUTE_SIZE; i++)
+		bytes[i] = (uint8_t)(entry >> (8 * i));
+	return write_control(bus, offset, bytes, sizeof(bytes));
+}
+
 static volatile sig_atomic_t stop;
 
 static void on_stop(int sig)
@@ -1322,6 +1512,10 @@ static void help(void)
 	       "  topology                 the fabric: every switch, its links and its peers\n"
 	       "  routes                   the routing tables (LPRT, MPRT) of every switch\n"
 	       "  set-link PORT up|down    take a link of a switch up or down\n"
+	       "  control [STRUCTURE]      a switch's Gen-Z control structures, decoded\n"
+	       "  control-write OFFSET HEX write bytes into a switch's control space\n"
+	       "  route PORT CID EGRESS [HOPS]|none\n"
+	       "                           write or clear the LPRT entry of ingress PORT for CID\n"
 	       "\n"
 	       "Options:\n"
 	       "      --system             talk to famezd on the system bus (default)\n"
@@ -1366,6 +1560,12 @@ static int run(sd_bus *bus, const char *command, char **args, int n)
 		return cmd_routes(bus);
 	if (strcmp(command, "set-link") == 0)
 		return cmd_set_link(bus, args, n);
+	if (strcmp(command, "control") == 0)
+		return cmd_control(bus, args, n);
+	if (strcmp(command, "control-write") == 0)
+		return cmd_control_write(bus, args, n);
+	if (strcmp(command, "route") == 0)
+		return cmd_route(bus, args, n);
 	fprintf(stderr,
 		"famezctl: unknown command or extra arguments: '%s'; try 'famezctl --help'\n",
 		command);

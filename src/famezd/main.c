@@ -68,6 +68,8 @@ static void help(void)
 	       "                          message unacknowledged (default %d)\n"
 	       "      --sid=N             fabric mode: the subnet ID peers are configured with\n"
 	       "                          (0..65535, default %d)\n"
+	       "      --managed-by=WHO    fabric mode: famezd (the default) configures the\n"
+	       "                          fabric, or external: a manager such as famez-fm does\n"
 	       "      --shared-vectors    fabric mode: let every peer ring every vector of\n"
 	       "                          every other, as FAME-Z does (default: a peer reaches\n"
 	       "                          only the vector that names itself)\n"
@@ -116,6 +118,7 @@ enum {
 	ARG_MODE,
 	ARG_ACK_TIMEOUT,
 	ARG_SID,
+	ARG_MANAGED_BY,
 	ARG_SHARED_VECTORS,
 	ARG_BUS,
 	ARG_FD_STORE,
@@ -205,6 +208,7 @@ static int parse_argv(int argc, char *argv[], SwitchConfig *c)
 		{ "mode", required_argument, NULL, ARG_MODE },
 		{ "ack-timeout", required_argument, NULL, ARG_ACK_TIMEOUT },
 		{ "sid", required_argument, NULL, ARG_SID },
+		{ "managed-by", required_argument, NULL, ARG_MANAGED_BY },
 		{ "shared-vectors", no_argument, NULL, ARG_SHARED_VECTORS },
 		{ "bus", required_argument, NULL, ARG_BUS },
 		{ "fd-store", no_argument, NULL, ARG_FD_STORE },
@@ -314,6 +318,16 @@ static int parse_argv(int argc, char *argv[], SwitchConfig *c)
 					optarg, FABRIC_SID_MAX);
 			c->sid = (unsigned)v;
 			arg_sid_set = true;
+			break;
+		case ARG_MANAGED_BY:
+			if (strcmp(optarg, "famezd") != 0 && strcmp(optarg, "external") != 0)
+				return log_error_errno(
+					EINVAL,
+					"--managed-by %s is not a fabric manager; give "
+					"famezd or external",
+					optarg);
+			c->managed_external = strcmp(optarg, "external") == 0;
+			c->set |= SWITCH_KEY_MANAGED_BY;
 			break;
 		case ARG_SHARED_VECTORS:
 			c->shared_vectors = true;
