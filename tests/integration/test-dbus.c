@@ -2220,6 +2220,76 @@ START_TEST(test_a_link_taken_down_and_up)
 }
 END_TEST
 
+/* A switch's control space on the bus: famezctl control shows it, control-write and route
+ * write it (polkit decides), and a route entry cleared stops that ingress port alone. */
+START_TEST(test_control_space_over_the_bus)
+{
+	char theta_out[300], eta_out[300], zeta_out[300], iota_out[300], b_socket[300], *section;
+	pid_t eta, zeta;
+
+	start_linked_switches();
+	ASSERT_CTL(0, NOBODY, "control", "--switch", "a");
+	/* a is C-Up with CID 1500 (0x5dc); its port 16 leads to b's port 32, CID 2544, SID 28. */
+	section = section_of(out, "core@0x0 (type 0x0, 512 bytes)\n", "component_switch@");
+	ck_assert_msg(strstr(section, "  CState=0x2\n") && strstr(section, "  BaseCClass=0x5\n") &&
+			      strstr(section, "  CV=0x1\n") && strstr(section, "  CID0=0x5dc\n") &&
+			      strstr(section, "  SID0=0x1c\n"),
+		      "%s", section);
+	free(section);
+	ck_assert_msg(testlib_file_contains(out, "component_switch@0x200 (type 0x7, 112 bytes)\n"),
+		      "%s", testlib_show(out));
+	ASSERT_CTL(0, NOBODY, "control", "interface16", "--switch", "a");
+	ck_assert_msg(testlib_file_contains(out, "interface16@0x3000 (type 0x2, 176 bytes)\n") &&
+			      testlib_file_contains(out, "  IState=0x2\n") &&
+			      testlib_file_contains(out, "  PeerInterfaceID=0x20\n") &&
+			      testlib_file_contains(out, "  PeerBaseCClass=0x5\n") &&
+			      testlib_file_contains(out, "  PeerCID=0x9f0\n") &&
+			      testlib_file_contains(out, "  PeerSID=0x1c\n"),
+		      "%s", testlib_show(out));
+	ASSERT_CTL(2, NOBODY, "control", "interface99", "--switch", "a");
+
+	ASSERT_CTL(4, NOBODY, "control-write", "0xc0", "00", "--switch", "a");
+	ck_assert_msg(testlib_file_contains(err, "org.famez.write-control"), "%s",
+		      testlib_show(err));
+	ASSERT_CTL(1, ROOT, "control-write", "0x18", "ff", "--switch", "a");
+	ck_assert_msg(testlib_file_contains(err, "ReadOnly"), "%s", testlib_show(err));
+	ASSERT_CTL(1, ROOT, "control-write", "0x1f8", "00000000000000000000", "--switch", "a");
+	ck_assert_msg(testlib_file_contains(err, "OutOfRange"), "%s", testlib_show(err));
+	ASSERT_CTL(2, ROOT, "control-write", "0x18", "f", "--switch", "a");
+
+	/* Port 3 of a no longer routes to iota (b:2, 2080,28); port 2 still does. */
+	ASSERT_CTL(4, NOBODY, "route", "3", "2080", "none", "--switch", "a");
+	ASSERT_CTL(0, ROOT, "route", "3", "2080", "none", "--switch", "a");
+	snprintf(b_socket, sizeof(b_socket), "%s/b.sock", testlib_tmpdir());
+	snprintf(iota_out, sizeof(iota_out), "%s/iota.out", testlib_tmpdir());
+	start_peer_on(b_socket, "iota", "rfc 5; sleep " TESTLIB_LIFETIME_S, iota_out);
+	testlib_wait_for_output(iota_out, "configured SID 28 CID 2080", TESTLIB_WAIT_MS);
+	snprintf(theta_out, sizeof(theta_out), "%s/theta.out", testlib_tmpdir());
+	start_peer_on(a_socket(), "theta", "rfc 5; send 2080,28 through; sleep " TESTLIB_LIFETIME_S,
+		      theta_out);
+	testlib_wait_for_output(iota_out, "200,28: through", TESTLIB_WAIT_MS);
+	snprintf(eta_out, sizeof(eta_out), "%s/eta.out", testlib_tmpdir());
+	eta = famez_client_start_as(a_socket(), "eta", "eta", "rfc 5; send 2080,28 blocked",
+				    eta_out, 256);
+	ck_assert_int_ne(testlib_wait(eta, 2 * TESTLIB_WAIT_MS), 0);
+	ck_assert_msg(testlib_file_contains(eta_out, "configured SID 28 CID 300") &&
+			      testlib_file_contains(eta_out, "cannot reach 2080,28: no-route"),
+		      "%s", testlib_show(eta_out));
+	ASSERT_CTL(0, ROOT, "routes", "--switch", "a");
+	ck_assert_msg(testlib_file_contains(out, "  LPRT, ingress port 3:\n"), "%s",
+		      testlib_show(out));
+
+	/* Written back, port 3 routes again. */
+	ASSERT_CTL(0, ROOT, "route", "3", "2080", "16", "1", "--switch", "a");
+	snprintf(zeta_out, sizeof(zeta_out), "%s/zeta.out", testlib_tmpdir());
+	zeta = famez_client_start_as(a_socket(), "zeta", "zeta", "rfc 5; send 2080,28 again",
+				     zeta_out, 256);
+	ck_assert_int_eq(testlib_wait(zeta, 2 * TESTLIB_WAIT_MS), 0);
+	testlib_wait_for_output(iota_out, "300,28: again", TESTLIB_WAIT_MS);
+	famezd_stop(&famezd);
+}
+END_TEST
+
 /* Whether polkit's name is gone from the bus. */
 static bool polkit_gone(void *data)
 {
@@ -2292,6 +2362,7 @@ int main(int argc, char *argv[])
 	tcase_add_test(tc, test_famezctl_shows_the_topology);
 	tcase_add_test(tc, test_famezctl_shows_the_routes);
 	tcase_add_test(tc, test_a_link_taken_down_and_up);
+	tcase_add_test(tc, test_control_space_over_the_bus);
 	tcase_add_test(tc, test_relays_are_counted_per_switch_and_port);
 	suite_add_tcase(s, tc);
 	polkit = tcase_create("dbus-polkit-questions");
