@@ -12,6 +12,7 @@ void fabric_view_done(FabricView *v)
 		free(v->nodes[i].name);
 		free(v->nodes[i].cclass);
 		free(v->nodes[i].switch_name);
+		free(v->nodes[i].manager);
 	}
 	for (size_t i = 0; i < v->n_links; i++) {
 		free(v->links[i].source);
@@ -36,6 +37,17 @@ static const FabricNode *find_node(const FabricView *v, const char *id)
 }
 
 /* A switch in ivshmem mode has no CID and is in no fabric. */
+/* "configured by famezd", "configured by 100,27": who gave a node its IDs. */
+static const char *configured_by(const FabricNode *n, char *buf, size_t size)
+{
+	if (!n->manager || !n->manager[0])
+		return "configured";
+	if (strcmp(n->manager, "external") == 0)
+		return "configured by an external manager";
+	snprintf(buf, size, "configured by %s", n->manager);
+	return buf;
+}
+
 static bool in_fabric(const FabricNode *sw)
 {
 	return sw->cclass[0] != '\0';
@@ -109,6 +121,7 @@ void fabric_view_print_tree(const FabricView *v, FILE *f)
 		n_peers == 1 ? "" : "s");
 	for (size_t i = 0; i < v->n_nodes; i++) {
 		const FabricNode *sw = &v->nodes[i];
+		char by[64];
 		size_t n;
 
 		if (!fabric_node_is_switch(sw))
@@ -117,8 +130,12 @@ void fabric_view_print_tree(const FabricView *v, FILE *f)
 			fprintf(f, "\nSwitch %s: ivshmem mode, not in the fabric\n", sw->name);
 			continue;
 		}
-		fprintf(f, "\nSwitch %s: SID %u, CID %u%s\n", sw->name, sw->sid, sw->cid,
-			sw->configured ? "" : ", down");
+		if (sw->configured)
+			fprintf(f, "\nSwitch %s: SID %u, CID %u, %s\n", sw->name, sw->sid, sw->cid,
+				configured_by(sw, by, sizeof(by)));
+		else
+			fprintf(f, "\nSwitch %s: not configured, waits for its fabric manager\n",
+				sw->name);
 		n = switch_ports(v, sw, lines);
 		if (n == 0)
 			fprintf(f, "  no peers, no links\n");
@@ -130,7 +147,8 @@ void fabric_view_print_tree(const FabricView *v, FILE *f)
 					p->peer->name[0] ? p->peer->name : "(no nodename)",
 					p->peer->cclass[0] ? p->peer->cclass : "no C-Class",
 					p->peer->cid, p->peer->sid,
-					p->peer->configured ? "configured" : "not configured yet");
+					p->peer->configured ? configured_by(p->peer, by, sizeof(by))
+							    : "not configured yet");
 			else
 				fprintf(f, "  port %u -> %s:%u %s\n", p->port, p->other,
 					p->other_port, p->link->up ? "up" : "down");
@@ -218,6 +236,7 @@ void fabric_view_print_json(const FabricView *v, FILE *f)
 		json_key_uint(&j, "sid", n->sid);
 		json_key_string(&j, "switch", n->switch_name);
 		json_key_bool(&j, "configured", n->configured);
+		json_key_string(&j, "manager", n->manager ? n->manager : "");
 		json_object_end(&j);
 	}
 	json_array_end(&j);

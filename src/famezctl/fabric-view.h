@@ -17,7 +17,8 @@
 typedef struct FabricNode {
 	char *id, *name, *cclass, *switch_name;
 	uint16_t cid, sid;
-	bool configured; /* a peer: it acknowledged its CID,SID; a switch: it is up (fabric mode) */
+	bool configured; /* it has its CID,SID (a switch in ivshmem mode has none) */
+	char *manager;   /* who gave them: "famezd", an external manager's "CID,SID", "external" */
 } FabricNode;
 
 /* A link between two switches, or a peer's to its switch (the switch is the source). */
@@ -41,7 +42,10 @@ bool fabric_node_is_switch(const FabricNode *n);
 void fabric_view_print_tree(const FabricView *v, FILE *f);
 /* An undirected Graphviz graph: switches as boxes, peers as ellipses, ports on the edges. */
 void fabric_view_print_dot(const FabricView *v, FILE *f);
-/* {"nodes":[{id,name,cclass,cid,sid,switch,configured}],"links":[{source,target,ports,up}]} */
+/*
+ * {"nodes":[{id,name,cclass,cid,sid,switch,configured,manager}],
+ *  "links":[{source,target,ports,up}]}
+ */
 void fabric_view_print_json(const FabricView *v, FILE *f);
 
 /* One span of a routing table (GetRoutes): valid entries first..last leave by egress. */

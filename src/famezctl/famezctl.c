@@ -926,17 +926,17 @@ static char *sanitized(const char *s)
 
 static int read_nodes(sd_bus_message *reply, FabricView *v)
 {
-	const char *id, *name, *cclass, *sw;
+	const char *id, *name, *cclass, *sw, *manager;
 	size_t cap = 0;
-	int r = sd_bus_message_enter_container(reply, 'a', "(ssssqqb)");
+	int r = sd_bus_message_enter_container(reply, 'a', "(ssssqqbs)");
 
 	while (r >= 0) {
 		FabricNode *n;
 		uint16_t cid, sid;
 		int configured;
 
-		r = sd_bus_message_read(reply, "(ssssqqb)", &id, &name, &cclass, &sw, &cid, &sid,
-					&configured);
+		r = sd_bus_message_read(reply, "(ssssqqbs)", &id, &name, &cclass, &sw, &cid, &sid,
+					&configured, &manager);
 		if (r <= 0)
 			break;
 		r = grow_array(&v->nodes, &cap, v->n_nodes + 1, sizeof(*v->nodes));
@@ -949,8 +949,9 @@ static int read_nodes(sd_bus_message *reply, FabricView *v)
 				   .switch_name = strdup(sw),
 				   .cid = cid,
 				   .sid = sid,
-				   .configured = configured };
-		if (!n->id || !n->name || !n->cclass || !n->switch_name)
+				   .configured = configured,
+				   .manager = sanitized(manager) };
+		if (!n->id || !n->name || !n->cclass || !n->switch_name || !n->manager)
 			r = -ENOMEM;
 	}
 	return r < 0 ? r : sd_bus_message_exit_container(reply);

@@ -39,17 +39,53 @@ static Peer *client_on(const Switch *s, const TopoSwitch *ts, unsigned id)
 
 /* ---- org.famez.Server1: the fabric ---- */
 
-/* (id, name, cclass, switch, cid, sid, configured) of switch s and of its peers. */
+/* "CID,SID" of a manager, into buf. */
+static const char *manager_name(uint64_t cid, uint64_t sid, char buf[16])
+{
+	snprintf(buf, 16, "%u,%u", (unsigned)(cid & 0xfff), (unsigned)(sid & 0xffff));
+	return buf;
+}
+
+/* Who configured switch s: "famezd", its external manager's CID,SID, or "" (nobody yet). */
+static const char *switch_manager(const Switch *s, const TopoSwitch *ts, char buf[16])
+{
+	const ControlSpace *cs = router_control_space(s->bus->router, s->index);
+	const uint8_t *core;
+
+	if (!s->fabric || !ts->cid_valid)
+		return "";
+	if (!s->config.managed_external)
+		return "famezd";
+	core = control_space_core((ControlSpace *)cs);
+	return manager_name(genz_get_named(&genz_core, core, "PFMCID"),
+			    genz_get_named(&genz_core, core, "PFMSID"), buf);
+}
+
+/* Who configured peer p: "famezd", the manager it names, "external" (it names none), or "". */
+static const char *peer_manager(const Switch *s, const Peer *p, char buf[16])
+{
+	const FabricPeer *fp = &p->fabric;
+
+	if (!fp->configured)
+		return "";
+	if (!s->config.managed_external)
+		return "famezd";
+	return fp->has_pfm ? manager_name(fp->pfm_cid, fp->pfm_sid, buf) : "external";
+}
+
+/* (id, name, cclass, switch, cid, sid, configured, manager) of switch s and of its peers. */
 static int append_nodes(sd_bus_message *reply, Switch *s, const TopoSwitch *ts)
 {
 	const char *name = s->config.name;
+	char manager[16];
 	int r;
 
 	/* An ivshmem-mode switch is down, with no CID: a node all the same, and no peer nodes. */
-	r = sd_bus_message_append(
-		reply, "(ssssqqb)", name, name, s->fabric ? FABRIC_SERVER_CCLASS : "", name,
-		(uint16_t)(s->fabric && ts->cid_valid ? ts->cid : 0),
-		(uint16_t)(s->fabric && ts->cid_valid ? ts->sid : 0), ts->cid_valid);
+	r = sd_bus_message_append(reply, "(ssssqqbs)", name, name,
+				  s->fabric ? FABRIC_SERVER_CCLASS : "", name,
+				  (uint16_t)(s->fabric && ts->cid_valid ? ts->cid : 0),
+				  (uint16_t)(s->fabric && ts->cid_valid ? ts->sid : 0),
+				  s->fabric && ts->cid_valid, switch_manager(s, ts, manager));
 	for (unsigned id = 1; r >= 0 && id <= ts->n_clients; id++) {
 		char node[NODE_ID_MAX], nodename[MAILBOX_NODENAME_MAX], cclass[MAILBOX_CCLASS_MAX];
 		Peer *p = client_on(s, ts, id);
@@ -72,8 +108,9 @@ static int append_nodes(sd_bus_message *reply, Switch *s, const TopoSwitch *ts)
 			cid = c;
 			sid = d;
 		}
-		r = sd_bus_message_append(reply, "(ssssqqb)", node, nodename, cclass, name,
-					  (uint16_t)cid, (uint16_t)sid, p->fabric.configured);
+		r = sd_bus_message_append(reply, "(ssssqqbs)", node, nodename, cclass, name,
+					  (uint16_t)cid, (uint16_t)sid, p->fabric.configured,
+					  peer_manager(s, p, manager));
 	}
 	return r;
 }
@@ -116,7 +153,7 @@ static int method_get_topology(sd_bus_message *m, void *userdata, sd_bus_error *
 	(void)error;
 	r = sd_bus_message_new_method_return(m, &reply);
 	if (r >= 0)
-		r = sd_bus_message_open_container(reply, 'a', "(ssssqqb)");
+		r = sd_bus_message_open_container(reply, 'a', "(ssssqqbs)");
 	for (size_t i = 0; r >= 0 && i < b->n_switches; i++) {
 		const TopoSwitch *ts = topo_of(b->switches[i]);
 
@@ -190,7 +227,7 @@ static int method_set_link_state(sd_bus_message *m, void *userdata, sd_bus_error
 const sd_bus_vtable bus_fabric_server_vtable[] = {
 	SD_BUS_VTABLE_START(0),
 	SD_BUS_METHOD_WITH_ARGS("GetTopology", SD_BUS_NO_ARGS,
-				SD_BUS_RESULT("a(ssssqqb)", nodes, "a(ssqqb)", links),
+				SD_BUS_RESULT("a(ssssqqbs)", nodes, "a(ssqqb)", links),
 				method_get_topology, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS(
 		"SetLinkState", SD_BUS_ARGS("s", switch, "q", port, "b", up, "b", interactive),

@@ -322,9 +322,14 @@ static void dispatch(Fabric *f, Peer *p, const char *text)
 		fp->sid0 = m.sid0;
 		fp->cid0 = m.cid0;
 		/* Under an external manager, a peer is configured when it says it has IDs. */
-		if (external(f))
+		if (external(f)) {
 			fp->configured = m.has_cid0 && m.has_sid0 && m.cid0 <= FABRIC_CID_MAX &&
 					 m.sid0 <= FABRIC_SID_MAX;
+			fp->has_pfm = fp->configured && m.has_pfm && m.pfmcid <= FABRIC_CID_MAX &&
+				      m.pfmsid <= FABRIC_SID_MAX;
+			fp->pfm_cid = fp->has_pfm ? (uint16_t)m.pfmcid : 0;
+			fp->pfm_sid = fp->has_pfm ? (uint16_t)m.pfmsid : 0;
+		}
 		peer_log(f->sw, p, LOG_INFO, "%s is a %s (SID0 %llu, CID0 %llu)",
 			 peer_name(f, id, name), fp->cclass, (unsigned long long)fp->sid0,
 			 (unsigned long long)fp->cid0);

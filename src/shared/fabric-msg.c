@@ -61,6 +61,12 @@ static int attribute_pair(void *userdata, const char *key, size_t key_len, const
 	} else if (str_key_is(key, key_len, "CID0")) {
 		m->has_cid0 = true;
 		return parse_number(value, value_len, &m->cid0);
+	} else if (str_key_is(key, key_len, "PFMCID")) {
+		m->has_pfm = true;
+		return parse_number(value, value_len, &m->pfmcid);
+	} else if (str_key_is(key, key_len, "PFMSID")) {
+		m->has_pfm = true;
+		return parse_number(value, value_len, &m->pfmsid);
 	}
 	return 0; /* attributes we do not know are ignored */
 }
@@ -170,6 +176,13 @@ int fabric_msg_format(const FabricMsg *m, char *buf, size_t size)
 	case FABRIC_MSG_ATTRIBUTE_ACK:
 		if (m->no_ids)
 			return str_format(buf, size, PREFIX_ATTRIBUTE_ACK "cclass=%s", m->cclass);
+		if (m->has_pfm)
+			return str_format(
+				buf, size,
+				PREFIX_ATTRIBUTE_ACK
+				"cclass=%s,CID0=%llu,SID0=%llu,PFMCID=%llu,PFMSID=%llu",
+				m->cclass, (unsigned long long)m->cid0, (unsigned long long)m->sid0,
+				(unsigned long long)m->pfmcid, (unsigned long long)m->pfmsid);
 		return str_format(buf, size, PREFIX_ATTRIBUTE_ACK "cclass=%s,CID0=%llu,SID0=%llu",
 				  m->cclass, (unsigned long long)m->cid0,
 				  (unsigned long long)m->sid0);

@@ -46,9 +46,11 @@ typedef struct FabricMsg {
 	uint64_t sid0, cid0;
 	bool has_sid0, has_cid0;
 	bool no_ids; /* formatting: a component with no CID yet (C-CFG): no CID0, SID0 */
+	/* FABRIC_MSG_ATTRIBUTE_ACK: PFMCID=,PFMSID= (famez's): who configured it, if anyone */
+	bool has_pfm;
 	/* FABRIC_MSG_LINK_RFC */
 	uint64_t ttc_usec;
-	/* FABRIC_MSG_CTL_WRITE */
+	/* FABRIC_MSG_CTL_WRITE; pfmsid, pfmcid also FABRIC_MSG_ATTRIBUTE_ACK's (has_pfm) */
 	uint64_t space, pfmsid, pfmcid, sid, cid;
 	/* FABRIC_MSG_CTL_WRITE, FABRIC_MSG_STANDALONE_ACK */
 	uint64_t tag;
@@ -79,6 +81,9 @@ typedef struct FabricPeer {
 	uint64_t sid0, cid0;            /* the same */
 	uint64_t rfc_tag;      /* the CTL-Write tag awaiting its Standalone Acknowledgment, or 0 */
 	bool configured;       /* it acknowledged a CTL-Write: its SID and CID are fabric_cid()'s */
+	/* Under an external manager: the manager its Link CTL ACK names (PFMCID, PFMSID). */
+	uint16_t pfm_cid, pfm_sid;
+	bool has_pfm;
 	bool attributes_asked; /* we sent it Link CTL Peer-Attribute and await its ACK */
 	bool attributes_lost;  /* our Peer-Attribute request to it went unacknowledged */
 	uint64_t known_ids[4]; /* IDs this peer has been given eventfds for (256 bits) */

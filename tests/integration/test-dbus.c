@@ -1907,7 +1907,7 @@ static char *topology_lines(sd_bus *bus, size_t *n_nodes, size_t *n_links)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	sd_bus_error e = SD_BUS_ERROR_NULL;
-	const char *id, *name, *cclass, *sw, *source, *target;
+	const char *id, *name, *cclass, *sw, *manager, *source, *target;
 	uint16_t cid, sid, source_port, target_port;
 	int configured, up, r;
 	char *text = NULL;
@@ -1919,10 +1919,11 @@ static char *topology_lines(sd_bus *bus, size_t *n_nodes, size_t *n_links)
 					 "GetTopology", &e, &reply, NULL) >= 0,
 		      "GetTopology: %s", e.message);
 	*n_nodes = *n_links = 0;
-	ck_assert_int_ge(sd_bus_message_enter_container(reply, 'a', "(ssssqqb)"), 0);
-	while ((r = sd_bus_message_read(reply, "(ssssqqb)", &id, &name, &cclass, &sw, &cid, &sid,
-					&configured)) > 0) {
-		fprintf(f, "N %s|%s|%s|%s|%u|%u|%d\n", id, name, cclass, sw, cid, sid, configured);
+	ck_assert_int_ge(sd_bus_message_enter_container(reply, 'a', "(ssssqqbs)"), 0);
+	while ((r = sd_bus_message_read(reply, "(ssssqqbs)", &id, &name, &cclass, &sw, &cid, &sid,
+					&configured, &manager)) > 0) {
+		fprintf(f, "N %s|%s|%s|%s|%u|%u|%d|%s\n", id, name, cclass, sw, cid, sid,
+			configured, manager);
 		(*n_nodes)++;
 	}
 	ck_assert_int_eq(r, 0);
@@ -1943,12 +1944,12 @@ START_TEST(test_topology_lists_every_switch_peer_and_link)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	static const char *const want[] = {
-		"N default|default|FabricSwitch|default|1500|27|1\n",
-		"N a|a|FabricSwitch|a|1500|28|1\n",
+		"N default|default|FabricSwitch|default|1500|27|1|famezd\n",
+		"N a|a|FabricSwitch|a|1500|28|1|famezd\n",
 		"N a:1|alpha|Debugger|a|100|28|",
-		"N b|b|FabricSwitch|b|2544|28|1\n",
+		"N b|b|FabricSwitch|b|2544|28|1|famezd\n",
 		"N b:1|beta|Debugger|b|2064|28|",
-		"N c|c|FabricSwitch|c|1500|29|1\n",
+		"N c|c|FabricSwitch|c|1500|29|1|famezd\n",
 		"N c:1|gamma|Debugger|c|100|29|",
 		"L a|b|16|32|1\n",
 		"L b|c|33|16|1\n",
@@ -2098,7 +2099,7 @@ START_TEST(test_famezctl_shows_the_topology)
 	ck_assert_msg(testlib_file_contains(out, "Fabric: 4 switches, 2 links between them, 3 "
 						 "peers\n"),
 		      "%s", testlib_show(out));
-	section = section_of(out, "\nSwitch b: SID 28, CID 2544\n", "\n\n");
+	section = section_of(out, "\nSwitch b: SID 28, CID 2544, configured by famezd\n", "\n\n");
 	ck_assert_msg(strstr(section, "\n  port 1: beta, Debugger, CID 2064, SID 28, ") &&
 			      strstr(section, "\n  port 32 -> a:16 up\n  port 33 -> c:16 up"),
 		      "%s", section);
@@ -2112,7 +2113,8 @@ START_TEST(test_famezctl_shows_the_topology)
 	/* The document starts with the default switch. */
 	ck_assert_msg(strstr(json, "{\"nodes\":[{\"id\":\"default\",\"name\":\"default\","
 				   "\"cclass\":\"FabricSwitch\",\"cid\":1500,\"sid\":27,"
-				   "\"switch\":\"default\",\"configured\":true},") == json &&
+				   "\"switch\":\"default\",\"configured\":true,"
+				   "\"manager\":\"famezd\"},") == json &&
 			      strstr(json,
 				     "{\"id\":\"b:1\",\"name\":\"beta\",\"cclass\":"
 				     "\"Debugger\",\"cid\":2064,\"sid\":28,\"switch\":\"b\",") &&

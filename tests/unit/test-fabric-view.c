@@ -26,7 +26,8 @@ static void teardown(void)
 }
 
 static void add_node(FabricView *v, const char *id, const char *name, const char *cclass,
-		     const char *sw, unsigned cid, unsigned sid, bool configured)
+		     const char *sw, unsigned cid, unsigned sid, bool configured,
+		     const char *manager)
 {
 	v->nodes = realloc(v->nodes, (v->n_nodes + 1) * sizeof(*v->nodes));
 	ck_assert_ptr_nonnull(v->nodes);
@@ -36,7 +37,8 @@ static void add_node(FabricView *v, const char *id, const char *name, const char
 					       .switch_name = strdup(sw),
 					       .cid = (uint16_t)cid,
 					       .sid = (uint16_t)sid,
-					       .configured = configured };
+					       .configured = configured,
+					       .manager = strdup(manager) };
 }
 
 static void add_link(FabricView *v, const char *source, const char *target, unsigned source_port,
@@ -52,18 +54,20 @@ static void add_link(FabricView *v, const char *source, const char *target, unsi
 }
 
 /*
- * a -16:16- b -17:16- c, all in SID 27, and lab in ivshmem mode; alpha on a (configured),
- * gamma on c (not yet), with a quote in its nodename.
+ * a -16:16- b -17:16- c, all in SID 27, and lab in ivshmem mode; alpha on a (configured by
+ * famezd), gamma on c (not yet), with a quote in its nodename; b configured by a manager at
+ * 100,27; d waits for its manager.
  */
 static void three_switches(FabricView *v)
 {
 	*v = (FabricView){ 0 };
-	add_node(v, "a", "a", "FabricSwitch", "a", 1360, 27, true);
-	add_node(v, "a:1", "alpha", "Debugger", "a", 1376, 27, true);
-	add_node(v, "b", "b", "FabricSwitch", "b", 2720, 27, true);
-	add_node(v, "c", "c", "FabricSwitch", "c", 240, 27, true);
-	add_node(v, "c:3", "ga\"mma", "Memory", "c", 48, 27, false);
-	add_node(v, "lab", "lab", "", "lab", 0, 0, false);
+	add_node(v, "a", "a", "FabricSwitch", "a", 1360, 27, true, "famezd");
+	add_node(v, "a:1", "alpha", "Debugger", "a", 1376, 27, true, "famezd");
+	add_node(v, "b", "b", "FabricSwitch", "b", 2720, 27, true, "100,27");
+	add_node(v, "c", "c", "FabricSwitch", "c", 240, 27, true, "famezd");
+	add_node(v, "c:3", "ga\"mma", "Memory", "c", 48, 27, false, "");
+	add_node(v, "d", "d", "FabricSwitch", "d", 0, 0, false, "");
+	add_node(v, "lab", "lab", "", "lab", 0, 0, false, "");
 	add_link(v, "a", "b", 16, 16, true);
 	add_link(v, "b", "c", 17, 16, false);
 	add_link(v, "a", "a:1", 1, 0, true);
@@ -85,16 +89,19 @@ static void render(void (*print)(const FabricView *v, FILE *f))
 START_TEST(test_tree_shows_every_port_in_order)
 {
 	render(fabric_view_print_tree);
-	ck_assert_msg(strstr(text, "Fabric: 4 switches, 2 links between them, 2 peers\n"), "%s",
+	ck_assert_msg(strstr(text, "Fabric: 5 switches, 2 links between them, 2 peers\n"), "%s",
 		      text);
-	ck_assert_msg(strstr(text, "\nSwitch a: SID 27, CID 1360\n"
-				   "  port 1: alpha, Debugger, CID 1376, SID 27, configured\n"
+	ck_assert_msg(strstr(text, "\nSwitch a: SID 27, CID 1360, configured by famezd\n"
+				   "  port 1: alpha, Debugger, CID 1376, SID 27, configured by "
+				   "famezd\n"
 				   "  port 16 -> b:16 up\n"),
 		      "%s", text);
 	/* Both ends of a link show it, each from its own side. */
-	ck_assert_msg(strstr(text, "\nSwitch b: SID 27, CID 2720\n"
+	ck_assert_msg(strstr(text, "\nSwitch b: SID 27, CID 2720, configured by 100,27\n"
 				   "  port 16 -> a:16 up\n"
 				   "  port 17 -> c:16 down\n"),
+		      "%s", text);
+	ck_assert_msg(strstr(text, "\nSwitch d: not configured, waits for its fabric manager\n"),
 		      "%s", text);
 	ck_assert_msg(
 		strstr(text, "  port 3: ga\"mma, Memory, CID 48, SID 27, not configured yet\n"),
@@ -130,7 +137,7 @@ START_TEST(test_json_is_the_d3_shape)
 	ck_assert_msg(testlib_json_valid(text), "%s", text);
 	ck_assert_msg(strstr(text, "{\"nodes\":[{\"id\":\"a\",\"name\":\"a\",\"cclass\":"
 				   "\"FabricSwitch\",\"cid\":1360,\"sid\":27,\"switch\":\"a\","
-				   "\"configured\":true},"),
+				   "\"configured\":true,\"manager\":\"famezd\"},"),
 		      "%s", text);
 	ck_assert_msg(strstr(text, "{\"id\":\"c:3\",\"name\":\"ga\\\"mma\","), "%s", text);
 	ck_assert_msg(strstr(text, "\"links\":[{\"source\":\"a\",\"target\":\"b\",\"ports\":[16,"
