@@ -277,12 +277,18 @@ static void walk_directed(const Router *r, size_t sw, unsigned ingress, const En
 			d->status = ENVELOPE_STATUS_RELAY_DISABLED;
 			return;
 		}
-		/* The way back names this switch's ingress: a port a byte cannot hold is none. */
-		if (n_in == ENVELOPE_PATH_MAX || ingress > UINT8_MAX) {
-			d->status = ENVELOPE_STATUS_HOP_LIMIT;
-			return;
+		/*
+		 * The way back names this switch's ingress (a port a byte cannot hold is none),
+		 * but for the switch's own port where it starts: the way back to a switch ends at
+		 * it, and reads as the path that reaches it.
+		 */
+		if (i > 0 || ingress != ts->n_clients + 1) {
+			if (n_in == ENVELOPE_PATH_MAX || ingress > UINT8_MAX) {
+				d->status = ENVELOPE_STATUS_HOP_LIMIT;
+				return;
+			}
+			in[n_in++] = (uint8_t)ingress;
 		}
-		in[n_in++] = (uint8_t)ingress;
 		if (i == env->path_len)
 			break;
 		egress = env->path[i];
