@@ -1129,23 +1129,22 @@ static int cmd_set_link(sd_bus *bus, char **args, int n)
 
 typedef struct ControlCall {
 	sd_bus *bus;
+	const char *path, *interface; /* the switch's or a peer's object */
 	sd_bus_error error;
 	int r;
 } ControlCall;
 
-/* Reads a piece of the control space of the switch --switch names. */
+/* Reads a piece of the control space of the switch --switch names, or of one of its peers. */
 static int read_control(void *userdata, uint64_t offset, uint32_t len, uint8_t *buf)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	ControlCall *call = userdata;
-	char object[PATH_MAX_LEN];
 	const void *data;
 	size_t size;
 	int r;
 
-	r = sd_bus_call_method(call->bus, BUS_NAME, switch_object(arg_switch, object),
-			       switch_interface(arg_switch), "ReadControl", &call->error, &reply,
-			       "tu", offset, len);
+	r = sd_bus_call_method(call->bus, BUS_NAME, call->path, call->interface, "ReadControl",
+			       &call->error, &reply, "tu", offset, len);
 	if (r >= 0)
 		r = sd_bus_message_read_array(reply, 'y', &data, &size);
 	if (r >= 0 && size != len)
@@ -1156,11 +1155,28 @@ static int read_control(void *userdata, uint64_t offset, uint32_t len, uint8_t *
 	return 0;
 }
 
-/* Every structure of the switch's control space: EXIT_OK, or the exit code after saying why. */
-static int read_structures(sd_bus *bus, ControlStructure **list, size_t *count)
+/*
+ * Every structure of the control space of the switch, or of its peer (peer != 0): EXIT_OK, or
+ * the exit code after saying why.
+ */
+static int read_structures(sd_bus *bus, uint16_t peer, ControlStructure **list, size_t *count)
 {
+	char object[PATH_MAX_LEN + 16];
 	ControlCall call = { .bus = bus, .error = SD_BUS_ERROR_NULL };
-	int r = control_view_read(read_control, &call, list, count);
+	int r;
+
+	if (peer) {
+		if (arg_switch)
+			snprintf(object, sizeof(object), SWITCH_PATH "/%s/peer/%u", arg_switch, peer);
+		else
+			snprintf(object, sizeof(object), BUS_PATH "/peer/%u", peer);
+		call.path = object;
+		call.interface = PEER_INTERFACE;
+	} else {
+		call.path = switch_object(arg_switch, object);
+		call.interface = switch_interface(arg_switch);
+	}
+	r = control_view_read(read_control, &call, list, count);
 
 	if (r >= 0)
 		return EXIT_OK;
@@ -1170,17 +1186,27 @@ static int read_structures(sd_bus *bus, ControlStructure **list, size_t *count)
 	return r;
 }
 
-/* control [STRUCTURE]: the switch's structures, decoded (one: every field; all: nonzero). */
+/*
+ * control [PEER] [STRUCTURE]: the structures of the switch, or of one of its peers, decoded
+ * (one: every field; all: the nonzero ones).
+ */
 static int cmd_control(sd_bus *bus, char **args, int n)
 {
 	ControlStructure *list = NULL;
+	uint16_t peer = 0;
 	size_t count = 0;
 	bool found = false;
 	int r;
 
+	if (n >= 1 && args[0][0] >= '0' && args[0][0] <= '9') {
+		if (parse_peer(args[0], &peer) < 0)
+			return EXIT_USAGE;
+		args++;
+		n--;
+	}
 	if (n > 1)
-		return fprintf(stderr, "famezctl: control takes [STRUCTURE]\n"), EXIT_USAGE;
-	r = read_structures(bus, &list, &count);
+		return fprintf(stderr, "famezctl: control takes [PEER] [STRUCTURE]\n"), EXIT_USAGE;
+	r = read_structures(bus, peer, &list, &count);
 	if (r != EXIT_OK)
 		return r;
 	for (size_t i = 0; i < count; i++) {
@@ -1290,7 +1316,7 @@ static int cmd_route(sd_bus *bus, char **args, int n)
 			       "famezctl: route needs PORT CID EGRESS [HOPS] or PORT CID none "
 			       "(ports and CIDs 0 to 4095, hops 0 to 63)\n"),
 		       EXIT_USAGE;
-	r = read_structures(bus, &list, &count);
+	r = read_structures(bus, 0, &list, &count);
 	if (r != EXIT_OK)
 		return r;
 	snprintf(name, sizeof(name), "interface%" PRIu64, port);
@@ -1513,7 +1539,9 @@ static void help(void)
 	       "  topology                 the fabric: every switch, its links and its peers\n"
 	       "  routes                   the routing tables (LPRT, MPRT) of every switch\n"
 	       "  set-link PORT up|down    take a link of a switch up or down\n"
-	       "  control [STRUCTURE]      a switch's Gen-Z control structures, decoded\n"
+	       "  control [PEER] [STRUCTURE]\n"
+	       "                           the Gen-Z control structures of a switch, or of a\n"
+	       "                           peer of it, decoded\n"
 	       "  control-write OFFSET HEX write bytes into a switch's control space\n"
 	       "  route PORT CID EGRESS [HOPS]|none\n"
 	       "                           write or clear the LPRT entry of ingress PORT for CID\n"

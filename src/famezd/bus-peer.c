@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bus-internal.h"
+#include "control-msg.h"
 #include "fabric.h"
 #include "mailbox.h"
 #include "peer.h"
@@ -197,6 +198,130 @@ static int method_send_message(sd_bus_message *m, void *userdata, sd_bus_error *
 	return bus_send_message(p->sw, m, p, text, interactive, error);
 }
 
+/* How long ReadControl() waits for the peer's answer. */
+#define CONTROL_READ_TIMEOUT_USEC (2 * 1000000ULL)
+
+struct BusControlRead {
+	BusControlRead *next;
+	Peer *peer;
+	sd_bus_message *call;
+	uint16_t tag;
+	uint32_t length;
+	sd_event_source *timer;
+};
+
+static void control_read_free(BusControlRead *c)
+{
+	sd_event_source_disable_unref(c->timer);
+	sd_bus_message_unref(c->call);
+	free(c);
+}
+
+static void control_read_unlink(BusControlRead *c)
+{
+	for (BusControlRead **q = &c->peer->control_reads; *q; q = &(*q)->next)
+		if (*q == c) {
+			*q = c->next;
+			return;
+		}
+}
+
+static int on_control_read_timeout(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	BusControlRead *c = userdata;
+
+	(void)source;
+	(void)usec;
+	control_read_unlink(c);
+	sd_bus_reply_method_errorf(c->call, BUS_ERROR_TIMEOUT,
+				   "peer %u did not answer the control read within %llu s",
+				   c->peer->id, CONTROL_READ_TIMEOUT_USEC / 1000000);
+	control_read_free(c);
+	return 0;
+}
+
+/* ReadControl(t offset, u length) -> ay: a CTL-Read of the peer's own control space. */
+static int method_read_control(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	Peer *p = userdata;
+	BusControlRead *c;
+	uint64_t offset;
+	uint32_t length;
+	int r;
+
+	r = sd_bus_message_read(m, "tu", &offset, &length);
+	if (r < 0)
+		return r;
+	if (!p->sw->fabric)
+		return sd_bus_error_setf(error, BUS_ERROR_NOT_IN_FABRIC_MODE,
+					 "switch %s is in ivshmem mode: its peers have no mailbox",
+					 p->sw->config.name);
+	if (length == 0 || length > CONTROL_DATA_MAX)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "a control read is 1 to %d bytes", CONTROL_DATA_MAX);
+	/* It puts a message in the peer's mailbox: it needs what SendMessage needs. */
+	r = bus_authorize(p->sw, m, "org.famez.send-message", false, error);
+	if (r <= 0)
+		return r < 0 ? r : 1;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	*c = (BusControlRead){ .peer = p, .call = sd_bus_message_ref(m), .length = length };
+	r = sd_event_add_time_relative(p->sw->event, &c->timer, CLOCK_MONOTONIC,
+				       CONTROL_READ_TIMEOUT_USEC, 0, on_control_read_timeout, c);
+	if (r >= 0)
+		r = fabric_control_read(p->sw->fabric, p->id, offset, length, &c->tag);
+	if (r < 0) {
+		control_read_free(c);
+		return sd_bus_error_set_errno(error, r);
+	}
+	c->next = p->control_reads;
+	p->control_reads = c;
+	return 1;
+}
+
+bool bus_control_answer(BusService *b, Peer *p, const ControlMsg *answer)
+{
+	BusControlRead *c;
+
+	if (!b)
+		return false;
+	for (c = p->control_reads; c && c->tag != answer->tag; c = c->next)
+		;
+	if (!c)
+		return false;
+	control_read_unlink(c);
+	if (answer->type == CONTROL_MSG_READ_RESPONSE && answer->length == c->length) {
+		_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+		int r = sd_bus_message_new_method_return(c->call, &reply);
+
+		if (r >= 0)
+			r = sd_bus_message_append_array(reply, 'y', answer->data, answer->length);
+		if (r >= 0)
+			sd_bus_send(NULL, reply, NULL);
+	} else
+		sd_bus_reply_method_errorf(
+			c->call, BUS_ERROR_CONTROL_REFUSED, "peer %u refused the control read: %s",
+			p->id,
+			answer->type == CONTROL_MSG_ACK ? control_reason_to_string(answer->reason)
+							: "an answer of another length");
+	control_read_free(c);
+	return true;
+}
+
+void bus_control_reads_fail(Peer *p)
+{
+	while (p->control_reads) {
+		BusControlRead *c = p->control_reads;
+
+		p->control_reads = c->next;
+		sd_bus_reply_method_errorf(c->call, BUS_ERROR_TIMEOUT,
+					   "peer %u left before it answered the control read",
+					   p->id);
+		control_read_free(c);
+	}
+}
+
 static int method_disconnect(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	Peer *p = userdata;
@@ -238,5 +363,8 @@ const sd_bus_vtable bus_peer_vtable[] = {
 				SD_BUS_NO_RESULT, method_send_message, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("Disconnect", SD_BUS_ARGS("b", interactive), SD_BUS_NO_RESULT,
 				method_disconnect, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("ReadControl", SD_BUS_ARGS("t", offset, "u", length),
+				SD_BUS_RESULT("ay", data), method_read_control,
+				SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_VTABLE_END,
 };

@@ -79,6 +79,7 @@ void bus_peer_disconnected(BusService *b, Switch *s, Peer *p, const char *reason
 		return;
 	while (bus_ping_reply(p, "it left the fabric"))
 		;
+	bus_control_reads_fail(p);
 	emit_peer_signal(b, s, p, "PeerDisconnected", reason);
 }
 

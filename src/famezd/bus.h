@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include "control-msg.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,3 +45,7 @@ void bus_peer_count_changed(BusService *b, Switch *s);
 /* A pong from p answers the oldest Ping() to it; a ping it did not take fails it. */
 void bus_pong(BusService *b, Switch *s, Peer *p);
 void bus_ping_lost(BusService *b, Switch *s, Peer *p);
+/* A peer's control answer: true when a ReadControl() call waited for its tag. */
+bool bus_control_answer(BusService *b, Peer *p, const ControlMsg *answer);
+/* The peer leaves: its ReadControl() calls fail. */
+void bus_control_reads_fail(Peer *p);

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "control-msg.h"
 #include "doorbell.h"
 #include "fabric.h"
 #include "fdstore.h"
@@ -40,6 +41,7 @@ struct Fabric {
 	FabricVector *server_vectors;      /* one per vector of the server's own ID */
 	MailSender *sender;
 	uint64_t next_tag;
+	uint64_t next_control_tag; /* of famezd's own control reads */
 };
 
 unsigned fabric_server_id(const Fabric *f)
@@ -281,6 +283,54 @@ static void write_assignment(Fabric *f, unsigned id, bool configured)
 	mailbox_set_u64(slot, MAILBOX_SLOT_PEER_CID, cid);
 }
 
+/*
+ * A control request for the switch's own control space, or an answer to one famezd sent: true
+ * when text was one of those.
+ */
+static bool dispatch_control(Fabric *f, Peer *p, const char *text)
+{
+	const SwitchShared *sh = f->sw->shared;
+	ControlMsg cm = { .type = CONTROL_MSG_NONE };
+	char answer[MAILBOX_MSG_MAX];
+	int r = control_msg_parse(text, &cm);
+
+	if (cm.type == CONTROL_MSG_NONE)
+		return false;
+	if (cm.type == CONTROL_MSG_READ || cm.type == CONTROL_MSG_WRITE) {
+		if (sh->events && sh->events->control_request &&
+		    sh->events->control_request(sh->events_data, f->sw, p, text, answer,
+						sizeof(answer)))
+			send_text(f, p->id, answer);
+		return true;
+	}
+	/* An answer: the configuration's acknowledgment is FAME-Z's, below. */
+	if (cm.type == CONTROL_MSG_ACK && p->fabric.rfc_tag && r == 0 &&
+	    cm.tag == p->fabric.rfc_tag)
+		return false;
+	if (r < 0 || !sh->events || !sh->events->control_answer ||
+	    !sh->events->control_answer(sh->events_data, f->sw, p, &cm))
+		protocol_error(f, p->id, LOG_DEBUG, "a control answer nobody waits for: ", text);
+	return true;
+}
+
+int fabric_control_read(Fabric *f, unsigned dest, uint64_t offset, uint32_t length,
+			uint16_t *tag)
+{
+	ControlMsg req = { .type = CONTROL_MSG_READ, .offset = offset, .length = length };
+	char text[MAILBOX_MSG_MAX];
+	int r;
+
+	req.tag = (uint16_t)(f->next_control_tag % CONTROL_TAG_MAX + 1);
+	f->next_control_tag++;
+	r = control_msg_format(&req, text, sizeof(text));
+	if (r < 0)
+		return r;
+	r = fabric_send(f, dest, text);
+	if (r >= 0)
+		*tag = req.tag;
+	return r;
+}
+
 static void dispatch(Fabric *f, Peer *p, const char *text)
 {
 	unsigned id = p->id;
@@ -288,6 +338,8 @@ static void dispatch(Fabric *f, Peer *p, const char *text)
 	char name[64];
 	FabricMsg m;
 
+	if (dispatch_control(f, p, text))
+		return;
 	if (fabric_msg_parse(text, &m) < 0) {
 		protocol_error(f, id, LOG_DEBUG, "malformed message: ", text);
 		return;

@@ -55,6 +55,13 @@ int fabric_send(Fabric *f, unsigned dest, const char *text);
 int fabric_deliver(Fabric *f, unsigned dest, const char *text, const Envelope *env,
 		   uint64_t token);
 /*
+ * Asks peer dest for length bytes of its control space at offset (a CTL-Read, control-msg.h):
+ * 0 with the request's tag, or what fabric_send() returns. Its answer comes as the switch's
+ * control_answer event.
+ */
+int fabric_control_read(Fabric *f, unsigned dest, uint64_t offset, uint32_t length,
+			uint16_t *tag);
+/*
  * Whether dest fell silent (mailsender.h): what is queued for it waits for probes, so a relay
  * for it holds no sender's quota.
  */

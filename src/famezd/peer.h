@@ -15,6 +15,7 @@
 typedef struct Switch Switch;
 typedef struct Peer Peer;
 typedef struct BusPing BusPing;
+typedef struct BusControlRead BusControlRead;
 
 /* One connected client (a QEMU ivshmem-doorbell device or any other ivshmem client). */
 struct Peer {
@@ -49,6 +50,7 @@ struct Peer {
 	char *vm_name;            /* from the QEMU process's -name, or NULL */
 	uint64_t interrupts_sent; /* rung through the management API */
 	BusPing *pings;           /* Ping() calls waiting for this peer's pong, oldest first */
+	BusControlRead *control_reads; /* ReadControl() calls waiting for its answers */
 	uint64_t protocol_errors;
 	RateLimit log_limit;     /* lines about what this peer did (peer_log) */
 	uint64_t log_suppressed; /* such lines not logged */

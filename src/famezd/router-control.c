@@ -229,6 +229,15 @@ bool router_control_answer(Router *r, size_t sw, const char *text, uint64_t requ
 	return control_msg_format(&resp, answer, size) >= 0;
 }
 
+bool router_control_request(Router *r, Switch *sw, Peer *p, const char *text, char *answer,
+			    size_t size)
+{
+	/* A peer of the switch, by its port: the same key for all its requests. */
+	uint64_t requester = UINT64_C(1) << 61 | (uint64_t)p->id << 32 | (uint32_t)p->join_seq;
+
+	return r && router_control_answer(r, sw->index, text, requester, answer, size);
+}
+
 ControlSpace *router_control_space(const Router *r, size_t sw)
 {
 	return r && sw < r->n && r->controls ? r->controls[sw].space : NULL;

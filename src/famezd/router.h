@@ -62,6 +62,12 @@ size_t router_n_switches(const Router *r);
 const TopoSwitch *router_topo(const Router *r, size_t i);
 const SwitchRoutes *router_routes(const Router *r, size_t i);
 const PortCounters *router_port_counters(const Router *r, size_t i, unsigned port);
+/*
+ * A control request text peer p sent its switch sw directly (no envelope): true with the answer
+ * of sw's control space, false when text is none.
+ */
+bool router_control_request(Router *r, Switch *sw, Peer *p, const char *text, char *answer,
+			    size_t size);
 /* Switch i's control space (control-space.h), or NULL (a switch that is down). */
 ControlSpace *router_control_space(const Router *r, size_t i);
 /*

@@ -88,6 +88,22 @@ static void on_mail_done(void *data, Switch *sw, unsigned dest, uint64_t token, 
 	router_done(s->router, sw, dest, token, relayed, delivered);
 }
 
+static bool on_control_request(void *data, Switch *sw, Peer *p, const char *text, char *answer,
+			       size_t size)
+{
+	Server *s = data;
+
+	return router_control_request(s->router, sw, p, text, answer, size);
+}
+
+static bool on_control_answer(void *data, Switch *sw, Peer *p, const ControlMsg *answer)
+{
+	Server *s = data;
+
+	(void)sw;
+	return bus_control_answer(s->bus, p, answer);
+}
+
 static bool on_own_ids(void *data, Switch *sw, uint64_t *sid, uint64_t *cid)
 {
 	Server *s = data;
@@ -103,6 +119,8 @@ static bool on_own_ids(void *data, Switch *sw, uint64_t *sid, uint64_t *cid)
 static const SwitchEvents server_switch_events = {
 	.route = on_route,
 	.own_ids = on_own_ids,
+	.control_request = on_control_request,
+	.control_answer = on_control_answer,
 	.mail_done = on_mail_done,
 	.peer_connected = on_peer_connected,
 	.peer_disconnected = on_peer_disconnected,

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
+#include "control-msg.h"
 #include "envelope.h"
 #include "fdref.h"
 #include "idalloc.h"
@@ -48,6 +49,14 @@ typedef struct SwitchEvents {
 	 */
 	void (*mail_done)(void *data, Switch *s, unsigned dest, uint64_t token, bool relayed,
 			  bool delivered);
+	/*
+	 * A control request p sent the switch itself, directly: true with the answer's text, or
+	 * false when text is none.
+	 */
+	bool (*control_request)(void *data, Switch *s, Peer *p, const char *text, char *answer,
+				size_t size);
+	/* A control answer from p (control-msg.h): true when someone waited for that tag. */
+	bool (*control_answer)(void *data, Switch *s, Peer *p, const ControlMsg *answer);
 	/* The switch's own SID and CID, as its control space holds them: false while none. */
 	bool (*own_ids)(void *data, Switch *s, uint64_t *sid, uint64_t *cid);
 } SwitchEvents;
