@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The 24 bytes of a routing envelope as a hostile peer may fill them: envelope_read() accepts
- * only what envelope_write() produces, byte for byte, and neither reads nor writes outside
- * bytes 104..127 of the slot (the rest of the slot is poisoned for AddressSanitizer).
+ * The 24 bytes of a routing envelope as a hostile peer may fill them, routed or directed (a
+ * path of ports): envelope_read() accepts only what envelope_write() produces, byte for byte,
+ * and neither reads nor writes outside bytes 104..127 of the slot (the rest of the slot is
+ * poisoned for AddressSanitizer).
  */
 #include <errno.h>
 #include <sanitizer/asan_interface.h>
@@ -46,9 +47,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (r != 0)
 		abort();
-	if ((e.type != ENVELOPE_ROUTE && e.type != ENVELOPE_DELIVER) ||
-	    e.status >= ENVELOPE_STATUS_MAX_ || e.hops > ENVELOPE_HOPS_MAX ||
-	    e.dest_cid > FABRIC_CID_MAX || e.origin_cid > FABRIC_CID_MAX)
+	if (e.status >= ENVELOPE_STATUS_MAX_)
+		abort();
+	if (envelope_is_directed(&e)) {
+		/* A path and nothing else: no routed field, no port beyond its length. */
+		if (e.path_len > ENVELOPE_PATH_MAX || e.hops || e.dest_cid || e.dest_sid ||
+		    e.origin_cid || e.origin_sid)
+			abort();
+		for (unsigned i = e.path_len; i < ENVELOPE_PATH_MAX; i++)
+			if (e.path[i])
+				abort();
+	} else if ((e.type != ENVELOPE_ROUTE && e.type != ENVELOPE_DELIVER) || e.path_len ||
+		   e.hops > ENVELOPE_HOPS_MAX || e.dest_cid > FABRIC_CID_MAX ||
+		   e.origin_cid > FABRIC_CID_MAX)
 		abort();
 	envelope_write(again, &e);
 	if (memcmp(again + ENVELOPE_OFFSET, slot + ENVELOPE_OFFSET, ENVELOPE_SIZE) != 0)

@@ -128,6 +128,156 @@ START_TEST(test_round_trips)
 }
 END_TEST
 
+/* A directed envelope of n ports: 3, 5, 7, ... */
+static Envelope directed(EnvelopeType type, EnvelopeStatus status, unsigned n)
+{
+	Envelope e = { .type = type, .status = status, .path_len = (uint8_t)n };
+
+	for (unsigned i = 0; i < n; i++)
+		e.path[i] = (uint8_t)(3 + 2 * i);
+	return e;
+}
+
+static bool same_directed(const Envelope *a, const Envelope *b)
+{
+	return a->type == b->type && a->status == b->status && a->path_len == b->path_len &&
+	       memcmp(a->path, b->path, a->path_len) == 0;
+}
+
+START_TEST(test_directed_layout)
+{
+	/* Ports 3 and 5: the path length where the hops were, the ports where the CIDs were. */
+	static const uint8_t expected[ENVELOPE_SIZE] = {
+		'F', 'Z', 'E', '1', /* magic at 104 */
+		3,                  /* type at 108: directed */
+		7,                  /* status at 109: relay-disabled */
+		2,                  /* path length at 110 */
+		0,                  /* 111 */
+		3,   5,             /* the path at 112 */
+		0,   0,   0,   0,   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* the rest of it */
+	};
+	Envelope e = directed(ENVELOPE_DIRECTED, ENVELOPE_STATUS_RELAY_DISABLED, 2);
+
+	/* The routed fields are no part of it. */
+	e.hops = 9;
+	e.dest_cid = 0x123;
+	e.dest_sid = 0x4567;
+	e.origin_cid = 0x89;
+	e.origin_sid = 0xabcd;
+	e.path[2] = 0xff; /* beyond the length */
+	envelope_write(slot, &e);
+	ck_assert_mem_eq(slot + 104, expected, sizeof(expected));
+	for (size_t i = 0; i < sizeof(slot); i++)
+		if (i < 104 || i >= 128)
+			ck_assert_msg(slot[i] == 0xaa, "byte %zu was written", i);
+	ck_assert_int_eq(envelope_read(slot, &e), 0);
+	ck_assert_int_eq(e.type, ENVELOPE_DIRECTED);
+	ck_assert_int_eq(e.status, ENVELOPE_STATUS_RELAY_DISABLED);
+	ck_assert_uint_eq(e.path_len, 2);
+	ck_assert_uint_eq(e.path[0], 3);
+	ck_assert_uint_eq(e.path[1], 5);
+	ck_assert_uint_eq(e.path[2], 0);
+	ck_assert_uint_eq(e.hops, 0);
+	ck_assert_uint_eq(e.dest_cid, 0);
+	ck_assert_uint_eq(e.dest_sid, 0);
+	ck_assert_uint_eq(e.origin_cid, 0);
+	ck_assert_uint_eq(e.origin_sid, 0);
+	ck_assert(envelope_is_directed(&e));
+	ck_assert_int_eq(envelope_get_status(slot), ENVELOPE_STATUS_RELAY_DISABLED);
+
+	/* A path longer than an envelope holds is cut to its 16 ports. */
+	e = directed(ENVELOPE_DIRECTED_DELIVER, ENVELOPE_STATUS_OK, ENVELOPE_PATH_MAX);
+	e.path_len = 200;
+	envelope_write(slot, &e);
+	ck_assert_uint_eq(slot[110], ENVELOPE_PATH_MAX);
+	ck_assert_uint_eq(slot[127], 3 + 2 * 15);
+	ck_assert_int_eq(envelope_read(slot, &e), 0);
+	ck_assert_uint_eq(e.path_len, ENVELOPE_PATH_MAX);
+}
+END_TEST
+
+START_TEST(test_directed_round_trips)
+{
+	static const unsigned lengths[] = { 0, 1, 2, 15, ENVELOPE_PATH_MAX };
+	Envelope e, back;
+
+	for (EnvelopeType type = ENVELOPE_DIRECTED; type <= ENVELOPE_DIRECTED_DELIVER; type++)
+		for (EnvelopeStatus status = 0; status < ENVELOPE_STATUS_MAX_; status++)
+			for (size_t n = 0; n < ELEMENTSOF(lengths); n++) {
+				e = directed(type, status, lengths[n]);
+				memset(&back, 0x55, sizeof(back));
+				envelope_write(slot, &e);
+				EXPECT(envelope_read(slot, &back) == 0);
+				EXPECT(same_directed(&e, &back));
+				EXPECT(envelope_is_directed(&back));
+				/* Nothing beyond the path, no routed fields. */
+				for (unsigned i = lengths[n]; i < ENVELOPE_PATH_MAX; i++)
+					EXPECT(back.path[i] == 0);
+				EXPECT(back.hops == 0 && back.dest_cid == 0 && back.dest_sid == 0 &&
+				       back.origin_cid == 0 && back.origin_sid == 0);
+				EXPECT(envelope_get_status(slot) == status);
+			}
+
+	/* Every port value, at every place of a full path. */
+	for (unsigned v = 0; v < 256; v++) {
+		e = directed(ENVELOPE_DIRECTED, ENVELOPE_STATUS_PENDING, ENVELOPE_PATH_MAX);
+		for (unsigned i = 0; i < ENVELOPE_PATH_MAX; i++)
+			e.path[i] = (uint8_t)(v + i);
+		envelope_write(slot, &e);
+		EXPECT(envelope_read(slot, &back) == 0);
+		EXPECT(same_directed(&e, &back));
+	}
+}
+END_TEST
+
+/* A directed envelope of n ports written, then byte offset set to value: envelope_read(). */
+static int read_directed_with(unsigned n, size_t offset, uint8_t value)
+{
+	Envelope e = directed(ENVELOPE_DIRECTED, ENVELOPE_STATUS_PENDING, n);
+
+	envelope_write(slot, &e);
+	slot[offset] = value;
+	return envelope_read(slot, &e);
+}
+
+START_TEST(test_directed_hostile_bytes)
+{
+	/* Path lengths: 0..16, nothing more. */
+	for (unsigned v = 0; v < 256; v++)
+		EXPECT(read_directed_with(0, 110, (uint8_t)v) ==
+		       (v <= ENVELOPE_PATH_MAX ? 0 : -EBADMSG));
+	ck_assert_int_eq(read_directed_with(ENVELOPE_PATH_MAX, 110, ENVELOPE_PATH_MAX + 1),
+			 -EBADMSG);
+	/* A byte beyond the path that is not 0, for every length. */
+	for (unsigned n = 0; n < ENVELOPE_PATH_MAX; n++)
+		for (size_t i = 112 + n; i < 128; i++) {
+			EXPECT(read_directed_with(n, i, 1) == -EBADMSG);
+			EXPECT(read_directed_with(n, i, 0x80) == -EBADMSG);
+			EXPECT(read_directed_with(n, i, 0) == 0);
+		}
+	/* Within the path, any byte is a port. */
+	for (size_t i = 112; i < 128; i++)
+		EXPECT(read_directed_with(ENVELOPE_PATH_MAX, i, 0xff) == 0);
+	/* The reserved byte, a status out of range, the relay-disabled one. */
+	for (unsigned v = 1; v < 256; v++)
+		EXPECT(read_directed_with(4, 111, (uint8_t)v) == -EBADMSG);
+	for (unsigned v = 0; v < 256; v++)
+		EXPECT(read_directed_with(4, 109, (uint8_t)v) ==
+		       (v < ENVELOPE_STATUS_MAX_ ? 0 : -EBADMSG));
+	ck_assert_int_eq(ENVELOPE_STATUS_RELAY_DISABLED, 7);
+	ck_assert_int_eq(ENVELOPE_STATUS_MAX_, 8);
+	ck_assert_int_eq(read_directed_with(4, 109, 7), 0);
+	ck_assert_int_eq(read_directed_with(4, 109, 8), -EBADMSG);
+	/* Types: both directed ones read the path; 0, and 5 on, are none. */
+	for (unsigned v = 0; v < 256; v++)
+		if (v != ENVELOPE_ROUTE && v != ENVELOPE_DELIVER)
+			EXPECT(read_directed_with(4, 108, (uint8_t)v) ==
+			       (v == ENVELOPE_DIRECTED || v == ENVELOPE_DIRECTED_DELIVER
+					? 0
+					: -EBADMSG));
+}
+END_TEST
+
 /* sample written, then byte `offset` (104..127) set to value: what envelope_read() says. */
 static int read_with(size_t offset, uint8_t value)
 {
@@ -149,7 +299,10 @@ START_TEST(test_hostile_bytes)
 				EXPECT(read_with(i, (uint8_t)v) == -ENOMSG);
 	ck_assert_int_eq(read_with(104, 'f'), -ENOMSG);
 
-	/* Every type but route and deliver. */
+	/*
+	 * Every type but route and deliver: as a directed one, the sample is a path of 5 ports
+	 * with bytes after it that are not 0.
+	 */
 	for (unsigned v = 0; v < 256; v++)
 		EXPECT(read_with(108, (uint8_t)v) ==
 		       (v == ENVELOPE_ROUTE || v == ENVELOPE_DELIVER ? 0 : -EBADMSG));
@@ -210,6 +363,9 @@ START_TEST(test_status_of_garbage)
 	ck_assert_str_eq(envelope_status_to_string(ENVELOPE_STATUS_NOT_CONFIGURED),
 			 "not-configured");
 	ck_assert_str_eq(envelope_status_to_string(ENVELOPE_STATUS_MALFORMED), "malformed");
+	ck_assert_str_eq(envelope_status_to_string(ENVELOPE_STATUS_RELAY_DISABLED),
+			 "relay-disabled");
+	ck_assert_str_eq(envelope_status_to_string((EnvelopeStatus)7), "relay-disabled");
 	ck_assert_str_eq(envelope_status_to_string(ENVELOPE_STATUS_MAX_), "malformed");
 	ck_assert_str_eq(envelope_status_to_string((EnvelopeStatus)255), "malformed");
 	ck_assert_str_eq(envelope_status_to_string((EnvelopeStatus)-1), "malformed");
@@ -247,9 +403,10 @@ static uint8_t *guarded_pages(uint8_t **low, uint8_t **high)
 
 /*
  * What was read back is exactly what write makes of it: an accepted envelope is one that
- * envelope_write() could have produced, byte for byte. Whether s held one.
+ * envelope_write() could have produced, byte for byte. What s held: 0 none, 1 a routed
+ * envelope, 2 a directed one.
  */
-static bool check_bytes(uint8_t *s, uint8_t *other)
+static unsigned check_bytes(uint8_t *s, uint8_t *other)
 {
 	uint8_t before[ENVELOPE_SIZE];
 	Envelope e;
@@ -262,22 +419,29 @@ static bool check_bytes(uint8_t *s, uint8_t *other)
 	/* Reading changes nothing. */
 	EXPECT(memcmp(s + ENVELOPE_OFFSET, before, sizeof(before)) == 0);
 	if (r != 0)
-		return false;
+		return 0;
 	EXPECT(e.type >= ENVELOPE_ROUTE && e.type <= ENVELOPE_DIRECTED_DELIVER);
 	EXPECT(e.status < ENVELOPE_STATUS_MAX_);
 	EXPECT(e.hops <= ENVELOPE_HOPS_MAX);
 	EXPECT(e.path_len <= ENVELOPE_PATH_MAX);
 	EXPECT(e.dest_cid <= FABRIC_CID_MAX && e.origin_cid <= FABRIC_CID_MAX);
+	if (envelope_is_directed(&e)) {
+		EXPECT(e.hops == 0 && e.dest_cid == 0 && e.dest_sid == 0 && e.origin_cid == 0 &&
+		       e.origin_sid == 0);
+		for (unsigned i = e.path_len; i < ENVELOPE_PATH_MAX; i++)
+			EXPECT(e.path[i] == 0);
+	} else
+		EXPECT(e.path_len == 0);
 	envelope_write(other, &e);
 	EXPECT(memcmp(other + ENVELOPE_OFFSET, before, sizeof(before)) == 0);
-	return true;
+	return envelope_is_directed(&e) ? 2 : 1;
 }
 
 START_TEST(test_random_bytes_stay_inside)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	uint8_t *low, *high, *pages = guarded_pages(&low, &high);
-	unsigned accepted = 0;
+	unsigned accepted = 0, directed = 0;
 
 	for (unsigned i = 0; i < 200000; i++) {
 		uint8_t *s = i % 2 ? low : high, *other = i % 2 ? high : low;
@@ -294,17 +458,21 @@ START_TEST(test_random_bytes_stay_inside)
 		case 1: /* behind the magic */
 			memcpy(s + ENVELOPE_OFFSET, ENVELOPE_MAGIC, 4);
 			break;
-		default: { /* a valid envelope with a byte or two changed, or none */
+		default: { /* a valid envelope (routed or directed) with a byte or two changed, or
+			      none */
 			Envelope e = {
-				.type = (EnvelopeType)(1 + (r >> 8) % 2),
+				.type = (EnvelopeType)(1 + (r >> 8) % 4),
 				.status = (EnvelopeStatus)((r >> 16) % ENVELOPE_STATUS_MAX_),
 				.hops = (uint8_t)((r >> 24) % (ENVELOPE_HOPS_MAX + 1)),
 				.dest_cid = (uint16_t)((r >> 32) & 0xfff),
 				.dest_sid = (uint16_t)(r >> 44),
 				.origin_cid = (uint16_t)(random_next() & 0xfff),
 				.origin_sid = (uint16_t)random_next(),
+				.path_len = (uint8_t)((r >> 48) % (ENVELOPE_PATH_MAX + 1)),
 			};
 
+			for (unsigned p = 0; p < e.path_len; p++)
+				e.path[p] = (uint8_t)random_next();
 			envelope_write(s, &e);
 			for (unsigned n = (unsigned)(r >> 60) % 3; n > 0; n--)
 				s[ENVELOPE_OFFSET + random_next() % ENVELOPE_SIZE] ^=
@@ -312,7 +480,14 @@ START_TEST(test_random_bytes_stay_inside)
 			break;
 		}
 		}
-		accepted += check_bytes(s, other);
+		switch (check_bytes(s, other)) {
+		case 2:
+			directed++;
+			/* fall through */
+		case 1:
+			accepted++;
+			break;
+		}
 		/* Setting the status touches byte 109 alone, within the pages too. */
 		envelope_set_status(s, (EnvelopeStatus)(r % ENVELOPE_STATUS_MAX_));
 		envelope_clear(other);
@@ -320,6 +495,8 @@ START_TEST(test_random_bytes_stay_inside)
 	/* The mix reached the accepting path often, and the rejecting paths too. */
 	ck_assert_uint_gt(accepted, 20000);
 	ck_assert_uint_lt(accepted, 150000);
+	ck_assert_uint_gt(directed, 10000);
+	ck_assert_uint_lt(directed, accepted - 10000);
 	munmap(pages, 3 * page);
 }
 END_TEST
@@ -332,6 +509,9 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_layout);
 	tcase_add_test(tc, test_round_trips);
+	tcase_add_test(tc, test_directed_layout);
+	tcase_add_test(tc, test_directed_round_trips);
+	tcase_add_test(tc, test_directed_hostile_bytes);
 	tcase_add_test(tc, test_hostile_bytes);
 	tcase_add_test(tc, test_status_of_garbage);
 	tcase_add_test(tc, test_random_bytes_stay_inside);

@@ -652,6 +652,59 @@ START_TEST(test_link_and_relay_errors)
 }
 END_TEST
 
+START_TEST(test_managed_by)
+{
+	SwitchConfig c;
+
+	ck_assert_int_eq(switch_config_init(&c, "lab"), 0);
+	ck_assert(!c.managed_external); /* famezd */
+	switch_config_done(&c);
+	parse_ok(&c, "[Switch]\nManagedBy=external\n");
+	ck_assert(c.managed_external);
+	ck_assert_uint_eq(c.set, SWITCH_KEY_MANAGED_BY);
+	switch_config_done(&c);
+	parse_ok(&c, "[Switch]\nManagedBy = famezd\n");
+	ck_assert(!c.managed_external);
+	ck_assert_uint_eq(c.set, SWITCH_KEY_MANAGED_BY);
+	switch_config_done(&c);
+	finish_ok(&c, "[Switch]\nSID=30\nManagedBy=external\nLink=16:east:16\n");
+	ck_assert(c.managed_external);
+	switch_config_done(&c);
+
+	/* Anything else: one line naming the file, the line and the key. */
+	ck_assert_str_eq(parse_error("[Switch]\n# who\nManagedBy=famez-fm\n"),
+			 "lab.conf:3: ManagedBy=famez-fm: not a fabric manager; give famezd "
+			 "(famezd configures the switch and its peers) or external (a manager such "
+			 "as famez-fm does)");
+	assert_bad_line("ManagedBy=External", "not a fabric manager");
+	assert_bad_line("ManagedBy=", "not a fabric manager");
+	assert_bad_line("ManagedBy=famezd external", "not a fabric manager");
+	ck_assert_str_eq(parse_error("[Switch]\nManagedBy=external\nManagedBy=external\n"),
+			 "lab.conf:3: ManagedBy=external: ManagedBy= was given on line 2 already; "
+			 "give it once");
+	ck_assert_str_eq(parse_error("[Switch]\nManagedby=external\n"),
+			 "lab.conf:2: Managedby=external: unknown key; keys are case-sensitive: "
+			 "ManagedBy=");
+	assert_bad_line("Manager=external", "Relay and ManagedBy");
+
+	/* A fabric key: ivshmem mode has no manager to leave the switch to, either one. */
+	ck_assert_str_eq(finish_error("[Switch]\nMode=ivshmem\nManagedBy=external\n"),
+			 "lab.conf: ManagedBy= applies to fabric mode; Mode=ivshmem has no fabric "
+			 "manager, no mailbox and every vector is shared; remove it");
+	ck_assert_str_eq(finish_error("[Switch]\nManagedBy=famezd\nMode=ivshmem\n"),
+			 "lab.conf: ManagedBy= applies to fabric mode; Mode=ivshmem has no fabric "
+			 "manager, no mailbox and every vector is shared; remove it");
+	/* famezd's options name theirs. */
+	ck_assert_int_eq(switch_config_init(&c, SWITCH_DEFAULT_NAME), 0);
+	c.mode = SWITCH_MODE_IVSHMEM;
+	c.set = SWITCH_KEY_MODE | SWITCH_KEY_MANAGED_BY;
+	ck_assert_int_eq(switch_config_finish(&c, note, sizeof(note), err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "--managed-by applies to fabric mode; --mode ivshmem has no fabric "
+			      "manager, no mailbox and every vector is shared; remove it");
+	switch_config_done(&c);
+}
+END_TEST
+
 /* Switches for switch_configs_check(): the default one first, then files by name. */
 typedef struct Switches {
 	SwitchConfig *configs[20];
@@ -818,7 +871,7 @@ END_TEST
 START_TEST(test_check_assigns_cids)
 {
 	Switches s = { 0 };
-	SwitchConfig *big, *old;
+	SwitchConfig *big, *old, *ext, *lab;
 
 	add_default(&s, SWITCH_KEY_SID);
 	big = add_file(&s, "big", "[Switch]\nMaxPeers=254\n");
@@ -830,6 +883,30 @@ START_TEST(test_check_assigns_cids)
 	ck_assert_uint_eq(big->cid_base, 0);
 	ck_assert_uint_eq(big->cid_stride, 16); /* fabric_cid(255, id) */
 	ck_assert_uint_eq(old->cid_stride, 0);
+	switches_done(&s);
+
+	/* A switch a manager configures takes no share of its subnet's CIDs. */
+	add_default(&s, SWITCH_KEY_SID);
+	ext = add_file(&s, "ext", "[Switch]\nSID=27\nManagedBy=external\n");
+	lab = add_file(&s, "lab", "[Switch]\nSID=27\n");
+	ck_assert_msg(check(&s) == 0, "%s", err);
+	ck_assert_uint_eq(ext->cid_base, 0);
+	ck_assert_uint_eq(ext->cid_stride, 0);
+	ck_assert_uint_eq(lab->cid_base, 2048); /* the second of two, not of three */
+	ck_assert_uint_eq(lab->cid_stride, 100);
+	{
+		TopoSwitch out[3];
+
+		ck_assert_int_eq(switch_configs_topology(s.configs, s.n, out, err, sizeof(err)), 0);
+		ck_assert(!out[0].external);
+		ck_assert(out[1].external);
+		ck_assert(out[1].up);
+		ck_assert(!out[1].cid_valid);
+		ck_assert(!out[1].relay);
+		ck_assert(!out[2].external);
+		ck_assert(out[2].cid_valid);
+		ck_assert(out[2].relay);
+	}
 	switches_done(&s);
 
 	/* Seventeen switches of 254 clients cannot share one subnet. */
@@ -982,6 +1059,17 @@ START_TEST(test_links_accepted)
 				"[Switch]\nLink=17:a:17\n"),
 			 "");
 	ck_assert_str_eq(FABRIC("[Switch]\nLink=31:b:16\n", ""), "");
+	/* Switches of one manager, either one, said or not. */
+	ck_assert_str_eq(FABRIC("[Switch]\nManagedBy=external\nLink=16:b:17\n",
+				"[Switch]\nManagedBy=external\n"),
+			 "");
+	ck_assert_str_eq(FABRIC("[Switch]\nManagedBy=external\nLink=16:b:17\n",
+				"[Switch]\nManagedBy=external\nLink=17:a:16\n"),
+			 "");
+	ck_assert_str_eq(FABRIC("[Switch]\nManagedBy=famezd\nLink=16:b:17\n", ""), "");
+	/* Unlinked, two managers share a famezd. */
+	ck_assert_str_eq(FABRIC("[Switch]\nManagedBy=external\n", "[Switch]\nLink=16:c:16\n", ""),
+			 "");
 }
 END_TEST
 
@@ -1024,6 +1112,22 @@ START_TEST(test_links_refused)
 			 "Link=16:b:16; give each link its own port");
 	ck_assert_str_eq(FABRIC("[Switch]\nLink=16:b:16\n# again\nLink=16:b:16\n", ""),
 			 "a.conf:4: Link=16:b:16: given on line 2 already; give it once");
+
+	/* A link between a switch famezd manages and one a manager does, declared by either. */
+	ck_assert_str_eq(FABRIC("[Switch]\nLink=16:b:16\n", "[Switch]\nManagedBy=external\n"),
+			 "a.conf:2: Link=16:b:16: links switches of two managers (a is "
+			 "ManagedBy=famezd, b ManagedBy=external); give linked switches the same "
+			 "ManagedBy=");
+	ck_assert_str_eq(FABRIC("[Switch]\nManagedBy=famezd\n",
+				"[Switch]\nManagedBy=external\n\nLink=20:a:31\n"),
+			 "b.conf:4: Link=20:a:31: links switches of two managers (b is "
+			 "ManagedBy=external, a ManagedBy=famezd); give linked switches the same "
+			 "ManagedBy=");
+	ck_assert_str_eq(FABRIC("[Switch]\nManagedBy=external\nLink=16:b:16\n",
+				"[Switch]\nManagedBy=external\nLink=17:c:16\n", ""),
+			 "b.conf:3: Link=17:c:16: links switches of two managers (b is "
+			 "ManagedBy=external, c ManagedBy=famezd); give linked switches the same "
+			 "ManagedBy=");
 
 	/* Two ends that disagree, on either end's port. */
 	ck_assert_str_eq(FABRIC("[Switch]\nLink=16:b:17\n", "[Switch]\nLink=18:a:16\n"),
@@ -1085,6 +1189,7 @@ int main(void)
 	tcase_add_test(tc, test_finish_names_options);
 	tcase_add_test(tc, test_links_and_relay);
 	tcase_add_test(tc, test_link_and_relay_errors);
+	tcase_add_test(tc, test_managed_by);
 	tcase_add_test(tc, test_check_names);
 	tcase_add_test(tc, test_check_sockets);
 	tcase_add_test(tc, test_check_shared_memory);

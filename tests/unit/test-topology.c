@@ -453,6 +453,141 @@ START_TEST(test_id_of_cid)
 }
 END_TEST
 
+/* Whether no ingress port of switch from has a valid entry in its table kind. */
+static bool no_valid_entry(size_t from, RouteTableKind kind)
+{
+	unsigned size = kind == ROUTE_LPRT ? routes[from]->lprt_size : routes[from]->mprt_size;
+
+	for (unsigned in = 0; in < routes[from]->n_ports; in++)
+		for (unsigned i = 0; i < size; i++)
+			if (routes_get(routes[from], kind, in, i)->valid)
+				return false;
+	return true;
+}
+
+START_TEST(test_cids_of_managed_switches)
+{
+	static const unsigned sids[] = { 27, 27, 28 };
+
+	/* Every switch that is up: its own CID (its ID n + 1), valid, and packet relay on. */
+	fabric(3, sids);
+	switches[1].n_clients = 30;
+	ck_assert_int_eq(topology_assign_cids(&topo, err, sizeof(err)), 0);
+	for (size_t i = 0; i < 3; i++) {
+		const TopoSwitch *sw = &switches[i];
+
+		ck_assert_uint_eq(sw->cid, sw->cid_base + (sw->n_clients + 1) * sw->cid_stride);
+		ck_assert(sw->cid_valid);
+		ck_assert(sw->relay);
+	}
+	ck_assert_uint_eq(switches[0].cid, 1500);
+	ck_assert_uint_eq(switches[1].cid, 2048 + 31 * 16);
+	ck_assert_uint_eq(switches[2].cid, 1500);
+
+	/* One that is down gets none. */
+	fabric(2, NULL);
+	switches[1].up = false;
+	ck_assert_int_eq(topology_assign_cids(&topo, err, sizeof(err)), 0);
+	ck_assert(switches[0].cid_valid);
+	ck_assert_uint_eq(switches[0].cid_base, 0); /* alone in 27 */
+	ck_assert(!switches[1].cid_valid);
+	ck_assert(!switches[1].relay);
+}
+END_TEST
+
+/* a - b in subnet 27, b configured by a fabric manager (ManagedBy=external). */
+START_TEST(test_external_switch)
+{
+	RouteEntry e = { .egress = LINK0, .hops = 1, .valid = true };
+	const TopoSwitch *a = &switches[0], *b = &switches[1];
+	unsigned out = 0;
+
+	fabric(2, NULL);
+	switches[1].external = true;
+	join(0, LINK0, 1, LINK0);
+	compute();
+
+	/* b takes no share of 27: a has the whole 4096 as if alone, FAME-Z's ID x 100. */
+	ck_assert_uint_eq(a->cid_base, 0);
+	ck_assert_uint_eq(a->cid_stride, 100);
+	for (unsigned id = 1; id <= CLIENTS + 1; id++)
+		ck_assert_uint_eq(topology_cid(a, id), fabric_cid(CLIENTS + 1, id));
+	ck_assert_uint_eq(a->cid, 1500);
+	ck_assert(a->cid_valid);
+	ck_assert(a->relay);
+	/* b has nothing until its manager writes it. */
+	ck_assert_uint_eq(b->cid_base, 0);
+	ck_assert_uint_eq(b->cid_stride, 0);
+	ck_assert(!b->cid_valid);
+	ck_assert(!b->relay);
+	ck_assert_uint_eq(topology_id_of_cid(b, 100), 0);
+
+	/* b's tables: no valid entry, an MPRT of the SIDs a manager may pick. */
+	ck_assert_uint_eq(routes[1]->n_ports, N_PORTS);
+	ck_assert_uint_eq(routes[1]->lprt_size, TOPOLOGY_CID_SPACE);
+	ck_assert_uint_eq(routes[1]->mprt_size, TOPOLOGY_EXTERNAL_SIDS);
+	ck_assert(no_valid_entry(1, ROUTE_LPRT));
+	ck_assert(no_valid_entry(1, ROUTE_MPRT));
+	/* a's: its own clients; none of b's, which has no CIDs. */
+	ck_assert_uint_eq(routes[0]->mprt_size, 28);
+	assert_own(0);
+	ck_assert_uint_eq(valid_entries(0, ROUTE_LPRT), CLIENTS);
+
+	/* b routes nothing, not even to itself, until its CID is valid. */
+	for (unsigned cid = 0; cid < TOPOLOGY_CID_SPACE; cid += 100)
+		ck_assert_int_eq(routes_lookup(b, routes[1], 1, cid, 27, &out), TOPOLOGY_NO_ROUTE);
+	switches[1].cid = 300;
+	ck_assert_int_eq(routes_lookup(b, routes[1], 1, 300, 27, &out), TOPOLOGY_NO_ROUTE);
+	switches[1].cid_valid = true;
+	ck_assert_int_eq(routes_lookup(b, routes[1], 1, 300, 27, &out), TOPOLOGY_LOCAL);
+	ck_assert_int_eq(routes_lookup(b, routes[1], N_PORTS - 1, 300, 27, NULL), TOPOLOGY_LOCAL);
+	ck_assert_int_eq(routes_lookup(b, routes[1], 1, 301, 27, &out), TOPOLOGY_NO_ROUTE);
+	ck_assert_int_eq(routes_lookup(b, routes[1], 1, 300, 28, &out), TOPOLOGY_NO_ROUTE);
+	ck_assert_int_eq(routes_lookup(b, routes[1], 0, 300, 27, &out), TOPOLOGY_NO_ROUTE);
+	ck_assert_int_eq(routes_lookup(b, routes[1], N_PORTS, 300, 27, &out), TOPOLOGY_NO_ROUTE);
+	/* What its manager writes into its tables. */
+	ck_assert_int_eq(routes_set(routes[1], ROUTE_LPRT, 2, 100, e), 0);
+	ck_assert_int_eq(routes_lookup(b, routes[1], 2, 100, 27, &out), TOPOLOGY_EGRESS);
+	ck_assert_uint_eq(out, LINK0);
+	ck_assert_int_eq(routes_lookup(b, routes[1], 3, 100, 27, &out), TOPOLOGY_NO_ROUTE);
+	ck_assert_int_eq(routes_set(routes[1], ROUTE_MPRT, 2, TOPOLOGY_EXTERNAL_SIDS - 1, e), 0);
+	ck_assert_int_eq(routes_lookup(b, routes[1], 2, 1, TOPOLOGY_EXTERNAL_SIDS - 1, &out),
+			 TOPOLOGY_EGRESS);
+	ck_assert_int_eq(routes_set(routes[1], ROUTE_MPRT, 2, TOPOLOGY_EXTERNAL_SIDS, e), -EINVAL);
+	/* The LPRT, not the switch, for its CID once no longer valid. */
+	ck_assert_int_eq(routes_set(routes[1], ROUTE_LPRT, 2, 300, e), 0);
+	switches[1].cid_valid = false;
+	ck_assert_int_eq(routes_lookup(b, routes[1], 2, 300, 27, &out), TOPOLOGY_EGRESS);
+
+	/* a: LOCAL for its own CID while it is valid, and for the CID it holds now only. */
+	ck_assert_int_eq(routes_lookup(a, routes[0], 1, 1500, 27, NULL), TOPOLOGY_LOCAL);
+	switches[0].cid_valid = false;
+	ck_assert_int_eq(routes_lookup(a, routes[0], 1, 1500, 27, NULL), TOPOLOGY_NO_ROUTE);
+	switches[0].cid_valid = true;
+	switches[0].cid = 1600;
+	ck_assert_int_eq(routes_lookup(a, routes[0], 1, 1600, 27, NULL), TOPOLOGY_LOCAL);
+	ck_assert_int_eq(routes_lookup(a, routes[0], 1, 1500, 27, NULL), TOPOLOGY_NO_ROUTE);
+	ck_assert_int_eq(routes_lookup(a, routes[0], 1, 1400, 27, &out), TOPOLOGY_EGRESS);
+	ck_assert_uint_eq(out, 14);
+
+	/* Among three of one subnet, the external one counts for nothing either. */
+	fabric(3, NULL);
+	switches[1].external = true;
+	ck_assert_int_eq(topology_assign_cids(&topo, err, sizeof(err)), 0);
+	ck_assert_uint_eq(switches[0].cid_base, 0);
+	ck_assert_uint_eq(switches[2].cid_base, 2048);
+	ck_assert_uint_eq(switches[1].cid_stride, 0);
+	/* Even when it is the only one of its subnet. */
+	fabric(1, NULL);
+	switches[0].external = true;
+	compute();
+	ck_assert_uint_eq(switches[0].cid_stride, 0);
+	ck_assert(!switches[0].cid_valid);
+	ck_assert_uint_eq(routes[0]->mprt_size, TOPOLOGY_EXTERNAL_SIDS);
+	ck_assert(no_valid_entry(0, ROUTE_LPRT));
+}
+END_TEST
+
 START_TEST(test_routes_set_copies_on_write)
 {
 	RouteEntry e = { .egress = 5, .hops = 7, .valid = true };
@@ -568,6 +703,8 @@ int main(void)
 	tcase_add_test(tc, test_cids_shared_by_a_subnet);
 	tcase_add_test(tc, test_cids_that_cannot_fit);
 	tcase_add_test(tc, test_id_of_cid);
+	tcase_add_test(tc, test_cids_of_managed_switches);
+	tcase_add_test(tc, test_external_switch);
 	tcase_add_test(tc, test_routes_set_copies_on_write);
 	tcase_add_test(tc, test_lookup_hostile);
 	suite_add_tcase(s, tc);
