@@ -130,8 +130,9 @@ ControlReason control_space_write(ControlSpace *cs, uint64_t offset, const uint8
 /*
  * Answers one request (READ or WRITE; anything else: false, nothing to answer) of requester
  * (a key naming who asked: the same for its every request) into *resp: a read response, or a
- * standalone acknowledgment with the reason. A tag among the requester's last
- * CONTROL_TAG_WINDOW is refused (TagReused). Refusals are counted by reason.
+ * standalone acknowledgment with the reason. A tag the same requester used in one of the
+ * component's last CONTROL_TAG_WINDOW requests (whoever sent the others) is refused
+ * (TagReused): a window that costs nothing per requester. Refusals are counted by reason.
  */
 bool control_space_answer(ControlSpace *cs, const ControlMsg *req, uint64_t requester,
 			  ControlMsg *resp);
