@@ -109,6 +109,9 @@ pid_t famez_client_start_with(const char *socket, const char *name, const char *
  */
 pid_t famez_client_start_fed(const char *socket, const char *name, const char *nodename,
 			     int *commands, char *out, size_t out_size);
+/* The same with options (a NULL-terminated list), e.g. --nodename NAME -v. */
+pid_t famez_client_start_fed_with(const char *socket, const char *name, const char *const options[],
+				  int *commands, char *out, size_t out_size);
 void famez_client_feed(int commands, const char *line);
 /* Waits until the file contains needle; fails the test after timeout_ms. */
 void testlib_wait_for_output(const char *path, const char *needle, int timeout_ms);
