@@ -7,12 +7,11 @@
  * the path; a manager's write configures B; refusals carry their reason; and once the manager
  * wrote every CID, SID, relay and route, A pings B by its CID,SID, until a route is cleared.
  */
-#include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "testlib.h"
@@ -42,7 +41,7 @@
 #define LPRT(ingress, cid) (0x1000000 + (ingress)*0x4000 + (cid)*4)
 
 static Famezd famezd;
-static char switches_dir[256];
+static const char *switches_dir;
 
 /* A famez-client fed commands one at a time; its output (stdout and stderr) in out. */
 typedef struct Fed {
@@ -53,18 +52,7 @@ typedef struct Fed {
 
 static void write_switch(const char *name, const char *body)
 {
-	char path[320], text[512];
-	FILE *f;
-
-	snprintf(switches_dir, sizeof(switches_dir), "%s/switches.d", testlib_tmpdir());
-	ck_assert(mkdir(switches_dir, 0755) == 0 || errno == EEXIST);
-	snprintf(path, sizeof(path), "%s/%s.conf", switches_dir, name);
-	snprintf(text, sizeof(text), "[Switch]\nSocket=%s/%s.sock\nMaxPeers=%d\n%s",
-		 testlib_tmpdir(), name, CLIENTS, body);
-	f = fopen(path, "we");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_ge(fputs(text, f), 0);
-	ck_assert_int_eq(fclose(f), 0);
+	switches_dir = testlib_write_switch(name, CLIENTS, body);
 }
 
 /* s1 - s2, each waiting for a manager. */
@@ -89,10 +77,18 @@ static void join(Fed *c, const char *sw, const char *nodename, bool verbose)
 	testlib_wait_for_output(c->out, "fabric nodename ", TESTLIB_WAIT_MS);
 }
 
-static void leave(Fed *c)
+/* The clients leave (NULL ends the list), then famezd stops: a clean exit. */
+static void stop_fabric(Fed *c, ...)
 {
-	close(c->commands);
-	testlib_stop(c->pid, TESTLIB_WAIT_MS);
+	va_list ap;
+
+	va_start(ap, c);
+	for (; c; c = va_arg(ap, Fed *)) {
+		close(c->commands);
+		testlib_stop(c->pid, TESTLIB_WAIT_MS);
+	}
+	va_end(ap);
+	famezd_stop(&famezd);
 }
 
 /* Runs command and waits until needle appears once more in c's output. */
@@ -181,11 +177,6 @@ static void expect_core(Fed *c, const char *dest, unsigned cclass, unsigned csta
 	ck_assert_uint_eq(core[CSTATUS] & 7, cstate);
 }
 
-static void teardown(void)
-{
-	testlib_teardown();
-}
-
 START_TEST(test_a_manager_reads_and_writes_along_paths)
 {
 	Fed a, b;
@@ -233,9 +224,7 @@ START_TEST(test_a_manager_reads_and_writes_along_paths)
 	run(&a, "ping dr: " TESTLIB_WAIT_S, "pong from dr: in ");
 	run(&a, "dump", "fabric routes ");
 	expect(a.out, "directed-refused 1");
-	leave(&a);
-	leave(&b);
-	famezd_stop(&famezd);
+	stop_fabric(&a, &b, NULL);
 }
 END_TEST
 
@@ -278,10 +267,7 @@ START_TEST(test_refusals_carry_their_reason)
 	ctl_read(&a, "self", 0, sizeof(core), core);
 	ck_assert_uint_eq(core[CCLASS], 0x14);
 	ck_assert_uint_eq(core[CSTATUS] & 7, 1);
-	leave(&a);
-	leave(&b);
-	leave(&c);
-	famezd_stop(&famezd);
+	stop_fabric(&a, &b, &c, NULL);
 }
 END_TEST
 
@@ -333,9 +319,7 @@ START_TEST(test_routes_a_manager_wrote)
 	ck_assert_uint_eq(testlib_count(a.out, "cannot reach 200,28: no-route"), 2);
 	run(&a, "dump", "fabric routes ");
 	expect(a.out, "routed-sent 3 routed-refused 3");
-	leave(&a);
-	leave(&b);
-	famezd_stop(&famezd);
+	stop_fabric(&a, &b, NULL);
 }
 END_TEST
 
@@ -344,7 +328,7 @@ int main(void)
 	Suite *s = suite_create("client-control");
 	TCase *tc = tcase_create("client-control");
 
-	tcase_add_checked_fixture(tc, testlib_setup, teardown);
+	tcase_add_checked_fixture(tc, testlib_setup, testlib_teardown);
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_a_manager_reads_and_writes_along_paths);
 	tcase_add_test(tc, test_refusals_carry_their_reason);

@@ -354,6 +354,24 @@ void famezd_start(Famezd *f, const char *const extra[])
 	}
 }
 
+const char *testlib_write_switch(const char *name, unsigned max_peers, const char *body)
+{
+	static char dir[256];
+	char path[320], text[512];
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "%s/switches.d", testlib_tmpdir());
+	ck_assert(mkdir(dir, 0755) == 0 || errno == EEXIST);
+	snprintf(path, sizeof(path), "%s/%s.conf", dir, name);
+	snprintf(text, sizeof(text), "[Switch]\nSocket=%s/%s.sock\nMaxPeers=%u\n%s",
+		 testlib_tmpdir(), name, max_peers, body);
+	f = fopen(path, "we");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_ge(fputs(text, f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+	return dir;
+}
+
 void famezd_stop(Famezd *f)
 {
 	/* A SIGKILL on a slow exit (a sanitizer's leak check) would fail the check of its exit. */

@@ -80,6 +80,12 @@ typedef struct Famezd {
 
 /* Starts famezd with the extra options (NULL-terminated) and waits until it accepts. */
 void famezd_start(Famezd *f, const char *const extra[]);
+/*
+ * Writes <tmpdir>/switches.d/<name>.conf: a switch listening on <tmpdir>/<name>.sock with
+ * max_peers clients, and body (more [Switch] keys, each ending in a newline). Returns the
+ * directory, for famezd's --switches-dir.
+ */
+const char *testlib_write_switch(const char *name, unsigned max_peers, const char *body);
 /* Stops it with SIGTERM and asserts a clean exit. */
 void famezd_stop(Famezd *f);
 /* Runs famezd to completion (for option errors) and returns its exit status; stderr in log. */
