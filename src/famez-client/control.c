@@ -342,27 +342,27 @@ bool client_control_take(Client *c, const Origin *o, const char *name, const cha
 {
 	ClientControl *ctl = c->fabric.control;
 	ControlMsg m = { .type = CONTROL_MSG_NONE };
-	int r = control_msg_parse(text, &m);
+	int r;
 
+	/* Inside a guest the bridge driver is the component: what comes is only printed. */
+	if (!ctl)
+		return false;
+	r = control_msg_parse(text, &m);
 	if ((r < 0 && r != -EBADMSG) || m.type == CONTROL_MSG_NONE)
 		return false;
 	if (m.type == CONTROL_MSG_READ || m.type == CONTROL_MSG_WRITE) {
-		/* Inside a guest nobody here answers: the bridge driver would. */
-		if (!ctl)
-			return false;
 		log_debug("%s: %s", name, text);
 		answer(c, o, &m, r < 0);
 		return true;
 	}
 	/* A response: to our request, from where it went, with its tag; else to nothing. */
-	if (ctl && r == 0 && ctl->pending.active && m.tag == ctl->pending.tag &&
+	if (r == 0 && ctl->pending.active && m.tag == ctl->pending.tag &&
 	    client_fabric_origin_is(c, &ctl->pending.target, o)) {
 		log_debug("%s: %s", name, text);
 		take_answer(c, &m);
 		return true;
 	}
-	if (ctl)
-		ctl->unmatched++;
+	ctl->unmatched++;
 	log_debug("%s: %s (answers no request of ours)", name, text);
 	return true;
 }
