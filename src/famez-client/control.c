@@ -207,6 +207,8 @@ void client_control_setup(Client *c)
 		tag = (uint16_t)(serial >> 32);
 	ctl->next_tag = (uint16_t)(1 + tag % CONTROL_TAG_MAX);
 	f->control = ctl;
+	/* What our switch is (its IDs, if it has any): our interface 0 says so to a manager. */
+	ask_switch_attributes(c);
 }
 
 void client_control_done(Client *c)

@@ -426,9 +426,6 @@ void client_fabric_setup(Client *c, const char *nodename, const char *cclass)
 	say("fabric nodename %s server %u clients %u", f->nodename, f->layout.server_id,
 	    f->layout.n_clients);
 	client_control_setup(c);
-	/* What our switch is (its IDs, if it has any): our interface 0 says so to a manager. */
-	client_fabric_send_msg(c, f->layout.server_id,
-			       &(FabricMsg){ .type = FABRIC_MSG_PEER_ATTRIBUTE });
 }
 
 void client_fabric_set_ids(Client *c, bool configured, uint64_t cid, uint64_t sid)
