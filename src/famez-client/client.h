@@ -6,6 +6,7 @@
 #include <systemd/sd-event.h>
 
 #include "client-proto.h"
+#include "envelope.h"
 #include "fabric-msg.h"
 #include "mailbox.h"
 #include "macro.h"
@@ -35,20 +36,51 @@ typedef enum WaitKind {
 	WAIT_MESSAGES,   /* fabric: until `target` messages nobody answers arrived */
 	WAIT_SLEEP,      /* until the timer fires */
 	WAIT_FLOOD,      /* fabric: until every message of `fabric.flood` was answered */
+	WAIT_CONTROL,    /* fabric: until our control request (ctl-read, ctl-write) is answered */
 } WaitKind;
 
-/* Where a message goes: a peer of our switch, or a CID,SID the switch routes it to. */
+/*
+ * Where a message goes: a peer of our switch, a CID,SID the switch routes it to, or the
+ * component at the end of a path of ports the switches relay it along (directed).
+ */
 typedef struct FabricTarget {
-	unsigned id;       /* the peer's ID on our switch; 0 when routed */
+	unsigned id;       /* the peer's ID on our switch; 0 when routed or directed */
 	bool routed;       /* a route request to the switch (in a guest: "CID,SID:" to it) */
 	uint16_t cid, sid; /* the destination of a routed message */
+	bool directed;     /* a directed request to the switch (envelope.h) */
+	uint8_t path_len;  /* the egress ports of a directed one, from our switch on */
+	uint8_t path[ENVELOPE_PATH_MAX];
 } FabricTarget;
 
-/* A ping routed to a CID,SID, waiting for the pong delivered from there. */
+/* A ping routed to a CID,SID (or directed along a path), waiting for the pong from there. */
 typedef struct RoutedPing {
-	uint16_t cid, sid;
+	FabricTarget target;
 	uint64_t sent_at;
 } RoutedPing;
+
+/* What a message was sent for (its token): what its acknowledgement, or refusal, means. */
+typedef enum SendKind {
+	SEND_COMMAND = 1, /* send, link: a failure fails the command */
+	SEND_PING,        /* a routed ping the switch refuses fails the command at once */
+	SEND_REPLY,       /* our answers: a failure is only logged */
+	SEND_FLOOD,
+	SEND_CONTROL, /* ctl-read, ctl-write: a failure ends the wait for the answer */
+} SendKind;
+
+/*
+ * Who a message came from: a peer of our switch that rang us, or whom the switch delivered for:
+ * a CID,SID it routed from, or the way back along which a directed message came.
+ */
+typedef struct Origin {
+	unsigned id;       /* the ringing peer (with --device: the one whose slot has cid,sid) */
+	bool routed;       /* delivered by the switch: cid,sid is the origin, id is 0 */
+	uint16_t cid, sid; /* the origin of a routed message, or the ringing peer's slot */
+	bool directed;     /* delivered directed by the switch: path is the way back, id is 0 */
+	uint8_t path_len;
+	uint8_t path[ENVELOPE_PATH_MAX];
+} Origin;
+
+typedef struct ClientControl ClientControl;
 
 /* flood: numbered messages to one target, a window of them queued at a time, in order. */
 typedef struct FabricFlood {
@@ -80,7 +112,10 @@ typedef struct ClientFabric {
 	uint64_t ctl_writes_refused; /* CTL-Writes from peers other than the server */
 	/* Route requests the switch took, and refused; messages it delivered from elsewhere. */
 	uint64_t routed_sent, routed_refused, routed_received;
+	/* Directed requests the switch took, and refused; directed messages it delivered. */
+	uint64_t directed_sent, directed_refused, directed_received;
 	FabricFlood flood;
+	ClientControl *control; /* our Gen-Z control space (control.c); NULL with --device */
 } ClientFabric;
 
 typedef struct Client {
@@ -164,3 +199,48 @@ void client_fabric_on_device_message(Client *c, const char *msg);
 void client_fabric_help(void);
 /* dump: the fabric's view of us (configuration, counters). */
 void client_fabric_dump(Client *c);
+/*
+ * What control.c uses of fabric.c: sends text to t (as send does; 0, or -errno with a failed
+ * command), a message of the grammar to peer dest of our switch, the answer to o (by the way it
+ * came), the one target DEST names (0, or -EINVAL with a failed command), and a label for t
+ * ("nodename@id", "CID,SID", "dr:P1.P2").
+ */
+int client_fabric_send(Client *c, const FabricTarget *t, const char *text, SendKind kind);
+void client_fabric_send_msg(Client *c, unsigned dest, const FabricMsg *m);
+void client_fabric_reply(Client *c, const Origin *o, const char *text);
+int client_fabric_parse_one_dest(Client *c, const char *arg, FabricTarget *t);
+const char *client_fabric_target_name(Client *c, const FabricTarget *t,
+				      char buf[MAILBOX_LABEL_MAX]);
+/* Whether o is where t is: the answer to what we sent t comes from there. */
+bool client_fabric_origin_is(Client *c, const FabricTarget *t, const Origin *o);
+/* Our configuration changed: ClientFabric's and our slot's CID, SID say so. */
+void client_fabric_set_ids(Client *c, bool configured, uint64_t cid, uint64_t sid);
+
+/*
+ * control.c: our Gen-Z control space (a bridge's: core, destination table, interface 0 to our
+ * switch, SSDT and MSDT), the control requests we answer and those we send.
+ */
+void client_control_setup(Client *c);
+void client_control_done(Client *c);
+/*
+ * A control request for us (answered, true) or a response to one of ours (taken, true); false
+ * for any other text. name labels o for logs.
+ */
+bool client_control_take(Client *c, const Origin *o, const char *name, const char *text);
+/* FAME-Z's CTL-Write from our switch configured us: the control space says so. */
+void client_control_configured(Client *c, const FabricMsg *m);
+/* Our switch's Link CTL ACK: what interface 0 says of its peer. */
+void client_control_switch_attributes(Client *c, const FabricMsg *m);
+/* Whether we are C-Up (a CID, so our Peer-Attribute answer carries CID0, SID0). */
+bool client_control_up(Client *c);
+/* Whether our SSDT (cid, in our subnet) or MSDT (sid, another) has a route there. */
+bool client_control_routable(Client *c, uint16_t cid, uint16_t sid);
+/* Runs ctl-read, ctl-write, control; false if argv[0] is none of them. */
+bool client_control_command(Client *c, int argc, char *argv[]);
+bool client_control_wait_satisfied(Client *c);
+/* The wait for our request's answer ran out. */
+void client_control_timed_out(Client *c);
+/* Our request text was not taken (refused by the switch, or not acknowledged): no answer comes. */
+void client_control_send_failed(Client *c, const char *text);
+void client_control_dump(Client *c);
+void client_control_help(void);

@@ -22,6 +22,7 @@
 #include "envelope.h"
 #include "log.h"
 #include "size.h"
+#include "strutil.h"
 
 /*
  * How long a receiver may hold our slot (mailsender.h: a quarter of it at first). Our switch holds
@@ -32,21 +33,6 @@
 #define CLIENT_ACK_TIMEOUT_USEC 5000000ULL
 /* Flood messages queued at once: well within the sender's queue, with room for our answers. */
 #define FLOOD_WINDOW (MAIL_QUEUE_MAX / 2)
-
-/* What a message was sent for (its token): what its acknowledgement, or refusal, means. */
-typedef enum SendKind {
-	SEND_COMMAND = 1, /* send, link: a failure fails the command */
-	SEND_PING,        /* a routed ping the switch refuses fails the command at once */
-	SEND_REPLY,       /* our answers: a failure is only logged */
-	SEND_FLOOD,
-} SendKind;
-
-/* Who a message came from: a peer of our switch that rang us, or whom the switch delivered for. */
-typedef struct Origin {
-	unsigned id;       /* the ringing peer (with --device: the one whose slot has cid,sid) */
-	bool routed;       /* delivered by the switch: cid,sid is the origin, id is 0 */
-	uint16_t cid, sid; /* the origin of a routed message, or the ringing peer's slot */
-} Origin;
 
 static uint8_t *slot_of(Client *c, unsigned id)
 {
@@ -79,15 +65,68 @@ static uint64_t fabric_flags(Client *c)
 	return mailbox_get_u64(c->shm, MAILBOX_GLOBAL_FLAGS);
 }
 
+/* A message the switch relays for us (routed or directed): its verdict comes with the ack. */
 static bool is_route_request(const MailMessage *msg)
 {
-	return msg->env && msg->env->type == ENVELOPE_ROUTE;
+	return msg->env &&
+	       (msg->env->type == ENVELOPE_ROUTE || msg->env->type == ENVELOPE_DIRECTED);
 }
 
-static RoutedPing *routed_ping_find(ClientFabric *f, uint16_t cid, uint16_t sid)
+/* "dr:P1.P2": a path of ports as DEST names it. */
+static const char *path_name(const uint8_t *path, unsigned len, char buf[MAILBOX_LABEL_MAX])
+{
+	size_t n = (size_t)snprintf(buf, MAILBOX_LABEL_MAX, "dr:");
+
+	for (unsigned i = 0; i < len && n < MAILBOX_LABEL_MAX; i++)
+		n += (size_t)snprintf(buf + n, MAILBOX_LABEL_MAX - n, "%s%u", i ? "." : "",
+				      path[i]);
+	return buf;
+}
+
+/* The target a route request went to, from its envelope. */
+static FabricTarget target_of_request(const Envelope *env)
+{
+	FabricTarget t = { .routed = env->type == ENVELOPE_ROUTE,
+			   .cid = env->dest_cid,
+			   .sid = env->dest_sid };
+
+	if (env->type == ENVELOPE_DIRECTED) {
+		t = (FabricTarget){ .directed = true, .path_len = env->path_len };
+		memcpy(t.path, env->path, env->path_len);
+	}
+	return t;
+}
+
+static bool same_target(const FabricTarget *a, const FabricTarget *b)
+{
+	if (a->directed || b->directed)
+		return a->directed && b->directed && a->path_len == b->path_len &&
+		       memcmp(a->path, b->path, a->path_len) == 0;
+	if (a->routed || b->routed)
+		return a->routed && b->routed && a->cid == b->cid && a->sid == b->sid;
+	return a->id == b->id;
+}
+
+bool client_fabric_origin_is(Client *c, const FabricTarget *t, const Origin *o)
+{
+	/*
+	 * The way back from what t's path reaches is that path, and one port more when it is a
+	 * switch: its own, by which its answer leaves it.
+	 */
+	if (t->directed)
+		return o->directed &&
+		       (o->path_len == t->path_len || o->path_len == t->path_len + 1) &&
+		       memcmp(o->path, t->path, t->path_len) == 0;
+	/* Inside a guest, every message names its sender by the CID,SID in its slot. */
+	if (t->routed)
+		return (o->routed || c->device) && o->cid == t->cid && o->sid == t->sid;
+	return !o->routed && !o->directed && o->id == t->id;
+}
+
+static RoutedPing *routed_ping_find(ClientFabric *f, const FabricTarget *t)
 {
 	for (unsigned i = 0; i < f->n_routed_pings; i++)
-		if (f->routed_pings[i].cid == cid && f->routed_pings[i].sid == sid)
+		if (same_target(&f->routed_pings[i].target, t))
 			return &f->routed_pings[i];
 	return NULL;
 }
@@ -100,7 +139,8 @@ static void routed_ping_remove(ClientFabric *f, RoutedPing *p)
 /* A routed ping that brings no pong (refused, or not taken): awaited no more, and it fails. */
 static void routed_ping_lost(Client *c, const Envelope *env)
 {
-	RoutedPing *p = routed_ping_find(&c->fabric, env->dest_cid, env->dest_sid);
+	FabricTarget t = target_of_request(env);
+	RoutedPing *p = routed_ping_find(&c->fabric, &t);
 
 	if (p)
 		routed_ping_remove(&c->fabric, p);
@@ -123,11 +163,14 @@ static void unacknowledged(void *userdata, unsigned dest, const MailMessage *msg
 	Client *c = userdata;
 	ClientFabric *f = &c->fabric;
 	const char *text = msg->text;
-	char name[64], routed[32] = "";
+	char name[64], routed[MAILBOX_LABEL_MAX + 8] = "", target[MAILBOX_LABEL_MAX];
 
-	if (is_route_request(msg))
-		snprintf(routed, sizeof(routed), " for %u,%u", msg->env->dest_cid,
-			 msg->env->dest_sid);
+	if (is_route_request(msg)) {
+		FabricTarget t = target_of_request(msg->env);
+
+		snprintf(routed, sizeof(routed), " for %s",
+			 client_fabric_target_name(c, &t, target));
+	}
 	/* One line for a flood, not one per message it had queued. */
 	if (msg->token != SEND_FLOOD || !f->flood.stopped)
 		log_error("%s did not %s \"%s\"%s", peer_name(c, dest, name),
@@ -138,6 +181,8 @@ static void unacknowledged(void *userdata, unsigned dest, const MailMessage *msg
 		flood_answered(f, false);
 	if (msg->token == SEND_PING && is_route_request(msg))
 		routed_ping_lost(c, msg->env);
+	if (msg->token == SEND_CONTROL)
+		client_control_send_failed(c, msg->text);
 	if (f->in_flight)
 		f->in_flight--;
 	client_continue(c);
@@ -147,11 +192,15 @@ static void unacknowledged(void *userdata, unsigned dest, const MailMessage *msg
 static void route_refused(Client *c, const MailMessage *msg)
 {
 	ClientFabric *f = &c->fabric;
-	uint16_t cid = msg->env->dest_cid, sid = msg->env->dest_sid;
+	FabricTarget t = target_of_request(msg->env);
+	char name[MAILBOX_LABEL_MAX];
 
-	f->routed_refused++;
+	if (t.directed)
+		f->directed_refused++;
+	else
+		f->routed_refused++;
 	if (msg->token != SEND_FLOOD || !f->flood.stopped)
-		log_error("cannot reach %u,%u: %s%s", cid, sid,
+		log_error("cannot reach %s: %s%s", client_fabric_target_name(c, &t, name),
 			  envelope_status_to_string(msg->status),
 			  msg->status == ENVELOPE_STATUS_NOT_CONFIGURED
 				  ? " (we have no CID yet: 'rfc' asks the switch for one)"
@@ -163,47 +212,66 @@ static void route_refused(Client *c, const MailMessage *msg)
 	case SEND_PING:
 		routed_ping_lost(c, msg->env);
 		break;
+	case SEND_CONTROL:
+		client_control_send_failed(c, msg->text);
+		break;
 	default:
 		break;
 	}
+}
+
+/* What the switch's verdict on msg (ENVELOPE_STATUS_OK for any other message) means. */
+static void answered(Client *c, const MailMessage *msg)
+{
+	ClientFabric *f = &c->fabric;
+	bool taken = !is_route_request(msg) || msg->status == ENVELOPE_STATUS_OK;
+
+	if (is_route_request(msg)) {
+		if (!taken)
+			route_refused(c, msg);
+		else if (msg->env->type == ENVELOPE_DIRECTED)
+			f->directed_sent++;
+		else
+			f->routed_sent++;
+	}
+	if (msg->token == SEND_FLOOD)
+		flood_answered(f, taken);
 }
 
 static void delivered(void *userdata, unsigned dest, const MailMessage *msg)
 {
 	Client *c = userdata;
 	ClientFabric *f = &c->fabric;
-	bool taken = !is_route_request(msg) || msg->status == ENVELOPE_STATUS_OK;
 
 	(void)dest;
-	if (is_route_request(msg)) {
-		if (taken)
-			f->routed_sent++;
-		else
-			route_refused(c, msg);
-	}
-	if (msg->token == SEND_FLOOD)
-		flood_answered(f, taken);
+	answered(c, msg);
 	if (f->in_flight)
 		f->in_flight--;
 	client_continue(c);
 }
 
-/* A label for t in messages: "nodename@id", or "CID,SID" for a routed one. */
-static const char *target_name(Client *c, const FabricTarget *t, char buf[MAILBOX_LABEL_MAX])
+const char *client_fabric_target_name(Client *c, const FabricTarget *t, char buf[MAILBOX_LABEL_MAX])
 {
-	if (t->routed)
+	if (t->directed)
+		path_name(t->path, t->path_len, buf);
+	else if (t->routed)
 		snprintf(buf, MAILBOX_LABEL_MAX, "%u,%u", t->cid, t->sid);
 	else
 		peer_name(c, t->id, buf);
 	return buf;
 }
 
-/* Sends text to t: into our slot for a peer of our switch, or as a route request to it. */
-static int send_to(Client *c, const FabricTarget *t, const char *text, SendKind kind)
+/*
+ * Sends text to t: into our slot for a peer of our switch, or as a route or directed request
+ * to it. A configured component routes by its SSDT and MSDT: with no route there, the request
+ * is refused here, as the switch would, and never sent.
+ */
+int client_fabric_send(Client *c, const FabricTarget *t, const char *text, SendKind kind)
 {
 	ClientFabric *f = &c->fabric;
 	char name[MAILBOX_LABEL_MAX];
-	unsigned dest = t->routed ? f->layout.server_id : t->id;
+	bool relayed = t->routed || t->directed;
+	unsigned dest = relayed ? f->layout.server_id : t->id;
 	Envelope env;
 	int r;
 
@@ -211,6 +279,9 @@ static int send_to(Client *c, const FabricTarget *t, const char *text, SendKind 
 	if (c->device) {
 		char address[32];
 
+		if (t->directed)
+			return command_error(c, "directed messages need a server connection: the "
+						"bridge sends only to a peer or a CID,SID");
 		if (t->routed)
 			snprintf(address, sizeof(address), "%u,%u", t->cid, t->sid);
 		else
@@ -225,14 +296,29 @@ static int send_to(Client *c, const FabricTarget *t, const char *text, SendKind 
 				  .dest_sid = t->sid,
 				  .origin_cid = (uint16_t)f->cid,
 				  .origin_sid = (uint16_t)f->sid };
+	else if (t->directed) {
+		env = (Envelope){ .type = ENVELOPE_DIRECTED,
+				  .status = ENVELOPE_STATUS_PENDING,
+				  .path_len = t->path_len };
+		memcpy(env.path, t->path, t->path_len);
+	}
+	if (t->routed && f->configured && !client_control_routable(c, t->cid, t->sid)) {
+		log_debug("no route to %u,%u in our SSDT or MSDT: \"%s\" not sent", t->cid, t->sid,
+			  text);
+		answered(c, &(MailMessage){ .text = text,
+					    .env = &env,
+					    .token = kind,
+					    .status = ENVELOPE_STATUS_NO_ROUTE });
+		return 0;
+	}
 	/* Counted first: a silent destination reports the message unacknowledged at once. */
-	log_debug("queue to %s: %s", target_name(c, t, name), text);
+	log_debug("queue to %s: %s", client_fabric_target_name(c, t, name), text);
 	f->in_flight++;
-	r = mail_sender_send_env(f->sender, dest, text, t->routed ? &env : NULL, kind);
+	r = mail_sender_send_env(f->sender, dest, text, relayed ? &env : NULL, kind);
 	if (r < 0) {
 		f->in_flight--;
-		return command_error(c, "cannot send to %s: %s", target_name(c, t, name),
-				     strerror(-r));
+		return command_error(c, "cannot send to %s: %s",
+				     client_fabric_target_name(c, t, name), strerror(-r));
 	}
 	return 0;
 }
@@ -272,10 +358,10 @@ static void send_to_id(Client *c, unsigned id, const char *text, SendKind kind)
 	FabricTarget t;
 
 	if (local_target(c, id, &t) == 0)
-		send_to(c, &t, text, kind);
+		client_fabric_send(c, &t, text, kind);
 }
 
-static void send_msg(Client *c, unsigned dest, const FabricMsg *m)
+void client_fabric_send_msg(Client *c, unsigned dest, const FabricMsg *m)
 {
 	char text[MAILBOX_MSG_MAX];
 
@@ -283,13 +369,17 @@ static void send_msg(Client *c, unsigned dest, const FabricMsg *m)
 		send_to_id(c, dest, text, SEND_REPLY);
 }
 
-/* Answers o: by its ID on our switch, or routed back to where it came from. */
-static void reply(Client *c, const Origin *o, const char *text)
+/* Answers o: by its ID on our switch, routed back to where it came from, or directed back. */
+void client_fabric_reply(Client *c, const Origin *o, const char *text)
 {
 	FabricTarget t = { .routed = true, .cid = o->cid, .sid = o->sid };
 
-	if (o->routed)
-		send_to(c, &t, text, SEND_REPLY);
+	if (o->directed) {
+		t = (FabricTarget){ .directed = true, .path_len = o->path_len };
+		memcpy(t.path, o->path, o->path_len);
+	}
+	if (o->routed || o->directed)
+		client_fabric_send(c, &t, text, SEND_REPLY);
 	else
 		send_to_id(c, o->id, text, SEND_REPLY);
 }
@@ -335,6 +425,19 @@ void client_fabric_setup(Client *c, const char *nodename, const char *cclass)
 	f->enabled = true;
 	say("fabric nodename %s server %u clients %u", f->nodename, f->layout.server_id,
 	    f->layout.n_clients);
+	client_control_setup(c);
+}
+
+void client_fabric_set_ids(Client *c, bool configured, uint64_t cid, uint64_t sid)
+{
+	ClientFabric *f = &c->fabric;
+
+	f->configured = configured;
+	f->cid = configured ? cid : 0;
+	f->sid = configured ? sid : 0;
+	/* In our slot too, where a peer addressing "CID,SID" looks. */
+	mailbox_set_u64(slot_of(c, c->state.own_id), MAILBOX_SLOT_PEER_SID, f->sid);
+	mailbox_set_u64(slot_of(c, c->state.own_id), MAILBOX_SLOT_PEER_CID, f->cid);
 }
 
 void client_fabric_peer_ringable(Client *c, unsigned id)
@@ -350,6 +453,7 @@ void client_fabric_peer_ringable(Client *c, unsigned id)
 void client_fabric_done(Client *c)
 {
 	c->fabric.sender = mail_sender_free(c->fabric.sender);
+	client_control_done(c);
 }
 
 static bool ping_pending(const ClientFabric *f, unsigned id)
@@ -369,14 +473,19 @@ static void set_ping_pending(ClientFabric *f, unsigned id, bool on)
 static void take_pong(Client *c, const Origin *o, const char *name)
 {
 	ClientFabric *f = &c->fabric;
-	RoutedPing *p = (o->routed || c->device) ? routed_ping_find(f, o->cid, o->sid) : NULL;
+	RoutedPing *p = NULL;
+	char target[MAILBOX_LABEL_MAX];
 
-	/* A ping to a CID,SID is answered from that CID,SID: named so. */
+	for (unsigned i = 0; !p && i < f->n_routed_pings; i++)
+		if (client_fabric_origin_is(c, &f->routed_pings[i].target, o))
+			p = &f->routed_pings[i];
+	/* A ping to a CID,SID is answered from that CID,SID (a path, along it): named so. */
 	if (p) {
-		say("pong from %u,%u in %" PRIu64 " us", o->cid, o->sid,
+		say("pong from %s in %" PRIu64 " us",
+		    client_fabric_target_name(c, &p->target, target),
 		    now_usec(CLOCK_MONOTONIC) - p->sent_at);
 		routed_ping_remove(f, p);
-	} else if (!o->routed && ping_pending(f, o->id)) {
+	} else if (!o->routed && !o->directed && ping_pending(f, o->id)) {
 		set_ping_pending(f, o->id, false);
 		say("pong from %s in %" PRIu64 " us", name,
 		    now_usec(CLOCK_MONOTONIC) - f->ping_sent_at[o->id]);
@@ -394,22 +503,19 @@ static void take_ctl_write(Client *c, const Origin *o, const char *name, const F
 	 * component's identity (the server's, say). One the switch delivered came from elsewhere,
 	 * whatever it says.
 	 */
-	if (o->routed || o->id != f->layout.server_id) {
+	if (o->routed || o->directed || o->id != f->layout.server_id) {
 		if (f->ctl_writes_refused++ == 0)
 			log_warning("%s sent a CTL-Write: only the server (%u) configures us; "
 				    "ignored (dump counts them)",
 				    name, f->layout.server_id);
 		return;
 	}
-	f->sid = m->sid;
-	f->cid = m->cid;
-	f->configured = true;
-	/* In our slot too, where a peer addressing "CID,SID" looks. */
-	mailbox_set_u64(slot_of(c, c->state.own_id), MAILBOX_SLOT_PEER_SID, f->sid);
-	mailbox_set_u64(slot_of(c, c->state.own_id), MAILBOX_SLOT_PEER_CID, f->cid);
-	send_msg(c, o->id,
-		 &(FabricMsg){
-			 .type = FABRIC_MSG_STANDALONE_ACK, .tag = m->tag, .reason_ok = true });
+	client_fabric_set_ids(c, true, m->cid, m->sid);
+	client_control_configured(c, m);
+	client_fabric_send_msg(c, o->id,
+			       &(FabricMsg){ .type = FABRIC_MSG_STANDALONE_ACK,
+					     .tag = m->tag,
+					     .reason_ok = true });
 	say("configured SID %" PRIu64 " CID %" PRIu64, f->sid, f->cid);
 }
 
@@ -420,10 +526,15 @@ static void handle(Client *c, const Origin *o, const char *text)
 	char name[MAILBOX_LABEL_MAX];
 	FabricMsg m;
 
-	if (o->routed)
+	if (o->directed)
+		path_name(o->path, o->path_len, name);
+	else if (o->routed)
 		snprintf(name, sizeof(name), "%u,%u", o->cid, o->sid);
 	else
 		peer_name(c, o->id, name);
+	/* Control requests we answer and responses to ours: the commands say what came of them. */
+	if (client_control_take(c, o, name, text))
+		return;
 	say("%s: %s", name, text);
 	if (fabric_msg_parse(text, &m) < 0 || m.type == FABRIC_MSG_UNKNOWN) {
 		f->messages++;
@@ -431,23 +542,30 @@ static void handle(Client *c, const Origin *o, const char *text)
 	}
 	switch (m.type) {
 	case FABRIC_MSG_PING:
-		reply(c, o, "pong");
+		client_fabric_reply(c, o, "pong");
 		break;
 	case FABRIC_MSG_PONG:
 		take_pong(c, o, name);
 		break;
 	case FABRIC_MSG_PEER_ATTRIBUTE: {
+		/* Our CID0 and SID0 once we have them (C-Up); none before (C-CFG). */
 		FabricMsg ack = { .type = FABRIC_MSG_ATTRIBUTE_ACK,
 				  .sid0 = f->sid,
-				  .cid0 = f->cid };
+				  .cid0 = f->cid,
+				  .no_ids = !client_control_up(c) };
 
 		/* Link-level: for the peers of our link, not for components elsewhere. */
-		if (o->routed)
+		if (o->routed || o->directed)
 			break;
 		snprintf(ack.cclass, sizeof(ack.cclass), "%s", f->cclass);
-		send_msg(c, o->id, &ack);
+		client_fabric_send_msg(c, o->id, &ack);
 		break;
 	}
+	case FABRIC_MSG_ATTRIBUTE_ACK:
+		/* Our switch's attributes: what our interface 0 says of its peer. */
+		if (!o->routed && !o->directed && o->id == f->layout.server_id)
+			client_control_switch_attributes(c, &m);
+		break;
 	case FABRIC_MSG_CTL_WRITE:
 		take_ctl_write(c, o, name, &m);
 		break;
@@ -526,7 +644,8 @@ void client_fabric_on_device_message(Client *c, const char *msg)
 
 /*
  * Reads the envelope of a message in the server's slot: true with *o when the switch delivers it
- * for a component elsewhere (or for a peer of ours, when it relays everything).
+ * for a component elsewhere (or for a peer of ours, when it relays everything), or directed
+ * along a path (o->path: the way back).
  */
 static bool delivered_origin(Client *c, Origin *o)
 {
@@ -536,6 +655,12 @@ static bool delivered_origin(Client *c, Origin *o)
 	if (r == -EBADMSG)
 		log_warning("the server's slot holds a malformed envelope; its message is taken "
 			    "as the server's own");
+	if (r == 0 && env.type == ENVELOPE_DIRECTED_DELIVER) {
+		*o = (Origin){ .directed = true, .path_len = env.path_len };
+		memcpy(o->path, env.path, env.path_len);
+		log_debug("delivered directed, the way back %u ports", env.path_len);
+		return true;
+	}
 	if (r < 0 || env.type != ENVELOPE_DELIVER)
 		return false;
 	*o = (Origin){ .routed = true, .cid = env.origin_cid, .sid = env.origin_sid };
@@ -567,8 +692,12 @@ bool client_fabric_on_interrupt(Client *c, unsigned vector)
 	 * Only the switch delivers: an envelope in another peer's slot is its own business (a
 	 * route request it left there), never an origin it may claim.
 	 */
-	if (r == 0 && vector == f->layout.server_id && delivered_origin(c, &o))
-		f->routed_received++;
+	if (r == 0 && vector == f->layout.server_id && delivered_origin(c, &o)) {
+		if (o.directed)
+			f->directed_received++;
+		else
+			f->routed_received++;
+	}
 	mailbox_acknowledge(slot_of(c, vector), c->state.own_id);
 	mail_sender_heard_from(f->sender, vector);
 	if (r < 0) {
@@ -632,18 +761,55 @@ static int match_peers(Client *c, const char *arg, uint64_t ids[4])
 	for (unsigned id = 0; id < MAIL_DEST_MAX; id++)                                            \
 		if ((ids)[id / 64] & (UINT64_C(1) << (id % 64)))
 
+/* "dr:" (our switch itself) or "dr:P1.P2..": ports 1..255, at most ENVELOPE_PATH_MAX. */
+static int parse_path(Client *c, const char *arg, FabricTarget *t)
+{
+	const char *p = arg + strlen("dr:");
+	bool bad = false;
+
+	*t = (FabricTarget){ .directed = true };
+	while (*p && !bad) {
+		char port[8];
+		size_t len = strcspn(p, ".");
+		uint64_t v;
+
+		bad = t->path_len == ENVELOPE_PATH_MAX || len == 0 || len >= sizeof(port);
+		if (bad)
+			break;
+		memcpy(port, p, len);
+		port[len] = '\0';
+		bad = parse_uint(port, 1, UINT8_MAX, &v) < 0;
+		t->path[t->path_len++] = (uint8_t)v;
+		p += len;
+		/* A '.' separates: one at the end is not a path. */
+		if (*p == '.')
+			bad = !*++p;
+	}
+	if (bad)
+		return command_error(c,
+				     "'%s' is not a path: dr: then up to %d ports (1..255) "
+				     "separated by '.'",
+				     arg, ENVELOPE_PATH_MAX);
+	if (!c->device && !(fabric_flags(c) & MAILBOX_FLAG_ROUTES))
+		return command_error(c, "the switch does not relay: %s leads nowhere", arg);
+	return 0;
+}
+
 /*
  * Resolves DEST into targets (room for MAIL_DEST_MAX): the peers of our switch match_peers()
- * finds, else a CID,SID elsewhere, which the switch routes to. How many, or -EINVAL with a
- * failed command.
+ * finds, else a CID,SID elsewhere, which the switch routes to, or a path (dr:...) the switches
+ * relay along. How many, or -EINVAL with a failed command.
  */
 static int parse_dest(Client *c, const char *arg, FabricTarget targets[])
 {
 	ClientFabric *f = &c->fabric;
 	uint64_t ids[4];
 	uint16_t cid, sid;
-	int n = match_peers(c, arg, ids), k = 0;
+	int n, k = 0;
 
+	if (str_has_prefix(arg, "dr:"))
+		return parse_path(c, arg, &targets[0]) < 0 ? -EINVAL : 1;
+	n = match_peers(c, arg, ids);
 	if (n == 0 && parse_pair(arg, FABRIC_CID_MAX, FABRIC_SID_MAX, &cid, &sid)) {
 		if (f->configured && cid == f->cid && sid == f->sid)
 			return command_error(c, "%s is our own CID,SID", arg);
@@ -659,6 +825,19 @@ static int parse_dest(Client *c, const char *arg, FabricTarget targets[])
 	if (local_target(c, id, &targets[k]) == 0)
 		k++;
 	return k;
+}
+
+int client_fabric_parse_one_dest(Client *c, const char *arg, FabricTarget *t)
+{
+	FabricTarget targets[MAIL_DEST_MAX];
+	int n = parse_dest(c, arg, targets);
+
+	if (n < 0)
+		return n;
+	if (n != 1)
+		return command_error(c, "'%s' names %d peers; name one", arg, n);
+	*t = targets[0];
+	return 0;
 }
 
 static void command_who(Client *c)
@@ -746,19 +925,19 @@ static void command_ping(Client *c, const char *dest, const char *seconds)
 		RoutedPing *p = NULL;
 
 		/* Marked first: a silent destination reports the ping unacknowledged at once. */
-		if (t->routed) {
-			p = routed_ping_find(f, t->cid, t->sid);
+		if (t->routed || t->directed) {
+			p = routed_ping_find(f, t);
 			if (!p)
 				p = &f->routed_pings[f->n_routed_pings++];
-			*p = (RoutedPing){ .cid = t->cid, .sid = t->sid, .sent_at = now };
+			*p = (RoutedPing){ .target = *t, .sent_at = now };
 		} else {
 			f->ping_sent_at[t->id] = now;
 			set_ping_pending(f, t->id, true);
 		}
-		if (send_to(c, t, "ping", SEND_PING) < 0) {
-			if (!t->routed)
+		if (client_fabric_send(c, t, "ping", SEND_PING) < 0) {
+			if (!t->routed && !t->directed)
 				set_ping_pending(f, t->id, false);
-			else if ((p = routed_ping_find(f, t->cid, t->sid)))
+			else if ((p = routed_ping_find(f, t)))
 				routed_ping_remove(f, p);
 		}
 	}
@@ -774,7 +953,7 @@ static void flood_fill(Client *c)
 	while (!fl->stopped && fl->queued < fl->total &&
 	       fl->queued - fl->sent - fl->failed < FLOOD_WINDOW) {
 		snprintf(text, sizeof(text), "seq=%" PRIu64, ++fl->queued);
-		if (send_to(c, &fl->target, text, SEND_FLOOD) < 0) {
+		if (client_fabric_send(c, &fl->target, text, SEND_FLOOD) < 0) {
 			fl->failed++;
 			fl->stopped = true;
 		} else if (c->device) {
@@ -804,7 +983,7 @@ static void command_flood(Client *c, const char *dest, const char *count)
 		return;
 	}
 	f->flood = (FabricFlood){ .target = targets[0], .total = total };
-	target_name(c, &targets[0], f->flood.name);
+	client_fabric_target_name(c, &targets[0], f->flood.name);
 	/* The wait queues the messages, a window at a time, as the earlier ones are answered. */
 	start_wait(c, WAIT_FLOOD, NULL);
 }
@@ -821,8 +1000,9 @@ static void join_words(char *buf, size_t size, const char *prefix, int argc, cha
 
 bool client_fabric_command(Client *c, int argc, char *argv[])
 {
-	static const char *const commands[] = { "who", "ping",  "send",     "link",
-						"rfc", "spoof", "wait-msg", "flood" };
+	static const char *const commands[] = { "who",      "ping",      "send",     "link",
+						"rfc",      "spoof",     "wait-msg", "flood",
+						"ctl-read", "ctl-write", "control" };
 	ClientFabric *f = &c->fabric;
 	char text[MAILBOX_MSG_MAX + 8];
 	FabricTarget targets[MAIL_DEST_MAX];
@@ -839,7 +1019,9 @@ bool client_fabric_command(Client *c, int argc, char *argv[])
 		return true;
 	}
 
-	if (strcmp(argv[0], "who") == 0 && argc == 1) {
+	if (client_control_command(c, argc, argv)) {
+		/* done */
+	} else if (strcmp(argv[0], "who") == 0 && argc == 1) {
 		command_who(c);
 	} else if (strcmp(argv[0], "ping") == 0 && (argc == 2 || argc == 3)) {
 		command_ping(c, argv[1], argc == 3 ? argv[2] : "5");
@@ -850,7 +1032,7 @@ bool client_fabric_command(Client *c, int argc, char *argv[])
 		/* Before sending: a silent destination reports its drop at once. */
 		f->send_failed = false;
 		for (int i = 0; i < n; i++)
-			send_to(c, &targets[i], text, SEND_COMMAND);
+			client_fabric_send(c, &targets[i], text, SEND_COMMAND);
 		start_wait(c, WAIT_DELIVERED, NULL);
 	} else if (strcmp(argv[0], "flood") == 0 && argc == 3) {
 		command_flood(c, argv[1], argv[2]);
@@ -877,8 +1059,8 @@ bool client_fabric_command(Client *c, int argc, char *argv[])
 		f->configured = false;
 		if (c->device)
 			say("the bridge configures itself at probe; asking again");
-		send_msg(c, f->layout.server_id,
-			 &(FabricMsg){ .type = FABRIC_MSG_LINK_RFC, .ttc_usec = 27 });
+		client_fabric_send_msg(c, f->layout.server_id,
+				       &(FabricMsg){ .type = FABRIC_MSG_LINK_RFC, .ttc_usec = 27 });
 		start_wait(c, WAIT_CONFIGURED, argc == 2 ? argv[1] : "5");
 	} else {
 		command_error(c, "wrong arguments to '%s'; try 'help'", argv[0]);
@@ -924,6 +1106,8 @@ bool client_fabric_wait_satisfied(Client *c)
 		return true;
 	case WAIT_FLOOD:
 		return flood_done(c);
+	case WAIT_CONTROL:
+		return client_control_wait_satisfied(c);
 	case WAIT_CONFIGURED:
 		if (c->device && !f->configured) {
 			/* The bridge took the CTL-Write; its link state says so. */
@@ -955,17 +1139,20 @@ void client_fabric_dump(Client *c)
 	    " ctl-writes-refused %" PRIu64,
 	    f->configured ? "yes" : "no", f->sid, f->cid, f->messages, f->ctl_writes_refused);
 	say("fabric routes %s relay-always %s routed-sent %" PRIu64 " routed-refused %" PRIu64
-	    " routed-received %" PRIu64,
+	    " routed-received %" PRIu64 " directed-sent %" PRIu64 " directed-refused %" PRIu64
+	    " directed-received %" PRIu64,
 	    flags & MAILBOX_FLAG_ROUTES ? "yes" : "no",
 	    flags & MAILBOX_FLAG_RELAY_ALWAYS ? "yes" : "no", f->routed_sent, f->routed_refused,
-	    f->routed_received);
+	    f->routed_received, f->directed_sent, f->directed_refused, f->directed_received);
+	client_control_dump(c);
 }
 
 void client_fabric_help(void)
 {
 	say("fabric commands (when the server is in fabric mode); DEST is an ID, a nodename,\n"
-	    "'server', 'all', 'others' or CID,SID (a peer of our switch, else a component the\n"
-	    "switch routes to, when it routes):\n"
+	    "'server', 'all', 'others', CID,SID (a peer of our switch, else a component the\n"
+	    "switch routes to, when it routes) or dr:P1.P2.. (the component at the end of\n"
+	    "that path of egress ports, from our switch on; dr: is our switch itself):\n"
 	    "  who                       the peers on the fabric: nodename, C-Class, CID, SID\n"
 	    "  ping DEST [SECONDS]       send ping and wait for the pongs (default 5 s)\n"
 	    "  send DEST TEXT            send a message and wait until it is acknowledged\n"
@@ -978,4 +1165,5 @@ void client_fabric_help(void)
 	    "  rfc [SECONDS]             ask the server to configure us (Link RFC)\n"
 	    "  spoof SRC DEST TEXT       write TEXT into SRC's slot and ring DEST on vector\n"
 	    "                            SRC, as if SRC sent it (for tests)");
+	client_control_help();
 }

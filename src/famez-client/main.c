@@ -374,6 +374,8 @@ static int on_wait_timer(sd_event_source *source, uint64_t usec, void *userdata)
 			command_error(
 				c, "wait-msg: timed out with %" PRIu64 " of %" PRIu64 " messages",
 				c->fabric.messages - c->fabric.messages_consumed, c->wait_target);
+		else if (c->wait == WAIT_CONTROL)
+			client_control_timed_out(c);
 	}
 	c->wait = WAIT_NONE;
 	c->poll_timer = sd_event_source_disable_unref(c->poll_timer);
@@ -449,6 +451,7 @@ static bool wait_satisfied(Client *c)
 	case WAIT_DELIVERED:
 	case WAIT_FLOOD:
 	case WAIT_CONFIGURED:
+	case WAIT_CONTROL:
 		return client_fabric_wait_satisfied(c);
 	case WAIT_DRAIN:
 		return c->fabric.in_flight == 0;

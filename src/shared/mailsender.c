@@ -79,13 +79,14 @@ static void tell_unacknowledged(MailSender *m, unsigned dest, const MailItem *it
 	m->ops.unacknowledged(m->userdata, dest, &msg, timed_out);
 }
 
-/* The receiver took the in-flight message; a route request's verdict is in the slot. */
+/* The receiver took the in-flight message; a route or directed request's verdict is in the slot. */
 static void tell_delivered(MailSender *m, unsigned dest)
 {
 	const MailItem *item = &m->in_flight_item;
-	MailMessage msg = message_of(item, item->has_env && item->env.type == ENVELOPE_ROUTE
-						   ? envelope_get_status(m->slot)
-						   : ENVELOPE_STATUS_OK);
+	bool request = item->has_env &&
+		       (item->env.type == ENVELOPE_ROUTE || item->env.type == ENVELOPE_DIRECTED);
+	MailMessage msg =
+		message_of(item, request ? envelope_get_status(m->slot) : ENVELOPE_STATUS_OK);
 
 	if (m->ops.delivered)
 		m->ops.delivered(m->userdata, dest, &msg);

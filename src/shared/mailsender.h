@@ -43,7 +43,7 @@ typedef struct MailMessage {
 	const char *text;
 	const Envelope *env; /* the envelope it went with, or NULL */
 	uint64_t token;      /* what the caller gave mail_sender_send_env(), 0 if nothing */
-	/* delivered(): for a route request, the status its receiver wrote; ENVELOPE_STATUS_OK else */
+	/* delivered(): for a route or directed request, the status its receiver wrote; OK else */
 	EnvelopeStatus status;
 } MailMessage;
 

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,7 +32,7 @@
 #define PINGS 200
 
 static Famezd famezd;
-static char switches_dir[256];
+static const char *switches_dir;
 
 /* A raw peer of one switch, with its shared memory mapped. */
 typedef struct Peer {
@@ -45,18 +44,7 @@ typedef struct Peer {
 
 static void write_switch(const char *name, const char *body)
 {
-	char path[320], text[512];
-	FILE *f;
-
-	snprintf(switches_dir, sizeof(switches_dir), "%s/switches.d", testlib_tmpdir());
-	ck_assert(mkdir(switches_dir, 0755) == 0 || errno == EEXIST);
-	snprintf(path, sizeof(path), "%s/%s.conf", switches_dir, name);
-	snprintf(text, sizeof(text), "[Switch]\nSocket=%s/%s.sock\nMaxPeers=%d\n%s",
-		 testlib_tmpdir(), name, CLIENTS, body);
-	f = fopen(path, "we");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_ge(fputs(text, f), 0);
-	ck_assert_int_eq(fclose(f), 0);
+	switches_dir = testlib_write_switch(name, CLIENTS, body);
 }
 
 static const char *socket_of(const char *name)

@@ -354,6 +354,24 @@ void famezd_start(Famezd *f, const char *const extra[])
 	}
 }
 
+const char *testlib_write_switch(const char *name, unsigned max_peers, const char *body)
+{
+	static char dir[256];
+	char path[320], text[512];
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "%s/switches.d", testlib_tmpdir());
+	ck_assert(mkdir(dir, 0755) == 0 || errno == EEXIST);
+	snprintf(path, sizeof(path), "%s/%s.conf", dir, name);
+	snprintf(text, sizeof(text), "[Switch]\nSocket=%s/%s.sock\nMaxPeers=%u\n%s",
+		 testlib_tmpdir(), name, max_peers, body);
+	f = fopen(path, "we");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_ge(fputs(text, f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+	return dir;
+}
+
 void famezd_stop(Famezd *f)
 {
 	/* A SIGKILL on a slow exit (a sanitizer's leak check) would fail the check of its exit. */
@@ -420,11 +438,24 @@ pid_t famez_client_start(const char *socket, const char *name, const char *comma
 pid_t famez_client_start_fed(const char *socket, const char *name, const char *nodename,
 			     int *commands, char *out, size_t out_size)
 {
-	const char *argv[] = { testlib_client_path(), "--socket", socket, "--wait", "5",
-			       "--nodename",          nodename,   NULL };
+	const char *options[] = { "--nodename", nodename, NULL };
+
+	return famez_client_start_fed_with(socket, name, options, commands, out, out_size);
+}
+
+pid_t famez_client_start_fed_with(const char *socket, const char *name, const char *const options[],
+				  int *commands, char *out, size_t out_size)
+{
+	const char *argv[24] = { testlib_client_path(), "--socket", socket, "--wait", "5" };
+	size_t n = 5;
 	int p[2];
 	pid_t pid;
 
+	for (size_t i = 0; options && options[i]; i++) {
+		ck_assert_uint_lt(n, ELEMENTSOF(argv) - 1);
+		argv[n++] = options[i];
+	}
+	argv[n] = NULL;
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
 	snprintf(out, out_size, "%s/%s.out", testlib_tmpdir(), name);
 	pid = spawn_with_stdin((char *const *)argv, p[0], out, out);

@@ -80,6 +80,12 @@ typedef struct Famezd {
 
 /* Starts famezd with the extra options (NULL-terminated) and waits until it accepts. */
 void famezd_start(Famezd *f, const char *const extra[]);
+/*
+ * Writes <tmpdir>/switches.d/<name>.conf: a switch listening on <tmpdir>/<name>.sock with
+ * max_peers clients, and body (more [Switch] keys, each ending in a newline). Returns the
+ * directory, for famezd's --switches-dir.
+ */
+const char *testlib_write_switch(const char *name, unsigned max_peers, const char *body);
 /* Stops it with SIGTERM and asserts a clean exit. */
 void famezd_stop(Famezd *f);
 /* Runs famezd to completion (for option errors) and returns its exit status; stderr in log. */
@@ -109,6 +115,9 @@ pid_t famez_client_start_with(const char *socket, const char *name, const char *
  */
 pid_t famez_client_start_fed(const char *socket, const char *name, const char *nodename,
 			     int *commands, char *out, size_t out_size);
+/* The same with options (a NULL-terminated list), e.g. --nodename NAME -v. */
+pid_t famez_client_start_fed_with(const char *socket, const char *name, const char *const options[],
+				  int *commands, char *out, size_t out_size);
 void famez_client_feed(int commands, const char *line);
 /* Waits until the file contains needle; fails the test after timeout_ms. */
 void testlib_wait_for_output(const char *path, const char *needle, int timeout_ms);
