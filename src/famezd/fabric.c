@@ -303,13 +303,14 @@ static bool dispatch_control(Fabric *f, Peer *p, const char *text)
 			send_text(f, p->id, answer);
 		return true;
 	}
-	/* An answer: the configuration's acknowledgment is FAME-Z's, below. */
-	if (cm.type == CONTROL_MSG_ACK && p->fabric.rfc_tag && r == 0 &&
-	    cm.tag == p->fabric.rfc_tag)
+	/* An answer someone waits for; any other acknowledgment is FAME-Z's, below. */
+	if (r == 0 && sh->events && sh->events->control_answer &&
+	    !(cm.type == CONTROL_MSG_ACK && p->fabric.rfc_tag && cm.tag == p->fabric.rfc_tag) &&
+	    sh->events->control_answer(sh->events_data, f->sw, p, &cm))
+		return true;
+	if (cm.type == CONTROL_MSG_ACK)
 		return false;
-	if (r < 0 || !sh->events || !sh->events->control_answer ||
-	    !sh->events->control_answer(sh->events_data, f->sw, p, &cm))
-		protocol_error(f, p->id, LOG_DEBUG, "a control answer nobody waits for: ", text);
+	protocol_error(f, p->id, LOG_DEBUG, "a control answer nobody waits for: ", text);
 	return true;
 }
 

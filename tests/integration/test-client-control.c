@@ -261,8 +261,9 @@ START_TEST(test_refusals_carry_their_reason)
 	expect(c.out, "answered 1 malformed 1 out-of-range 0 read-only 0 tag-reused 1");
 	ck_assert(!testlib_file_contains(c.out, "aye@1: CTL-Read"));
 
-	/* famezd answers no control request rung to it directly: nothing comes. */
-	run(&a, "ctl-read server 0 8 1", "ctl-read server: no answer");
+	/* famezd answers a control request rung to it directly from its switch's space. */
+	run(&a, "ctl-read server 0x18 2", "ctl-read server 0x18: 0500");
+	run(&a, "ctl-read server 0x1f8 16", "ctl-read server 0x1f8: refused: OutOfRange");
 	/* Our own space. */
 	ctl_read(&a, "self", 0, sizeof(core), core);
 	ck_assert_uint_eq(core[CCLASS], 0x14);
