@@ -37,6 +37,7 @@ typedef enum WaitKind {
 	WAIT_SLEEP,      /* until the timer fires */
 	WAIT_FLOOD,      /* fabric: until every message of `fabric.flood` was answered */
 	WAIT_CONTROL,    /* fabric: until our control request (ctl-read, ctl-write) is answered */
+	WAIT_MANAGE,     /* fabric: until the fabric manager's pass is done (never with --watch) */
 } WaitKind;
 
 /*
@@ -65,6 +66,7 @@ typedef enum SendKind {
 	SEND_REPLY,       /* our answers: a failure is only logged */
 	SEND_FLOOD,
 	SEND_CONTROL, /* ctl-read, ctl-write: a failure ends the wait for the answer */
+	SEND_MANAGE,  /* the fabric manager's requests: a failure is that component's */
 } SendKind;
 
 /*
@@ -81,6 +83,7 @@ typedef struct Origin {
 } Origin;
 
 typedef struct ClientControl ClientControl;
+typedef struct ClientManager ClientManager;
 
 /* flood: numbered messages to one target, a window of them queued at a time, in order. */
 typedef struct FabricFlood {
@@ -116,6 +119,7 @@ typedef struct ClientFabric {
 	uint64_t directed_sent, directed_refused, directed_received;
 	FabricFlood flood;
 	ClientControl *control; /* our Gen-Z control space (control.c); NULL with --device */
+	ClientManager *manager; /* manage: the fabric manager at work (manage.c), or NULL */
 } ClientFabric;
 
 typedef struct Client {
@@ -164,6 +168,8 @@ typedef struct Client {
 } Client;
 
 void client_exit(Client *c, int code);
+/* famez-fm: say() prints nothing (the manager prints its own results). */
+extern bool say_muted;
 /* Prints a result line on stdout. */
 void say(const char *fmt, ...) _printf_(1, 2);
 /* Logs a failed command (the exit status becomes 1); returns -EINVAL. */
@@ -244,3 +250,28 @@ void client_control_timed_out(Client *c);
 void client_control_send_failed(Client *c, const char *text);
 void client_control_dump(Client *c);
 void client_control_help(void);
+
+/*
+ * control.c: answers a control request text for our own control space at once (the manager
+ * asking itself): false when text is no request.
+ */
+bool client_control_answer_self(Client *c, const char *text, char *answer, size_t size);
+
+/* manage.c: the fabric manager (famez-fm) on our transport. */
+bool client_manage_command(Client *c, int argc, char *argv[]);
+bool client_manage_wait_satisfied(Client *c);
+/* A control answer delivered to us: the manager's (true, taken) while a pass runs. */
+bool client_manage_take(Client *c, const Origin *o, const char *text);
+/* The switch refused one of the manager's requests. */
+void client_manage_send_failed(Client *c, const FabricTarget *t, const char *text);
+void client_manage_done(Client *c);
+void client_manage_help(void);
+
+/* famez-fm: the same program under another name, with its own options (famez-fm(1)). */
+typedef struct FmArgs {
+	const char *socket, *device, *wait;
+	bool verbose;
+	char exec[256]; /* the manage command its options make */
+} FmArgs;
+/* Reads famez-fm's options: an exit code (help, version, bad usage), or -1 to go on with *a. */
+int client_fm_args(int argc, char *argv[], FmArgs *a);

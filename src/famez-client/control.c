@@ -357,7 +357,9 @@ bool client_control_take(Client *c, const Origin *o, const char *name, const cha
 		answer(c, o, &m, r < 0);
 		return true;
 	}
-	/* A response: to our request, from where it went, with its tag; else to nothing. */
+	/* A response: the fabric manager's, or to our request from where it went, with its tag. */
+	if (client_manage_take(c, o, text))
+		return true;
 	if (r == 0 && ctl->pending.active && m.tag == ctl->pending.tag &&
 	    client_fabric_origin_is(c, &ctl->pending.target, o)) {
 		log_debug("%s: %s", name, text);
@@ -367,6 +369,24 @@ bool client_control_take(Client *c, const Origin *o, const char *name, const cha
 	ctl->unmatched++;
 	log_debug("%s: %s (answers no request of ours)", name, text);
 	return true;
+}
+
+bool client_control_answer_self(Client *c, const char *text, char *answer, size_t size)
+{
+	ClientControl *ctl = c->fabric.control;
+	ControlMsg req = { .type = CONTROL_MSG_NONE }, resp;
+	int r;
+
+	if (!ctl)
+		return false;
+	r = control_msg_parse(text, &req);
+	if (req.type != CONTROL_MSG_READ && req.type != CONTROL_MSG_WRITE)
+		return false;
+	if (r < 0)
+		control_space_answer_malformed(ctl->space, &req, &resp);
+	else
+		control_space_answer(ctl->space, &req, UINT64_C(1) << 60, &resp);
+	return control_msg_format(&resp, answer, size) >= 0;
 }
 
 /* ---- our requests ---- */

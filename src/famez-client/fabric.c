@@ -183,6 +183,11 @@ static void unacknowledged(void *userdata, unsigned dest, const MailMessage *msg
 		routed_ping_lost(c, msg->env);
 	if (msg->token == SEND_CONTROL)
 		client_control_send_failed(c, msg->text);
+	if (msg->token == SEND_MANAGE && is_route_request(msg)) {
+		FabricTarget t = target_of_request(msg->env);
+
+		client_manage_send_failed(c, &t, msg->text);
+	}
 	if (f->in_flight)
 		f->in_flight--;
 	client_continue(c);
@@ -214,6 +219,9 @@ static void route_refused(Client *c, const MailMessage *msg)
 		break;
 	case SEND_CONTROL:
 		client_control_send_failed(c, msg->text);
+		break;
+	case SEND_MANAGE:
+		client_manage_send_failed(c, &t, msg->text);
 		break;
 	default:
 		break;
@@ -453,6 +461,7 @@ void client_fabric_peer_ringable(Client *c, unsigned id)
 void client_fabric_done(Client *c)
 {
 	c->fabric.sender = mail_sender_free(c->fabric.sender);
+	client_manage_done(c);
 	client_control_done(c);
 }
 
@@ -1002,7 +1011,7 @@ bool client_fabric_command(Client *c, int argc, char *argv[])
 {
 	static const char *const commands[] = { "who",      "ping",      "send",     "link",
 						"rfc",      "spoof",     "wait-msg", "flood",
-						"ctl-read", "ctl-write", "control" };
+						"ctl-read", "ctl-write", "control",  "manage" };
 	ClientFabric *f = &c->fabric;
 	char text[MAILBOX_MSG_MAX + 8];
 	FabricTarget targets[MAIL_DEST_MAX];
@@ -1019,7 +1028,7 @@ bool client_fabric_command(Client *c, int argc, char *argv[])
 		return true;
 	}
 
-	if (client_control_command(c, argc, argv)) {
+	if (client_control_command(c, argc, argv) || client_manage_command(c, argc, argv)) {
 		/* done */
 	} else if (strcmp(argv[0], "who") == 0 && argc == 1) {
 		command_who(c);
@@ -1108,6 +1117,8 @@ bool client_fabric_wait_satisfied(Client *c)
 		return flood_done(c);
 	case WAIT_CONTROL:
 		return client_control_wait_satisfied(c);
+	case WAIT_MANAGE:
+		return client_manage_wait_satisfied(c);
 	case WAIT_CONFIGURED:
 		if (c->device && !f->configured) {
 			/* The bridge took the CTL-Write; its link state says so. */
@@ -1166,4 +1177,5 @@ void client_fabric_help(void)
 	    "  spoof SRC DEST TEXT       write TEXT into SRC's slot and ring DEST on vector\n"
 	    "                            SRC, as if SRC sent it (for tests)");
 	client_control_help();
+	client_manage_help();
 }

@@ -39,10 +39,14 @@ void client_exit(Client *c, int code)
 }
 
 /* Commands print their results on stdout; diagnostics go to stderr. */
+bool say_muted;
+
 void say(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (say_muted)
+		return;
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
@@ -452,6 +456,7 @@ static bool wait_satisfied(Client *c)
 	case WAIT_FLOOD:
 	case WAIT_CONFIGURED:
 	case WAIT_CONTROL:
+	case WAIT_MANAGE:
 		return client_fabric_wait_satisfied(c);
 	case WAIT_DRAIN:
 		return c->fabric.in_flight == 0;
@@ -792,7 +797,9 @@ static void client_done(Client *c)
 	sd_event_unref(c->event);
 }
 
-int main(int argc, char *argv[])
+/* famez-client's options: an exit code (help, version, bad usage), or -1 to go on. */
+static int parse_options(int argc, char *argv[], Client *c, const char **exec,
+			 uint64_t *wait_seconds)
 {
 	static const struct option options[] = {
 		{ "socket", required_argument, NULL, 'S' },
@@ -806,29 +813,19 @@ int main(int argc, char *argv[])
 		{ "version", no_argument, NULL, 0x100 },
 		{},
 	};
-	Client c = { .fd = -1,
-		     .device_fd = -1,
-		     .device_wfd = -1,
-		     .reader = WIRE_READER_INIT,
-		     .exit_code = EXIT_OK };
-	const char *exec = NULL;
-	uint64_t wait_seconds = 0;
-	int opt, r;
+	int opt;
 
-	log_open("famez-client");
-	c.socket_path = famez_default_socket_path();
-	client_state_init(&c.state);
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":S:D:e:w:N:C:vh", options, NULL)) >= 0) {
 		switch (opt) {
 		case 'S':
-			c.socket_path = optarg;
+			c->socket_path = optarg;
 			break;
 		case 'D':
-			c.device_path = optarg;
+			c->device_path = optarg;
 			break;
 		case 'e':
-			exec = optarg;
+			*exec = optarg;
 			break;
 		case 'N':
 			if (!optarg[0] || strlen(optarg) >= MAILBOX_NODENAME_MAX) {
@@ -850,7 +847,7 @@ int main(int argc, char *argv[])
 			arg_cclass = optarg;
 			break;
 		case 'w':
-			if (parse_uint(optarg, 0, 86400 * 365, &wait_seconds) < 0) {
+			if (parse_uint(optarg, 0, 86400 * 365, wait_seconds) < 0) {
 				log_error("--wait %s is not a number of seconds", optarg);
 				return EXIT_USAGE;
 			}
@@ -878,6 +875,48 @@ int main(int argc, char *argv[])
 		log_error("unexpected argument '%s'; commands go in --exec or on standard input",
 			  argv[optind]);
 		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+int main(int argc, char *argv[])
+{
+	Client c = { .fd = -1,
+		     .device_fd = -1,
+		     .device_wfd = -1,
+		     .reader = WIRE_READER_INIT,
+		     .exit_code = EXIT_OK };
+	const char *exec = NULL;
+	uint64_t wait_seconds = 0;
+	_cleanup_free_ char *fm_exec = NULL;
+	int r;
+
+	log_open("famez-client");
+	c.socket_path = famez_default_socket_path();
+	client_state_init(&c.state);
+	if (strcmp(program_invocation_short_name, "famez-fm") == 0) {
+		FmArgs fm = { 0 };
+
+		log_open("famez-fm");
+		/* What it prints is the fabric it found, not what it hears. */
+		say_muted = true;
+		r = client_fm_args(argc, argv, &fm);
+		if (r >= 0)
+			return r;
+		if (fm.socket)
+			c.socket_path = fm.socket;
+		c.device_path = fm.device;
+		if (fm.verbose)
+			log_set_max_level(LOG_DEBUG);
+		if (fm.wait && parse_uint(fm.wait, 0, 86400 * 365, &wait_seconds) < 0) {
+			log_error("--wait %s is not a number of seconds", fm.wait);
+			return EXIT_USAGE;
+		}
+		exec = fm_exec = strdup(fm.exec);
+	} else {
+		r = parse_options(argc, argv, &c, &exec, &wait_seconds);
+		if (r >= 0)
+			return r;
 	}
 
 	signal(SIGPIPE, SIG_IGN);

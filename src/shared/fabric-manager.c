@@ -1372,6 +1372,28 @@ void fm_on_answer(FabricManager *m, const FmAddr *from, const char *text, uint64
 	pump(m);
 }
 
+void fm_on_unreachable(FabricManager *m, const FmAddr *to, uint16_t tag, uint64_t now_usec)
+{
+	size_t ri = tag < TAGS ? m->by_tag[tag] : 0;
+	char what[64];
+	size_t ci;
+	Req *r;
+
+	m->now = MAX(m->now, now_usec);
+	if (ri == 0 || !addr_equal(&m->reqs[ri - 1].to, to)) {
+		m->ignored++;
+		return;
+	}
+	r = &m->reqs[--ri];
+	req_land(m, ri);
+	ci = req_live(m, r) ? r->comp : NO_INDEX;
+	req_describe(r, what, sizeof(what));
+	req_free(m, ri);
+	if (ci != NO_INDEX)
+		comp_fail(m, ci, "its switch refused a %s: nothing answers there", what);
+	pump(m);
+}
+
 void fm_on_tick(FabricManager *m, uint64_t now_usec)
 {
 	m->now = MAX(m->now, now_usec);

@@ -9,7 +9,7 @@
 #include "envelope.h"
 
 /*
- * famez-fm's fabric manager (docs/fabric-manager.md), without I/O: it walks a fabric by
+ * famez-fm's fabric manager (famez-fm(1)), without I/O: it walks a fabric by
  * directed relay from its own bridge, gives every component a CID from a pool and the SID,
  * records itself as their primary fabric manager, computes shortest paths and writes every
  * requester's SSDT and every switch's LPRT, and reads every write back. The caller moves its
@@ -101,6 +101,11 @@ int fm_start(FabricManager *m, uint64_t now_usec);
  * another address than its request went to, is ignored and counted.
  */
 void fm_on_answer(FabricManager *m, const FmAddr *from, const char *text, uint64_t now_usec);
+/*
+ * The switch refused request `tag` to `to` (its envelope's status: no route, unreachable,
+ * relay disabled): the component fails at once, rather than when the request times out.
+ */
+void fm_on_unreachable(FabricManager *m, const FmAddr *to, uint16_t tag, uint64_t now_usec);
 /* Time passes: requests past their timeout are retried or given up. */
 void fm_on_tick(FabricManager *m, uint64_t now_usec);
 /* The earliest time fm_on_tick() has something to do, or UINT64_MAX. */

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * famez-fm with real famezd: three switches s1 - s2 - s3, ManagedBy=external, and four
+ * famez-clients (alpha on s1, beta on s2, gamma and delta on s3) that nothing configured.
+ * famez-fm joins s1 and manages: every component is configured with a CID of its pool, and
+ * every pair of clients talks by CID,SID along the routes it wrote, until an LPRT entry is
+ * cleared by a control write: that one pair is refused, the others still talk.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "testlib.h"
+
+#define CLIENTS 4
+/* Link ports: the first two after the clients and the switch itself. */
+#define LINK1 6
+#define SID 28
+#define LPRT(ingress, cid) (0x1000000 + (ingress)*0x4000 + (cid)*4)
+
+static Famezd famezd;
+static const char *switches_dir;
+
+typedef struct Fed {
+	pid_t pid;
+	int commands;
+	char out[256];
+	const char *sw, *nodename;
+	unsigned cid;
+} Fed;
+
+static char *fm_path(void)
+{
+	static char path[512];
+	const char *client = getenv("FAMEZ_CLIENT");
+
+	snprintf(path, sizeof(path), "%.*s/famez-fm", (int)(strrchr(client, '/') - client), client);
+	return path;
+}
+
+/* s1 -6:6- s2 -7:6- s3, each waiting for a manager. */
+static void start_fabric(void)
+{
+	switches_dir = testlib_write_switch("s1", CLIENTS, "ManagedBy=external\nLink=6:s2:6\n");
+	testlib_write_switch("s2", CLIENTS, "ManagedBy=external\nLink=7:s3:6\n");
+	testlib_write_switch("s3", CLIENTS, "ManagedBy=external\n");
+	famezd_start(&famezd, (const char *[]){ "--switches-dir", switches_dir, NULL });
+	testlib_wait_for_output(famezd.log_path, "famezd: switch s3: listening on ",
+				TESTLIB_WAIT_MS);
+}
+
+static void join(Fed *c, const char *sw, const char *nodename)
+{
+	char socket[300];
+	const char *options[] = { "--nodename", nodename, NULL };
+
+	c->sw = sw;
+	c->nodename = nodename;
+	snprintf(socket, sizeof(socket), "%s/%s.sock", testlib_tmpdir(), sw);
+	c->pid = famez_client_start_fed_with(socket, nodename, options, &c->commands, c->out,
+					     sizeof(c->out));
+	testlib_wait_for_output(c->out, "fabric nodename ", TESTLIB_WAIT_MS);
+}
+
+static void run(Fed *c, const char *command, const char *needle)
+{
+	unsigned n = testlib_count(c->out, needle);
+
+	famez_client_feed(c->commands, command);
+	testlib_wait_for_count(c->out, needle, n + 1, TESTLIB_WAIT_MS);
+}
+
+/* The CID the manager gave c, as it says. */
+static unsigned configured_cid(Fed *c)
+{
+	char *text, *at;
+	unsigned sid = 0, cid = 0;
+
+	testlib_wait_for_output(c->out, " by a manager", TESTLIB_WAIT_MS);
+	text = testlib_read_file(c->out);
+	at = strstr(text, "configured SID ");
+	ck_assert_msg(at && sscanf(at, "configured SID %u CID %u by a manager", &sid, &cid) == 2,
+		      "%s", text);
+	free(text);
+	ck_assert_uint_eq(sid, SID);
+	return cid;
+}
+
+static void ping(Fed *from, const Fed *to, bool reached)
+{
+	char command[64], needle[96];
+
+	snprintf(command, sizeof(command), "ping %u,%u " TESTLIB_WAIT_S, to->cid, SID);
+	/* On one switch a peer whose slot holds that CID,SID is rung directly, as in FAME-Z. */
+	if (reached && strcmp(from->sw, to->sw) == 0)
+		snprintf(needle, sizeof(needle), "pong from %s@", to->nodename);
+	else if (reached)
+		snprintf(needle, sizeof(needle), "pong from %u,%u in ", to->cid, SID);
+	else
+		snprintf(needle, sizeof(needle), "cannot reach %u,%u: no-route", to->cid, SID);
+	run(from, command, needle);
+}
+
+START_TEST(test_the_manager_configures_and_routes_the_fabric)
+{
+	Fed alpha, beta, gamma, delta;
+	Fed *all[] = { &alpha, &beta, &gamma, &delta };
+	char socket[300], out[300], err[300], command[128], needle[128];
+	char *json;
+
+	start_fabric();
+	join(&alpha, "s1", "alpha");
+	join(&beta, "s2", "beta");
+	join(&gamma, "s3", "gamma");
+	join(&delta, "s3", "delta");
+
+	snprintf(socket, sizeof(socket), "%s/s1.sock", testlib_tmpdir());
+	snprintf(out, sizeof(out), "%s/fm.out", testlib_tmpdir());
+	snprintf(err, sizeof(err), "%s/fm.err", testlib_tmpdir());
+	ck_assert_msg(
+		testlib_run((char *const[]){ fm_path(), "--socket", socket, "--cids", "100-4095",
+					     "--sid", "28", "--json", "--time", NULL },
+			    out, err, 4 * TESTLIB_WAIT_MS) == 0,
+		"%s%s", testlib_show(out), testlib_show(err));
+	json = testlib_read_file(out);
+	/* Three switches and five bridges (the manager's too), all configured; seven links. */
+	ck_assert_msg(testlib_json_valid(strtok(json, "\n")), "%s", json);
+	ck_assert_uint_eq(testlib_count(out, "\"cclass\":\"FabricSwitch\""), 3);
+	ck_assert_uint_eq(testlib_count(out, "\"cclass\":\"Bridge\""), 5);
+	ck_assert_uint_eq(testlib_count(out, "\"configured\":true"), 8);
+	ck_assert_uint_eq(testlib_count(out, "\"manager\":\"100,28\""), 8);
+	ck_assert_uint_eq(testlib_count(out, "\"ports\":["), 7);
+	ck_assert_msg(!strstr(json, "\"error\""), "%s", json);
+	free(json);
+	ck_assert_msg(testlib_file_contains(out, "time: discovery "), "%s", testlib_show(out));
+
+	for (size_t i = 0; i < ELEMENTSOF(all); i++)
+		all[i]->cid = configured_cid(all[i]);
+	/* Every pair talks, both ways, along the routes the manager wrote. */
+	for (size_t i = 0; i < ELEMENTSOF(all); i++)
+		for (size_t j = 0; j < ELEMENTSOF(all); j++)
+			if (i != j)
+				ping(all[i], all[j], true);
+
+	/* s2's LPRT entry for gamma, from its port to s1, cleared by a control write. */
+	snprintf(command, sizeof(command), "ctl-write dr:%d 0x%x 00000000 " TESTLIB_WAIT_S, LINK1,
+		 LPRT(LINK1, gamma.cid));
+	snprintf(needle, sizeof(needle), "ctl-write dr:%d 0x%x: OK", LINK1, LPRT(LINK1, gamma.cid));
+	run(&alpha, command, needle);
+	ping(&alpha, &gamma, false);
+	ping(&alpha, &delta, true);
+	ping(&beta, &gamma, true);
+	ping(&beta, &delta, true);
+
+	for (size_t i = 0; i < ELEMENTSOF(all); i++) {
+		close(all[i]->commands);
+		testlib_stop(all[i]->pid, TESTLIB_WAIT_MS);
+	}
+	famezd_stop(&famezd);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("fm");
+	TCase *tc = tcase_create("fm");
+
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_the_manager_configures_and_routes_the_fabric);
+	suite_add_tcase(s, tc);
+	return testlib_run_suite(s);
+}
