@@ -164,6 +164,45 @@ START_TEST(test_the_manager_configures_and_routes_the_fabric)
 }
 END_TEST
 
+/*
+ * famez-fm --watch: a component that joins after a pass is found by the next one, given its
+ * IDs and routes, and reached; the fabric is printed again, said to have changed.
+ */
+START_TEST(test_watch_takes_in_a_newcomer)
+{
+	Fed alpha, beta;
+	char socket[300], out[300], err[300];
+	pid_t fm;
+
+	start_fabric();
+	join(&alpha, "s1", "alpha");
+	snprintf(socket, sizeof(socket), "%s/s1.sock", testlib_tmpdir());
+	snprintf(out, sizeof(out), "%s/fm.out", testlib_tmpdir());
+	snprintf(err, sizeof(err), "%s/fm.err", testlib_tmpdir());
+	fm = testlib_spawn((char *const[]){ fm_path(), "--socket", socket, "--cids", "100-4095",
+					    "--sid", "28", "--watch", "1", NULL },
+			   out, err);
+	testlib_wait_for_output(out, "fabric: 5 components (3 switches), 4 links, 0 failed",
+				TESTLIB_WAIT_MS);
+	alpha.cid = configured_cid(&alpha);
+
+	join(&beta, "s3", "beta");
+	testlib_wait_for_output(out, "the fabric changed", 2 * TESTLIB_WAIT_MS);
+	testlib_wait_for_output(out, "fabric: 6 components (3 switches), 5 links, 0 failed",
+				TESTLIB_WAIT_MS);
+	beta.cid = configured_cid(&beta);
+	ping(&alpha, &beta, true);
+	ping(&beta, &alpha, true);
+
+	testlib_stop(fm, TESTLIB_WAIT_MS);
+	close(alpha.commands);
+	close(beta.commands);
+	testlib_stop(alpha.pid, TESTLIB_WAIT_MS);
+	testlib_stop(beta.pid, TESTLIB_WAIT_MS);
+	famezd_stop(&famezd);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("fm");
@@ -171,6 +210,7 @@ int main(void)
 
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_the_manager_configures_and_routes_the_fabric);
+	tcase_add_test(tc, test_watch_takes_in_a_newcomer);
 	suite_add_tcase(s, tc);
 	return testlib_run_suite(s);
 }
