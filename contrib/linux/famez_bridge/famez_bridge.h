@@ -10,11 +10,13 @@
  *
  * On a FAME-Z fabric the bridge is a peer in the kernel: it names itself in its slot, answers
  * ping and Link CTL Peer-Attribute, asks the server to configure it (Link RFC) and takes the
- * CTL-Write that does. Every other message goes to a bounded queue that read() returns as
- * "CID,SID:text"; write("DEST:text") sends one (DEST: a peer ID, "CID,SID", or server). On
- * famezd's linked switches a CID,SID beyond ours goes to our switch as a route request and the
- * write returns the switch's verdict; a message the switch delivers from elsewhere reads as its
- * origin's (docs/fabric.md, "Routed messages in the guest driver").
+ * CTL-Write that does. It is a Gen-Z component too, with a control space a manager reads and
+ * writes with control requests (famez_control.c). Every other message goes to a bounded queue
+ * that read() returns as "CID,SID:text"; write("DEST:text") sends one (DEST: a peer ID,
+ * "CID,SID", server, or dr:PATH). On famezd's linked switches a CID,SID beyond ours goes to our
+ * switch as a route request, a dr:PATH as a directed request, and the write returns the switch's
+ * verdict; a message the switch delivers from elsewhere reads as its origin's, or as the way
+ * back of a directed one (docs/fabric.md, "Routed messages in the guest driver").
  *
  * The interrupt handler only counts and schedules: messages are read by a work item, replies
  * and writes leave through one slot, one at a time, each waiting (never in interrupt context)
@@ -25,9 +27,10 @@
  *
  * The driver's files: famez_pci.c (probe and remove, the BARs, the MSI-X vectors and their
  * handler), famez_mailbox.c (the FAME-Z mailbox: our slot, what we say to the server and
- * answer, the configuration it gives us), famez_chardev.c (the character device) and
- * famez_sysfs.c (the attributes under the PCI device). This header is what they share; the
- * guest programs' API is include/uapi/linux/famez_bridge.h.
+ * answer, the configuration it gives us), famez_control.c (the control space), famez_chardev.c
+ * (the character device) and famez_sysfs.c (the attributes under the PCI device). This header
+ * is what they share; the guest programs' API is include/uapi/linux/famez_bridge.h, the control
+ * space's layout include/uapi/linux/famez_bridge_control.h.
  */
 #ifndef _FAMEZ_BRIDGE_H
 #define _FAMEZ_BRIDGE_H

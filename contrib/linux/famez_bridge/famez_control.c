@@ -210,25 +210,32 @@ static __le32 *famez_table(struct famez_control *c, unsigned int region)
 	return region == FAMEZ_REGION_SSDT ? c->ssdt : c->msdt;
 }
 
-/* Reads a region's live bytes for sysfs: what a control read of them returns. */
-ssize_t famez_ctl_read_region(struct famez_bridge *b, unsigned int region, char *buf,
-			      loff_t off, size_t count)
+/* Copies len live bytes at `at` of a region (interface 0's fields refreshed). Under the lock. */
+static void famez_copy_region(struct famez_bridge *b, unsigned int region, u64 at, void *out,
+			      size_t len)
 {
 	struct famez_control *c = &b->ctl;
 	const u8 *mask;
 
+	if (famez_regions[region].table) {
+		memcpy(out, (u8 *)famez_table(c, region) + at, len);
+		return;
+	}
+	if (region == FAMEZ_REGION_IFACE)
+		famez_refresh_iface(b);
+	memcpy(out, famez_structure(c, region, &mask) + at, len);
+}
+
+/* Reads a region's live bytes for sysfs: what a control read of them returns. */
+ssize_t famez_ctl_read_region(struct famez_bridge *b, unsigned int region, char *buf,
+			      loff_t off, size_t count)
+{
 	if (region >= FAMEZ_REGIONS || off < 0 || off >= famez_regions[region].size)
 		return 0;
 	count = min_t(size_t, count, famez_regions[region].size - off);
-	mutex_lock(&c->lock);
-	if (famez_regions[region].table) {
-		memcpy(buf, (u8 *)famez_table(c, region) + off, count);
-	} else {
-		if (region == FAMEZ_REGION_IFACE)
-			famez_refresh_iface(b);
-		memcpy(buf, famez_structure(c, region, &mask) + off, count);
-	}
-	mutex_unlock(&c->lock);
+	mutex_lock(&b->ctl.lock);
+	famez_copy_region(b, region, off, buf, count);
+	mutex_unlock(&b->ctl.lock);
 	return count;
 }
 
@@ -627,19 +634,10 @@ static unsigned int famez_find_region(u64 offset, u32 len)
 static enum famez_reason famez_read(struct famez_bridge *b, u64 offset, u32 len, u8 *out)
 {
 	unsigned int region = famez_find_region(offset, len);
-	struct famez_control *c = &b->ctl;
-	const u8 *mask;
 
 	if (region == FAMEZ_REGIONS)
 		return FAMEZ_OUT_OF_RANGE;
-	offset -= famez_regions[region].offset;
-	if (famez_regions[region].table) {
-		memcpy(out, (u8 *)famez_table(c, region) + offset, len);
-	} else {
-		if (region == FAMEZ_REGION_IFACE)
-			famez_refresh_iface(b);
-		memcpy(out, famez_structure(c, region, &mask) + offset, len);
-	}
+	famez_copy_region(b, region, offset - famez_regions[region].offset, out, len);
 	return FAMEZ_OK;
 }
 

@@ -201,6 +201,15 @@ int famez_send(struct famez_bridge *b, unsigned int dest, const char *text,
 	return famez_put(b, dest, text, timeout_ms, nonblock, NULL);
 }
 
+/* An envelope of type `type` for a request to our switch: the magic, the status pending. */
+static void famez_env_init(u8 env[FAMEZ_ENV_SIZE], u8 type)
+{
+	memset(env, 0, FAMEZ_ENV_SIZE);
+	memcpy(env, FAMEZ_ENV_MAGIC, FAMEZ_ENV_MAGIC_LEN);
+	env[FAMEZ_ENV_TYPE] = type;
+	env[FAMEZ_ENV_STATUS] = FAMEZ_ENV_PENDING;
+}
+
 /*
  * Hands text to our switch to route to cid,sid (docs/fabric.md), and returns its verdict (0 as
  * soon as it is sent with nonblock). EHOSTUNREACH at once when our SSDT or MSDT has no valid
@@ -210,7 +219,7 @@ int famez_send(struct famez_bridge *b, unsigned int dest, const char *text,
 static int famez_send_routed(struct famez_bridge *b, u16 cid, u16 sid, const char *text,
 			     unsigned int timeout_ms, bool nonblock)
 {
-	u8 env[FAMEZ_ENV_SIZE] = { 0 };
+	u8 env[FAMEZ_ENV_SIZE];
 
 	if (!famez_ctl_routable(b, cid, sid)) {
 		atomic64_inc(&b->route_missing);
@@ -218,9 +227,7 @@ static int famez_send_routed(struct famez_bridge *b, u16 cid, u16 sid, const cha
 	}
 	if (!famez_switch_routes(b))
 		return -EHOSTUNREACH;
-	memcpy(env, FAMEZ_ENV_MAGIC, FAMEZ_ENV_MAGIC_LEN);
-	env[FAMEZ_ENV_TYPE] = FAMEZ_ENV_ROUTE;
-	env[FAMEZ_ENV_STATUS] = FAMEZ_ENV_PENDING;
+	famez_env_init(env, FAMEZ_ENV_ROUTE);
 	/* Hops and the origin stay 0: the switch fills them in, whatever we would say. */
 	put_unaligned_le16(cid, env + FAMEZ_ENV_DEST_CID);
 	put_unaligned_le16(sid, env + FAMEZ_ENV_DEST_SID);
@@ -234,15 +241,13 @@ static int famez_send_routed(struct famez_bridge *b, u16 cid, u16 sid, const cha
 static int famez_send_directed(struct famez_bridge *b, const u8 *path, unsigned int len,
 			       const char *text, unsigned int timeout_ms, bool nonblock)
 {
-	u8 env[FAMEZ_ENV_SIZE] = { 0 };
+	u8 env[FAMEZ_ENV_SIZE];
 
 	if (len > FAMEZ_PATH_MAX)
 		return -EINVAL;
 	if (!famez_switch_routes(b))
 		return -EHOSTUNREACH;
-	memcpy(env, FAMEZ_ENV_MAGIC, FAMEZ_ENV_MAGIC_LEN);
-	env[FAMEZ_ENV_TYPE] = FAMEZ_ENV_DIRECTED;
-	env[FAMEZ_ENV_STATUS] = FAMEZ_ENV_PENDING;
+	famez_env_init(env, FAMEZ_ENV_DIRECTED);
 	env[FAMEZ_ENV_PATH_LEN] = len;
 	memcpy(env + FAMEZ_ENV_PATH, path, len);
 	return famez_put(b, b->server_id, text, timeout_ms, nonblock, env);
