@@ -2,8 +2,9 @@
 # configures (famezd --managed-by=external). Its control space in sysfs; directed messages with
 # FAME-Z's text API: a control read of itself (answered back along the way it came) and of the
 # switch; then, once the host (a manager) gave it its IDs with control writes, what they
-# changed, a routed write its empty SSDT refuses here, and a directed write the switch refuses
-# once our own directed write disabled the relay from our port.
+# changed, a routed write its SSDT refuses here and one it lets through (the switch has no route
+# either), and a directed write the switch refuses once our own directed write disabled the
+# relay from our port.
 . /tests/lib.sh
 c=$d/control
 core=$c/core@0x0
@@ -26,15 +27,21 @@ echo "dr::CTL-Read Offset=0x0,Length=8,Tag=12" >"$dev" && echo "famez-guest: dir
 
 echo "famez-guest: waiting for the host"
 wait_until 300 grep -q '^28$' "$d/sid"
-# The host's last request (its fifth, our own was the first) is answered.
-wait_until 120 test "$(cat "$d/control_requests")" -ge 6
+# The host's last request (its eighth, our own was the first) is answered.
+wait_until 120 test "$(cat "$d/control_requests")" -ge 9
 echo "famez-guest: configured link $(cat "$d/link_state") cid $(cat "$d/cid") sid $(cat "$d/sid") cstate $(byte "$core" 8) maxinterface $(byte "$core" 26)"
+echo "famez-guest: ssdt 1 $(od -A n -t x1 -j 4 -N 4 "$c/ssdt@0x40000" | tr -d ' ') 2000 $(od -A n -t x1 -j 8000 -N 4 "$c/ssdt@0x40000" | tr -d ' ')"
 
-# The manager wrote no SSDT entry: nowhere to route to in our subnet.
-if err=$( { echo "2000,28:nowhere" >"$dev"; } 2>&1); then
+# The manager wrote one SSDT entry, for CID 2000: nowhere else to route to in our subnet.
+if err=$( { echo "2001,28:nowhere" >"$dev"; } 2>&1); then
 	echo "famez-guest: unrouted write went through"
 else
 	echo "famez-guest: unrouted write refused: $err"
+fi
+if err=$( { echo "2000,28:somewhere" >"$dev"; } 2>&1); then
+	echo "famez-guest: routed write went through"
+else
+	echo "famez-guest: routed write refused by the switch: $err"
 fi
 # IngressDREnb of the switch's interface $id (our port): bit 51 of its word at +0x8.
 off=$(printf '0x%x' $((0x100e + id * 0x200)))

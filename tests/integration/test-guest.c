@@ -592,16 +592,19 @@ START_TEST(test_guest_bridge_is_a_genz_component)
 		"famez-guest: directed to the switch: dr:15:CTL-Read-Response Tag=12,"
 		"Data=0010200000000000",
 		"famez-guest: configured link configured cid 1000 sid 28 cstate 02 maxinterface 01",
+		"famez-guest: ssdt 1 00000000 2000 00010000",
 		"famez-guest: unrouted write refused: ",
+		"famez-guest: routed write refused by the switch: ",
 		"famez-guest: relay off: dr:15:Standalone Acknowledgment Tag=13,Reason=OK",
 		"famez-guest: directed write refused: ",
 		/*
-		 * Requests: its own read and the manager's five, three refused; directed: its read
+		 * Requests: its own read and the manager's eight, five refused; directed: its read
 		 * and its answer to itself, the switch's read, the relay's write and the refused
-		 * ping; received: its own read and answer, the switch's two answers.
+		 * ping; received: its own read and answer, the switch's two answers. Routes: one
+		 * refused here, by its SSDT, two by the switch (no route, relay disabled).
 		 */
-		"famez-guest: counters control_requests 6 control_refused 3 directed 5 "
-		"directed_received 4 route_missing 1 route_refused 1 malformed 0",
+		"famez-guest: counters control_requests 9 control_refused 5 directed 5 "
+		"directed_received 4 route_missing 1 route_refused 2 malformed 0",
 	};
 	const char *const answers[] = {
 		"vm0@1: Standalone Acknowledgment Tag=5,Reason=OK",
@@ -609,6 +612,9 @@ START_TEST(test_guest_bridge_is_a_genz_component)
 		"vm0@1: Standalone Acknowledgment Tag=7,Reason=ReadOnly",
 		"vm0@1: Standalone Acknowledgment Tag=5,Reason=TagReused",
 		"vm0@1: Standalone Acknowledgment Tag=8,Reason=Malformed",
+		"vm0@1: Standalone Acknowledgment Tag=9,Reason=Unsupported",
+		"vm0@1: Standalone Acknowledgment Tag=10,Reason=OutOfRange",
+		"vm0@1: Standalone Acknowledgment Tag=14,Reason=OK",
 	};
 	char chardev[512], out[256];
 	const char *dev[5];
@@ -622,7 +628,9 @@ START_TEST(test_guest_bridge_is_a_genz_component)
 
 	/*
 	 * The manager, ID 2: CV 1 with CID0 1000, then SID0 28; MaxInterface (read-only) 2; a tag
-	 * used again; a read without its Length. Each answer rings it once on the guest's vector.
+	 * used again; a read without its Length; an SSDT entry for CID 1 by interface 1 (a bridge
+	 * has interface 0 alone); a read between the core and the destination table; the SSDT
+	 * entry for CID 2000, valid by interface 0. Each answer rings it once on the guest's vector.
 	 */
 	mgr = famez_client_start_with(
 		famezd.socket_path, "mgr", options,
@@ -632,7 +640,10 @@ START_TEST(test_guest_bridge_is_a_genz_component)
 		"send 1 CTL-Write Offset=0x18,Data=14000200,Tag=7; "
 		"wait-int 1 1 120; "
 		"send 1 CTL-Read Offset=0x0,Length=4,Tag=5; wait-int 1 1 120; "
-		"send 1 CTL-Read Offset=0x0,Tag=8; wait-int 1 1 120",
+		"send 1 CTL-Read Offset=0x0,Tag=8; wait-int 1 1 120; "
+		"send 1 CTL-Write Offset=0x40004,Data=00011000,Tag=9; wait-int 1 1 120; "
+		"send 1 CTL-Read Offset=0x200,Length=4,Tag=10; wait-int 1 1 120; "
+		"send 1 CTL-Write Offset=0x41f40,Data=00010000,Tag=14; wait-int 1 1 120",
 		out, sizeof(out));
 	ck_assert_msg(testlib_wait(mgr, 700000) == 0, "%s", testlib_show(out));
 	for (size_t i = 0; i < ELEMENTSOF(answers); i++)
