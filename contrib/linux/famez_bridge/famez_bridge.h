@@ -163,7 +163,7 @@ struct famez_addr {
 	enum famez_via via;
 	unsigned int id; /* direct: the peer's ID on our switch */
 	u16 cid, sid;    /* routed: the origin's, or the destination's */
-	u8 path_len;     /* directed: the egress ports from our switch on (received: the way back) */
+	u8 path_len;     /* directed: egress ports from our switch on (received: the way back) */
 	u8 path[FAMEZ_PATH_MAX];
 };
 

@@ -546,7 +546,8 @@ static int famez_parse_request(const char *text, struct famez_request *r)
 	} requests[] = {
 		{ "CTL-Read", false,
 		  BIT(FAMEZ_KEY_OFFSET) | BIT(FAMEZ_KEY_LENGTH) | BIT(FAMEZ_KEY_TAG) },
-		{ "CTL-Write", true, BIT(FAMEZ_KEY_OFFSET) | BIT(FAMEZ_KEY_DATA) | BIT(FAMEZ_KEY_TAG) },
+		{ "CTL-Write", true,
+		  BIT(FAMEZ_KEY_OFFSET) | BIT(FAMEZ_KEY_DATA) | BIT(FAMEZ_KEY_TAG) },
 	};
 	const char *args = NULL;
 	size_t i, n, len;
@@ -671,7 +672,7 @@ static enum famez_reason famez_write(struct famez_bridge *b, u64 offset, const u
 	struct famez_control *c = &b->ctl;
 	u8 old[FAMEZ_CTL_CORE_SIZE];
 	const u8 *mask;
-	bool was, now;
+	bool was, now, ids;
 	u8 *s;
 	u32 i;
 
@@ -700,10 +701,9 @@ static enum famez_reason famez_write(struct famez_bridge *b, u64 offset, const u
 	else if (!now && famez_get(s, FAMEZ_GENZ_CORE_CSTATE) == FAMEZ_GENZ_C_UP)
 		famez_set(s, FAMEZ_GENZ_C_CFG, FAMEZ_GENZ_CORE_CSTATE);
 	/* IDs written while CV is clear are no configuration yet. */
-	*changed = was != now ||
-		   (now && (famez_get(s, FAMEZ_GENZ_CORE_CID0) !=
-				    famez_get(old, FAMEZ_GENZ_CORE_CID0) ||
-			    famez_get(s, FAMEZ_GENZ_CORE_SID0) != famez_get(old, FAMEZ_GENZ_CORE_SID0)));
+	ids = famez_get(s, FAMEZ_GENZ_CORE_CID0) != famez_get(old, FAMEZ_GENZ_CORE_CID0) ||
+	      famez_get(s, FAMEZ_GENZ_CORE_SID0) != famez_get(old, FAMEZ_GENZ_CORE_SID0);
+	*changed = was != now || (now && ids);
 	famez_apply_ids(b);
 	return FAMEZ_OK;
 }
