@@ -630,7 +630,8 @@ START_TEST(test_guest_bridge_is_a_genz_component)
 	 * The manager, ID 2: CV 1 with CID0 1000, then SID0 28; MaxInterface (read-only) 2; a tag
 	 * used again; a read without its Length; an SSDT entry for CID 1 by interface 1 (a bridge
 	 * has interface 0 alone); a read between the core and the destination table; the SSDT
-	 * entry for CID 2000, valid by interface 0. Each answer rings it once on the guest's vector.
+	 * entry for CID 2000, valid by interface 0. Each answer rings it once on the guest's
+	 * vector.
 	 */
 	mgr = famez_client_start_with(
 		famezd.socket_path, "mgr", options,
