@@ -571,6 +571,99 @@ START_TEST(test_two_guests_talk_across_linked_switches)
 }
 END_TEST
 
+/*
+ * The bridge as a Gen-Z component (docs/fabric.md, "Control space") on a switch an external
+ * manager configures: its structures in sysfs (control/core@0x0: C-Class bridge, C-CFG);
+ * control requests it answers, from the host (a manager on its switch, directly) and directed
+ * from itself; what a manager's writes of CV, CID0 and SID0 change (its IDs, C-Up, what famezd
+ * learns), what is refused and why (ReadOnly, TagReused, Malformed); directed messages through
+ * the text API, a routed write its SSDT refuses, and a relay the switch's manager disabled.
+ */
+START_TEST(test_guest_bridge_is_a_genz_component)
+{
+	const char *const options[] = { "--nodename", "mgr", "-v", NULL };
+	const char *const want[] = {
+		"famez-guest: core size 512 read 512 type 0010 cclass 14 maxinterface 01 cstate 01",
+		"famez-guest: files component_destination_table@0x400 core@0x0 interface0@0x1000 "
+		"msdt@0x80000 ssdt@0x40000",
+		"famez-guest: tables 16384 16384 cdt 64",
+		"famez-guest: interface istate 02 peer class 05 port 01 cstate 01",
+		"famez-guest: directed to itself: dr:1:CTL-Read-Response Tag=11,Data=14000100",
+		"famez-guest: directed to the switch: dr:15:CTL-Read-Response Tag=12,"
+		"Data=0010200000000000",
+		"famez-guest: configured link configured cid 1000 sid 28 cstate 02 maxinterface 01",
+		"famez-guest: ssdt 1 00000000 2000 00010000",
+		"famez-guest: unrouted write refused: ",
+		"famez-guest: routed write refused by the switch: ",
+		"famez-guest: relay off: dr:15:Standalone Acknowledgment Tag=13,Reason=OK",
+		"famez-guest: directed write refused: ",
+		/*
+		 * Requests: its own read and the manager's eight, five refused; directed: its read
+		 * and its answer to itself, the switch's read, the relay's write and the refused
+		 * ping; received: its own read and answer, the switch's two answers. Routes: one
+		 * refused here, by its SSDT, two by the switch (no route, relay disabled).
+		 */
+		"famez-guest: counters control_requests 9 control_refused 5 directed 5 "
+		"directed_received 4 route_missing 1 route_refused 2 malformed 0",
+	};
+	const char *const answers[] = {
+		"vm0@1: Standalone Acknowledgment Tag=5,Reason=OK",
+		"vm0@1: Standalone Acknowledgment Tag=6,Reason=OK",
+		"vm0@1: Standalone Acknowledgment Tag=7,Reason=ReadOnly",
+		"vm0@1: Standalone Acknowledgment Tag=5,Reason=TagReused",
+		"vm0@1: Standalone Acknowledgment Tag=8,Reason=Malformed",
+		"vm0@1: Standalone Acknowledgment Tag=9,Reason=Unsupported",
+		"vm0@1: Standalone Acknowledgment Tag=10,Reason=OutOfRange",
+		"vm0@1: Standalone Acknowledgment Tag=14,Reason=OK",
+	};
+	char chardev[512], out[256];
+	const char *dev[5];
+	pid_t mgr;
+
+	guest_prepare();
+	famezd_start(&famezd, (const char *[]){ "--managed-by=external", NULL });
+	fabric_device(dev, chardev);
+	guest_boot(&guests[0], 0, "control", dev);
+	guest_wait_for(&guests[0], "famez-guest: waiting for the host", 300000);
+
+	/*
+	 * The manager, ID 2: CV 1 with CID0 1000, then SID0 28; MaxInterface (read-only) 2; a tag
+	 * used again; a read without its Length; an SSDT entry for CID 1 by interface 1 (a bridge
+	 * has interface 0 alone); a read between the core and the destination table; the SSDT
+	 * entry for CID 2000, valid by interface 0. Each answer rings it once on the guest's
+	 * vector.
+	 */
+	mgr = famez_client_start_with(
+		famezd.socket_path, "mgr", options,
+		"send 1 CTL-Write Offset=0xc0,Data=01e80300,Tag=5; "
+		"wait-int 1 1 120; "
+		"send 1 CTL-Write Offset=0xb8,Data=1c00,Tag=6; wait-int 1 1 120; "
+		"send 1 CTL-Write Offset=0x18,Data=14000200,Tag=7; "
+		"wait-int 1 1 120; "
+		"send 1 CTL-Read Offset=0x0,Length=4,Tag=5; wait-int 1 1 120; "
+		"send 1 CTL-Read Offset=0x0,Tag=8; wait-int 1 1 120; "
+		"send 1 CTL-Write Offset=0x40004,Data=00011000,Tag=9; wait-int 1 1 120; "
+		"send 1 CTL-Read Offset=0x200,Length=4,Tag=10; wait-int 1 1 120; "
+		"send 1 CTL-Write Offset=0x41f40,Data=00010000,Tag=14; wait-int 1 1 120",
+		out, sizeof(out));
+	ck_assert_msg(testlib_wait(mgr, 700000) == 0, "%s", testlib_show(out));
+	for (size_t i = 0; i < ELEMENTSOF(answers); i++)
+		ck_assert_msg(testlib_file_contains(out, answers[i]), "no '%s': %s", answers[i],
+			      testlib_show(out));
+	guest_finish(&guests[0]);
+	for (size_t i = 0; i < ELEMENTSOF(want); i++)
+		ck_assert_msg(testlib_file_contains(guests[0].serial, want[i]), "no '%s': %s",
+			      want[i], testlib_show(guests[0].serial));
+	ck_assert(testlib_file_contains(guests[0].serial, "No route to host"));
+	ck_assert(testlib_file_contains(guests[0].serial, "Network is down"));
+	famezd_stop(&famezd);
+	/* It told its switch its new IDs: famezd asked back, and took them. */
+	ck_assert_msg(
+		testlib_file_contains(famezd.log_path, "vm0@1 is a Bridge (SID0 28, CID0 1000)"),
+		"%s", testlib_show(famezd.log_path));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("guest");
@@ -589,6 +682,12 @@ int main(void)
 	tcase_add_test(tc, test_guest_bridge_resists_users_and_peers);
 	tcase_add_test(tc, test_guest_bridges_on_two_switches);
 	tcase_add_test(tc, test_two_guests_talk_across_linked_switches);
+	suite_add_tcase(s, tc);
+	/* Its own case: CK_RUN_CASE=control runs it alone. */
+	tc = tcase_create("control");
+	tcase_add_checked_fixture(tc, testlib_setup, teardown);
+	tcase_set_timeout(tc, 900);
+	tcase_add_test(tc, test_guest_bridge_is_a_genz_component);
 	suite_add_tcase(s, tc);
 	return testlib_run_suite(s);
 }

@@ -10,11 +10,13 @@
  *
  * On a FAME-Z fabric the bridge is a peer in the kernel: it names itself in its slot, answers
  * ping and Link CTL Peer-Attribute, asks the server to configure it (Link RFC) and takes the
- * CTL-Write that does. Every other message goes to a bounded queue that read() returns as
- * "CID,SID:text"; write("DEST:text") sends one (DEST: a peer ID, "CID,SID", or server). On
- * famezd's linked switches a CID,SID beyond ours goes to our switch as a route request and the
- * write returns the switch's verdict; a message the switch delivers from elsewhere reads as its
- * origin's (docs/fabric.md, "Routed messages in the guest driver").
+ * CTL-Write that does. It is a Gen-Z component too, with a control space a manager reads and
+ * writes with control requests (famez_control.c). Every other message goes to a bounded queue
+ * that read() returns as "CID,SID:text"; write("DEST:text") sends one (DEST: a peer ID,
+ * "CID,SID", server, or dr:PATH). On famezd's linked switches a CID,SID beyond ours goes to our
+ * switch as a route request, a dr:PATH as a directed request, and the write returns the switch's
+ * verdict; a message the switch delivers from elsewhere reads as its origin's, or as the way
+ * back of a directed one (docs/fabric.md, "Routed messages in the guest driver").
  *
  * The interrupt handler only counts and schedules: messages are read by a work item, replies
  * and writes leave through one slot, one at a time, each waiting (never in interrupt context)
@@ -25,9 +27,10 @@
  *
  * The driver's files: famez_pci.c (probe and remove, the BARs, the MSI-X vectors and their
  * handler), famez_mailbox.c (the FAME-Z mailbox: our slot, what we say to the server and
- * answer, the configuration it gives us), famez_chardev.c (the character device) and
- * famez_sysfs.c (the attributes under the PCI device). This header is what they share; the
- * guest programs' API is include/uapi/linux/famez_bridge.h.
+ * answer, the configuration it gives us), famez_control.c (the control space), famez_chardev.c
+ * (the character device) and famez_sysfs.c (the attributes under the PCI device). This header
+ * is what they share; the guest programs' API is include/uapi/linux/famez_bridge.h, the control
+ * space's layout include/uapi/linux/famez_bridge_control.h.
  */
 #ifndef _FAMEZ_BRIDGE_H
 #define _FAMEZ_BRIDGE_H
@@ -44,6 +47,7 @@
 #include <linux/workqueue.h>
 
 #include <uapi/linux/famez_bridge.h>
+#include <uapi/linux/famez_bridge_control.h>
 
 #define FAMEZ_NAME "famez_bridge"
 
@@ -81,7 +85,7 @@
 #define FAMEZ_ENV_SIZE 24
 #define FAMEZ_ENV_MAGIC "FZE1"  /* @0, 4 bytes; anything else: no envelope */
 #define FAMEZ_ENV_MAGIC_LEN 4
-#define FAMEZ_ENV_TYPE 4        /* u8: FAMEZ_ENV_ROUTE or FAMEZ_ENV_DELIVER */
+#define FAMEZ_ENV_TYPE 4        /* u8: FAMEZ_ENV_ROUTE .. FAMEZ_ENV_DIRECTED_DELIVER */
 #define FAMEZ_ENV_STATUS 5      /* u8: the switch's verdict on a route request */
 #define FAMEZ_ENV_HOPS 6        /* u8: links crossed (deliver), at most FAMEZ_ENV_HOPS_MAX */
 #define FAMEZ_ENV_RESERVED0 7   /* u8: 0 */
@@ -91,9 +95,16 @@
 #define FAMEZ_ENV_ORIGIN_SID 14 /* u16: the same */
 #define FAMEZ_ENV_RESERVED 16   /* 8 bytes of 0 */
 #define FAMEZ_ENV_HOPS_MAX 63   /* a Gen-Z hop count is 6 bits */
+/* Directed messages (types 3 and 4) carry a path of ports instead of the hops and the CIDs. */
+#define FAMEZ_ENV_PATH_LEN 6    /* u8: 0..FAMEZ_PATH_MAX */
+#define FAMEZ_ENV_PATH 8        /* FAMEZ_PATH_MAX bytes, those beyond the length 0 */
+#define FAMEZ_PATH_MAX 16
 /* Types. */
 #define FAMEZ_ENV_ROUTE 1   /* a peer asks its switch to route the text */
 #define FAMEZ_ENV_DELIVER 2 /* a switch delivers the text of an origin elsewhere */
+#define FAMEZ_ENV_DIRECTED 3 /* a peer asks its switch to relay the text along a path */
+/* A switch delivers a directed text; its path is the way back, the ports it came in by. */
+#define FAMEZ_ENV_DIRECTED_DELIVER 4
 /* Statuses: what the switch made of a route request, written before it frees the slot. */
 #define FAMEZ_ENV_PENDING 0
 #define FAMEZ_ENV_OK 1
@@ -102,7 +113,8 @@
 #define FAMEZ_ENV_HOP_LIMIT 4
 #define FAMEZ_ENV_NOT_CONFIGURED 5
 #define FAMEZ_ENV_MALFORMED 6
-#define FAMEZ_ENV_STATUS_MAX 6
+#define FAMEZ_ENV_RELAY_DISABLED 7 /* a switch on the way relays nothing (from that port) */
+#define FAMEZ_ENV_STATUS_MAX 7
 #define FAMEZ_CID_MAX 0xfff /* a Gen-Z CID is 12 bits */
 #define FAMEZ_SID_MAX 0xffff
 #define FAMEZ_NAME_MAX 32 /* nodename and C-Class, with the NUL */
@@ -124,10 +136,13 @@ struct famez_vector {
 	struct file *eventfd_owner;        /* the file that bound it */
 };
 
-/* A message received, as read() returns it: "CID,SID:text" of its sender. */
+/* The longest DEST of the text API: "dr:" and 16 ports of 3 digits with their dots. */
+#define FAMEZ_DEST_MAX (3 + FAMEZ_PATH_MAX * 4)
+
+/* A message received, as read() returns it: "CID,SID:text" of its sender, or "dr:PATH:text". */
 struct famez_rx {
 	unsigned int len;
-	char text[FAMEZ_MSG_MAX + 24];
+	char text[FAMEZ_DEST_MAX + 1 + FAMEZ_MSG_MAX];
 };
 
 /* An open file, for remove() to unmap what it mapped. */
@@ -136,17 +151,51 @@ struct famez_opener {
 	struct file *file;
 };
 
-/* A CID,SID beyond our switch, which the switch routes to. */
-struct famez_route {
-	u16 cid, sid;
+/* How a message reaches us, or goes: */
+enum famez_via {
+	FAMEZ_VIA_DIRECT,   /* between two peers of our switch, in the sender's slot */
+	FAMEZ_VIA_ROUTED,   /* through the switches, to or from a CID,SID */
+	FAMEZ_VIA_DIRECTED, /* through the switches, along a path of ports */
 };
 
-/* A reply the work items send: to dest, or through the switch to route when routed. */
+/* Who sent a message, or where one goes. */
+struct famez_addr {
+	enum famez_via via;
+	unsigned int id; /* direct: the peer's ID on our switch */
+	u16 cid, sid;    /* routed: the origin's, or the destination's */
+	u8 path_len;     /* directed: egress ports from our switch on (received: the way back) */
+	u8 path[FAMEZ_PATH_MAX];
+};
+
+/* A reply the work items send. */
 struct famez_tx {
-	unsigned int dest;
-	bool routed;
-	struct famez_route route;
+	struct famez_addr to;
 	char text[FAMEZ_MSG_MAX];
+};
+
+/*
+ * The bridge's Gen-Z control space (famez_control.c): its structures' bytes, the masks of what a
+ * manager may write in them (built at probe from famez_bridge_control.h), its SSDT and MSDT, the
+ * tags of recent requests, and what the switch's Link CTL ACK said of it. Under `lock`.
+ */
+struct famez_control {
+	struct mutex lock;
+	u8 core[FAMEZ_CTL_CORE_SIZE];
+	u8 cdt[FAMEZ_CTL_CDT_SIZE];
+	u8 iface[FAMEZ_CTL_INTERFACE_SIZE];
+	u8 core_rw[FAMEZ_CTL_CORE_SIZE];
+	u8 cdt_rw[FAMEZ_CTL_CDT_SIZE];
+	u8 iface_rw[FAMEZ_CTL_INTERFACE_SIZE];
+	__le32 *ssdt, *msdt; /* FAMEZ_CTL_ENTRIES each, as a manager wrote them */
+	struct {
+		u64 requester;
+		u16 tag;
+		bool used;
+	} tags[FAMEZ_CTL_TAG_WINDOW];
+	unsigned int next_tag;
+	bool switch_known, switch_ids; /* the switch answered; with a CID and SID */
+	u16 switch_cid, switch_sid;
+	unsigned int attributes_asked; /* our Peer-Attribute requests to the switch, unanswered */
 };
 
 enum famez_link {
@@ -183,6 +232,8 @@ struct famez_bridge {
 	char name[32];
 	struct miscdevice misc;
 
+	struct famez_control ctl;
+
 	/* Fabric mode. */
 	char nodename[FAMEZ_NAME_MAX];
 	char cclass[FAMEZ_NAME_MAX];
@@ -207,7 +258,9 @@ struct famez_bridge {
 	struct work_struct tx_work;
 
 	atomic64_t sent, received, dropped, malformed, spurious, send_timeouts, deferred;
-	atomic64_t routed, route_refused, routed_received;
+	atomic64_t routed, route_refused, routed_received, route_missing;
+	atomic64_t directed, directed_received;
+	atomic64_t control_requests, control_refused;
 };
 
 static inline u64 famez_shm_u64(const struct famez_bridge *b, size_t offset)
@@ -232,13 +285,37 @@ bool famez_find_mailbox(struct famez_bridge *b);
 void famez_set_string(struct famez_bridge *b, unsigned int id, size_t field, const char *value);
 int famez_send(struct famez_bridge *b, unsigned int dest, const char *text,
 	       unsigned int timeout_ms, bool nonblock);
-int famez_send_routed(struct famez_bridge *b, const struct famez_route *to, const char *text,
-		      unsigned int timeout_ms, bool nonblock);
+int famez_send_to(struct famez_bridge *b, const struct famez_addr *to, const char *text,
+		  unsigned int timeout_ms, bool nonblock);
+__printf(3, 4) void famez_reply(struct famez_bridge *b, const struct famez_addr *to,
+				const char *fmt, ...);
+void famez_set_ids(struct famez_bridge *b, bool configured, u16 cid, u16 sid);
 bool famez_switch_routes(const struct famez_bridge *b);
 bool famez_relay_always(const struct famez_bridge *b);
 void famez_tx_work(struct work_struct *work);
 void famez_rx_work(struct work_struct *work);
 void famez_join_fabric(struct famez_bridge *b);
+
+/* famez_control.c; the regions of the control space, in sysfs's order. */
+enum famez_region {
+	FAMEZ_REGION_CORE,
+	FAMEZ_REGION_CDT,
+	FAMEZ_REGION_IFACE,
+	FAMEZ_REGION_SSDT,
+	FAMEZ_REGION_MSDT,
+	FAMEZ_REGIONS,
+};
+int famez_ctl_init(struct famez_bridge *b);
+void famez_ctl_free(struct famez_bridge *b);
+bool famez_ctl_answer(struct famez_bridge *b, const struct famez_addr *from, const char *text);
+void famez_ctl_configure(struct famez_bridge *b, u16 cid, u16 sid, u16 pfm_cid, u16 pfm_sid);
+void famez_ctl_ask_switch(struct famez_bridge *b);
+bool famez_ctl_switch_answer(struct famez_bridge *b, const char *text);
+bool famez_ctl_up(struct famez_bridge *b);
+bool famez_ctl_routable(struct famez_bridge *b, u16 cid, u16 sid);
+ssize_t famez_ctl_read_region(struct famez_bridge *b, unsigned int region, char *buf,
+			      loff_t off, size_t count);
+int famez_path_format(char *buf, size_t size, const u8 *path, unsigned int len);
 
 /* famez_chardev.c */
 extern const struct file_operations famez_fops;

@@ -244,21 +244,20 @@ static ssize_t famez_read(struct file *file, char __user *buf, size_t count, lof
 	return copy_to_user(buf, m.text, count) ? -EFAULT : count;
 }
 
-/* The CID,SID a slot holds; false while it has none. */
-static bool famez_slot_route(struct famez_bridge *b, unsigned int id, struct famez_route *to)
+/* The CID,SID a slot holds, as a routed address; false while it has none. */
+static bool famez_slot_route(struct famez_bridge *b, unsigned int id, struct famez_addr *to)
 {
 	u64 cid = famez_shm_u64(b, famez_slot(id, FAMEZ_S_PEER_CID));
 	u64 sid = famez_shm_u64(b, famez_slot(id, FAMEZ_S_PEER_SID));
 
 	if (cid == 0 || cid > FAMEZ_CID_MAX || sid > FAMEZ_SID_MAX)
 		return false;
-	to->cid = cid;
-	to->sid = sid;
+	*to = (struct famez_addr){ .via = FAMEZ_VIA_ROUTED, .cid = cid, .sid = sid };
 	return true;
 }
 
 /* "CID,SID" in decimal, a CID of 1..4095 and a SID of 0..65535; false for anything else. */
-static bool famez_parse_route(const char *dest, struct famez_route *to)
+static bool famez_parse_route(const char *dest, struct famez_addr *to)
 {
 	const char *comma = strchr(dest, ',');
 	char c[8], s[8];
@@ -276,30 +275,66 @@ static bool famez_parse_route(const char *dest, struct famez_route *to)
 	if (kstrtou64(c, 10, &cid) || kstrtou64(s, 10, &sid) || cid == 0 || cid > FAMEZ_CID_MAX ||
 	    sid > FAMEZ_SID_MAX)
 		return false;
-	to->cid = cid;
-	to->sid = sid;
+	*to = (struct famez_addr){ .via = FAMEZ_VIA_ROUTED, .cid = cid, .sid = sid };
 	return true;
 }
 
 /*
- * Where a write's DEST goes: the peer ID it names (an ID, server/switch, or a "CID,SID" some
- * slot of our switch holds), rung directly; or 0 with *to when the switch is to route it: a
- * CID,SID no slot of our switch holds, or any other peer of our switch when the switch relays
- * everything (its peers' doorbells reach no one). The switch itself is always rung directly, and
- * we never send to ourselves (famez_put() refuses).
+ * The path of "P1.P2..." (what follows "dr:"): at most FAMEZ_PATH_MAX ports of 1..255 in
+ * decimal, separated by '.'; empty: our switch itself. False for anything else.
  */
-static int famez_dest(struct famez_bridge *b, const char *dest, struct famez_route *to)
+static bool famez_parse_path(const char *path, struct famez_addr *to)
+{
+	const char *p = path;
+
+	*to = (struct famez_addr){ .via = FAMEZ_VIA_DIRECTED };
+	while (*p) {
+		size_t len = strcspn(p, ".");
+		char port[4];
+		u8 v;
+
+		if (to->path_len == FAMEZ_PATH_MAX || len == 0 || len >= sizeof(port))
+			return false;
+		memcpy(port, p, len);
+		port[len] = '\0';
+		/* kstrtou8() takes a '+' and a newline: digits only. */
+		if (strspn(port, "0123456789") != len || kstrtou8(port, 10, &v) || v == 0)
+			return false;
+		to->path[to->path_len++] = v;
+		p += len;
+		/* A '.' separates: one at the end is no path. */
+		if (*p == '.' && !*++p)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Where a write's DEST goes, into *to: a peer of our switch rung directly (an ID, server/switch,
+ * or a "CID,SID" some slot of our switch holds); a CID,SID the switch routes to (one no slot of
+ * our switch holds, or any other peer of our switch when the switch relays everything: its
+ * peers' doorbells reach no one); or the path of "dr:P1.P2" (dr: alone: the switch itself). The
+ * switch itself is always rung directly, and we never send to ourselves (famez_put() refuses).
+ * 0, -EINVAL for a path that is none, or -EHOSTUNREACH.
+ */
+static int famez_dest(struct famez_bridge *b, const char *dest, struct famez_addr *to)
 {
 	bool relay = famez_relay_always(b);
 	unsigned int id;
 
-	if (!strcmp(dest, "server") || !strcmp(dest, "switch"))
-		return b->server_id;
+	if (!strncmp(dest, "dr:", 3))
+		return famez_parse_path(dest + 3, to) ? 0 : -EINVAL;
+	*to = (struct famez_addr){ .via = FAMEZ_VIA_DIRECT };
+	if (!strcmp(dest, "server") || !strcmp(dest, "switch")) {
+		to->id = b->server_id;
+		return 0;
+	}
 	if (!strchr(dest, ',')) {
 		if (kstrtouint(dest, 10, &id) || id == 0 || id > b->server_id)
 			return -EHOSTUNREACH;
+		to->id = id;
 		if (!relay || id == b->server_id || id == b->id)
-			return id;
+			return 0;
 		/* Routed to the IDs its slot holds: none yet, and the switch could not route it. */
 		return famez_slot_route(b, id, to) ? 0 : -EHOSTUNREACH;
 	}
@@ -309,29 +344,32 @@ static int famez_dest(struct famez_bridge *b, const char *dest, struct famez_rou
 		if (famez_shm_u64(b, famez_slot(id, FAMEZ_S_PEER_CID)) == to->cid &&
 		    famez_shm_u64(b, famez_slot(id, FAMEZ_S_PEER_SID)) == to->sid)
 			break;
-	if (id <= b->server_id && (!relay || id == b->server_id || id == b->id))
-		return id;
+	if (id <= b->server_id && (!relay || id == b->server_id || id == b->id)) {
+		*to = (struct famez_addr){ .via = FAMEZ_VIA_DIRECT, .id = id };
+		return 0;
+	}
 	/* Beyond our switch, or on it with every message relayed: the switch routes it. */
 	return famez_switch_routes(b) ? 0 : -EHOSTUNREACH;
 }
 
 /*
  * write("DEST:text"): sends text to DEST; a trailing newline is not part of it. A message the
- * switch routes (famez_dest()) returns once the switch took it, with its verdict (famez_verdict():
- * EHOSTUNREACH for no route, no component there or the hop limit, ENOTCONN while we have no CID,
- * EIO for a verdict we do not understand), or ETIMEDOUT if it was not taken in time. With
- * O_NONBLOCK it returns once the request is in our slot and the switch rung, without the
- * verdict (counted in route_refused when the slot is next taken); so does a wait a signal ends.
+ * switch routes or relays along a path (famez_dest()) returns once the switch took it, with its
+ * verdict (famez_verdict(): EHOSTUNREACH for no route, no component there or the hop limit,
+ * ENOTCONN while we have no CID, ENETDOWN for a relay a manager disabled, EIO for a verdict we do
+ * not understand), or ETIMEDOUT if it was not taken in time. With O_NONBLOCK it returns once the
+ * request is in our slot and the switch rung, without the verdict (counted in route_refused when
+ * the slot is next taken); so does a wait a signal ends.
  */
 static ssize_t famez_write(struct file *file, const char __user *buf, size_t count,
 			   loff_t *ppos)
 {
 	struct famez_bridge *b = famez_of_file(file);
-	char msg[FAMEZ_MSG_MAX + 24], *colon;
+	char msg[FAMEZ_DEST_MAX + 1 + FAMEZ_MSG_MAX], *colon;
 	bool nonblock = file->f_flags & O_NONBLOCK;
-	struct famez_route to;
+	struct famez_addr to;
 	size_t n = count;
-	int dest, r;
+	int r;
 
 	if (!b->fabric)
 		return -EOPNOTSUPP;
@@ -342,19 +380,16 @@ static ssize_t famez_write(struct file *file, const char __user *buf, size_t cou
 	msg[n] = '\0';
 	if (n && msg[n - 1] == '\n')
 		msg[--n] = '\0';
-	colon = strchr(msg, ':');
+	/* "dr:PATH:text": DEST ends at the second ':'. */
+	colon = strchr(strncmp(msg, "dr:", 3) ? msg : msg + 3, ':');
 	if (!colon)
 		return -EINVAL;
 	*colon = '\0';
 	if (!famez_enter(b))
 		return -ENODEV;
-	dest = famez_dest(b, msg, &to);
-	if (dest < 0)
-		r = dest;
-	else if (dest == 0)
-		r = famez_send_routed(b, &to, colon + 1, FAMEZ_WRITE_TIMEOUT_MS, nonblock);
-	else
-		r = famez_send(b, dest, colon + 1, FAMEZ_WRITE_TIMEOUT_MS, nonblock);
+	r = famez_dest(b, msg, &to);
+	if (!r)
+		r = famez_send_to(b, &to, colon + 1, FAMEZ_WRITE_TIMEOUT_MS, nonblock);
 	famez_leave(b);
 	return r < 0 ? r : count;
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * famez_bridge: the FAME-Z mailbox. Our slot and the peers' slots in the shared memory, the
- * messages sent and received through them, the link-level requests the bridge answers, and the
- * configuration the server's CTL-Write gives it.
+ * messages sent and received through them (directly, routed by CID,SID or directed along a path
+ * of ports), the link-level requests the bridge answers, and the configuration the server's
+ * CTL-Write gives it. Control requests are famez_control.c's.
  */
 
 #include <linux/delay.h>
@@ -92,6 +93,10 @@ static int famez_verdict(struct famez_bridge *b)
 		/* We have no CID yet: the link is up, not configured (Link RFC first). */
 		r = -ENOTCONN;
 		break;
+	case FAMEZ_ENV_RELAY_DISABLED:
+		/* A manager turned a switch's relay off on the way (PktRelayEnb, IngressDREnb). */
+		r = -ENETDOWN;
+		break;
 	default:
 		/* Malformed, still pending (freed without a verdict) or a status we do not know. */
 		r = -EIO;
@@ -180,7 +185,7 @@ static int famez_put(struct famez_bridge *b, unsigned int dest, const char *text
 	famez_ring(b, dest, b->id);
 	atomic64_inc(&b->sent);
 	if (env) {
-		atomic64_inc(&b->routed);
+		atomic64_inc(env[FAMEZ_ENV_TYPE] == FAMEZ_ENV_DIRECTED ? &b->directed : &b->routed);
 		b->verdict_pending = true;
 		if (!nonblock)
 			r = famez_wait_verdict(b, timeout_ms);
@@ -196,33 +201,78 @@ int famez_send(struct famez_bridge *b, unsigned int dest, const char *text,
 	return famez_put(b, dest, text, timeout_ms, nonblock, NULL);
 }
 
-/*
- * Hands text to our switch to route to `to` (docs/fabric.md), and returns its verdict (0 as soon
- * as it is sent with nonblock). EHOSTUNREACH at once from a switch that does not route: it would
- * take the request as a message of its own.
- */
-int famez_send_routed(struct famez_bridge *b, const struct famez_route *to, const char *text,
-		      unsigned int timeout_ms, bool nonblock)
+/* An envelope of type `type` for a request to our switch: the magic, the status pending. */
+static void famez_env_init(u8 env[FAMEZ_ENV_SIZE], u8 type)
 {
-	u8 env[FAMEZ_ENV_SIZE] = { 0 };
+	memset(env, 0, FAMEZ_ENV_SIZE);
+	memcpy(env, FAMEZ_ENV_MAGIC, FAMEZ_ENV_MAGIC_LEN);
+	env[FAMEZ_ENV_TYPE] = type;
+	env[FAMEZ_ENV_STATUS] = FAMEZ_ENV_PENDING;
+}
 
+/*
+ * Hands text to our switch to route to cid,sid (docs/fabric.md), and returns its verdict (0 as
+ * soon as it is sent with nonblock). EHOSTUNREACH at once when our SSDT or MSDT has no valid
+ * entry there (once a manager configured us: counted in route_missing), and from a switch that
+ * does not route: it would take the request as a message of its own.
+ */
+static int famez_send_routed(struct famez_bridge *b, u16 cid, u16 sid, const char *text,
+			     unsigned int timeout_ms, bool nonblock)
+{
+	u8 env[FAMEZ_ENV_SIZE];
+
+	if (!famez_ctl_routable(b, cid, sid)) {
+		atomic64_inc(&b->route_missing);
+		return -EHOSTUNREACH;
+	}
 	if (!famez_switch_routes(b))
 		return -EHOSTUNREACH;
-	memcpy(env, FAMEZ_ENV_MAGIC, FAMEZ_ENV_MAGIC_LEN);
-	env[FAMEZ_ENV_TYPE] = FAMEZ_ENV_ROUTE;
-	env[FAMEZ_ENV_STATUS] = FAMEZ_ENV_PENDING;
+	famez_env_init(env, FAMEZ_ENV_ROUTE);
 	/* Hops and the origin stay 0: the switch fills them in, whatever we would say. */
-	put_unaligned_le16(to->cid, env + FAMEZ_ENV_DEST_CID);
-	put_unaligned_le16(to->sid, env + FAMEZ_ENV_DEST_SID);
+	put_unaligned_le16(cid, env + FAMEZ_ENV_DEST_CID);
+	put_unaligned_le16(sid, env + FAMEZ_ENV_DEST_SID);
 	return famez_put(b, b->server_id, text, timeout_ms, nonblock, env);
 }
 
 /*
- * Queues a reply for the tx work (replies never wait in the receive path): to dest, or, with
- * route, through the switch to a CID,SID beyond it.
+ * Hands text to our switch to relay along path (its egress ports from our switch on; none: the
+ * switch itself), and returns its verdict, as famez_send_routed(). Directed relay needs no CID.
  */
-static __printf(4, 5) void famez_reply(struct famez_bridge *b, unsigned int dest,
-				       const struct famez_route *route, const char *fmt, ...)
+static int famez_send_directed(struct famez_bridge *b, const u8 *path, unsigned int len,
+			       const char *text, unsigned int timeout_ms, bool nonblock)
+{
+	u8 env[FAMEZ_ENV_SIZE];
+
+	if (len > FAMEZ_PATH_MAX)
+		return -EINVAL;
+	if (!famez_switch_routes(b))
+		return -EHOSTUNREACH;
+	famez_env_init(env, FAMEZ_ENV_DIRECTED);
+	env[FAMEZ_ENV_PATH_LEN] = len;
+	memcpy(env + FAMEZ_ENV_PATH, path, len);
+	return famez_put(b, b->server_id, text, timeout_ms, nonblock, env);
+}
+
+/* Sends text to `to`, however it goes; see famez_put() for the waits and the verdict. */
+int famez_send_to(struct famez_bridge *b, const struct famez_addr *to, const char *text,
+		  unsigned int timeout_ms, bool nonblock)
+{
+	switch (to->via) {
+	case FAMEZ_VIA_ROUTED:
+		return famez_send_routed(b, to->cid, to->sid, text, timeout_ms, nonblock);
+	case FAMEZ_VIA_DIRECTED:
+		return famez_send_directed(b, to->path, to->path_len, text, timeout_ms, nonblock);
+	default:
+		return famez_send(b, to->id, text, timeout_ms, nonblock);
+	}
+}
+
+/*
+ * Queues a reply for the tx work (replies never wait in the receive path): to a peer of our
+ * switch, routed to a CID,SID, or directed along a path; an answer goes back the way its request
+ * came.
+ */
+void famez_reply(struct famez_bridge *b, const struct famez_addr *to, const char *fmt, ...)
 {
 	struct famez_tx *t;
 	unsigned long flags;
@@ -235,10 +285,7 @@ static __printf(4, 5) void famez_reply(struct famez_bridge *b, unsigned int dest
 		return;
 	}
 	t = &b->tx[(b->tx_head + b->tx_count++) % FAMEZ_TX_QUEUE];
-	t->dest = dest;
-	t->routed = route;
-	if (route)
-		t->route = *route;
+	t->to = *to;
 	va_start(ap, fmt);
 	vscnprintf(t->text, sizeof(t->text), fmt, ap);
 	va_end(ap);
@@ -262,8 +309,7 @@ void famez_tx_work(struct work_struct *work)
 		b->tx_head = (b->tx_head + 1) % FAMEZ_TX_QUEUE;
 		b->tx_count--;
 		spin_unlock_irqrestore(&b->tx_qlock, flags);
-		if ((t.routed ? famez_send_routed(b, &t.route, t.text, FAMEZ_TX_TIMEOUT_MS, false)
-			      : famez_send(b, t.dest, t.text, FAMEZ_TX_TIMEOUT_MS, false)) < 0)
+		if (famez_send_to(b, &t.to, t.text, FAMEZ_TX_TIMEOUT_MS, false) < 0)
 			atomic64_inc(&b->dropped);
 	}
 }
@@ -292,117 +338,182 @@ static bool famez_kv(const char *list, const char *key, u64 *value)
 	return false;
 }
 
-/* The server configures us: "CTL-Write Space=0,PFMCID=..,PFMSID=..,CID=..,SID=..,Tag=..". */
-static void famez_ctl_write(struct famez_bridge *b, unsigned int from, const char *args)
+/*
+ * Our IDs (famez_control.c says, from the core's CV, CID0 and SID0): the cid and sid attributes,
+ * the link state, and our slot's CID and SID, where a peer addressing "CID,SID" looks.
+ */
+void famez_set_ids(struct famez_bridge *b, bool configured, u16 cid, u16 sid)
+{
+	WRITE_ONCE(b->cid, configured ? cid : 0);
+	WRITE_ONCE(b->sid, configured ? sid : 0);
+	if (!b->fabric)
+		return;
+	WRITE_ONCE(b->link, configured ? FAMEZ_LINK_CONFIGURED : FAMEZ_LINK_UP);
+	famez_shm_set_u64(b, famez_slot(b->id, FAMEZ_S_PEER_CID), configured ? cid : 0);
+	famez_shm_set_u64(b, famez_slot(b->id, FAMEZ_S_PEER_SID), configured ? sid : 0);
+}
+
+/*
+ * The server configures us: "CTL-Write Space=0,PFMCID=..,PFMSID=..,CID=..,SID=..,Tag=..". It
+ * writes our control space as a manager would (famez_ctl_configure()).
+ */
+static void famez_ctl_write(struct famez_bridge *b, const struct famez_addr *from,
+			    const char *args)
 {
 	u64 cid, sid, pfm_cid, pfm_sid, tag;
 
-	if (from != b->server_id || !famez_kv(args, "CID", &cid) || !famez_kv(args, "SID", &sid) ||
-	    !famez_kv(args, "PFMCID", &pfm_cid) || !famez_kv(args, "PFMSID", &pfm_sid) ||
-	    !famez_kv(args, "Tag", &tag) || cid > FAMEZ_CID_MAX || sid > FAMEZ_SID_MAX) {
+	if (from->id != b->server_id || !famez_kv(args, "CID", &cid) ||
+	    !famez_kv(args, "SID", &sid) || !famez_kv(args, "PFMCID", &pfm_cid) ||
+	    !famez_kv(args, "PFMSID", &pfm_sid) || !famez_kv(args, "Tag", &tag) ||
+	    cid > FAMEZ_CID_MAX || sid > FAMEZ_SID_MAX || pfm_cid > FAMEZ_CID_MAX ||
+	    pfm_sid > FAMEZ_SID_MAX) {
 		atomic64_inc(&b->malformed);
 		return;
 	}
-	b->cid = cid;
-	b->sid = sid;
-	b->pfm_cid = pfm_cid;
-	b->pfm_sid = pfm_sid;
-	b->link = FAMEZ_LINK_CONFIGURED;
-	famez_shm_set_u64(b, famez_slot(b->id, FAMEZ_S_PEER_CID), cid);
-	famez_shm_set_u64(b, famez_slot(b->id, FAMEZ_S_PEER_SID), sid);
-	famez_reply(b, from, NULL, "Standalone Acknowledgment Tag=%llu,Reason=OK",
+	famez_ctl_configure(b, cid, sid, pfm_cid, pfm_sid);
+	famez_reply(b, from, "Standalone Acknowledgment Tag=%llu,Reason=OK",
 		    (unsigned long long)tag);
 }
 
 /*
- * A message for read(): "CID,SID:text" of the sender, or "ID:text" while it has no CID. False
- * when the queue is full: the message then stays in its sender's slot, unacknowledged, until a
- * read() makes room (the sender's next message waits for it), so nothing is lost.
+ * A message for read(), named by its sender: "CID,SID:text" (a peer of our switch with a CID, or
+ * the origin of a routed message), "ID:text" (a peer without one), "dr:P1.P2:text" (a directed
+ * message: the way back). False when the queue is full: the message then stays in its sender's
+ * slot, unacknowledged, until a read() makes room (the sender's next message waits for it), so
+ * nothing is lost.
  */
-static bool famez_queue_rx(struct famez_bridge *b, unsigned int from,
-			   const struct famez_route *origin, const char *text)
+static bool famez_queue_rx(struct famez_bridge *b, const struct famez_addr *from,
+			   const char *text)
 {
-	u64 cid = origin ? origin->cid : famez_shm_u64(b, famez_slot(from, FAMEZ_S_PEER_CID));
-	u64 sid = origin ? origin->sid : famez_shm_u64(b, famez_slot(from, FAMEZ_S_PEER_SID));
+	unsigned int ring = b->server_id; /* what the switch delivers, it rang for */
+	char name[FAMEZ_DEST_MAX + 1];
 	struct famez_rx *m;
 	unsigned long flags;
+	u64 cid, sid;
 
+	if (from->via == FAMEZ_VIA_DIRECTED) {
+		famez_path_format(name, sizeof(name), from->path, from->path_len);
+	} else if (from->via == FAMEZ_VIA_ROUTED) {
+		scnprintf(name, sizeof(name), "%u,%u", from->cid, from->sid);
+	} else {
+		ring = from->id;
+		cid = famez_shm_u64(b, famez_slot(from->id, FAMEZ_S_PEER_CID));
+		sid = famez_shm_u64(b, famez_slot(from->id, FAMEZ_S_PEER_SID));
+		if (cid && cid <= FAMEZ_CID_MAX && sid <= FAMEZ_SID_MAX)
+			scnprintf(name, sizeof(name), "%llu,%llu", (unsigned long long)cid,
+				  (unsigned long long)sid);
+		else
+			scnprintf(name, sizeof(name), "%u", from->id);
+	}
 	spin_lock_irqsave(&b->rx_lock, flags);
 	if (b->rx_count == FAMEZ_RX_QUEUE) {
 		/* Under the lock: a read() that makes room after this sees the bit and undefers. */
-		if (!test_and_set_bit(from, b->rx_deferred))
+		if (!test_and_set_bit(ring, b->rx_deferred))
 			atomic64_inc(&b->deferred);
 		spin_unlock_irqrestore(&b->rx_lock, flags);
 		return false;
 	}
 	m = &b->rx[(b->rx_head + b->rx_count++) % FAMEZ_RX_QUEUE];
-	if (cid && cid <= FAMEZ_CID_MAX && sid <= FAMEZ_SID_MAX)
-		m->len = scnprintf(m->text, sizeof(m->text), "%llu,%llu:%s",
-				   (unsigned long long)cid, (unsigned long long)sid, text);
-	else
-		m->len = scnprintf(m->text, sizeof(m->text), "%u:%s", from, text);
+	m->len = scnprintf(m->text, sizeof(m->text), "%s:%s", name, text);
 	spin_unlock_irqrestore(&b->rx_lock, flags);
 	wake_up_interruptible(&b->rx_wait);
 	return true;
 }
 
 /*
- * Answers or takes a message; false when it must wait in its slot (see famez_queue_rx()). One
- * the switch delivers from origin is that component's: a ping is answered by a pong routed
- * back, anything else is for read(), never a link-level request of the switch's.
+ * Cuts a trailing FAME-Z tracker "!EZT=<digits>" off text, and the blanks before it: the last
+ * one only, and only a whole one, as famez's str_strip_tracker().
  */
-static bool famez_handle(struct famez_bridge *b, unsigned int from,
-			 const struct famez_route *origin, char *text)
+static void famez_strip_tracker(char *text)
 {
-	char *tracker = strstr(text, "!EZT=");
+	static const char tracker[] = "!EZT=";
+	char *t = strstr(text, tracker), *next, *digits;
 
-	if (tracker)
-		*tracker = '\0';
-	if (origin) {
+	if (!t)
+		return;
+	while ((next = strstr(t + 1, tracker)))
+		t = next;
+	digits = t + strlen(tracker);
+	if (!*digits || strspn(digits, "0123456789") != strlen(digits))
+		return;
+	while (t > text && t[-1] == ' ')
+		t--;
+	*t = '\0';
+}
+
+/*
+ * Answers or takes a message; false when it must wait in its slot (see famez_queue_rx()).
+ * Control requests are answered, however they came (famez_control.c). A message the switch
+ * delivers, routed or directed, is its origin's: a ping is answered by a pong sent back the same
+ * way, anything else is for read(), never a link-level request of the switch's.
+ */
+static bool famez_handle(struct famez_bridge *b, const struct famez_addr *from, char *text)
+{
+	famez_strip_tracker(text);
+	if (famez_ctl_answer(b, from, text))
+		return true;
+	if (from->via != FAMEZ_VIA_DIRECT) {
 		if (strcmp(text, "ping"))
-			return famez_queue_rx(b, from, origin, text);
-		famez_reply(b, from, origin, "pong");
+			return famez_queue_rx(b, from, text);
+		famez_reply(b, from, "pong");
 	} else if (!strcmp(text, "ping")) {
-		famez_reply(b, from, NULL, "pong");
+		famez_reply(b, from, "pong");
 	} else if (!strcmp(text, "Link CTL Peer-Attribute")) {
-		famez_reply(b, from, NULL, "Link CTL ACK C-Class=%s,SID0=%llu,CID0=%llu", b->cclass,
-			    (unsigned long long)b->sid, (unsigned long long)b->cid);
+		/* Our CID0 and SID0 once we have them (C-Up); none before (C-CFG). */
+		if (famez_ctl_up(b))
+			famez_reply(b, from, "Link CTL ACK C-Class=%s,SID0=%llu,CID0=%llu",
+				    b->cclass, (unsigned long long)READ_ONCE(b->sid),
+				    (unsigned long long)READ_ONCE(b->cid));
+		else
+			famez_reply(b, from, "Link CTL ACK C-Class=%s", b->cclass);
 	} else if (!strncmp(text, "CTL-Write ", 10)) {
 		famez_ctl_write(b, from, text + 10);
-	} else {
-		return famez_queue_rx(b, from, NULL, text);
+	} else if (from->id != b->server_id || !famez_ctl_switch_answer(b, text)) {
+		return famez_queue_rx(b, from, text);
 	}
 	return true;
 }
 
 /*
- * The origin a message from the switch carries in its deliver envelope, copied once and the copy
- * checked as famezd checks one (docs/fabric.md): 0 with *origin; -ENOMSG for a message of the
- * switch's own (no magic there) or of another peer (only the switch's slot is believed: an
- * envelope in another peer's slot names nobody); -EBADMSG when the envelope is wrong (the
- * message is then the switch's own, as FAME-Z's tools would take it).
+ * Who sent the message in the slot of `from`, which rang us: that peer, or, for a message the
+ * switch delivers, the origin its deliver envelope names or the way back of a directed one. The
+ * envelope is copied once and the copy checked as famezd checks one (docs/fabric.md). Returns 0
+ * for a delivered message; -ENOMSG for a message of the switch's own (no magic there) or of
+ * another peer (only the switch's slot is believed: an envelope in another peer's slot names
+ * nobody); -EBADMSG when the envelope is wrong (the message is then the switch's own, as FAME-Z's
+ * tools would take it). *addr is always filled in.
  */
-static int famez_origin(struct famez_bridge *b, unsigned int from, struct famez_route *origin)
+static int famez_sender(struct famez_bridge *b, unsigned int from, struct famez_addr *addr)
 {
-	u8 env[FAMEZ_ENV_SIZE];
+	u8 env[FAMEZ_ENV_SIZE], len;
 	u16 cid, sid;
 
+	*addr = (struct famez_addr){ .via = FAMEZ_VIA_DIRECT, .id = from };
 	if (from != b->server_id)
 		return -ENOMSG;
 	memcpy(env, b->shm + famez_slot(from, FAMEZ_S_ENV), sizeof(env));
 	if (memcmp(env, FAMEZ_ENV_MAGIC, FAMEZ_ENV_MAGIC_LEN))
 		return -ENOMSG;
+	if (env[FAMEZ_ENV_STATUS] > FAMEZ_ENV_STATUS_MAX || env[FAMEZ_ENV_RESERVED0])
+		return -EBADMSG;
+	if (env[FAMEZ_ENV_TYPE] == FAMEZ_ENV_DIRECTED_DELIVER) {
+		/* The way back: 1..255 each, nothing beyond its length. */
+		len = env[FAMEZ_ENV_PATH_LEN];
+		if (len > FAMEZ_PATH_MAX || memchr(env + FAMEZ_ENV_PATH, 0, len) ||
+		    memchr_inv(env + FAMEZ_ENV_PATH + len, 0, FAMEZ_PATH_MAX - len))
+			return -EBADMSG;
+		*addr = (struct famez_addr){ .via = FAMEZ_VIA_DIRECTED, .path_len = len };
+		memcpy(addr->path, env + FAMEZ_ENV_PATH, len);
+		return 0;
+	}
 	cid = get_unaligned_le16(env + FAMEZ_ENV_ORIGIN_CID);
 	sid = get_unaligned_le16(env + FAMEZ_ENV_ORIGIN_SID);
 	/* A CID of 0 is nobody's: the switch routes only for configured components. */
-	if (env[FAMEZ_ENV_TYPE] != FAMEZ_ENV_DELIVER ||
-	    env[FAMEZ_ENV_STATUS] > FAMEZ_ENV_STATUS_MAX ||
-	    env[FAMEZ_ENV_HOPS] > FAMEZ_ENV_HOPS_MAX || env[FAMEZ_ENV_RESERVED0] ||
+	if (env[FAMEZ_ENV_TYPE] != FAMEZ_ENV_DELIVER || env[FAMEZ_ENV_HOPS] > FAMEZ_ENV_HOPS_MAX ||
 	    memchr_inv(env + FAMEZ_ENV_RESERVED, 0, FAMEZ_ENV_SIZE - FAMEZ_ENV_RESERVED) ||
 	    cid == 0 || cid > FAMEZ_CID_MAX)
 		return -EBADMSG;
-	origin->cid = cid;
-	origin->sid = sid;
+	*addr = (struct famez_addr){ .via = FAMEZ_VIA_ROUTED, .cid = cid, .sid = sid };
 	return 0;
 }
 
@@ -412,7 +523,7 @@ static int famez_origin(struct famez_bridge *b, unsigned int from, struct famez_
  */
 static void famez_receive(struct famez_bridge *b, unsigned int from)
 {
-	struct famez_route origin;
+	struct famez_addr sender;
 	char text[FAMEZ_MSG_MAX];
 	u64 len = famez_shm_u64(b, famez_slot(from, FAMEZ_S_MSG_LEN));
 	size_t i;
@@ -439,12 +550,14 @@ static void famez_receive(struct famez_bridge *b, unsigned int from)
 			goto ack;
 		}
 	/* After the rmb() above: the envelope was written before the length too. */
-	env = famez_origin(b, from, &origin);
-	if (!famez_handle(b, from, env == 0 ? &origin : NULL, text))
+	env = famez_sender(b, from, &sender);
+	if (!famez_handle(b, &sender, text))
 		return;
 	/* Counted once taken: a message left waiting in its slot is read and checked again. */
-	if (env == 0)
+	if (sender.via == FAMEZ_VIA_ROUTED)
 		atomic64_inc(&b->routed_received);
+	else if (sender.via == FAMEZ_VIA_DIRECTED)
+		atomic64_inc(&b->directed_received);
 	else if (env == -EBADMSG)
 		atomic64_inc(&b->malformed);
 	atomic64_inc(&b->received);
@@ -482,5 +595,8 @@ void famez_join_fabric(struct famez_bridge *b)
 	famez_set_string(b, b->id, FAMEZ_S_NODENAME, b->nodename);
 	famez_set_string(b, b->id, FAMEZ_S_CCLASS, b->cclass);
 	b->link = FAMEZ_LINK_UP;
-	famez_reply(b, b->server_id, NULL, "Link RFC TTC=27us");
+	/* What our switch is, for our interface 0; then whether it configures us. */
+	famez_ctl_ask_switch(b);
+	famez_reply(b, &(struct famez_addr){ .via = FAMEZ_VIA_DIRECT, .id = b->server_id },
+		    "Link RFC TTC=27us");
 }

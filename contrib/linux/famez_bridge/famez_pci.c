@@ -35,6 +35,7 @@ void famez_free(struct kref *ref)
 {
 	struct famez_bridge *b = container_of(ref, struct famez_bridge, ref);
 
+	famez_ctl_free(b);
 	kfree(b->rx);
 	kfree(b->tx);
 	kfree(b);
@@ -179,6 +180,10 @@ static int famez_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 	b->tx = kcalloc(FAMEZ_TX_QUEUE, sizeof(*b->tx), GFP_KERNEL);
 	r = -ENOMEM;
 	if (!b->rx || !b->tx)
+		goto fail;
+	/* Before any interrupt: a peer's message may be a control request. */
+	r = famez_ctl_init(b);
+	if (r)
 		goto fail;
 
 	r = pcim_enable_device(pdev);

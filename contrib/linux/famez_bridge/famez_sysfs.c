@@ -105,6 +105,11 @@ FAMEZ_COUNTER_ATTR(deferred);
 FAMEZ_COUNTER_ATTR(routed);
 FAMEZ_COUNTER_ATTR(route_refused);
 FAMEZ_COUNTER_ATTR(routed_received);
+FAMEZ_COUNTER_ATTR(route_missing);
+FAMEZ_COUNTER_ATTR(directed);
+FAMEZ_COUNTER_ATTR(directed_received);
+FAMEZ_COUNTER_ATTR(control_requests);
+FAMEZ_COUNTER_ATTR(control_refused);
 
 /* Printable ASCII, not blank. Not isgraph(): the kernel's also takes Latin-1 bytes 0xa1-0xff. */
 static bool famez_graph(char c)
@@ -221,6 +226,11 @@ static struct attribute *famez_attrs[] = {
 	&dev_attr_routed.attr,
 	&dev_attr_route_refused.attr,
 	&dev_attr_routed_received.attr,
+	&dev_attr_route_missing.attr,
+	&dev_attr_directed.attr,
+	&dev_attr_directed_received.attr,
+	&dev_attr_control_requests.attr,
+	&dev_attr_control_refused.attr,
 	&dev_attr_nodename.attr,
 	&dev_attr_cclass.attr,
 	&dev_attr_peers.attr,
@@ -237,7 +247,72 @@ static const struct attribute_group famez_group = {
 	.attrs = famez_attrs,
 };
 
+/*
+ * control/: the control space, one read-only file per structure or table, named as the
+ * linux-genz subsystem names them (<structure>@<offset>), each read live.
+ */
+static ssize_t famez_control_read(struct kobject *kobj, const struct bin_attribute *attr,
+				  char *buf, loff_t off, size_t count)
+{
+	struct famez_bridge *b = dev_get_drvdata(kobj_to_dev(kobj));
+
+	return famez_ctl_read_region(b, (uintptr_t)attr->private, buf, off, count);
+}
+
+/*
+ * bin_attribute's read() took a struct bin_attribute * until Linux 6.16 or so and a const one
+ * since: both are here, and the one that fits is taken.
+ */
+static ssize_t __maybe_unused famez_control_read_const(struct file *file, struct kobject *kobj,
+							const struct bin_attribute *attr,
+							char *buf, loff_t off, size_t count)
+{
+	return famez_control_read(kobj, attr, buf, off, count);
+}
+
+static ssize_t __maybe_unused famez_control_read_plain(struct file *file, struct kobject *kobj,
+							struct bin_attribute *attr, char *buf,
+							loff_t off, size_t count)
+{
+	return famez_control_read(kobj, attr, buf, off, count);
+}
+
+#define FAMEZ_CONTROL_READ                                                                 \
+	__builtin_choose_expr(__same_type(((struct bin_attribute *)NULL)->read,           \
+					  &famez_control_read_const),                      \
+			      famez_control_read_const, famez_control_read_plain)
+
+#define FAMEZ_CONTROL_ATTR(var, name_, region, size_)                                      \
+	static struct bin_attribute var = {                                                \
+		.attr = { .name = name_, .mode = 0444 },                                   \
+		.size = size_,                                                             \
+		.read = FAMEZ_CONTROL_READ,                                                \
+		.private = (void *)(region),                                               \
+	}
+
+FAMEZ_CONTROL_ATTR(famez_core_attr, "core@0x0", FAMEZ_REGION_CORE, FAMEZ_CTL_CORE_SIZE);
+FAMEZ_CONTROL_ATTR(famez_cdt_attr, "component_destination_table@0x400", FAMEZ_REGION_CDT,
+		   FAMEZ_CTL_CDT_SIZE);
+FAMEZ_CONTROL_ATTR(famez_iface_attr, "interface0@0x1000", FAMEZ_REGION_IFACE,
+		   FAMEZ_CTL_INTERFACE_SIZE);
+FAMEZ_CONTROL_ATTR(famez_ssdt_attr, "ssdt@0x40000", FAMEZ_REGION_SSDT,
+		   FAMEZ_CTL_ENTRIES * FAMEZ_CTL_ENTRY_SIZE);
+FAMEZ_CONTROL_ATTR(famez_msdt_attr, "msdt@0x80000", FAMEZ_REGION_MSDT,
+		   FAMEZ_CTL_ENTRIES * FAMEZ_CTL_ENTRY_SIZE);
+
+static struct bin_attribute *famez_control_attrs[] = {
+	&famez_core_attr, &famez_cdt_attr, &famez_iface_attr, &famez_ssdt_attr, &famez_msdt_attr,
+	NULL,
+};
+
+static const struct attribute_group famez_control_group = {
+	.name = "control",
+	/* A void * fits bin_attrs whether it is const (later kernels) or not (6.1). */
+	.bin_attrs = (void *)famez_control_attrs,
+};
+
 const struct attribute_group *famez_groups[] = {
 	&famez_group,
+	&famez_control_group,
 	NULL,
 };
