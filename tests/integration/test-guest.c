@@ -589,13 +589,13 @@ START_TEST(test_guest_bridge_is_a_genz_component)
 		"famez-guest: tables 16384 16384 cdt 64",
 		"famez-guest: interface istate 02 peer class 05 port 01 cstate 01",
 		"famez-guest: directed to itself: dr:1:CTL-Read-Response Tag=11,Data=14000100",
-		"famez-guest: directed to the switch: dr:15:CTL-Read-Response Tag=12,"
+		"famez-guest: directed to the switch: dr::CTL-Read-Response Tag=12,"
 		"Data=0010200000000000",
 		"famez-guest: configured link configured cid 1000 sid 28 cstate 02 maxinterface 01",
 		"famez-guest: ssdt 1 00000000 2000 00010000",
 		"famez-guest: unrouted write refused: ",
 		"famez-guest: routed write refused by the switch: ",
-		"famez-guest: relay off: dr:15:Standalone Acknowledgment Tag=13,Reason=OK",
+		"famez-guest: relay off: dr::Standalone Acknowledgment Tag=13,Reason=OK",
 		"famez-guest: directed write refused: ",
 		/*
 		 * Requests: its own read and the manager's eight, five refused; directed: its read
