@@ -11,13 +11,6 @@
  * less often. */
 #define POLL_FIRST_USEC 20
 #define POLL_MAX_USEC 10000
-/*
- * A receiver heard from while our message waits is rung again only once the message waited
- * this long. Sooner, the ring may land after it read its eventfd and before it acknowledged:
- * woken once more, it would read our slot again, by then holding the next message, for
- * another peer (the slot does not say for whom), and take that one.
- */
-#define RERING_AFTER_USEC 50000
 
 /* What a silent destination keeps: enough for a reply and an attribute request, no backlog. */
 #define SILENT_QUEUE_MAX 4
@@ -548,8 +541,7 @@ void mail_sender_heard_from(MailSender *m, unsigned dest)
 	 * does not end silence: only an acknowledgement does, or a peer that asks and never
 	 * acknowledges would have every answer hold the slot.
 	 */
-	if (m->in_flight == (int)dest && !mailbox_slot_is_free(m->slot) &&
-	    now_usec(m) - m->sent_at >= RERING_AFTER_USEC)
+	if (m->in_flight == (int)dest && !mailbox_slot_is_free(m->slot))
 		m->ops.ring(m->userdata, dest);
 }
 
