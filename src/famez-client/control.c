@@ -289,13 +289,10 @@ bool client_control_routable(Client *c, uint16_t cid, uint16_t sid)
 /* Who asked (control_space_answer()'s key): famezd's keys for the routed and directed. */
 static uint64_t requester_of(const Origin *o)
 {
-	if (o->directed) {
-		uint64_t h = fnv1a(FNV_OFFSET, o->path, o->path_len);
-
-		return UINT64_C(1) << 63 | (h ^ o->path_len) >> 1;
-	}
+	if (o->directed)
+		return control_requester_directed(o->path, o->path_len);
 	if (o->routed)
-		return UINT64_C(1) << 62 | (uint64_t)o->sid << 12 | o->cid;
+		return control_requester_routed(o->cid, o->sid);
 	return UINT64_C(1) << 61 | o->id;
 }
 

@@ -158,16 +158,12 @@ static RouteOutcome send_along(Router *r, const Path *path, const char *text, En
 /* Who asked a switch's control space: the same key for all of a requester's requests. */
 static uint64_t requester_routed(const Envelope *env)
 {
-	return UINT64_C(1) << 62 | (uint64_t)env->origin_sid << 12 | env->origin_cid;
+	return control_requester_routed(env->origin_cid, env->origin_sid);
 }
 
 static uint64_t requester_directed(const Directed *d)
 {
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
-
-	for (unsigned i = 0; i < d->n_back; i++)
-		h = (h ^ d->back[i]) * UINT64_C(0x100000001b3);
-	return UINT64_C(1) << 63 | (h ^ d->n_back) >> 1;
+	return control_requester_directed(d->back, d->n_back);
 }
 
 /*

@@ -406,6 +406,15 @@ void control_space_answer_malformed(ControlSpace *cs, const ControlMsg *req, Con
 	cs->counts[CONTROL_MALFORMED]++;
 }
 
+uint64_t control_requester_directed(const uint8_t *path, unsigned len)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325); /* FNV-1a */
+
+	for (unsigned i = 0; i < len; i++)
+		h = (h ^ path[i]) * UINT64_C(0x100000001b3);
+	return UINT64_C(1) << 63 | (h ^ len) >> 1;
+}
+
 uint64_t control_space_count(const ControlSpace *cs, ControlReason r)
 {
 	return r < CONTROL_REASON_MAX_ ? cs->counts[r] : 0;

@@ -138,5 +138,14 @@ bool control_space_answer(ControlSpace *cs, const ControlMsg *req, uint64_t requ
 			  ControlMsg *resp);
 /* The answer to a request that did not parse (control_msg_parse() -EBADMSG): Malformed. */
 void control_space_answer_malformed(ControlSpace *cs, const ControlMsg *req, ControlMsg *resp);
+/*
+ * The requester keys every famez component uses for control_space_answer(): a routed request's
+ * origin, and a directed one's way back (the same path for every request of one requester).
+ */
+static inline uint64_t control_requester_routed(uint16_t cid, uint16_t sid)
+{
+	return UINT64_C(1) << 62 | (uint64_t)sid << 12 | cid;
+}
+uint64_t control_requester_directed(const uint8_t *path, unsigned len);
 /* Requests refused for reason r (CONTROL_OK: requests answered OK). */
 uint64_t control_space_count(const ControlSpace *cs, ControlReason r);
