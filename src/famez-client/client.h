@@ -113,6 +113,8 @@ typedef struct ClientFabric {
 	/* Texts for us (not ping, Link, ...), and of those, taken by wait-msg. */
 	uint64_t messages, messages_consumed;
 	uint64_t ctl_writes_refused; /* CTL-Writes from peers other than the server */
+	/* Rings that found the sender's slot holding a message for another addressee: left. */
+	uint64_t not_ours;
 	/* Route requests the switch took, and refused; messages it delivered from elsewhere. */
 	uint64_t routed_sent, routed_refused, routed_received;
 	/* Directed requests the switch took, and refused; directed messages it delivered. */
@@ -187,7 +189,12 @@ int client_device_open(Client *c, const char *nodename, const char *cclass);
 void client_device_done(Client *c);
 int client_device_info(Client *c, struct famez_bridge_info *info);
 int client_device_ring(Client *c, unsigned peer, unsigned vector);
-/* Sends text to dest ("ID", or "CID,SID" which the bridge routes) through its text API. */
+/*
+ * Sends text to dest ("ID", "CID,SID" which the bridge routes, or "dr:P.Q" which the switches
+ * relay) through its text API: 0 or the write's -errno.
+ */
+int client_device_write(Client *c, const char *dest, const char *text);
+/* The same, a failure a failed command. */
 int client_device_send(Client *c, const char *dest, const char *text);
 
 /* fabric.c */

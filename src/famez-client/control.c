@@ -343,12 +343,16 @@ bool client_control_take(Client *c, const Origin *o, const char *name, const cha
 	ControlMsg m = { .type = CONTROL_MSG_NONE };
 	int r;
 
-	/* Inside a guest the bridge driver is the component: what comes is only printed. */
-	if (!ctl)
-		return false;
 	r = control_msg_parse(text, &m);
 	if ((r < 0 && r != -EBADMSG) || m.type == CONTROL_MSG_NONE)
 		return false;
+	/*
+	 * Inside a guest the bridge driver is the component: it answers requests itself, and
+	 * responses are the fabric manager's or only printed.
+	 */
+	if (!ctl)
+		return m.type != CONTROL_MSG_READ && m.type != CONTROL_MSG_WRITE &&
+		       client_manage_take(c, o, text);
 	if (m.type == CONTROL_MSG_READ || m.type == CONTROL_MSG_WRITE) {
 		log_debug("%s: %s", name, text);
 		answer(c, o, &m, r < 0);

@@ -22,6 +22,7 @@
 #include "client.h"
 #include "log.h"
 #include "size.h"
+#include "strutil.h"
 
 /* How often a wait that nothing signals (rfc: the bridge's link state) looks again. */
 #define DEVICE_POLL_USEC 20000
@@ -43,22 +44,33 @@ int client_device_ring(Client *c, unsigned peer, unsigned vector)
 	return 0;
 }
 
-int client_device_send(Client *c, const char *dest, const char *text)
+int client_device_write(Client *c, const char *dest, const char *text)
 {
-	char buf[MAILBOX_MSG_MAX + 16];
+	char buf[MAILBOX_MSG_MAX + 64];
 	int n = snprintf(buf, sizeof(buf), "%s:%s", dest, text);
 
 	if (n < 0 || (size_t)n >= sizeof(buf))
-		return command_error(c, "the message is too long for a slot");
+		return -EMSGSIZE;
 	/*
-	 * The bridge waits (at most 5 s) for the receiver to free our slot; for a CID,SID it
-	 * routes, its errno says why it could not (EHOSTUNREACH: no route or no such component).
+	 * The bridge waits (at most 5 s) for the receiver to free our slot; for what it routes or
+	 * relays, its errno says why it could not (EHOSTUNREACH: no route or no such component,
+	 * ENETDOWN: a switch's relay disabled).
 	 */
-	if (write(c->device_wfd, buf, (size_t)n) != n) {
-		if (strchr(dest, ','))
-			return command_error(c, "cannot reach %s: %m", dest);
-		return command_error(c, "cannot send to peer %s: %m", dest);
-	}
+	if (write(c->device_wfd, buf, (size_t)n) != n)
+		return -errno;
+	return 0;
+}
+
+int client_device_send(Client *c, const char *dest, const char *text)
+{
+	int r = client_device_write(c, dest, text);
+
+	if (r == -EMSGSIZE)
+		return command_error(c, "the message is too long for a slot");
+	if (r < 0 && (strchr(dest, ',') || str_has_prefix(dest, "dr:")))
+		return command_error(c, "cannot reach %s: %s", dest, strerror(-r));
+	if (r < 0)
+		return command_error(c, "cannot send to peer %s: %s", dest, strerror(-r));
 	return 0;
 }
 

@@ -72,16 +72,20 @@ static bool is_route_request(const MailMessage *msg)
 	       (msg->env->type == ENVELOPE_ROUTE || msg->env->type == ENVELOPE_DIRECTED);
 }
 
-/* "dr:P1.P2": a path of ports as DEST names it. */
-static const char *path_name(const uint8_t *path, unsigned len, char buf[MAILBOX_LABEL_MAX])
-{
-	size_t n = (size_t)snprintf(buf, MAILBOX_LABEL_MAX, "dr:");
+/* "dr:" and 16 ports of up to 3 digits with their dots. */
+#define PATH_NAME_MAX (3 + ENVELOPE_PATH_MAX * 4)
 
-	for (unsigned i = 0; i < len && n < MAILBOX_LABEL_MAX; i++)
-		n += (size_t)snprintf(buf + n, MAILBOX_LABEL_MAX - n, "%s%u", i ? "." : "",
-				      path[i]);
+/* "dr:P1.P2": a path of ports as DEST names it; cut short in a buffer under PATH_NAME_MAX. */
+static const char *path_name(const uint8_t *path, unsigned len, char *buf, size_t size)
+{
+	size_t n = (size_t)snprintf(buf, size, "dr:");
+
+	for (unsigned i = 0; i < len && n < size; i++)
+		n += (size_t)snprintf(buf + n, size - n, "%s%u", i ? "." : "", path[i]);
 	return buf;
 }
+
+static int parse_path_quiet(const char *arg, FabricTarget *t);
 
 /* The target a route request went to, from its envelope. */
 static FabricTarget target_of_request(const Envelope *env)
@@ -261,7 +265,7 @@ static void delivered(void *userdata, unsigned dest, const MailMessage *msg)
 const char *client_fabric_target_name(Client *c, const FabricTarget *t, char buf[MAILBOX_LABEL_MAX])
 {
 	if (t->directed)
-		path_name(t->path, t->path_len, buf);
+		path_name(t->path, t->path_len, buf, MAILBOX_LABEL_MAX);
 	else if (t->routed)
 		snprintf(buf, MAILBOX_LABEL_MAX, "%u,%u", t->cid, t->sid);
 	else
@@ -285,15 +289,17 @@ int client_fabric_send(Client *c, const FabricTarget *t, const char *text, SendK
 
 	/* Inside a guest the bridge sends (and routes), and says nothing of the acknowledgment. */
 	if (c->device) {
-		char address[32];
+		char address[PATH_NAME_MAX];
 
 		if (t->directed)
-			return command_error(c, "directed messages need a server connection: the "
-						"bridge sends only to a peer or a CID,SID");
-		if (t->routed)
+			path_name(t->path, t->path_len, address, sizeof(address));
+		else if (t->routed)
 			snprintf(address, sizeof(address), "%u,%u", t->cid, t->sid);
 		else
 			snprintf(address, sizeof(address), "%u", t->id);
+		/* The manager's failures are the component's: it hears of them by the result. */
+		if (kind == SEND_MANAGE)
+			return client_device_write(c, address, text);
 		return client_device_send(c, address, text);
 	}
 	/* The origin is ours for the record: the switch writes the one it gave us. */
@@ -536,7 +542,7 @@ static void handle(Client *c, const Origin *o, const char *text)
 	FabricMsg m;
 
 	if (o->directed)
-		path_name(o->path, o->path_len, name);
+		path_name(o->path, o->path_len, name, sizeof(name));
 	else if (o->routed)
 		snprintf(name, sizeof(name), "%u,%u", o->cid, o->sid);
 	else
@@ -623,7 +629,7 @@ void client_fabric_on_device_message(Client *c, const char *msg)
 {
 	ClientFabric *f = &c->fabric;
 	const char *colon = strchr(msg, ':');
-	char address[32];
+	char address[PATH_NAME_MAX];
 	uint64_t id;
 	Origin o = { 0 };
 
@@ -631,8 +637,26 @@ void client_fabric_on_device_message(Client *c, const char *msg)
 		return;
 	/*
 	 * "CID,SID:" names the sender by its slot's IDs, "ID:" by its ID. A CID,SID no slot
-	 * holds is a component elsewhere, whose message the switch delivered to the bridge.
+	 * holds is a component elsewhere, whose message the switch delivered to the bridge;
+	 * "dr:PATH:" a directed message, with the way back.
 	 */
+	if (str_has_prefix(msg, "dr:")) {
+		FabricTarget t;
+
+		colon = strchr(msg + strlen("dr:"), ':');
+		if (colon && (size_t)(colon - msg) < sizeof(address)) {
+			snprintf(address, sizeof(address), "%.*s", (int)(colon - msg), msg);
+			if (parse_path_quiet(address, &t) == 0) {
+				o = (Origin){ .directed = true, .path_len = t.path_len };
+				memcpy(o.path, t.path, t.path_len);
+				f->directed_received++;
+				handle(c, &o, colon + 1);
+				return;
+			}
+		}
+		log_warning("the bridge returned a directed message with no path: %s", msg);
+		return;
+	}
 	if ((size_t)(colon - msg) < sizeof(address)) {
 		snprintf(address, sizeof(address), "%.*s", (int)(colon - msg), msg);
 		if (parse_pair(address, FABRIC_CID_MAX, FABRIC_SID_MAX, &o.cid, &o.sid)) {
@@ -693,9 +717,12 @@ bool client_fabric_on_interrupt(Client *c, unsigned vector)
 	mail_sender_poke(f->sender);
 	if (vector == 0 || vector > f->layout.server_id || vector == c->state.own_id)
 		return false;
-	r = mailbox_read_message(slot_of(c, vector), text, &len);
+	r = mailbox_read_message(slot_of(c, vector), c->state.own_id, text, &len);
 	log_debug("ring from %u: %s", vector, r == 0 ? text : strerror(-r));
-	if (r == -ENOMSG)
+	/* Nothing there, or a ring that came late: the slot holds the sender's next message. */
+	if (r == -EXDEV)
+		f->not_ours++;
+	if (r == -ENOMSG || r == -EXDEV)
 		return false;
 	/*
 	 * Only the switch delivers: an envelope in another peer's slot is its own business (a
@@ -771,7 +798,7 @@ static int match_peers(Client *c, const char *arg, uint64_t ids[4])
 		if ((ids)[id / 64] & (UINT64_C(1) << (id % 64)))
 
 /* "dr:" (our switch itself) or "dr:P1.P2..": ports 1..255, at most ENVELOPE_PATH_MAX. */
-static int parse_path(Client *c, const char *arg, FabricTarget *t)
+static int parse_path_quiet(const char *arg, FabricTarget *t)
 {
 	const char *p = arg + strlen("dr:");
 	bool bad = false;
@@ -794,7 +821,12 @@ static int parse_path(Client *c, const char *arg, FabricTarget *t)
 		if (*p == '.')
 			bad = !*++p;
 	}
-	if (bad)
+	return bad ? -EINVAL : 0;
+}
+
+static int parse_path(Client *c, const char *arg, FabricTarget *t)
+{
+	if (parse_path_quiet(arg, t) < 0)
 		return command_error(c,
 				     "'%s' is not a path: dr: then up to %d ports (1..255) "
 				     "separated by '.'",
@@ -906,7 +938,7 @@ static void command_spoof(Client *c, unsigned src, unsigned dest, const char *te
 		command_error(c, "peer %u has no vector %u", dest, src);
 		return;
 	}
-	if (mailbox_put_message(slot_of(c, src), text) < 0) {
+	if (mailbox_put_message(slot_of(c, src), dest, text) < 0) {
 		command_error(c, "a slot holds 1 to %d characters", MAILBOX_MSG_MAX - 1);
 		return;
 	}
@@ -1147,8 +1179,9 @@ void client_fabric_dump(Client *c)
 		return;
 	flags = fabric_flags(c);
 	say("fabric configured %s sid %" PRIu64 " cid %" PRIu64 " messages %" PRIu64
-	    " ctl-writes-refused %" PRIu64,
-	    f->configured ? "yes" : "no", f->sid, f->cid, f->messages, f->ctl_writes_refused);
+	    " ctl-writes-refused %" PRIu64 " not-ours %" PRIu64,
+	    f->configured ? "yes" : "no", f->sid, f->cid, f->messages, f->ctl_writes_refused,
+	    f->not_ours);
 	say("fabric routes %s relay-always %s routed-sent %" PRIu64 " routed-refused %" PRIu64
 	    " routed-received %" PRIu64 " directed-sent %" PRIu64 " directed-refused %" PRIu64
 	    " directed-received %" PRIu64,

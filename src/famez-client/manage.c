@@ -41,6 +41,11 @@ struct ClientManager {
 	sd_event_source *tick, *again, *self_source;
 	SelfAnswer self[SELF_QUEUE];
 	unsigned self_first, self_n;
+	/*
+	 * Inside a guest: the tags of requests to our own bridge. They go out by our own port,
+	 * as a probe of that port does; the tag says which an answer from there is.
+	 */
+	uint64_t self_tags[(CONTROL_TAG_MAX + 64) / 64];
 	bool running; /* a pass is under way */
 	unsigned passes;
 	uint64_t summary; /* of the last pass's fabric, to tell a change */
@@ -108,6 +113,20 @@ static int send_request(void *userdata, const FmAddr *to, const char *text)
 	Client *c = m->client;
 	FabricTarget t;
 
+	/*
+	 * Inside a guest our bridge is the driver's: the switch takes the request back to it
+	 * (by our own port), and the driver answers as any component does.
+	 */
+	if (to->self && c->device) {
+		ControlMsg req;
+
+		if (control_msg_parse(text, &req) < 0 || !req.has_tag)
+			return -EINVAL;
+		m->self_tags[req.tag / 64] |= UINT64_C(1) << (req.tag % 64);
+		t = (FabricTarget){ .directed = true, .path_len = 1 };
+		t.path[0] = (uint8_t)c->state.own_id;
+		return client_fabric_send(c, &t, text, SEND_MANAGE);
+	}
 	if (to->self) {
 		SelfAnswer *a;
 
@@ -499,11 +518,6 @@ bool client_manage_command(Client *c, int argc, char *argv[])
 {
 	if (strcmp(argv[0], "manage") != 0)
 		return false;
-	if (!c->fabric.control) {
-		command_error(c, "manage: no control space here (inside a guest, the bridge "
-				 "driver's is the manager's own)");
-		return true;
-	}
 	command_manage(c, argc, argv);
 	return true;
 }
@@ -529,6 +543,17 @@ bool client_manage_take(Client *c, const Origin *o, const char *text)
 	if (!m || !m->running || (!o->directed && !o->routed))
 		return false;
 	addr_of(o, &from);
+	/* Inside a guest, what comes back by our own port may be our bridge's (send_request()). */
+	if (c->device && o->directed && o->path_len == 1 && o->path[0] == c->state.own_id) {
+		ControlMsg a = { .has_tag = false };
+
+		(void)control_msg_parse(text, &a);
+		if (a.has_tag && a.tag <= CONTROL_TAG_MAX &&
+		    m->self_tags[a.tag / 64] & UINT64_C(1) << (a.tag % 64)) {
+			m->self_tags[a.tag / 64] &= ~(UINT64_C(1) << (a.tag % 64));
+			from = (FmAddr){ .self = true };
+		}
+	}
 	fm_on_answer(m->fm, &from, text, now());
 	reschedule(m);
 	return true;
@@ -564,9 +589,12 @@ static void fm_help(void)
 	printf("Usage: famez-fm [OPTIONS]\n"
 	       "\n"
 	       "Discover, configure and route a famez fabric as its primary fabric manager, from\n"
-	       "this program's own bridge: a peer of a famezd switch (--socket). See famez-fm(1).\n"
+	       "this program's own bridge: a peer of a famezd switch (--socket), or inside a "
+	       "guest\n"
+	       "its bridge device (--device). See famez-fm(1).\n"
 	       "\n"
 	       "  -S, --socket=PATH    the switch's socket (default: famezd's)\n"
+	       "  -D, --device=PATH    inside a guest: the bridge device, /dev/famez_bridge_XX\n"
 	       "      --cids=A-B       the CIDs to give, the manager's own first (default 1-4095)\n"
 	       "      --sid=N          every component's SID, 0..4095 (default 27)\n"
 	       "      --json           the fabric found as JSON, as famezctl topology --json\n"

@@ -529,11 +529,12 @@ static void take_slot(Fabric *f, FabricVector *v, Peer *p, uint64_t count, bool 
 	size_t len;
 	int r;
 
-	r = mailbox_read_message(slot, text, &len);
-	if (r == -ENOMSG) {
+	r = mailbox_read_message(slot, f->server_id, text, &len);
+	if (r == -ENOMSG || r == -EXDEV) {
 		/*
-		 * Nothing in its slot: a spurious ring. A driver's rings each carry a message,
-		 * so only a peer ringing in a loop gets here often; it is muted for a moment.
+		 * Nothing in its slot, or a message for another peer (a ring that came late): a
+		 * spurious ring. A driver's rings each carry a message, so only a peer ringing in
+		 * a loop gets here often; it is muted for a moment.
 		 */
 		if (rang)
 			rang_in_vain(f, v);

@@ -5,6 +5,7 @@
 #include "envelope.h"
 #include "fabric-msg.h"
 #include "macro.h"
+#include "mailbox.h"
 
 /* Offsets within the envelope (ENVELOPE_OFFSET is added for the slot's). */
 enum {
@@ -12,7 +13,7 @@ enum {
 	ENV_TYPE = 4,
 	ENV_STATUS = 5,
 	ENV_HOPS = 6,
-	ENV_RESERVED0 = 7,
+	ENV_ADDRESSEE = 7, /* MAILBOX_SLOT_ADDRESSEE: the mailbox's, not the envelope's */
 	ENV_DEST_CID = 8,
 	ENV_DEST_SID = 10,
 	ENV_ORIGIN_CID = 12,
@@ -22,6 +23,9 @@ enum {
 	ENV_PATH_LEN = 6,
 	ENV_PATH = 8,
 };
+
+_Static_assert(ENVELOPE_OFFSET + ENV_ADDRESSEE == MAILBOX_SLOT_ADDRESSEE,
+	       "the addressee sits in the envelope's byte 7");
 
 static void put_u16(uint8_t *p, uint16_t v)
 {
@@ -66,7 +70,7 @@ static int read_directed(const uint8_t b[ENVELOPE_SIZE], Envelope *e)
 {
 	unsigned n = b[ENV_PATH_LEN];
 
-	if (b[ENV_STATUS] >= ENVELOPE_STATUS_MAX_ || n > ENVELOPE_PATH_MAX || b[ENV_RESERVED0] != 0)
+	if (b[ENV_STATUS] >= ENVELOPE_STATUS_MAX_ || n > ENVELOPE_PATH_MAX)
 		return -EBADMSG;
 	for (unsigned i = n; i < ENVELOPE_PATH_MAX; i++)
 		if (b[ENV_PATH + i] != 0)
@@ -93,7 +97,7 @@ int envelope_read(const uint8_t *slot, Envelope *e)
 		return read_directed(b, e);
 	if ((b[ENV_TYPE] != ENVELOPE_ROUTE && b[ENV_TYPE] != ENVELOPE_DELIVER) ||
 	    b[ENV_STATUS] >= ENVELOPE_STATUS_MAX_ || b[ENV_HOPS] > ENVELOPE_HOPS_MAX ||
-	    b[ENV_RESERVED0] != 0 || memcmp(b + ENV_RESERVED, zeros, sizeof(zeros)) != 0)
+	    memcmp(b + ENV_RESERVED, zeros, sizeof(zeros)) != 0)
 		return -EBADMSG;
 	*e = (Envelope){
 		.type = (EnvelopeType)b[ENV_TYPE],

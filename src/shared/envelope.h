@@ -16,7 +16,7 @@
  *   109     1     status, written by the switch into a route request's slot before it
  *                 acknowledges it: 0 pending, then an EnvelopeStatus
  *   110     1     hops: links crossed so far (deliver)
- *   111     1     0
+ *   111     1     not the envelope's: the message's addressee (mailbox.h), with or without one
  *   112     2     destination CID (12 bits), little-endian
  *   114     2     destination SID
  *   116     2     origin CID: written by the switch (deliver); a peer's is ignored
@@ -26,7 +26,7 @@
  * Directed relay (types 3 and 4) reaches components by the ports a message leaves by, not by
  * CID: how a fabric manager reaches what has no CID yet. Bytes 110..127 then hold:
  *   110     1     path length, 0..16
- *   111     1     0
+ *   111     1     the addressee, as above
  *   112     16    path: the egress port at each switch in turn, from the sender's switch on;
  *                 bytes beyond the length are 0
  * A directed request (3) with an empty path is for the sender's switch itself; [p] for what
@@ -83,14 +83,14 @@ static inline bool envelope_is_directed(const Envelope *e)
 	return e->type == ENVELOPE_DIRECTED || e->type == ENVELOPE_DIRECTED_DELIVER;
 }
 
-/* Writes e into bytes 104..127 of slot (all of them). */
+/* Writes e into bytes 104..127 of slot (all of them, the addressee's 0: it is written next). */
 void envelope_write(uint8_t *slot, const Envelope *e);
-/* Zeroes bytes 104..127 of slot: a message with no envelope. */
+/* Zeroes bytes 104..127 of slot: a message with no envelope (and no addressee yet). */
 void envelope_clear(uint8_t *slot);
 /*
  * Copies the envelope out of slot and validates the copy: 0 with *e, -ENOMSG when there is
  * none (no magic), -EBADMSG when the magic is there but a field is out of range (type, status,
- * hops, a CID over 12 bits, reserved bytes not 0).
+ * hops, a CID over 12 bits, reserved bytes not 0); the addressee's byte is not looked at.
  */
 int envelope_read(const uint8_t *slot, Envelope *e);
 /* The switch's verdict on a route request, written before it acknowledges the slot. */

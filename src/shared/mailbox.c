@@ -133,12 +133,18 @@ bool mailbox_slot_is_free(const uint8_t *slot)
 	return mailbox_get_u64(slot, MAILBOX_SLOT_MSG_LEN) == 0;
 }
 
-int mailbox_read_message(const uint8_t *slot, char out[MAILBOX_MSG_MAX], size_t *len)
+int mailbox_read_message(const uint8_t *slot, unsigned reader, char out[MAILBOX_MSG_MAX],
+			 size_t *len)
 {
 	uint64_t n = mailbox_get_u64(slot, MAILBOX_SLOT_MSG_LEN);
+	uint8_t to;
 
 	if (n == 0)
 		return -ENOMSG;
+	/* Written before the length, as the text: read after it. */
+	to = slot[MAILBOX_SLOT_ADDRESSEE];
+	if (reader != 0 && to != 0 && to != reader)
+		return -EXDEV;
 	if (n >= MAILBOX_MSG_MAX)
 		return -EMSGSIZE;
 	/* Copy first: the sender may change the slot while we look. */
@@ -162,23 +168,24 @@ void mailbox_acknowledge(uint8_t *slot, unsigned responder_id)
 	mailbox_set_u64(slot, MAILBOX_SLOT_MSG_LEN, 0);
 }
 
-int mailbox_put_message(uint8_t *slot, const char *text)
+int mailbox_put_message(uint8_t *slot, unsigned to, const char *text)
 {
 	size_t n = strlen(text);
 
-	if (n == 0 || n >= MAILBOX_MSG_MAX)
+	if (n == 0 || n >= MAILBOX_MSG_MAX || to > UINT8_MAX)
 		return -EMSGSIZE;
 	mailbox_set_u64(slot, MAILBOX_SLOT_LAST_RESPONDER, 0);
+	slot[MAILBOX_SLOT_ADDRESSEE] = (uint8_t)to;
 	memcpy(slot + MAILBOX_MSG_OFFSET, text, n + 1);
 	mailbox_set_u64(slot, MAILBOX_SLOT_MSG_LEN, n);
 	return 0;
 }
 
-int mailbox_write_message(uint8_t *slot, const char *text)
+int mailbox_write_message(uint8_t *slot, unsigned to, const char *text)
 {
 	if (!mailbox_slot_is_free(slot))
 		return -EBUSY;
-	return mailbox_put_message(slot, text);
+	return mailbox_put_message(slot, to, text);
 }
 
 void mailbox_reclaim(uint8_t *slot)

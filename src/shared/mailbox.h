@@ -43,6 +43,13 @@
 #define MAILBOX_SLOT_LAST_RESPONDER 80
 #define MAILBOX_SLOT_PEER_SID 88 /* assigned by the fabric manager; 0 until then */
 #define MAILBOX_SLOT_PEER_CID 96
+/*
+ * famez's own, u8, in a byte of the envelope (envelope.h) that FAME-Z leaves as padding: the ID
+ * the message is for, written with every message by famez's senders; 0 names nobody (FAME-Z's
+ * tools). A receiver rung twice may read a slot again once it holds the next message, for
+ * someone else: it leaves a message named for another alone.
+ */
+#define MAILBOX_SLOT_ADDRESSEE 111
 
 #define MAILBOX_CLIENTS_MAX 254 /* a guest's doorbell reaches vectors 0..255 only */
 
@@ -101,23 +108,27 @@ const char *mailbox_peer_label(const uint8_t *base, unsigned id, char buf[MAILBO
 bool mailbox_slot_is_free(const uint8_t *slot);
 
 /*
- * Copies the message out of a sender's slot and validates the copy: 0 with a NUL-terminated
- * text in out (length in *len); -ENOMSG when the length is 0 (nothing sent), -EMSGSIZE when it
- * is out of range, -EBADMSG when the bytes lack their NUL or are not printable ASCII.
+ * Copies the message out of a sender's slot for reader (its ID; 0 takes whatever is there) and
+ * validates the copy: 0 with a NUL-terminated text in out (length in *len); -ENOMSG when the
+ * length is 0 (nothing sent), -EXDEV when the slot names another addressee (the message is not
+ * ours: leave it), -EMSGSIZE when the length is out of range, -EBADMSG when the bytes lack
+ * their NUL or are not printable ASCII.
  */
-int mailbox_read_message(const uint8_t *slot, char out[MAILBOX_MSG_MAX], size_t *len);
+int mailbox_read_message(const uint8_t *slot, unsigned reader, char out[MAILBOX_MSG_MAX],
+			 size_t *len);
 
 /* Acknowledges the message in a sender's slot: records the responder, then frees it. */
 void mailbox_acknowledge(uint8_t *slot, unsigned responder_id);
 
 /*
- * Writes a message into the sender's own slot: the last responder cleared, the bytes and NUL,
- * then the length, so a receiver that sees the length sees the bytes. -EMSGSIZE if it does not
- * fit, -EBUSY if the slot is not free.
+ * Writes a message for peer `to` (0: unnamed, as FAME-Z's tools send) into the sender's own
+ * slot: the last responder cleared, the addressee, the bytes and NUL, then the length, so a
+ * receiver that sees the length sees the rest. -EMSGSIZE if it does not fit, -EBUSY if the slot
+ * is not free.
  */
-int mailbox_write_message(uint8_t *slot, const char *text);
+int mailbox_write_message(uint8_t *slot, unsigned to, const char *text);
 /* The same whether or not the slot is free: for its owner, who knows nothing is in flight. */
-int mailbox_put_message(uint8_t *slot, const char *text);
+int mailbox_put_message(uint8_t *slot, unsigned to, const char *text);
 
 /* Takes the slot back from a receiver that never acknowledged. */
 void mailbox_reclaim(uint8_t *slot);

@@ -297,7 +297,7 @@ static void send_next(MailSender *m)
 	else
 		envelope_clear(m->slot);
 	/* The text was checked when it was queued: it fits. */
-	(void)mailbox_put_message(m->slot, item->text);
+	(void)mailbox_put_message(m->slot, (unsigned)dest, item->text);
 	m->in_flight = dest;
 	m->in_flight_item = *item;
 	m->in_flight_item.next = NULL;

@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t len;
 
 	memcpy(slot, data, size < sizeof(slot) ? size : sizeof(slot));
-	if (mailbox_read_message(slot, text, &len) < 0)
+	if (mailbox_read_message(slot, 0, text, &len) < 0)
 		return 0;
 	if (strlen(text) != len)
 		abort();

@@ -44,6 +44,7 @@ rm -rf root && mkdir -p root/bin root/sbin root/proc root/sys root/dev root/test
 cp /bin/busybox root/bin/busybox
 cp module/famez_bridge.ko root/
 cp "$client" root/bin/famez-client
+ln -s famez-client root/bin/famez-fm
 # What busybox cannot do to the device (a zero-length read, mmap), static: no libraries needed.
 gcc -static -O2 -Wall -Wextra -Werror -I"$src/contrib/linux/famez_bridge/include/uapi" \
 	-o root/bin/bridge-check "$src/tests/guest/bridge-check.c"

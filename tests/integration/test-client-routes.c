@@ -39,6 +39,7 @@
 typedef struct Delivery {
 	uint16_t cid, sid;
 	bool malformed; /* its envelope has 200 hops */
+	bool for_local2; /* named for local2, as a late ring finds the switch's next message */
 	char text[MAILBOX_MSG_MAX];
 } Delivery;
 
@@ -66,6 +67,11 @@ typedef struct FakeSwitch {
 	/* Who famez-client rang last: the switch, or local2 (both read its one slot). */
 	bool switch_rung, local_rung;
 	unsigned local_pongs; /* pongs local2 owes */
+	/*
+	 * A delivery named for local2: 1 rung, 2 famez-client read its ring and local2 pinged it,
+	 * 3 its pong came with the delivery still in the slot (left alone), 4 taken (wrongly).
+	 */
+	unsigned late_ring;
 } FakeSwitch;
 
 static FakeSwitch fs;
@@ -215,6 +221,31 @@ static void local_takes(const char *text)
 	fprintf(fs.log, "local2: %s\n", text);
 	if (strcmp(text, "ping") == 0)
 		fs.local_pongs++;
+	/*
+	 * famez-client handles one ring at a time and had read the switch's before local2's
+	 * ping: by this pong it has done with the delivery for local2, or taken it.
+	 */
+	if (strcmp(text, "pong") == 0 && fs.late_ring == 2) {
+		fs.late_ring = mailbox_slot_is_free(slot(SWITCH_ID)) ? 4 : 3;
+		mailbox_reclaim(slot(SWITCH_ID));
+	}
+}
+
+/*
+ * The delivery for local2 in the switch's slot rang famez-client: once it read that ring (its
+ * eventfd drained), local2 pings it, so its pong says when the ring was handled.
+ */
+static bool late_ring_next(void)
+{
+	if (fs.late_ring != 1 ||
+	    poll(&(struct pollfd){ .fd = fs.client_fds[SWITCH_ID], .events = POLLIN }, 1, 0) != 0 ||
+	    !mailbox_slot_is_free(slot(2)))
+		return false;
+	envelope_clear(slot(2));
+	ck_assert_int_eq(mailbox_write_message(slot(2), 1, "ping"), 0);
+	ring_client(2);
+	fs.late_ring = 2;
+	return true;
 }
 
 /*
@@ -230,7 +261,7 @@ static bool take_request(void)
 
 	fs.switch_rung |= rung(fs.switch_fds[1]);
 	fs.local_rung |= rung(fs.local_fds[1]);
-	if (mailbox_read_message(slot(1), text, &len) < 0)
+	if (mailbox_read_message(slot(1), 0, text, &len) < 0)
 		return false;
 	if (envelope_read(slot(1), &e) == 0 && e.type == ENVELOPE_ROUTE) {
 		EnvelopeStatus status = verdict(&e, text);
@@ -271,7 +302,7 @@ static bool local_answers(void)
 		return false;
 	fs.local_pongs--;
 	envelope_clear(slot(2));
-	ck_assert_int_eq(mailbox_write_message(slot(2), "pong"), 0);
+	ck_assert_int_eq(mailbox_write_message(slot(2), 1, "pong"), 0);
 	ring_client(2);
 	return true;
 }
@@ -294,8 +325,10 @@ static bool deliver_next(void)
 	envelope_write(slot(SWITCH_ID), &e);
 	if (d->malformed)
 		slot(SWITCH_ID)[ENVELOPE_OFFSET + 6] = 200;
-	ck_assert_int_eq(mailbox_write_message(slot(SWITCH_ID), d->text), 0);
+	ck_assert_int_eq(mailbox_write_message(slot(SWITCH_ID), d->for_local2 ? 2 : 1, d->text), 0);
 	ring_client(SWITCH_ID);
+	if (d->for_local2)
+		fs.late_ring = 1;
 	return true;
 }
 
@@ -320,6 +353,7 @@ static int run_client(const char *name, const char *commands, char *out, size_t 
 		busy = take_request();
 		busy |= deliver_next();
 		busy |= local_answers();
+		busy |= late_ring_next();
 		if (!busy)
 			poll((struct pollfd[]){ { .fd = fs.switch_fds[1], .events = POLLIN },
 						{ .fd = fs.local_fds[1], .events = POLLIN } },
@@ -410,6 +444,29 @@ START_TEST(test_a_switch_that_does_not_route)
 }
 END_TEST
 
+/*
+ * A ring that comes late (the switch rang again; famez-client had taken the message) finds the
+ * switch's slot holding its next message, named for another peer: famez-client leaves it.
+ */
+START_TEST(test_a_late_ring_leaves_another_peers_message)
+{
+	char out[256];
+
+	switch_start(MAILBOX_FLAG_ROUTES, 200);
+	deliver(REMOTE_CID, REMOTE_SID, "for local2");
+	fs.queue[0].for_local2 = true;
+	deliver(REMOTE_CID, REMOTE_SID, "for us");
+	expect_exit(0, "receiver", "wait-msg 1 " TESTLIB_WAIT_S "; dump", out, sizeof(out));
+	ck_assert_msg(fs.late_ring == 3, "famez-client took local2's message (%u): %s",
+		      fs.late_ring, testlib_show(out));
+	expect_output(out, "1600,28: for us");
+	ck_assert_msg(!testlib_file_contains(out, "for local2"), "%s", testlib_show(out));
+	expect_output(out, "ctl-writes-refused 0 not-ours 1");
+	expect_output(fs.log_path, "local2: pong");
+	switch_stop();
+}
+END_TEST
+
 START_TEST(test_delivered_messages_name_their_origin)
 {
 	char out[256], expected[64];
@@ -432,7 +489,7 @@ START_TEST(test_delivered_messages_name_their_origin)
 	envelope_write(slot(2), &(Envelope){ .type = ENVELOPE_DELIVER,
 					     .origin_cid = REMOTE_CID,
 					     .origin_sid = REMOTE_SID });
-	ck_assert_int_eq(mailbox_write_message(slot(2), "forged"), 0);
+	ck_assert_int_eq(mailbox_write_message(slot(2), 1, "forged"), 0);
 	ck_assert_int_eq(write(fs.client_fds[2], &one, sizeof(one)), (ssize_t)sizeof(one));
 
 	expect_exit(0, "receiver", "wait-msg 503 " TESTLIB_WAIT_S "; dump", out, sizeof(out));
@@ -525,6 +582,7 @@ int main(void)
 	tcase_add_test(tc, test_refusals_fail_the_command);
 	tcase_add_test(tc, test_a_switch_that_does_not_route);
 	tcase_add_test(tc, test_delivered_messages_name_their_origin);
+	tcase_add_test(tc, test_a_late_ring_leaves_another_peers_message);
 	tcase_add_test(tc, test_flood);
 	tcase_add_test(tc, test_relay_always);
 	suite_add_tcase(s, tc);

@@ -150,7 +150,7 @@ START_TEST(test_a_peer_stopped_while_a_newcomer_pinged_it_answers)
 	slot = mailbox_slot(mem, 1);
 	ck_assert_msg(testlib_wait_slot(slot, true, TESTLIB_WAIT_MS), "no pong: %s",
 		      testlib_show(out));
-	ck_assert_int_eq(mailbox_read_message(slot, text, &len), 0);
+	ck_assert_int_eq(mailbox_read_message(slot, newcomer.state.own_id, text, &len), 0);
 	ck_assert_str_eq(text, "pong");
 	/* And it rang us: the vector that names alpha, on our own eventfds. */
 	{
@@ -250,7 +250,7 @@ START_TEST(test_hostile_slots_cost_protocol_errors_only)
 	ping_ok("after-ascii");
 
 	/* Malformed arguments to a known message. */
-	ck_assert_int_eq(mailbox_write_message(slot, "Link RFC TTC=soonus"), 0);
+	ck_assert_int_eq(mailbox_write_message(slot, 0, "Link RFC TTC=soonus"), 0);
 	ring_server(&h, 1);
 	ping_ok("after-rfc");
 
@@ -288,21 +288,23 @@ START_TEST(test_bad_link_messages_change_nothing)
 	 * The answer to the join-time question, a refusal of nothing, an answer to no question
 	 * (once it knows what we are, the server does not ask again).
 	 */
-	ck_assert_int_eq(mailbox_write_message(slot, "Link CTL ACK cclass=Bridge,CID0=0,SID0=0"), 0);
+	ck_assert_int_eq(mailbox_write_message(slot, 0, "Link CTL ACK cclass=Bridge,CID0=0,SID0=0"),
+			 0);
 	ring_server(&h, 1);
 	ping_ok("after-answer");
-	ck_assert_int_eq(mailbox_write_message(slot, "Link CTL NAK not now!EZT=4"), 0);
+	ck_assert_int_eq(mailbox_write_message(slot, 0, "Link CTL NAK not now!EZT=4"), 0);
 	ring_server(&h, 1);
 	ping_ok("after-nak");
-	ck_assert_int_eq(mailbox_write_message(slot, "Link CTL ACK cclass=Forged,CID0=1,SID0=1"), 0);
+	ck_assert_int_eq(mailbox_write_message(slot, 0, "Link CTL ACK cclass=Forged,CID0=1,SID0=1"),
+			 0);
 	ring_server(&h, 1);
 	ping_ok("after-ack");
 	/* A tag the server never gave, and words it does not know. */
-	ck_assert_int_eq(mailbox_write_message(slot, "Standalone Acknowledgment Tag=77,Reason=OK"),
-			 0);
+	ck_assert_int_eq(
+		mailbox_write_message(slot, 0, "Standalone Acknowledgment Tag=77,Reason=OK"), 0);
 	ring_server(&h, 1);
 	ping_ok("after-tag");
-	ck_assert_int_eq(mailbox_write_message(slot, "Frobnicate the fabric"), 0);
+	ck_assert_int_eq(mailbox_write_message(slot, 0, "Frobnicate the fabric"), 0);
 	ring_server(&h, 1);
 	ping_ok("after-words");
 	/* Nothing of it took: the peer is neither configured nor a "Forged". */

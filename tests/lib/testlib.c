@@ -748,7 +748,7 @@ void raw_client_mail(RawClient *c, uint8_t *mem, unsigned dest, const char *text
 
 	if (!testlib_wait_slot(slot, false, wait_ms))
 		mailbox_reclaim(slot);
-	ck_assert_int_eq(mailbox_write_message(slot, text), 0);
+	ck_assert_int_eq(mailbox_write_message(slot, dest, text), 0);
 	raw_client_ring(c, (uint16_t)dest, c->state.own_id, 1);
 }
 

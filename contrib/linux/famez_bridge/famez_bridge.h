@@ -76,6 +76,11 @@
 #define FAMEZ_S_PEER_SID 88
 #define FAMEZ_S_PEER_CID 96
 /*
+ * famez's, u8, in the envelope's byte 7: the ID the slot's message is for, 0 for anyone (FAME-Z's
+ * tools). A ring that comes late finds the sender's next message, for someone else: left alone.
+ */
+#define FAMEZ_S_ADDRESSEE 111
+/*
  * famez's routing envelope, in a slot's bytes 104..127 that FAME-Z leaves as padding: the layout
  * of docs/fabric.md ("Routed messages: the envelope"), the same as famezd's
  * src/shared/envelope.h, which kernel code cannot include. Offsets below are within the
@@ -88,7 +93,7 @@
 #define FAMEZ_ENV_TYPE 4        /* u8: FAMEZ_ENV_ROUTE .. FAMEZ_ENV_DIRECTED_DELIVER */
 #define FAMEZ_ENV_STATUS 5      /* u8: the switch's verdict on a route request */
 #define FAMEZ_ENV_HOPS 6        /* u8: links crossed (deliver), at most FAMEZ_ENV_HOPS_MAX */
-#define FAMEZ_ENV_RESERVED0 7   /* u8: 0 */
+/* @7: FAMEZ_S_ADDRESSEE, the mailbox's byte, not the envelope's */
 #define FAMEZ_ENV_DEST_CID 8    /* u16 */
 #define FAMEZ_ENV_DEST_SID 10   /* u16 */
 #define FAMEZ_ENV_ORIGIN_CID 12 /* u16: written by the switch (deliver) */

@@ -177,8 +177,9 @@ static int famez_put(struct famez_bridge *b, unsigned int dest, const char *text
 	 * that is not for routing, or a receiver misname its origin.
 	 */
 	memcpy(b->shm + famez_slot(b->id, FAMEZ_S_ENV), env ? env : no_env, FAMEZ_ENV_SIZE);
+	*(u8 *)(b->shm + famez_slot(b->id, FAMEZ_S_ADDRESSEE)) = dest;
 	memcpy(b->shm + famez_slot(b->id, FAMEZ_MSG_OFFSET), text, len + 1);
-	/* The bytes before the length: who sees the length sees the text and the envelope. */
+	/* The bytes before the length: who sees the length sees the rest. */
 	wmb();
 	famez_shm_set_u64(b, famez_slot(b->id, FAMEZ_S_MSG_LEN), len);
 	wmb();
@@ -494,7 +495,7 @@ static int famez_sender(struct famez_bridge *b, unsigned int from, struct famez_
 	memcpy(env, b->shm + famez_slot(from, FAMEZ_S_ENV), sizeof(env));
 	if (memcmp(env, FAMEZ_ENV_MAGIC, FAMEZ_ENV_MAGIC_LEN))
 		return -ENOMSG;
-	if (env[FAMEZ_ENV_STATUS] > FAMEZ_ENV_STATUS_MAX || env[FAMEZ_ENV_RESERVED0])
+	if (env[FAMEZ_ENV_STATUS] > FAMEZ_ENV_STATUS_MAX)
 		return -EBADMSG;
 	if (env[FAMEZ_ENV_TYPE] == FAMEZ_ENV_DIRECTED_DELIVER) {
 		/* The way back: 1..255 each, nothing beyond its length. */
@@ -527,9 +528,17 @@ static void famez_receive(struct famez_bridge *b, unsigned int from)
 	char text[FAMEZ_MSG_MAX];
 	u64 len = famez_shm_u64(b, famez_slot(from, FAMEZ_S_MSG_LEN));
 	size_t i;
+	u8 to;
 	int env;
 
 	if (len == 0) {
+		atomic64_inc(&b->spurious);
+		return;
+	}
+	rmb();
+	/* A ring that came late: the slot already holds the sender's next message, not ours. */
+	to = READ_ONCE(*(u8 *)(b->shm + famez_slot(from, FAMEZ_S_ADDRESSEE)));
+	if (to && to != b->id) {
 		atomic64_inc(&b->spurious);
 		return;
 	}
@@ -538,7 +547,6 @@ static void famez_receive(struct famez_bridge *b, unsigned int from)
 		atomic64_inc(&b->malformed);
 		goto ack;
 	}
-	rmb();
 	memcpy(text, b->shm + famez_slot(from, FAMEZ_MSG_OFFSET), len + 1);
 	if (text[len] != '\0') {
 		atomic64_inc(&b->malformed);
