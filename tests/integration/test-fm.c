@@ -4,19 +4,28 @@
  * famez-clients (alpha on s1, beta on s2, gamma and delta on s3) that nothing configured.
  * famez-fm joins s1 and manages: every component is configured with a CID of its pool, and
  * every pair of clients talks by CID,SID along the routes it wrote, until an LPRT entry is
- * cleared by a control write: that one pair is refused, the others still talk.
+ * cleared by a control write: that one pair is refused, the others still talk. And with peers
+ * that answer the manager with garbage or lies: each fails alone, the rest is configured.
  */
+#include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "control-msg.h"
+#include "envelope.h"
+#include "fabric-msg.h"
 #include "macro.h"
+#include "mailbox.h"
 #include "testlib.h"
 
 #define CLIENTS 4
+#define SERVER_ID (CLIENTS + 1)
 /* Link ports: the first two after the clients and the switch itself. */
 #define LINK1 6
 #define SID 28
@@ -203,6 +212,154 @@ START_TEST(test_watch_takes_in_a_newcomer)
 }
 END_TEST
 
+/*
+ * A peer that answers the control requests famezd delivers it (directed, along the way back)
+ * with garbage (Data that is not hex) or with lies (every byte it is asked for 0xff: a core
+ * with C-Class 0xffff, 65535 interfaces, pointers everywhere; every write "OK").
+ */
+typedef struct Liar {
+	RawClient c;
+	uint8_t *mem;
+	bool garbage;
+	unsigned answered;
+} Liar;
+
+static void liar_join(Liar *l, const char *sw, bool garbage)
+{
+	char socket[300];
+	size_t size;
+
+	memset(l, 0, sizeof(*l));
+	l->garbage = garbage;
+	snprintf(socket, sizeof(socket), "%s/%s.sock", testlib_tmpdir(), sw);
+	ck_assert_int_eq(raw_client_connect(&l->c, socket, true), 0);
+	ck_assert(raw_client_read_fabric(&l->c, SERVER_ID, TESTLIB_WAIT_MS));
+	l->mem = raw_client_map(&l->c, &size);
+	mailbox_set_nodename(mailbox_slot(l->mem, l->c.state.own_id), garbage ? "garbage" : "liar");
+}
+
+/* Sends text to the switch from l's slot, along path (directed) or without an envelope. */
+static void liar_send(Liar *l, const Envelope *directed, const char *text)
+{
+	uint8_t *own = mailbox_slot(l->mem, l->c.state.own_id);
+
+	ck_assert(testlib_wait_slot(own, false, TESTLIB_WAIT_MS));
+	if (directed)
+		envelope_write(own, directed);
+	else
+		envelope_clear(own);
+	ck_assert_int_eq(mailbox_write_message(own, SERVER_ID, text), 0);
+	raw_client_ring(&l->c, SERVER_ID, l->c.state.own_id, 1);
+}
+
+/* Takes what famezd's slot holds for l, if anything, and answers it. */
+static void liar_serve(Liar *l)
+{
+	uint8_t *sw = mailbox_slot(l->mem, SERVER_ID);
+	char text[MAILBOX_MSG_MAX], answer[MAILBOX_MSG_MAX];
+	ControlMsg req = { .type = CONTROL_MSG_NONE };
+	Envelope env, back;
+	size_t len;
+	int r;
+
+	if (mailbox_read_message(sw, l->c.state.own_id, text, &len) < 0)
+		return;
+	r = envelope_read(sw, &env);
+	mailbox_acknowledge(sw, l->c.state.own_id);
+	if (strcmp(text, "Link CTL Peer-Attribute") == 0) {
+		/* What we are, with no IDs yet: the switch shows a bridge on our port. */
+		FabricMsg ack = { .type = FABRIC_MSG_ATTRIBUTE_ACK, .no_ids = true };
+
+		snprintf(ack.cclass, sizeof(ack.cclass), "Bridge");
+		ck_assert_int_gt(fabric_msg_format(&ack, answer, sizeof(answer)), 0);
+		liar_send(l, NULL, answer);
+		return;
+	}
+	if (r < 0 || env.type != ENVELOPE_DIRECTED_DELIVER || control_msg_parse(text, &req) < 0)
+		return;
+	if (req.type == CONTROL_MSG_READ && l->garbage) {
+		snprintf(answer, sizeof(answer), "CTL-Read-Response Tag=%u,Data=zz", req.tag);
+	} else if (req.type == CONTROL_MSG_READ) {
+		len = (size_t)snprintf(answer, sizeof(answer),
+				       "CTL-Read-Response Tag=%u,Data=", req.tag);
+		for (unsigned i = 0; i < req.length && len + 2 < sizeof(answer); i++)
+			len += (size_t)snprintf(answer + len, sizeof(answer) - len, "ff");
+	} else if (req.type == CONTROL_MSG_WRITE) {
+		snprintf(answer, sizeof(answer), "Standalone Acknowledgment Tag=%u,Reason=OK",
+			 req.tag);
+	} else {
+		return;
+	}
+	back = (Envelope){ .type = ENVELOPE_DIRECTED, .path_len = env.path_len };
+	memcpy(back.path, env.path, env.path_len);
+	liar_send(l, &back, answer);
+	l->answered++;
+}
+
+/*
+ * Peers that answer the manager with garbage (on s2) and with lies (on s3): each fails alone,
+ * with a line that says which and why; every other component is configured and routed (the
+ * clients on either side of them talk), and famezd serves on.
+ */
+START_TEST(test_liars_fail_alone)
+{
+	Fed alpha, gamma;
+	Liar garbage, liar;
+	char socket[300], out[300], err[300];
+	uint64_t deadline = testlib_now_usec() + 4 * (uint64_t)TESTLIB_WAIT_MS * 1000;
+	int status;
+	pid_t fm;
+
+	start_fabric();
+	join(&alpha, "s1", "alpha");
+	join(&gamma, "s3", "gamma");
+	liar_join(&garbage, "s2", true);
+	liar_join(&liar, "s3", false);
+
+	snprintf(socket, sizeof(socket), "%s/s1.sock", testlib_tmpdir());
+	snprintf(out, sizeof(out), "%s/fm.out", testlib_tmpdir());
+	snprintf(err, sizeof(err), "%s/fm.err", testlib_tmpdir());
+	fm = testlib_spawn((char *const[]){ fm_path(), "--socket", socket, "--cids", "100-4095",
+					    "--sid", "28", NULL },
+			   out, err);
+	while (waitpid(fm, &status, WNOHANG) == 0) {
+		ck_assert_msg(testlib_now_usec() < deadline, "famez-fm never finished: %s",
+			      testlib_show(out));
+		liar_serve(&garbage);
+		liar_serve(&liar);
+		poll(NULL, 0, 1);
+	}
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status 0x%x: %s%s", status,
+		      testlib_show(out), testlib_show(err));
+	ck_assert_uint_gt(garbage.answered, 0);
+	ck_assert_uint_gt(liar.answered, 0);
+	/* Each liar failed, by its own path, and nothing else did. */
+	ck_assert_msg(testlib_file_contains(out, "fabric: 8 components (3 switches), 7 links, "
+						 "2 failed"),
+		      "%s", testlib_show(out));
+	ck_assert_msg(testlib_file_contains(out, "component dr:6.1 Bridge: failed: a malformed "
+						 "answer to a read of "),
+		      "%s", testlib_show(out));
+	ck_assert_msg(testlib_file_contains(out, "component dr:6.7.2 Component: failed: C-Class "
+						 "0xffff: neither a switch nor a bridge"),
+		      "%s", testlib_show(out));
+	ck_assert_uint_eq(testlib_count(out, ": failed: "), 2);
+
+	alpha.cid = configured_cid(&alpha);
+	gamma.cid = configured_cid(&gamma);
+	ping(&alpha, &gamma, true);
+	ping(&gamma, &alpha, true);
+
+	raw_client_close(&garbage.c);
+	raw_client_close(&liar.c);
+	close(alpha.commands);
+	close(gamma.commands);
+	testlib_stop(alpha.pid, TESTLIB_WAIT_MS);
+	testlib_stop(gamma.pid, TESTLIB_WAIT_MS);
+	famezd_stop(&famezd);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("fm");
@@ -211,6 +368,7 @@ int main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_the_manager_configures_and_routes_the_fabric);
 	tcase_add_test(tc, test_watch_takes_in_a_newcomer);
+	tcase_add_test(tc, test_liars_fail_alone);
 	suite_add_tcase(s, tc);
 	return testlib_run_suite(s);
 }
