@@ -463,6 +463,8 @@ static void command_manage(Client *c, int argc, char *argv[])
 			m->json = true;
 		else if (strcmp(a, "--time") == 0)
 			m->timing = true;
+		else if (strcmp(a, "--subnets") == 0)
+			m->cfg.subnets = true;
 		else if (strcmp(a, "--cids") == 0 && next && ++i)
 			r = parse_cids(c, next, &m->cfg);
 		else if (strcmp(a, "--sid") == 0 && next && ++i)
@@ -577,8 +579,9 @@ void client_manage_send_failed(Client *c, const FabricTarget *t, const char *tex
 
 void client_manage_help(void)
 {
-	printf("  manage [--cids A-B] [--sid S] [--json] [--time] [--watch SEC] [--timeout MS]\n"
-	       "         [--window N]  be the fabric manager: discover, configure and route the\n"
+	printf("  manage [--cids A-B] [--sid S] [--subnets] [--json] [--time] [--watch SEC]\n"
+	       "         [--timeout MS] [--window N]\n"
+	       "                       be the fabric manager: discover, configure and route the\n"
 	       "                       fabric from our bridge (famez-fm(1))\n");
 }
 
@@ -597,6 +600,8 @@ static void fm_help(void)
 	       "  -D, --device=PATH    inside a guest: the bridge device, /dev/famez_bridge_XX\n"
 	       "      --cids=A-B       the CIDs to give, the manager's own first (default 1-4095)\n"
 	       "      --sid=N          every component's SID, 0..4095 (default 27)\n"
+	       "      --subnets        a subnet per switch: SIDs from --sid on, routes across\n"
+	       "                       subnets in MSDTs and MPRTs\n"
 	       "      --json           the fabric found as JSON, as famezctl topology --json\n"
 	       "      --time           how long discovery and routing took, and the requests\n"
 	       "      --watch=SEC      keep managing: a new pass every SEC seconds, the fabric\n"
@@ -622,6 +627,7 @@ int client_fm_args(int argc, char *argv[], FmArgs *a)
 		{ "sid", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "time", no_argument, NULL, 't' },
+		{ "subnets", no_argument, NULL, 'u' },
 		{ "watch", required_argument, NULL, 'W' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "window", required_argument, NULL, 'n' },
@@ -671,6 +677,9 @@ int client_fm_args(int argc, char *argv[], FmArgs *a)
 			break;
 		case 't':
 			len += (size_t)snprintf(a->exec + len, sizeof(a->exec) - len, " --time");
+			break;
+		case 'u':
+			len += (size_t)snprintf(a->exec + len, sizeof(a->exec) - len, " --subnets");
 			break;
 		case 'h':
 			fm_help();

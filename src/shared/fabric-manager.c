@@ -113,14 +113,26 @@ typedef struct Req {
 	size_t next;     /* in the queue or in the free list */
 } Req;
 
+/* The routing tables a manager writes: by CID within the subnet, by SID across subnets. */
+typedef enum TableKind {
+	TABLE_SSDT,
+	TABLE_MSDT,
+	TABLE_LPRT,
+	TABLE_MPRT,
+} TableKind;
+
+static const char *const table_names[] = {
+	[TABLE_SSDT] = "SSDT", [TABLE_MSDT] = "MSDT", [TABLE_LPRT] = "LPRT", [TABLE_MPRT] = "MPRT"
+};
+
 /* A run of routing entries written in one request, kept to be read back. */
 typedef struct TableWrite {
 	uint64_t offset;
 	uint32_t length;
 	uint8_t data[CONTROL_DATA_MAX];
-	bool lprt;          /* else SSDT */
-	unsigned interface; /* an LPRT's */
-	uint32_t first;     /* the CID of the first entry */
+	TableKind kind;
+	unsigned interface; /* an LPRT's or MPRT's */
+	uint32_t first;     /* the CID (SSDT, LPRT) or SID (MSDT, MPRT) of the first entry */
 } TableWrite;
 
 typedef struct Comp {
@@ -137,7 +149,8 @@ typedef struct Comp {
 	uint8_t sbytes[STRUCT_BYTES];
 	uint8_t sback[STRUCT_BYTES];
 	uint32_t entries; /* of each LPRT (switch), of the SSDT (bridge) */
-	uint64_t ssdt;
+	uint32_t sid_entries; /* --subnets: of each MPRT (switch), of the MSDT (bridge) */
+	uint64_t ssdt, msdt;
 	uint64_t iface0, stride;
 	uint8_t (*ifaces)[IFACE_BYTES];
 	TableWrite *writes;
@@ -169,6 +182,7 @@ struct FabricManager {
 	size_t n_cands, cap_cands, next_cand;
 	bool probing;
 	uint32_t next_cid;
+	uint32_t next_sid; /* --subnets: the next switch's */
 	bool no_memory; /* the pass could not be finished: fm_result() -EIO */
 
 	Req *reqs;
@@ -230,7 +244,7 @@ static const char *const written_fields[] = {
 static void iface_chunks(Span out[2])
 {
 	out[0] = fields_span(&genz_interface, "Type", "PeerCState", 8);
-	out[1] = fields_span(&genz_interface, "NextInterfacePTR", "LPRTPTR", 8);
+	out[1] = fields_span(&genz_interface, "NextInterfacePTR", "MPRTPTR", 8);
 }
 
 static bool spans_overlap(Span a, Span b)
@@ -672,10 +686,9 @@ static void start_ids(FabricManager *m, size_t ci)
 	Span w[4];
 
 	c->step = STEP_IDS;
-	c->pub.sid = m->cfg.sid;
 	genz_set_named(&genz_core, c->core, "PFMCID", m->cfg.cid_first);
 	genz_set_named(&genz_core, c->core, "PFMSID", m->cfg.sid);
-	genz_set_named(&genz_core, c->core, "SID0", m->cfg.sid);
+	genz_set_named(&genz_core, c->core, "SID0", c->pub.sid);
 	genz_set_named(&genz_core, c->core, "PFMCIDValid", 1);
 	genz_set_named(&genz_core, c->core, "PFMSIDValid", 1);
 	memcpy(c->core + uuid->bit / 8, m->cfg.uuid, sizeof(m->cfg.uuid));
@@ -686,11 +699,28 @@ static void start_ids(FabricManager *m, size_t ci)
 		req_write(m, ci, CONTROL_CORE_OFFSET + w[i].off, c->core + w[i].off, w[i].len, 0);
 }
 
+/*
+ * The SID of component ci: --sid for all; with --subnets, its own for every switch but the
+ * manager's (which has --sid, as the manager), the next in the order found, and its switch's
+ * for a bridge. UINT32_MAX when none is left.
+ */
+static uint32_t subnet_of(FabricManager *m, size_t ci)
+{
+	const Comp *c = comp(m, ci);
+
+	if (!m->cfg.subnets || ci == 0 || c->link == NO_INDEX)
+		return m->cfg.sid;
+	if (!is_switch(c))
+		return comp(m, m->links[c->link].a)->pub.sid;
+	return m->next_sid < FM_SIDS ? m->next_sid++ : UINT32_MAX;
+}
+
 static void probed(FabricManager *m, size_t ci)
 {
 	Comp *c = comp(m, ci);
 	const char *why;
 	char buf[128];
+	uint32_t sid;
 	size_t k;
 
 	c->pub.cclass = (uint16_t)get(&genz_core, c->core, "BaseCClass");
@@ -721,6 +751,13 @@ static void probed(FabricManager *m, size_t ci)
 			  m->cfg.cid_last);
 		return;
 	}
+	sid = subnet_of(m, ci);
+	if (sid == UINT32_MAX) {
+		comp_fail(m, ci, "no SID left for its subnet: %u-%u are taken", m->cfg.sid,
+			  FM_SIDS - 1);
+		return;
+	}
+	c->pub.sid = (uint16_t)sid;
 	/* The pool's first CID is the manager's, whether its bridge answers or not. */
 	c->pub.cid = ci == 0 ? m->cfg.cid_first : (uint16_t)m->next_cid++;
 	c->has_cid = true;
@@ -820,6 +857,7 @@ static void start_iface0(FabricManager *m, size_t ci)
 
 	c->step = STEP_IFACE0;
 	c->entries = table_entries(get(&genz_component_switch, c->sbytes, "LPRTSize"));
+	c->sid_entries = table_entries(get(&genz_component_switch, c->sbytes, "MPRTSize"));
 	c->ifaces = calloc(c->pub.interfaces, sizeof(*c->ifaces));
 	if (!c->ifaces) {
 		m->no_memory = true;
@@ -856,6 +894,13 @@ static void structure_read(FabricManager *m, size_t ci)
 			&c->ssdt)) {
 		comp_fail(m, ci, "SSDTPTR 0x%" PRIx64 " leads nowhere",
 			  get(t, c->sbytes, "SSDTPTR"));
+		return;
+	}
+	c->sid_entries = table_entries(get(t, c->sbytes, "MSDTSize"));
+	if (m->cfg.subnets && !ptr_offset(get(t, c->sbytes, "MSDTPTR"),
+					  (uint64_t)c->sid_entries * GENZ_ROUTE_SIZE, &c->msdt)) {
+		comp_fail(m, ci, "MSDTPTR 0x%" PRIx64 " leads nowhere",
+			  get(t, c->sbytes, "MSDTPTR"));
 		return;
 	}
 	c->step = STEP_FOUND;
@@ -991,39 +1036,47 @@ static int compare_route_to(const void *a, const void *b)
 }
 
 /*
- * The routes of component ci to every other living component it reaches, by CID: egress and
- * hop count (fabric-manager.h: the switches the packet reaches after ci).
+ * The routes of component ci to every other living component it reaches: egress and hop count
+ * (fabric-manager.h: the switches the packet reaches after ci). Those of its own subnet by CID
+ * into local (*n_local), the other subnets by SID into remote (*n_remote), each to the subnet's
+ * switch (a bridge's switch is the same number of switches away as the bridge).
  */
-static size_t routes_of(FabricManager *m, size_t ci, const uint16_t *egress, const uint16_t *hops,
-			RouteTo *out)
+static void routes_of(FabricManager *m, size_t ci, const uint16_t *egress, const uint16_t *hops,
+		      RouteTo *local, size_t *n_local, RouteTo *remote, size_t *n_remote)
 {
-	size_t n = m->n_comps, k = 0;
+	size_t n = m->n_comps;
+	uint16_t sid = comp(m, ci)->pub.sid;
 
+	*n_local = *n_remote = 0;
 	for (size_t d = 0; d < n; d++) {
 		const Comp *dc = comp(m, d);
 		uint16_t h = hops[ci * n + d];
+		bool same = dc->pub.sid == sid;
 		uint8_t hc;
 
-		if (d == ci || !comp_alive(dc) || h == UINT16_MAX)
+		if (d == ci || !comp_alive(dc) || h == UINT16_MAX || (!same && !is_switch(dc)))
 			continue;
 		hc = (uint8_t)MIN(h - 1 + (is_switch(dc) ? 1 : 0), ENVELOPE_HOPS_MAX);
-		out[k++] = (RouteTo){
-			.cid = dc->pub.cid,
+		(same ? local : remote)[same ? (*n_local)++ : (*n_remote)++] = (RouteTo){
+			.cid = same ? dc->pub.cid : dc->pub.sid,
 			.packed = genz_route_pack((GenzRoute){
 				.mhc = hc, .valid = true, .hc = hc, .ei = egress[ci * n + d] })
 		};
 	}
-	qsort(out, k, sizeof(*out), compare_route_to);
-	return k;
+	qsort(local, *n_local, sizeof(*local), compare_route_to);
+	qsort(remote, *n_remote, sizeof(*remote), compare_route_to);
 }
 
-/* Writes of the routes to table base (an SSDT or an LPRT): runs of CIDs, 32 entries a write. */
-static int plan_table(Comp *c, const RouteTo *routes, size_t n, uint64_t base, bool lprt,
+/*
+ * Writes of the routes to table base: runs of CIDs (SSDT, LPRT) or SIDs (MSDT, MPRT), 32
+ * entries a write.
+ */
+static int plan_table(Comp *c, const RouteTo *routes, size_t n, uint64_t base, TableKind kind,
 		      unsigned interface)
 {
 	for (size_t i = 0; i < n;) {
 		TableWrite w = { .offset = base + (uint64_t)routes[i].cid * GENZ_ROUTE_SIZE,
-				 .lprt = lprt,
+				 .kind = kind,
 				 .interface = interface,
 				 .first = routes[i].cid };
 		size_t j = i;
@@ -1054,20 +1107,29 @@ static bool ingress_linked(const FabricManager *m, size_t ci, unsigned port)
 	return false;
 }
 
-static void plan_component(FabricManager *m, size_t ci, const RouteTo *routes, size_t n)
+static void plan_component(FabricManager *m, size_t ci, const RouteTo *local, size_t n_local,
+			   const RouteTo *remote, size_t n_remote)
 {
 	Comp *c = comp(m, ci);
 	int ret = 0;
 
-	if (n > 0 && routes[n - 1].cid >= c->entries) {
+	if (n_local > 0 && local[n_local - 1].cid >= c->entries) {
 		comp_fail(m, ci, "its %s of %" PRIu32 " entries cannot hold CID %u",
-			  is_switch(c) ? "LPRTs" : "SSDT", c->entries, routes[n - 1].cid);
+			  is_switch(c) ? "LPRTs" : "SSDT", c->entries, local[n_local - 1].cid);
+		return;
+	}
+	if (n_remote > 0 && remote[n_remote - 1].cid >= c->sid_entries) {
+		comp_fail(m, ci, "its %s of %" PRIu32 " entries cannot hold SID %u",
+			  is_switch(c) ? "MPRTs" : "MSDT", c->sid_entries,
+			  remote[n_remote - 1].cid);
 		return;
 	}
 	if (!is_switch(c))
-		ret = plan_table(c, routes, n, c->ssdt, false, 0);
+		ret = plan_table(c, local, n_local, c->ssdt, TABLE_SSDT, 0);
+	if (!is_switch(c) && ret == 0 && n_remote)
+		ret = plan_table(c, remote, n_remote, c->msdt, TABLE_MSDT, 0);
 	for (unsigned p = 0; is_switch(c) && p < c->pub.interfaces && ret == 0; p++) {
-		uint64_t lprt;
+		uint64_t lprt, mprt;
 
 		if (!ingress_linked(m, ci, p))
 			continue;
@@ -1075,7 +1137,14 @@ static void plan_component(FabricManager *m, size_t ci, const RouteTo *routes, s
 			comp_fail(m, ci, "interface %u has a link but no LPRT", p);
 			return;
 		}
-		ret = plan_table(c, routes, n, lprt, true, p);
+		ret = plan_table(c, local, n_local, lprt, TABLE_LPRT, p);
+		if (ret < 0 || !n_remote)
+			continue;
+		if (!ptr_offset(get(&genz_interface, c->ifaces[p], "MPRTPTR"), 1, &mprt)) {
+			comp_fail(m, ci, "interface %u has a link but no MPRT", p);
+			return;
+		}
+		ret = plan_table(c, remote, n_remote, mprt, TABLE_MPRT, p);
 	}
 	if (ret < 0) {
 		m->no_memory = true;
@@ -1095,9 +1164,10 @@ static int route_all(FabricManager *m)
 	_cleanup_free_ FmLink *links = calloc(m->n_links + 1, sizeof(*links));
 	_cleanup_free_ uint16_t *egress = calloc(n * n, sizeof(*egress));
 	_cleanup_free_ uint16_t *hops = calloc(n * n, sizeof(*hops));
-	_cleanup_free_ RouteTo *routes = calloc(n, sizeof(*routes));
+	_cleanup_free_ RouteTo *local = calloc(n, sizeof(*local));
+	_cleanup_free_ RouteTo *remote = calloc(n, sizeof(*remote));
 
-	if (!sw || !links || !egress || !hops || !routes)
+	if (!sw || !links || !egress || !hops || !local || !remote)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
 		sw[i] = is_switch(comp(m, i));
@@ -1106,9 +1176,14 @@ static int route_all(FabricManager *m)
 			links[n_links++] = m->links[i];
 	if (fm_shortest_paths(n, sw, links, n_links, egress, hops) < 0)
 		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		if (comp_alive(comp(m, i)))
-			plan_component(m, i, routes, routes_of(m, i, egress, hops, routes));
+	for (size_t i = 0; i < n; i++) {
+		size_t n_local, n_remote;
+
+		if (!comp_alive(comp(m, i)))
+			continue;
+		routes_of(m, i, egress, hops, local, &n_local, remote, &n_remote);
+		plan_component(m, i, local, n_local, remote, n_remote);
+	}
 	return 0;
 }
 
@@ -1161,15 +1236,15 @@ static void verify(FabricManager *m, size_t ci, unsigned what, const uint8_t *da
 		}
 		if (got == want)
 			continue;
-		if (w->lprt)
+		if (w->kind == TABLE_LPRT || w->kind == TABLE_MPRT)
 			comp_fail(m, ci,
-				  "LPRT %u entry %u reads back 0x%08" PRIx32
-				  ", written 0x%08" PRIx32,
-				  w->interface, w->first + i / GENZ_ROUTE_SIZE, got, want);
+				  "%s %u entry %u reads back 0x%08" PRIx32 ", written 0x%08" PRIx32,
+				  table_names[w->kind], w->interface,
+				  w->first + i / GENZ_ROUTE_SIZE, got, want);
 		else
 			comp_fail(m, ci,
-				  "SSDT entry %u reads back 0x%08" PRIx32 ", written 0x%08" PRIx32,
-				  w->first + i / GENZ_ROUTE_SIZE, got, want);
+				  "%s entry %u reads back 0x%08" PRIx32 ", written 0x%08" PRIx32,
+				  table_names[w->kind], w->first + i / GENZ_ROUTE_SIZE, got, want);
 		return;
 	}
 }
@@ -1445,7 +1520,8 @@ int fm_new(FabricManager **ret, const FmConfig *cfg, const FmOps *ops, void *use
 	FabricManager *m;
 
 	if (!ops || !ops->send || cfg->cid_first > cfg->cid_last ||
-	    cfg->cid_last >= CONTROL_CID_ENTRIES || cfg->window == 0 || cfg->timeout_usec == 0)
+	    cfg->cid_last >= CONTROL_CID_ENTRIES || cfg->sid >= FM_SIDS || cfg->window == 0 ||
+	    cfg->timeout_usec == 0)
 		return -EINVAL;
 	/* The buffers are sized by these. */
 	if (genz_core.size != CORE_BYTES || genz_interface.size != IFACE_BYTES ||
@@ -1486,6 +1562,7 @@ static void reset_pass(FabricManager *m, uint64_t now_usec)
 	m->n_comps = m->n_links = m->n_cands = m->next_cand = 0;
 	m->probing = m->no_memory = false;
 	m->next_cid = m->cfg.cid_first + 1u;
+	m->next_sid = m->cfg.sid + 1u;
 	m->pass++; /* what is still in flight is nobody's now */
 	m->reads = m->writes = 0;
 	m->now = MAX(m->now, now_usec);

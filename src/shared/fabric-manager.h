@@ -21,7 +21,8 @@
  * itself (its own bridge) is FmAddr.self: its control space is the caller's, written through
  * the same FmOps.send and answered at once or later alike.
  *
- * Routes: one subnet (cfg.sid), so SSDTs and LPRTs by CID; MSDTs and MPRTs are not written.
+ * Routes: one subnet (cfg.sid), so SSDTs and LPRTs by CID; or with cfg.subnets one subnet per
+ * switch, and MSDTs and MPRTs by SID across them.
  * Shortest paths over the components configured (failed ones are left out), switches relaying,
  * bridges never carrying transit, ties to the lowest egress port. Every bridge's SSDT (the
  * manager's own too) and the LPRT of every switch interface with a link get an entry for every
@@ -61,7 +62,15 @@ typedef struct FmConfig {
 	uint64_t timeout_usec; /* per request, before it is retried once, then given up */
 	unsigned window;       /* requests in flight at once (at least 1) */
 	uint8_t uuid[16];      /* MGR-UUID the manager writes */
+	/*
+	 * --subnets: a subnet per switch. The manager's switch (and its bridges) keep sid, every
+	 * other switch found takes the next SID, and the bridges on it that SID. Within a subnet
+	 * routes go by CID (SSDT, LPRT), across subnets by SID (MSDT, MPRT) to the subnet's switch.
+	 */
+	bool subnets;
 } FmConfig;
+
+#define FM_SIDS 4096 /* SIDs 0..4095: what famezd's MPRTs hold */
 
 typedef enum FmState {
 	FM_IDLE,

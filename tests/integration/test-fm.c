@@ -39,7 +39,7 @@ typedef struct Fed {
 	int commands;
 	char out[256];
 	const char *sw, *nodename;
-	unsigned cid;
+	unsigned cid, sid;
 } Fed;
 
 static char *fm_path(void)
@@ -49,6 +49,41 @@ static char *fm_path(void)
 
 	snprintf(path, sizeof(path), "%.*s/famez-fm", (int)(strrchr(client, '/') - client), client);
 	return path;
+}
+
+/*
+ * Starts famez-fm on s1 with the pool 100-4095, SID 28 and up to three more options (NULL ends
+ * them); its output into out and err (room for 300 each).
+ */
+static pid_t fm_spawn(const char *const more[], char *out, char *err)
+{
+	char socket[300];
+	const char *argv[16] = {
+		fm_path(), "--socket", socket, "--cids", "100-4095", "--sid", "28"
+	};
+	size_t n = 7;
+
+	for (size_t i = 0; more && more[i] && i < 3; i++)
+		argv[n++] = more[i];
+	snprintf(socket, sizeof(socket), "%s/s1.sock", testlib_tmpdir());
+	snprintf(out, 300, "%s/fm.out", testlib_tmpdir());
+	snprintf(err, 300, "%s/fm.err", testlib_tmpdir());
+	return testlib_spawn((char *const *)argv, out, err);
+}
+
+/* Runs famez-fm (fm_spawn()) to completion and asserts it succeeded. */
+static void fm_run(const char *const more[], char *out, char *err)
+{
+	pid_t fm = fm_spawn(more, out, err);
+
+	ck_assert_msg(testlib_wait(fm, 4 * TESTLIB_WAIT_MS) == 0, "%s%s", testlib_show(out),
+		      testlib_show(err));
+}
+
+static void expect_output(const char *path, const char *needle)
+{
+	ck_assert_msg(testlib_file_contains(path, needle), "no '%s' in: %s", needle,
+		      testlib_show(path));
 }
 
 /* s1 -6:6- s2 -7:6- s3, each waiting for a manager. */
@@ -83,7 +118,7 @@ static void run(Fed *c, const char *command, const char *needle)
 	testlib_wait_for_count(c->out, needle, n + 1, TESTLIB_WAIT_MS);
 }
 
-/* The CID the manager gave c, as it says. */
+/* The CID the manager gave c, as it says; its SID into c->sid. */
 static unsigned configured_cid(Fed *c)
 {
 	char *text, *at;
@@ -95,7 +130,7 @@ static unsigned configured_cid(Fed *c)
 	ck_assert_msg(at && sscanf(at, "configured SID %u CID %u by a manager", &sid, &cid) == 2,
 		      "%s", text);
 	free(text);
-	ck_assert_uint_eq(sid, SID);
+	c->sid = sid;
 	return cid;
 }
 
@@ -103,14 +138,14 @@ static void ping(Fed *from, const Fed *to, bool reached)
 {
 	char command[64], needle[96];
 
-	snprintf(command, sizeof(command), "ping %u,%u " TESTLIB_WAIT_S, to->cid, SID);
+	snprintf(command, sizeof(command), "ping %u,%u " TESTLIB_WAIT_S, to->cid, to->sid);
 	/* On one switch a peer whose slot holds that CID,SID is rung directly, as in FAME-Z. */
 	if (reached && strcmp(from->sw, to->sw) == 0)
 		snprintf(needle, sizeof(needle), "pong from %s@", to->nodename);
 	else if (reached)
-		snprintf(needle, sizeof(needle), "pong from %u,%u in ", to->cid, SID);
+		snprintf(needle, sizeof(needle), "pong from %u,%u in ", to->cid, to->sid);
 	else
-		snprintf(needle, sizeof(needle), "cannot reach %u,%u: no-route", to->cid, SID);
+		snprintf(needle, sizeof(needle), "cannot reach %u,%u: no-route", to->cid, to->sid);
 	run(from, command, needle);
 }
 
@@ -118,7 +153,7 @@ START_TEST(test_the_manager_configures_and_routes_the_fabric)
 {
 	Fed alpha, beta, gamma, delta;
 	Fed *all[] = { &alpha, &beta, &gamma, &delta };
-	char socket[300], out[300], err[300], command[128], needle[128];
+	char out[300], err[300], command[128], needle[128];
 	char *json;
 
 	start_fabric();
@@ -127,14 +162,7 @@ START_TEST(test_the_manager_configures_and_routes_the_fabric)
 	join(&gamma, "s3", "gamma");
 	join(&delta, "s3", "delta");
 
-	snprintf(socket, sizeof(socket), "%s/s1.sock", testlib_tmpdir());
-	snprintf(out, sizeof(out), "%s/fm.out", testlib_tmpdir());
-	snprintf(err, sizeof(err), "%s/fm.err", testlib_tmpdir());
-	ck_assert_msg(
-		testlib_run((char *const[]){ fm_path(), "--socket", socket, "--cids", "100-4095",
-					     "--sid", "28", "--json", "--time", NULL },
-			    out, err, 4 * TESTLIB_WAIT_MS) == 0,
-		"%s%s", testlib_show(out), testlib_show(err));
+	fm_run((const char *const[]){ "--json", "--time", NULL }, out, err);
 	json = testlib_read_file(out);
 	/* Three switches and five bridges (the manager's too), all configured; seven links. */
 	ck_assert_msg(testlib_json_valid(strtok(json, "\n")), "%s", json);
@@ -145,10 +173,12 @@ START_TEST(test_the_manager_configures_and_routes_the_fabric)
 	ck_assert_uint_eq(testlib_count(out, "\"ports\":["), 7);
 	ck_assert_msg(!strstr(json, "\"error\""), "%s", json);
 	free(json);
-	ck_assert_msg(testlib_file_contains(out, "time: discovery "), "%s", testlib_show(out));
+	expect_output(out, "time: discovery ");
 
-	for (size_t i = 0; i < ELEMENTSOF(all); i++)
+	for (size_t i = 0; i < ELEMENTSOF(all); i++) {
 		all[i]->cid = configured_cid(all[i]);
+		ck_assert_uint_eq(all[i]->sid, SID);
+	}
 	/* Every pair talks, both ways, along the routes the manager wrote. */
 	for (size_t i = 0; i < ELEMENTSOF(all); i++)
 		for (size_t j = 0; j < ELEMENTSOF(all); j++)
@@ -174,23 +204,53 @@ START_TEST(test_the_manager_configures_and_routes_the_fabric)
 END_TEST
 
 /*
+ * famez-fm --subnets: each switch a subnet (SIDs 28, 29, 30 in the order found), and the clients
+ * on it; every pair talks across subnets, by SID through the MSDTs and MPRTs it wrote.
+ */
+START_TEST(test_subnets)
+{
+	Fed alpha, beta, gamma;
+	Fed *all[] = { &alpha, &beta, &gamma };
+	char out[300], err[300];
+
+	start_fabric();
+	join(&alpha, "s1", "alpha");
+	join(&beta, "s2", "beta");
+	join(&gamma, "s3", "gamma");
+	fm_run((const char *const[]){ "--subnets", NULL }, out, err);
+	expect_output(out, "component dr:6 FabricSwitch 103,29 CID 103 "
+			   "SID 29");
+	expect_output(out, "component dr:6.7 FabricSwitch 105,30 CID 105 "
+			   "SID 30");
+	for (size_t i = 0; i < ELEMENTSOF(all); i++) {
+		all[i]->cid = configured_cid(all[i]);
+		ck_assert_uint_eq(all[i]->sid, SID + i);
+	}
+	for (size_t i = 0; i < ELEMENTSOF(all); i++)
+		for (size_t j = 0; j < ELEMENTSOF(all); j++)
+			if (i != j)
+				ping(all[i], all[j], true);
+	for (size_t i = 0; i < ELEMENTSOF(all); i++) {
+		close(all[i]->commands);
+		testlib_stop(all[i]->pid, TESTLIB_WAIT_MS);
+	}
+	famezd_stop(&famezd);
+}
+END_TEST
+
+/*
  * famez-fm --watch: a component that joins after a pass is found by the next one, given its
  * IDs and routes, and reached; the fabric is printed again, said to have changed.
  */
 START_TEST(test_watch_takes_in_a_newcomer)
 {
 	Fed alpha, beta;
-	char socket[300], out[300], err[300];
+	char out[300], err[300];
 	pid_t fm;
 
 	start_fabric();
 	join(&alpha, "s1", "alpha");
-	snprintf(socket, sizeof(socket), "%s/s1.sock", testlib_tmpdir());
-	snprintf(out, sizeof(out), "%s/fm.out", testlib_tmpdir());
-	snprintf(err, sizeof(err), "%s/fm.err", testlib_tmpdir());
-	fm = testlib_spawn((char *const[]){ fm_path(), "--socket", socket, "--cids", "100-4095",
-					    "--sid", "28", "--watch", "1", NULL },
-			   out, err);
+	fm = fm_spawn((const char *const[]){ "--watch", "1", NULL }, out, err);
 	testlib_wait_for_output(out, "fabric: 5 components (3 switches), 4 links, 0 failed",
 				TESTLIB_WAIT_MS);
 	alpha.cid = configured_cid(&alpha);
@@ -305,7 +365,7 @@ START_TEST(test_liars_fail_alone)
 {
 	Fed alpha, gamma;
 	Liar garbage, liar;
-	char socket[300], out[300], err[300];
+	char out[300], err[300];
 	uint64_t deadline = testlib_now_usec() + 4 * (uint64_t)TESTLIB_WAIT_MS * 1000;
 	int status;
 	pid_t fm;
@@ -316,12 +376,7 @@ START_TEST(test_liars_fail_alone)
 	liar_join(&garbage, "s2", true);
 	liar_join(&liar, "s3", false);
 
-	snprintf(socket, sizeof(socket), "%s/s1.sock", testlib_tmpdir());
-	snprintf(out, sizeof(out), "%s/fm.out", testlib_tmpdir());
-	snprintf(err, sizeof(err), "%s/fm.err", testlib_tmpdir());
-	fm = testlib_spawn((char *const[]){ fm_path(), "--socket", socket, "--cids", "100-4095",
-					    "--sid", "28", NULL },
-			   out, err);
+	fm = fm_spawn(NULL, out, err);
 	while (waitpid(fm, &status, WNOHANG) == 0) {
 		ck_assert_msg(testlib_now_usec() < deadline, "famez-fm never finished: %s",
 			      testlib_show(out));
@@ -334,15 +389,12 @@ START_TEST(test_liars_fail_alone)
 	ck_assert_uint_gt(garbage.answered, 0);
 	ck_assert_uint_gt(liar.answered, 0);
 	/* Each liar failed, by its own path, and nothing else did. */
-	ck_assert_msg(testlib_file_contains(out, "fabric: 8 components (3 switches), 7 links, "
-						 "2 failed"),
-		      "%s", testlib_show(out));
-	ck_assert_msg(testlib_file_contains(out, "component dr:6.1 Bridge: failed: a malformed "
-						 "answer to a read of "),
-		      "%s", testlib_show(out));
-	ck_assert_msg(testlib_file_contains(out, "component dr:6.7.2 Component: failed: C-Class "
-						 "0xffff: neither a switch nor a bridge"),
-		      "%s", testlib_show(out));
+	expect_output(out, "fabric: 8 components (3 switches), 7 links, "
+			   "2 failed");
+	expect_output(out, "component dr:6.1 Bridge: failed: a malformed "
+			   "answer to a read of ");
+	expect_output(out, "component dr:6.7.2 Component: failed: C-Class "
+			   "0xffff: neither a switch nor a bridge");
 	ck_assert_uint_eq(testlib_count(out, ": failed: "), 2);
 
 	alpha.cid = configured_cid(&alpha);
@@ -368,6 +420,7 @@ int main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_the_manager_configures_and_routes_the_fabric);
 	tcase_add_test(tc, test_watch_takes_in_a_newcomer);
+	tcase_add_test(tc, test_subnets);
 	tcase_add_test(tc, test_liars_fail_alone);
 	suite_add_tcase(s, tc);
 	return testlib_run_suite(s);

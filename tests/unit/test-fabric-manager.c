@@ -23,7 +23,7 @@
 #define SIM_NODES 24
 #define SIM_IFACES 8 /* a switch's interfaces: 0 and SIM_SELF have no peer, no tables */
 #define SIM_SELF 7
-#define SIM_SIDS 16 /* entries of each MSDT and MPRT: none are written */
+#define SIM_SIDS 64 /* entries of each MSDT and MPRT */
 #define SIM_QUEUE 4096
 #define CID_FIRST 100
 #define SID 27
@@ -49,7 +49,8 @@ typedef struct SimNode {
 	Sim *sim;
 	bool is_switch;
 	ControlSpace *cs;
-	uint32_t *tables; /* switch: an LPRT per interface; bridge: its SSDT */
+	uint32_t *tables;  /* switch: an LPRT per interface; bridge: its SSDT */
+	uint32_t *mtables; /* switch: an MPRT per interface; bridge: its MSDT */
 	SimPort ports[SIM_IFACES];
 	Behaviour behaviour;
 	unsigned received; /* requests that reached it */
@@ -70,6 +71,7 @@ struct Sim {
 	size_t q_first, q_n;
 	unsigned max_queued;
 	bool held[CONTROL_TAG_MAX + 1]; /* tags of the queued answers */
+	bool subnets;                   /* the manager's cfg.subnets */
 	unsigned tag_reused;            /* requests still to refuse as TagReused */
 	uint16_t refused_tag, resent_tag;
 };
@@ -117,6 +119,12 @@ static uint32_t *entry(SimNode *n, const ControlRegion *r, uint32_t index)
 		return &n->tables[index];
 	if (r->table == CONTROL_TABLE_LPRT)
 		return &n->tables[r->interface * CONTROL_CID_ENTRIES + index];
+	if (index >= SIM_SIDS)
+		return NULL;
+	if (r->table == CONTROL_TABLE_MSDT)
+		return &n->mtables[index];
+	if (r->table == CONTROL_TABLE_MPRT)
+		return &n->mtables[r->interface * SIM_SIDS + index];
 	return NULL;
 }
 
@@ -135,7 +143,7 @@ static ControlReason table_set(void *userdata, const ControlRegion *r, uint32_t 
 	uint32_t *e = entry(n, r, index);
 
 	/* As famezd's: a switch's route leaves by a port that has a peer. */
-	if (r->table == CONTROL_TABLE_LPRT && g.valid &&
+	if ((r->table == CONTROL_TABLE_LPRT || r->table == CONTROL_TABLE_MPRT) && g.valid &&
 	    (g.ei == 0 || g.ei >= SIM_IFACES || g.ei == SIM_SELF))
 		return CONTROL_UNSUPPORTED;
 	if (e)
@@ -183,6 +191,8 @@ static size_t sim_add(Sim *s, bool is_switch)
 	n->tables = calloc((size_t)(is_switch ? SIM_IFACES : 1) * CONTROL_CID_ENTRIES,
 			   sizeof(*n->tables));
 	ck_assert_ptr_nonnull(n->tables);
+	n->mtables = calloc((size_t)(is_switch ? SIM_IFACES : 1) * SIM_SIDS, sizeof(*n->mtables));
+	ck_assert_ptr_nonnull(n->mtables);
 	n->cs = control_space_new(&id, &sim_ops, n);
 	ck_assert_ptr_nonnull(n->cs);
 	return i;
@@ -211,6 +221,7 @@ static void sim_free(Sim *s)
 	for (size_t i = 0; i < s->n; i++) {
 		control_space_free(s->nodes[i].cs);
 		free(s->nodes[i].tables);
+		free(s->nodes[i].mtables);
 	}
 	free(s->queue);
 	free(s);
@@ -415,6 +426,7 @@ static FmConfig config(unsigned window, uint16_t cid_last)
 
 static void sim_start(Sim *s, FmConfig cfg)
 {
+	s->subnets = cfg.subnets;
 	ck_assert_int_eq(fm_new(&s->m, &cfg, &fm_ops, s), 0);
 	ck_assert_int_eq(fm_start(s->m, s->now), 0);
 }
@@ -496,7 +508,9 @@ static void check_configured(const Sim *s, const int *skip)
 		ck_assert_uint_eq(c->serial, 0x5e0000 + node);
 		ck_assert_uint_eq(core_get(n, "CV"), 1);
 		ck_assert_uint_eq(core_get(n, "CID0"), c->cid);
-		ck_assert_uint_eq(core_get(n, "SID0"), SID);
+		ck_assert_uint_eq(core_get(n, "SID0"), c->sid);
+		if (!s->subnets)
+			ck_assert_uint_eq(c->sid, SID);
 		ck_assert_uint_eq(core_get(n, "CState"), GENZ_C_UP);
 		ck_assert_uint_eq(core_get(n, "PFMCID"), CID_FIRST);
 		ck_assert_uint_eq(core_get(n, "PFMSID"), SID);
@@ -539,12 +553,23 @@ static void distances(const Sim *s, size_t a, const int *skip, int *dist)
 }
 
 /*
- * Follows the written tables from bridge b to the component of cid: the links crossed, or NONE.
- * Each entry's HC on the way must be the switches still ahead, the destination's included.
+ * The entry of node n (its interface `in`, for a switch) for cid,sid: by CID in its own subnet,
+ * by SID in another.
  */
-static int sim_route(const Sim *s, size_t b, uint16_t cid)
+static GenzRoute sim_entry(const SimNode *n, unsigned in, uint16_t cid, uint16_t sid)
 {
-	GenzRoute r = genz_route_unpack(s->nodes[b].tables[cid]);
+	if (core_get(n, "SID0") == sid)
+		return genz_route_unpack(n->tables[in * CONTROL_CID_ENTRIES + cid]);
+	return genz_route_unpack(sid < SIM_SIDS ? n->mtables[in * SIM_SIDS + sid] : 0);
+}
+
+/*
+ * Follows the written tables from bridge b to the component of cid,sid: the links crossed, or
+ * NONE. Each entry's HC on the way must be the switches still ahead, the destination's included.
+ */
+static int sim_route(const Sim *s, size_t b, uint16_t cid, uint16_t sid)
+{
+	GenzRoute r = sim_entry(&s->nodes[b], 0, cid, sid);
 	SimPort at = s->nodes[b].ports[0];
 	unsigned hc[64], n_hc = 0, switches = 0;
 	int links = 0;
@@ -557,14 +582,15 @@ static int sim_route(const Sim *s, size_t b, uint16_t cid)
 
 		links++;
 		switches += n->is_switch;
-		if ((core_get(n, "CV") & 1) && core_get(n, "CID0") == cid) {
+		if ((core_get(n, "CV") & 1) && core_get(n, "CID0") == cid &&
+		    core_get(n, "SID0") == sid) {
 			for (unsigned k = 0; k < n_hc; k++)
 				ck_assert_uint_eq(hc[k], switches - k);
 			return links;
 		}
 		if (!n->is_switch)
 			return NONE;
-		r = genz_route_unpack(n->tables[at.port * CONTROL_CID_ENTRIES + cid]);
+		r = sim_entry(n, at.port, cid, sid);
 		if (!r.valid || r.mhc != r.hc)
 			return NONE;
 		hc[n_hc++] = r.hc;
@@ -583,15 +609,16 @@ static void check_routes(const Sim *s, const int *skip)
 			continue;
 		distances(s, b, skip, dist);
 		for (size_t d = 0; d < s->n; d++) {
-			uint16_t cid;
+			uint16_t cid, sid;
 
 			if (d == b || excluded(d, skip))
 				continue;
 			cid = fm_component(s->m, comp_of(s, d))->cid;
+			sid = fm_component(s->m, comp_of(s, d))->sid;
 			ck_assert_msg(dist[d] != NONE, "node %zu cannot reach %zu", b, d);
-			ck_assert_msg(sim_route(s, b, cid) == dist[d],
-				      "node %zu to %zu (CID %u): %d links, shortest %d", b, d, cid,
-				      sim_route(s, b, cid), dist[d]);
+			ck_assert_msg(sim_route(s, b, cid, sid) == dist[d],
+				      "node %zu to %zu (%u,%u): %d links, shortest %d", b, d, cid,
+				      sid, sim_route(s, b, cid, sid), dist[d]);
 		}
 	}
 }
@@ -701,6 +728,40 @@ START_TEST(test_line_3x4)
 	ck_assert_uint_gt(routing, 0);
 	ck_assert_uint_eq(discovery + routing, s->now - 1000000);
 	ck_assert_uint_eq(fm_answers_ignored(s->m), 0);
+	sim_free(s);
+}
+END_TEST
+
+/*
+ * --subnets on the 3 x 4 line: each switch and its bridges a subnet of their own (SID, SID + 1,
+ * SID + 2 in the order found); routes by CID within one, by SID (MSDT, MPRT) to the others.
+ */
+START_TEST(test_subnets)
+{
+	Sim *s = line_3x4();
+	FmConfig cfg = config(8, 4095);
+	const SimNode *mgr;
+
+	cfg.subnets = true;
+	run_clean(s, cfg);
+	ck_assert_uint_eq(fm_component(s->m, comp_of(s, s->fm))->sid, SID);
+	ck_assert_uint_eq(fm_component(s->m, comp_of(s, 0))->sid, SID);
+	ck_assert_uint_eq(fm_component(s->m, comp_of(s, 4))->sid, SID);
+	ck_assert_uint_eq(fm_component(s->m, comp_of(s, 1))->sid, SID + 1);
+	ck_assert_uint_eq(fm_component(s->m, comp_of(s, 5))->sid, SID + 1);
+	ck_assert_uint_eq(fm_component(s->m, comp_of(s, 2))->sid, SID + 2);
+	ck_assert_uint_eq(fm_component(s->m, comp_of(s, 6))->sid, SID + 2);
+	/* Every manager field names the manager's own SID. */
+	ck_assert_uint_eq(core_get(&s->nodes[6], "PFMSID"), SID);
+	/* The manager's bridge: its switch and neighbour by CID, the far subnets by SID only. */
+	mgr = &s->nodes[s->fm];
+	ck_assert(genz_route_unpack(mgr->tables[fm_component(s->m, comp_of(s, 4))->cid]).valid);
+	ck_assert(!genz_route_unpack(mgr->tables[fm_component(s->m, comp_of(s, 6))->cid]).valid);
+	ck_assert_uint_eq(genz_route_unpack(mgr->mtables[SID + 2]).hc, 3);
+	ck_assert(!genz_route_unpack(mgr->mtables[SID]).valid);
+	/* Switch 1, from switch 0 (its port 6): SID + 2 onwards by port 5, its own by CID. */
+	ck_assert_uint_eq(genz_route_unpack(s->nodes[1].mtables[6 * SIM_SIDS + SID + 2]).ei, 5);
+	ck_assert_uint_eq(lprt(s, 1, 6, 5).ei, 1);
 	sim_free(s);
 }
 END_TEST
@@ -1099,6 +1160,7 @@ int main(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_line_3x4);
+	tcase_add_test(tc, test_subnets);
 	tcase_add_test(tc, test_ring);
 	tcase_add_test(tc, test_star);
 	tcase_add_test(tc, test_double_link);
