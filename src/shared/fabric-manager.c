@@ -183,6 +183,11 @@ struct FabricManager {
 	bool probing;
 	uint32_t next_cid;
 	uint32_t next_sid; /* --subnets: the next switch's */
+	/*
+	 * The CIDs (SIDs, across subnets) the last pass routed to: those no longer there get
+	 * their entries cleared by the next one.
+	 */
+	uint64_t routed_cids[CONTROL_CID_ENTRIES / 64], routed_sids[FM_SIDS / 64];
 	bool no_memory; /* the pass could not be finished: fm_result() -EIO */
 
 	Req *reqs;
@@ -1156,6 +1161,28 @@ static void plan_component(FabricManager *m, size_t ci, const RouteTo *local, si
 			  (unsigned)i);
 }
 
+static bool bit_test(const uint64_t *set, unsigned i)
+{
+	return set[i / 64] & UINT64_C(1) << (i % 64);
+}
+
+/*
+ * Entries for what the last pass routed to and is gone (gone[]: a set of CIDs or SIDs) added to
+ * routes (n of them, sorted), invalid: cleared by the writes. But the owner's own (own).
+ */
+static size_t add_cleared(RouteTo *routes, size_t n, const uint64_t *gone, size_t bits,
+			  unsigned own)
+{
+	size_t k = n;
+
+	for (unsigned i = 0; i < bits; i++)
+		if (bit_test(gone, i) && i != own)
+			routes[k++] = (RouteTo){ .cid = (uint16_t)i, .packed = 0 };
+	if (k > n)
+		qsort(routes, k, sizeof(*routes), compare_route_to);
+	return k;
+}
+
 /* The graph of the components that live, with the links between them. */
 static int route_all(FabricManager *m)
 {
@@ -1164,11 +1191,29 @@ static int route_all(FabricManager *m)
 	_cleanup_free_ FmLink *links = calloc(m->n_links + 1, sizeof(*links));
 	_cleanup_free_ uint16_t *egress = calloc(n * n, sizeof(*egress));
 	_cleanup_free_ uint16_t *hops = calloc(n * n, sizeof(*hops));
-	_cleanup_free_ RouteTo *local = calloc(n, sizeof(*local));
-	_cleanup_free_ RouteTo *remote = calloc(n, sizeof(*remote));
+	_cleanup_free_ RouteTo *local = calloc(n + CONTROL_CID_ENTRIES, sizeof(*local));
+	_cleanup_free_ RouteTo *remote = calloc(n + FM_SIDS, sizeof(*remote));
+	uint64_t cids[CONTROL_CID_ENTRIES / 64] = { 0 }, sids[FM_SIDS / 64] = { 0 };
+	uint64_t gone_cids[ELEMENTSOF(cids)], gone_sids[ELEMENTSOF(sids)];
 
 	if (!sw || !links || !egress || !hops || !local || !remote)
 		return -ENOMEM;
+	/* What lives now; what the last pass routed to and is not here any more is gone. */
+	for (size_t i = 0; i < n; i++) {
+		const Comp *c = comp(m, i);
+
+		if (!comp_alive(c))
+			continue;
+		cids[c->pub.cid / 64] |= UINT64_C(1) << (c->pub.cid % 64);
+		if (m->cfg.subnets && is_switch(c) && c->pub.sid < FM_SIDS)
+			sids[c->pub.sid / 64] |= UINT64_C(1) << (c->pub.sid % 64);
+	}
+	for (size_t w = 0; w < ELEMENTSOF(cids); w++)
+		gone_cids[w] = m->routed_cids[w] & ~cids[w];
+	for (size_t w = 0; w < ELEMENTSOF(sids); w++)
+		gone_sids[w] = m->routed_sids[w] & ~sids[w];
+	memcpy(m->routed_cids, cids, sizeof(cids));
+	memcpy(m->routed_sids, sids, sizeof(sids));
 	for (size_t i = 0; i < n; i++)
 		sw[i] = is_switch(comp(m, i));
 	for (size_t i = 0; i < m->n_links; i++)
@@ -1182,6 +1227,9 @@ static int route_all(FabricManager *m)
 		if (!comp_alive(comp(m, i)))
 			continue;
 		routes_of(m, i, egress, hops, local, &n_local, remote, &n_remote);
+		n_local = add_cleared(local, n_local, gone_cids, CONTROL_CID_ENTRIES,
+				      comp(m, i)->pub.cid);
+		n_remote = add_cleared(remote, n_remote, gone_sids, FM_SIDS, comp(m, i)->pub.sid);
 		plan_component(m, i, local, n_local, remote, n_remote);
 	}
 	return 0;

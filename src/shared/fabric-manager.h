@@ -31,7 +31,8 @@
  * included when it is a switch (links crossed - 1, + 1 for a switch destination; famezd's
  * "links from here to the destination's switch"). So in an LPRT: 0 for a bridge on that switch,
  * 1 for a neighbour switch or a bridge on one; in an SSDT: 1 for the bridge's own switch and
- * for another bridge on it.
+ * for another bridge on it. What the last pass routed to and is gone (a component left or
+ * failed) has its entries written invalid by the next pass.
  */
 
 typedef struct FabricManager FabricManager;

@@ -766,6 +766,40 @@ START_TEST(test_subnets)
 }
 END_TEST
 
+/*
+ * A component gone by the next pass (--watch): the entries for its CID that the last pass wrote
+ * are cleared everywhere, and read back cleared; the rest still routes.
+ */
+START_TEST(test_gone_is_cleared)
+{
+	Sim *s = line_3x4();
+	const int skip[] = { 6, NONE };
+	uint16_t gone;
+
+	run_clean(s, config(8, 4095));
+	gone = fm_component(s->m, comp_of(s, 6))->cid;
+	ck_assert(genz_route_unpack(s->nodes[s->fm].tables[gone]).valid);
+	ck_assert(lprt(s, 1, 6, 6).valid);
+	/* Bridge 6 leaves switch 2. */
+	s->nodes[2].ports[1].node = NONE;
+	s->nodes[6].ports[0].node = NONE;
+	ck_assert_int_eq(fm_start(s->m, s->now), 0);
+	sim_run(s);
+	ck_assert_int_eq(fm_result(s->m), 0);
+	ck_assert_uint_eq(fm_n_components(s->m), s->n - 1);
+	check_configured(s, skip);
+	check_routes(s, skip);
+	/* In every SSDT, and every LPRT of an interface with a link (nothing enters elsewhere). */
+	for (size_t n = 0; n < 6; n++)
+		for (unsigned p = 0; p < (s->nodes[n].is_switch ? SIM_IFACES : 1); p++)
+			ck_assert_msg(s->nodes[n].ports[p].node == NONE ||
+					      s->nodes[n].tables[p * CONTROL_CID_ENTRIES + gone] ==
+						      0,
+				      "node %zu interface %u still routes to CID %u", n, p, gone);
+	sim_free(s);
+}
+END_TEST
+
 START_TEST(test_ring)
 {
 	Sim *s = ring_4();
@@ -1161,6 +1195,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_line_3x4);
 	tcase_add_test(tc, test_subnets);
+	tcase_add_test(tc, test_gone_is_cleared);
 	tcase_add_test(tc, test_ring);
 	tcase_add_test(tc, test_star);
 	tcase_add_test(tc, test_double_link);
