@@ -2,7 +2,8 @@
 # famez-fm's discovery and configuration time (docs/performance.md): N switches in a line, all
 # ManagedBy=external, M famez-clients spread over them round robin, then famez-fm --time on
 # the first switch, R times (each pass configures and routes everything again). Prints the
-# components found, the requests and the times of each pass, and their median.
+# components found, the requests and the times of each pass, and their median. FM_SUBNETS=1
+# runs it with --subnets (a subnet per switch, MSDTs and MPRTs written too).
 # Usage: tests/bench/fm.sh [BUILD_DIR] [N] [M] [R]
 set -euo pipefail
 build=${1:-build}
@@ -44,10 +45,11 @@ for j in $(seq "$m"); do
 	for _ in $(seq 200); do grep -q "^fabric nodename" "$dir/c$j.out" && break; sleep 0.05; done
 done
 
-echo "famez-fm: $n switches in a line, $m clients (and the manager), $runs passes"
+echo "famez-fm: $n switches in a line, $m clients (and the manager), $runs passes${FM_SUBNETS:+, a subnet per switch}"
 totals=()
 for r in $(seq "$runs"); do
-	"$fm" -S "$dir/s1.sock" --cids 100-4095 --sid 28 --time ${FM_VERBOSE:+-v} >"$dir/fm.out" 2>"$dir/fm.err" ||
+	"$fm" -S "$dir/s1.sock" --cids 100-4095 --sid 28 --time ${FM_VERBOSE:+-v} \
+		${FM_SUBNETS:+--subnets} >"$dir/fm.out" 2>"$dir/fm.err" ||
 		{ cat "$dir/fm.out" "$dir/fm.err" >&2; exit 1; }
 	line=$(grep '^time: ' "$dir/fm.out")
 	summary=$(grep '^fabric: ' "$dir/fm.out")
