@@ -86,9 +86,13 @@ void peer_flush(Peer *p)
 	int r;
 
 	uint64_t sent = p->sw->counters.wire_messages_sent;
+	bool grown = p->outq.capacity > OUTQ_KEEP;
 
 	p->flush_later = false;
 	r = outq_drain(&p->outq, p->fd, &p->sw->counters.wire_messages_sent);
+	/* Drained, its burst's ring given back (outq.h): the heap follows. */
+	if (grown && p->outq.capacity == 0)
+		switch_schedule_trim(p->sw);
 	if (p->sw->counters.wire_messages_sent != sent)
 		(void)sd_event_now(p->sw->event, CLOCK_MONOTONIC, &p->read_at);
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,8 @@
 #define ACCEPT_BATCH 32
 /* How soon sends refused for too many fds in flight are tried again. */
 #define FLUSH_RETRY_USEC (10 * 1000)
+/* How long after a burst drained the heap is trimmed: once for a whole bring-up. */
+#define TRIM_DELAY_USEC (1000 * 1000)
 /* While newcomers wait for fds, how often famezd looks whether they came back. */
 #define FD_PRESSURE_CHECK_USEC (100 * 1000)
 
@@ -162,6 +165,33 @@ void switch_schedule_flush(Switch *s)
 		(void)sd_event_source_set_enabled(s->flush_timer, SD_EVENT_ONESHOT);
 }
 
+static int trim_heap(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	(void)source;
+	(void)usec;
+	(void)userdata;
+	malloc_trim(0);
+	return 0;
+}
+
+void switch_schedule_trim(Switch *s)
+{
+	uint64_t now;
+
+	if (s->trim_timer && sd_event_source_get_enabled(s->trim_timer, NULL) > 0)
+		return;
+	if (sd_event_now(s->event, CLOCK_MONOTONIC, &now) < 0)
+		return;
+	if (s->trim_timer) {
+		sd_event_source_set_time(s->trim_timer, now + TRIM_DELAY_USEC);
+		sd_event_source_set_enabled(s->trim_timer, SD_EVENT_ONESHOT);
+		return;
+	}
+	if (sd_event_add_time(s->event, &s->trim_timer, CLOCK_MONOTONIC, now + TRIM_DELAY_USEC,
+			      TRIM_DELAY_USEC / 10, trim_heap, s) >= 0)
+		(void)sd_event_source_set_enabled(s->trim_timer, SD_EVENT_ONESHOT);
+}
+
 static int send_status(sd_event_source *source, void *userdata)
 {
 	Switch *s = userdata;
@@ -278,6 +308,7 @@ Switch *switch_free(Switch *s)
 	sd_event_source_disable_unref(s->reap_source);
 	sd_event_source_disable_unref(s->status_source);
 	sd_event_source_disable_unref(s->flush_timer);
+	sd_event_source_disable_unref(s->trim_timer);
 	sd_event_source_disable_unref(s->fd_pressure_timer);
 	fabric_free(s->fabric);
 	shm_watch_free(s->shm_watch);

@@ -139,6 +139,7 @@ struct Switch {
 	sd_event_source *reap_source;       /* disconnects peers whose sends failed */
 	sd_event_source *status_source;     /* coalesces STATUS= updates */
 	sd_event_source *flush_timer;       /* retries sends that failed with ETOOMANYREFS */
+	sd_event_source *trim_timer;        /* gives the heap of a drained burst back (peer.c) */
 	size_t fd_limit;                    /* RLIMIT_NOFILE */
 	sd_event_source *fd_pressure_timer; /* while newcomers wait for fds (server.c) */
 
@@ -190,3 +191,9 @@ void switch_reap(Switch *s);
 
 /* Arms a short timer that flushes every peer with flush_later set. */
 void switch_schedule_flush(Switch *s);
+/*
+ * A peer's queue gave back the ring a burst grew (a newcomer's handshake: 4 messages per peer
+ * and vector): the heap is trimmed a second later, once for all that drain meanwhile, so that
+ * famezd's resident memory follows its peers rather than its largest burst.
+ */
+void switch_schedule_trim(Switch *s);

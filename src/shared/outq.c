@@ -57,6 +57,16 @@ void outq_pop(OutQueue *q)
 	q->head = (q->head + 1) & (q->capacity - 1);
 	q->length--;
 	q->head_sent = 0;
+	/*
+	 * Emptied: a ring grown for a burst (a newcomer's handshake holds 4 messages per peer and
+	 * vector) is given back rather than kept for the peer's lifetime, one per peer.
+	 */
+	if (!q->length && q->capacity > OUTQ_KEEP) {
+		free(q->items);
+		q->items = NULL;
+		q->capacity = 0;
+		q->head = 0;
+	}
 }
 
 void outq_clear(OutQueue *q)

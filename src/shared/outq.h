@@ -28,6 +28,8 @@ typedef struct OutQueue {
 } OutQueue;
 
 #define OUTQ_INIT ((OutQueue){ 0 })
+/* Entries an empty queue keeps room for; a larger ring is freed once it empties. */
+#define OUTQ_KEEP 16
 
 /* Appends a message; the queue takes a reference of its own on fd. 0 or -ENOMEM. */
 int outq_push(OutQueue *q, int64_t value, FdRef *fd);

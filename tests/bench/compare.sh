@@ -2,7 +2,7 @@
 # famezd next to QEMU's ivshmem-server on the same machine, in one run: newcomer join latency,
 # server CPU per join and churn at 10, 100 and 400 peers (the median of REPS runs, the servers
 # taking turns), bring-up and messages lost, plus famezd's own mailbox ping, D-Bus throughput
-# and memory. Prints a table with the ratio famezd/ivshmem-server.
+# and memory (tests/bench/mem.sh). Prints a table with the ratio famezd/ivshmem-server.
 # Usage: [REPS=3] [BANDS="10 100 400"] tests/bench/compare.sh [BUILD_DIR]  (QEMU's server: tools/build-ivshmem-server.sh)
 set -uo pipefail
 build=${1:-build}
@@ -102,7 +102,7 @@ row "bring-up 150 x 4 (us)" "${v[famez.up150]}" "${v[ref.up150]}"
 row "messages lost, 150 x 4" "${v[famez.lost150]}" "${v[ref.lost150]}"
 row "bring-up 1000 x 4 (us)" "${v[famez.up1000]}" "${v[ref.up1000]}"
 row "messages lost, 1000 x 4" "${v[famez.lost1000]}" "${v[ref.lost1000]}"
-echo "famezd RSS at 1000 x 4 peers: ${v[famez.rss]:-?} KiB"
+echo "famezd RSS once 1000 x 4 peers left: ${v[famez.rss]:-?} KiB"
 for k in "${!failed[@]}"; do
 	echo "${k%%.*} at ${k#*.} peers: ${failed[$k]}"
 done
@@ -111,3 +111,6 @@ echo "fabric figures (famezd only):"
 tests/bench/ping.sh "$build" 1000
 tests/bench/links.sh "$build" 1000
 tests/bench/bus.sh "$build" 20000 2>/dev/null
+echo
+echo "memory (famezd only):"
+tests/bench/mem.sh "$build" | tail -n +2

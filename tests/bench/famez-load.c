@@ -14,6 +14,9 @@
  * --others K says how many peers not opened here are connected throughout (VMs, or famezd itself
  * in fabric mode): each newcomer also hears of their vectors.
  *
+ * --rss-of PID: after bringup, while every peer is still connected, the resident memory of
+ * process PID (the server) as server_rss_kb.
+ *
  * Output is one "key value" per line so scripts can compare servers.
  */
 #include <errno.h>
@@ -43,7 +46,25 @@ typedef struct Conn {
 
 static const char *arg_socket;
 static unsigned arg_peers = 100, arg_vectors = 1, arg_rounds = 200;
-static unsigned arg_timeout = 60, arg_others;
+static unsigned arg_timeout = 60, arg_others, arg_rss_of;
+
+/* VmRSS of process pid in kB, or 0. */
+static unsigned long rss_kb(unsigned pid)
+{
+	char path[64], line[128];
+	unsigned long kb = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %lu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
 static int epfd;
 
 static uint64_t now_usec(void)
@@ -190,6 +211,8 @@ static int run_bringup(void)
 	printf("bringup_complete %s\n", complete ? "yes" : "no");
 	printf("messages_expected %llu\nmessages_lost %llu\npeers_refused %llu\n",
 	       (unsigned long long)expected, (unsigned long long)lost, (unsigned long long)refused);
+	if (arg_rss_of)
+		printf("server_rss_kb %lu\n", rss_kb(arg_rss_of));
 	for (unsigned i = 0; i < arg_peers; i++)
 		conn_close(&conns[i]);
 	free(conns);
@@ -267,6 +290,7 @@ int main(int argc, char *argv[])
 		{ "rounds", required_argument, NULL, 'r' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "others", required_argument, NULL, 'o' },
+		{ "rss-of", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -274,7 +298,7 @@ int main(int argc, char *argv[])
 	uint64_t v;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "S:p:n:r:t:o:h", options, NULL)) >= 0) {
+	while ((opt = getopt_long(argc, argv, "S:p:n:r:t:o:R:h", options, NULL)) >= 0) {
 		switch (opt) {
 		case 'S':
 			arg_socket = optarg;
@@ -304,9 +328,14 @@ int main(int argc, char *argv[])
 				return 2;
 			arg_others = (unsigned)v;
 			break;
+		case 'R':
+			if (parse_uint(optarg, 1, UINT32_MAX, &v) < 0)
+				return 2;
+			arg_rss_of = (unsigned)v;
+			break;
 		default:
 			printf("Usage: famez-load -S SOCKET [--peers N] [--vectors V] [--rounds R] "
-			       "[--timeout S] [--others K] join|bringup\n");
+			       "[--timeout S] [--others K] [--rss-of PID] join|bringup\n");
 			return opt == 'h' ? 0 : 2;
 		}
 	}

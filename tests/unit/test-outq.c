@@ -39,6 +39,40 @@ START_TEST(test_fifo_and_growth)
 }
 END_TEST
 
+/*
+ * A ring grown for a burst is freed once the queue empties (famezd keeps one queue per peer for
+ * its lifetime: a newcomer's handshake must not stay resident); a small one is kept.
+ */
+START_TEST(test_burst_storage_is_given_back)
+{
+	OutQueue q = OUTQ_INIT;
+
+	for (int i = 0; i < 4000; i++)
+		ck_assert_int_eq(outq_push(&q, i, NULL), 0);
+	ck_assert_uint_ge(q.capacity, 4000);
+	for (int i = 0; i < 3999; i++)
+		outq_pop(&q);
+	/* Not empty yet: the ring stays, the last message in it. */
+	ck_assert_uint_ge(q.capacity, 4000);
+	ck_assert_int_eq(outq_peek(&q)->value, 3999);
+	outq_pop(&q);
+	ck_assert_uint_eq(q.capacity, 0);
+	ck_assert_ptr_null(q.items);
+	/* And it works again from nothing, in order. */
+	for (int i = 0; i < OUTQ_KEEP; i++)
+		ck_assert_int_eq(outq_push(&q, i, NULL), 0);
+	ck_assert_uint_eq(q.capacity, OUTQ_KEEP);
+	for (int i = 0; i < OUTQ_KEEP; i++) {
+		ck_assert_int_eq(outq_peek(&q)->value, i);
+		outq_pop(&q);
+	}
+	/* Small enough to keep for the next message. */
+	ck_assert_uint_eq(q.capacity, OUTQ_KEEP);
+	ck_assert_ptr_nonnull(q.items);
+	outq_clear(&q);
+}
+END_TEST
+
 START_TEST(test_fd_references)
 {
 	OutQueue q = OUTQ_INIT;
@@ -121,6 +155,7 @@ int main(void)
 	TCase *tc = tcase_create("outq");
 
 	tcase_add_test(tc, test_fifo_and_growth);
+	tcase_add_test(tc, test_burst_storage_is_given_back);
 	tcase_add_test(tc, test_fd_references);
 	tcase_add_test(tc, test_drain_backpressure_keeps_order);
 	tcase_add_test(tc, test_drain_reports_dead_peer);
