@@ -281,6 +281,7 @@ typedef struct Liar {
 	RawClient c;
 	uint8_t *mem;
 	bool garbage;
+	bool attributed; /* it answered famezd's Peer-Attribute */
 	unsigned answered;
 } Liar;
 
@@ -333,6 +334,7 @@ static void liar_serve(Liar *l)
 		snprintf(ack.cclass, sizeof(ack.cclass), "Bridge");
 		ck_assert_int_gt(fabric_msg_format(&ack, answer, sizeof(answer)), 0);
 		liar_send(l, NULL, answer);
+		l->attributed = true;
 		return;
 	}
 	if (r < 0 || env.type != ENVELOPE_DIRECTED_DELIVER || control_msg_parse(text, &req) < 0)
@@ -357,6 +359,21 @@ static void liar_serve(Liar *l)
 }
 
 /*
+ * Serves l until famezd took its attributes (its switch's interface then shows a bridge there,
+ * which the manager walks to), at most TESTLIB_WAIT_MS.
+ */
+static void liar_ready(Liar *l)
+{
+	uint64_t deadline = testlib_now_usec() + (uint64_t)TESTLIB_WAIT_MS * 1000;
+
+	while (!l->attributed || !mailbox_slot_is_free(mailbox_slot(l->mem, l->c.state.own_id))) {
+		ck_assert_msg(testlib_now_usec() < deadline, "famezd never asked for attributes");
+		liar_serve(l);
+		poll(NULL, 0, 1);
+	}
+}
+
+/*
  * Peers that answer the manager with garbage (on s2) and with lies (on s3): each fails alone,
  * with a line that says which and why; every other component is configured and routed (the
  * clients on either side of them talk), and famezd serves on.
@@ -375,6 +392,8 @@ START_TEST(test_liars_fail_alone)
 	join(&gamma, "s3", "gamma");
 	liar_join(&garbage, "s2", true);
 	liar_join(&liar, "s3", false);
+	liar_ready(&garbage);
+	liar_ready(&liar);
 
 	fm = fm_spawn(NULL, out, err);
 	while (waitpid(fm, &status, WNOHANG) == 0) {
