@@ -11,6 +11,8 @@
  * less often. */
 #define POLL_FIRST_USEC 20
 #define POLL_MAX_USEC 10000
+/* The first look when nobody waits on the message (first_poll()). */
+#define POLL_LAZY_USEC 1000
 
 /* What a silent destination keeps: enough for a reply and an attribute request, no backlog. */
 #define SILENT_QUEUE_MAX 4
@@ -59,6 +61,7 @@ struct MailSender {
 	MailItem in_flight_item; /* what the slot holds for it */
 	uint64_t sent_at, hold_usec;
 	uint64_t poll_usec;
+	bool lazy;        /* polled at POLL_LAZY_USEC: nothing waited when it was written */
 	uint64_t wake_at; /* when a destination waiting for budget or a probe is due, or 0 */
 	sd_event_source *timer;
 };
@@ -208,6 +211,23 @@ static int on_timer(sd_event_source *source, uint64_t usec, void *userdata);
  * it fires sooner: re-arming for every message would cost a timerfd update per message on the
  * fast path, where the acknowledgement is seen by mail_sender_poke() anyway.
  */
+static void arm_timer(MailSender *m, uint64_t when);
+
+/*
+ * The first look at the slot after a message is written. Soon (POLL_FIRST_USEC, then backing
+ * off) when another message waits for the slot or the sender waits for this one's outcome (a
+ * token); else later, within the grace so that the receiver is charged nothing for our late
+ * look: every ring from anyone (mail_sender_poke()) and every new message look at once anyway.
+ * A look that comes while the receiver is still reading only wakes us, on the path of every
+ * ping-pong.
+ */
+static void set_first_poll(MailSender *m, const MailItem *item)
+{
+	m->lazy = !item->token && !m->turns[TURNS_NORMAL].count;
+	m->poll_usec = m->lazy ? MAX(POLL_FIRST_USEC, MIN(POLL_LAZY_USEC, m->grace_usec / 2))
+			       : POLL_FIRST_USEC;
+}
+
 static void arm_timer(MailSender *m, uint64_t when)
 {
 	uint64_t armed;
@@ -304,7 +324,7 @@ static void send_next(MailSender *m)
 	m->sent_at = now;
 	/* Never longer than its budget; a probe of a silent destination is short. */
 	m->hold_usec = MIN(budget(m, q, now), q->silent ? 4 * m->grace_usec : m->ack_timeout_usec);
-	m->poll_usec = POLL_FIRST_USEC;
+	set_first_poll(m, item);
 	m->ops.ring(m->userdata, (unsigned)dest);
 	arm_timer(m, m->sent_at + m->poll_usec);
 }
@@ -399,7 +419,12 @@ static void check_slot(MailSender *m)
 		send_next(m);
 		return;
 	}
-	m->poll_usec = MIN(m->poll_usec * 2, POLL_MAX_USEC);
+	if (m->lazy && m->turns[TURNS_NORMAL].count) {
+		/* Something waits for the slot now: look soon again. */
+		m->lazy = false;
+		m->poll_usec = POLL_FIRST_USEC;
+	} else
+		m->poll_usec = MIN(m->poll_usec * 2, POLL_MAX_USEC);
 	arm_timer(m, MIN(now + m->poll_usec, m->sent_at + m->hold_usec));
 }
 
@@ -553,6 +578,19 @@ bool mail_sender_is_silent(const MailSender *m, unsigned dest)
 unsigned mail_sender_queued(const MailSender *m, unsigned dest)
 {
 	return dest < MAIL_DEST_MAX ? m->queues[dest].length : 0;
+}
+
+int mail_sender_next_look(const MailSender *m, uint64_t *usec)
+{
+	uint64_t when;
+	int enabled = 0;
+
+	if (m->in_flight < 0 || !m->timer || sd_event_source_get_enabled(m->timer, &enabled) < 0 ||
+	    !enabled || sd_event_source_get_time(m->timer, &when) < 0)
+		return -ENOENT;
+	/* A timer armed for an earlier message may come sooner still. */
+	*usec = when > m->sent_at ? when - m->sent_at : 0;
+	return 0;
 }
 
 int mail_sender_in_flight(const MailSender *m)

@@ -15,7 +15,8 @@
  * Messages wait in one queue per destination; destinations take turns. The slot is written
  * when it is free, the receiver is rung, and the slot is watched with a backing-off timer (and
  * on every mail_sender_poke()) until the receiver acknowledges: the length back at 0, nothing
- * else (a responder ID alone is easily forged).
+ * else (a responder ID alone is easily forged). The timer starts late (1 ms, within the grace)
+ * when nothing else waits for the slot and the sender waits on no outcome (no token).
  *
  * With T the acknowledgement timeout and G = T/64 (the grace):
  * - every destination has a budget of slot time: T/4 at first, growing by 4G a second up to T.
@@ -99,3 +100,8 @@ bool mail_sender_is_silent(const MailSender *m, unsigned dest);
 unsigned mail_sender_queued(const MailSender *m, unsigned dest);
 /* The destination of the message in the slot, or -1. */
 int mail_sender_in_flight(const MailSender *m);
+/*
+ * How long after the message in the slot was written the slot will next be looked at (if no
+ * ring or new message comes first): 0 with *usec, or -ENOENT when nothing is in flight.
+ */
+int mail_sender_next_look(const MailSender *m, uint64_t *usec);

@@ -163,6 +163,45 @@ START_TEST(test_acknowledgement_seen_by_timer)
 }
 END_TEST
 
+static void use_ack_timeout(uint64_t usec);
+
+/*
+ * The first look at the slot: soon when another message waits for it or the sender waits for
+ * this one's outcome (a token), later (but within the grace, where the receiver pays nothing)
+ * when nobody waits: in a ping-pong the answer's ring looks anyway, and an early look only
+ * wakes the sender while the receiver reads. Something queued meanwhile brings the look back.
+ */
+START_TEST(test_first_look)
+{
+	uint64_t after;
+
+	ck_assert_int_eq(mail_sender_next_look(sender, &after), -ENOENT);
+	ck_assert_int_eq(mail_sender_send(sender, 3, "alone"), 0);
+	ck_assert_int_eq(mail_sender_next_look(sender, &after), 0);
+	ck_assert_uint_ge(after, 1000);
+	ck_assert_uint_le(after, 10000000 / 64 / 2);
+	/* Queued behind it: looked at soon. */
+	ck_assert_int_eq(mail_sender_send(sender, 4, "waits"), 0);
+	ck_assert_int_eq(mail_sender_next_look(sender, &after), 0);
+	ck_assert_uint_le(after, 1000 - 1);
+	receiver_acks();
+	/* "waits" is in the slot, nothing behind it (the soon look armed for it may stay). */
+	ck_assert_str_eq(slot_text(), "waits");
+	receiver_acks();
+	/* A sender waiting for the outcome (a token): soon. */
+	ck_assert_int_eq(mail_sender_send_env(sender, 3, "awaited", NULL, 7), 0);
+	ck_assert_int_eq(mail_sender_next_look(sender, &after), 0);
+	ck_assert_uint_le(after, 20);
+	receiver_acks();
+	ck_assert_uint_eq(n_delivered, 3);
+	/* A short acknowledgement timeout has a short grace: the lazy look stays inside it. */
+	use_ack_timeout(6400);
+	ck_assert_int_eq(mail_sender_send(sender, 3, "hurry"), 0);
+	ck_assert_int_eq(mail_sender_next_look(sender, &after), 0);
+	ck_assert_uint_le(after, 6400 / 64);
+}
+END_TEST
+
 START_TEST(test_destinations_take_turns)
 {
 	ck_assert_int_eq(mail_sender_send(sender, 1, "a1"), 0);
@@ -528,6 +567,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_one_at_a_time_in_order);
 	tcase_add_test(tc, test_acknowledgement_seen_by_timer);
+	tcase_add_test(tc, test_first_look);
 	tcase_add_test(tc, test_destinations_take_turns);
 	tcase_add_test(tc, test_timeout_takes_slot_back_and_silences);
 	tcase_add_test(tc, test_silence_drops_the_backlog);
