@@ -71,7 +71,7 @@ done
 for server in famez ref; do
 	for n in 150 1000; do
 		start $server 4
-		"$load" -S "$dir/s.sock" --peers $n --vectors 4 --timeout 20 bringup \
+		"$load" -S "$dir/s.sock" --peers $n --vectors 4 --timeout 60 bringup \
 			>"$dir/up.$server.$n" 2>&1
 		[ "$server" = famez ] && [ $n = 1000 ] &&
 			v[famez.rss]=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
