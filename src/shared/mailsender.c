@@ -215,15 +215,15 @@ static void arm_timer(MailSender *m, uint64_t when);
 
 /*
  * The first look at the slot after a message is written. Soon (POLL_FIRST_USEC, then backing
- * off) when another message waits for the slot or the sender waits for this one's outcome (a
- * token); else later, within the grace so that the receiver is charged nothing for our late
- * look: every ring from anyone (mail_sender_poke()) and every new message look at once anyway.
- * A look that comes while the receiver is still reading only wakes us, on the path of every
- * ping-pong.
+ * off) when another message waits for the slot or the message is a route or directed request,
+ * whose verdict its sender waits for; else later, within the grace so that the receiver is
+ * charged nothing for our late look: every ring from anyone (mail_sender_poke()) and every new
+ * message look at once anyway. A look that comes while the receiver is still reading only
+ * wakes us, on the path of every ping-pong.
  */
 static void set_first_poll(MailSender *m, const MailItem *item)
 {
-	m->lazy = !item->token && !m->turns[TURNS_NORMAL].count;
+	m->lazy = !item->has_env && !m->turns[TURNS_NORMAL].count;
 	m->poll_usec = m->lazy ? MAX(POLL_FIRST_USEC, MIN(POLL_LAZY_USEC, m->grace_usec / 2))
 			       : POLL_FIRST_USEC;
 }

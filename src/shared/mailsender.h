@@ -16,7 +16,8 @@
  * when it is free, the receiver is rung, and the slot is watched with a backing-off timer (and
  * on every mail_sender_poke()) until the receiver acknowledges: the length back at 0, nothing
  * else (a responder ID alone is easily forged). The timer starts late (1 ms, within the grace)
- * when nothing else waits for the slot and the sender waits on no outcome (no token).
+ * when nothing else waits for the slot and the message carries no envelope (a route or directed
+ * request, whose verdict its sender waits for).
  *
  * With T the acknowledgement timeout and G = T/64 (the grace):
  * - every destination has a budget of slot time: T/4 at first, growing by 4G a second up to T.

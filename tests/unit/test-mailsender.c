@@ -166,13 +166,14 @@ END_TEST
 static void use_ack_timeout(uint64_t usec);
 
 /*
- * The first look at the slot: soon when another message waits for it or the sender waits for
- * this one's outcome (a token), later (but within the grace, where the receiver pays nothing)
- * when nobody waits: in a ping-pong the answer's ring looks anyway, and an early look only
+ * The first look at the slot: soon when another message waits for it or the message is a route
+ * request (its sender waits for the verdict), later (but within the grace, where the receiver pays
+ * nothing) when nobody waits: in a ping-pong the answer's ring looks anyway, and an early look only
  * wakes the sender while the receiver reads. Something queued meanwhile brings the look back.
  */
 START_TEST(test_first_look)
 {
+	const Envelope route = { .type = ENVELOPE_ROUTE, .dest_cid = 1600, .dest_sid = 28 };
 	uint64_t after;
 
 	ck_assert_int_eq(mail_sender_next_look(sender, &after), -ENOENT);
@@ -188,12 +189,16 @@ START_TEST(test_first_look)
 	/* "waits" is in the slot, nothing behind it (the soon look armed for it may stay). */
 	ck_assert_str_eq(slot_text(), "waits");
 	receiver_acks();
-	/* A sender waiting for the outcome (a token): soon. */
-	ck_assert_int_eq(mail_sender_send_env(sender, 3, "awaited", NULL, 7), 0);
+	/* A token alone (what the callbacks are to say): nobody waits, later. */
+	ck_assert_int_eq(mail_sender_send_env(sender, 3, "noted", NULL, 7), 0);
+	ck_assert_int_eq(mail_sender_next_look(sender, &after), 0);
+	receiver_acks();
+	/* A route request, whose sender waits for the switch's verdict: soon. */
+	ck_assert_int_eq(mail_sender_send_env(sender, 15, "awaited", &route, 8), 0);
 	ck_assert_int_eq(mail_sender_next_look(sender, &after), 0);
 	ck_assert_uint_le(after, 20);
 	receiver_acks();
-	ck_assert_uint_eq(n_delivered, 3);
+	ck_assert_uint_eq(n_delivered, 4);
 	/* A short acknowledgement timeout has a short grace: the lazy look stays inside it. */
 	use_ack_timeout(6400);
 	ck_assert_int_eq(mail_sender_send(sender, 3, "hurry"), 0);
