@@ -580,16 +580,14 @@ unsigned mail_sender_queued(const MailSender *m, unsigned dest)
 	return dest < MAIL_DEST_MAX ? m->queues[dest].length : 0;
 }
 
-int mail_sender_next_look(const MailSender *m, uint64_t *usec)
+int mail_sender_next_look(const MailSender *m, uint64_t *when, uint64_t *sent_at)
 {
-	uint64_t when;
 	int enabled = 0;
 
 	if (m->in_flight < 0 || !m->timer || sd_event_source_get_enabled(m->timer, &enabled) < 0 ||
-	    !enabled || sd_event_source_get_time(m->timer, &when) < 0)
+	    !enabled || sd_event_source_get_time(m->timer, when) < 0)
 		return -ENOENT;
-	/* A timer armed for an earlier message may come sooner still. */
-	*usec = when > m->sent_at ? when - m->sent_at : 0;
+	*sent_at = m->sent_at;
 	return 0;
 }
 

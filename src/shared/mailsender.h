@@ -102,7 +102,7 @@ unsigned mail_sender_queued(const MailSender *m, unsigned dest);
 /* The destination of the message in the slot, or -1. */
 int mail_sender_in_flight(const MailSender *m);
 /*
- * How long after the message in the slot was written the slot will next be looked at (if no
- * ring or new message comes first): 0 with *usec, or -ENOENT when nothing is in flight.
+ * When (CLOCK_MONOTONIC) the slot will next be looked at if no ring or new message comes first,
+ * and when the message in it was written: 0, or -ENOENT when nothing is in flight.
  */
-int mail_sender_next_look(const MailSender *m, uint64_t *usec);
+int mail_sender_next_look(const MailSender *m, uint64_t *when, uint64_t *sent_at);
