@@ -147,22 +147,32 @@ static int flush_peers(sd_event_source *source, uint64_t usec, void *userdata)
 	return 0;
 }
 
-void switch_schedule_flush(Switch *s)
+/*
+ * Arms the one-shot timer *source of s (made on first use) delay_usec from now, unless it is
+ * armed already: what is due then happens once for everything scheduled meanwhile.
+ */
+static void schedule_once(Switch *s, sd_event_source **source, uint64_t delay_usec,
+			  uint64_t accuracy_usec, sd_event_time_handler_t handler)
 {
 	uint64_t now;
 
-	if (s->flush_timer && sd_event_source_get_enabled(s->flush_timer, NULL) > 0)
+	if (*source && sd_event_source_get_enabled(*source, NULL) > 0)
 		return;
 	if (sd_event_now(s->event, CLOCK_MONOTONIC, &now) < 0)
 		return;
-	if (s->flush_timer) {
-		sd_event_source_set_time(s->flush_timer, now + FLUSH_RETRY_USEC);
-		sd_event_source_set_enabled(s->flush_timer, SD_EVENT_ONESHOT);
+	if (*source) {
+		sd_event_source_set_time(*source, now + delay_usec);
+		sd_event_source_set_enabled(*source, SD_EVENT_ONESHOT);
 		return;
 	}
-	if (sd_event_add_time(s->event, &s->flush_timer, CLOCK_MONOTONIC, now + FLUSH_RETRY_USEC,
-			      1000, flush_peers, s) >= 0)
-		(void)sd_event_source_set_enabled(s->flush_timer, SD_EVENT_ONESHOT);
+	if (sd_event_add_time(s->event, source, CLOCK_MONOTONIC, now + delay_usec, accuracy_usec,
+			      handler, s) >= 0)
+		(void)sd_event_source_set_enabled(*source, SD_EVENT_ONESHOT);
+}
+
+void switch_schedule_flush(Switch *s)
+{
+	schedule_once(s, &s->flush_timer, FLUSH_RETRY_USEC, 1000, flush_peers);
 }
 
 static int trim_heap(sd_event_source *source, uint64_t usec, void *userdata)
@@ -176,20 +186,7 @@ static int trim_heap(sd_event_source *source, uint64_t usec, void *userdata)
 
 void switch_schedule_trim(Switch *s)
 {
-	uint64_t now;
-
-	if (s->trim_timer && sd_event_source_get_enabled(s->trim_timer, NULL) > 0)
-		return;
-	if (sd_event_now(s->event, CLOCK_MONOTONIC, &now) < 0)
-		return;
-	if (s->trim_timer) {
-		sd_event_source_set_time(s->trim_timer, now + TRIM_DELAY_USEC);
-		sd_event_source_set_enabled(s->trim_timer, SD_EVENT_ONESHOT);
-		return;
-	}
-	if (sd_event_add_time(s->event, &s->trim_timer, CLOCK_MONOTONIC, now + TRIM_DELAY_USEC,
-			      TRIM_DELAY_USEC / 10, trim_heap, s) >= 0)
-		(void)sd_event_source_set_enabled(s->trim_timer, SD_EVENT_ONESHOT);
+	schedule_once(s, &s->trim_timer, TRIM_DELAY_USEC, TRIM_DELAY_USEC / 10, trim_heap);
 }
 
 static int send_status(sd_event_source *source, void *userdata)
