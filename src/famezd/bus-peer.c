@@ -146,10 +146,10 @@ static int prop_cclass(sd_bus *bus, const char *path, const char *interface, con
 static int prop_vm_name(sd_bus *bus, const char *path, const char *interface, const char *property,
 			sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-	Peer *p = userdata;
+	const char *name = peer_vm_name(userdata);
 
 	(void)bus, (void)path, (void)interface, (void)property, (void)error;
-	return sd_bus_message_append(reply, "s", p->vm_name ? p->vm_name : "");
+	return sd_bus_message_append(reply, "s", name ?: "");
 }
 
 static int prop_link_state(sd_bus *bus, const char *path, const char *interface,

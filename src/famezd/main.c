@@ -737,7 +737,8 @@ static int run(int argc, char *argv[])
 	sigaddset(&mask, SIGINT);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 
-	r = sd_event_default(&event);
+	/* Not sd_event_default(): that one asks the kernel its thread ID on every iteration. */
+	r = sd_event_new(&event);
 	if (r < 0)
 		return log_error_errno(r, "cannot create the event loop: %m");
 	(void)sd_event_add_signal(event, NULL, SIGTERM, on_exit_signal, NULL);
@@ -761,6 +762,7 @@ static int run(int argc, char *argv[])
 				    server->router, arg_bus, arg_bus_set);
 		if (r < 0)
 			return r;
+		server->shared.status_wanted = true;
 	}
 	if (arg_pid_file) {
 		r = write_pid_file(arg_pid_file);

@@ -182,7 +182,7 @@ static void peer_queue(Peer *p, int64_t value, FdRef *fd)
 		return;
 	}
 	/* A queue that already waits for EPOLLOUT must not be overtaken. */
-	if (was_empty && !p->flush_later)
+	if (was_empty && !p->flush_later && !p->corked)
 		peer_flush(p);
 }
 
@@ -312,6 +312,8 @@ static void peer_announce(Peer *p)
 	unsigned n = p->n_vectors;
 
 	p->queue_limit = p->fds_limit = SIZE_MAX;
+	/* The whole handshake goes out in one batch (outq_drain()), not message by message. */
+	p->corked = true;
 	peer_queue(p, WIRE_PROTOCOL_VERSION, NULL);
 	peer_queue(p, p->id, NULL);
 	peer_queue(p, WIRE_SHM_ID, s->shm);
@@ -328,6 +330,9 @@ static void peer_announce(Peer *p)
 		}
 	peer_queue_vectors(p, p->id, p->vectors, n);
 	fabric_peer_learn(&p->fabric, p->id);
+	p->corked = false;
+	if (!p->broken && !p->flush_later)
+		peer_flush(p);
 	/* However long the handshake: --max-queue and --max-queue-fds count what comes after it. */
 	p->queue_limit = outq_length(&p->outq) + s->config.max_queue;
 	p->fds_base = outq_fds(&p->outq);
@@ -523,7 +528,6 @@ int peer_admit(Switch *s, int fd, const struct ucred *cred, Peer **ret)
 	p->id = (uint16_t)id;
 	p->fd = fd;
 	p->connected_at = now_usec(CLOCK_REALTIME);
-	p->vm_name = vm_name_of_pid(p->pid);
 
 	peer_link(s, p);
 	uid_limits_joined(s->shared->uid_limits, p->uid);
@@ -546,6 +550,15 @@ fail:
 	p->fd = -1; /* the caller keeps the connection to refuse it */
 	peer_free(p);
 	return r;
+}
+
+const char *peer_vm_name(Peer *p)
+{
+	if (!p->vm_name_read) {
+		p->vm_name = vm_name_of_pid(p->pid);
+		p->vm_name_read = true;
+	}
+	return p->vm_name;
 }
 
 void peer_depart(Peer *p, PeerDepartReason reason)

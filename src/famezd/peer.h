@@ -27,6 +27,7 @@ struct Peer {
 	bool broken;       /* a send failed: no more queueing, disconnected by the reaper */
 	int broken_reason; /* a PeerDepartReason */
 	bool flush_later;  /* sending waits for the server's flush timer */
+	bool corked;       /* queueing a burst: sent once whole (peer_announce) */
 
 	FdRef **vectors; /* this peer's own eventfds, one per vector */
 	unsigned n_vectors;
@@ -47,7 +48,8 @@ struct Peer {
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
-	char *vm_name;            /* from the QEMU process's -name, or NULL */
+	char *vm_name; /* peer_vm_name()'s, once read */
+	bool vm_name_read;
 	uint64_t interrupts_sent; /* rung through the management API */
 	BusPing *pings;           /* Ping() calls waiting for this peer's pong, oldest first */
 	BusControlRead *control_reads; /* ReadControl() calls waiting for its answers */
@@ -105,6 +107,9 @@ void peer_restore_queue(Peer *p, int64_t value, FdRef *fd, size_t head_sent);
 
 /* Announces the departure to everyone else, releases the ID and frees the peer. */
 void peer_depart(Peer *p, PeerDepartReason reason);
+
+/* The QEMU process's -name, or NULL: read from /proc when first asked for, not at every join. */
+const char *peer_vm_name(Peer *p);
 
 /* Drops an eventfd array of n (a peer's, or a parked ID's). */
 void peer_free_vectors(FdRef **vectors, unsigned n);

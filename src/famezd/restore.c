@@ -18,7 +18,6 @@
 #include "restore.h"
 #include "state-format.h"
 #include "switch.h"
-#include "vmname.h"
 #include "wire.h"
 
 /* Where each counter of the state's "counters" line lives in a switch's. */
@@ -446,7 +445,6 @@ static bool restore_peer(Switch *s, StoredFds *stored, const SavedPeer *sp)
 		goto drop;
 	}
 	p->pid = sp->pid;
-	p->vm_name = vm_name_of_pid(p->pid);
 	p->uid = sp->uid;
 	uid_limits_joined(s->shared->uid_limits, p->uid);
 	p->gid = sp->gid;

@@ -148,6 +148,8 @@ int server_new(Server **ret, sd_event *event, unsigned max_peers_per_uid, unsign
 		.peer_log_limit = RATELIMIT_INIT(PEER_LOG_INTERVAL_USEC, PEERS_LOG_BURST),
 		.events = &server_switch_events,
 		.events_data = s,
+		/* systemd reads STATUS= and keeps the state (fdstore.h); a bus comes later. */
+		.status_wanted = getenv("NOTIFY_SOCKET") != NULL,
 	};
 	r = uid_limits_new(&s->shared.uid_limits, max_peers_per_uid, max_join_rate);
 	if (r < 0)

@@ -201,7 +201,8 @@ static int send_status(sd_event_source *source, void *userdata)
 
 void switch_status_changed(Switch *s)
 {
-	sd_event_source_set_enabled(s->status_source, SD_EVENT_ONESHOT);
+	if (s->shared->status_wanted)
+		sd_event_source_set_enabled(s->status_source, SD_EVENT_ONESHOT);
 }
 
 int switch_new(Switch **ret, sd_event *event, SwitchShared *shared, SwitchConfig *config,

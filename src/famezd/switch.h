@@ -68,6 +68,8 @@ typedef struct SwitchShared {
 	RateLimit peer_log_limit; /* lines about all peers together (peer_log) */
 	const SwitchEvents *events;
 	void *events_data;
+	/* Someone is told of peer counts (a bus, systemd): without, a join costs no status turn. */
+	bool status_wanted;
 } SwitchShared;
 
 #define switch_emit(s, event, ...)                                                                 \

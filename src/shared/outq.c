@@ -79,19 +79,30 @@ void outq_clear(OutQueue *q)
 
 int outq_drain(OutQueue *q, int sockfd, uint64_t *n_sent)
 {
-	const OutQueueEntry *e;
+	WireBatch batch;
 
-	while ((e = outq_peek(q))) {
-		ssize_t n = wire_send(sockfd, e->value, e->fd ? e->fd->fd : -1, q->head_sent);
+	while (q->length) {
+		ssize_t n;
 
+		wire_batch_reset(&batch);
+		for (size_t i = 0; i < q->length; i++) {
+			const OutQueueEntry *e = outq_at(q, i);
+
+			if (!wire_batch_add(&batch, e->value, e->fd ? e->fd->fd : -1,
+					    i ? 0 : q->head_sent))
+				break;
+		}
+		n = wire_batch_send(&batch, sockfd);
 		if (n < 0)
 			return (int)n;
-		q->head_sent += (size_t)n;
-		if (q->head_sent < WIRE_MSG_SIZE)
-			continue;
-		outq_pop(q);
-		if (n_sent)
-			(*n_sent)++;
+		/* Bytes from the head message's start: whole messages, then the next one's part. */
+		n += (ssize_t)q->head_sent;
+		for (; n >= WIRE_MSG_SIZE; n -= WIRE_MSG_SIZE) {
+			outq_pop(q);
+			if (n_sent)
+				(*n_sent)++;
+		}
+		q->head_sent = (size_t)n;
 	}
 	return 0;
 }

@@ -23,6 +23,27 @@ int64_t wire_decode(const uint8_t in[WIRE_MSG_SIZE])
 	return (int64_t)v;
 }
 
+/* Fills msg to send bytes [offset, 8) of value, with fd attached to the first byte. */
+static void prepare_piece(struct msghdr *msg, struct iovec *iov, uint8_t data[WIRE_MSG_SIZE],
+			  struct cmsghdr *control, size_t control_len, int64_t value, int fd,
+			  size_t offset)
+{
+	wire_encode(value, data);
+	*iov = (struct iovec){ .iov_base = data + offset, .iov_len = WIRE_MSG_SIZE - offset };
+	*msg = (struct msghdr){ .msg_iov = iov, .msg_iovlen = 1 };
+
+	/* The fd travels with the first byte, so a partial send never carries it twice. */
+	if (fd >= 0 && offset == 0) {
+		memset(control, 0, control_len);
+		msg->msg_control = control;
+		msg->msg_controllen = control_len;
+		control->cmsg_level = SOL_SOCKET;
+		control->cmsg_type = SCM_RIGHTS;
+		control->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(control), &fd, sizeof(int));
+	}
+}
+
 static ssize_t send_piece(int sockfd, int64_t value, int fd, size_t offset, int flags)
 {
 	union {
@@ -31,29 +52,12 @@ static ssize_t send_piece(int sockfd, int64_t value, int fd, size_t offset, int 
 	} control;
 	uint8_t data[WIRE_MSG_SIZE];
 	struct iovec iov;
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct msghdr msg;
 	ssize_t n;
 
 	if (offset >= WIRE_MSG_SIZE)
 		return -EINVAL;
-	wire_encode(value, data);
-	iov.iov_base = data + offset;
-	iov.iov_len = WIRE_MSG_SIZE - offset;
-
-	/* The fd travels with the first byte, so a partial send never carries it twice. */
-	if (fd >= 0 && offset == 0) {
-		struct cmsghdr *cmsg;
-
-		memset(&control, 0, sizeof(control));
-		msg.msg_control = control.buf;
-		msg.msg_controllen = sizeof(control.buf);
-		cmsg = CMSG_FIRSTHDR(&msg);
-		cmsg->cmsg_level = SOL_SOCKET;
-		cmsg->cmsg_type = SCM_RIGHTS;
-		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-	}
-
+	prepare_piece(&msg, &iov, data, &control.hdr, sizeof(control.buf), value, fd, offset);
 	do
 		n = sendmsg(sockfd, &msg, flags | MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
@@ -79,6 +83,37 @@ int wire_send_all(int sockfd, int64_t value, int fd)
 		offset += (size_t)n;
 	}
 	return 0;
+}
+
+bool wire_batch_add(WireBatch *b, int64_t value, int fd, size_t offset)
+{
+	struct WireBatchMsg *m = &b->msgs[b->n];
+
+	if (b->n == WIRE_BATCH_MAX || offset >= WIRE_MSG_SIZE)
+		return false;
+	prepare_piece(&b->headers[b->n].msg_hdr, &m->iov, m->data, &m->control.hdr,
+		      sizeof(m->control.buf), value, fd, offset);
+	b->n++;
+	return true;
+}
+
+ssize_t wire_batch_send(WireBatch *b, int sockfd)
+{
+	ssize_t bytes = 0;
+	int n;
+
+	do
+		n = sendmmsg(sockfd, b->headers, (unsigned)b->n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return negative_errno();
+	for (int i = 0; i < n; i++) {
+		/* A unix stream sends 8 bytes whole or not at all; should one not, say so. */
+		if (b->headers[i].msg_len < b->msgs[i].iov.iov_len && i < n - 1)
+			return -EPROTO;
+		bytes += b->headers[i].msg_len;
+	}
+	return bytes;
 }
 
 void wire_reader_reset(WireReader *r)

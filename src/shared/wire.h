@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 /*
  * One ivshmem protocol message: a signed 64-bit little-endian integer, sent with its own
@@ -29,6 +31,46 @@ ssize_t wire_send(int sockfd, int64_t value, int fd, size_t offset);
 
 /* Sends a whole message on a blocking socket; 0 or -errno. */
 int wire_send_all(int sockfd, int64_t value, int fd);
+
+/*
+ * Messages for one socket sent with one system call (sendmmsg()), each still its own send with
+ * its own fd, as the protocol wants: a newcomer's handshake costs one call instead of one per
+ * peer and vector.
+ */
+#define WIRE_BATCH_MAX 128
+
+typedef struct WireBatch {
+	size_t n;
+	struct WireBatchMsg {
+		uint8_t data[WIRE_MSG_SIZE];
+		struct iovec iov;
+		union {
+			struct cmsghdr hdr;
+			uint8_t buf[CMSG_SPACE(sizeof(int))];
+		} control;
+	} msgs[WIRE_BATCH_MAX];
+	struct mmsghdr headers[WIRE_BATCH_MAX];
+} WireBatch;
+
+/* Empties the batch (the messages' storage is reused as it is, not cleared). */
+static inline void wire_batch_reset(WireBatch *b)
+{
+	b->n = 0;
+}
+
+/*
+ * Adds bytes [offset, 8) of value's encoding, fd attached when offset is 0 and fd is not
+ * negative, as wire_send() would send them. Returns false when the batch is full.
+ */
+bool wire_batch_add(WireBatch *b, int64_t value, int fd, size_t offset);
+
+/*
+ * Sends the batch on a non-blocking socket, never raising SIGPIPE. Returns the bytes sent (those
+ * of the first messages, the last of them possibly in part), -errno when none could be (-EAGAIN
+ * when the socket is full), or -EPROTO if a message went out in part and a later one whole: the
+ * stream is broken.
+ */
+ssize_t wire_batch_send(WireBatch *b, int sockfd);
 
 /* Reassembles messages from a stream that may deliver them in pieces. */
 typedef struct WireReader {

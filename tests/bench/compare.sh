@@ -2,7 +2,9 @@
 # famezd next to QEMU's ivshmem-server on the same machine, in one run: newcomer join latency,
 # server CPU per join and churn at 10, 100 and 400 peers (the median of REPS runs, the servers
 # taking turns), bring-up and messages lost, plus famezd's own mailbox ping, D-Bus throughput
-# and memory (tests/bench/mem.sh). Prints a table with the ratio famezd/ivshmem-server.
+# and memory (tests/bench/mem.sh). Prints a table with the ratio famezd/ivshmem-server, and
+# famezd's CPU per join+leave against the floor: join-floor (tests/bench/join-floor.c), a
+# server making only the system calls the protocol needs, measured the same way in the same run.
 # Usage: [REPS=3] [BANDS="10 100 400"] tests/bench/compare.sh [BUILD_DIR]  (QEMU's server: tools/build-ivshmem-server.sh)
 set -uo pipefail
 build=${1:-build}
@@ -18,6 +20,8 @@ start() {
 	if [ "$1" = famez ]; then
 		"$build/src/famezd/famezd" --mode ivshmem --bus none -n "$2" -S "$dir/s.sock" \
 			2>"$dir/server.log" &
+	elif [ "$1" = floor ]; then
+		"$build/tests/join-floor" -n "$2" -S "$dir/s.sock" 2>"$dir/server.log" &
 	else
 		"$ref" -F -S "$dir/s.sock" -l 4M -n "$2" -M "/famez-bench-$$" >"$dir/server.log" 2>&1 &
 	fi
@@ -37,7 +41,7 @@ declare -A v failed
 for peers in $bands; do
 	rounds=$(( peers >= 400 ? 1000 : 2000 ))
 	for rep in $(seq "$reps"); do
-		for server in famez ref; do
+		for server in famez ref floor; do
 			start $server 1
 			before=$(cpu_ns "$pid")
 			"$load" -S "$dir/s.sock" --peers "$peers" --rounds $rounds join \
@@ -57,7 +61,7 @@ for peers in $bands; do
 			echo $(( (after - before) / (peers + rounds) / 1000 )) >>"$dir/$k.cpu"
 		done
 	done
-	for server in famez ref; do
+	for server in famez ref floor; do
 		for f in p50 p99 churn cpu; do
 			if [ -n "${failed[$server.$peers]:-}" ]; then
 				v[$server.$peers.$f]=fails
@@ -96,6 +100,7 @@ for peers in $bands; do
 	row "join latency p50, $peers peers (us)" "${v[famez.$peers.p50]}" "${v[ref.$peers.p50]}"
 	row "join latency p99, $peers peers (us)" "${v[famez.$peers.p99]}" "${v[ref.$peers.p99]}"
 	row "CPU per join+leave, $peers peers (us)" "${v[famez.$peers.cpu]}" "${v[ref.$peers.cpu]}"
+	row "  the same, against the floor (us)" "${v[famez.$peers.cpu]}" "${v[floor.$peers.cpu]}"
 	row "churn at $peers peers (cycles/s)" "${v[famez.$peers.churn]}" "${v[ref.$peers.churn]}"
 done
 row "bring-up 150 x 4 (us)" "${v[famez.up150]}" "${v[ref.up150]}"

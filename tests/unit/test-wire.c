@@ -2,6 +2,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -194,6 +195,63 @@ START_TEST(test_two_fds_in_one_message_is_an_error)
 }
 END_TEST
 
+/*
+ * A batch goes out in one call, each message still a send of its own: every fd arrives with its
+ * own message, never with a neighbour's, and one started in part resumes without its fd.
+ */
+START_TEST(test_batch_keeps_each_fd_with_its_message)
+{
+	enum { N = 10 };
+	int sv[2], efd[N], fd;
+	int64_t value;
+	uint64_t count;
+	WireReader r = WIRE_READER_INIT;
+	WireBatch *b = malloc(sizeof(*b));
+
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv), 0);
+	wire_batch_reset(b);
+	/* The first message from its fourth byte on, as after a partial send. */
+	ck_assert(wire_batch_add(b, 1000, -1, 3));
+	for (int i = 0; i < N; i++) {
+		efd[i] = eventfd((unsigned)i + 1, EFD_CLOEXEC); /* each tells itself by its count */
+		ck_assert(wire_batch_add(b, i, i % 2 ? efd[i] : -1, 0));
+	}
+	ck_assert_int_eq(wire_batch_send(b, sv[0]), WIRE_MSG_SIZE - 3 + N * WIRE_MSG_SIZE);
+
+	/* The reader sees the tail of 1000 as the last 5 bytes of a message it has 3 of. */
+	wire_encode(1000, r.buf);
+	r.have = 3;
+	ck_assert_int_eq(wire_read(sv[1], &r, &value, &fd), 1);
+	ck_assert_int_eq(value, 1000);
+	ck_assert_int_eq(fd, -1);
+	for (int i = 0; i < N; i++) {
+		ck_assert_int_eq(wire_read(sv[1], &r, &value, &fd), 1);
+		ck_assert_int_eq(value, i);
+		if (i % 2 == 0) {
+			ck_assert_int_eq(fd, -1);
+		} else {
+			ck_assert_int_eq(read(fd, &count, sizeof(count)), sizeof(count));
+			ck_assert_uint_eq(count, (uint64_t)i + 1);
+			close(fd);
+		}
+		close(efd[i]);
+	}
+	ck_assert_int_eq(wire_read(sv[1], &r, &value, &fd), 0);
+
+	/* Full: a batch never takes more than it holds. */
+	wire_batch_reset(b);
+	for (int i = 0; i < WIRE_BATCH_MAX; i++)
+		ck_assert(wire_batch_add(b, i, -1, 0));
+	ck_assert(!wire_batch_add(b, 0, -1, 0));
+	/* Nothing sent to a peer gone; it says so. */
+	close(sv[1]);
+	ck_assert_int_eq(wire_batch_send(b, sv[0]), -EPIPE);
+	close(sv[0]);
+	free(b);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("wire");
@@ -205,6 +263,7 @@ int main(void)
 	tcase_add_test(tc, test_read_reassembles_pieces);
 	tcase_add_test(tc, test_partial_send_resumes_without_second_fd);
 	tcase_add_test(tc, test_two_fds_in_one_message_is_an_error);
+	tcase_add_test(tc, test_batch_keeps_each_fd_with_its_message);
 	suite_add_tcase(s, tc);
 	return testlib_run_suite(s);
 }
