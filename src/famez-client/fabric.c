@@ -54,9 +54,9 @@ static void ring(void *userdata, unsigned dest)
 	/* Vector index = sender ID: the receiver looks into our slot. */
 	if (!p || c->state.own_id >= p->n_vectors)
 		return;
-	r = doorbell_ring(p->fds[c->state.own_id]);
-	/* A full counter already makes the receiver look. */
-	if (r < 0 && r != -EAGAIN)
+	/* A full counter already makes the receiver look: no need to ask first. */
+	r = doorbell_signal(p->fds[c->state.own_id]);
+	if (r < 0)
 		log_warning_errno(r, "cannot ring peer %u: %m", dest);
 }
 

@@ -631,16 +631,12 @@ static void ring_peer(void *userdata, unsigned dest)
 		return;
 	switch_log(f->sw, LOG_DEBUG, "ringing %u", dest);
 	/* Vector index = sender ID: the receiver looks into our slot. */
-	r = doorbell_ring(v[f->server_id]->fd);
+	/* Whether its counter was full is asked only if it does not acknowledge (unacknowledged()).
+	 */
+	r = doorbell_signal(v[f->server_id]->fd);
 	if (r == 0)
 		f->sw->counters.interrupts_sent++;
-	else if (r == -EAGAIN) {
-		/* Nothing to wait for: the receiver has a wake-up pending anyway. */
-		f->sw->counters.interrupts_full++;
-		peer_log(f->sw, fabric_peer(f, dest), LOG_NOTICE,
-			 "%s: its doorbell counter is full; it does not read its interrupts",
-			 peer_name(f, dest, name));
-	} else
+	else
 		switch_log_errno(f->sw, LOG_WARNING, r, "cannot ring %s: %m",
 				 peer_name(f, dest, name));
 }
@@ -679,6 +675,15 @@ static void unacknowledged(void *userdata, unsigned dest, const MailMessage *msg
 			p->fabric.attributes_lost = true;
 		else if (strcmp(msg->text, "ping") == 0)
 			switch_emit(f->sw, ping_lost, p);
+	}
+	if (timed_out && f->id_vectors[dest] &&
+	    doorbell_full(f->id_vectors[dest][f->server_id]->fd) > 0) {
+		/* Its rings had nothing to add to: it has a wake-up pending and does not take it.
+		 */
+		f->sw->counters.interrupts_full++;
+		peer_log(f->sw, p, LOG_NOTICE,
+			 "%s: its doorbell counter is full; it does not read its interrupts",
+			 peer_name(f, dest, name));
 	}
 	if (timed_out)
 		peer_log(f->sw, p, LOG_NOTICE,

@@ -95,7 +95,7 @@ typedef struct SwitchCounters {
 	uint64_t messages_unknown;
 	uint64_t interrupts_sent;     /* rung by the server */
 	uint64_t interrupts_received; /* rung at the server */
-	uint64_t interrupts_full;     /* not rung: the receiver's counter was full */
+	uint64_t interrupts_full;     /* receivers found with a full counter (docs/dbus.md) */
 	uint64_t log_suppressed;      /* lines about peers held back by the rate limits */
 	uint64_t shm_resizes;         /* times a peer resized the memory and famezd undid it */
 	/* Routed messages (router.h). */

@@ -86,24 +86,42 @@ static int aio_ring(int fd)
 	return -EAGAIN;
 }
 
-int doorbell_ring(int fd)
+int doorbell_full(int fd)
 {
 	struct pollfd p = { .fd = fd, .events = POLLOUT };
-	uint64_t one = 1;
 
-	/*
-	 * An eventfd is writable while one more ring fits in its counter. A full counter only
-	 * means its reader has not looked yet: say so rather than ring.
-	 */
+	/* An eventfd is writable while one more ring fits in its counter. */
 	if (poll(&p, 1, 0) < 0)
 		return -errno;
-	if (!(p.revents & POLLOUT))
-		return p.revents & POLLNVAL ? -EBADF : -EAGAIN;
+	if (p.revents & POLLNVAL)
+		return -EBADF;
+	return !(p.revents & POLLOUT);
+}
+
+int doorbell_signal(int fd)
+{
+	uint64_t one = 1;
+	int r;
+
 	if (aio_setup())
 		return aio_ring(fd);
+	/* write() would wait on a full counter if the peer cleared O_NONBLOCK: look first. */
+	r = doorbell_full(fd);
+	if (r != 0)
+		return MIN(r, 0);
 	if (write(fd, &one, sizeof(one)) != sizeof(one))
 		return negative_errno();
 	return 0;
+}
+
+int doorbell_ring(int fd)
+{
+	/* A full counter only means its reader has not looked yet: say so rather than ring. */
+	int r = doorbell_full(fd);
+
+	if (r != 0)
+		return r < 0 ? r : -EAGAIN;
+	return doorbell_signal(fd);
 }
 
 int doorbell_take(int fd, uint64_t *count)

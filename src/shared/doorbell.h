@@ -21,9 +21,19 @@
 
 /*
  * Adds one to the eventfd's counter. 0, -EAGAIN when the counter is already full (nothing is
- * lost: its reader has a wake-up pending anyway), or -errno.
+ * lost: its reader has a wake-up pending anyway), or -errno. Asking costs a poll().
  */
 int doorbell_ring(int fd);
+
+/*
+ * The same without asking: a full counter stays full (its reader has a wake-up pending; the
+ * kernel saturates it at UINT64_MAX, which its reader's poll also sees as an error). One system
+ * call where AIO works, for rings on a hot path; 0 or -errno.
+ */
+int doorbell_signal(int fd);
+
+/* Whether the eventfd's counter is full (1), not (0), or -errno. */
+int doorbell_full(int fd);
 
 /*
  * Reads and resets the counter: 0 with *count, -EAGAIN when it is 0 (nothing rang, or somebody
