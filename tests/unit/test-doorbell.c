@@ -22,13 +22,15 @@ static int blocking_eventfd(uint64_t count)
 	return fd;
 }
 
+/* Both ways to ring, the one that asks first and the one that does not. */
 START_TEST(test_rings_add_up)
 {
+	int (*const ring[])(int) = { doorbell_ring, doorbell_signal };
 	int fd = blocking_eventfd(0);
 	uint64_t count = 0;
 
 	for (int i = 0; i < 1000; i++)
-		ck_assert_int_eq(doorbell_ring(fd), 0);
+		ck_assert_int_eq(ring[_i](fd), 0);
 	ck_assert_int_eq(doorbell_take(fd, &count), 0);
 	ck_assert_uint_eq(count, 1000);
 	close(fd);
@@ -64,19 +66,12 @@ START_TEST(test_full_counter_does_not_wait)
 }
 END_TEST
 
-/* A ring that does not ask: adds up like any, and on a full counter neither waits nor adds. */
+/* A ring that does not ask: on a full counter it neither waits nor fails. */
 START_TEST(test_signal_does_not_ask_or_wait)
 {
-	int fd = blocking_eventfd(0);
+	int fd = blocking_eventfd(FULL - 1);
 	uint64_t count = 0;
 
-	for (int i = 0; i < 1000; i++)
-		ck_assert_int_eq(doorbell_signal(fd), 0);
-	ck_assert_int_eq(doorbell_take(fd, &count), 0);
-	ck_assert_uint_eq(count, 1000);
-	close(fd);
-
-	fd = blocking_eventfd(FULL - 1);
 	ck_assert_int_eq(doorbell_full(fd), 0);
 	ck_assert_int_eq(doorbell_signal(fd), 0);
 	ck_assert_int_eq(doorbell_full(fd), 1);
@@ -108,7 +103,7 @@ int main(void)
 	Suite *s = suite_create("doorbell");
 	TCase *tc = tcase_create("doorbell");
 
-	tcase_add_test(tc, test_rings_add_up);
+	tcase_add_loop_test(tc, test_rings_add_up, 0, 2);
 	tcase_add_test(tc, test_nothing_to_take_does_not_wait);
 	tcase_add_test(tc, test_full_counter_does_not_wait);
 	tcase_add_test(tc, test_signal_does_not_ask_or_wait);
