@@ -20,6 +20,8 @@
 #define PEER_PRIORITY SD_EVENT_PRIORITY_NORMAL
 /* A peer that took a message this recently is reading, however far behind. */
 #define PEER_READING_USEC (1000 * 1000ULL)
+/* While announcing a newcomer, its own handshake is flushed again every so many peers told. */
+#define ANNOUNCE_FLUSH_EVERY 64
 
 bool peer_log_allowed(Switch *s, Peer *p)
 {
@@ -309,7 +311,7 @@ static void peer_queue_vectors(Peer *to, unsigned id, FdRef **vectors, unsigned 
 static void peer_announce(Peer *p)
 {
 	Switch *s = p->sw;
-	unsigned n = p->n_vectors;
+	unsigned n = p->n_vectors, told = 0;
 
 	p->queue_limit = p->fds_limit = SIZE_MAX;
 	/* The whole handshake goes out in one batch (outq_drain()), not message by message. */
@@ -346,6 +348,13 @@ static void peer_announce(Peer *p)
 			continue;
 		peer_queue_vectors(other, p->id, p->vectors, n);
 		fabric_peer_learn(&other->fabric, p->id);
+		/*
+		 * A handshake longer than the socket holds waits for its reader: give it what
+		 * the reader has made room for now and then, not only after telling everyone.
+		 */
+		if (++told % ANNOUNCE_FLUSH_EVERY == 0 && !outq_is_empty(&p->outq) &&
+		    !p->flush_later)
+			peer_flush(p);
 	}
 }
 
