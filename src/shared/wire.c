@@ -87,10 +87,11 @@ int wire_send_all(int sockfd, int64_t value, int fd)
 
 bool wire_batch_add(WireBatch *b, int64_t value, int fd, size_t offset)
 {
-	struct WireBatchMsg *m = &b->msgs[b->n];
+	struct WireBatchMsg *m;
 
 	if (b->n == WIRE_BATCH_MAX || offset >= WIRE_MSG_SIZE)
 		return false;
+	m = &b->msgs[b->n];
 	prepare_piece(&b->headers[b->n].msg_hdr, &m->iov, m->data, &m->control.hdr,
 		      sizeof(m->control.buf), value, fd, offset);
 	b->n++;
