@@ -15,7 +15,9 @@
  * in fabric mode): each newcomer also hears of their vectors.
  *
  * --rss-of PID: after bringup, while every peer is still connected, the resident memory of
- * process PID (the server) as server_rss_kb.
+ * process PID (the server) as server_rss_kb; with --settle MS, again MS milliseconds later, the
+ * peers still connected and read, as server_settled_rss_kb (a server may give back what the
+ * bring-up's burst took only a while after it).
  *
  * Output is one "key value" per line so scripts can compare servers.
  */
@@ -46,7 +48,7 @@ typedef struct Conn {
 
 static const char *arg_socket;
 static unsigned arg_peers = 100, arg_vectors = 1, arg_rounds = 200;
-static unsigned arg_timeout = 60, arg_others, arg_rss_of;
+static unsigned arg_timeout = 60, arg_others, arg_rss_of, arg_settle_ms;
 
 /* VmRSS of process pid in kB, or 0. */
 static unsigned long rss_kb(unsigned pid)
@@ -175,6 +177,12 @@ static bool all_have(void *data)
 	return true;
 }
 
+static bool never(void *data)
+{
+	(void)data;
+	return false;
+}
+
 static int run_bringup(void)
 {
 	Conn *conns = calloc(arg_peers, sizeof(*conns));
@@ -213,6 +221,10 @@ static int run_bringup(void)
 	       (unsigned long long)expected, (unsigned long long)lost, (unsigned long long)refused);
 	if (arg_rss_of)
 		printf("server_rss_kb %lu\n", rss_kb(arg_rss_of));
+	if (arg_rss_of && arg_settle_ms) {
+		pump(never, NULL, now_usec() + (uint64_t)arg_settle_ms * 1000);
+		printf("server_settled_rss_kb %lu\n", rss_kb(arg_rss_of));
+	}
 	for (unsigned i = 0; i < arg_peers; i++)
 		conn_close(&conns[i]);
 	free(conns);
@@ -291,6 +303,7 @@ int main(int argc, char *argv[])
 		{ "timeout", required_argument, NULL, 't' },
 		{ "others", required_argument, NULL, 'o' },
 		{ "rss-of", required_argument, NULL, 'R' },
+		{ "settle", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -298,7 +311,7 @@ int main(int argc, char *argv[])
 	uint64_t v;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "S:p:n:r:t:o:R:h", options, NULL)) >= 0) {
+	while ((opt = getopt_long(argc, argv, "S:p:n:r:t:o:R:s:h", options, NULL)) >= 0) {
 		switch (opt) {
 		case 'S':
 			arg_socket = optarg;
@@ -333,9 +346,15 @@ int main(int argc, char *argv[])
 				return 2;
 			arg_rss_of = (unsigned)v;
 			break;
+		case 's':
+			if (parse_uint(optarg, 0, 600000, &v) < 0)
+				return 2;
+			arg_settle_ms = (unsigned)v;
+			break;
 		default:
 			printf("Usage: famez-load -S SOCKET [--peers N] [--vectors V] [--rounds R] "
-			       "[--timeout S] [--others K] [--rss-of PID] join|bringup\n");
+			       "[--timeout S] [--others K] [--rss-of PID [--settle MS]] "
+			       "join|bringup\n");
 			return opt == 'h' ? 0 : 2;
 		}
 	}

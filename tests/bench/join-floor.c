@@ -8,9 +8,14 @@
  * Blocking sockets and no queues (famez-load drains every socket), no logs, no accounting, no
  * limits: not a server to run, a measure of what a server's own work costs on top of the kernel's.
  *
- * Usage: join-floor -S SOCKET [-n VECTORS]
+ * -e runs the same on sd-event, famezd's loop, instead of a bare epoll: one event source per
+ * socket, one dispatched per turn of the loop, a source's removal its own epoll_ctl(). The
+ * difference between the two is what the event loop costs.
+ *
+ * Usage: join-floor -S SOCKET [-n VECTORS] [-e]
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +25,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <systemd/sd-event.h>
 #include <unistd.h>
 
 #define MAX_PEERS 4096
@@ -28,6 +34,7 @@
 
 typedef struct Peer {
 	int sock;
+	sd_event_source *source; /* -e */
 	int64_t id;
 	int vectors[MAX_VECTORS];
 	unsigned index; /* in peers[] */
@@ -47,7 +54,8 @@ static Peer *peers[MAX_PEERS];
 static unsigned n_peers, n_vectors = 1;
 static int64_t free_ids[MAX_PEERS];
 static unsigned n_free;
-static int shm_fd;
+static int shm_fd, ep = -1;
+static sd_event *event; /* -e */
 static Msg msgs[4 + MAX_PEERS * MAX_VECTORS];
 static struct mmsghdr mm[ELEMENTS(msgs)];
 
@@ -94,9 +102,30 @@ static void send_one(int sock, int64_t value, int fd)
 	send_prepared(sock, 1);
 }
 
-static void join(int ep, int sock)
+static void leave(Peer *p);
+
+static int on_peer(sd_event_source *source, int fd, uint32_t revents, void *userdata)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
+	char byte;
+
+	(void)source, (void)revents;
+	if (read(fd, &byte, 1) <= 0)
+		leave(userdata);
+	return 0;
+}
+
+/* Its hangup is what is waited for: famez-load's peers never write. */
+static void watch(Peer *p)
+{
+	if (event)
+		(void)sd_event_add_io(event, &p->source, p->sock, EPOLLIN, on_peer, p);
+	else
+		(void)epoll_ctl(ep, EPOLL_CTL_ADD, p->sock,
+				&(struct epoll_event){ .events = EPOLLIN, .data.ptr = p });
+}
+
+static void join(int sock)
+{
 	Peer *p;
 	unsigned n = 0;
 
@@ -127,13 +156,13 @@ static void join(int ep, int sock)
 
 	p->index = n_peers;
 	peers[n_peers++] = p;
-	ev.data.ptr = p;
-	epoll_ctl(ep, EPOLL_CTL_ADD, sock, &ev);
+	watch(p);
 }
 
 static void leave(Peer *p)
 {
-	/* close() takes the socket out of epoll: famez-load never shares it. */
+	/* close() takes the socket out of epoll (famez-load never shares it); sd-event asks. */
+	sd_event_source_disable_unref(p->source);
 	close(p->sock);
 	for (unsigned v = 0; v < n_vectors; v++)
 		close(p->vectors[v]);
@@ -145,23 +174,37 @@ static void leave(Peer *p)
 	free(p);
 }
 
+static int on_listen(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+	int sock = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+
+	(void)source, (void)revents, (void)userdata;
+	if (sock >= 0)
+		join(sock);
+	return 0;
+}
+
 int main(int argc, char *argv[])
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	const char *path = NULL;
-	int opt, ls, ep;
+	bool use_sd_event = false;
+	int opt, ls;
 
-	while ((opt = getopt(argc, argv, "S:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "S:n:e")) != -1) {
 		if (opt == 'S')
 			path = optarg;
 		else if (opt == 'n')
 			n_vectors = (unsigned)atoi(optarg);
+		else if (opt == 'e')
+			use_sd_event = true;
 		else
 			return 2;
 	}
 	if (!path || strlen(path) >= sizeof(addr.sun_path) || n_vectors < 1 ||
 	    n_vectors > MAX_VECTORS) {
-		fprintf(stderr, "usage: join-floor -S SOCKET [-n VECTORS (1-%d)]\n", MAX_VECTORS);
+		fprintf(stderr, "usage: join-floor -S SOCKET [-n VECTORS (1-%d)] [-e]\n",
+			MAX_VECTORS);
 		return 2;
 	}
 	for (unsigned i = 0; i < MAX_PEERS; i++)
@@ -176,6 +219,12 @@ int main(int argc, char *argv[])
 		perror("join-floor");
 		return 1;
 	}
+	if (use_sd_event) {
+		if (sd_event_new(&event) < 0 ||
+		    sd_event_add_io(event, NULL, ls, EPOLLIN, on_listen, NULL) < 0)
+			return 1;
+		return sd_event_loop(event) < 0;
+	}
 
 	for (;;) {
 		struct epoll_event ev[64];
@@ -189,7 +238,7 @@ int main(int argc, char *argv[])
 				int sock = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
 
 				if (sock >= 0)
-					join(ep, sock);
+					join(sock);
 			} else if (read(p->sock, &byte, 1) <= 0) {
 				leave(p);
 			}

@@ -1,7 +1,8 @@
 #!/bin/bash
 # famezd's resident memory (docs/performance.md): idle, with peers connected (famez-load
-# bringup --rss-of), after they all left, and its peak; per peer-vector beyond the idle base,
-# and how it grows from 100 to 1000 peers. One switch in ivshmem mode (4 vectors), then 4
+# bringup --rss-of: at the end of the bring-up, and 1.5 s later, once famezd has trimmed what the
+# burst's queues took), after they all left, and its peak; per peer-vector beyond the idle base
+# and how it grows from 100 to 1000 peers, both with the settled figure. One switch in ivshmem mode (4 vectors), then 4
 # switches of 250 peers each (ivshmem mode, 4 vectors) in one famezd.
 # Usage: tests/bench/mem.sh [BUILD_DIR]
 set -uo pipefail
@@ -15,7 +16,7 @@ status() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$2/status"; }
 field() { awk -v k="$1" '$1 == k {print $2}' "$2"; }
 wait_socket() { for _ in $(seq 200); do [ -S "$1" ] && return; sleep 0.02; done; }
 
-# One famezd with one ivshmem switch, PEERS x 4: "idle connected left peak" in KiB.
+# One famezd with one ivshmem switch, PEERS x 4: "idle connected settled left peak" in KiB.
 one() {
 	rm -f "$dir/s.sock"
 	"$famezd" --mode ivshmem --bus none -n 4 -S "$dir/s.sock" 2>"$dir/server.log" &
@@ -23,9 +24,10 @@ one() {
 	wait_socket "$dir/s.sock"
 	local idle
 	idle=$(status VmRSS $pid)
-	"$load" -S "$dir/s.sock" --peers "$1" --vectors 4 --timeout 120 --rss-of $pid bringup \
-		>"$dir/one.out" 2>&1
-	echo "$idle $(field server_rss_kb "$dir/one.out") $(status VmRSS $pid) $(status VmHWM $pid)"
+	"$load" -S "$dir/s.sock" --peers "$1" --vectors 4 --timeout 120 --rss-of $pid \
+		--settle 1500 bringup >"$dir/one.out" 2>&1
+	echo "$idle $(field server_rss_kb "$dir/one.out") $(field server_settled_rss_kb "$dir/one.out")" \
+		"$(status VmRSS $pid) $(status VmHWM $pid)"
 	kill $pid
 	wait $pid 2>/dev/null
 }
@@ -33,12 +35,12 @@ one() {
 per_pv() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.2f", (b - a) / n }'; }
 
 echo "machine: $(nproc) cores, $(uname -r); $(date -u +%F)"
-read -r i100 c100 l100 p100 < <(one 100)
-read -r i1000 c1000 l1000 p1000 < <(one 1000)
+read -r i100 b100 c100 l100 p100 < <(one 100)
+read -r i1000 b1000 c1000 l1000 p1000 < <(one 1000)
 printf "%-52s %10s\n" "one switch, ivshmem mode, 4 vectors" "KiB"
 printf "%-52s %10s\n" "idle" "$i1000"
-printf "%-52s %10s\n" "100 x 4 connected" "$c100"
-printf "%-52s %10s\n" "1000 x 4 connected" "$c1000"
+printf "%-52s %10s\n" "100 x 4 connected, end of bring-up / settled" "$b100 / $c100"
+printf "%-52s %10s\n" "1000 x 4 connected, end of bring-up / settled" "$b1000 / $c1000"
 printf "%-52s %10s\n" "1000 x 4, after they left" "$l1000"
 printf "%-52s %10s\n" "1000 x 4, peak" "$p1000"
 printf "%-52s %10s\n" "KiB per peer-vector beyond idle, 100 x 4" "$(per_pv "$i100" "$c100" 400)"
@@ -58,13 +60,13 @@ pid=$!
 for s in 1 2 3 4; do wait_socket "$dir/s$s.sock"; done
 idle=$(status VmRSS $pid)
 for s in 1 2 3 4; do
-	"$load" -S "$dir/s$s.sock" --peers 250 --vectors 4 --timeout 120 --rss-of $pid bringup \
-		>"$dir/four.$s.out" 2>&1 &
+	"$load" -S "$dir/s$s.sock" --peers 250 --vectors 4 --timeout 120 --rss-of $pid \
+		--settle 1500 bringup >"$dir/four.$s.out" 2>&1 &
 done
 wait $(jobs -p | grep -v "^$pid$") 2>/dev/null
-conn=$(for s in 1 2 3 4; do field server_rss_kb "$dir/four.$s.out"; done | sort -n | tail -n 1)
+conn=$(for s in 1 2 3 4; do field server_settled_rss_kb "$dir/four.$s.out"; done | sort -n | tail -n 1)
 printf "%-52s %10s\n" "4 switches x 250 x 4 (ivshmem mode), idle" "$idle"
-printf "%-52s %10s\n" "4 x 250 x 4, connected (largest seen)" "$conn"
+printf "%-52s %10s\n" "4 x 250 x 4, connected and settled (largest seen)" "$conn"
 printf "%-52s %10s\n" "4 x 250 x 4, after they left" "$(status VmRSS $pid)"
 printf "%-52s %10s\n" "4 x 250 x 4, peak" "$(status VmHWM $pid)"
 printf "%-52s %10s\n" "KiB per peer-vector beyond idle, 4 x 250 x 4" "$(per_pv "$idle" "$conn" 4000)"
