@@ -257,12 +257,17 @@ static bool take_request(void)
 	char text[MAILBOX_MSG_MAX];
 	size_t len;
 	Envelope e;
-	unsigned seq;
+	unsigned seq, to;
 
 	fs.switch_rung |= rung(fs.switch_fds[1]);
 	fs.local_rung |= rung(fs.local_fds[1]);
 	if (mailbox_read_message(slot(1), 0, text, &len) < 0)
 		return false;
+	/*
+	 * Whom it is for says who takes it, with that one rung: a ring alone may be a late one
+	 * (famez-client rings a peer again when it hears from it) for a message already taken.
+	 */
+	to = slot(1)[MAILBOX_SLOT_ADDRESSEE];
 	if (envelope_read(slot(1), &e) == 0 && e.type == ENVELOPE_ROUTE) {
 		EnvelopeStatus status = verdict(&e, text);
 
@@ -280,12 +285,12 @@ static bool take_request(void)
 			deliver(e.dest_cid, e.dest_sid, "pong");
 		envelope_set_status(slot(1), status);
 		mailbox_acknowledge(slot(1), SWITCH_ID);
-	} else if (fs.switch_rung) {
+	} else if (to == SWITCH_ID && fs.switch_rung) {
 		fs.switch_rung = false;
 		fs.direct++;
 		fprintf(fs.log, "direct: %s\n", text);
 		mailbox_acknowledge(slot(1), SWITCH_ID);
-	} else if (fs.local_rung) {
+	} else if (to == 2 && fs.local_rung) {
 		fs.local_rung = false;
 		local_takes(text);
 		mailbox_acknowledge(slot(1), 2);
