@@ -1128,13 +1128,11 @@ START_TEST(test_peer_objects_do_what_they_say)
 
 	/* Configured by the server: the link state and the IDs it gave follow. */
 	raw_client_mail(&c, mem, 15, "Link RFC TTC=27us", TESTLIB_WAIT_MS);
-	ck_assert(testlib_wait_slot(server_slot, true, TESTLIB_WAIT_MS));
-	ck_assert_int_eq(mailbox_read_message(server_slot, c.state.own_id, text, &len), 0);
+	ck_assert(testlib_wait_message(server_slot, c.state.own_id, text, &len, TESTLIB_WAIT_MS));
 	ck_assert_str_eq(text, "CTL-Write Space=0,PFMCID=1500,PFMSID=27,CID=100,SID=27,Tag=1");
 	mailbox_acknowledge(server_slot, 1);
 	raw_client_mail(&c, mem, 15, "Standalone Acknowledgment Tag=1,Reason=OK", TESTLIB_WAIT_MS);
-	ck_assert(testlib_wait_slot(server_slot, true, TESTLIB_WAIT_MS));
-	ck_assert_int_eq(mailbox_read_message(server_slot, c.state.own_id, text, &len), 0);
+	ck_assert(testlib_wait_message(server_slot, c.state.own_id, text, &len, TESTLIB_WAIT_MS));
 	ck_assert_str_eq(text, "Link CTL Peer-Attribute");
 	mailbox_acknowledge(server_slot, 1);
 	get_peer(bus, 1, &p);
@@ -1166,8 +1164,7 @@ START_TEST(test_peer_objects_do_what_they_say)
 					    "org.famez.Peer1", "SendMessage", &e, NULL, "sb",
 					    "hello over Peer1", 0),
 			 0);
-	ck_assert(testlib_wait_slot(server_slot, true, TESTLIB_WAIT_MS));
-	ck_assert_int_eq(mailbox_read_message(server_slot, c.state.own_id, text, &len), 0);
+	ck_assert(testlib_wait_message(server_slot, c.state.own_id, text, &len, TESTLIB_WAIT_MS));
 	ck_assert_str_eq(text, "hello over Peer1");
 	ck_assert_int_eq(read(c.state.self.fds[15], &count, sizeof(count)), sizeof(count));
 	mailbox_acknowledge(server_slot, 1);

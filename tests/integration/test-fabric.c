@@ -151,13 +151,9 @@ START_TEST(test_a_peer_stopped_while_a_newcomer_pinged_it_answers)
 	 * server may come first, and holds the slot until the server takes it).
 	 */
 	slot = mailbox_slot(mem, 1);
-	{
-		uint64_t deadline = testlib_now_usec() + TESTLIB_WAIT_MS * 1000ULL;
-
-		while (mailbox_read_message(slot, newcomer.state.own_id, text, &len) != 0)
-			ck_assert_msg(testlib_now_usec() < deadline, "no pong: %s",
-				      testlib_show(out));
-	}
+	ck_assert_msg(
+		testlib_wait_message(slot, newcomer.state.own_id, text, &len, TESTLIB_WAIT_MS),
+		"no pong: %s", testlib_show(out));
 	ck_assert_str_eq(text, "pong");
 	/* And it rang us: the vector that names alpha, on our own eventfds. */
 	{

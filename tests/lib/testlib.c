@@ -742,6 +742,17 @@ bool testlib_wait_slot(const uint8_t *slot, bool full, int timeout_ms)
 	return true;
 }
 
+bool testlib_wait_message(const uint8_t *slot, unsigned reader, char out[MAILBOX_MSG_MAX],
+			  size_t *len, int timeout_ms)
+{
+	uint64_t deadline = testlib_now_usec() + (uint64_t)timeout_ms * 1000;
+
+	while (mailbox_read_message(slot, reader, out, len) != 0)
+		if (testlib_now_usec() >= deadline)
+			return false;
+	return true;
+}
+
 void raw_client_mail(RawClient *c, uint8_t *mem, unsigned dest, const char *text, int wait_ms)
 {
 	uint8_t *slot = mailbox_slot(mem, c->state.own_id);

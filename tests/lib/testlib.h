@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "client-proto.h"
+#include "mailbox.h"
 #include "wire.h"
 
 /* Runs one suite, prints Check's summary and returns the exit status for meson. */
@@ -189,6 +190,13 @@ void raw_client_ring(RawClient *c, uint16_t peer, unsigned vector, uint64_t time
 void raw_client_mail(RawClient *c, uint8_t *mem, unsigned dest, const char *text, int wait_ms);
 /* Waits at most timeout_ms for a mailbox slot to hold a message (or to be free); whether it did. */
 bool testlib_wait_slot(const uint8_t *slot, bool full, int timeout_ms);
+/*
+ * Waits at most timeout_ms for a sender's slot to hold a message for reader (named for it, or
+ * for anyone) and reads it into out, its length in *len; whether it did. A message for another
+ * peer may hold the slot meanwhile: the sender writes ours once that one is taken or given up.
+ */
+bool testlib_wait_message(const uint8_t *slot, unsigned reader, char out[MAILBOX_MSG_MAX],
+			  size_t *len, int timeout_ms);
 
 /*
  * Runs famez-client `commands` to completion and asserts it succeeded; its output in out.
