@@ -631,8 +631,7 @@ static void ring_peer(void *userdata, unsigned dest)
 		return;
 	switch_log(f->sw, LOG_DEBUG, "ringing %u", dest);
 	/* Vector index = sender ID: the receiver looks into our slot. */
-	/* Whether its counter was full is asked only if it does not acknowledge (unacknowledged()).
-	 */
+	/* Whether its counter was full is asked only if it does not acknowledge in time. */
 	r = doorbell_signal(v[f->server_id]->fd);
 	if (r == 0)
 		f->sw->counters.interrupts_sent++;
@@ -676,20 +675,19 @@ static void unacknowledged(void *userdata, unsigned dest, const MailMessage *msg
 		else if (strcmp(msg->text, "ping") == 0)
 			switch_emit(f->sw, ping_lost, p);
 	}
-	if (timed_out && f->id_vectors[dest] &&
-	    doorbell_full(f->id_vectors[dest][f->server_id]->fd) > 0) {
-		/* Its rings had nothing to add to: it has a wake-up pending and does not take it.
-		 */
+	if (!timed_out)
+		return;
+	/* Its rings had nothing to add to: a wake-up is pending that it does not take. */
+	if (f->id_vectors[dest] && doorbell_full(f->id_vectors[dest][f->server_id]->fd) > 0) {
 		f->sw->counters.interrupts_full++;
 		peer_log(f->sw, p, LOG_NOTICE,
 			 "%s: its doorbell counter is full; it does not read its interrupts",
 			 peer_name(f, dest, name));
 	}
-	if (timed_out)
-		peer_log(f->sw, p, LOG_NOTICE,
-			 "%s did not acknowledge \"%s\" in time; messages to it are dropped, "
-			 "but for a few tried now and then, until it acknowledges one",
-			 peer_name(f, dest, name), msg->text);
+	peer_log(f->sw, p, LOG_NOTICE,
+		 "%s did not acknowledge \"%s\" in time; messages to it are dropped, "
+		 "but for a few tried now and then, until it acknowledges one",
+		 peer_name(f, dest, name), msg->text);
 }
 
 static void delivered(void *userdata, unsigned dest, const MailMessage *msg)

@@ -98,30 +98,31 @@ int doorbell_full(int fd)
 	return !(p.revents & POLLOUT);
 }
 
-int doorbell_signal(int fd)
+int doorbell_ring(int fd)
 {
+	/* A full counter only means its reader has not looked yet: say so rather than ring. */
+	int r = doorbell_full(fd);
 	uint64_t one = 1;
-	int r;
 
+	if (r != 0)
+		return r < 0 ? r : -EAGAIN;
 	if (aio_setup())
 		return aio_ring(fd);
-	/* write() would wait on a full counter if the peer cleared O_NONBLOCK: look first. */
-	r = doorbell_full(fd);
-	if (r != 0)
-		return MIN(r, 0);
 	if (write(fd, &one, sizeof(one)) != sizeof(one))
 		return negative_errno();
 	return 0;
 }
 
-int doorbell_ring(int fd)
+int doorbell_signal(int fd)
 {
-	/* A full counter only means its reader has not looked yet: say so rather than ring. */
-	int r = doorbell_full(fd);
+	int r;
 
-	if (r != 0)
-		return r < 0 ? r : -EAGAIN;
-	return doorbell_signal(fd);
+	if (aio_setup())
+		return aio_ring(fd);
+	/* write() would wait on a full counter if the peer cleared O_NONBLOCK: ring after a look.
+	 */
+	r = doorbell_ring(fd);
+	return r == -EAGAIN ? 0 : r;
 }
 
 int doorbell_take(int fd, uint64_t *count)

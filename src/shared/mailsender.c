@@ -207,13 +207,6 @@ static void queue_clear(MailQueue *q)
 static int on_timer(sd_event_source *source, uint64_t usec, void *userdata);
 
 /*
- * Makes sure the slot gets looked at by `when` at the latest. An armed timer is left alone when
- * it fires sooner: re-arming for every message would cost a timerfd update per message on the
- * fast path, where the acknowledgement is seen by mail_sender_poke() anyway.
- */
-static void arm_timer(MailSender *m, uint64_t when);
-
-/*
  * The first look at the slot after a message is written. Soon (POLL_FIRST_USEC, then backing
  * off) when another message waits for the slot or the message is a route or directed request,
  * whose verdict its sender waits for; else later, within the grace so that the receiver is
@@ -228,6 +221,11 @@ static void set_first_poll(MailSender *m, const MailItem *item)
 			       : POLL_FIRST_USEC;
 }
 
+/*
+ * Makes sure the slot gets looked at by `when` at the latest. An armed timer is left alone when
+ * it fires sooner: re-arming for every message would cost a timerfd update per message on the
+ * fast path, where the acknowledgement is seen by mail_sender_poke() anyway.
+ */
 static void arm_timer(MailSender *m, uint64_t when)
 {
 	uint64_t armed;
