@@ -179,6 +179,30 @@ static char *arg_value(xmlNodePtr arg)
 	return (char *)xmlGetProp(arg, BAD_CAST "value");
 }
 
+/*
+ * If n is the flag of a pair of qemu:arg famez adds (-chardev, -device or -object, then an
+ * option string with id=famez-...), that option string (xmlFree() it); NULL otherwise. An
+ * option string without such a flag before it is the user's: not famez's to report or remove.
+ */
+static char *our_pair(xmlNodePtr n)
+{
+	xmlNodePtr next = n->next;
+	char *flag, *value;
+
+	if (!is_qemu(n, "arg") || !next || !is_qemu(next, "arg"))
+		return NULL;
+	flag = arg_value(n);
+	value = arg_value(next);
+	if (!flag || !value ||
+	    (strcmp(flag, "-chardev") && strcmp(flag, "-device") && strcmp(flag, "-object")) ||
+	    !option_is_ours(value)) {
+		xmlFree(value);
+		value = NULL;
+	}
+	xmlFree(flag);
+	return value;
+}
+
 /* Removes every flag+value pair of qemu:arg that famez added; returns how many. */
 static unsigned remove_commandline_args(xmlNodePtr commandline)
 {
@@ -187,30 +211,20 @@ static unsigned remove_commandline_args(xmlNodePtr commandline)
 
 	while (n) {
 		xmlNodePtr next = n->next;
-		char *flag, *value = NULL;
+		char *value = our_pair(n);
 
-		if (!is_qemu(n, "arg") || !next || !is_qemu(next, "arg")) {
-			n = next;
-			continue;
-		}
-		flag = arg_value(n);
-		value = arg_value(next);
-		if (flag && value &&
-		    (!strcmp(flag, "-chardev") || !strcmp(flag, "-device") ||
-		     !strcmp(flag, "-object")) &&
-		    option_is_ours(value)) {
+		if (value) {
 			xmlNodePtr after = next->next;
 
 			xmlUnlinkNode(n);
 			xmlFreeNode(n);
 			xmlUnlinkNode(next);
 			xmlFreeNode(next);
+			xmlFree(value);
 			removed++;
-			n = after;
-		} else
-			n = next;
-		xmlFree(flag);
-		xmlFree(value);
+			next = after;
+		}
+		n = next;
 	}
 	return removed;
 }
@@ -486,9 +500,10 @@ int famez_virt_inspect(const char *xml, size_t len, FamezVirtInfo *info, char **
 		if (!is_qemu(n, "commandline"))
 			continue;
 		for (xmlNodePtr a = n->children; a; a = a->next) {
-			char *value = is_qemu(a, "arg") ? arg_value(a) : NULL;
+			char *value = our_pair(a);
 
-			if (value && option_is_ours(value)) {
+			if (value) {
+				a = a->next; /* the option string */
 				info->attached = true;
 				if (strstr(value, "id=" CHARDEV_ID))
 					option_value(value, "path", info->socket_path,

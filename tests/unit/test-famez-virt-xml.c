@@ -231,6 +231,31 @@ START_TEST(test_inspect)
 }
 END_TEST
 
+START_TEST(test_a_lone_option_string_is_the_users)
+{
+	/*
+	 * Found by fuzz-virt-xml: an option string with id=famez-... and no -device before it
+	 * was reported attached, and stayed after a removal.
+	 */
+	const char *lone = "<domain xmlns:q='" FAMEZ_VIRT_QEMU_NS "'><name>l</name>"
+			   "<q:commandline><q:arg value='id=famez--s'/>"
+			   "<q:arg value='-device'/><q:arg value='-device'/>"
+			   "<q:arg value='e1000,id=famez-nic'/></q:commandline></domain>";
+	char *error = NULL, *back;
+	FamezVirtInfo info;
+
+	ck_assert_int_eq(famez_virt_inspect(lone, strlen(lone), &info, &error), 0);
+	ck_assert(info.attached);
+	back = removed(lone);
+	ck_assert_uint_eq(count(back, "id=famez--s"), 1);
+	ck_assert_uint_eq(count(back, "famez-nic"), 0);
+	ck_assert_uint_eq(count(back, "\"-device\""), 1);
+	ck_assert_int_eq(famez_virt_inspect(back, strlen(back), &info, &error), 0);
+	ck_assert(!info.attached);
+	free(back);
+}
+END_TEST
+
 START_TEST(test_malformed_input)
 {
 	const char *bad[] = {
@@ -277,6 +302,7 @@ int main(void)
 	tcase_add_test(tc, test_blank_domain_lays_out_the_same_twice);
 	tcase_add_test(tc, test_empty_stanza_of_the_user_is_kept);
 	tcase_add_test(tc, test_inspect);
+	tcase_add_test(tc, test_a_lone_option_string_is_the_users);
 	tcase_add_test(tc, test_malformed_input);
 	suite_add_tcase(s, tc);
 	return testlib_run_suite(s);
